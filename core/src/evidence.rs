@@ -1,0 +1,136 @@
+//! What the server and the console know about a VM at decision time: the live Compute state, the boot
+//! disk, the shielded identity, the audit log and the caller's transport. Built by `tokendist-gcp` (and
+//! the server for the transport part); consumed by `policy::evaluate`. Plain data, no I/O.
+//!
+//! Every fetched part is a [`Fetched`]: an API error is carried into the checks, which fail closed.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::auditlog::AuditEntry;
+use crate::identity::IdentityClaims;
+
+/// Why a piece of evidence could not be fetched. The checks that need it fail with this reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{api} {kind}: {message}")]
+pub struct FetchError {
+    /// Which API, e.g. `compute.instances.get`.
+    pub api: String,
+    pub kind: FetchErrorKind,
+    /// Operator-safe detail (HTTP status, Google's error reason).
+    pub message: String,
+}
+
+/// Classifies a fetch failure; `Unavailable` maps to gRPC `UNAVAILABLE` (retry), the rest deny.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FetchErrorKind {
+    /// 5xx, timeouts, connection failures: the dependency is down.
+    Unavailable,
+    /// 404: the resource does not exist (any more).
+    NotFound,
+    /// 401/403: Alice lacks read access to Bob's resource.
+    PermissionDenied,
+    /// The response could not be understood.
+    Malformed,
+}
+
+impl std::fmt::Display for FetchErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Unavailable => "unavailable",
+            Self::NotFound => "not found",
+            Self::PermissionDenied => "permission denied",
+            Self::Malformed => "malformed response",
+        })
+    }
+}
+
+/// A piece of evidence or the reason it is missing.
+pub type Fetched<T> = Result<T, FetchError>;
+
+/// Shielded VM options as the Compute API reports them (`shieldedInstanceConfig`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShieldedConfig {
+    pub secure_boot: bool,
+    pub vtpm: bool,
+    pub integrity_monitoring: bool,
+}
+
+/// `compute.instances.get`, reduced to what the checks and the console use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceEvidence {
+    /// Numeric instance id, as a decimal string (ids exceed 2^53).
+    pub instance_id: String,
+    pub name: String,
+    pub project: String,
+    /// Short zone name, e.g. `us-central1-a`.
+    pub zone: String,
+    /// `RUNNING`, `TERMINATED`, ...
+    pub status: String,
+    pub creation_timestamp: DateTime<Utc>,
+    /// Instance `fingerprint`, canonical base64 as the API serves it.
+    pub fingerprint: String,
+    /// `metadata.fingerprint`, canonical base64.
+    pub metadata_fingerprint: String,
+    /// `metadata.items`, key to value (includes `user-data`).
+    pub metadata: BTreeMap<String, String>,
+    /// `serviceAccounts[].email`.
+    pub service_accounts: Vec<String>,
+    /// `networkInterfaces[].networkIP`.
+    pub internal_ips: Vec<String>,
+    /// `networkInterfaces[].accessConfigs[].natIP`.
+    pub nat_ips: Vec<String>,
+    /// Full URL of the boot disk (`disks[boot=true].source`), if any.
+    pub boot_disk_source: Option<String>,
+    /// Short machine type, e.g. `e2-small`.
+    pub machine_type: String,
+    pub cpu_platform: Option<String>,
+    pub shielded: ShieldedConfig,
+    /// `confidentialInstanceConfig.enableConfidentialCompute`.
+    pub confidential_compute: bool,
+}
+
+/// `compute.disks.get` for the boot disk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiskEvidence {
+    pub name: String,
+    /// Full or partial image URL the disk was created from.
+    pub source_image: Option<String>,
+    pub source_image_id: Option<String>,
+    pub licenses: Vec<String>,
+}
+
+/// `compute.instances.getShieldedInstanceIdentity`: Google's record of the VM's vTPM keys (PEM).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShieldedIdentity {
+    pub ek_pub_pem: Option<String>,
+    pub ek_cert_pem: Option<String>,
+    pub ak_pub_pem: Option<String>,
+    pub ak_cert_pem: Option<String>,
+}
+
+/// The caller's transport, as the server saw it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerEvidence {
+    /// TCP peer address (IP only).
+    pub address: Option<String>,
+    /// Serial of the mTLS client certificate, lower-case hex, when mTLS was used.
+    pub client_cert_serial: Option<String>,
+}
+
+/// Everything `policy::evaluate` looks at for one decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// The verified identity token, or why it failed verification (see `identity::verify`).
+    pub identity: Result<IdentityClaims, crate::identity::IdentityError>,
+    pub instance: Fetched<InstanceEvidence>,
+    pub boot_disk: Fetched<DiskEvidence>,
+    /// Audit-log entries since the instance's creation (instance-scoped and project metadata changes).
+    pub audit_log: Fetched<Vec<AuditEntry>>,
+    pub peer: PeerEvidence,
+    /// When the evidence was gathered (the decision's clock).
+    pub gathered_at: DateTime<Utc>,
+}
