@@ -1,0 +1,245 @@
+//! `tokenserver` command line. Every flag overrides one configuration key (file < env < flags); the
+//! original Go server's flag names are accepted as aliases (`--grpcport`, `--tsAudience`, `--useMTLS`,
+//! `--tlsCert`, `--tlsKey`, `--tlsCertChain`, `--validatePeerIP`, `--validatePeerSN`,
+//! `--jwtIssuedAtJitter`, `--firestoreProjectId`, `--firestoreCollectionName`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+use toml::{Table, Value};
+
+use crate::config::ConfigSources;
+use tokendist_daemon_kit::layers::insert_path;
+
+/// Alice's token server: releases secrets to approved GCE VMs after checking their Google identity
+/// token, live VM state, audit log and vTPM attestation.
+#[derive(Debug, Parser)]
+#[command(
+    name = "tokenserver",
+    version,
+    about,
+    long_about = "Alice's token server: releases secrets to approved Google Compute Engine VMs, and to nothing else.\n\n\
+Settings come from a TOML file (--config or TOKENDIST_CONFIG), overridden by TOKENDIST_* environment \
+variables (TOKENDIST_TLS__CERT sets tls.cert), overridden by the flags below. See dist/tokenserver.toml \
+for every setting with its default.\n\n\
+Exit codes: 0 clean shutdown, 1 runtime failure, 78 bad configuration (systemd will not restart).\n\
+Signals: SIGTERM/SIGINT drain and stop, SIGHUP reloads TLS material, keys and settings."
+)]
+pub struct Cli {
+    /// Configuration file (TOML).
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Validate the configuration, print the effective settings and exit.
+    #[arg(long)]
+    pub check_config: bool,
+
+    /// gRPC listen address [default: 0.0.0.0:50051].
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+
+    /// Listen address as the original server took it (`:50051` or `host:port`).
+    #[arg(long = "grpcport", value_name = "[HOST]:PORT", hide_short_help = true)]
+    pub grpcport: Option<String>,
+
+    /// Audience the VMs' identity tokens must carry.
+    #[arg(long, alias = "tsAudience", value_name = "URL")]
+    pub audience: Option<String>,
+
+    /// Store URL: sqlite:///path/tokendist.db or firestore://PROJECT/DATABASE?collection_prefix=P.
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+
+    /// Firestore project of the store (original flag; builds a firestore:// store URL).
+    #[arg(
+        long = "firestoreProjectId",
+        value_name = "PROJECT",
+        hide_short_help = true
+    )]
+    pub firestore_project: Option<String>,
+
+    /// Firestore collection prefix (original flag; used with --firestoreProjectId).
+    #[arg(
+        long = "firestoreCollectionName",
+        value_name = "NAME",
+        hide_short_help = true
+    )]
+    pub firestore_collection: Option<String>,
+
+    /// Prometheus metrics listen address (e.g. 127.0.0.1:9464).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
+
+    /// Server certificate chain (PEM).
+    #[arg(long, alias = "tlsCert", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// Server private key (PEM).
+    #[arg(long, alias = "tlsKey", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+
+    /// CA bundle issuing client certificates (PEM); used with mTLS.
+    #[arg(long, alias = "tlsCertChain", value_name = "FILE")]
+    pub client_ca: Option<PathBuf>,
+
+    /// Require client certificates (mTLS). This is the default.
+    #[arg(long, alias = "useMTLS", conflicts_with = "tls_only")]
+    pub mtls: bool,
+
+    /// Server-authenticated TLS only; clients present no certificate.
+    #[arg(long)]
+    pub tls_only: bool,
+
+    /// Check the caller's address when an approval pins one [default: true].
+    #[arg(long, alias = "validatePeerIP", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub validate_peer_ip: Option<bool>,
+
+    /// Check the client certificate serial when an approval pins one [default: true].
+    #[arg(long, alias = "validatePeerSN", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub validate_peer_sn: Option<bool>,
+
+    /// Maximum age of an identity token in seconds [default: 60].
+    #[arg(long, alias = "jwtIssuedAtJitter", value_name = "SECS")]
+    pub token_max_age: Option<u64>,
+
+    /// Ed25519 public key file of a trusted approver (repeatable).
+    #[arg(long = "trusted-approver", value_name = "FILE")]
+    pub trusted_approvers: Vec<PathBuf>,
+
+    /// Ed25519 key that signs release receipts (created when missing).
+    #[arg(long, value_name = "FILE")]
+    pub receipt_key: Option<PathBuf>,
+
+    /// X25519 key that opens secrets encrypted to this server (created by `tokendist keygen --server`).
+    #[arg(long, value_name = "FILE")]
+    pub secrets_key: Option<PathBuf>,
+
+    /// Compute Engine API root (e.g. http://127.0.0.1:PORT for gcpsim).
+    #[arg(long, value_name = "URL")]
+    pub compute_endpoint: Option<String>,
+
+    /// Cloud Logging API root.
+    #[arg(long, value_name = "URL")]
+    pub logging_endpoint: Option<String>,
+
+    /// Google's identity-token JWK set URL.
+    #[arg(long, value_name = "URL")]
+    pub jwks_url: Option<String>,
+
+    /// Call the Google APIs without credentials (only for gcpsim).
+    #[arg(long)]
+    pub gcp_anonymous: bool,
+}
+
+/// Normalises the original's `--grpcport` (`:50051`) into a socket address string.
+fn listen_from_grpcport(value: &str) -> String {
+    if value.starts_with(':') {
+        format!("0.0.0.0{value}")
+    } else {
+        value.to_string()
+    }
+}
+
+impl Cli {
+    /// The flags the user gave, as configuration overrides.
+    pub fn sources(&self, env: std::collections::BTreeMap<String, String>) -> ConfigSources {
+        let mut flags = Table::new();
+        let mut flag_keys = Vec::new();
+        let mut set = |flag: &str, key: &str, value: Value| {
+            let path: Vec<&str> = key.split('.').collect();
+            insert_path(&mut flags, &path, value);
+            flag_keys.push((flag.to_string(), key.to_string()));
+        };
+        let text = |s: &str| Value::String(s.to_string());
+        let path = |p: &PathBuf| Value::String(p.display().to_string());
+        if let Some(v) = &self.grpcport {
+            set("--grpcport", "listen", text(&listen_from_grpcport(v)));
+        }
+        if let Some(v) = &self.listen {
+            set("--listen", "listen", text(&v.to_string()));
+        }
+        if let Some(v) = &self.audience {
+            set("--audience", "audience", text(v));
+        }
+        if let Some(project) = &self.firestore_project {
+            let prefix = self.firestore_collection.clone().unwrap_or_default();
+            set(
+                "--firestoreProjectId",
+                "store",
+                text(&format!(
+                    "firestore://{project}/(default)?collection_prefix={prefix}"
+                )),
+            );
+        }
+        if let Some(v) = &self.store {
+            set("--store", "store", text(v));
+        }
+        if let Some(v) = &self.metrics_listen {
+            set("--metrics-listen", "metrics_listen", text(&v.to_string()));
+        }
+        if let Some(v) = &self.tls_cert {
+            set("--tls-cert", "tls.cert", path(v));
+        }
+        if let Some(v) = &self.tls_key {
+            set("--tls-key", "tls.key", path(v));
+        }
+        if let Some(v) = &self.client_ca {
+            set("--client-ca", "tls.client_ca", path(v));
+        }
+        if self.mtls {
+            set("--mtls", "tls.mode", text("mtls"));
+        }
+        if self.tls_only {
+            set("--tls-only", "tls.mode", text("tls"));
+        }
+        if let Some(v) = self.validate_peer_ip {
+            set("--validate-peer-ip", "enforce.peer_ip", Value::Boolean(v));
+        }
+        if let Some(v) = self.validate_peer_sn {
+            set(
+                "--validate-peer-sn",
+                "enforce.client_cert_serial",
+                Value::Boolean(v),
+            );
+        }
+        if let Some(v) = self.token_max_age {
+            set(
+                "--token-max-age",
+                "token_max_age_secs",
+                Value::Integer(i64::try_from(v).unwrap_or(i64::MAX)),
+            );
+        }
+        if !self.trusted_approvers.is_empty() {
+            set(
+                "--trusted-approver",
+                "keys.trusted_approvers",
+                Value::Array(self.trusted_approvers.iter().map(path).collect()),
+            );
+        }
+        if let Some(v) = &self.receipt_key {
+            set("--receipt-key", "keys.receipt_key", path(v));
+        }
+        if let Some(v) = &self.secrets_key {
+            set("--secrets-key", "keys.secrets_key", path(v));
+        }
+        if let Some(v) = &self.compute_endpoint {
+            set("--compute-endpoint", "gcp.compute_endpoint", text(v));
+        }
+        if let Some(v) = &self.logging_endpoint {
+            set("--logging-endpoint", "gcp.logging_endpoint", text(v));
+        }
+        if let Some(v) = &self.jwks_url {
+            set("--jwks-url", "gcp.jwks_url", text(v));
+        }
+        if self.gcp_anonymous {
+            set("--gcp-anonymous", "gcp.credentials", text("anonymous"));
+        }
+        ConfigSources {
+            file: self.config.clone(),
+            env,
+            flags,
+            flag_keys,
+        }
+    }
+}

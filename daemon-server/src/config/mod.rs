@@ -1,0 +1,252 @@
+//! `tokenserver` configuration: the typed `ServerConfig`, its defaults, and `load`, which layers the
+//! TOML file, `TOKENDIST_*` environment variables and command-line flags (see [`layers`]) and
+//! validates the result. A bad configuration is a [`ConfigError`]; the binary exits with 78 on it.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use tokendist_daemon_kit::layers;
+use tokendist_gcp::config::GcpConfig;
+use toml::Table;
+
+/// Environment variable prefix for every setting.
+pub const ENV_PREFIX: &str = "TOKENDIST_";
+/// Environment variable naming the config file (the `--config` flag wins).
+pub const CONFIG_ENV: &str = "TOKENDIST_CONFIG";
+
+/// How clients reach the server.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TlsMode {
+    /// Server certificate only.
+    Tls,
+    /// Clients must present a certificate issued by `client_ca` (default, as the VM has one).
+    #[default]
+    Mtls,
+}
+
+/// TLS material (PEM files). Reloaded on SIGHUP.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsConfig {
+    pub mode: TlsMode,
+    /// Server certificate chain.
+    pub cert: PathBuf,
+    /// Server private key.
+    pub key: PathBuf,
+    /// CA bundle that issues client certificates (required for `mtls`).
+    pub client_ca: Option<PathBuf>,
+}
+
+/// Key files: who may approve, and the server's own keys.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KeysConfig {
+    /// Ed25519 public keys (files written by `tokendist keygen`) whose approvals are trusted.
+    pub trusted_approvers: Vec<PathBuf>,
+    /// Ed25519 private key that signs release receipts; generated on first start when missing.
+    pub receipt_key: Option<PathBuf>,
+    /// X25519 private key that opens secrets the console encrypted to this server (HPKE).
+    pub secrets_key: Option<PathBuf>,
+}
+
+/// Which evidence the server enforces beyond what each approval pins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EnforcementConfig {
+    /// Check the TCP peer address when an approval pins one (`--validatePeerIP`).
+    pub peer_ip: bool,
+    /// Check the mTLS client certificate serial when an approval pins one (`--validatePeerSN`).
+    pub client_cert_serial: bool,
+}
+
+impl Default for EnforcementConfig {
+    fn default() -> Self {
+        Self {
+            peer_ip: true,
+            client_cert_serial: true,
+        }
+    }
+}
+
+/// Everything `tokenserver` reads at start (and again on SIGHUP).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// gRPC listen address.
+    pub listen: SocketAddr,
+    /// Prometheus metrics listen address; unset disables metrics.
+    pub metrics_listen: Option<SocketAddr>,
+    /// The audience VMs request their identity tokens for (required).
+    pub audience: String,
+    /// Store URL: `sqlite:///path/tokendist.db` or `firestore://PROJECT/DATABASE?collection_prefix=P`.
+    pub store: String,
+    /// Maximum age of an identity token, seconds (`--jwtIssuedAtJitter`).
+    pub token_max_age_secs: u64,
+    /// How long a session (nonce) stays valid, seconds.
+    pub session_ttl_secs: u64,
+    /// How long evidence for one decision may take to gather before the request fails UNAVAILABLE.
+    pub evidence_timeout_ms: u64,
+    pub tls: TlsConfig,
+    pub keys: KeysConfig,
+    pub enforce: EnforcementConfig,
+    pub gcp: GcpConfig,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([0, 0, 0, 0], 50051)),
+            metrics_listen: None,
+            audience: String::new(),
+            store: "sqlite:///var/lib/tokendist/tokendist.db".to_string(),
+            token_max_age_secs: 60,
+            session_ttl_secs: 120,
+            evidence_timeout_ms: 15_000,
+            tls: TlsConfig::default(),
+            keys: KeysConfig::default(),
+            enforce: EnforcementConfig::default(),
+            gcp: GcpConfig::default(),
+        }
+    }
+}
+
+/// A configuration that cannot be used. The message names the setting, where it came from, and what
+/// to do.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid TOML: {message}")]
+    Syntax { path: PathBuf, message: String },
+    #[error("invalid setting {key} (from {origin}): {message}")]
+    Invalid {
+        key: String,
+        origin: String,
+        message: String,
+    },
+    #[error("{0}")]
+    Missing(String),
+}
+
+/// The raw inputs of a configuration: where the file is, the environment, and the flags given.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigSources {
+    pub file: Option<PathBuf>,
+    pub env: BTreeMap<String, String>,
+    /// Flag overrides as a TOML table (only flags the user gave).
+    pub flags: Table,
+    /// Which flag set which key path, for error messages: (`--flag`, `key.path`).
+    pub flag_keys: Vec<(String, String)>,
+}
+
+impl ServerConfig {
+    /// Layers file < env < flags, then validates.
+    pub fn load(sources: &ConfigSources) -> Result<ServerConfig, ConfigError> {
+        let file = sources
+            .file
+            .clone()
+            .or_else(|| sources.env.get(CONFIG_ENV).map(PathBuf::from));
+        let mut table = match &file {
+            Some(path) => read_table(path)?,
+            None => Table::new(),
+        };
+        layers::merge(&mut table, layers::env_layer(&sources.env, ENV_PREFIX));
+        layers::merge(&mut table, sources.flags.clone());
+        let config: ServerConfig =
+            toml::Value::Table(table)
+                .try_into()
+                .map_err(|e: toml::de::Error| {
+                    let message = e.message().to_string();
+                    let key = key_from_message(&message);
+                    let origin = describe_origin(&key, sources, file.as_deref());
+                    ConfigError::Invalid {
+                        key,
+                        origin,
+                        message,
+                    }
+                })?;
+        let config = ServerConfig {
+            gcp: config.gcp.clone().with_env(&sources.env),
+            ..config
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.audience.trim().is_empty() {
+            return Err(ConfigError::Missing(
+                "no audience configured: set `audience` in the config file, TOKENDIST_AUDIENCE, or --audience \
+                 (the URL VMs request their identity tokens for, e.g. https://tokenserver.example.com)"
+                    .into(),
+            ));
+        }
+        if self.tls.cert.as_os_str().is_empty() || self.tls.key.as_os_str().is_empty() {
+            return Err(ConfigError::Missing(
+                "no TLS certificate/key configured: set tls.cert and tls.key (--tls-cert/--tls-key)".into(),
+            ));
+        }
+        if self.tls.mode == TlsMode::Mtls && self.tls.client_ca.is_none() {
+            return Err(ConfigError::Missing(
+                "tls.mode is mtls but tls.client_ca is not set: give the CA that issues client certificates \
+                 (--client-ca), or set tls.mode = \"tls\""
+                    .into(),
+            ));
+        }
+        if self.keys.trusted_approvers.is_empty() {
+            return Err(ConfigError::Missing(
+                "no trusted approver keys: set keys.trusted_approvers to the public key files written by \
+                 `tokendist keygen` (--trusted-approver)"
+                    .into(),
+            ));
+        }
+        if self.token_max_age_secs == 0 || self.session_ttl_secs == 0 {
+            return Err(ConfigError::Invalid {
+                key: "token_max_age_secs/session_ttl_secs".into(),
+                origin: "config".into(),
+                message: "must be greater than zero".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+fn read_table(path: &Path) -> Result<Table, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    text.parse::<Table>().map_err(|e| ConfigError::Syntax {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// serde's messages name the field (`unknown field `foo``, `missing field `x``); pull it out.
+fn key_from_message(message: &str) -> String {
+    message
+        .split('`')
+        .nth(1)
+        .unwrap_or("configuration")
+        .to_string()
+}
+
+fn describe_origin(key: &str, sources: &ConfigSources, file: Option<&Path>) -> String {
+    match layers::origin_of(key, &sources.env, ENV_PREFIX, &sources.flag_keys) {
+        layers::Origin::Flag(flag) => format!("flag {flag}"),
+        layers::Origin::Env(name) => format!("environment variable {name}"),
+        layers::Origin::File => match file {
+            Some(path) => format!("config file {}", path.display()),
+            None => "defaults".to_string(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,124 @@
+//! Tests of configuration layering and validation.
+
+use super::*;
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+const MINIMAL: &str = r#"
+audience = "https://tokenserver.example.com"
+[tls]
+cert = "/etc/tokendist/server.crt"
+key = "/etc/tokendist/server.key"
+client_ca = "/etc/tokendist/client-ca.crt"
+[keys]
+trusted_approvers = ["/etc/tokendist/alice.pub"]
+"#;
+
+#[test]
+fn file_then_env_then_flags_win_in_that_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "s.toml",
+        &format!("{MINIMAL}\nlisten = \"127.0.0.1:1\"\ntoken_max_age_secs = 30\n"),
+    );
+    let env: BTreeMap<String, String> = [
+        ("TOKENDIST_LISTEN".to_string(), "127.0.0.1:2".to_string()),
+        ("TOKENDIST_TOKEN_MAX_AGE_SECS".to_string(), "45".to_string()),
+    ]
+    .into_iter()
+    .collect();
+    let mut flags = Table::new();
+    flags.insert("listen".into(), toml::Value::String("127.0.0.1:3".into()));
+    let sources = ConfigSources {
+        file: Some(file),
+        env,
+        flags,
+        flag_keys: vec![("--listen".into(), "listen".into())],
+    };
+    let config = ServerConfig::load(&sources).unwrap();
+    assert_eq!(config.listen.to_string(), "127.0.0.1:3");
+    assert_eq!(config.token_max_age_secs, 45);
+    assert_eq!(config.audience, "https://tokenserver.example.com");
+}
+
+#[test]
+fn unknown_setting_is_rejected_with_its_name_and_origin() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "s.toml",
+        &format!("{MINIMAL}\nlisten_port = 5\n"),
+    );
+    let err = ServerConfig::load(&ConfigSources {
+        file: Some(file),
+        ..Default::default()
+    })
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, ConfigError::Invalid { .. }), "{text}");
+    assert!(
+        text.contains("listen_port") && text.contains("s.toml"),
+        "{text}"
+    );
+}
+
+#[test]
+fn missing_audience_says_how_to_set_it() {
+    let err = ServerConfig::load(&ConfigSources::default()).unwrap_err();
+    assert!(matches!(err, ConfigError::Missing(_)));
+    assert!(err.to_string().contains("TOKENDIST_AUDIENCE"), "{err}");
+}
+
+#[test]
+fn mtls_without_client_ca_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "s.toml",
+        &MINIMAL.replace("client_ca = \"/etc/tokendist/client-ca.crt\"\n", ""),
+    );
+    let err = ServerConfig::load(&ConfigSources {
+        file: Some(file),
+        ..Default::default()
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("client_ca"), "{err}");
+}
+
+#[test]
+fn invalid_toml_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "bad.toml", "audience = \n");
+    let err = ServerConfig::load(&ConfigSources {
+        file: Some(file),
+        ..Default::default()
+    })
+    .unwrap_err();
+    assert!(matches!(err, ConfigError::Syntax { .. }));
+    assert!(err.to_string().contains("bad.toml"), "{err}");
+}
+
+#[test]
+fn wrong_type_from_env_names_the_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "s.toml", MINIMAL);
+    let env = [("TOKENDIST_SESSION_TTL_SECS".to_string(), "soon".to_string())]
+        .into_iter()
+        .collect();
+    let err = ServerConfig::load(&ConfigSources {
+        file: Some(file),
+        env,
+        ..Default::default()
+    })
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("TOKENDIST_SESSION_TTL_SECS")
+            || err.to_string().contains("session_ttl_secs"),
+        "{err}"
+    );
+}
