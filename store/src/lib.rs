@@ -1,1 +1,156 @@
-//! tokendist-store
+//! tokendist-store: where tokendist keeps its state (DESIGN §6): Alice's signed approvals, pending
+//! VMs, the latest TPM attestation per VM, protocol sessions, and the append-only event trail.
+//!
+//! One async [`Store`] trait, two backends chosen by URL with [`open`]:
+//! - `sqlite:///path/tokendist.db`: embedded default; several processes (console and server) may share
+//!   the file. See [`store_url`] for every accepted URL form.
+//! - `firestore://PROJECT/DATABASE?collection_prefix=P`: production; `FIRESTORE_EMULATOR_HOST` is passed
+//!   in through [`StoreOptions`] (or read once by [`open_from_env`]).
+//!
+//! Racing writes never overwrite each other: approvals are compare-and-swapped on their `revision`,
+//! sessions move forward one step at a time and are consumed exactly once, pending attempts are
+//! counted atomically. Records are stored whole as JSON; an undecodable one is reported as
+//! [`StoreError::Corrupt`], never a panic.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use tokendist_core::approval::Approval;
+
+mod codec;
+pub mod error;
+pub mod event_id;
+mod firestore;
+pub mod records;
+mod sqlite;
+pub mod store_url;
+mod transitions;
+
+pub use error::StoreError;
+pub use event_id::EventId;
+pub use records::{
+    AttestationRecord, EventKind, EventQuery, EventRecord, FailedCheck, PendingAttempt, PendingRecord,
+    SessionRecord, SessionStep, SessionUpdate,
+};
+pub use store_url::StoreLocation;
+
+/// The environment variable naming a Firestore emulator (`host:port`).
+pub const FIRESTORE_EMULATOR_HOST_ENV: &str = "FIRESTORE_EMULATOR_HOST";
+
+/// Settings for [`open`] that do not belong in the URL.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// `host:port` of a Firestore emulator; when set, Firestore URLs talk to it without credentials.
+    pub firestore_emulator_host: Option<String>,
+}
+
+/// tokendist's persistent state. Every method is one atomic operation on the backend.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// Succeeds when the backend answers (readiness checks).
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// The approval of `instance_id`, revoked or not.
+    async fn get_approval(&self, instance_id: &str) -> Result<Option<Approval>, StoreError>;
+    /// Every approval, ordered by instance id.
+    async fn list_approvals(&self) -> Result<Vec<Approval>, StoreError>;
+    /// Compare-and-swap write of `approval` under its instance id. `expected_revision: None` creates it
+    /// and requires that none exists; `Some(r)` replaces it and requires the stored revision to be `r`.
+    /// The stored revision becomes `r + 1` (1 on creation), whatever `approval.revision` said; the
+    /// stored record is returned. Losing the race is [`StoreError::Conflict`]; updating a missing
+    /// approval is [`StoreError::NotFound`].
+    async fn put_approval(
+        &self,
+        approval: Approval,
+        expected_revision: Option<u64>,
+    ) -> Result<Approval, StoreError>;
+    /// Marks the approval revoked (`revoked_at`, `revoke_reason`) if its revision is still
+    /// `expected_revision`; the revision increases by one. Revoking twice is a `Conflict`.
+    async fn revoke(
+        &self,
+        instance_id: &str,
+        reason: &str,
+        at: DateTime<Utc>,
+        expected_revision: u64,
+    ) -> Result<Approval, StoreError>;
+
+    /// Records a denied attempt: creates the pending record or atomically counts one more attempt,
+    /// keeping `first_seen` (see [`PendingRecord::after_attempt`]). Returns the stored record.
+    async fn upsert_pending(&self, attempt: &PendingAttempt) -> Result<PendingRecord, StoreError>;
+    async fn get_pending(&self, instance_id: &str) -> Result<Option<PendingRecord>, StoreError>;
+    /// Every pending record, ordered by instance id.
+    async fn list_pending(&self) -> Result<Vec<PendingRecord>, StoreError>;
+    /// Removes the pending record (on approval); returns whether one existed.
+    async fn remove_pending(&self, instance_id: &str) -> Result<bool, StoreError>;
+
+    /// Stores (replaces) the latest attestation of its instance.
+    async fn put_attestation(&self, record: &AttestationRecord) -> Result<(), StoreError>;
+    async fn get_attestation(&self, instance_id: &str) -> Result<Option<AttestationRecord>, StoreError>;
+
+    /// Creates a session; an existing id is a `Conflict`.
+    async fn create_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
+    async fn get_session(&self, session_id: &str) -> Result<Option<SessionRecord>, StoreError>;
+    /// Atomically moves the session from `from` to `to` (forward only) and applies `update`. Fails with
+    /// `Conflict` when the session is not at `from` (the step was already taken), `SessionExpired`
+    /// when `now` is at or past its expiry, `NotFound` when it does not exist.
+    async fn advance_session(
+        &self,
+        session_id: &str,
+        from: SessionStep,
+        to: SessionStep,
+        update: SessionUpdate,
+        now: DateTime<Utc>,
+    ) -> Result<SessionRecord, StoreError>;
+    /// Spends a `Proven` session: succeeds for exactly one caller, across processes.
+    async fn consume_session(
+        &self,
+        session_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<SessionRecord, StoreError> {
+        self.advance_session(
+            session_id,
+            SessionStep::Proven,
+            SessionStep::Consumed,
+            SessionUpdate::default(),
+            now,
+        )
+        .await
+    }
+
+    /// Appends an event; an existing id is a `Conflict`.
+    async fn append_event(&self, event: &EventRecord) -> Result<(), StoreError>;
+    /// Events matching `query`, newest first.
+    async fn list_events(&self, query: &EventQuery) -> Result<Vec<EventRecord>, StoreError>;
+}
+
+/// Opens the store at `url` (see [`store_url`]): creates or migrates the SQLite schema, or connects
+/// to Firestore (the emulator when `options.firestore_emulator_host` is set).
+pub async fn open(url: &str, options: &StoreOptions) -> Result<Arc<dyn Store>, StoreError> {
+    match StoreLocation::parse(url)? {
+        StoreLocation::Sqlite { path } => Ok(Arc::new(sqlite::SqliteStore::open(path).await?)),
+        StoreLocation::Firestore {
+            project,
+            database,
+            collection_prefix,
+        } => Ok(Arc::new(
+            firestore::FirestoreStore::connect(
+                project,
+                database,
+                collection_prefix,
+                options.firestore_emulator_host.clone(),
+            )
+            .await?,
+        )),
+    }
+}
+
+/// [`open`] with `FIRESTORE_EMULATOR_HOST` read from the process environment (for binaries' edges).
+pub async fn open_from_env(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    let options = StoreOptions {
+        firestore_emulator_host: std::env::var(FIRESTORE_EMULATOR_HOST_ENV)
+            .ok()
+            .filter(|h| !h.is_empty()),
+    };
+    open(url, &options).await
+}

@@ -1,0 +1,248 @@
+//! The records the store keeps besides approvals (which are `tokendist_core::approval::Approval`):
+//! pending VMs, attestations, sessions and audit events, plus the inputs that create or change them.
+//! All are plain serde data; backends store each as one JSON document next to indexed key fields.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::event_id::EventId;
+
+/// One named check that denied a request, with its reason (check names are the stable strings of
+/// DESIGN §3, e.g. `identity.instance`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedCheck {
+    pub name: String,
+    pub reason: String,
+}
+
+/// A denied request, as the server reports it to [`crate::Store::upsert_pending`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingAttempt {
+    pub instance_id: String,
+    pub project: String,
+    pub zone: String,
+    pub instance_name: String,
+    /// `email` claim of the identity token.
+    pub service_account: String,
+    pub seen_at: DateTime<Utc>,
+    pub peer_address: Option<String>,
+    pub failed_checks: Vec<FailedCheck>,
+    /// Summary of the last quote the VM sent, if this attempt carried one.
+    pub last_quote: Option<serde_json::Value>,
+}
+
+/// A VM that asked for secrets and was denied: what the console lists as "pending".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingRecord {
+    pub instance_id: String,
+    pub project: String,
+    pub zone: String,
+    pub instance_name: String,
+    pub service_account: String,
+    /// Time of the first denied attempt; never changes once recorded.
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    /// Number of denied attempts recorded.
+    pub attempts: u64,
+    pub peer_address: Option<String>,
+    /// The checks that failed on the latest attempt.
+    pub failed_checks: Vec<FailedCheck>,
+    /// The latest quote summary seen (kept when a later attempt carries none).
+    pub last_quote: Option<serde_json::Value>,
+}
+
+impl PendingRecord {
+    /// The record after `attempt`, given the previously stored one (if any): attempts counted,
+    /// first_seen kept, everything else from the latest attempt.
+    pub fn after_attempt(previous: Option<PendingRecord>, attempt: &PendingAttempt) -> Self {
+        let (first_seen, attempts, previous_quote) = match previous {
+            Some(p) => (p.first_seen, p.attempts.saturating_add(1), p.last_quote),
+            None => (attempt.seen_at, 1, None),
+        };
+        PendingRecord {
+            instance_id: attempt.instance_id.clone(),
+            project: attempt.project.clone(),
+            zone: attempt.zone.clone(),
+            instance_name: attempt.instance_name.clone(),
+            service_account: attempt.service_account.clone(),
+            first_seen,
+            last_seen: attempt.seen_at,
+            attempts,
+            peer_address: attempt.peer_address.clone(),
+            failed_checks: attempt.failed_checks.clone(),
+            last_quote: attempt.last_quote.clone().or(previous_quote),
+        }
+    }
+}
+
+/// The latest TPM evidence of a VM (DESIGN §6 `attestations`), keyed by instance id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttestationRecord {
+    pub instance_id: String,
+    /// EK public area (marshalled TPMT_PUBLIC), base64.
+    pub ek_public: String,
+    /// AK public area (marshalled TPMT_PUBLIC), base64.
+    pub ak_public: String,
+    /// TPM_ALG_ID of the quoted PCR bank (0x000B = SHA-256).
+    pub pcr_hash_alg: u16,
+    /// Quoted PCR index to digest (hex).
+    pub pcr_values: BTreeMap<u32, String>,
+    /// The session nonce the quote covered, hex.
+    pub nonce: String,
+    pub quoted_at: DateTime<Utc>,
+    /// Whether the quote verified (signature by the AK, nonce, AK bound to the EK).
+    pub verified: bool,
+}
+
+/// How far a session has got. Steps only move forward, each exactly once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionStep {
+    /// `BeginSession` issued the nonce.
+    Begun,
+    /// `Attest` issued the MakeCredential challenge.
+    Attested,
+    /// `ProveAttestation` verified the credential and the quote.
+    Proven,
+    /// `GetToken` released the secrets: the session is spent.
+    Consumed,
+}
+
+impl SessionStep {
+    /// The stable lowercase name stored in key columns.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionStep::Begun => "begun",
+            SessionStep::Attested => "attested",
+            SessionStep::Proven => "proven",
+            SessionStep::Consumed => "consumed",
+        }
+    }
+}
+
+/// A protocol session (DESIGN §4): single use, short-lived, bound to one instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRecord {
+    pub session_id: String,
+    pub instance_id: String,
+    /// The 32-byte challenge nonce, hex.
+    pub nonce: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub step: SessionStep,
+    /// SHA-256 of the MakeCredential secret, hex; set when the session reaches `Attested`.
+    pub credential_digest: Option<String>,
+    /// TPM_ALG_ID of the PCR bank asked for.
+    pub pcr_hash_alg: u16,
+    /// PCR indices the quote must cover.
+    pub pcr_selection: Vec<u32>,
+}
+
+impl SessionRecord {
+    /// Whether the session can no longer be used at `now` (expiry is exclusive).
+    pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
+        now >= self.expires_at
+    }
+}
+
+/// Changes applied together with a session step (fields left `None` keep their value).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionUpdate {
+    pub credential_digest: Option<String>,
+}
+
+/// What an audit event records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    Approved,
+    Revoked,
+    Released,
+    Denied,
+    Attested,
+    PendingRemoved,
+}
+
+impl EventKind {
+    /// The stable lowercase name stored in key columns.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Approved => "approved",
+            EventKind::Revoked => "revoked",
+            EventKind::Released => "released",
+            EventKind::Denied => "denied",
+            EventKind::Attested => "attested",
+            EventKind::PendingRemoved => "pending_removed",
+        }
+    }
+}
+
+/// One entry of the append-only audit trail (DESIGN §6 `events`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventRecord {
+    /// Time-ordered id; sorting ids as text sorts events by time.
+    pub id: EventId,
+    pub time: DateTime<Utc>,
+    pub kind: EventKind,
+    pub instance_id: String,
+    /// Who acted: the approver key id, or `server`.
+    pub actor: String,
+    /// Kind-specific detail (failed checks, secret names, ...). Never secret material.
+    pub detail: serde_json::Value,
+    /// Server-signed receipt over the evidence digest, for releases.
+    pub receipt: Option<serde_json::Value>,
+}
+
+impl EventRecord {
+    /// A new event at `time` with a fresh id.
+    pub fn new(
+        time: DateTime<Utc>,
+        kind: EventKind,
+        instance_id: impl Into<String>,
+        actor: impl Into<String>,
+        detail: serde_json::Value,
+    ) -> Self {
+        EventRecord {
+            id: EventId::generate(time),
+            time,
+            kind,
+            instance_id: instance_id.into(),
+            actor: actor.into(),
+            detail,
+            receipt: None,
+        }
+    }
+}
+
+/// Which events [`crate::Store::list_events`] returns: newest first, at most `limit`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventQuery {
+    /// Only events of this instance.
+    pub instance_id: Option<String>,
+    /// Only events at or after this time (millisecond resolution).
+    pub since: Option<DateTime<Utc>>,
+    pub limit: usize,
+}
+
+impl EventQuery {
+    /// The newest `limit` events of every instance.
+    pub fn latest(limit: usize) -> Self {
+        EventQuery {
+            instance_id: None,
+            since: None,
+            limit,
+        }
+    }
+
+    pub fn for_instance(mut self, instance_id: impl Into<String>) -> Self {
+        self.instance_id = Some(instance_id.into());
+        self
+    }
+
+    pub fn since(mut self, since: DateTime<Utc>) -> Self {
+        self.since = Some(since);
+        self
+    }
+}

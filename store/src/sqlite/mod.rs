@@ -1,0 +1,374 @@
+//! The SQLite backend: one database file in WAL mode that several processes may share. Every
+//! read-modify-write runs in a `BEGIN IMMEDIATE` transaction, so the write lock is taken before the
+//! read and racing processes are serialised by SQLite itself.
+
+mod pool;
+mod schema;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use tokendist_core::approval::Approval;
+
+use self::pool::{ConnectionPool, map_error};
+use crate::codec::{decode, encode};
+use crate::error::StoreError;
+use crate::event_id::EventId;
+use crate::records::{
+    AttestationRecord, EventQuery, EventRecord, PendingAttempt, PendingRecord, SessionRecord,
+    SessionStep, SessionUpdate,
+};
+use crate::transitions::{advanced_session, next_approval_revision, revoked_approval};
+use crate::Store;
+
+/// A store in one SQLite file.
+#[derive(Debug)]
+pub(crate) struct SqliteStore {
+    pool: Arc<ConnectionPool>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and migrates its schema.
+    pub(crate) async fn open(path: PathBuf) -> Result<Self, StoreError> {
+        let pool = Arc::new(ConnectionPool::new(path));
+        pool.run(schema::migrate).await?;
+        tracing::debug!(path = %pool.path().display(), "opened SQLite store");
+        Ok(SqliteStore { pool })
+    }
+}
+
+/// Reads one record column by key; `what` names the record for errors.
+fn read_record<T: serde::de::DeserializeOwned>(
+    conn: &Connection,
+    sql: &str,
+    key: &str,
+    what: &str,
+) -> Result<Option<T>, StoreError> {
+    let json: Option<String> = conn
+        .query_row(sql, [key], |row| row.get(0))
+        .optional()
+        .map_err(map_error)?;
+    json.map(|json| decode(what, &json)).transpose()
+}
+
+/// Reads every (key, record) row of a query and decodes the records.
+fn read_records<T: serde::de::DeserializeOwned>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    table: &str,
+) -> Result<Vec<T>, StoreError> {
+    let mut statement = conn.prepare(sql).map_err(map_error)?;
+    let rows = statement
+        .query_map(params, |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))
+        .map_err(map_error)?;
+    let mut records = Vec::new();
+    for row in rows {
+        let (key, json) = row.map_err(map_error)?;
+        records.push(decode(&format!("{table}/{key}"), &json)?);
+    }
+    Ok(records)
+}
+
+/// Runs `body` in a `BEGIN IMMEDIATE` transaction, committing only when it succeeds.
+fn immediate<T>(
+    conn: &mut Connection,
+    body: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(map_error)?;
+    let value = body(&tx)?;
+    tx.commit().map_err(map_error)?;
+    Ok(value)
+}
+
+const GET_APPROVAL: &str = "SELECT record FROM approvals WHERE instance_id = ?1";
+const GET_PENDING: &str = "SELECT record FROM pending WHERE instance_id = ?1";
+const GET_SESSION: &str = "SELECT record FROM sessions WHERE session_id = ?1";
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.pool
+            .run(|conn| {
+                conn.query_row("SELECT count(*) FROM schema_version", [], |_| Ok(()))
+                    .map_err(map_error)
+            })
+            .await
+    }
+
+    async fn get_approval(&self, instance_id: &str) -> Result<Option<Approval>, StoreError> {
+        let key = instance_id.to_string();
+        self.pool
+            .run(move |conn| read_record(conn, GET_APPROVAL, &key, &format!("approvals/{key}")))
+            .await
+    }
+
+    async fn list_approvals(&self) -> Result<Vec<Approval>, StoreError> {
+        self.pool
+            .run(|conn| {
+                read_records(
+                    conn,
+                    "SELECT instance_id, record FROM approvals ORDER BY instance_id",
+                    [],
+                    "approvals",
+                )
+            })
+            .await
+    }
+
+    async fn put_approval(
+        &self,
+        mut approval: Approval,
+        expected_revision: Option<u64>,
+    ) -> Result<Approval, StoreError> {
+        self.pool
+            .run(move |conn| {
+                immediate(conn, |tx| {
+                    let key = approval.instance_id.clone();
+                    let stored: Option<i64> = tx
+                        .query_row("SELECT revision FROM approvals WHERE instance_id = ?1", [&key], |r| {
+                            r.get(0)
+                        })
+                        .optional()
+                        .map_err(map_error)?;
+                    let stored = stored
+                        .map(|r| {
+                            u64::try_from(r)
+                                .map_err(|_| StoreError::corrupt(format!("approvals/{key}"), "negative revision"))
+                        })
+                        .transpose()?;
+                    approval.revision = next_approval_revision(&key, stored, expected_revision)?;
+                    write_approval(tx, &approval)?;
+                    Ok(approval)
+                })
+            })
+            .await
+    }
+
+    async fn revoke(
+        &self,
+        instance_id: &str,
+        reason: &str,
+        at: DateTime<Utc>,
+        expected_revision: u64,
+    ) -> Result<Approval, StoreError> {
+        let key = instance_id.to_string();
+        let reason = reason.to_string();
+        self.pool
+            .run(move |conn| {
+                immediate(conn, |tx| {
+                    let stored = read_record(tx, GET_APPROVAL, &key, &format!("approvals/{key}"))?;
+                    let approval = revoked_approval(&key, stored, &reason, at, expected_revision)?;
+                    write_approval(tx, &approval)?;
+                    Ok(approval)
+                })
+            })
+            .await
+    }
+
+    async fn upsert_pending(&self, attempt: &PendingAttempt) -> Result<PendingRecord, StoreError> {
+        let attempt = attempt.clone();
+        self.pool
+            .run(move |conn| {
+                immediate(conn, |tx| {
+                    let key = &attempt.instance_id;
+                    let previous = read_record(tx, GET_PENDING, key, &format!("pending/{key}"))?;
+                    let record = PendingRecord::after_attempt(previous, &attempt);
+                    tx.execute(
+                        "INSERT INTO pending (instance_id, last_seen, record) VALUES (?1, ?2, ?3)
+                         ON CONFLICT (instance_id) DO UPDATE SET last_seen = ?2, record = ?3",
+                        params![key, record.last_seen.to_rfc3339(), encode("pending record", &record)?],
+                    )
+                    .map_err(map_error)?;
+                    Ok(record)
+                })
+            })
+            .await
+    }
+
+    async fn get_pending(&self, instance_id: &str) -> Result<Option<PendingRecord>, StoreError> {
+        let key = instance_id.to_string();
+        self.pool
+            .run(move |conn| read_record(conn, GET_PENDING, &key, &format!("pending/{key}")))
+            .await
+    }
+
+    async fn list_pending(&self) -> Result<Vec<PendingRecord>, StoreError> {
+        self.pool
+            .run(|conn| {
+                read_records(
+                    conn,
+                    "SELECT instance_id, record FROM pending ORDER BY instance_id",
+                    [],
+                    "pending",
+                )
+            })
+            .await
+    }
+
+    async fn remove_pending(&self, instance_id: &str) -> Result<bool, StoreError> {
+        let key = instance_id.to_string();
+        self.pool
+            .run(move |conn| {
+                conn.execute("DELETE FROM pending WHERE instance_id = ?1", [&key])
+                    .map(|removed| removed > 0)
+                    .map_err(map_error)
+            })
+            .await
+    }
+
+    async fn put_attestation(&self, record: &AttestationRecord) -> Result<(), StoreError> {
+        let key = record.instance_id.clone();
+        let json = encode("attestation record", record)?;
+        self.pool
+            .run(move |conn| {
+                conn.execute(
+                    "INSERT INTO attestations (instance_id, record) VALUES (?1, ?2)
+                     ON CONFLICT (instance_id) DO UPDATE SET record = ?2",
+                    params![key, json],
+                )
+                .map(|_| ())
+                .map_err(map_error)
+            })
+            .await
+    }
+
+    async fn get_attestation(&self, instance_id: &str) -> Result<Option<AttestationRecord>, StoreError> {
+        let key = instance_id.to_string();
+        self.pool
+            .run(move |conn| {
+                read_record(
+                    conn,
+                    "SELECT record FROM attestations WHERE instance_id = ?1",
+                    &key,
+                    &format!("attestations/{key}"),
+                )
+            })
+            .await
+    }
+
+    async fn create_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
+        let session = session.clone();
+        let json = encode("session record", &session)?;
+        self.pool
+            .run(move |conn| {
+                let inserted = conn
+                    .execute(
+                        "INSERT INTO sessions (session_id, instance_id, step, expires_at, record)
+                         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (session_id) DO NOTHING",
+                        params![
+                            session.session_id,
+                            session.instance_id,
+                            session.step.as_str(),
+                            session.expires_at.to_rfc3339(),
+                            json
+                        ],
+                    )
+                    .map_err(map_error)?;
+                if inserted == 0 {
+                    return Err(StoreError::conflict(
+                        format!("session {}", session.session_id),
+                        "a session with this id already exists",
+                    ));
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn get_session(&self, session_id: &str) -> Result<Option<SessionRecord>, StoreError> {
+        let key = session_id.to_string();
+        self.pool
+            .run(move |conn| read_record(conn, GET_SESSION, &key, &format!("sessions/{key}")))
+            .await
+    }
+
+    async fn advance_session(
+        &self,
+        session_id: &str,
+        from: SessionStep,
+        to: SessionStep,
+        update: SessionUpdate,
+        now: DateTime<Utc>,
+    ) -> Result<SessionRecord, StoreError> {
+        let key = session_id.to_string();
+        self.pool
+            .run(move |conn| {
+                immediate(conn, |tx| {
+                    let stored = read_record(tx, GET_SESSION, &key, &format!("sessions/{key}"))?;
+                    let session = advanced_session(&key, stored, from, to, update, now)?;
+                    tx.execute(
+                        "UPDATE sessions SET step = ?2, record = ?3 WHERE session_id = ?1",
+                        params![key, session.step.as_str(), encode("session record", &session)?],
+                    )
+                    .map_err(map_error)?;
+                    Ok(session)
+                })
+            })
+            .await
+    }
+
+    async fn append_event(&self, event: &EventRecord) -> Result<(), StoreError> {
+        let event = event.clone();
+        let json = encode("event record", &event)?;
+        self.pool
+            .run(move |conn| {
+                let inserted = conn
+                    .execute(
+                        "INSERT INTO events (id, instance_id, kind, record) VALUES (?1, ?2, ?3, ?4)
+                         ON CONFLICT (id) DO NOTHING",
+                        params![event.id.as_str(), event.instance_id, event.kind.as_str(), json],
+                    )
+                    .map_err(map_error)?;
+                if inserted == 0 {
+                    return Err(StoreError::conflict(
+                        format!("event {}", event.id),
+                        "an event with this id already exists",
+                    ));
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn list_events(&self, query: &EventQuery) -> Result<Vec<EventRecord>, StoreError> {
+        let lower_bound = query.since.map(EventId::lower_bound).unwrap_or_default();
+        let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
+        let instance_id = query.instance_id.clone();
+        self.pool
+            .run(move |conn| match instance_id {
+                Some(instance_id) => read_records(
+                    conn,
+                    "SELECT id, record FROM events WHERE instance_id = ?1 AND id >= ?2
+                     ORDER BY id DESC LIMIT ?3",
+                    params![instance_id, lower_bound, limit],
+                    "events",
+                ),
+                None => read_records(
+                    conn,
+                    "SELECT id, record FROM events WHERE id >= ?1 ORDER BY id DESC LIMIT ?2",
+                    params![lower_bound, limit],
+                    "events",
+                ),
+            })
+            .await
+    }
+}
+
+/// Inserts or replaces an approval row (the caller already checked the revision in this transaction).
+fn write_approval(tx: &rusqlite::Transaction<'_>, approval: &Approval) -> Result<(), StoreError> {
+    let revision = i64::try_from(approval.revision)
+        .map_err(|_| StoreError::Config(format!("approval revision {} too large", approval.revision)))?;
+    tx.execute(
+        "INSERT INTO approvals (instance_id, revision, record) VALUES (?1, ?2, ?3)
+         ON CONFLICT (instance_id) DO UPDATE SET revision = ?2, record = ?3",
+        params![approval.instance_id, revision, encode("approval", approval)?],
+    )
+    .map(|_| ())
+    .map_err(map_error)
+}

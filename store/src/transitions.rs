@@ -1,0 +1,83 @@
+//! The compare-and-swap rules both backends apply between reading a record and writing it back, so
+//! that SQLite and Firestore decide every race the same way.
+
+use chrono::{DateTime, Utc};
+use tokendist_core::approval::Approval;
+
+use crate::error::StoreError;
+use crate::records::{SessionRecord, SessionStep, SessionUpdate};
+
+/// The revision an approval write stores, given the stored revision (`None`: no approval stored).
+pub(crate) fn next_approval_revision(
+    instance_id: &str,
+    stored: Option<u64>,
+    expected: Option<u64>,
+) -> Result<u64, StoreError> {
+    let what = || format!("approval {instance_id}");
+    match (stored, expected) {
+        (None, None) => Ok(1),
+        (Some(current), None) => Err(StoreError::conflict(
+            what(),
+            format!("it already exists at revision {current}; pass that revision to update it"),
+        )),
+        (None, Some(_)) => Err(StoreError::not_found(what())),
+        (Some(current), Some(expected)) if current == expected => Ok(current.saturating_add(1)),
+        (Some(current), Some(expected)) => Err(StoreError::conflict(
+            what(),
+            format!("expected revision {expected}, stored revision is {current}"),
+        )),
+    }
+}
+
+/// The approval after revocation, or why it cannot be revoked.
+pub(crate) fn revoked_approval(
+    instance_id: &str,
+    stored: Option<Approval>,
+    reason: &str,
+    at: DateTime<Utc>,
+    expected_revision: u64,
+) -> Result<Approval, StoreError> {
+    let mut approval = stored.ok_or_else(|| StoreError::not_found(format!("approval {instance_id}")))?;
+    let revision = next_approval_revision(instance_id, Some(approval.revision), Some(expected_revision))?;
+    if let Some(revoked_at) = approval.revoked_at {
+        return Err(StoreError::conflict(
+            format!("approval {instance_id}"),
+            format!("already revoked at {}", revoked_at.to_rfc3339()),
+        ));
+    }
+    approval.revision = revision;
+    approval.revoked_at = Some(at);
+    approval.revoke_reason = Some(reason.to_string());
+    Ok(approval)
+}
+
+/// The session after moving from `from` to `to`, or why it cannot move.
+pub(crate) fn advanced_session(
+    session_id: &str,
+    stored: Option<SessionRecord>,
+    from: SessionStep,
+    to: SessionStep,
+    update: SessionUpdate,
+    now: DateTime<Utc>,
+) -> Result<SessionRecord, StoreError> {
+    if to <= from {
+        return Err(StoreError::InvalidTransition { from, to });
+    }
+    let mut session = stored.ok_or_else(|| StoreError::not_found(format!("session {session_id}")))?;
+    if session.step != from {
+        return Err(StoreError::conflict(
+            format!("session {session_id}"),
+            format!("it is at step {:?}, not {from:?}: that step was already taken", session.step),
+        ));
+    }
+    if session.is_expired(now) {
+        return Err(StoreError::SessionExpired {
+            session_id: session_id.to_string(),
+        });
+    }
+    session.step = to;
+    if let Some(digest) = update.credential_digest {
+        session.credential_digest = Some(digest);
+    }
+    Ok(session)
+}
