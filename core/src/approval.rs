@@ -1,5 +1,13 @@
 //! Alice's approval of one VM (DESIGN §6): the state the VM must stay in for secrets to be released.
-//! Signing and the canonical encoding live in `approval_signing` (issue 3); this is the plain record.
+//! This file is the plain record; the canonical encoding is in [`canonical`](mod@canonical), Ed25519
+//! signing in [`signing`](mod@signing), and proposals built from live evidence in
+//! [`proposal`](mod@proposal).
+
+pub mod canonical;
+pub mod proposal;
+pub mod signing;
+
+pub use signing::{SignatureError, sign, verify};
 
 use std::collections::{BTreeMap, BTreeSet};
 

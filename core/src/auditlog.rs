@@ -1,5 +1,14 @@
-//! Cloud Audit Log entries reduced to what the `auditlog.clean` check and the console timeline need,
-//! and their classification against a deny-list. (Classification logic: see `classify`.)
+//! Cloud Audit Log entries reduced to what the `auditlog.clean` check and the console timeline need.
+//! The deny-list lives in [`denylist`](mod@denylist), classification in [`classify`](mod@classify), the
+//! console timeline in [`timeline`](mod@timeline).
+
+pub mod classify;
+pub mod denylist;
+pub mod timeline;
+
+pub use classify::{Classification, classify, normalize_method};
+pub use denylist::DenyList;
+pub use timeline::{TimelineEvent, timeline};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

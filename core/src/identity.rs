@@ -1,7 +1,13 @@
-//! Google instance identity tokens (`format=full`): claims and their verification. (Verification
-//! logic: see `verify`.)
+//! Google instance identity tokens (`format=full`): claims, verification errors, and the verifier
+//! (in [`verify`](mod@verify)).
+
+mod error;
+pub mod verify;
 
 use serde::{Deserialize, Serialize};
+
+pub use error::IdentityError;
+pub use verify::{IdentityExpectations, peek_unverified_kid, verify};
 
 /// `google.compute_engine` claims of a `format=full` identity token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -12,6 +18,7 @@ pub struct ComputeEngineClaims {
     pub project_number: u64,
     pub zone: String,
     pub instance_creation_timestamp: i64,
+    /// 1 = AMD SEV (Confidential VM); absent on ordinary VMs.
     #[serde(default)]
     pub instance_confidentiality: Option<u8>,
     #[serde(default)]
@@ -30,11 +37,4 @@ pub struct IdentityClaims {
     pub iat: i64,
     pub exp: i64,
     pub compute_engine: ComputeEngineClaims,
-}
-
-/// Why a token did not verify. Each failure is distinct; `check()` names the policy check it fails.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-pub enum IdentityError {
-    #[error("identity token is malformed: {0}")]
-    Malformed(String),
 }

@@ -9,5 +9,10 @@
 
 pub mod approval;
 pub mod auditlog;
+pub mod checks;
+pub mod cloudconfig;
 pub mod evidence;
 pub mod identity;
+pub mod policy;
+pub mod settings;
+pub mod verdict;

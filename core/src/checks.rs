@@ -1,0 +1,57 @@
+//! The stable names of every policy check (DESIGN §3). They appear in logs, the store, the console and
+//! tests, so they are defined once here and referenced everywhere else.
+
+pub const IDENTITY_SIGNATURE: &str = "identity.signature";
+pub const IDENTITY_CLAIMS: &str = "identity.claims";
+pub const IDENTITY_FRESH: &str = "identity.fresh";
+pub const IDENTITY_INSTANCE: &str = "identity.instance";
+pub const IDENTITY_SERVICE_ACCOUNT: &str = "identity.service_account";
+pub const APPROVAL_SIGNATURE: &str = "approval.signature";
+pub const APPROVAL_STATE: &str = "approval.state";
+pub const INSTANCE_USER_DATA: &str = "instance.user_data";
+pub const INSTANCE_METADATA: &str = "instance.metadata";
+pub const INSTANCE_FINGERPRINT: &str = "instance.fingerprint";
+pub const INSTANCE_BOOT_IMAGE: &str = "instance.boot_image";
+pub const INSTANCE_SERVICE_ACCOUNT: &str = "instance.service_account";
+pub const INSTANCE_SHIELDED: &str = "instance.shielded";
+pub const CLOUDCONFIG_SSH_DISABLED: &str = "cloudconfig.ssh_disabled";
+pub const CLOUDCONFIG_SERIAL_DISABLED: &str = "cloudconfig.serial_disabled";
+pub const CLOUDCONFIG_IMAGE_PINNED: &str = "cloudconfig.image_pinned";
+pub const CLOUDCONFIG_IMAGE_TRUSTED: &str = "cloudconfig.image_trusted";
+pub const AUDITLOG_CLEAN: &str = "auditlog.clean";
+pub const NETWORK_PEER_IP: &str = "network.peer_ip";
+pub const NETWORK_CLIENT_CERT: &str = "network.client_cert";
+pub const TPM_EK: &str = "tpm.ek";
+pub const TPM_AK: &str = "tpm.ak";
+pub const TPM_QUOTE: &str = "tpm.quote";
+
+/// The checks `policy::evaluate` runs on every release, in the order it reports them.
+pub const RELEASE_CHECKS: [&str; 19] = [
+    IDENTITY_SIGNATURE,
+    IDENTITY_CLAIMS,
+    IDENTITY_FRESH,
+    IDENTITY_INSTANCE,
+    IDENTITY_SERVICE_ACCOUNT,
+    APPROVAL_SIGNATURE,
+    APPROVAL_STATE,
+    INSTANCE_USER_DATA,
+    INSTANCE_METADATA,
+    INSTANCE_FINGERPRINT,
+    INSTANCE_BOOT_IMAGE,
+    INSTANCE_SERVICE_ACCOUNT,
+    INSTANCE_SHIELDED,
+    AUDITLOG_CLEAN,
+    NETWORK_PEER_IP,
+    NETWORK_CLIENT_CERT,
+    TPM_EK,
+    TPM_AK,
+    TPM_QUOTE,
+];
+
+/// The checks `policy::review` runs on a cloud-config when Alice reviews it.
+pub const REVIEW_CHECKS: [&str; 4] = [
+    CLOUDCONFIG_SSH_DISABLED,
+    CLOUDCONFIG_SERIAL_DISABLED,
+    CLOUDCONFIG_IMAGE_PINNED,
+    CLOUDCONFIG_IMAGE_TRUSTED,
+];

@@ -1,0 +1,119 @@
+//! The one decision function (DESIGN §3): [`evaluate`] runs every release check on an approval and the
+//! live evidence and returns a [`Verdict`]; [`review`] runs the cloud-config checks when Alice reviews.
+//! [`evaluate_unapproved`] / [`evaluate_for_review`] show pending VMs against a proposed approval.
+//! Each group of checks lives in its own submodule; this file only orders them.
+
+mod approval_checks;
+mod auditlog_checks;
+mod boot_image;
+mod identity_checks;
+mod instance_checks;
+mod network_checks;
+mod review_checks;
+mod tpm_checks;
+
+use crate::approval::Approval;
+use crate::evidence::Evidence;
+use crate::settings::Settings;
+use crate::verdict::Verdict;
+
+pub use boot_image::{image_prefix_project, normalize_image};
+pub use review_checks::{review, review_user_data};
+
+/// Whether a real, signed approval is evaluated or a proposal for a VM nobody approved yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Release,
+    Proposal,
+}
+
+/// Runs every non-TPM release check, in [`crate::checks::RELEASE_CHECKS`] order, at
+/// `evidence.gathered_at`. TPM checks are `Skipped` when the approval does not require a TPM and fail
+/// closed when it does (attestation is not wired into this function yet).
+pub fn evaluate(approval: &Approval, evidence: &Evidence, settings: &Settings) -> Verdict {
+    run(approval, evidence, settings, Mode::Release)
+}
+
+/// Like [`evaluate`] for a VM that has no approval yet: `approval.*` checks are skipped, as are the TPM
+/// checks (the console shows attestation records separately); everything else runs against `proposed`.
+pub fn evaluate_unapproved(
+    proposed: &Approval,
+    evidence: &Evidence,
+    settings: &Settings,
+) -> Verdict {
+    run(proposed, evidence, settings, Mode::Proposal)
+}
+
+/// A proposal built from the live evidence (from the Compute API, or from the token when the API
+/// failed) and its [`evaluate_unapproved`] verdict: what the console shows for a pending VM.
+pub fn evaluate_for_review(
+    evidence: &Evidence,
+    settings: &Settings,
+    approver: &str,
+) -> (Approval, Verdict) {
+    let now = evidence.gathered_at;
+    let proposed = match (&evidence.instance, &evidence.identity) {
+        (Ok(instance), _) => Approval::proposed_from(
+            instance,
+            &settings.always_allowed_metadata_keys,
+            approver,
+            now,
+        ),
+        (Err(_), Ok(claims)) => Approval::proposed_from_claims(claims, approver, now),
+        (Err(_), Err(_)) => {
+            let mut empty = Approval::proposed_from_claims(&placeholder_claims(), approver, now);
+            empty.instance_id.clear();
+            empty
+        }
+    };
+    let verdict = evaluate_unapproved(&proposed, evidence, settings);
+    (proposed, verdict)
+}
+
+fn run(approval: &Approval, evidence: &Evidence, settings: &Settings, mode: Mode) -> Verdict {
+    let now = evidence.gathered_at;
+    let mut checks = identity_checks::run(approval, &evidence.identity);
+    match mode {
+        Mode::Release => {
+            checks.push(approval_checks::signature(approval, settings));
+            checks.push(approval_checks::state(approval, now));
+        }
+        Mode::Proposal => checks.extend(approval_checks::skipped_for_proposal()),
+    }
+    checks.extend(instance_checks::run(approval, evidence, settings));
+    checks.push(auditlog_checks::clean(
+        approval,
+        &evidence.audit_log,
+        settings,
+    ));
+    checks.push(network_checks::peer_ip(approval, &evidence.peer));
+    checks.push(network_checks::client_cert(approval, &evidence.peer));
+    match mode {
+        Mode::Release => checks.extend(tpm_checks::run(approval)),
+        Mode::Proposal => checks.extend(tpm_checks::skipped_for_proposal()),
+    }
+    Verdict { checks }
+}
+
+fn placeholder_claims() -> crate::identity::IdentityClaims {
+    crate::identity::IdentityClaims {
+        iss: String::new(),
+        aud: String::new(),
+        sub: String::new(),
+        azp: None,
+        email: None,
+        email_verified: None,
+        iat: 0,
+        exp: 0,
+        compute_engine: crate::identity::ComputeEngineClaims {
+            instance_id: String::new(),
+            instance_name: String::new(),
+            project_id: String::new(),
+            project_number: 0,
+            zone: String::new(),
+            instance_creation_timestamp: 0,
+            instance_confidentiality: None,
+            license_id: Vec::new(),
+        },
+    }
+}
