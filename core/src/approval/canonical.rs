@@ -62,16 +62,16 @@ pub fn encode(approval: &Approval) -> Vec<u8> {
     out.field("allowed_metadata_keys")
         .strings(allowed_metadata_keys.iter());
     out.field("peer_address")
-        .optional(peer_address.as_ref(), Encoder::text);
+        .optional(peer_address.as_ref(), |e, v| e.string(v));
     out.field("client_cert_serial")
-        .optional(client_cert_serial.as_ref(), Encoder::text);
+        .optional(client_cert_serial.as_ref(), |e, v| e.string(v));
     out.field("require_confidential")
         .boolean(*require_confidential);
     out.field("require_tpm").boolean(*require_tpm);
     out.field("pcr_policy")
         .optional(pcr_policy.as_ref(), Encoder::pcr_policy);
     out.field("ek_public_pem")
-        .optional(ek_public_pem.as_ref(), Encoder::text);
+        .optional(ek_public_pem.as_ref(), |e, v| e.string(v));
     out.field("secrets").list(secrets.len());
     for secret in secrets {
         out.secret(secret);
@@ -84,7 +84,7 @@ pub fn encode(approval: &Approval) -> Vec<u8> {
     out.field("revoked_at")
         .optional(revoked_at.as_ref(), Encoder::time);
     out.field("revoke_reason")
-        .optional(revoke_reason.as_ref(), Encoder::text);
+        .optional(revoke_reason.as_ref(), |e, v| e.string(v));
     out.bytes
 }
 
@@ -95,7 +95,8 @@ struct Encoder {
 
 impl Encoder {
     fn field(&mut self, name: &str) -> &mut Self {
-        self.string(name)
+        self.string(name);
+        self
     }
 
     fn length(&mut self, len: usize) {
@@ -104,17 +105,10 @@ impl Encoder {
         self.bytes.extend_from_slice(&len.to_be_bytes());
     }
 
-    fn string(&mut self, value: &str) -> &mut Self {
+    fn string(&mut self, value: &str) {
         self.bytes.push(b's');
         self.length(value.len());
         self.bytes.extend_from_slice(value.as_bytes());
-        self
-    }
-
-    /// [`Self::string`] for `Option<String>` fields (`Option::as_ref` yields `&String`).
-    #[allow(clippy::ptr_arg)]
-    fn text(&mut self, value: &String) {
-        self.string(value.as_str());
     }
 
     fn unsigned(&mut self, value: u64) {
