@@ -1,0 +1,122 @@
+//! The official Cloud Firestore emulator for tests: reuses `FIRESTORE_EMULATOR_HOST` when set (the
+//! Makefile may start one shared emulator), otherwise starts the emulator jar with java on a free
+//! port as a child of this test process, waits until `GET /` answers `Ok` (bounded), and kills it
+//! when dropped. A missing jar is a test failure, not a skip.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Where the Debian package `google-cloud-cli-firestore-emulator` installs the jar.
+pub const EMULATOR_JAR: &str =
+    "/usr/lib/google-cloud-sdk/platform/cloud-firestore-emulator/cloud-firestore-emulator.jar";
+
+/// How long the JVM may take to answer (about 0.8 s idle; much more on a loaded 2-core machine).
+const READY_DEADLINE: Duration = Duration::from_secs(60);
+
+/// A running emulator: either one this test started (and owns), or the one the environment names.
+#[derive(Debug)]
+pub struct FirestoreEmulator {
+    host: String,
+    child: Option<Child>,
+    _log_dir: Option<tempfile::TempDir>,
+}
+
+impl FirestoreEmulator {
+    /// The emulator named by `FIRESTORE_EMULATOR_HOST`, or a freshly started private one.
+    pub fn start_or_reuse() -> Self {
+        match std::env::var("FIRESTORE_EMULATOR_HOST") {
+            Ok(host) if !host.is_empty() => FirestoreEmulator { host, child: None, _log_dir: None },
+            _ => Self::start(),
+        }
+    }
+
+    /// Starts a private emulator and waits until it is ready.
+    pub fn start() -> Self {
+        let jar = Path::new(EMULATOR_JAR);
+        assert!(
+            jar.is_file(),
+            "the Firestore emulator jar {EMULATOR_JAR} is missing: install the Debian package \
+             google-cloud-cli-firestore-emulator (part of the machine image), or set \
+             FIRESTORE_EMULATOR_HOST to a running emulator"
+        );
+        let port = free_port();
+        let host = format!("127.0.0.1:{port}");
+        let log_dir = tempfile::tempdir().unwrap();
+        let log_path = log_dir.path().join("emulator.log");
+        let log = std::fs::File::create(&log_path).unwrap();
+        let child = Command::new("java")
+            .arg("-Duser.language=en")
+            .arg("-cp")
+            .arg(jar)
+            .arg("com.google.cloud.datastore.emulator.firestore.CloudFirestore")
+            .arg("start")
+            .arg("--host=127.0.0.1")
+            .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log.try_clone().unwrap()))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start java for the Firestore emulator: {e}"));
+        let mut emulator = FirestoreEmulator { host, child: Some(child), _log_dir: Some(log_dir) };
+        emulator.wait_ready(&log_path);
+        emulator
+    }
+
+    /// `host:port`, as `FIRESTORE_EMULATOR_HOST` would name it.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    fn wait_ready(&mut self, log_path: &PathBuf) {
+        let deadline = Instant::now() + READY_DEADLINE;
+        loop {
+            if answers_ok(&self.host) {
+                return;
+            }
+            if let Some(child) = self.child.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                let log = std::fs::read_to_string(log_path).unwrap_or_default();
+                panic!("the Firestore emulator exited early ({status}):\n{log}");
+            }
+            if Instant::now() > deadline {
+                let log = std::fs::read_to_string(log_path).unwrap_or_default();
+                panic!("the Firestore emulator at {} was not ready within {READY_DEADLINE:?}:\n{log}", self.host);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for FirestoreEmulator {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A port nobody listens on right now.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Whether `GET /` answers with a body of `Ok`.
+fn answers_ok(host: &str) -> bool {
+    let Ok(mut stream) = TcpStream::connect(host) else { return false };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    if stream
+        .write_all(format!("GET / HTTP/1.0\r\nHost: {host}\r\n\r\n").as_bytes())
+        .is_err()
+    {
+        return false;
+    }
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response.starts_with("HTTP/1.") && response.contains(" 200") && response.trim_end().ends_with("Ok")
+}
