@@ -1,0 +1,248 @@
+//! `SimHandle`: a cloneable handle on the running world, used by the HTTP handlers and, in-process,
+//! by tests for admin operations (rotate keys, faults, audit entries, minted tokens, EK replacement).
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::audit::{self, AuditResource};
+use crate::error::SimError;
+use crate::faults::{Api, FaultAction, FaultSpec, Faults};
+use crate::identity::{self, IdentityRequest};
+use crate::scenario::AuditLogKind;
+use crate::world::World;
+
+/// Cloneable access to the simulated world.
+#[derive(Debug, Clone)]
+pub struct SimHandle {
+    world: Arc<Mutex<World>>,
+}
+
+/// Result of a key rotation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RotationResult {
+    /// The kid that signs from now on.
+    pub current_kid: String,
+    /// Every kid published in the JWKS, current first.
+    pub published_kids: Vec<String>,
+}
+
+/// An audit entry to append (admin API). Exactly one of `vm` / `project` names the resource.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditEntryInput {
+    /// VM name: a `gce_instance` entry (or `gce_project` if the method is a `.projects.` one).
+    #[serde(default)]
+    pub vm: Option<String>,
+    /// Project id: a `gce_project` entry.
+    #[serde(default)]
+    pub project: Option<String>,
+    /// e.g. `v1.compute.instances.setMetadata`.
+    pub method: String,
+    /// RFC 3339; default now.
+    #[serde(default)]
+    pub time: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub principal: Option<String>,
+    /// `activity` (default) or `data_access`.
+    #[serde(default)]
+    pub log: Option<String>,
+    /// Extra `protoPayload.request` fields.
+    #[serde(default)]
+    pub request: Option<Map<String, Value>>,
+}
+
+/// Mint an identity token for a VM, signed by the current key, with optional overrides.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MintTokenRequest {
+    pub vm: String,
+    pub audience: String,
+    /// `full` (default) or `standard`.
+    #[serde(default)]
+    pub format: Option<String>,
+    #[serde(default)]
+    pub licenses: bool,
+    /// Override `iat` (Unix seconds).
+    #[serde(default)]
+    pub iat: Option<i64>,
+    /// Override `exp` (Unix seconds); default iat + 3600.
+    #[serde(default)]
+    pub exp: Option<i64>,
+}
+
+impl SimHandle {
+    pub(crate) fn new(world: World) -> SimHandle {
+        SimHandle {
+            world: Arc::new(Mutex::new(world)),
+        }
+    }
+
+    /// Locks the world (a poisoned lock is recovered: state stays usable for later requests).
+    pub(crate) fn lock(&self) -> MutexGuard<'_, World> {
+        self.world.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Makes a new signing key current; the previous one stays published unless `drop_previous`.
+    pub fn rotate_keys(&self, drop_previous: bool) -> Result<RotationResult, SimError> {
+        let mut world = self.lock();
+        world.keys.rotate(drop_previous)?;
+        Ok(RotationResult {
+            current_kid: world.keys.current_kid().to_string(),
+            published_kids: world.keys.published_kids(),
+        })
+    }
+
+    /// The JWKS document currently served.
+    pub fn jwks(&self) -> Value {
+        self.lock().keys.jwks()
+    }
+
+    /// Injects a fault (replacing any fault on the same API).
+    pub fn inject_fault(&self, spec: FaultSpec) -> Result<(), SimError> {
+        Faults::validate(&spec).map_err(SimError::InvalidRequest)?;
+        self.lock().faults.inject(spec);
+        Ok(())
+    }
+
+    /// Clears faults on one API, or all of them.
+    pub fn clear_faults(&self, api: Option<Api>) {
+        self.lock().faults.clear(api);
+    }
+
+    pub(crate) fn take_fault(&self, api: Api) -> Option<FaultAction> {
+        self.lock().faults.take(api)
+    }
+
+    /// Sets the principal recorded for subsequent API mutations.
+    pub fn set_principal(&self, email: &str) {
+        self.lock().principal = email.to_string();
+    }
+
+    /// Replaces a VM's EK public key (PEM) served by `getShieldedInstanceIdentity`.
+    pub fn set_ek_public_pem(&self, vm: &str, pem: &str) -> Result<(), SimError> {
+        if !pem.contains("-----BEGIN PUBLIC KEY-----") {
+            return Err(SimError::InvalidRequest(
+                "the EK must be a PEM public key (-----BEGIN PUBLIC KEY-----)".to_string(),
+            ));
+        }
+        let mut world = self.lock();
+        let state = world
+            .vm_by_name_mut(vm)
+            .ok_or_else(|| SimError::UnknownVm(vm.to_string()))?;
+        state.ek_pem = Some(pem.to_string());
+        Ok(())
+    }
+
+    /// Appends an audit-log entry.
+    pub fn add_audit_entry(&self, input: AuditEntryInput) -> Result<(), SimError> {
+        let log = match input.log.as_deref() {
+            None | Some("activity") => AuditLogKind::Activity,
+            Some("data_access") => AuditLogKind::DataAccess,
+            Some(other) => {
+                return Err(SimError::InvalidRequest(format!(
+                    "log `{other}` is unknown; use activity or data_access"
+                )));
+            }
+        };
+        if input.method.split('.').count() < 4 {
+            return Err(SimError::InvalidRequest(format!(
+                "method `{}` is not like v1.compute.instances.setMetadata",
+                input.method
+            )));
+        }
+        let mut world = self.lock();
+        let (project, resource) = match (&input.vm, &input.project) {
+            (Some(vm), None) => {
+                let state = world
+                    .vm_by_name(vm)
+                    .ok_or_else(|| SimError::UnknownVm(vm.clone()))?;
+                let resource = if input.method.contains(".projects.") {
+                    AuditResource::Project { project: state.spec.project.clone() }
+                } else {
+                    AuditResource::instance(&state.spec)
+                };
+                (state.spec.project.clone(), resource)
+            }
+            (None, Some(project)) => {
+                if world.project(project).is_none() {
+                    return Err(SimError::UnknownProject(project.clone()));
+                }
+                (project.clone(), AuditResource::Project { project: project.clone() })
+            }
+            _ => {
+                return Err(SimError::InvalidRequest(
+                    "give exactly one of `vm` or `project`".to_string(),
+                ));
+            }
+        };
+        let principal = input.principal.unwrap_or_else(|| world.principal.clone());
+        let record = audit::entry(&audit::EntryInput {
+            project: &project,
+            resource: &resource,
+            method: &input.method,
+            time: input.time.unwrap_or_else(Utc::now),
+            principal: &principal,
+            log,
+            request: input.request.as_ref(),
+            delta: None,
+            operation_id: None,
+        });
+        world.push_audit(record);
+        Ok(())
+    }
+
+    /// Mints an identity token for a VM (signed by the current key) with optional iat/exp overrides.
+    pub fn mint_identity_token(&self, request: &MintTokenRequest) -> Result<String, SimError> {
+        let full = match request.format.as_deref() {
+            None | Some("full") => true,
+            Some("standard") => false,
+            Some(other) => {
+                return Err(SimError::InvalidRequest(format!(
+                    "format `{other}` is unknown; use full or standard"
+                )));
+            }
+        };
+        let to_time = |secs: Option<i64>, name: &str| -> Result<Option<DateTime<Utc>>, SimError> {
+            secs.map(|s| {
+                DateTime::from_timestamp(s, 0)
+                    .ok_or_else(|| SimError::InvalidRequest(format!("{name} {s} is out of range")))
+            })
+            .transpose()
+        };
+        let identity_request = IdentityRequest {
+            audience: request.audience.clone(),
+            full,
+            licenses: request.licenses,
+            issued_at: to_time(request.iat, "iat")?,
+            expires_at: to_time(request.exp, "exp")?,
+        };
+        self.identity_token(&request.vm, &identity_request)
+    }
+
+    pub(crate) fn identity_token(&self, vm: &str, request: &IdentityRequest) -> Result<String, SimError> {
+        let world = self.lock();
+        let state = world
+            .vm_by_name(vm)
+            .ok_or_else(|| SimError::UnknownVm(vm.to_string()))?;
+        let project = world
+            .project(&state.spec.project)
+            .ok_or_else(|| SimError::UnknownProject(state.spec.project.clone()))?;
+        let claims = identity::claims(state, project, request, Utc::now());
+        world.keys.sign(&claims)
+    }
+
+    /// The `compute#instance` JSON of a VM as `instances.get` returns it now.
+    pub fn instance_json(&self, vm: &str) -> Option<Value> {
+        self.lock()
+            .vm_by_name(vm)
+            .map(crate::resources::instance::instance)
+    }
+
+    /// Number of audit entries currently stored (all projects, all logs).
+    pub fn audit_entry_count(&self) -> usize {
+        self.lock().audit.len()
+    }
+}

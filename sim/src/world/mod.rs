@@ -1,0 +1,185 @@
+//! The simulated cloud's mutable state: projects, VMs, operations, the audit log, keys and faults.
+
+mod mutations;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use crate::audit::{self, AuditRecord, AuditResource};
+use crate::error::SimError;
+use crate::faults::Faults;
+use crate::fingerprint::{new_fingerprint, new_numeric_id};
+use crate::scenario::{EkSource, HistorySpec, ProjectSpec, Scenario, VmSpec};
+use crate::signing::SigningKeys;
+
+pub use mutations::MetadataUpdate;
+
+/// A project and its live common instance metadata.
+#[derive(Debug)]
+pub struct ProjectState {
+    pub spec: ProjectSpec,
+    pub metadata: BTreeMap<String, String>,
+    pub metadata_fingerprint: String,
+}
+
+/// A VM and everything about it that changes.
+#[derive(Debug)]
+pub struct VmState {
+    pub spec: VmSpec,
+    pub metadata: BTreeMap<String, String>,
+    pub metadata_fingerprint: String,
+    pub fingerprint: String,
+    pub status: String,
+    pub last_start: DateTime<Utc>,
+    pub last_stop: Option<DateTime<Utc>>,
+    /// EK public key PEM served by `getShieldedInstanceIdentity` (replaceable at run time).
+    pub ek_pem: Option<String>,
+    pub disk_id: String,
+    pub tags_fingerprint: String,
+    pub label_fingerprint: String,
+    pub nic_fingerprint: String,
+}
+
+/// The whole simulated world.
+#[derive(Debug)]
+pub struct World {
+    pub principal: String,
+    pub jwks_max_age_secs: u64,
+    pub projects: BTreeMap<String, ProjectState>,
+    pub vms: Vec<VmState>,
+    /// Operations by name.
+    pub operations: BTreeMap<String, Value>,
+    /// Audit entries in insertion order (sorted by timestamp when listed).
+    pub audit: Vec<AuditRecord>,
+    pub keys: SigningKeys,
+    pub faults: Faults,
+}
+
+impl World {
+    pub fn new(scenario: &Scenario) -> Result<World, SimError> {
+        let mut world = World {
+            principal: scenario.settings.principal.clone(),
+            jwks_max_age_secs: scenario.settings.jwks_max_age_secs,
+            projects: BTreeMap::new(),
+            vms: Vec::new(),
+            operations: BTreeMap::new(),
+            audit: Vec::new(),
+            keys: SigningKeys::generate()?,
+            faults: Faults::default(),
+        };
+        for spec in &scenario.projects {
+            for entry in &spec.history {
+                world.preload(entry, AuditResource::Project { project: spec.id.clone() }, &spec.id);
+            }
+            world.projects.insert(
+                spec.id.clone(),
+                ProjectState {
+                    spec: spec.clone(),
+                    metadata: spec.metadata.clone(),
+                    metadata_fingerprint: new_fingerprint(),
+                },
+            );
+        }
+        for spec in &scenario.vms {
+            world.add_vm(spec);
+        }
+        Ok(world)
+    }
+
+    fn add_vm(&mut self, spec: &VmSpec) {
+        let resource = AuditResource::instance(spec);
+        let principal = self.principal.clone();
+        self.push_audit(audit::entry(&audit::EntryInput {
+            project: &spec.project,
+            resource: &resource,
+            method: "v1.compute.instances.insert",
+            time: spec.created,
+            principal: &principal,
+            log: crate::scenario::AuditLogKind::Activity,
+            request: None,
+            delta: None,
+            operation_id: None,
+        }));
+        for index in 1..=spec.pad_history {
+            self.push_audit(audit::entry(&audit::EntryInput {
+                project: &spec.project,
+                resource: &resource,
+                method: "v1.compute.instances.setLabels",
+                time: spec.created + chrono::Duration::seconds(i64::from(index)),
+                principal: &principal,
+                log: crate::scenario::AuditLogKind::Activity,
+                request: None,
+                delta: None,
+                operation_id: None,
+            }));
+        }
+        for entry in &spec.history {
+            let resource = if entry.method.contains(".projects.") {
+                AuditResource::Project { project: spec.project.clone() }
+            } else {
+                resource.clone()
+            };
+            self.preload(entry, resource, &spec.project);
+        }
+        let ek_pem = match &spec.ek {
+            EkSource::PemFile { pem, .. } => Some(pem.clone()),
+            EkSource::None => None,
+        };
+        self.vms.push(VmState {
+            spec: spec.clone(),
+            metadata: spec.metadata.clone(),
+            metadata_fingerprint: new_fingerprint(),
+            fingerprint: new_fingerprint(),
+            status: spec.status.clone(),
+            last_start: spec.created + chrono::Duration::seconds(9),
+            last_stop: None,
+            ek_pem,
+            disk_id: new_numeric_id(),
+            tags_fingerprint: new_fingerprint(),
+            label_fingerprint: new_fingerprint(),
+            nic_fingerprint: new_fingerprint(),
+        });
+    }
+
+    fn preload(&mut self, entry: &HistorySpec, resource: AuditResource, project: &str) {
+        let principal = entry.principal.clone().unwrap_or_else(|| self.principal.clone());
+        self.push_audit(audit::entry(&audit::EntryInput {
+            project,
+            resource: &resource,
+            method: &entry.method,
+            time: entry.time,
+            principal: &principal,
+            log: entry.log,
+            request: entry.request.as_ref(),
+            delta: None,
+            operation_id: None,
+        }));
+    }
+
+    /// Appends an audit record, stamping its insertion sequence.
+    pub fn push_audit(&mut self, mut record: AuditRecord) {
+        record.sequence = self.audit.len() as u64;
+        self.audit.push(record);
+    }
+
+    pub fn vm_by_name(&self, name: &str) -> Option<&VmState> {
+        self.vms.iter().find(|vm| vm.spec.name == name)
+    }
+
+    pub fn vm_by_name_mut(&mut self, name: &str) -> Option<&mut VmState> {
+        self.vms.iter_mut().find(|vm| vm.spec.name == name)
+    }
+
+    /// The VM at `projects/P/zones/Z/instances/NAME`, if it exists there.
+    pub fn vm_at(&self, project: &str, zone: &str, name: &str) -> Option<&VmState> {
+        self.vms
+            .iter()
+            .find(|vm| vm.spec.project == project && vm.spec.zone == zone && vm.spec.name == name)
+    }
+
+    pub fn project(&self, id: &str) -> Option<&ProjectState> {
+        self.projects.get(id)
+    }
+}
