@@ -1,1 +1,30 @@
-//! tokendist-gcp
+//! tokendist-gcp: the Google API clients of tokendist.
+//!
+//! - [`config`]: endpoints, credentials, retries ([`GcpConfig`]).
+//! - [`metadata`]: the GCE metadata server, as seen from the VM ([`MetadataClient`]).
+//! - [`jwks`]: Google's identity-token signing keys, cached ([`JwksCache`]).
+//! - [`compute`]: Compute Engine instances, disks, images, shielded identity ([`ComputeClient`]).
+//! - [`logging`]: Cloud Audit Logs for an instance ([`LoggingClient`]).
+//! - [`evidence`]: all of the above for one VM, fetched concurrently ([`EvidenceCollector`]).
+//!
+//! Every Compute/Logging result is a `tokendist_core::evidence::Fetched`: failures are carried into the
+//! checks (which fail closed), classified by [`tokendist_core::evidence::FetchErrorKind`].
+
+pub mod auditlog_decode;
+mod client_options;
+pub mod compute;
+pub mod compute_mapping;
+pub mod config;
+pub mod evidence;
+mod fetch_error;
+pub mod jwks;
+mod jwks_cache_policy;
+pub mod logging;
+pub mod metadata;
+
+pub use compute::ComputeClient;
+pub use config::{CredentialsMode, GcpConfig, RetryMode};
+pub use evidence::{EvidenceCollector, VmEvidence};
+pub use jwks::{JwksCache, JwksError};
+pub use logging::LoggingClient;
+pub use metadata::{MetadataClient, MetadataError};

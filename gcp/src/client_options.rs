@@ -1,0 +1,29 @@
+//! Applies a [`GcpConfig`] to the builder of any Google Cloud client library (Compute, Logging):
+//! endpoint, credentials, retry policy and per-attempt timeout, in one place.
+
+use google_cloud_auth::credentials::Credentials;
+use google_cloud_gax::client_builder::ClientBuilder;
+use google_cloud_gax::retry_policy::{Aip194Strict, NeverRetry, RetryPolicyExt};
+
+use crate::config::{CredentialsMode, GcpConfig, RetryMode};
+
+/// Configures `builder` for `endpoint` as `config` says.
+pub(crate) fn configure<F>(
+    builder: ClientBuilder<F, Credentials>,
+    endpoint: &str,
+    config: &GcpConfig,
+) -> ClientBuilder<F, Credentials> {
+    let mut builder = builder
+        .with_endpoint(endpoint.trim_end_matches('/'))
+        .with_attempt_timeout(config.request_timeout());
+    if config.credentials == CredentialsMode::Anonymous {
+        builder = builder
+            .with_credentials(google_cloud_auth::credentials::anonymous::Builder::new().build());
+    }
+    match config.retry {
+        RetryMode::Default => builder,
+        RetryMode::None => builder.with_retry_policy(NeverRetry),
+        RetryMode::Attempts(0 | 1) => builder.with_retry_policy(NeverRetry),
+        RetryMode::Attempts(n) => builder.with_retry_policy(Aip194Strict.with_attempt_limit(n)),
+    }
+}

@@ -1,0 +1,184 @@
+//! `LoggingClient`: reads the Cloud Audit Log window the `auditlog.clean` check needs (every page),
+//! over the official `google-cloud-logging-v2` client (`POST /v2/entries:list`), and builds the
+//! filters it sends.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use google_cloud_logging_v2::client::LoggingServiceV2;
+use tokendist_core::auditlog::AuditEntry;
+use tokendist_core::evidence::{FetchError, Fetched};
+
+use crate::auditlog_decode::{API_ENTRIES_LIST, audit_entry};
+use crate::client_options::configure;
+use crate::compute::ClientBuildError;
+use crate::config::GcpConfig;
+use crate::fetch_error::{from_gax, malformed};
+
+/// Entries requested per page.
+pub const DEFAULT_PAGE_SIZE: i32 = 1000;
+/// A listing that needs more pages than this is refused rather than read forever.
+const MAX_PAGES: usize = 10_000;
+
+/// Read-only Cloud Logging client. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct LoggingClient {
+    client: LoggingServiceV2,
+    page_size: i32,
+}
+
+impl LoggingClient {
+    /// Builds the client for `config.logging_endpoint` with the configured credentials and retries.
+    pub async fn new(config: &GcpConfig) -> Result<Self, ClientBuildError> {
+        let endpoint = config.logging_endpoint.as_str();
+        let client = configure(LoggingServiceV2::builder(), endpoint, config)
+            .build()
+            .await
+            .map_err(|source| ClientBuildError {
+                api: "logging",
+                endpoint: endpoint.to_owned(),
+                source,
+            })?;
+        Ok(Self {
+            client,
+            page_size: DEFAULT_PAGE_SIZE,
+        })
+    }
+
+    /// The same client asking for `page_size` entries per page (at least 1).
+    pub fn with_page_size(mut self, page_size: i32) -> Self {
+        self.page_size = page_size.max(1);
+        self
+    }
+
+    /// Every admin-activity and data-access audit entry of instance `instance_id` since `since`,
+    /// oldest first, across all pages.
+    pub async fn audit_entries_for_instance(
+        &self,
+        project: &str,
+        instance_id: &str,
+        since: DateTime<Utc>,
+    ) -> Fetched<Vec<AuditEntry>> {
+        self.list_all(project, &instance_filter(project, instance_id, since))
+            .await
+    }
+
+    /// Every project-wide metadata change (`setCommonInstanceMetadata` on `gce_project`) since `since`.
+    pub async fn project_metadata_changes(
+        &self,
+        project: &str,
+        since: DateTime<Utc>,
+    ) -> Fetched<Vec<AuditEntry>> {
+        self.list_all(project, &project_metadata_filter(project, since))
+            .await
+    }
+
+    async fn list_all(&self, project: &str, filter: &str) -> Fetched<Vec<AuditEntry>> {
+        let mut entries = Vec::new();
+        let mut page_token = String::new();
+        for _ in 0..MAX_PAGES {
+            let page = self
+                .client
+                .list_log_entries()
+                .set_resource_names([format!("projects/{project}")])
+                .set_filter(filter)
+                .set_order_by("timestamp asc")
+                .set_page_size(self.page_size)
+                .set_page_token(page_token.clone())
+                .send()
+                .await
+                .map_err(|e| logged(from_gax(API_ENTRIES_LIST, &e)))?;
+            for entry in &page.entries {
+                entries.push(audit_entry(entry).map_err(logged)?);
+            }
+            if page.next_page_token.is_empty() {
+                entries.sort_by(|a, b| {
+                    a.timestamp
+                        .cmp(&b.timestamp)
+                        .then_with(|| a.insert_id.cmp(&b.insert_id))
+                });
+                tracing::debug!(project, entries = entries.len(), "read audit log");
+                return Ok(entries);
+            }
+            if page.next_page_token == page_token {
+                return Err(logged(malformed(
+                    API_ENTRIES_LIST,
+                    "the API returned the same page token twice",
+                )));
+            }
+            page_token = page.next_page_token;
+        }
+        Err(logged(malformed(
+            API_ENTRIES_LIST,
+            format!("more than {MAX_PAGES} pages of audit log; narrow the window"),
+        )))
+    }
+}
+
+fn audit_log_names(project: &str) -> (String, String) {
+    (
+        format!("projects/{project}/logs/cloudaudit.googleapis.com%2Factivity"),
+        format!("projects/{project}/logs/cloudaudit.googleapis.com%2Fdata_access"),
+    )
+}
+
+fn since_clause(since: DateTime<Utc>) -> String {
+    format!(
+        "timestamp>=\"{}\"",
+        since.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+    )
+}
+
+/// The filter for one instance's audit entries.
+pub fn instance_filter(project: &str, instance_id: &str, since: DateTime<Utc>) -> String {
+    let (activity, data_access) = audit_log_names(project);
+    format!(
+        "resource.type=\"gce_instance\" AND resource.labels.instance_id=\"{instance_id}\" AND \
+         (logName=\"{activity}\" OR logName=\"{data_access}\") AND {}",
+        since_clause(since)
+    )
+}
+
+/// The filter for project-wide metadata changes.
+pub fn project_metadata_filter(project: &str, since: DateTime<Utc>) -> String {
+    let (activity, _) = audit_log_names(project);
+    format!(
+        "resource.type=\"gce_project\" AND protoPayload.methodName:\"setCommonInstanceMetadata\" AND \
+         logName=\"{activity}\" AND {}",
+        since_clause(since)
+    )
+}
+
+fn logged(err: FetchError) -> FetchError {
+    tracing::warn!(api = %err.api, kind = %err.kind, message = %err.message, "Cloud Logging call failed");
+    err
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone as _;
+
+    use super::*;
+
+    #[test]
+    fn instance_filter_names_both_audit_logs_the_instance_and_the_window() {
+        let since = Utc.with_ymd_and_hms(2021, 6, 22, 11, 57, 59).unwrap();
+        assert_eq!(
+            instance_filter("tc-4f4f5a70", "8939838129032687278", since),
+            "resource.type=\"gce_instance\" AND resource.labels.instance_id=\"8939838129032687278\" AND \
+             (logName=\"projects/tc-4f4f5a70/logs/cloudaudit.googleapis.com%2Factivity\" OR \
+             logName=\"projects/tc-4f4f5a70/logs/cloudaudit.googleapis.com%2Fdata_access\") AND \
+             timestamp>=\"2021-06-22T11:57:59Z\""
+        );
+    }
+
+    #[test]
+    fn project_filter_selects_set_common_instance_metadata_on_gce_project() {
+        let since = Utc.with_ymd_and_hms(2021, 6, 22, 11, 57, 59).unwrap()
+            + chrono::Duration::milliseconds(255);
+        assert_eq!(
+            project_metadata_filter("p1", since),
+            "resource.type=\"gce_project\" AND protoPayload.methodName:\"setCommonInstanceMetadata\" AND \
+             logName=\"projects/p1/logs/cloudaudit.googleapis.com%2Factivity\" AND \
+             timestamp>=\"2021-06-22T11:57:59.255Z\""
+        );
+    }
+}
