@@ -8,8 +8,12 @@ use crate::error::StoreError;
 
 /// Encodes a record for storage.
 pub(crate) fn encode<T: Serialize>(what: &str, record: &T) -> Result<String, StoreError> {
-    serde_json::to_string(record)
-        .map_err(|e| StoreError::Config(format!("cannot encode {what} as JSON: {:?} error", e.classify())))
+    serde_json::to_string(record).map_err(|e| {
+        StoreError::Config(format!(
+            "cannot encode {what} as JSON: {:?} error",
+            e.classify()
+        ))
+    })
 }
 
 /// Decodes a stored record; `what` names it (e.g. `approvals/123`) for the error.
@@ -34,7 +38,8 @@ mod tests {
 
     #[test]
     fn corrupt_json_reports_position_but_not_content() {
-        let err = decode::<FailedCheck>("pending/1", r#"{"name": "s3cr3t", "reason": 5}"#).unwrap_err();
+        let err =
+            decode::<FailedCheck>("pending/1", r#"{"name": "s3cr3t", "reason": 5}"#).unwrap_err();
         let text = err.to_string();
         assert!(matches!(err, StoreError::Corrupt { ref what, .. } if what == "pending/1"));
         assert!(!text.contains("s3cr3t"), "{text}");

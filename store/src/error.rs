@@ -30,7 +30,9 @@ pub enum StoreError {
     InvalidTransition { from: SessionStep, to: SessionStep },
 
     /// A stored record cannot be decoded. Nothing is overwritten; inspect or remove the record by hand.
-    #[error("corrupt record {what}: {reason}; inspect or remove it by hand, the store did not change it")]
+    #[error(
+        "corrupt record {what}: {reason}; inspect or remove it by hand, the store did not change it"
+    )]
     Corrupt { what: String, reason: String },
 
     /// The store URL or options are wrong (unknown scheme, missing path or project, bad parameter).

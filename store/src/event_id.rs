@@ -17,7 +17,11 @@ impl EventId {
     pub fn generate(time: DateTime<Utc>) -> Self {
         let mut suffix = [0u8; 4];
         rand::rng().fill_bytes(&mut suffix);
-        EventId(format!("{}-{}", Self::lower_bound(time), hex::encode(suffix)))
+        EventId(format!(
+            "{}-{}",
+            Self::lower_bound(time),
+            hex::encode(suffix)
+        ))
     }
 
     /// The smallest id an event at or after `time` can have: its zero-padded millisecond prefix.

@@ -13,6 +13,7 @@
 //! [`StoreError::Corrupt`], never a panic.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -30,8 +31,8 @@ mod transitions;
 pub use error::StoreError;
 pub use event_id::EventId;
 pub use records::{
-    AttestationRecord, EventKind, EventQuery, EventRecord, FailedCheck, PendingAttempt, PendingRecord,
-    SessionRecord, SessionStep, SessionUpdate,
+    AttestationRecord, EventKind, EventQuery, EventRecord, FailedCheck, PendingAttempt,
+    PendingRecord, SessionRecord, SessionStep, SessionUpdate,
 };
 pub use store_url::StoreLocation;
 
@@ -39,10 +40,25 @@ pub use store_url::StoreLocation;
 pub const FIRESTORE_EMULATOR_HOST_ENV: &str = "FIRESTORE_EMULATOR_HOST";
 
 /// Settings for [`open`] that do not belong in the URL.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreOptions {
     /// `host:port` of a Firestore emulator; when set, Firestore URLs talk to it without credentials.
     pub firestore_emulator_host: Option<String>,
+    /// How long a SQLite write waits for another process's lock before failing with
+    /// [`StoreError::Unavailable`]. Default [`DEFAULT_SQLITE_BUSY_TIMEOUT`].
+    pub sqlite_busy_timeout: Duration,
+}
+
+/// The default [`StoreOptions::sqlite_busy_timeout`].
+pub const DEFAULT_SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            firestore_emulator_host: None,
+            sqlite_busy_timeout: DEFAULT_SQLITE_BUSY_TIMEOUT,
+        }
+    }
 }
 
 /// tokendist's persistent state. Every method is one atomic operation on the backend.
@@ -86,7 +102,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Stores (replaces) the latest attestation of its instance.
     async fn put_attestation(&self, record: &AttestationRecord) -> Result<(), StoreError>;
-    async fn get_attestation(&self, instance_id: &str) -> Result<Option<AttestationRecord>, StoreError>;
+    async fn get_attestation(
+        &self,
+        instance_id: &str,
+    ) -> Result<Option<AttestationRecord>, StoreError>;
 
     /// Creates a session; an existing id is a `Conflict`.
     async fn create_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
@@ -128,7 +147,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 /// to Firestore (the emulator when `options.firestore_emulator_host` is set).
 pub async fn open(url: &str, options: &StoreOptions) -> Result<Arc<dyn Store>, StoreError> {
     match StoreLocation::parse(url)? {
-        StoreLocation::Sqlite { path } => Ok(Arc::new(sqlite::SqliteStore::open(path).await?)),
+        StoreLocation::Sqlite { path } => Ok(Arc::new(
+            sqlite::SqliteStore::open(path, options.sqlite_busy_timeout).await?,
+        )),
         StoreLocation::Firestore {
             project,
             database,
@@ -151,6 +172,7 @@ pub async fn open_from_env(url: &str) -> Result<Arc<dyn Store>, StoreError> {
         firestore_emulator_host: std::env::var(FIRESTORE_EMULATOR_HOST_ENV)
             .ok()
             .filter(|h| !h.is_empty()),
+        ..StoreOptions::default()
     };
     open(url, &options).await
 }

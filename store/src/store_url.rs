@@ -114,7 +114,9 @@ mod tests {
     fn three_slash_sqlite_url_is_an_absolute_path() {
         assert_eq!(
             StoreLocation::parse("sqlite:///var/lib/tokendist/tokendist.db").unwrap(),
-            StoreLocation::Sqlite { path: "/var/lib/tokendist/tokendist.db".into() }
+            StoreLocation::Sqlite {
+                path: "/var/lib/tokendist/tokendist.db".into()
+            }
         );
     }
 
@@ -122,20 +124,31 @@ mod tests {
     fn sqlite_url_without_slashes_is_a_relative_path() {
         assert_eq!(
             StoreLocation::parse("sqlite:data/tokendist.db").unwrap(),
-            StoreLocation::Sqlite { path: "data/tokendist.db".into() }
+            StoreLocation::Sqlite {
+                path: "data/tokendist.db".into()
+            }
         );
     }
 
     #[test]
     fn two_slash_sqlite_url_is_rejected_as_ambiguous() {
         let err = StoreLocation::parse("sqlite://tokendist.db").unwrap_err();
-        assert!(matches!(err, StoreError::Config(ref m) if m.contains("ambiguous")), "{err}");
+        assert!(
+            matches!(err, StoreError::Config(ref m) if m.contains("ambiguous")),
+            "{err}"
+        );
     }
 
     #[test]
     fn empty_sqlite_path_is_rejected() {
-        assert!(matches!(StoreLocation::parse("sqlite:"), Err(StoreError::Config(_))));
-        assert!(matches!(StoreLocation::parse("sqlite:///"), Err(StoreError::Config(_))));
+        assert!(matches!(
+            StoreLocation::parse("sqlite:"),
+            Err(StoreError::Config(_))
+        ));
+        assert!(matches!(
+            StoreLocation::parse("sqlite:///"),
+            Err(StoreError::Config(_))
+        ));
     }
 
     #[test]
@@ -165,11 +178,17 @@ mod tests {
     #[test]
     fn firestore_url_with_unknown_parameter_is_rejected() {
         let err = StoreLocation::parse("firestore://p/db?prefix=x").unwrap_err();
-        assert!(matches!(err, StoreError::Config(ref m) if m.contains("prefix")), "{err}");
+        assert!(
+            matches!(err, StoreError::Config(ref m) if m.contains("prefix")),
+            "{err}"
+        );
     }
 
     #[test]
     fn unknown_scheme_is_rejected() {
-        assert!(matches!(StoreLocation::parse("postgres://x/y"), Err(StoreError::Config(_))));
+        assert!(matches!(
+            StoreLocation::parse("postgres://x/y"),
+            Err(StoreError::Config(_))
+        ));
     }
 }

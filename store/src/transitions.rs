@@ -37,8 +37,13 @@ pub(crate) fn revoked_approval(
     at: DateTime<Utc>,
     expected_revision: u64,
 ) -> Result<Approval, StoreError> {
-    let mut approval = stored.ok_or_else(|| StoreError::not_found(format!("approval {instance_id}")))?;
-    let revision = next_approval_revision(instance_id, Some(approval.revision), Some(expected_revision))?;
+    let mut approval =
+        stored.ok_or_else(|| StoreError::not_found(format!("approval {instance_id}")))?;
+    let revision = next_approval_revision(
+        instance_id,
+        Some(approval.revision),
+        Some(expected_revision),
+    )?;
     if let Some(revoked_at) = approval.revoked_at {
         return Err(StoreError::conflict(
             format!("approval {instance_id}"),
@@ -63,11 +68,15 @@ pub(crate) fn advanced_session(
     if to <= from {
         return Err(StoreError::InvalidTransition { from, to });
     }
-    let mut session = stored.ok_or_else(|| StoreError::not_found(format!("session {session_id}")))?;
+    let mut session =
+        stored.ok_or_else(|| StoreError::not_found(format!("session {session_id}")))?;
     if session.step != from {
         return Err(StoreError::conflict(
             format!("session {session_id}"),
-            format!("it is at step {:?}, not {from:?}: that step was already taken", session.step),
+            format!(
+                "it is at step {:?}, not {from:?}: that step was already taken",
+                session.step
+            ),
         ));
     }
     if session.is_expired(now) {

@@ -53,13 +53,20 @@ pub(crate) fn check_document_id(what: &str, id: &str) -> Result<(), StoreError> 
 }
 
 /// Decodes a fetched document's envelope.
-pub(crate) fn envelope_of(what: &str, doc: &firestore::gcloud_sdk::google::firestore::v1::Document) -> Result<Envelope, StoreError> {
+pub(crate) fn envelope_of(
+    what: &str,
+    doc: &firestore::gcloud_sdk::google::firestore::v1::Document,
+) -> Result<Envelope, StoreError> {
     FirestoreDb::deserialize_doc_to::<Envelope>(doc)
         .map_err(|_| StoreError::corrupt(what, "document is not a tokendist record envelope"))
 }
 
 /// Reads one document.
-pub(crate) async fn read(db: &FirestoreDb, collection: &str, id: &str) -> Result<Option<ReadDocument>, StoreError> {
+pub(crate) async fn read(
+    db: &FirestoreDb,
+    collection: &str,
+    id: &str,
+) -> Result<Option<ReadDocument>, StoreError> {
     let what = format!("{collection}/{id}");
     check_document_id(collection, id)?;
     let doc = db
@@ -74,11 +81,19 @@ pub(crate) async fn read(db: &FirestoreDb, collection: &str, id: &str) -> Result
     let update_time = doc
         .update_time
         .ok_or_else(|| StoreError::corrupt(&what, "document has no update time"))?;
-    Ok(Some(ReadDocument { envelope, update_time }))
+    Ok(Some(ReadDocument {
+        envelope,
+        update_time,
+    }))
 }
 
 /// Creates a document; `Conflict` if it exists.
-pub(crate) async fn create(db: &FirestoreDb, collection: &str, id: &str, envelope: &Envelope) -> Result<(), StoreError> {
+pub(crate) async fn create(
+    db: &FirestoreDb,
+    collection: &str,
+    id: &str,
+    envelope: &Envelope,
+) -> Result<(), StoreError> {
     let what = format!("{collection}/{id}");
     check_document_id(collection, id)?;
     db.fluent()
@@ -130,7 +145,12 @@ pub(crate) async fn write_after_read(
 }
 
 /// Creates or replaces a document unconditionally (last writer wins: attestations only).
-pub(crate) async fn put(db: &FirestoreDb, collection: &str, id: &str, envelope: &Envelope) -> Result<(), StoreError> {
+pub(crate) async fn put(
+    db: &FirestoreDb,
+    collection: &str,
+    id: &str,
+    envelope: &Envelope,
+) -> Result<(), StoreError> {
     let what = format!("{collection}/{id}");
     check_document_id(collection, id)?;
     db.fluent()
@@ -147,21 +167,32 @@ pub(crate) async fn put(db: &FirestoreDb, collection: &str, id: &str, envelope: 
 /// Maps a `firestore` error on `what`: lost preconditions are conflicts, transport trouble is retryable.
 pub(crate) fn map_error(what: &str, error: FirestoreError) -> StoreError {
     match error {
-        FirestoreError::DataConflictError(_) => StoreError::conflict(what, "the document already exists"),
+        FirestoreError::DataConflictError(_) => {
+            StoreError::conflict(what, "the document already exists")
+        }
         FirestoreError::DataNotFoundError(_) => StoreError::not_found(what),
-        FirestoreError::DatabaseError(e) if e.public.code == "FailedPrecondition" || e.public.code == "Aborted" => {
+        FirestoreError::DatabaseError(e)
+            if e.public.code == "FailedPrecondition" || e.public.code == "Aborted" =>
+        {
             StoreError::conflict(what, "the document changed since it was read")
         }
         FirestoreError::DatabaseError(e) if e.public.code == "InvalidArgument" => {
-            StoreError::Config(format!("Firestore rejected the request on {what}: {}", e.details))
+            StoreError::Config(format!(
+                "Firestore rejected the request on {what}: {}",
+                e.details
+            ))
         }
-        FirestoreError::DatabaseError(e) if e.public.code == "PermissionDenied" || e.public.code == "Unauthenticated" => {
+        FirestoreError::DatabaseError(e)
+            if e.public.code == "PermissionDenied" || e.public.code == "Unauthenticated" =>
+        {
             StoreError::Config(format!(
                 "Firestore denied access on {what}: {}; check the credentials and their IAM roles",
                 e.details
             ))
         }
-        FirestoreError::DeserializeError(_) => StoreError::corrupt(what, "undecodable Firestore document"),
+        FirestoreError::DeserializeError(_) => {
+            StoreError::corrupt(what, "undecodable Firestore document")
+        }
         other => StoreError::Unavailable(format!("Firestore request on {what} failed: {other}")),
     }
 }

@@ -18,7 +18,10 @@ use futures::TryStreamExt;
 use rand::Rng;
 use tokendist_core::approval::Approval;
 
-use self::documents::{Envelope, check_document_id, envelope_of, map_error, read, write_after_read};
+use self::documents::{
+    Envelope, check_document_id, envelope_of, map_error, read, write_after_read,
+};
+use crate::Store;
 use crate::codec::{decode, encode};
 use crate::error::StoreError;
 use crate::event_id::EventId;
@@ -27,7 +30,6 @@ use crate::records::{
     SessionStep, SessionUpdate,
 };
 use crate::transitions::{advanced_session, next_approval_revision, revoked_approval};
-use crate::Store;
 
 const PRODUCTION_URL: &str = "https://firestore.googleapis.com";
 
@@ -89,15 +91,25 @@ impl FirestoreStore {
         format!("{}{name}", self.prefix)
     }
 
-    async fn get_record<T: serde::de::DeserializeOwned>(&self, name: &str, id: &str) -> Result<Option<T>, StoreError> {
+    async fn get_record<T: serde::de::DeserializeOwned>(
+        &self,
+        name: &str,
+        id: &str,
+    ) -> Result<Option<T>, StoreError> {
         let collection = self.collection(name);
         match read(&self.db, &collection, id).await? {
-            Some(doc) => Ok(Some(decode(&format!("{collection}/{id}"), &doc.envelope.record)?)),
+            Some(doc) => Ok(Some(decode(
+                &format!("{collection}/{id}"),
+                &doc.envelope.record,
+            )?)),
             None => Ok(None),
         }
     }
 
-    async fn list_records<T: serde::de::DeserializeOwned>(&self, name: &str) -> Result<Vec<T>, StoreError> {
+    async fn list_records<T: serde::de::DeserializeOwned>(
+        &self,
+        name: &str,
+    ) -> Result<Vec<T>, StoreError> {
         let collection = self.collection(name);
         let docs: Vec<_> = self
             .db
@@ -123,8 +135,9 @@ impl FirestoreStore {
 }
 
 fn approval_envelope(approval: &Approval) -> Result<Envelope, StoreError> {
-    let revision = i64::try_from(approval.revision)
-        .map_err(|_| StoreError::Config(format!("approval revision {} too large", approval.revision)))?;
+    let revision = i64::try_from(approval.revision).map_err(|_| {
+        StoreError::Config(format!("approval revision {} too large", approval.revision))
+    })?;
     Ok(Envelope {
         revision: Some(revision),
         ..Envelope::of(encode("approval", approval)?)
@@ -145,7 +158,11 @@ impl Store for FirestoreStore {
         self.list_records("approvals").await
     }
 
-    async fn put_approval(&self, mut approval: Approval, expected_revision: Option<u64>) -> Result<Approval, StoreError> {
+    async fn put_approval(
+        &self,
+        mut approval: Approval,
+        expected_revision: Option<u64>,
+    ) -> Result<Approval, StoreError> {
         let collection = self.collection("approvals");
         let key = approval.instance_id.clone();
         let current = read(&self.db, &collection, &key).await?;
@@ -154,15 +171,26 @@ impl Store for FirestoreStore {
                 doc.envelope
                     .revision
                     .and_then(|r| u64::try_from(r).ok())
-                    .ok_or_else(|| StoreError::corrupt(format!("{collection}/{key}"), "missing or negative revision"))?,
+                    .ok_or_else(|| {
+                        StoreError::corrupt(
+                            format!("{collection}/{key}"),
+                            "missing or negative revision",
+                        )
+                    })?,
             ),
             None => None,
         };
         approval.revision = next_approval_revision(&key, stored_revision, expected_revision)?;
         let envelope = approval_envelope(&approval)?;
-        write_after_read(&self.db, &collection, &key, &envelope, current.as_ref().map(|d| &d.update_time))
-            .await
-            .map_err(|e| lost_race(e, &key))?;
+        write_after_read(
+            &self.db,
+            &collection,
+            &key,
+            &envelope,
+            current.as_ref().map(|d| &d.update_time),
+        )
+        .await
+        .map_err(|e| lost_race(e, &key))?;
         Ok(approval)
     }
 
@@ -176,14 +204,23 @@ impl Store for FirestoreStore {
         let collection = self.collection("approvals");
         let current = read(&self.db, &collection, instance_id).await?;
         let stored = match &current {
-            Some(doc) => Some(decode(&format!("{collection}/{instance_id}"), &doc.envelope.record)?),
+            Some(doc) => Some(decode(
+                &format!("{collection}/{instance_id}"),
+                &doc.envelope.record,
+            )?),
             None => None,
         };
         let approval = revoked_approval(instance_id, stored, reason, at, expected_revision)?;
         let envelope = approval_envelope(&approval)?;
-        write_after_read(&self.db, &collection, instance_id, &envelope, current.as_ref().map(|d| &d.update_time))
-            .await
-            .map_err(|e| lost_race(e, instance_id))?;
+        write_after_read(
+            &self.db,
+            &collection,
+            instance_id,
+            &envelope,
+            current.as_ref().map(|d| &d.update_time),
+        )
+        .await
+        .map_err(|e| lost_race(e, instance_id))?;
         Ok(approval)
     }
 
@@ -193,12 +230,23 @@ impl Store for FirestoreStore {
         for _ in 0..PENDING_UPSERT_ATTEMPTS {
             let current = read(&self.db, &collection, key).await?;
             let previous = match &current {
-                Some(doc) => Some(decode(&format!("{collection}/{key}"), &doc.envelope.record)?),
+                Some(doc) => Some(decode(
+                    &format!("{collection}/{key}"),
+                    &doc.envelope.record,
+                )?),
                 None => None,
             };
             let record = PendingRecord::after_attempt(previous, attempt);
             let envelope = Envelope::of(encode("pending record", &record)?);
-            match write_after_read(&self.db, &collection, key, &envelope, current.as_ref().map(|d| &d.update_time)).await {
+            match write_after_read(
+                &self.db,
+                &collection,
+                key,
+                &envelope,
+                current.as_ref().map(|d| &d.update_time),
+            )
+            .await
+            {
                 Ok(()) => return Ok(record),
                 Err(StoreError::Conflict { .. } | StoreError::NotFound { .. }) => {
                     // Another writer counted an attempt first: back off a little and count on top of it.
@@ -242,16 +290,31 @@ impl Store for FirestoreStore {
 
     async fn put_attestation(&self, record: &AttestationRecord) -> Result<(), StoreError> {
         let envelope = Envelope::of(encode("attestation record", record)?);
-        documents::put(&self.db, &self.collection("attestations"), &record.instance_id, &envelope).await
+        documents::put(
+            &self.db,
+            &self.collection("attestations"),
+            &record.instance_id,
+            &envelope,
+        )
+        .await
     }
 
-    async fn get_attestation(&self, instance_id: &str) -> Result<Option<AttestationRecord>, StoreError> {
+    async fn get_attestation(
+        &self,
+        instance_id: &str,
+    ) -> Result<Option<AttestationRecord>, StoreError> {
         self.get_record("attestations", instance_id).await
     }
 
     async fn create_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
         let envelope = Envelope::of(encode("session record", session)?);
-        documents::create(&self.db, &self.collection("sessions"), &session.session_id, &envelope).await
+        documents::create(
+            &self.db,
+            &self.collection("sessions"),
+            &session.session_id,
+            &envelope,
+        )
+        .await
     }
 
     async fn get_session(&self, session_id: &str) -> Result<Option<SessionRecord>, StoreError> {
@@ -269,20 +332,31 @@ impl Store for FirestoreStore {
         let collection = self.collection("sessions");
         let current = read(&self.db, &collection, session_id).await?;
         let stored = match &current {
-            Some(doc) => Some(decode(&format!("{collection}/{session_id}"), &doc.envelope.record)?),
+            Some(doc) => Some(decode(
+                &format!("{collection}/{session_id}"),
+                &doc.envelope.record,
+            )?),
             None => None,
         };
         let session = advanced_session(session_id, stored, from, to, update, now)?;
         let envelope = Envelope::of(encode("session record", &session)?);
-        write_after_read(&self.db, &collection, session_id, &envelope, current.as_ref().map(|d| &d.update_time))
-            .await
-            .map_err(|e| match e {
-                StoreError::Conflict { what, .. } | StoreError::NotFound { what } => StoreError::Conflict {
+        write_after_read(
+            &self.db,
+            &collection,
+            session_id,
+            &envelope,
+            current.as_ref().map(|d| &d.update_time),
+        )
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict { what, .. } | StoreError::NotFound { what } => {
+                StoreError::Conflict {
                     what,
                     detail: format!("another caller moved the session from {from:?} first"),
-                },
-                other => other,
-            })?;
+                }
+            }
+            other => other,
+        })?;
         Ok(session)
     }
 
@@ -292,7 +366,13 @@ impl Store for FirestoreStore {
             id: Some(event.id.as_str().to_string()),
             ..Envelope::of(encode("event record", event)?)
         };
-        documents::create(&self.db, &self.collection("events"), event.id.as_str(), &envelope).await
+        documents::create(
+            &self.db,
+            &self.collection("events"),
+            event.id.as_str(),
+            &envelope,
+        )
+        .await
     }
 
     async fn list_events(&self, query: &EventQuery) -> Result<Vec<EventRecord>, StoreError> {
@@ -310,7 +390,9 @@ impl Store for FirestoreStore {
             .from(collection.as_str())
             .filter(|q| {
                 q.for_all([
-                    instance_id.clone().and_then(|id| q.field("instance_id").eq(id)),
+                    instance_id
+                        .clone()
+                        .and_then(|id| q.field("instance_id").eq(id)),
                     q.field("id").greater_than_or_equal(lower_bound.clone()),
                 ])
             })

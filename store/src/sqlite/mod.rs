@@ -7,6 +7,7 @@ mod schema;
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -14,6 +15,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use tokendist_core::approval::Approval;
 
 use self::pool::{ConnectionPool, map_error};
+use crate::Store;
 use crate::codec::{decode, encode};
 use crate::error::StoreError;
 use crate::event_id::EventId;
@@ -22,7 +24,6 @@ use crate::records::{
     SessionStep, SessionUpdate,
 };
 use crate::transitions::{advanced_session, next_approval_revision, revoked_approval};
-use crate::Store;
 
 /// A store in one SQLite file.
 #[derive(Debug)]
@@ -32,8 +33,8 @@ pub(crate) struct SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and migrates its schema.
-    pub(crate) async fn open(path: PathBuf) -> Result<Self, StoreError> {
-        let pool = Arc::new(ConnectionPool::new(path));
+    pub(crate) async fn open(path: PathBuf, busy_timeout: Duration) -> Result<Self, StoreError> {
+        let pool = Arc::new(ConnectionPool::new(path, busy_timeout));
         pool.run(schema::migrate).await?;
         tracing::debug!(path = %pool.path().display(), "opened SQLite store");
         Ok(SqliteStore { pool })
@@ -63,7 +64,9 @@ fn read_records<T: serde::de::DeserializeOwned>(
 ) -> Result<Vec<T>, StoreError> {
     let mut statement = conn.prepare(sql).map_err(map_error)?;
     let rows = statement
-        .query_map(params, |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))
+        .query_map(params, |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+        })
         .map_err(map_error)?;
     let mut records = Vec::new();
     for row in rows {
@@ -131,15 +134,18 @@ impl Store for SqliteStore {
                 immediate(conn, |tx| {
                     let key = approval.instance_id.clone();
                     let stored: Option<i64> = tx
-                        .query_row("SELECT revision FROM approvals WHERE instance_id = ?1", [&key], |r| {
-                            r.get(0)
-                        })
+                        .query_row(
+                            "SELECT revision FROM approvals WHERE instance_id = ?1",
+                            [&key],
+                            |r| r.get(0),
+                        )
                         .optional()
                         .map_err(map_error)?;
                     let stored = stored
                         .map(|r| {
-                            u64::try_from(r)
-                                .map_err(|_| StoreError::corrupt(format!("approvals/{key}"), "negative revision"))
+                            u64::try_from(r).map_err(|_| {
+                                StoreError::corrupt(format!("approvals/{key}"), "negative revision")
+                            })
                         })
                         .transpose()?;
                     approval.revision = next_approval_revision(&key, stored, expected_revision)?;
@@ -182,7 +188,11 @@ impl Store for SqliteStore {
                     tx.execute(
                         "INSERT INTO pending (instance_id, last_seen, record) VALUES (?1, ?2, ?3)
                          ON CONFLICT (instance_id) DO UPDATE SET last_seen = ?2, record = ?3",
-                        params![key, record.last_seen.to_rfc3339(), encode("pending record", &record)?],
+                        params![
+                            key,
+                            record.last_seen.to_rfc3339(),
+                            encode("pending record", &record)?
+                        ],
                     )
                     .map_err(map_error)?;
                     Ok(record)
@@ -238,7 +248,10 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn get_attestation(&self, instance_id: &str) -> Result<Option<AttestationRecord>, StoreError> {
+    async fn get_attestation(
+        &self,
+        instance_id: &str,
+    ) -> Result<Option<AttestationRecord>, StoreError> {
         let key = instance_id.to_string();
         self.pool
             .run(move |conn| {
@@ -304,7 +317,11 @@ impl Store for SqliteStore {
                     let session = advanced_session(&key, stored, from, to, update, now)?;
                     tx.execute(
                         "UPDATE sessions SET step = ?2, record = ?3 WHERE session_id = ?1",
-                        params![key, session.step.as_str(), encode("session record", &session)?],
+                        params![
+                            key,
+                            session.step.as_str(),
+                            encode("session record", &session)?
+                        ],
                     )
                     .map_err(map_error)?;
                     Ok(session)
@@ -322,7 +339,12 @@ impl Store for SqliteStore {
                     .execute(
                         "INSERT INTO events (id, instance_id, kind, record) VALUES (?1, ?2, ?3, ?4)
                          ON CONFLICT (id) DO NOTHING",
-                        params![event.id.as_str(), event.instance_id, event.kind.as_str(), json],
+                        params![
+                            event.id.as_str(),
+                            event.instance_id,
+                            event.kind.as_str(),
+                            json
+                        ],
                     )
                     .map_err(map_error)?;
                 if inserted == 0 {
@@ -362,12 +384,17 @@ impl Store for SqliteStore {
 
 /// Inserts or replaces an approval row (the caller already checked the revision in this transaction).
 fn write_approval(tx: &rusqlite::Transaction<'_>, approval: &Approval) -> Result<(), StoreError> {
-    let revision = i64::try_from(approval.revision)
-        .map_err(|_| StoreError::Config(format!("approval revision {} too large", approval.revision)))?;
+    let revision = i64::try_from(approval.revision).map_err(|_| {
+        StoreError::Config(format!("approval revision {} too large", approval.revision))
+    })?;
     tx.execute(
         "INSERT INTO approvals (instance_id, revision, record) VALUES (?1, ?2, ?3)
          ON CONFLICT (instance_id) DO UPDATE SET revision = ?2, record = ?3",
-        params![approval.instance_id, revision, encode("approval", approval)?],
+        params![
+            approval.instance_id,
+            revision,
+            encode("approval", approval)?
+        ],
     )
     .map(|_| ())
     .map_err(map_error)

@@ -9,9 +9,6 @@ use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 use crate::error::StoreError;
 
-/// How long a writer waits for another process's lock before reporting `Unavailable`.
-pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-
 /// Idle connections kept for reuse; more may be open while many operations run at once.
 const MAX_IDLE: usize = 4;
 
@@ -19,13 +16,15 @@ const MAX_IDLE: usize = 4;
 #[derive(Debug)]
 pub(crate) struct ConnectionPool {
     path: PathBuf,
+    busy_timeout: Duration,
     idle: Mutex<Vec<Connection>>,
 }
 
 impl ConnectionPool {
-    pub(crate) fn new(path: PathBuf) -> Self {
+    pub(crate) fn new(path: PathBuf, busy_timeout: Duration) -> Self {
         ConnectionPool {
             path,
+            busy_timeout,
             idle: Mutex::new(Vec::new()),
         }
     }
@@ -52,10 +51,14 @@ impl ConnectionPool {
     }
 
     fn checkout(&self) -> Result<Connection, StoreError> {
-        let reused = self.idle.lock().unwrap_or_else(PoisonError::into_inner).pop();
+        let reused = self
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
         match reused {
             Some(conn) => Ok(conn),
-            None => open_connection(&self.path),
+            None => open_connection(&self.path, self.busy_timeout),
         }
     }
 
@@ -69,7 +72,10 @@ impl ConnectionPool {
 
 /// Opens one connection with the settings every connection needs (busy timeout first, so that
 /// switching to WAL waits for other processes instead of failing).
-pub(crate) fn open_connection(path: &Path) -> Result<Connection, StoreError> {
+pub(crate) fn open_connection(
+    path: &Path,
+    busy_timeout: Duration,
+) -> Result<Connection, StoreError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -79,7 +85,7 @@ pub(crate) fn open_connection(path: &Path) -> Result<Connection, StoreError> {
             path.display()
         ))
     })?;
-    conn.busy_timeout(BUSY_TIMEOUT).map_err(map_error)?;
+    conn.busy_timeout(busy_timeout).map_err(map_error)?;
     let mode: String = conn
         .query_row("PRAGMA journal_mode=WAL", [], |row| row.get(0))
         .map_err(map_error)?;
@@ -89,17 +95,17 @@ pub(crate) fn open_connection(path: &Path) -> Result<Connection, StoreError> {
             path.display()
         )));
     }
-    conn.execute_batch("PRAGMA synchronous=NORMAL;").map_err(map_error)?;
+    conn.execute_batch("PRAGMA synchronous=NORMAL;")
+        .map_err(map_error)?;
     Ok(conn)
 }
 
 /// Maps a rusqlite error: lock timeouts and I/O trouble are retryable, the rest reported as-is.
 pub(crate) fn map_error(error: rusqlite::Error) -> StoreError {
     match error.sqlite_error_code() {
-        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Unavailable(format!(
-            "SQLite database locked by another writer for longer than {}s",
-            BUSY_TIMEOUT.as_secs()
-        )),
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Unavailable(
+            "SQLite database locked by another writer for longer than the busy timeout".into(),
+        ),
         Some(ErrorCode::ReadOnly | ErrorCode::PermissionDenied | ErrorCode::CannotOpen) => {
             StoreError::Config(format!(
                 "SQLite database not writable: {error}; check the file's permissions"

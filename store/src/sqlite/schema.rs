@@ -64,7 +64,8 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         tracing::info!(version = index + 1, "applied SQLite schema migration");
     }
     let latest = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
-    tx.execute("DELETE FROM schema_version", []).map_err(map_error)?;
+    tx.execute("DELETE FROM schema_version", [])
+        .map_err(map_error)?;
     tx.execute("INSERT INTO schema_version (version) VALUES (?1)", [latest])
         .map_err(map_error)?;
     tx.commit().map_err(map_error)
@@ -77,7 +78,11 @@ mod tests {
     #[test]
     fn migrating_twice_keeps_one_version_row() {
         let dir = tempfile::tempdir().unwrap();
-        let mut conn = super::super::pool::open_connection(&dir.path().join("s.db")).unwrap();
+        let mut conn = super::super::pool::open_connection(
+            &dir.path().join("s.db"),
+            std::time::Duration::from_secs(5),
+        )
+        .unwrap();
         migrate(&mut conn).unwrap();
         migrate(&mut conn).unwrap();
         let rows: Vec<i64> = conn
@@ -93,9 +98,14 @@ mod tests {
     #[test]
     fn newer_schema_version_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let mut conn = super::super::pool::open_connection(&dir.path().join("s.db")).unwrap();
+        let mut conn = super::super::pool::open_connection(
+            &dir.path().join("s.db"),
+            std::time::Duration::from_secs(5),
+        )
+        .unwrap();
         migrate(&mut conn).unwrap();
-        conn.execute("UPDATE schema_version SET version = 99", []).unwrap();
+        conn.execute("UPDATE schema_version SET version = 99", [])
+            .unwrap();
         assert!(matches!(migrate(&mut conn), Err(StoreError::Config(m)) if m.contains("99")));
     }
 }

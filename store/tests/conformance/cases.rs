@@ -24,17 +24,35 @@ pub async fn every_record_type_round_trips(backend: &Backend) {
     let mut expected = approval("1001");
     expected.revision = 1;
     assert_eq!(stored, expected);
-    assert_eq!(store.get_approval("1001").await.unwrap(), Some(expected.clone()));
+    assert_eq!(
+        store.get_approval("1001").await.unwrap(),
+        Some(expected.clone())
+    );
     store.put_approval(approval("1000"), None).await.unwrap();
-    let ids: Vec<_> = store.list_approvals().await.unwrap().into_iter().map(|a| a.instance_id).collect();
+    let ids: Vec<_> = store
+        .list_approvals()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.instance_id)
+        .collect();
     assert_eq!(ids, ["1000", "1001"]);
 
-    let pending = store.upsert_pending(&pending_attempt("2001", t0())).await.unwrap();
-    assert_eq!(store.get_pending("2001").await.unwrap(), Some(pending.clone()));
+    let pending = store
+        .upsert_pending(&pending_attempt("2001", t0()))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_pending("2001").await.unwrap(),
+        Some(pending.clone())
+    );
     assert_eq!(store.list_pending().await.unwrap(), vec![pending]);
 
     store.put_attestation(&attestation("3001")).await.unwrap();
-    assert_eq!(store.get_attestation("3001").await.unwrap(), Some(attestation("3001")));
+    assert_eq!(
+        store.get_attestation("3001").await.unwrap(),
+        Some(attestation("3001"))
+    );
     let mut replaced = attestation("3001");
     replaced.verified = false;
     store.put_attestation(&replaced).await.unwrap();
@@ -46,7 +64,10 @@ pub async fn every_record_type_round_trips(backend: &Backend) {
 
     let e = event(EventKind::Released, "1001", t0());
     store.append_event(&e).await.unwrap();
-    assert_eq!(store.list_events(&EventQuery::latest(10)).await.unwrap(), vec![e]);
+    assert_eq!(
+        store.list_events(&EventQuery::latest(10)).await.unwrap(),
+        vec![e]
+    );
 }
 
 pub async fn missing_records_read_as_none(backend: &Backend) {
@@ -56,11 +77,26 @@ pub async fn missing_records_read_as_none(backend: &Backend) {
     assert_eq!(store.get_attestation("404").await.unwrap(), None);
     assert_eq!(store.get_session("404").await.unwrap(), None);
     assert!(store.list_approvals().await.unwrap().is_empty());
-    assert!(store.list_events(&EventQuery::latest(10)).await.unwrap().is_empty());
+    assert!(
+        store
+            .list_events(&EventQuery::latest(10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let advance = store
-        .advance_session("404", SessionStep::Begun, SessionStep::Attested, SessionUpdate::default(), t0())
+        .advance_session(
+            "404",
+            SessionStep::Begun,
+            SessionStep::Attested,
+            SessionUpdate::default(),
+            t0(),
+        )
         .await;
-    assert!(matches!(advance, Err(StoreError::NotFound { .. })), "{advance:?}");
+    assert!(
+        matches!(advance, Err(StoreError::NotFound { .. })),
+        "{advance:?}"
+    );
 }
 
 pub async fn approval_created_twice_conflicts(backend: &Backend) {
@@ -70,7 +106,10 @@ pub async fn approval_created_twice_conflicts(backend: &Backend) {
     second.approver = "mallory".into();
     let result = store.put_approval(second, None).await;
     assert!(is_conflict(&result), "{result:?}");
-    assert_eq!(store.get_approval("1001").await.unwrap().unwrap().approver, "alice@example.com");
+    assert_eq!(
+        store.get_approval("1001").await.unwrap().unwrap().approver,
+        "alice@example.com"
+    );
 }
 
 pub async fn approval_update_with_stale_revision_conflicts(backend: &Backend) {
@@ -86,20 +125,33 @@ pub async fn approval_update_with_stale_revision_conflicts(backend: &Backend) {
     let future = store.put_approval(update, Some(7)).await;
     assert!(is_conflict(&future), "{future:?}");
     let stored = store.get_approval("1001").await.unwrap().unwrap();
-    assert_eq!((stored.revision, stored.instance_name.as_str()), (2, "renamed"));
+    assert_eq!(
+        (stored.revision, stored.instance_name.as_str()),
+        (2, "renamed")
+    );
 }
 
 pub async fn approval_update_of_missing_approval_is_not_found(backend: &Backend) {
     let result = backend.store.put_approval(approval("1001"), Some(1)).await;
-    assert!(matches!(result, Err(StoreError::NotFound { .. })), "{result:?}");
+    assert!(
+        matches!(result, Err(StoreError::NotFound { .. })),
+        "{result:?}"
+    );
     let revoke = backend.store.revoke("1001", "gone", t0(), 1).await;
-    assert!(matches!(revoke, Err(StoreError::NotFound { .. })), "{revoke:?}");
+    assert!(
+        matches!(revoke, Err(StoreError::NotFound { .. })),
+        "{revoke:?}"
+    );
 }
 
 pub async fn concurrent_approve_and_revoke_exactly_one_wins(backend: &Backend) {
     for round in 0..5 {
         let id = format!("10{round}");
-        backend.store.put_approval(approval(&id), None).await.unwrap();
+        backend
+            .store
+            .put_approval(approval(&id), None)
+            .await
+            .unwrap();
         let (a, b) = (Arc::clone(&backend.store), backend.reopen().await);
         let (id_a, id_b) = (id.clone(), id.clone());
         let approve = tokio::spawn(async move {
@@ -107,17 +159,26 @@ pub async fn concurrent_approve_and_revoke_exactly_one_wins(backend: &Backend) {
             update.instance_name = "re-approved".into();
             a.put_approval(update, Some(1)).await.map(|_| "approve")
         });
-        let revoke = tokio::spawn(async move { b.revoke(&id_b, "tampered", t0(), 1).await.map(|_| "revoke") });
+        let revoke =
+            tokio::spawn(
+                async move { b.revoke(&id_b, "tampered", t0(), 1).await.map(|_| "revoke") },
+            );
         let results = [approve.await.unwrap(), revoke.await.unwrap()];
         let winners: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
         assert_eq!(winners.len(), 1, "round {round}: {results:?}");
-        assert!(results.iter().any(is_conflict), "round {round}: {results:?}");
+        assert!(
+            results.iter().any(is_conflict),
+            "round {round}: {results:?}"
+        );
 
         let stored = backend.store.get_approval(&id).await.unwrap().unwrap();
         assert_eq!(stored.revision, 2);
         match *winners[0] {
             "revoke" => assert_eq!(stored.revoke_reason.as_deref(), Some("tampered")),
-            _ => assert_eq!((stored.instance_name.as_str(), stored.revoked_at), ("re-approved", None)),
+            _ => assert_eq!(
+                (stored.instance_name.as_str(), stored.revoked_at),
+                ("re-approved", None)
+            ),
         }
     }
 }
@@ -126,7 +187,10 @@ pub async fn revoke_records_reason_and_cannot_repeat(backend: &Backend) {
     let store = &backend.store;
     store.put_approval(approval("1001"), None).await.unwrap();
     let at = t0() + Duration::hours(1);
-    let revoked = store.revoke("1001", "user-data changed", at, 1).await.unwrap();
+    let revoked = store
+        .revoke("1001", "user-data changed", at, 1)
+        .await
+        .unwrap();
     assert_eq!((revoked.revision, revoked.revoked_at), (2, Some(at)));
     assert_eq!(revoked.revoke_reason.as_deref(), Some("user-data changed"));
     assert_eq!(store.get_approval("1001").await.unwrap(), Some(revoked));
@@ -136,7 +200,10 @@ pub async fn revoke_records_reason_and_cannot_repeat(backend: &Backend) {
 
 pub async fn pending_upsert_counts_attempts_and_keeps_first_seen(backend: &Backend) {
     let store = &backend.store;
-    store.upsert_pending(&pending_attempt("2001", t0())).await.unwrap();
+    store
+        .upsert_pending(&pending_attempt("2001", t0()))
+        .await
+        .unwrap();
     let mut later = pending_attempt("2001", t0() + Duration::minutes(3));
     later.peer_address = Some("198.51.100.1:1".into());
     later.last_quote = None;
@@ -145,7 +212,11 @@ pub async fn pending_upsert_counts_attempts_and_keeps_first_seen(backend: &Backe
     assert_eq!(record.first_seen, t0());
     assert_eq!(record.last_seen, t0() + Duration::minutes(3));
     assert_eq!(record.peer_address.as_deref(), Some("198.51.100.1:1"));
-    assert_eq!(record.last_quote, pending_attempt("2001", t0()).last_quote, "earlier quote kept");
+    assert_eq!(
+        record.last_quote,
+        pending_attempt("2001", t0()).last_quote,
+        "earlier quote kept"
+    );
     assert_eq!(store.get_pending("2001").await.unwrap(), Some(record));
 }
 
@@ -153,9 +224,15 @@ pub async fn concurrent_pending_upserts_count_every_attempt(backend: &Backend) {
     let second = backend.reopen().await;
     let tasks: Vec<_> = (0..8)
         .map(|i| {
-            let store = if i % 2 == 0 { Arc::clone(&backend.store) } else { Arc::clone(&second) };
+            let store = if i % 2 == 0 {
+                Arc::clone(&backend.store)
+            } else {
+                Arc::clone(&second)
+            };
             tokio::spawn(async move {
-                store.upsert_pending(&pending_attempt("2001", t0() + Duration::seconds(i))).await
+                store
+                    .upsert_pending(&pending_attempt("2001", t0() + Duration::seconds(i)))
+                    .await
             })
         })
         .collect();
@@ -168,65 +245,140 @@ pub async fn concurrent_pending_upserts_count_every_attempt(backend: &Backend) {
 
 pub async fn pending_record_removed_on_approval(backend: &Backend) {
     let store = &backend.store;
-    store.upsert_pending(&pending_attempt("2001", t0())).await.unwrap();
-    store.upsert_pending(&pending_attempt("2002", t0())).await.unwrap();
+    store
+        .upsert_pending(&pending_attempt("2001", t0()))
+        .await
+        .unwrap();
+    store
+        .upsert_pending(&pending_attempt("2002", t0()))
+        .await
+        .unwrap();
     assert!(store.remove_pending("2001").await.unwrap());
     assert!(!store.remove_pending("2001").await.unwrap());
-    let left: Vec<_> = store.list_pending().await.unwrap().into_iter().map(|p| p.instance_id).collect();
+    let left: Vec<_> = store
+        .list_pending()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.instance_id)
+        .collect();
     assert_eq!(left, ["2002"]);
 }
 
 pub async fn session_step_can_be_taken_once(backend: &Backend) {
     let store = &backend.store;
-    store.create_session(&session("sess-1", t0())).await.unwrap();
-    let update = SessionUpdate { credential_digest: Some("ab".repeat(32)) };
+    store
+        .create_session(&session("sess-1", t0()))
+        .await
+        .unwrap();
+    let update = SessionUpdate {
+        credential_digest: Some("ab".repeat(32)),
+    };
     let now = t0() + Duration::seconds(10);
     let attested = store
-        .advance_session("sess-1", SessionStep::Begun, SessionStep::Attested, update.clone(), now)
+        .advance_session(
+            "sess-1",
+            SessionStep::Begun,
+            SessionStep::Attested,
+            update.clone(),
+            now,
+        )
         .await
         .unwrap();
     assert_eq!(attested.step, SessionStep::Attested);
     assert_eq!(attested.credential_digest, Some("ab".repeat(32)));
     assert_eq!(store.get_session("sess-1").await.unwrap(), Some(attested));
 
-    let again = store.advance_session("sess-1", SessionStep::Begun, SessionStep::Attested, update, now).await;
+    let again = store
+        .advance_session(
+            "sess-1",
+            SessionStep::Begun,
+            SessionStep::Attested,
+            update,
+            now,
+        )
+        .await;
     assert!(is_conflict(&again), "{again:?}");
     let early_consume = store.consume_session("sess-1", now).await;
-    assert!(is_conflict(&early_consume), "consume before Proven: {early_consume:?}");
+    assert!(
+        is_conflict(&early_consume),
+        "consume before Proven: {early_consume:?}"
+    );
 }
 
 pub async fn session_steps_only_move_forward(backend: &Backend) {
     let store = &backend.store;
-    store.create_session(&session("sess-1", t0())).await.unwrap();
+    store
+        .create_session(&session("sess-1", t0()))
+        .await
+        .unwrap();
     let result = store
-        .advance_session("sess-1", SessionStep::Begun, SessionStep::Begun, SessionUpdate::default(), t0())
+        .advance_session(
+            "sess-1",
+            SessionStep::Begun,
+            SessionStep::Begun,
+            SessionUpdate::default(),
+            t0(),
+        )
         .await;
     assert!(
-        matches!(result, Err(StoreError::InvalidTransition { from: SessionStep::Begun, to: SessionStep::Begun })),
+        matches!(
+            result,
+            Err(StoreError::InvalidTransition {
+                from: SessionStep::Begun,
+                to: SessionStep::Begun
+            })
+        ),
         "{result:?}"
     );
-    assert_eq!(store.get_session("sess-1").await.unwrap().unwrap().step, SessionStep::Begun);
+    assert_eq!(
+        store.get_session("sess-1").await.unwrap().unwrap().step,
+        SessionStep::Begun
+    );
 }
 
 pub async fn session_created_twice_conflicts(backend: &Backend) {
     let store = &backend.store;
-    store.create_session(&session("sess-1", t0())).await.unwrap();
+    store
+        .create_session(&session("sess-1", t0()))
+        .await
+        .unwrap();
     let mut other = session("sess-1", t0());
     other.instance_id = "999".into();
     let result = store.create_session(&other).await;
     assert!(is_conflict(&result), "{result:?}");
-    assert_eq!(store.get_session("sess-1").await.unwrap().unwrap().instance_id, "1234567890123456789");
+    assert_eq!(
+        store
+            .get_session("sess-1")
+            .await
+            .unwrap()
+            .unwrap()
+            .instance_id,
+        "1234567890123456789"
+    );
 }
 
 async fn proven_session(store: &Arc<dyn Store>, id: &str) {
     store.create_session(&session(id, t0())).await.unwrap();
     let now = t0() + Duration::seconds(1);
     store
-        .advance_session(id, SessionStep::Begun, SessionStep::Attested, SessionUpdate::default(), now)
+        .advance_session(
+            id,
+            SessionStep::Begun,
+            SessionStep::Attested,
+            SessionUpdate::default(),
+            now,
+        )
         .await
         .unwrap();
     store
-        .advance_session(id, SessionStep::Attested, SessionStep::Proven, SessionUpdate::default(), now)
+        .advance_session(
+            id,
+            SessionStep::Attested,
+            SessionStep::Proven,
+            SessionUpdate::default(),
+            now,
+        )
         .await
         .unwrap();
 }
@@ -237,7 +389,11 @@ pub async fn session_consumed_exactly_once_by_eight_concurrent_consumers(backend
     let now = t0() + Duration::seconds(2);
     let consumers: Vec<_> = (0..8)
         .map(|i| {
-            let store = if i % 2 == 0 { Arc::clone(&backend.store) } else { Arc::clone(&second) };
+            let store = if i % 2 == 0 {
+                Arc::clone(&backend.store)
+            } else {
+                Arc::clone(&second)
+            };
             tokio::spawn(async move { store.consume_session("sess-1", now).await })
         })
         .collect();
@@ -245,9 +401,26 @@ pub async fn session_consumed_exactly_once_by_eight_concurrent_consumers(backend
     for consumer in consumers {
         results.push(consumer.await.unwrap());
     }
-    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
-    assert_eq!(results.iter().filter(|r| is_conflict(r)).count(), 7, "{results:?}");
-    assert_eq!(backend.store.get_session("sess-1").await.unwrap().unwrap().step, SessionStep::Consumed);
+    assert_eq!(
+        results.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{results:?}"
+    );
+    assert_eq!(
+        results.iter().filter(|r| is_conflict(r)).count(),
+        7,
+        "{results:?}"
+    );
+    assert_eq!(
+        backend
+            .store
+            .get_session("sess-1")
+            .await
+            .unwrap()
+            .unwrap()
+            .step,
+        SessionStep::Consumed
+    );
 }
 
 pub async fn expired_session_is_refused(backend: &Backend) {
@@ -259,13 +432,24 @@ pub async fn expired_session_is_refused(backend: &Backend) {
         matches!(result, Err(StoreError::SessionExpired { ref session_id }) if session_id == "sess-1"),
         "{result:?}"
     );
-    assert_eq!(store.get_session("sess-1").await.unwrap().unwrap().step, SessionStep::Proven);
-    store.consume_session("sess-1", expires - Duration::milliseconds(1)).await.unwrap();
+    assert_eq!(
+        store.get_session("sess-1").await.unwrap().unwrap().step,
+        SessionStep::Proven
+    );
+    store
+        .consume_session("sess-1", expires - Duration::milliseconds(1))
+        .await
+        .unwrap();
 }
 
 pub async fn events_listed_newest_first_filtered_and_limited(backend: &Backend) {
     let store = &backend.store;
-    let kinds = [EventKind::Denied, EventKind::Approved, EventKind::Released, EventKind::Revoked];
+    let kinds = [
+        EventKind::Denied,
+        EventKind::Approved,
+        EventKind::Released,
+        EventKind::Revoked,
+    ];
     let mut appended = Vec::new();
     for (i, kind) in kinds.iter().enumerate() {
         let instance = if i % 2 == 0 { "A" } else { "B" };
@@ -273,23 +457,46 @@ pub async fn events_listed_newest_first_filtered_and_limited(backend: &Backend) 
         store.append_event(&e).await.unwrap();
         appended.push(e);
     }
-    let ids = |events: Vec<tokendist_store::EventRecord>| events.into_iter().map(|e| e.id).collect::<Vec<_>>();
+    let ids = |events: Vec<tokendist_store::EventRecord>| {
+        events.into_iter().map(|e| e.id).collect::<Vec<_>>()
+    };
 
     let all = store.list_events(&EventQuery::latest(10)).await.unwrap();
     let newest_first: Vec<_> = appended.iter().rev().cloned().collect();
     assert_eq!(all, newest_first);
 
     let latest_two = store.list_events(&EventQuery::latest(2)).await.unwrap();
-    assert_eq!(ids(latest_two), [appended[3].id.clone(), appended[2].id.clone()]);
+    assert_eq!(
+        ids(latest_two),
+        [appended[3].id.clone(), appended[2].id.clone()]
+    );
 
-    let of_a = store.list_events(&EventQuery::latest(10).for_instance("A")).await.unwrap();
+    let of_a = store
+        .list_events(&EventQuery::latest(10).for_instance("A"))
+        .await
+        .unwrap();
     assert_eq!(ids(of_a), [appended[2].id.clone(), appended[0].id.clone()]);
 
-    let since = store.list_events(&EventQuery::latest(10).since(t0() + Duration::seconds(1))).await.unwrap();
-    assert_eq!(ids(since), [appended[3].id.clone(), appended[2].id.clone(), appended[1].id.clone()]);
+    let since = store
+        .list_events(&EventQuery::latest(10).since(t0() + Duration::seconds(1)))
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(since),
+        [
+            appended[3].id.clone(),
+            appended[2].id.clone(),
+            appended[1].id.clone()
+        ]
+    );
 
-    let b_since = EventQuery::latest(10).for_instance("B").since(t0() + Duration::seconds(2));
-    assert_eq!(ids(store.list_events(&b_since).await.unwrap()), [appended[3].id.clone()]);
+    let b_since = EventQuery::latest(10)
+        .for_instance("B")
+        .since(t0() + Duration::seconds(2));
+    assert_eq!(
+        ids(store.list_events(&b_since).await.unwrap()),
+        [appended[3].id.clone()]
+    );
 
     let duplicate = store.append_event(&appended[0]).await;
     assert!(is_conflict(&duplicate), "{duplicate:?}");
@@ -298,21 +505,37 @@ pub async fn events_listed_newest_first_filtered_and_limited(backend: &Backend) 
 pub async fn corrupt_approval_is_reported_not_panicked(backend: &Backend) {
     let store = &backend.store;
     store.put_approval(approval("1001"), None).await.unwrap();
-    backend.plant_garbage("approvals", "1001", "{not json").await;
+    backend
+        .plant_garbage("approvals", "1001", "{not json")
+        .await;
     let get = store.get_approval("1001").await;
-    assert!(matches!(get, Err(StoreError::Corrupt { ref what, .. }) if what.ends_with("approvals/1001")), "{get:?}");
+    assert!(
+        matches!(get, Err(StoreError::Corrupt { ref what, .. }) if what.ends_with("approvals/1001")),
+        "{get:?}"
+    );
     let list = store.list_approvals().await;
     assert!(matches!(list, Err(StoreError::Corrupt { .. })), "{list:?}");
     let revoke = store.revoke("1001", "r", t0(), 1).await;
-    assert!(matches!(revoke, Err(StoreError::Corrupt { .. })), "{revoke:?}");
+    assert!(
+        matches!(revoke, Err(StoreError::Corrupt { .. })),
+        "{revoke:?}"
+    );
 }
 
 pub async fn corrupt_session_is_reported_not_panicked(backend: &Backend) {
     let store = &backend.store;
-    store.create_session(&session("sess-1", t0())).await.unwrap();
-    backend.plant_garbage("sessions", "sess-1", r#"{"session_id": 5}"#).await;
+    store
+        .create_session(&session("sess-1", t0()))
+        .await
+        .unwrap();
+    backend
+        .plant_garbage("sessions", "sess-1", r#"{"session_id": 5}"#)
+        .await;
     let consume = store.consume_session("sess-1", t0()).await;
-    assert!(matches!(consume, Err(StoreError::Corrupt { ref what, .. }) if what.ends_with("sessions/sess-1")), "{consume:?}");
+    assert!(
+        matches!(consume, Err(StoreError::Corrupt { ref what, .. }) if what.ends_with("sessions/sess-1")),
+        "{consume:?}"
+    );
     let get = store.get_session("sess-1").await;
     assert!(matches!(get, Err(StoreError::Corrupt { .. })), "{get:?}");
 }

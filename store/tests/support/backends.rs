@@ -32,7 +32,14 @@ impl Backend {
         let url = format!("sqlite://{}", path.display());
         let options = StoreOptions::default();
         let store = tokendist_store::open(&url, &options).await.unwrap();
-        Backend { store, url, options, raw: Raw::Sqlite { path }, _dir: Some(dir), _emulator: None }
+        Backend {
+            store,
+            url,
+            options,
+            raw: Raw::Sqlite { path },
+            _dir: Some(dir),
+            _emulator: None,
+        }
     }
 
     /// A fresh Firestore store: its own random project on the (private or shared) emulator.
@@ -40,16 +47,31 @@ impl Backend {
         let emulator = FirestoreEmulator::start_or_reuse();
         let project = format!("test-{}", hex::encode(rand::random::<[u8; 6]>()));
         let url = format!("firestore://{project}/(default)?collection_prefix=td_");
-        let options = StoreOptions { firestore_emulator_host: Some(emulator.host().to_string()) };
+        let options = StoreOptions {
+            firestore_emulator_host: Some(emulator.host().to_string()),
+            ..StoreOptions::default()
+        };
         let store = tokendist_store::open(&url, &options).await.unwrap();
         store.ping().await.unwrap();
-        let raw = Raw::Firestore { host: emulator.host().to_string(), project };
-        Backend { store, url, options, raw, _dir: None, _emulator: Some(emulator) }
+        let raw = Raw::Firestore {
+            host: emulator.host().to_string(),
+            project,
+        };
+        Backend {
+            store,
+            url,
+            options,
+            raw,
+            _dir: None,
+            _emulator: Some(emulator),
+        }
     }
 
     /// Another independent handle on the same data (like a second process).
     pub async fn reopen(&self) -> Arc<dyn Store> {
-        tokendist_store::open(&self.url, &self.options).await.unwrap()
+        tokendist_store::open(&self.url, &self.options)
+            .await
+            .unwrap()
     }
 
     /// Stores `garbage` as the record text of `collection/key` (`collection` without prefix:
@@ -64,14 +86,20 @@ impl Backend {
                     _ => "instance_id",
                 };
                 let changed = conn
-                    .execute(&format!("UPDATE {collection} SET record = ?1 WHERE {key_column} = ?2"), [garbage, key])
+                    .execute(
+                        &format!("UPDATE {collection} SET record = ?1 WHERE {key_column} = ?2"),
+                        [garbage, key],
+                    )
                     .unwrap();
                 assert_eq!(changed, 1, "no {collection} row {key} to corrupt");
             }
             Raw::Firestore { host, project } => {
                 let db = firestore::FirestoreDb::with_options_auth(
-                    firestore::FirestoreDbOptions::new(project.clone()).with_firebase_api_url(format!("http://{host}")),
-                    firestore::gcloud_sdk::google_cloud_auth::credentials::anonymous::Builder::new().build(),
+                    firestore::FirestoreDbOptions::new(project.clone())
+                        .with_firebase_api_url(format!("http://{host}")),
+                    firestore::gcloud_sdk::google_cloud_auth::credentials::anonymous::Builder::new(
+                    )
+                    .build(),
                 )
                 .await
                 .unwrap();
@@ -80,10 +108,13 @@ impl Backend {
                     record: String,
                     revision: i64,
                 }
-                let doc = Garbage { record: garbage.to_string(), revision: 1 };
+                let doc = Garbage {
+                    record: garbage.to_string(),
+                    revision: 1,
+                };
                 db.fluent()
                     .update()
-                    .in_col(&format!("td_{collection}"))
+                    .in_col(format!("td_{collection}"))
                     .document_id(key)
                     .object(&doc)
                     .execute::<Garbage>()

@@ -29,7 +29,11 @@ impl FirestoreEmulator {
     /// The emulator named by `FIRESTORE_EMULATOR_HOST`, or a freshly started private one.
     pub fn start_or_reuse() -> Self {
         match std::env::var("FIRESTORE_EMULATOR_HOST") {
-            Ok(host) if !host.is_empty() => FirestoreEmulator { host, child: None, _log_dir: None },
+            Ok(host) if !host.is_empty() => FirestoreEmulator {
+                host,
+                child: None,
+                _log_dir: None,
+            },
             _ => Self::start(),
         }
     }
@@ -61,7 +65,11 @@ impl FirestoreEmulator {
             .stderr(Stdio::from(log))
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start java for the Firestore emulator: {e}"));
-        let mut emulator = FirestoreEmulator { host, child: Some(child), _log_dir: Some(log_dir) };
+        let mut emulator = FirestoreEmulator {
+            host,
+            child: Some(child),
+            _log_dir: Some(log_dir),
+        };
         emulator.wait_ready(&log_path);
         emulator
     }
@@ -85,7 +93,10 @@ impl FirestoreEmulator {
             }
             if Instant::now() > deadline {
                 let log = std::fs::read_to_string(log_path).unwrap_or_default();
-                panic!("the Firestore emulator at {} was not ready within {READY_DEADLINE:?}:\n{log}", self.host);
+                panic!(
+                    "the Firestore emulator at {} was not ready within {READY_DEADLINE:?}:\n{log}",
+                    self.host
+                );
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -103,12 +114,18 @@ impl Drop for FirestoreEmulator {
 
 /// A port nobody listens on right now.
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Whether `GET /` answers with a body of `Ok`.
 fn answers_ok(host: &str) -> bool {
-    let Ok(mut stream) = TcpStream::connect(host) else { return false };
+    let Ok(mut stream) = TcpStream::connect(host) else {
+        return false;
+    };
     let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
     if stream
         .write_all(format!("GET / HTTP/1.0\r\nHost: {host}\r\n\r\n").as_bytes())
@@ -118,5 +135,7 @@ fn answers_ok(host: &str) -> bool {
     }
     let mut response = String::new();
     let _ = stream.read_to_string(&mut response);
-    response.starts_with("HTTP/1.") && response.contains(" 200") && response.trim_end().ends_with("Ok")
+    response.starts_with("HTTP/1.")
+        && response.contains(" 200")
+        && response.trim_end().ends_with("Ok")
 }

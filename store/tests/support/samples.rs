@@ -7,7 +7,8 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::json;
 use tokendist_core::approval::{Approval, PcrPolicy, StoredSecret};
 use tokendist_store::{
-    AttestationRecord, EventKind, EventRecord, FailedCheck, PendingAttempt, SessionRecord, SessionStep,
+    AttestationRecord, EventKind, EventRecord, FailedCheck, PendingAttempt, SessionRecord,
+    SessionStep,
 };
 
 /// A fixed point in time the samples are built around.
@@ -30,7 +31,10 @@ pub fn approval(instance_id: &str) -> Approval {
         client_cert_serial: Some("0a1b".into()),
         require_confidential: true,
         require_tpm: true,
-        pcr_policy: Some(PcrPolicy { hash_alg: 0x000B, pcrs: BTreeMap::from([(0, "aa".repeat(32)), (7, "bb".repeat(32))]) }),
+        pcr_policy: Some(PcrPolicy {
+            hash_alg: 0x000B,
+            pcrs: BTreeMap::from([(0, "aa".repeat(32)), (7, "bb".repeat(32))]),
+        }),
         ek_public_pem: Some("-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----\n".into()),
         secrets: vec![StoredSecret {
             name: "db-password".into(),
@@ -58,7 +62,10 @@ pub fn pending_attempt(instance_id: &str, seen_at: DateTime<Utc>) -> PendingAtte
         service_account: "vm@bob-project.iam.gserviceaccount.com".into(),
         seen_at,
         peer_address: Some("203.0.113.7:40000".into()),
-        failed_checks: vec![FailedCheck { name: "approval.state".into(), reason: "no approval".into() }],
+        failed_checks: vec![FailedCheck {
+            name: "approval.state".into(),
+            reason: "no approval".into(),
+        }],
         last_quote: Some(json!({"pcrs": {"0": "aa"}, "verified": true})),
     }
 }
@@ -91,7 +98,13 @@ pub fn session(session_id: &str, created: DateTime<Utc>) -> SessionRecord {
 }
 
 pub fn event(kind: EventKind, instance_id: &str, time: DateTime<Utc>) -> EventRecord {
-    let mut event = EventRecord::new(time, kind, instance_id, "alice@example.com", json!({"checks": ["approval.state"]}));
+    let mut event = EventRecord::new(
+        time,
+        kind,
+        instance_id,
+        "alice@example.com",
+        json!({"checks": ["approval.state"]}),
+    );
     event.receipt = Some(json!({"digest": "abcd", "signature": "sig"}));
     event
 }
