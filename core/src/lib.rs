@@ -2,10 +2,15 @@
 //! argument), so every decision can be unit-tested and the console can show exactly what the server
 //! will check.
 //!
-//! - [`identity`]: Google instance identity tokens and their verification.
+//! - [`checks`]: the stable names of every policy check.
+//! - [`identity`]: Google instance identity tokens and their RS256 verification.
 //! - [`evidence`]: what is known about a VM at decision time.
-//! - [`approval`]: Alice's approval record.
-//! - [`auditlog`]: Cloud Audit Log entries and the deny-list.
+//! - [`approval`]: Alice's approval record, its canonical encoding and Ed25519 signature.
+//! - [`auditlog`]: Cloud Audit Log entries, the deny-list, classification and the console timeline.
+//! - [`cloudconfig`]: analysis of a COS `#cloud-config` user-data (hardening, containers, digests).
+//! - [`settings`]: Alice's policy settings (serde, with defaults).
+//! - [`verdict`]: named check results and the overall decision.
+//! - [`policy`]: `evaluate` (every release check) and `review` (the cloud-config checks).
 
 pub mod approval;
 pub mod auditlog;

@@ -55,11 +55,14 @@ fn signed_approval_survives_a_json_round_trip() {
     assert_eq!(verify(&back, &trusted()), Ok(()));
 }
 
+/// One field edit applied to a signed approval.
+type Edit = Box<dyn Fn(&mut Approval)>;
+
 #[test]
 fn one_edited_field_fails() {
     let mut signed = rich_approval();
     sign(&mut signed, &approver_key());
-    let edits: Vec<(&str, Box<dyn Fn(&mut Approval)>)> = vec![
+    let edits: Vec<(&str, Edit)> = vec![
         ("instance_id", Box::new(|a| a.instance_id.push('1'))),
         (
             "user_data_sha256",
