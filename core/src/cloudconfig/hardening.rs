@@ -12,7 +12,7 @@ const SSH_RULE: [&str; 9] = [
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Effect {
     RemovesSshRule,
-    /// Adds or inserts an INPUT rule accepting TCP port 22 again, or flushes INPUT rules.
+    /// Adds, inserts or replaces an INPUT rule accepting TCP port 22, or sets INPUT's policy to ACCEPT.
     ReopensSsh,
     MasksSerialGetty,
     /// Unmasks, enables or starts the serial getty.
@@ -41,11 +41,7 @@ fn iptables_effect(args: &[&str]) -> Effect {
         {
             Effect::ReopensSsh
         }
-        Some((&("-F" | "--flush" | "-P" | "--policy"), rest))
-            if rest.is_empty() || rest.first() == Some(&"INPUT") =>
-        {
-            Effect::ReopensSsh
-        }
+        Some((&("-P" | "--policy"), ["INPUT", "ACCEPT"])) => Effect::ReopensSsh,
         _ => Effect::None,
     }
 }
@@ -72,5 +68,46 @@ fn systemctl_effect(args: &[&str]) -> Effect {
             Effect::ReopensSerial
         }
         _ => Effect::None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloudconfig::shell_words::commands;
+
+    fn effect_of(line: &str) -> Effect {
+        effect(&commands(line)[0])
+    }
+
+    #[test]
+    fn only_an_accepting_input_policy_or_port_22_rule_reopens_ssh() {
+        assert_eq!(effect_of("iptables -P INPUT ACCEPT"), Effect::ReopensSsh);
+        assert_eq!(
+            effect_of("iptables -I INPUT 1 -p tcp --dport 22 -j ACCEPT"),
+            Effect::ReopensSsh
+        );
+        assert_eq!(effect_of("iptables -P INPUT DROP"), Effect::None);
+        assert_eq!(
+            effect_of("iptables -A INPUT -p tcp --dport 443 -j ACCEPT"),
+            Effect::None
+        );
+        assert_eq!(
+            effect_of("/sbin/iptables -D INPUT -p tcp -m tcp --dport 22 -j ACCEPT"),
+            Effect::RemovesSshRule
+        );
+    }
+
+    #[test]
+    fn serial_getty_mask_and_unmask_are_recognised() {
+        assert_eq!(
+            effect_of("systemctl mask --now serial-getty@ttyS0.service"),
+            Effect::MasksSerialGetty
+        );
+        assert_eq!(
+            effect_of("systemctl start serial-getty@ttyS0"),
+            Effect::ReopensSerial
+        );
+        assert_eq!(effect_of("systemctl mask other.service"), Effect::None);
     }
 }
