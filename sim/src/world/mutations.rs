@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
@@ -26,7 +26,8 @@ pub struct MetadataUpdate {
 }
 
 fn fingerprints_equal(supplied: &str, current: &str) -> Result<bool, ComputeError> {
-    let supplied_bytes = STANDARD.decode(supplied).map_err(|_| {
+    // apitools clients (gcloud) send bytes fields in the URL-safe alphabet; accept both.
+    let supplied_bytes = STANDARD.decode(supplied).or_else(|_| URL_SAFE.decode(supplied)).map_err(|_| {
         ComputeError::bad_request(
             "invalid",
             format!("Invalid value for field 'resource.fingerprint': '{supplied}'. Fingerprint is not valid base64."),
