@@ -4,6 +4,11 @@
 //! write with an `update_time` precondition (or `exists = false` on creation); a lost race is a
 //! `Conflict`. Counting pending attempts retries that loop until it wins (bounded).
 //!
+//! No `run_transaction`: its retry of `Unknown` errors costs seconds before a real error surfaces
+//! (gcp-notes §1), and single conditional writes are all CAS needs. The `firestore` crate still retries
+//! transport failures of single requests; if a conditional write's response is lost and the retry
+//! finds its own write, the caller sees `Conflict` (fail closed: e.g. a consumed session stays consumed).
+//!
 //! Production indexes: listing events of one instance filters on `instance_id` and ranges/orders on
 //! `id`, which needs a composite index (`instance_id` ASC, `id` DESC) on `{prefix}events`.
 
