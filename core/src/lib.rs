@@ -11,6 +11,9 @@
 //! - [`settings`]: Alice's policy settings (serde, with defaults).
 //! - [`verdict`]: named check results and the overall decision.
 //! - [`policy`]: `evaluate` (every release check) and `review` (the cloud-config checks).
+//! - [`keys`]: PEM encodings of the Ed25519 and X25519 keys.
+//! - [`server_seal`]: secrets encrypted to the token server (HPKE X25519).
+//! - [`receipt`]: server-signed release receipts over the evidence digest.
 
 pub mod approval;
 pub mod auditlog;
@@ -18,6 +21,9 @@ pub mod checks;
 pub mod cloudconfig;
 pub mod evidence;
 pub mod identity;
+pub mod keys;
 pub mod policy;
+pub mod receipt;
+pub mod server_seal;
 pub mod settings;
 pub mod verdict;

@@ -158,19 +158,22 @@ impl ServerConfig {
         };
         layers::merge(&mut table, layers::env_layer(&sources.env, ENV_PREFIX));
         layers::merge(&mut table, sources.flags.clone());
-        let config: ServerConfig =
-            toml::Value::Table(table)
-                .try_into()
-                .map_err(|e: toml::de::Error| {
-                    let message = e.message().to_string();
-                    let key = key_from_message(&message);
-                    let origin = describe_origin(&key, sources, file.as_deref());
-                    ConfigError::Invalid {
-                        key,
-                        origin,
-                        message,
-                    }
-                })?;
+        let config: ServerConfig = serde_path_to_error::deserialize(toml::Value::Table(table))
+            .map_err(|e: serde_path_to_error::Error<toml::de::Error>| {
+                let path = e.path().to_string();
+                let message = e.inner().message().to_string();
+                let key = if path == "." {
+                    key_from_message(&message)
+                } else {
+                    path
+                };
+                let origin = describe_origin(&key, sources, file.as_deref());
+                ConfigError::Invalid {
+                    key,
+                    origin,
+                    message,
+                }
+            })?;
         let config = ServerConfig {
             gcp: config.gcp.clone().with_env(&sources.env),
             ..config

@@ -24,7 +24,7 @@ fn file_then_env_then_flags_win_in_that_order() {
     let file = write(
         dir.path(),
         "s.toml",
-        &format!("{MINIMAL}\nlisten = \"127.0.0.1:1\"\ntoken_max_age_secs = 30\n"),
+        &format!("listen = \"127.0.0.1:1\"\ntoken_max_age_secs = 30\n{MINIMAL}"),
     );
     let env: BTreeMap<String, String> = [
         ("TOKENDIST_LISTEN".to_string(), "127.0.0.1:2".to_string()),
@@ -49,11 +49,7 @@ fn file_then_env_then_flags_win_in_that_order() {
 #[test]
 fn unknown_setting_is_rejected_with_its_name_and_origin() {
     let dir = tempfile::tempdir().unwrap();
-    let file = write(
-        dir.path(),
-        "s.toml",
-        &format!("{MINIMAL}\nlisten_port = 5\n"),
-    );
+    let file = write(dir.path(), "s.toml", &format!("listen_port = 5\n{MINIMAL}"));
     let err = ServerConfig::load(&ConfigSources {
         file: Some(file),
         ..Default::default()
@@ -116,9 +112,10 @@ fn wrong_type_from_env_names_the_variable() {
         ..Default::default()
     })
     .unwrap_err();
+    let text = err.to_string();
     assert!(
-        err.to_string().contains("TOKENDIST_SESSION_TTL_SECS")
-            || err.to_string().contains("session_ttl_secs"),
-        "{err}"
+        text.contains("session_ttl_secs")
+            && text.contains("environment variable TOKENDIST_SESSION_TTL_SECS"),
+        "{text}"
     );
 }

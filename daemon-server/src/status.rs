@@ -1,0 +1,196 @@
+//! The one place where the server's failures become gRPC statuses (DESIGN §4). Handlers return
+//! [`ServiceError`]; nothing else constructs a `tonic::Status`. Messages are operator-safe: denials
+//! list failed check names, internal errors say only that something went wrong (the detail is logged).
+
+use prost::Message;
+use tokendist_core::verdict::{CheckResult, Outcome};
+use tokendist_proto::v1 as pb;
+
+/// Why a request was not served.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// No bearer token, or one that failed verification: the caller is unknown.
+    #[error("unauthenticated: {0}")]
+    Unauthenticated(String),
+    /// A policy check failed (or the instance has no approval yet).
+    #[error("permission denied: {}", failed_list(.checks))]
+    Denied {
+        checks: Vec<CheckResult>,
+        pending_approval: bool,
+    },
+    /// The session is in the wrong state (unknown, expired, used, out of order, another instance).
+    #[error("failed precondition: {0}")]
+    FailedPrecondition(String),
+    /// The request is malformed.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    /// A dependency (store, Compute, Logging, JWKS) is down; the client should retry.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// Too many requests from one instance.
+    #[error("resource exhausted: {0}")]
+    RateLimited(String),
+    /// A bug or an unexpected state; details are logged, not returned.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+fn failed_list(checks: &[CheckResult]) -> String {
+    let names: Vec<&str> = checks
+        .iter()
+        .filter(|c| c.is_fail())
+        .map(|c| c.name.as_str())
+        .collect();
+    if names.is_empty() {
+        "no approval".to_string()
+    } else {
+        names.join(", ")
+    }
+}
+
+fn to_proto_check(check: &CheckResult) -> pb::CheckResult {
+    let (outcome, reason) = match &check.outcome {
+        Outcome::Pass => (pb::CheckOutcome::Pass, String::new()),
+        Outcome::Fail(reason) => (pb::CheckOutcome::Fail, reason.clone()),
+        Outcome::Skipped(why) => (pb::CheckOutcome::Skipped, why.clone()),
+    };
+    pb::CheckResult {
+        name: check.name.clone(),
+        outcome: outcome as i32,
+        reason,
+    }
+}
+
+impl ServiceError {
+    /// The gRPC code this error maps to.
+    pub fn code(&self) -> tonic::Code {
+        match self {
+            Self::Unauthenticated(_) => tonic::Code::Unauthenticated,
+            Self::Denied { .. } => tonic::Code::PermissionDenied,
+            Self::FailedPrecondition(_) => tonic::Code::FailedPrecondition,
+            Self::InvalidArgument(_) => tonic::Code::InvalidArgument,
+            Self::Unavailable(_) => tonic::Code::Unavailable,
+            Self::RateLimited(_) => tonic::Code::ResourceExhausted,
+            Self::Internal(_) => tonic::Code::Internal,
+        }
+    }
+}
+
+impl From<ServiceError> for tonic::Status {
+    fn from(error: ServiceError) -> Self {
+        let code = error.code();
+        match error {
+            ServiceError::Denied {
+                checks,
+                pending_approval,
+            } => {
+                // Only failed checks go to the caller: the reasons are operator-safe by construction.
+                let failed: Vec<pb::CheckResult> = checks
+                    .iter()
+                    .filter(|c| c.is_fail())
+                    .map(to_proto_check)
+                    .collect();
+                let message = if pending_approval {
+                    format!("pending approval; failed checks: {}", failed_list(&checks))
+                } else {
+                    format!("denied; failed checks: {}", failed_list(&checks))
+                };
+                let details = pb::Denial {
+                    checks: failed,
+                    pending_approval,
+                }
+                .encode_to_vec();
+                tonic::Status::with_details(code, message, details.into())
+            }
+            ServiceError::Internal(detail) => {
+                tracing::error!(%detail, "internal error");
+                tonic::Status::new(code, "internal error; see the token server's log")
+            }
+            other => {
+                let message = other.to_string();
+                tonic::Status::new(code, message)
+            }
+        }
+    }
+}
+
+/// Decodes the [`pb::Denial`] a PERMISSION_DENIED status carries (used by clients and tests).
+pub fn denial_of(status: &tonic::Status) -> Option<pb::Denial> {
+    if status.code() != tonic::Code::PermissionDenied {
+        return None;
+    }
+    pb::Denial::decode(status.details()).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_maps_to_its_code() {
+        let table = [
+            (
+                ServiceError::Unauthenticated("no bearer token".into()),
+                tonic::Code::Unauthenticated,
+            ),
+            (
+                ServiceError::Denied {
+                    checks: vec![],
+                    pending_approval: true,
+                },
+                tonic::Code::PermissionDenied,
+            ),
+            (
+                ServiceError::FailedPrecondition("session expired".into()),
+                tonic::Code::FailedPrecondition,
+            ),
+            (
+                ServiceError::InvalidArgument("session_id empty".into()),
+                tonic::Code::InvalidArgument,
+            ),
+            (
+                ServiceError::Unavailable("compute unavailable".into()),
+                tonic::Code::Unavailable,
+            ),
+            (
+                ServiceError::RateLimited("slow down".into()),
+                tonic::Code::ResourceExhausted,
+            ),
+            (
+                ServiceError::Internal("db invariant".into()),
+                tonic::Code::Internal,
+            ),
+        ];
+        for (error, code) in table {
+            let status: tonic::Status = error.into();
+            assert_eq!(status.code(), code);
+        }
+    }
+
+    #[test]
+    fn denial_lists_only_failed_checks_and_round_trips_in_details() {
+        let checks = vec![
+            CheckResult::pass("identity.signature"),
+            CheckResult::fail("instance.user_data", "user-data hash changed"),
+            CheckResult::skipped("network.peer_ip", "not pinned"),
+        ];
+        let status: tonic::Status = ServiceError::Denied {
+            checks,
+            pending_approval: false,
+        }
+        .into();
+        assert!(status.message().contains("instance.user_data"));
+        assert!(!status.message().contains("identity.signature"));
+        let denial = denial_of(&status).unwrap();
+        assert_eq!(denial.checks.len(), 1);
+        assert_eq!(denial.checks[0].name, "instance.user_data");
+        assert_eq!(denial.checks[0].outcome, pb::CheckOutcome::Fail as i32);
+    }
+
+    #[test]
+    fn internal_detail_never_reaches_the_caller() {
+        let status: tonic::Status =
+            ServiceError::Internal("sqlite: table approvals corrupt at row 7".into()).into();
+        assert!(!status.message().contains("sqlite"));
+    }
+}

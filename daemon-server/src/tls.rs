@@ -1,0 +1,289 @@
+//! TLS for the gRPC listener. Loads PEM material into a rustls `ServerConfig` (TLS or mTLS), keeps it
+//! behind a swappable handle so SIGHUP can reload certificates without dropping connections, and
+//! accepts connections whose peer address and client-certificate serial reach the request handlers
+//! (as [`PeerInfo`] in the request extensions).
+
+use std::io;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::{Arc, RwLock};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use rustls::server::WebPkiClientVerifier;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::server::TlsStream;
+use tokio_stream::wrappers::ReceiverStream;
+
+use crate::config::{TlsConfig, TlsMode};
+
+/// How long a client may take to complete the TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// TLS material that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("cannot read {what} {path}: {source}")]
+    Read {
+        what: &'static str,
+        path: String,
+        source: io::Error,
+    },
+    #[error("{what} {path} holds no usable PEM {expected}")]
+    Empty {
+        what: &'static str,
+        path: String,
+        expected: &'static str,
+    },
+    #[error("TLS configuration rejected: {0}")]
+    Rustls(String),
+}
+
+/// What the handlers know about the caller's connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerInfo {
+    pub address: SocketAddr,
+    /// Serial of the verified client certificate (lower-case hex, no leading zero bytes), under mTLS.
+    pub client_cert_serial: Option<String>,
+}
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+}
+
+fn read_certs(what: &'static str, path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let display = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|source| TlsError::Read {
+        what,
+        path: display.clone(),
+        source,
+    })?;
+    let certs: Vec<_> = CertificateDer::pem_slice_iter(&bytes)
+        .filter_map(Result::ok)
+        .collect();
+    if certs.is_empty() {
+        return Err(TlsError::Empty {
+            what,
+            path: display,
+            expected: "CERTIFICATE",
+        });
+    }
+    Ok(certs)
+}
+
+fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
+    let display = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|source| TlsError::Read {
+        what: "TLS key",
+        path: display.clone(),
+        source,
+    })?;
+    PrivateKeyDer::from_pem_slice(&bytes).map_err(|_| TlsError::Empty {
+        what: "TLS key",
+        path: display,
+        expected: "PRIVATE KEY",
+    })
+}
+
+/// Builds the rustls server configuration from the configured PEM files.
+pub fn server_config(config: &TlsConfig) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+    let chain = read_certs("TLS certificate", &config.cert)?;
+    let key = read_key(&config.key)?;
+    let builder = rustls::ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TlsError::Rustls(e.to_string()))?;
+    let builder = match (config.mode, &config.client_ca) {
+        (TlsMode::Mtls, Some(ca_path)) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for ca in read_certs("client CA", ca_path)? {
+                roots.add(ca).map_err(|e| {
+                    TlsError::Rustls(format!("client CA {}: {e}", ca_path.display()))
+                })?;
+            }
+            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
+                .build()
+                .map_err(|e| TlsError::Rustls(e.to_string()))?;
+            builder.with_client_cert_verifier(verifier)
+        }
+        (TlsMode::Mtls, None) => return Err(TlsError::Rustls("mTLS needs tls.client_ca".into())),
+        (TlsMode::Tls, _) => builder.with_no_client_auth(),
+    };
+    let mut server = builder
+        .with_single_cert(chain, key)
+        .map_err(|e| TlsError::Rustls(e.to_string()))?;
+    server.alpn_protocols = vec![b"h2".to_vec()];
+    Ok(Arc::new(server))
+}
+
+/// The current TLS configuration; [`TlsReloader::reload`] swaps it for new handshakes.
+#[derive(Debug, Clone)]
+pub struct TlsReloader {
+    current: Arc<RwLock<Arc<rustls::ServerConfig>>>,
+}
+
+impl TlsReloader {
+    pub fn new(config: Arc<rustls::ServerConfig>) -> Self {
+        Self {
+            current: Arc::new(RwLock::new(config)),
+        }
+    }
+
+    /// Rebuilds from the files; on error the old configuration stays in force.
+    pub fn reload(&self, config: &TlsConfig) -> Result<(), TlsError> {
+        let fresh = server_config(config)?;
+        match self.current.write() {
+            Ok(mut guard) => *guard = fresh,
+            Err(poisoned) => *poisoned.into_inner() = fresh,
+        }
+        Ok(())
+    }
+
+    fn acceptor(&self) -> tokio_rustls::TlsAcceptor {
+        let config = match self.current.read() {
+            Ok(guard) => Arc::clone(&guard),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        };
+        tokio_rustls::TlsAcceptor::from(config)
+    }
+}
+
+/// Serial number of a DER certificate, lower-case hex without leading zero bytes.
+pub fn certificate_serial(der: &[u8]) -> Option<String> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    Some(normalize_serial(&hex::encode(
+        cert.tbs_certificate.raw_serial(),
+    )))
+}
+
+/// Canonical form of a serial written by a person or a tool: no colons or spaces, lower case, no
+/// leading zero bytes (`00:AB:01` and `ab01` are the same serial).
+pub fn normalize_serial(text: &str) -> String {
+    let hex: String = text
+        .chars()
+        .filter(char::is_ascii_hexdigit)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    let trimmed = hex.trim_start_matches('0');
+    if trimmed.is_empty() {
+        "0".to_string()
+    } else if trimmed.len() % 2 == 1 {
+        format!("0{trimmed}")
+    } else {
+        trimmed.to_string()
+    }
+}
+
+/// One accepted TLS connection with its peer information.
+#[derive(Debug)]
+pub struct TlsConnection {
+    stream: TlsStream<TcpStream>,
+    peer: PeerInfo,
+}
+
+impl tonic::transport::server::Connected for TlsConnection {
+    type ConnectInfo = PeerInfo;
+
+    fn connect_info(&self) -> PeerInfo {
+        self.peer.clone()
+    }
+}
+
+impl AsyncRead for TlsConnection {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for TlsConnection {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+}
+
+/// Accepts TCP connections and completes TLS handshakes concurrently (a slow client cannot stall the
+/// accept loop). Failed handshakes are logged and dropped; the stream ends when the listener fails.
+pub fn incoming(
+    listener: TcpListener,
+    tls: TlsReloader,
+) -> ReceiverStream<io::Result<TlsConnection>> {
+    let (sender, receiver) = tokio::sync::mpsc::channel(64);
+    tokio::spawn(async move {
+        loop {
+            let (tcp, address) = match listener.accept().await {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    tracing::warn!(%error, "accept failed");
+                    if sender.is_closed() {
+                        return;
+                    }
+                    continue;
+                }
+            };
+            let acceptor = tls.acceptor();
+            let sender = sender.clone();
+            tokio::spawn(async move {
+                match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                    Ok(Ok(stream)) => {
+                        let client_cert_serial = stream
+                            .get_ref()
+                            .1
+                            .peer_certificates()
+                            .and_then(|chain| chain.first())
+                            .and_then(|leaf| certificate_serial(leaf.as_ref()));
+                        let peer = PeerInfo {
+                            address,
+                            client_cert_serial,
+                        };
+                        let _closed = sender.send(Ok(TlsConnection { stream, peer })).await;
+                    }
+                    Ok(Err(error)) => {
+                        tracing::info!(peer = %address, %error, "TLS handshake failed")
+                    }
+                    Err(_) => tracing::info!(peer = %address, "TLS handshake timed out"),
+                }
+            });
+        }
+    });
+    ReceiverStream::new(receiver)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serials_compare_in_one_canonical_form() {
+        assert_eq!(normalize_serial("00:AB:01"), "ab01");
+        assert_eq!(normalize_serial("ab01"), "ab01");
+        assert_eq!(normalize_serial("0x0F"), "0f");
+        assert_eq!(normalize_serial("00"), "0");
+    }
+}
