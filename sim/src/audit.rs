@@ -32,7 +32,12 @@ impl AuditResource {
 
     fn resource_name(&self) -> String {
         match self {
-            AuditResource::Instance { project, zone, name, .. } => {
+            AuditResource::Instance {
+                project,
+                zone,
+                name,
+                ..
+            } => {
                 format!("projects/{project}/zones/{zone}/instances/{name}")
             }
             AuditResource::Project { project } => format!("projects/{project}"),
@@ -41,7 +46,9 @@ impl AuditResource {
 
     fn monitored_resource(&self) -> Value {
         match self {
-            AuditResource::Instance { id, project, zone, .. } => json!({
+            AuditResource::Instance {
+                id, project, zone, ..
+            } => json!({
                 "type": "gce_instance",
                 "labels": { "instance_id": id.to_string(), "project_id": project, "zone": zone },
             }),
@@ -109,7 +116,11 @@ pub fn log_time(time: DateTime<Utc>) -> String {
 /// data-access entries are `INFO` without one.
 pub fn entry(input: &EntryInput<'_>) -> AuditRecord {
     // `v1.compute.instances.setMetadata` -> request @type `type.googleapis.com/compute.instances.setMetadata`.
-    let short_method = input.method.split_once('.').map(|(_, rest)| rest).unwrap_or(input.method);
+    let short_method = input
+        .method
+        .split_once('.')
+        .map(|(_, rest)| rest)
+        .unwrap_or(input.method);
     let mut request = Map::new();
     request.insert(
         "@type".into(),
@@ -121,15 +132,21 @@ pub fn entry(input: &EntryInput<'_>) -> AuditRecord {
         }
     }
     let mut payload = Map::new();
-    payload.insert("@type".into(), json!("type.googleapis.com/google.cloud.audit.AuditLog"));
+    payload.insert(
+        "@type".into(),
+        json!("type.googleapis.com/google.cloud.audit.AuditLog"),
+    );
     payload.insert(
         "authenticationInfo".into(),
         json!({ "principalEmail": input.principal }),
     );
-    payload.insert("requestMetadata".into(), json!({
-        "callerIp": "203.0.113.7",
-        "callerSuppliedUserAgent": "gcpsim",
-    }));
+    payload.insert(
+        "requestMetadata".into(),
+        json!({
+            "callerIp": "203.0.113.7",
+            "callerSuppliedUserAgent": "gcpsim",
+        }),
+    );
     payload.insert("serviceName".into(), json!("compute.googleapis.com"));
     payload.insert("methodName".into(), json!(input.method));
     payload.insert("resourceName".into(), json!(input.resource.resource_name()));
@@ -149,14 +166,20 @@ pub fn entry(input: &EntryInput<'_>) -> AuditRecord {
             AuditResource::Instance { .. } => ("GceInstanceAuditMetadata", "instanceMetadataDelta"),
             AuditResource::Project { .. } => ("GceProjectAuditMetadata", "projectMetadataDelta"),
         };
-        payload.insert("metadata".into(), json!({
-            "@type": format!("type.googleapis.com/google.cloud.audit.{type_name}"),
-            delta_name: Value::Object(keys),
-        }));
+        payload.insert(
+            "metadata".into(),
+            json!({
+                "@type": format!("type.googleapis.com/google.cloud.audit.{type_name}"),
+                delta_name: Value::Object(keys),
+            }),
+        );
     }
     payload.insert("request".into(), Value::Object(request));
     if let AuditResource::Instance { zone, .. } = input.resource {
-        payload.insert("resourceLocation".into(), json!({ "currentLocations": [zone] }));
+        payload.insert(
+            "resourceLocation".into(),
+            json!({ "currentLocations": [zone] }),
+        );
     }
     let mut entry = Map::new();
     entry.insert("protoPayload".into(), Value::Object(payload));
@@ -170,7 +193,11 @@ pub fn entry(input: &EntryInput<'_>) -> AuditRecord {
     );
     entry.insert(
         "logName".into(),
-        json!(format!("projects/{}/logs/{}", input.project, input.log.log_id())),
+        json!(format!(
+            "projects/{}/logs/{}",
+            input.project,
+            input.log.log_id()
+        )),
     );
     match input.log {
         AuditLogKind::Activity => {
@@ -179,12 +206,15 @@ pub fn entry(input: &EntryInput<'_>) -> AuditRecord {
                 .operation_id
                 .map(str::to_string)
                 .unwrap_or_else(|| operation_name(input.time));
-            entry.insert("operation".into(), json!({
-                "id": operation_id,
-                "producer": "compute.googleapis.com",
-                "first": true,
-                "last": true,
-            }));
+            entry.insert(
+                "operation".into(),
+                json!({
+                    "id": operation_id,
+                    "producer": "compute.googleapis.com",
+                    "first": true,
+                    "last": true,
+                }),
+            );
         }
         AuditLogKind::DataAccess => {
             entry.insert("severity".into(), json!("INFO"));

@@ -53,7 +53,9 @@ impl Faults {
         if let Some(status) = spec.status
             && !(400..=599).contains(&status)
         {
-            return Err(format!("status {status} is not an HTTP error status (400..=599)"));
+            return Err(format!(
+                "status {status} is not an HTTP error status (400..=599)"
+            ));
         }
         if let Some(rate) = spec.rate
             && !(0.0..=1.0).contains(&rate)

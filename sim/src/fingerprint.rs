@@ -12,7 +12,8 @@ pub fn new_fingerprint() -> String {
 
 /// A random 19-digit decimal id (operation ids, disk ids).
 pub fn new_numeric_id() -> String {
-    let value: u64 = rand::rng().random_range(1_000_000_000_000_000_000..10_000_000_000_000_000_000);
+    let value: u64 =
+        rand::rng().random_range(1_000_000_000_000_000_000..10_000_000_000_000_000_000);
     value.to_string()
 }
 

@@ -29,7 +29,8 @@ impl ComputeError {
         ComputeError {
             code: 412,
             reason: "conditionNotMet",
-            message: "Supplied fingerprint does not match current metadata fingerprint.".to_string(),
+            message: "Supplied fingerprint does not match current metadata fingerprint."
+                .to_string(),
             location: Some(("If-Match", "header")),
         }
     }
@@ -61,13 +62,22 @@ impl ComputeError {
             ),
             500 => ("internalError", "Internal error encountered."),
             429 => ("rateLimitExceeded", "Rate Limit Exceeded"),
-            403 => ("forbidden", "Required permission denied (gcpsim injected fault)"),
-            404 => ("notFound", "The resource was not found (gcpsim injected fault)"),
+            403 => (
+                "forbidden",
+                "Required permission denied (gcpsim injected fault)",
+            ),
+            404 => (
+                "notFound",
+                "The resource was not found (gcpsim injected fault)",
+            ),
             412 => (
                 "conditionNotMet",
                 "Supplied fingerprint does not match current metadata fingerprint.",
             ),
-            409 => ("resourceNotReady", "The resource is not ready (gcpsim injected fault)"),
+            409 => (
+                "resourceNotReady",
+                "The resource is not ready (gcpsim injected fault)",
+            ),
             _ => ("badRequest", "Injected fault (gcpsim)"),
         };
         ComputeError {
@@ -85,7 +95,8 @@ impl ComputeError {
             "domain": "global",
             "reason": self.reason,
         });
-        if let (Some((location, location_type)), Some(map)) = (self.location, item.as_object_mut()) {
+        if let (Some((location, location_type)), Some(map)) = (self.location, item.as_object_mut())
+        {
             map.insert("location".into(), json!(location));
             map.insert("locationType".into(), json!(location_type));
         }

@@ -82,7 +82,9 @@ impl SimHandle {
 
     /// Locks the world (a poisoned lock is recovered: state stays usable for later requests).
     pub(crate) fn lock(&self) -> MutexGuard<'_, World> {
-        self.world.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.world
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Makes a new signing key current; the previous one stays published unless `drop_previous`.
@@ -160,7 +162,9 @@ impl SimHandle {
                     .vm_by_name(vm)
                     .ok_or_else(|| SimError::UnknownVm(vm.clone()))?;
                 let resource = if input.method.contains(".projects.") {
-                    AuditResource::Project { project: state.spec.project.clone() }
+                    AuditResource::Project {
+                        project: state.spec.project.clone(),
+                    }
                 } else {
                     AuditResource::instance(&state.spec)
                 };
@@ -170,7 +174,12 @@ impl SimHandle {
                 if world.project(project).is_none() {
                     return Err(SimError::UnknownProject(project.clone()));
                 }
-                (project.clone(), AuditResource::Project { project: project.clone() })
+                (
+                    project.clone(),
+                    AuditResource::Project {
+                        project: project.clone(),
+                    },
+                )
             }
             _ => {
                 return Err(SimError::InvalidRequest(
@@ -222,7 +231,11 @@ impl SimHandle {
         self.identity_token(&request.vm, &identity_request)
     }
 
-    pub(crate) fn identity_token(&self, vm: &str, request: &IdentityRequest) -> Result<String, SimError> {
+    pub(crate) fn identity_token(
+        &self,
+        vm: &str,
+        request: &IdentityRequest,
+    ) -> Result<String, SimError> {
         let world = self.lock();
         let state = world
             .vm_by_name(vm)

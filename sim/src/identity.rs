@@ -23,7 +23,12 @@ pub struct IdentityRequest {
 }
 
 /// The claims object; serialized with sorted keys like Google's compact payloads.
-pub fn claims(vm: &VmState, project: &ProjectState, request: &IdentityRequest, now: DateTime<Utc>) -> Value {
+pub fn claims(
+    vm: &VmState,
+    project: &ProjectState,
+    request: &IdentityRequest,
+    now: DateTime<Utc>,
+) -> Value {
     let s = &vm.spec;
     let iat = request.issued_at.unwrap_or(now);
     let exp = request

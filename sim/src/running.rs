@@ -38,15 +38,23 @@ impl RunningSim {
     }
 
     /// Starts the API listener on `api_addr` (port 0 = any) and metadata listeners on port 0 of its IP.
-    pub async fn start_at(scenario: Scenario, api_addr: SocketAddr) -> Result<RunningSim, SimError> {
+    pub async fn start_at(
+        scenario: Scenario,
+        api_addr: SocketAddr,
+    ) -> Result<RunningSim, SimError> {
         let handle = SimHandle::new(World::new(&scenario)?);
         let (stop, stopped) = watch::channel(false);
         let mut tasks = Vec::new();
         let api_listener = bind(api_addr).await?;
-        let api = api_listener
-            .local_addr()
-            .map_err(|source| SimError::Bind { addr: api_addr, source })?;
-        tasks.push(serve(api_listener, http::api_router(handle.clone()), stopped.clone()));
+        let api = api_listener.local_addr().map_err(|source| SimError::Bind {
+            addr: api_addr,
+            source,
+        })?;
+        tasks.push(serve(
+            api_listener,
+            http::api_router(handle.clone()),
+            stopped.clone(),
+        ));
         let mut metadata = BTreeMap::new();
         for vm in &scenario.vms {
             let addr = SocketAddr::new(api_addr.ip(), 0);
@@ -104,7 +112,11 @@ impl Drop for RunningSim {
     }
 }
 
-fn serve(listener: TcpListener, router: axum::Router, mut stopped: watch::Receiver<bool>) -> JoinHandle<()> {
+fn serve(
+    listener: TcpListener,
+    router: axum::Router,
+    mut stopped: watch::Receiver<bool>,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         let shutdown = async move {
             let _ = stopped.wait_for(|stop| *stop).await;

@@ -14,15 +14,26 @@ fn ready_file_lists_api_and_every_vm_metadata_address() {
     assert!(sim.api.starts_with("127.0.0.1:"));
     let metadata = sim.metadata.as_object().unwrap();
     assert_eq!(metadata.len(), 2);
-    assert!(metadata[GOOD_VM].as_str().unwrap().starts_with("127.0.0.1:"));
+    assert!(
+        metadata[GOOD_VM]
+            .as_str()
+            .unwrap()
+            .starts_with("127.0.0.1:")
+    );
 }
 
 #[test]
 fn sigterm_stops_gcpsim_with_exit_code_zero() {
     let mut sim = SimProcess::spawn(&demo_path());
-    let status = Command::new("kill").arg("-TERM").arg(sim.pid().to_string()).status().unwrap();
+    let status = Command::new("kill")
+        .arg("-TERM")
+        .arg(sim.pid().to_string())
+        .status()
+        .unwrap();
     assert!(status.success());
-    let exit = sim.wait_exit(Duration::from_secs(10)).expect("gcpsim did not stop on SIGTERM");
+    let exit = sim
+        .wait_exit(Duration::from_secs(10))
+        .expect("gcpsim did not stop on SIGTERM");
     assert_eq!(exit.code(), Some(0));
 }
 
@@ -31,7 +42,11 @@ fn invalid_scenario_exits_78_naming_file_field_and_problem() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.toml");
     std::fs::write(&path, "[[project]]\nid = \"Bad_Project\"\nnumber = 1\n").unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_gcpsim")).arg("--scenario").arg(&path).output().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_gcpsim"))
+        .arg("--scenario")
+        .arg(&path)
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(78));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("bad.toml"), "{stderr}");
@@ -51,10 +66,22 @@ fn missing_scenario_file_exits_78() {
 
 #[test]
 fn help_documents_listeners_ready_file_and_admin_api() {
-    let output = Command::new(env!("CARGO_BIN_EXE_gcpsim")).arg("--help").output().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_gcpsim"))
+        .arg("--help")
+        .output()
+        .unwrap();
     assert!(output.status.success());
     let help = String::from_utf8_lossy(&output.stdout);
-    for needle in ["--scenario", "--listen", "--ready-file", "/admin/v1/keys:rotate", "/admin/v1/faults", "/admin/v1/identityTokens", "/v2/entries:list", "78"] {
+    for needle in [
+        "--scenario",
+        "--listen",
+        "--ready-file",
+        "/admin/v1/keys:rotate",
+        "/admin/v1/faults",
+        "/admin/v1/identityTokens",
+        "/v2/entries:list",
+        "78",
+    ] {
         assert!(help.contains(needle), "--help lacks {needle}");
     }
 }

@@ -44,10 +44,17 @@ async fn instance_has_the_shape_of_a_real_cos_shielded_instance() {
 #[tokio::test]
 async fn shielded_identity_has_the_shape_of_the_real_one() {
     let sim = start_demo().await;
-    let url = format!("{}/getShieldedInstanceIdentity", instance_url(&sim, GOOD_VM));
+    let url = format!(
+        "{}/getShieldedInstanceIdentity",
+        instance_url(&sim, GOOD_VM)
+    );
     let (status, ours) = get_json(&url).await;
     assert_eq!(status, 200);
-    assert_shape(&ours, &fixture("compute-shieldedInstanceIdentity-ekpub-only.json"), &[]);
+    assert_shape(
+        &ours,
+        &fixture("compute-shieldedInstanceIdentity-ekpub-only.json"),
+        &[],
+    );
 }
 
 #[tokio::test]
@@ -59,7 +66,11 @@ async fn disk_and_image_have_the_shape_of_real_ones() {
     ))
     .await;
     assert_eq!(status, 200);
-    assert_shape(&disk, &fixture("compute-disk-cos-seed-tokenclient-assembled.json"), &[]);
+    assert_shape(
+        &disk,
+        &fixture("compute-disk-cos-seed-tokenclient-assembled.json"),
+        &[],
+    );
     let image_url = disk["sourceImage"].as_str().unwrap();
     let local = image_url.replace("https://www.googleapis.com", &sim.api_url());
     let (status, image) = get_json(&local).await;
@@ -77,7 +88,11 @@ async fn compute_errors_use_googles_envelope() {
     let sim = start_demo().await;
     let (status, not_found) = get_json(&instance_url(&sim, "tokenclient")).await;
     assert_eq!(status, 404);
-    assert_shape(&not_found, &fixture("compute-error-404-notfound-instance-assembled.json"), &[]);
+    assert_shape(
+        &not_found,
+        &fixture("compute-error-404-notfound-instance-assembled.json"),
+        &[],
+    );
     assert_eq!(
         not_found["error"]["message"],
         "The resource 'projects/bob-project/zones/us-central1-a/instances/tokenclient' was not found"
@@ -93,7 +108,11 @@ async fn compute_errors_use_googles_envelope() {
         .unwrap();
     let (status, unavailable) = get_json(&instance_url(&sim, GOOD_VM)).await;
     assert_eq!(status, 503);
-    assert_shape(&unavailable, &fixture("compute-error-503-backenderror.json"), &[]);
+    assert_shape(
+        &unavailable,
+        &fixture("compute-error-503-backenderror.json"),
+        &[],
+    );
     assert_eq!(unavailable["error"]["errors"][0]["reason"], "backendError");
     let (status, _) = get_json(&instance_url(&sim, GOOD_VM)).await;
     assert_eq!(status, 200, "a count=1 fault must apply once");
@@ -147,14 +166,23 @@ async fn set_metadata_audit_entry_and_list_envelope_have_googles_shape() {
             "$.operation.first: extra",
         ],
     );
-    assert_eq!(entry["protoPayload"]["request"]["Metadata Keys Modified"], json!(["windows-keys"]));
+    assert_eq!(
+        entry["protoPayload"]["request"]["Metadata Keys Modified"],
+        json!(["windows-keys"])
+    );
     assert_eq!(
         entry["protoPayload"]["metadata"]["instanceMetadataDelta"]["addedMetadataKeys"],
         json!(["windows-keys"])
     );
-    assert_eq!(entry["logName"], "projects/bob-project/logs/cloudaudit.googleapis.com%2Factivity");
+    assert_eq!(
+        entry["logName"],
+        "projects/bob-project/logs/cloudaudit.googleapis.com%2Factivity"
+    );
     assert_eq!(entry["severity"], "NOTICE");
-    assert_eq!(entry["resource"]["labels"]["instance_id"], "4708131932155938716");
+    assert_eq!(
+        entry["resource"]["labels"]["instance_id"],
+        "4708131932155938716"
+    );
     let google_list = fixture("logging-entries-list-response-two-entries.json");
     assert_eq!(
         list.as_object().unwrap().keys().collect::<Vec<_>>(),
@@ -196,10 +224,20 @@ async fn insert_entry_is_synthesised_at_creation_time_with_googles_shape() {
 #[tokio::test]
 async fn jwks_has_googles_shape_and_cache_headers() {
     let sim = start_demo().await;
-    let response = http().get(format!("{}/oauth2/v3/certs", sim.api_url())).send().await.unwrap();
+    let response = http()
+        .get(format!("{}/oauth2/v3/certs", sim.api_url()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status().as_u16(), 200);
-    let cache = response.headers()["cache-control"].to_str().unwrap().to_string();
-    assert_eq!(cache, "public, max-age=21155, must-revalidate, no-transform");
+    let cache = response.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        cache,
+        "public, max-age=21155, must-revalidate, no-transform"
+    );
     assert!(response.headers().contains_key("expires"));
     let jwks: Value = response.json().await.unwrap();
     let google = fixture("google-oauth2-v3-certs-jwks.json");
@@ -233,8 +271,14 @@ async fn identity_token_claims_have_exactly_googles_shape_and_verify_against_the
     let claims = decode_part(parts[1]);
     assert_shape(&header, &google["header"], &[]);
     assert_shape(&claims, &google["payload"], &[]);
-    assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 3600);
-    assert_eq!(claims["google"]["compute_engine"]["project_number"], 493201784516u64);
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        3600
+    );
+    assert_eq!(
+        claims["google"]["compute_engine"]["project_number"],
+        493201784516u64
+    );
     // Google's payloads are compact JSON with sorted keys.
     let raw = String::from_utf8(URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
     assert!(raw.starts_with("{\"aud\":"));
@@ -251,5 +295,8 @@ async fn identity_token_claims_have_exactly_googles_shape_and_verify_against_the
     validation.set_audience(&["https://tokenserver"]);
     validation.set_issuer(&["https://accounts.google.com"]);
     let verified = jsonwebtoken::decode::<Value>(&token, &decoding, &validation).unwrap();
-    assert_eq!(verified.claims["email"], "tokenclient@bob-project.iam.gserviceaccount.com");
+    assert_eq!(
+        verified.claims["email"],
+        "tokenclient@bob-project.iam.gserviceaccount.com"
+    );
 }

@@ -76,7 +76,10 @@ fn gcloud_describe_shows_fingerprint_user_data_disks_service_account_and_nat_ip(
     let user_data = metadata_value(&instance, "user-data").unwrap();
     assert!(user_data.starts_with("#cloud-config"));
     assert!(user_data.contains("tokenclient@sha256:"));
-    assert_eq!(metadata_value(&instance, "block-project-ssh-keys").as_deref(), Some("TRUE"));
+    assert_eq!(
+        metadata_value(&instance, "block-project-ssh-keys").as_deref(),
+        Some("TRUE")
+    );
     assert!(
         instance["disks"][0]["source"]
             .as_str()
@@ -96,10 +99,20 @@ fn gcloud_describe_shows_fingerprint_user_data_disks_service_account_and_nat_ip(
 #[test]
 fn gcloud_get_shielded_identity_returns_the_ek_public_pem() {
     let gcloud = Gcloud::start();
-    let identity = gcloud.json(&["compute", "instances", "get-shielded-identity", GOOD_VM, "--zone", ZONE]);
+    let identity = gcloud.json(&[
+        "compute",
+        "instances",
+        "get-shielded-identity",
+        GOOD_VM,
+        "--zone",
+        ZONE,
+    ]);
     let ek = identity["encryptionKey"]["ekPub"].as_str().unwrap();
     let expected = std::fs::read_to_string(
-        demo_path().parent().unwrap().join("keys/tokenclient-good-ek.pem"),
+        demo_path()
+            .parent()
+            .unwrap()
+            .join("keys/tokenclient-good-ek.pem"),
     )
     .unwrap();
     assert_eq!(ek, expected);
@@ -110,13 +123,28 @@ fn gcloud_get_shielded_identity_returns_the_ek_public_pem() {
 fn gcloud_add_metadata_changes_fingerprints_and_logging_read_shows_set_metadata() {
     let gcloud = Gcloud::start();
     let before = gcloud.describe();
-    gcloud.run(&["compute", "instances", "add-metadata", GOOD_VM, "--zone", ZONE, "--metadata", "tamper=yes"]);
+    gcloud.run(&[
+        "compute",
+        "instances",
+        "add-metadata",
+        GOOD_VM,
+        "--zone",
+        ZONE,
+        "--metadata",
+        "tamper=yes",
+    ]);
     let after = gcloud.describe();
     assert_ne!(after["fingerprint"], before["fingerprint"]);
-    assert_ne!(after["metadata"]["fingerprint"], before["metadata"]["fingerprint"]);
+    assert_ne!(
+        after["metadata"]["fingerprint"],
+        before["metadata"]["fingerprint"]
+    );
     assert_eq!(metadata_value(&after, "tamper").as_deref(), Some("yes"));
     // The old items survive the merge.
-    assert_eq!(metadata_value(&after, "user-data"), metadata_value(&before, "user-data"));
+    assert_eq!(
+        metadata_value(&after, "user-data"),
+        metadata_value(&before, "user-data")
+    );
 
     let filter = format!(
         "protoPayload.methodName=\"v1.compute.instances.setMetadata\" AND resource.labels.instance_id={GOOD_VM_ID}"
@@ -131,7 +159,10 @@ fn gcloud_add_metadata_changes_fingerprints_and_logging_read_shows_set_metadata(
         format!("projects/{PROJECT}/zones/{ZONE}/instances/{GOOD_VM}")
     );
     assert_eq!(payload["request"]["Metadata Keys Modified"][0], "tamper");
-    assert_eq!(payload["authenticationInfo"]["principalEmail"], "bob@bob-project.example");
+    assert_eq!(
+        payload["authenticationInfo"]["principalEmail"],
+        "bob@bob-project.example"
+    );
 }
 
 #[test]
@@ -157,14 +188,23 @@ fn gcloud_stop_then_start_changes_status_and_fingerprint() {
         .iter()
         .map(|e| e["protoPayload"]["methodName"].as_str().unwrap())
         .collect();
-    assert_eq!(methods, vec!["v1.compute.instances.start", "v1.compute.instances.stop"]);
+    assert_eq!(
+        methods,
+        vec!["v1.compute.instances.start", "v1.compute.instances.stop"]
+    );
 }
 
 #[test]
 fn gcloud_project_info_add_metadata_updates_common_metadata_and_logs_it() {
     let gcloud = Gcloud::start();
     let before = gcloud.json(&["compute", "project-info", "describe"]);
-    gcloud.run(&["compute", "project-info", "add-metadata", "--metadata", "ssh-keys=mallory:ssh-ed25519 AAAA"]);
+    gcloud.run(&[
+        "compute",
+        "project-info",
+        "add-metadata",
+        "--metadata",
+        "ssh-keys=mallory:ssh-ed25519 AAAA",
+    ]);
     let after = gcloud.json(&["compute", "project-info", "describe"]);
     assert_ne!(
         after["commonInstanceMetadata"]["fingerprint"],

@@ -29,7 +29,12 @@ time = "2026-11-01T00:00:30.500Z"
 "#;
 
 async fn list(api: &str, body: Value) -> (u16, Value) {
-    let response = http().post(format!("{api}/v2/entries:list")).json(&body).send().await.unwrap();
+    let response = http()
+        .post(format!("{api}/v2/entries:list"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     (response.status().as_u16(), response.json().await.unwrap())
 }
 
@@ -38,7 +43,8 @@ async fn three_pages_in_descending_order_place_the_denied_method_on_page_three()
     let scenario = Scenario::from_toml_str(PADDED, std::path::Path::new("/")).unwrap();
     let sim = start(scenario).await;
     let api = sim.api_url();
-    let filter = "resource.labels.instance_id=18446744073709551557 AND timestamp>=\"2026-11-01T00:00:00Z\"";
+    let filter =
+        "resource.labels.instance_id=18446744073709551557 AND timestamp>=\"2026-11-01T00:00:00Z\"";
     let mut token: Option<String> = None;
     let mut pages: Vec<Vec<Value>> = Vec::new();
     loop {
@@ -60,7 +66,10 @@ async fn three_pages_in_descending_order_place_the_denied_method_on_page_three()
         }
     }
     // 1 insert + 250 padding + 1 declared setMetadata = 252 entries.
-    assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), vec![100, 100, 52]);
+    assert_eq!(
+        pages.iter().map(Vec::len).collect::<Vec<_>>(),
+        vec![100, 100, 52]
+    );
     let position = |page: &[Value]| {
         page.iter()
             .position(|e| e["protoPayload"]["methodName"] == "v1.compute.instances.setMetadata")
@@ -69,27 +78,48 @@ async fn three_pages_in_descending_order_place_the_denied_method_on_page_three()
     assert_eq!(position(&pages[1]), None);
     // padding at +31 s..+250 s (220 entries) precedes it in descending order.
     assert_eq!(position(&pages[2]), Some(20));
-    assert_eq!(pages[2].last().unwrap()["protoPayload"]["methodName"], "v1.compute.instances.insert");
-    let times: Vec<&str> = pages.iter().flatten().map(|e| e["timestamp"].as_str().unwrap()).collect();
-    assert!(times.windows(2).all(|w| w[0] >= w[1]), "not in descending order");
+    assert_eq!(
+        pages[2].last().unwrap()["protoPayload"]["methodName"],
+        "v1.compute.instances.insert"
+    );
+    let times: Vec<&str> = pages
+        .iter()
+        .flatten()
+        .map(|e| e["timestamp"].as_str().unwrap())
+        .collect();
+    assert!(
+        times.windows(2).all(|w| w[0] >= w[1]),
+        "not in descending order"
+    );
 }
 
 #[tokio::test]
 async fn default_order_is_ascending_and_default_page_size_is_fifty() {
     let scenario = Scenario::from_toml_str(PADDED, std::path::Path::new("/")).unwrap();
     let sim = start(scenario).await;
-    let (status, page) = list(&sim.api_url(), json!({"resourceNames": ["projects/bob-project"]})).await;
+    let (status, page) = list(
+        &sim.api_url(),
+        json!({"resourceNames": ["projects/bob-project"]}),
+    )
+    .await;
     assert_eq!(status, 200);
     let entries = page["entries"].as_array().unwrap();
     assert_eq!(entries.len(), 50);
-    assert_eq!(entries[0]["protoPayload"]["methodName"], "v1.compute.instances.insert");
+    assert_eq!(
+        entries[0]["protoPayload"]["methodName"],
+        "v1.compute.instances.insert"
+    );
     assert!(page["nextPageToken"].is_string());
 }
 
 #[tokio::test]
 async fn unsupported_filter_syntax_is_a_400_invalid_argument_envelope() {
     let sim = support::start_demo().await;
-    for filter in ["hello world", "protoPayload.methodName=~\"set.*\"", "(resource.type=gce_instance"] {
+    for filter in [
+        "hello world",
+        "protoPayload.methodName=~\"set.*\"",
+        "(resource.type=gce_instance",
+    ] {
         let (status, body) = list(
             &sim.api_url(),
             json!({"resourceNames": ["projects/bob-project"], "filter": filter}),
@@ -98,7 +128,12 @@ async fn unsupported_filter_syntax_is_a_400_invalid_argument_envelope() {
         assert_eq!(status, 400, "{filter}");
         assert_eq!(body["error"]["code"], 400);
         assert_eq!(body["error"]["status"], "INVALID_ARGUMENT");
-        assert!(body["error"]["message"].as_str().unwrap().contains("filter"));
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("filter")
+        );
     }
 }
 
@@ -132,7 +167,11 @@ async fn malformed_list_requests_get_invalid_argument() {
 async fn page_token_from_another_query_is_rejected() {
     let scenario = Scenario::from_toml_str(PADDED, std::path::Path::new("/")).unwrap();
     let sim = start(scenario).await;
-    let (_, first) = list(&sim.api_url(), json!({"resourceNames": ["projects/bob-project"], "pageSize": 10})).await;
+    let (_, first) = list(
+        &sim.api_url(),
+        json!({"resourceNames": ["projects/bob-project"], "pageSize": 10}),
+    )
+    .await;
     let token = first["nextPageToken"].as_str().unwrap();
     let (status, body) = list(
         &sim.api_url(),
@@ -161,7 +200,13 @@ async fn tampered_vm_history_shows_declared_set_metadata_after_insert() {
         .iter()
         .map(|e| e["protoPayload"]["methodName"].as_str().unwrap())
         .collect();
-    assert_eq!(methods, vec!["v1.compute.instances.insert", "v1.compute.instances.setMetadata"]);
+    assert_eq!(
+        methods,
+        vec![
+            "v1.compute.instances.insert",
+            "v1.compute.instances.setMetadata"
+        ]
+    );
 }
 
 #[tokio::test]
@@ -176,10 +221,18 @@ async fn logging_fault_returns_unavailable_envelope() {
             latency_ms: None,
         })
         .unwrap();
-    let (status, body) = list(&sim.api_url(), json!({"resourceNames": ["projects/bob-project"]})).await;
+    let (status, body) = list(
+        &sim.api_url(),
+        json!({"resourceNames": ["projects/bob-project"]}),
+    )
+    .await;
     assert_eq!(status, 503);
     assert_eq!(body["error"]["status"], "UNAVAILABLE");
     sim.handle().clear_faults(None);
-    let (status, _) = list(&sim.api_url(), json!({"resourceNames": ["projects/bob-project"]})).await;
+    let (status, _) = list(
+        &sim.api_url(),
+        json!({"resourceNames": ["projects/bob-project"]}),
+    )
+    .await;
     assert_eq!(status, 200);
 }

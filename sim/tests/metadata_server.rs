@@ -9,7 +9,10 @@ use serde_json::{Value, json};
 use support::{GOOD_VM, TAMPERED_VM, http, instance_url, start_demo};
 
 fn fixture_body(name: &str) -> String {
-    let path = format!("{}/../../shared/fixtures/gce/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/../../shared/fixtures/gce/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let text = std::fs::read_to_string(path).unwrap().replace("\r\n", "\n");
     text.split_once("\n\n").unwrap().1.to_string()
 }
@@ -35,11 +38,21 @@ fn claims(token: &str) -> Value {
 async fn missing_metadata_flavor_is_403_with_googles_exact_page() {
     let sim = start_demo().await;
     let base = sim.metadata_url(GOOD_VM).unwrap();
-    let response = http().get(format!("{base}/computeMetadata/v1/instance/name")).send().await.unwrap();
+    let response = http()
+        .get(format!("{base}/computeMetadata/v1/instance/name"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status().as_u16(), 403);
     assert_eq!(response.headers()["metadata-flavor"], "Google");
-    assert_eq!(response.headers()["content-type"], "text/html; charset=UTF-8");
-    assert_eq!(response.text().await.unwrap(), fixture_body("metadata-server-403-missing-flavor.http"));
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/html; charset=UTF-8"
+    );
+    assert_eq!(
+        response.text().await.unwrap(),
+        fixture_body("metadata-server-403-missing-flavor.http")
+    );
     let wrong = http()
         .get(format!("{base}/computeMetadata/v1/instance/name"))
         .header("Metadata-Flavor", "google-ish")
@@ -80,17 +93,47 @@ async fn instance_and_project_values_are_served_as_text() {
     let cases = [
         ("/computeMetadata/v1/instance/id", "4708131932155938716"),
         ("/computeMetadata/v1/instance/name", "tokenclient-good"),
-        ("/computeMetadata/v1/instance/zone", "projects/493201784516/zones/us-central1-a"),
-        ("/computeMetadata/v1/instance/machine-type", "projects/493201784516/machineTypes/e2-small"),
-        ("/computeMetadata/v1/instance/hostname", "tokenclient-good.us-central1-a.c.bob-project.internal"),
-        ("/computeMetadata/v1/instance/network-interfaces/0/ip", "10.128.0.2"),
-        ("/computeMetadata/v1/instance/network-interfaces/0/access-configs/0/external-ip", "34.121.225.36"),
-        ("/computeMetadata/v1/instance/service-accounts/default/email", "tokenclient@bob-project.iam.gserviceaccount.com"),
-        ("/computeMetadata/v1/instance/service-accounts/", "default/\ntokenclient@bob-project.iam.gserviceaccount.com/\n"),
-        ("/computeMetadata/v1/instance/attributes/block-project-ssh-keys", "TRUE"),
+        (
+            "/computeMetadata/v1/instance/zone",
+            "projects/493201784516/zones/us-central1-a",
+        ),
+        (
+            "/computeMetadata/v1/instance/machine-type",
+            "projects/493201784516/machineTypes/e2-small",
+        ),
+        (
+            "/computeMetadata/v1/instance/hostname",
+            "tokenclient-good.us-central1-a.c.bob-project.internal",
+        ),
+        (
+            "/computeMetadata/v1/instance/network-interfaces/0/ip",
+            "10.128.0.2",
+        ),
+        (
+            "/computeMetadata/v1/instance/network-interfaces/0/access-configs/0/external-ip",
+            "34.121.225.36",
+        ),
+        (
+            "/computeMetadata/v1/instance/service-accounts/default/email",
+            "tokenclient@bob-project.iam.gserviceaccount.com",
+        ),
+        (
+            "/computeMetadata/v1/instance/service-accounts/",
+            "default/\ntokenclient@bob-project.iam.gserviceaccount.com/\n",
+        ),
+        (
+            "/computeMetadata/v1/instance/attributes/block-project-ssh-keys",
+            "TRUE",
+        ),
         ("/computeMetadata/v1/project/project-id", "bob-project"),
-        ("/computeMetadata/v1/project/numeric-project-id", "493201784516"),
-        ("/computeMetadata/v1/project/attributes/enable-oslogin", "FALSE"),
+        (
+            "/computeMetadata/v1/project/numeric-project-id",
+            "493201784516",
+        ),
+        (
+            "/computeMetadata/v1/project/attributes/enable-oslogin",
+            "FALSE",
+        ),
     ];
     for (path, expected) in cases {
         let (status, headers, body) = get(&base, path).await;
@@ -111,9 +154,14 @@ async fn recursive_instance_json_keeps_the_id_as_an_exact_number() {
     assert!(body.contains("\"id\":4708131932155938716"));
     let value: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(value["name"], "tokenclient-good");
-    assert_eq!(value["networkInterfaces"][0]["accessConfigs"][0]["externalIp"], "34.121.225.36");
+    assert_eq!(
+        value["networkInterfaces"][0]["accessConfigs"][0]["externalIp"],
+        "34.121.225.36"
+    );
     assert_eq!(value["attributes"]["block-project-ssh-keys"], "TRUE");
-    assert!(value["serviceAccounts"]["tokenclient@bob-project.iam.gserviceaccount.com"].is_object());
+    assert!(
+        value["serviceAccounts"]["tokenclient@bob-project.iam.gserviceaccount.com"].is_object()
+    );
 }
 
 #[tokio::test]
@@ -133,7 +181,10 @@ async fn attributes_reflect_set_metadata() {
     let (status, _, value) = get(&base, "/computeMetadata/v1/instance/attributes/ssh-keys").await;
     assert_eq!((status, value.as_str()), (200, "mallory:ssh-ed25519 AAAA"));
     let (_, _, listing) = get(&base, "/computeMetadata/v1/instance/attributes/").await;
-    assert_eq!(listing, "block-project-ssh-keys\ngoogle-logging-enabled\nssh-keys\nuser-data\n");
+    assert_eq!(
+        listing,
+        "block-project-ssh-keys\ngoogle-logging-enabled\nssh-keys\nuser-data\n"
+    );
 }
 
 #[tokio::test]
@@ -151,7 +202,10 @@ async fn identity_full_with_licenses_has_compute_engine_claims_for_this_vm() {
     let engine = &claims["google"]["compute_engine"];
     assert_eq!(engine["instance_id"], "7294015836620471935");
     assert_eq!(engine["instance_name"], "tokenclient-tampered");
-    assert_eq!(engine["license_id"], json!(["1001010", "6880041984096540132", "166739712233658766"]));
+    assert_eq!(
+        engine["license_id"],
+        json!(["1001010", "6880041984096540132", "166739712233658766"])
+    );
     assert!(engine.get("instance_confidentiality").is_none());
 }
 
@@ -159,11 +213,19 @@ async fn identity_full_with_licenses_has_compute_engine_claims_for_this_vm() {
 async fn identity_standard_has_no_google_claim_and_full_without_licenses_has_no_license_id() {
     let sim = start_demo().await;
     let base = sim.metadata_url(GOOD_VM).unwrap();
-    let (_, _, standard) = get(&base, "/computeMetadata/v1/instance/service-accounts/default/identity?audience=aud").await;
+    let (_, _, standard) = get(
+        &base,
+        "/computeMetadata/v1/instance/service-accounts/default/identity?audience=aud",
+    )
+    .await;
     let standard = claims(&standard);
     assert!(standard.get("google").is_none());
     assert!(standard.get("email").is_none());
-    let (_, _, full) = get(&base, "/computeMetadata/v1/instance/service-accounts/default/identity?audience=aud&format=full").await;
+    let (_, _, full) = get(
+        &base,
+        "/computeMetadata/v1/instance/service-accounts/default/identity?audience=aud&format=full",
+    )
+    .await;
     let full = claims(&full);
     assert!(full["google"]["compute_engine"].get("license_id").is_none());
     assert_eq!(full["email_verified"], true);
@@ -173,7 +235,11 @@ async fn identity_standard_has_no_google_claim_and_full_without_licenses_has_no_
 async fn identity_without_audience_is_400() {
     let sim = start_demo().await;
     let base = sim.metadata_url(GOOD_VM).unwrap();
-    let (status, _, body) = get(&base, "/computeMetadata/v1/instance/service-accounts/default/identity?format=full").await;
+    let (status, _, body) = get(
+        &base,
+        "/computeMetadata/v1/instance/service-accounts/default/identity?format=full",
+    )
+    .await;
     assert_eq!(status, 400);
     assert!(body.contains("audience"));
 }
@@ -183,18 +249,31 @@ async fn confidential_vm_token_carries_instance_confidentiality() {
     let text = std::fs::read_to_string(support::demo_path())
         .unwrap()
         .replacen("confidential = false", "confidential = true", 1);
-    let scenario = tokendist_sim::Scenario::from_toml_str(&text, support::demo_path().parent().unwrap()).unwrap();
+    let scenario =
+        tokendist_sim::Scenario::from_toml_str(&text, support::demo_path().parent().unwrap())
+            .unwrap();
     let sim = support::start(scenario).await;
     let base = sim.metadata_url(GOOD_VM).unwrap();
-    let (_, _, token) = get(&base, "/computeMetadata/v1/instance/service-accounts/default/identity?audience=a&format=full").await;
-    assert_eq!(claims(&token)["google"]["compute_engine"]["instance_confidentiality"], 1);
+    let (_, _, token) = get(
+        &base,
+        "/computeMetadata/v1/instance/service-accounts/default/identity?audience=a&format=full",
+    )
+    .await;
+    assert_eq!(
+        claims(&token)["google"]["compute_engine"]["instance_confidentiality"],
+        1
+    );
 }
 
 #[tokio::test]
 async fn access_token_has_googles_shape() {
     let sim = start_demo().await;
     let base = sim.metadata_url(GOOD_VM).unwrap();
-    let (status, _, body) = get(&base, "/computeMetadata/v1/instance/service-accounts/default/token").await;
+    let (status, _, body) = get(
+        &base,
+        "/computeMetadata/v1/instance/service-accounts/default/token",
+    )
+    .await;
     assert_eq!(status, 200);
     let value: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(value["token_type"], "Bearer");

@@ -49,7 +49,10 @@ fn demo_scenario_loads_with_two_vms_and_user_data() {
     let tampered = scenario.vm("tokenclient-tampered").unwrap();
     assert!(tampered.metadata["user-data"].contains("tokenclient:latest"));
     assert!(tampered.metadata.contains_key("ssh-keys"));
-    assert_eq!(tampered.history[0].method, "v1.compute.instances.setMetadata");
+    assert_eq!(
+        tampered.history[0].method,
+        "v1.compute.instances.setMetadata"
+    );
 }
 
 #[test]
@@ -68,7 +71,11 @@ fn unknown_field_is_a_parse_error_naming_it() {
 
 #[test]
 fn duplicate_vm_name_is_rejected() {
-    let second = BASE.split("[[vm]]").nth(1).unwrap().replace("4708131932155938716", "1");
+    let second = BASE
+        .split("[[vm]]")
+        .nth(1)
+        .unwrap()
+        .replace("4708131932155938716", "1");
     let (field, problem) = invalid_field(&format!("{BASE}\n[[vm]]{second}"));
     assert_eq!(field, "vm[1].name");
     assert!(problem.contains("duplicate VM name `vm-a`"));
@@ -76,7 +83,11 @@ fn duplicate_vm_name_is_rejected() {
 
 #[test]
 fn duplicate_vm_id_is_rejected() {
-    let second = BASE.split("[[vm]]").nth(1).unwrap().replace("\"vm-a\"", "\"vm-b\"");
+    let second = BASE
+        .split("[[vm]]")
+        .nth(1)
+        .unwrap()
+        .replace("\"vm-a\"", "\"vm-b\"");
     let (field, problem) = invalid_field(&format!("{BASE}\n[[vm]]{second}"));
     assert_eq!(field, "vm[1].id");
     assert!(problem.contains("duplicate VM id"));
@@ -84,7 +95,11 @@ fn duplicate_vm_id_is_rejected() {
 
 #[test]
 fn duplicate_project_id_is_rejected() {
-    let text = BASE.replacen("[[vm]]", "[[project]]\nid = \"bob-project\"\nnumber = 1\n\n[[vm]]", 1);
+    let text = BASE.replacen(
+        "[[vm]]",
+        "[[project]]\nid = \"bob-project\"\nnumber = 1\n\n[[vm]]",
+        1,
+    );
     let (field, _) = invalid_field(&text);
     assert_eq!(field, "project[1].id");
 }
@@ -93,7 +108,9 @@ fn duplicate_project_id_is_rejected() {
 fn missing_ek_file_names_field_and_path() {
     let err = parse(&BASE.replace("keys/tokenclient-good-ek.pem", "keys/nope.pem")).unwrap_err();
     match &err {
-        ScenarioError::MissingFile { field, referenced, .. } => {
+        ScenarioError::MissingFile {
+            field, referenced, ..
+        } => {
             assert_eq!(field, "vm[0].ek_public_key");
             assert!(referenced.ends_with("keys/nope.pem"));
         }
@@ -104,22 +121,56 @@ fn missing_ek_file_names_field_and_path() {
 
 #[test]
 fn missing_user_data_file_is_rejected() {
-    let text = BASE.replace("internal_ip =", "user_data = \"missing.yaml\"\ninternal_ip =");
-    assert!(matches!(parse(&text).unwrap_err(), ScenarioError::MissingFile { field, .. } if field == "vm[0].user_data"));
+    let text = BASE.replace(
+        "internal_ip =",
+        "user_data = \"missing.yaml\"\ninternal_ip =",
+    );
+    assert!(
+        matches!(parse(&text).unwrap_err(), ScenarioError::MissingFile { field, .. } if field == "vm[0].user_data")
+    );
 }
 
 #[test]
 fn bad_values_name_their_field() {
     let cases = [
-        (BASE.replace("\"4708131932155938716\"", "\"4.7e18\""), "vm[0].id"),
-        (BASE.replace("\"2026-11-01T00:00:00Z\"", "\"yesterday\""), "vm[0].created"),
-        (BASE.replace("https://www.googleapis.com/compute/v1/projects/cos-cloud/global/images/", "cos-"), "vm[0].boot_image"),
-        (BASE.replace("\"10.0.0.2\"", "\"10.0.0.300\""), "vm[0].internal_ip"),
-        (BASE.replace("project = \"bob-project\"", "project = \"alice\""), "vm[0].project"),
-        (BASE.replace("ek_public_key = \"keys/tokenclient-good-ek.pem\"", ""), "vm[0].ek_public_key"),
-        (BASE.replace("internal_ip =", "status = \"EXPLODED\"\ninternal_ip ="), "vm[0].status"),
+        (
+            BASE.replace("\"4708131932155938716\"", "\"4.7e18\""),
+            "vm[0].id",
+        ),
+        (
+            BASE.replace("\"2026-11-01T00:00:00Z\"", "\"yesterday\""),
+            "vm[0].created",
+        ),
+        (
+            BASE.replace(
+                "https://www.googleapis.com/compute/v1/projects/cos-cloud/global/images/",
+                "cos-",
+            ),
+            "vm[0].boot_image",
+        ),
+        (
+            BASE.replace("\"10.0.0.2\"", "\"10.0.0.300\""),
+            "vm[0].internal_ip",
+        ),
+        (
+            BASE.replace("project = \"bob-project\"", "project = \"alice\""),
+            "vm[0].project",
+        ),
+        (
+            BASE.replace("ek_public_key = \"keys/tokenclient-good-ek.pem\"", ""),
+            "vm[0].ek_public_key",
+        ),
+        (
+            BASE.replace("internal_ip =", "status = \"EXPLODED\"\ninternal_ip ="),
+            "vm[0].status",
+        ),
         (BASE.replace("\"vm-a\"", "\"VM_A\""), "vm[0].name"),
-        (format!("{BASE}\n[[vm.history]]\nmethod = \"setMetadata\"\ntime = \"2026-11-01T00:00:00Z\"\n"), "vm[0].history[0].method"),
+        (
+            format!(
+                "{BASE}\n[[vm.history]]\nmethod = \"setMetadata\"\ntime = \"2026-11-01T00:00:00Z\"\n"
+            ),
+            "vm[0].history[0].method",
+        ),
     ];
     for (text, expected) in cases {
         let (field, problem) = invalid_field(&text);
@@ -130,8 +181,14 @@ fn bad_values_name_their_field() {
 
 #[test]
 fn malformed_toml_is_a_parse_error_not_a_panic() {
-    assert!(matches!(parse("[[vm]\nid = ").unwrap_err(), ScenarioError::Parse { .. }));
-    assert!(matches!(parse("[[project]]\nid = \"p\"\nnumber = \"twelve\"").unwrap_err(), ScenarioError::Parse { .. }));
+    assert!(matches!(
+        parse("[[vm]\nid = ").unwrap_err(),
+        ScenarioError::Parse { .. }
+    ));
+    assert!(matches!(
+        parse("[[project]]\nid = \"p\"\nnumber = \"twelve\"").unwrap_err(),
+        ScenarioError::Parse { .. }
+    ));
 }
 
 #[test]

@@ -46,7 +46,8 @@ fn parse<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, RpcError> {
 }
 
 fn parse_required<T: DeserializeOwned>(body: &[u8]) -> Result<T, RpcError> {
-    serde_json::from_slice(body).map_err(|e| RpcError::invalid_argument(format!("Invalid JSON payload received. {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| RpcError::invalid_argument(format!("Invalid JSON payload received. {e}")))
 }
 
 fn sim_error(error: SimError) -> RpcError {
@@ -61,7 +62,13 @@ fn sim_error(error: SimError) -> RpcError {
     }
 }
 
-pub(super) async fn handle(handle: &SimHandle, method: &Method, rest: &str, _headers: &HeaderMap, body: &[u8]) -> Response {
+pub(super) async fn handle(
+    handle: &SimHandle,
+    method: &Method,
+    rest: &str,
+    _headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
     match route(handle, method, rest, body) {
         Ok(value) => json_response(200, &value),
         Err(error) => error.into_response(),
@@ -74,7 +81,9 @@ fn route(handle: &SimHandle, method: &Method, rest: &str, body: &[u8]) -> Result
     match segments.as_slice() {
         ["keys:rotate"] if post => {
             let request: RotateRequest = parse(body)?;
-            let result = handle.rotate_keys(request.drop_previous).map_err(sim_error)?;
+            let result = handle
+                .rotate_keys(request.drop_previous)
+                .map_err(sim_error)?;
             Ok(json!(result))
         }
         ["faults"] if post => {
@@ -99,7 +108,9 @@ fn route(handle: &SimHandle, method: &Method, rest: &str, body: &[u8]) -> Result
         }
         ["instances", vm, "ek"] if post => {
             let request: EkRequest = parse_required(body)?;
-            handle.set_ek_public_pem(vm, &request.pem).map_err(sim_error)?;
+            handle
+                .set_ek_public_pem(vm, &request.pem)
+                .map_err(sim_error)?;
             Ok(json!({}))
         }
         ["principal"] if post => {

@@ -47,7 +47,12 @@ fn ok(value: Value) -> Response {
 }
 
 /// Handles `rest` = the path after `/compute/v1/`.
-pub(super) async fn handle(handle: &SimHandle, method: &Method, rest: &str, body: &[u8]) -> Response {
+pub(super) async fn handle(
+    handle: &SimHandle,
+    method: &Method,
+    rest: &str,
+    body: &[u8],
+) -> Response {
     if let Some(status) = apply_fault(handle, Api::Compute).await {
         return ComputeError::injected(status).into_response();
     }
@@ -60,7 +65,12 @@ pub(super) async fn handle(handle: &SimHandle, method: &Method, rest: &str, body
     }
 }
 
-fn route(handle: &SimHandle, method: &Method, rest: &str, body: &[u8]) -> Result<Value, ComputeError> {
+fn route(
+    handle: &SimHandle,
+    method: &Method,
+    rest: &str,
+    body: &[u8],
+) -> Result<Value, ComputeError> {
     let segments: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
     let get = method == Method::GET;
     let post = method == Method::POST;
@@ -79,7 +89,15 @@ fn route(handle: &SimHandle, method: &Method, rest: &str, body: &[u8]) -> Result
             .vm_at(p, z, vm)
             .map(instance::instance)
             .ok_or_else(|| instance_not_found(p, z, vm)),
-        ["projects", p, "zones", z, "instances", vm, "getShieldedInstanceIdentity"] if get => world
+        [
+            "projects",
+            p,
+            "zones",
+            z,
+            "instances",
+            vm,
+            "getShieldedInstanceIdentity",
+        ] if get => world
             .vm_at(p, z, vm)
             .map(shielded::shielded_identity)
             .ok_or_else(|| instance_not_found(p, z, vm)),
@@ -90,24 +108,42 @@ fn route(handle: &SimHandle, method: &Method, rest: &str, body: &[u8]) -> Result
             let update = parse_metadata(body)?;
             world.set_instance_metadata(p, z, vm, &update, now)
         }
-        ["projects", p, "zones", z, "instances", vm, action @ ("stop" | "start")] if post => {
-            world.set_instance_running(p, z, vm, *action == "start", now)
-        }
+        [
+            "projects",
+            p,
+            "zones",
+            z,
+            "instances",
+            vm,
+            action @ ("stop" | "start"),
+        ] if post => world.set_instance_running(p, z, vm, *action == "start", now),
         ["projects", p, "zones", z, "disks", d] if get => world
             .vm_at(p, z, d)
             .map(disk::boot_disk)
             .ok_or_else(|| ComputeError::not_found(&format!("projects/{p}/zones/{z}/disks/{d}"))),
         ["projects", p, "global", "images", i] if get => {
-            let url = format!("{}projects/{p}/global/images/{i}", crate::resources::COMPUTE_BASE);
+            let url = format!(
+                "{}projects/{p}/global/images/{i}",
+                crate::resources::COMPUTE_BASE
+            );
             world
                 .vms
                 .iter()
                 .find(|vm| vm.spec.boot_image == url)
-                .map(|vm| image::image(p, i, &vm.spec.license_codes, vm.spec.created - chrono::Duration::days(30)))
+                .map(|vm| {
+                    image::image(
+                        p,
+                        i,
+                        &vm.spec.license_codes,
+                        vm.spec.created - chrono::Duration::days(30),
+                    )
+                })
                 .ok_or_else(|| ComputeError::not_found(&format!("projects/{p}/global/images/{i}")))
         }
         ["projects", p, "zones", z, "operations", op] if get => world.operation(p, Some(z), op),
-        ["projects", p, "zones", z, "operations", op, "wait"] if post => world.operation(p, Some(z), op),
+        ["projects", p, "zones", z, "operations", op, "wait"] if post => {
+            world.operation(p, Some(z), op)
+        }
         ["projects", p, "global", "operations", op] if get => world.operation(p, None, op),
         ["projects", p, "global", "operations", op, "wait"] if post => world.operation(p, None, op),
         _ => Err(ComputeError::not_found(rest.trim_end_matches('/'))),

@@ -17,7 +17,10 @@ pub fn missing_flavor_page(path: &str) -> String {
     page(
         403,
         "Forbidden",
-        &format!("Your client does not have permission to get URL <code>{}</code> from this server. Missing Metadata-Flavor:Google header.", escape(path)),
+        &format!(
+            "Your client does not have permission to get URL <code>{}</code> from this server. Missing Metadata-Flavor:Google header.",
+            escape(path)
+        ),
     )
 }
 
@@ -26,7 +29,10 @@ pub fn forwarded_page(path: &str) -> String {
     page(
         403,
         "Forbidden",
-        &format!("Your client does not have permission to get URL <code>{}</code> from this server. Request had a X-Forwarded-For header and was rejected.", escape(path)),
+        &format!(
+            "Your client does not have permission to get URL <code>{}</code> from this server. Request had a X-Forwarded-For header and was rejected.",
+            escape(path)
+        ),
     )
 }
 
@@ -35,12 +41,17 @@ pub fn not_found_page(path: &str) -> String {
     page(
         404,
         "Not Found",
-        &format!("The requested URL <code>{}</code> was not found on this server. ", escape(path)),
+        &format!(
+            "The requested URL <code>{}</code> was not found on this server. ",
+            escape(path)
+        ),
     )
 }
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 #[cfg(test)]
@@ -48,18 +59,27 @@ mod tests {
     use super::*;
 
     fn fixture_body(name: &str) -> String {
-        let path = format!("{}/../../shared/fixtures/gce/{name}", env!("CARGO_MANIFEST_DIR"));
+        let path = format!(
+            "{}/../../shared/fixtures/gce/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
         let text = std::fs::read_to_string(path).unwrap().replace("\r\n", "\n");
         text.split_once("\n\n").unwrap().1.to_string()
     }
 
     #[test]
     fn missing_flavor_page_matches_google_byte_for_byte() {
-        assert_eq!(missing_flavor_page("/computeMetadata/v1/instance/name"), fixture_body("metadata-server-403-missing-flavor.http"));
+        assert_eq!(
+            missing_flavor_page("/computeMetadata/v1/instance/name"),
+            fixture_body("metadata-server-403-missing-flavor.http")
+        );
     }
 
     #[test]
     fn not_found_page_matches_google_byte_for_byte() {
-        assert_eq!(not_found_page("/computeMetadata/v1/universe/universe_domain"), fixture_body("metadata-server-404-not-found.http"));
+        assert_eq!(
+            not_found_page("/computeMetadata/v1/universe/universe_domain"),
+            fixture_body("metadata-server-404-not-found.http")
+        );
     }
 }

@@ -25,18 +25,31 @@ pub(super) async fn certs(handle: &SimHandle, method: &Method) -> Response {
         (world.keys.jwks(), world.jwks_max_age_secs)
     };
     let mut response = json_response(200, &jwks);
-    let expires = Utc::now() + chrono::Duration::seconds(i64::try_from(max_age).unwrap_or(i64::MAX / 2));
+    let expires =
+        Utc::now() + chrono::Duration::seconds(i64::try_from(max_age).unwrap_or(i64::MAX / 2));
     let headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&format!("public, max-age={max_age}, must-revalidate, no-transform")) {
+    if let Ok(value) = HeaderValue::from_str(&format!(
+        "public, max-age={max_age}, must-revalidate, no-transform"
+    )) {
         headers.insert(header::CACHE_CONTROL, value);
     }
-    if let Ok(value) = HeaderValue::from_str(&expires.format("%a, %d %b %Y %H:%M:%S GMT").to_string()) {
+    if let Ok(value) =
+        HeaderValue::from_str(&expires.format("%a, %d %b %Y %H:%M:%S GMT").to_string())
+    {
         headers.insert(header::EXPIRES, value);
     }
-    if let Ok(value) = HeaderValue::from_str(&Utc::now().format("%a, %d %b %Y %H:%M:%S GMT").to_string()) {
+    if let Ok(value) =
+        HeaderValue::from_str(&Utc::now().format("%a, %d %b %Y %H:%M:%S GMT").to_string())
+    {
         headers.insert(header::DATE, value);
     }
-    headers.insert(header::SERVER, HeaderValue::from_static("scaffolding on HTTPServer2"));
-    headers.insert(header::VARY, HeaderValue::from_static("Origin,X-Origin,Referer,Accept-Encoding"));
+    headers.insert(
+        header::SERVER,
+        HeaderValue::from_static("scaffolding on HTTPServer2"),
+    );
+    headers.insert(
+        header::VARY,
+        HeaderValue::from_static("Origin,X-Origin,Referer,Accept-Encoding"),
+    );
     response
 }

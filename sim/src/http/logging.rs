@@ -63,7 +63,9 @@ fn list_entries(handle: &SimHandle, body: &[u8]) -> Result<Value, RpcError> {
     let mut projects = Vec::new();
     for name in &request.resource_names {
         match name.strip_prefix("projects/") {
-            Some(project) if !project.is_empty() && !project.contains('/') => projects.push(project.to_string()),
+            Some(project) if !project.is_empty() && !project.contains('/') => {
+                projects.push(project.to_string())
+            }
             _ => {
                 return Err(RpcError::invalid_argument(format!(
                     "Invalid resource name \"{name}\": gcpsim supports projects/PROJECT_ID only"
@@ -73,11 +75,12 @@ fn list_entries(handle: &SimHandle, body: &[u8]) -> Result<Value, RpcError> {
     }
     projects.extend(request.project_ids.iter().cloned());
     if projects.is_empty() {
-        return Err(RpcError::invalid_argument("resourceNames must contain at least one projects/PROJECT_ID"));
+        return Err(RpcError::invalid_argument(
+            "resourceNames must contain at least one projects/PROJECT_ID",
+        ));
     }
-    let filter = logfilter::parse(&request.filter).map_err(|e| {
-        RpcError::invalid_argument(format!("Unparseable filter: {e}"))
-    })?;
+    let filter = logfilter::parse(&request.filter)
+        .map_err(|e| RpcError::invalid_argument(format!("Unparseable filter: {e}")))?;
     let descending = match request.order_by.trim() {
         "" | "timestamp" | "timestamp asc" => false,
         "timestamp desc" => true,
@@ -117,7 +120,7 @@ fn list_entries(handle: &SimHandle, body: &[u8]) -> Result<Value, RpcError> {
             .map(|record| (record.time, record.sequence, record.entry.clone()))
             .collect()
     };
-    matching.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    matching.sort_by_key(|entry| (entry.0, entry.1));
     if descending {
         matching.reverse();
     }
@@ -139,7 +142,11 @@ fn list_entries(handle: &SimHandle, body: &[u8]) -> Result<Value, RpcError> {
 }
 
 fn decode_token(token: &str, hash: &str) -> Result<usize, RpcError> {
-    let invalid = || RpcError::invalid_argument(format!("Invalid page token \"{token}\" for this request; page tokens are valid only with the same resourceNames, filter and orderBy"));
+    let invalid = || {
+        RpcError::invalid_argument(format!(
+            "Invalid page token \"{token}\" for this request; page tokens are valid only with the same resourceNames, filter and orderBy"
+        ))
+    };
     let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
     let text = String::from_utf8(bytes).map_err(|_| invalid())?;
     let mut parts = text.split(':');

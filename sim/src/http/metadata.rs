@@ -29,12 +29,18 @@ pub(crate) struct MetadataState {
 fn respond(status: StatusCode, content_type: &'static str, body: String) -> Response {
     let etag = {
         let digest = Sha256::digest(body.as_bytes());
-        digest[..8].iter().map(|b| format!("{b:02x}")).collect::<String>()
+        digest[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
     };
     let mut response = (status, body).into_response();
     let headers = response.headers_mut();
     headers.insert("Metadata-Flavor", HeaderValue::from_static("Google"));
-    headers.insert(header::SERVER, HeaderValue::from_static("Metadata Server for VM"));
+    headers.insert(
+        header::SERVER,
+        HeaderValue::from_static("Metadata Server for VM"),
+    );
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert("X-XSS-Protection", HeaderValue::from_static("0"));
     headers.insert("X-Frame-Options", HeaderValue::from_static("SAMEORIGIN"));
@@ -61,7 +67,9 @@ fn json_body(value: &Value) -> Response {
 /// Decodes `a=b&c=d` with percent-escapes and `+` as space.
 fn query_params(uri: &Uri) -> BTreeMap<String, String> {
     fn hex(byte: u8) -> Option<u8> {
-        char::from(byte).to_digit(16).and_then(|d| u8::try_from(d).ok())
+        char::from(byte)
+            .to_digit(16)
+            .and_then(|d| u8::try_from(d).ok())
     }
     fn decode(text: &str) -> String {
         let bytes = text.as_bytes();
@@ -94,7 +102,12 @@ fn query_params(uri: &Uri) -> BTreeMap<String, String> {
         .collect()
 }
 
-pub(crate) async fn serve(State(state): State<MetadataState>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
+pub(crate) async fn serve(
+    State(state): State<MetadataState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
     let path = uri.path().to_string();
     if headers.contains_key("x-forwarded-for") {
         return html(StatusCode::FORBIDDEN, error_pages::forwarded_page(&path));
@@ -104,14 +117,21 @@ pub(crate) async fn serve(State(state): State<MetadataState>, method: Method, ur
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v == "Google");
     if !flavor_ok {
-        return html(StatusCode::FORBIDDEN, error_pages::missing_flavor_page(&path));
+        return html(
+            StatusCode::FORBIDDEN,
+            error_pages::missing_flavor_page(&path),
+        );
     }
     if let Some(status) = apply_fault(&state.handle, Api::Metadata).await {
         let code = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
         return respond(code, "text/plain; charset=utf-8", format!("{code}\n"));
     }
     if method != Method::GET {
-        return respond(StatusCode::METHOD_NOT_ALLOWED, "text/plain; charset=utf-8", "Method Not Allowed\n".into());
+        return respond(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "text/plain; charset=utf-8",
+            "Method Not Allowed\n".into(),
+        );
     }
     let Some(rest) = path.strip_prefix(PREFIX) else {
         return html(StatusCode::NOT_FOUND, error_pages::not_found_page(&path));
@@ -119,7 +139,13 @@ pub(crate) async fn serve(State(state): State<MetadataState>, method: Method, ur
     let rest = rest.trim_start_matches('/');
     let params = query_params(&uri);
     let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
-    if let ["instance", "service-accounts", account, leaf @ ("identity" | "token")] = segments.as_slice() {
+    if let [
+        "instance",
+        "service-accounts",
+        account,
+        leaf @ ("identity" | "token"),
+    ] = segments.as_slice()
+    {
         return service_account_token(&state, account, leaf, &params, &path);
     }
     let tree = {
@@ -145,7 +171,9 @@ pub(crate) async fn serve(State(state): State<MetadataState>, method: Method, ur
             None => return html(StatusCode::NOT_FOUND, error_pages::not_found_page(&path)),
         }
     }
-    let recursive = params.get("recursive").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let recursive = params
+        .get("recursive")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let alt_json = params.get("alt").is_some_and(|v| v == "json");
     if recursive || alt_json {
         return json_body(&camel_tree(node, parent));
@@ -158,7 +186,11 @@ fn render_text(node: &Value) -> String {
         Value::Object(map) => map
             .iter()
             .map(|(key, value)| {
-                if value.is_object() || value.as_array().is_some_and(|a| a.iter().any(Value::is_object)) {
+                if value.is_object()
+                    || value
+                        .as_array()
+                        .is_some_and(|a| a.iter().any(Value::is_object))
+                {
                     format!("{key}/\n")
                 } else {
                     format!("{key}\n")
@@ -168,7 +200,10 @@ fn render_text(node: &Value) -> String {
         Value::Array(items) if items.iter().any(Value::is_object) => {
             (0..items.len()).map(|i| format!("{i}/\n")).collect()
         }
-        Value::Array(items) => items.iter().map(|item| format!("{}\n", leaf(item))).collect(),
+        Value::Array(items) => items
+            .iter()
+            .map(|item| format!("{}\n", leaf(item)))
+            .collect(),
         other => leaf(other),
     }
 }
@@ -194,7 +229,9 @@ fn camel_tree(node: &Value, parent: &str) -> Value {
                     .collect(),
             )
         }
-        Value::Array(items) => Value::Array(items.iter().map(|item| camel_tree(item, "")).collect()),
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|item| camel_tree(item, "")).collect())
+        }
         other => other.clone(),
     }
 }
@@ -317,7 +354,10 @@ fn service_account_token(
     let request = IdentityRequest {
         audience,
         full,
-        licenses: full && params.get("licenses").is_some_and(|l| l.eq_ignore_ascii_case("true")),
+        licenses: full
+            && params
+                .get("licenses")
+                .is_some_and(|l| l.eq_ignore_ascii_case("true")),
         issued_at: None,
         expires_at: None,
     };

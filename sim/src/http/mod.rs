@@ -3,8 +3,8 @@
 //! paths get Google's own error shapes rather than a framework default.
 
 mod admin;
-pub mod error_pages;
 mod compute;
+pub mod error_pages;
 mod jwks;
 mod logging;
 mod metadata;
@@ -30,7 +30,13 @@ pub fn metadata_router(handle: SimHandle, vm: String) -> Router {
         .with_state(metadata::MetadataState { handle, vm })
 }
 
-async fn dispatch(State(handle): State<SimHandle>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn dispatch(
+    State(handle): State<SimHandle>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let path = uri.path().to_string();
     tracing::debug!(%method, %path, "api request");
     if let Some(rest) = path.strip_prefix("/compute/v1/") {

@@ -6,7 +6,8 @@ use serde_json::Value;
 use super::{Filter, Op};
 
 fn lookup<'a>(entry: &'a Value, path: &[String]) -> Option<&'a Value> {
-    path.iter().try_fold(entry, |node, segment| node.get(segment))
+    path.iter()
+        .try_fold(entry, |node, segment| node.get(segment))
 }
 
 fn as_text(value: &Value) -> Option<String> {
@@ -19,7 +20,9 @@ fn as_text(value: &Value) -> Option<String> {
 }
 
 fn as_time(text: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(text).ok().map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 fn compare(actual: &str, op: Op, expected: &str) -> bool {
@@ -81,19 +84,47 @@ mod tests {
 
     #[test]
     fn timestamps_compare_as_times_not_strings() {
-        assert!(parse(r#"timestamp>="2026-11-20T10:00:00Z""#).unwrap().matches(&entry()));
-        assert!(parse(r#"timestamp>"2026-11-20T09:00:00-02:00""#).unwrap().matches(&entry()) == false);
-        assert!(parse(r#"timestamp<"2026-11-20T11:00:00+00:00""#).unwrap().matches(&entry()));
+        assert!(
+            parse(r#"timestamp>="2026-11-20T10:00:00Z""#)
+                .unwrap()
+                .matches(&entry())
+        );
+        assert!(
+            !parse(r#"timestamp>"2026-11-20T09:00:00-02:00""#)
+                .unwrap()
+                .matches(&entry())
+        );
+        assert!(
+            parse(r#"timestamp<"2026-11-20T11:00:00+00:00""#)
+                .unwrap()
+                .matches(&entry())
+        );
     }
 
     #[test]
     fn equality_on_nested_fields_and_has_on_method_name() {
         let e = entry();
-        assert!(parse("resource.labels.instance_id=4708131932155938716 resource.type=gce_instance").unwrap().matches(&e));
+        assert!(
+            parse("resource.labels.instance_id=4708131932155938716 resource.type=gce_instance")
+                .unwrap()
+                .matches(&e)
+        );
         assert!(!parse("resource.labels.instance_id=1").unwrap().matches(&e));
-        assert!(parse("protoPayload.methodName:setMetadata").unwrap().matches(&e));
-        assert!(parse(r#"protoPayload."@type"="type.googleapis.com/google.cloud.audit.AuditLog""#).unwrap().matches(&e));
-        assert!(parse("NOT protoPayload.methodName=\"v1.compute.instances.insert\"").unwrap().matches(&e));
+        assert!(
+            parse("protoPayload.methodName:setMetadata")
+                .unwrap()
+                .matches(&e)
+        );
+        assert!(
+            parse(r#"protoPayload."@type"="type.googleapis.com/google.cloud.audit.AuditLog""#)
+                .unwrap()
+                .matches(&e)
+        );
+        assert!(
+            parse("NOT protoPayload.methodName=\"v1.compute.instances.insert\"")
+                .unwrap()
+                .matches(&e)
+        );
         assert!(parse("-resource.type=gce_project").unwrap().matches(&e));
         assert!(parse("resource.type=gce_project OR logName=\"projects/bob-project/logs/cloudaudit.googleapis.com%2Factivity\"").unwrap().matches(&e));
         assert!(!parse("missing.field=x").unwrap().matches(&e));

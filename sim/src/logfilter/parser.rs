@@ -55,7 +55,10 @@ impl Parser {
     fn keyword(&mut self, word: &str) -> bool {
         let len = word.chars().count();
         let matches = self.chars.len() >= self.pos + len
-            && self.chars[self.pos..self.pos + len].iter().copied().eq(word.chars());
+            && self.chars[self.pos..self.pos + len]
+                .iter()
+                .copied()
+                .eq(word.chars());
         let boundary = self
             .chars
             .get(self.pos + len)
@@ -79,7 +82,11 @@ impl Parser {
             self.skip_ws();
             terms.push(self.or_expr()?);
         }
-        Ok(if terms.len() == 1 { terms.remove(0) } else { Filter::And(terms) })
+        Ok(if terms.len() == 1 {
+            terms.remove(0)
+        } else {
+            Filter::And(terms)
+        })
     }
 
     fn or_expr(&mut self) -> Result<Filter, FilterError> {
@@ -95,7 +102,11 @@ impl Parser {
                 break;
             }
         }
-        Ok(if terms.len() == 1 { terms.remove(0) } else { Filter::Or(terms) })
+        Ok(if terms.len() == 1 {
+            terms.remove(0)
+        } else {
+            Filter::Or(terms)
+        })
     }
 
     fn unary(&mut self) -> Result<Filter, FilterError> {
@@ -177,7 +188,9 @@ impl Parser {
                 }
                 if start == self.pos {
                     return Err(match self.peek() {
-                        Some(c) => self.error(format!("unexpected `{c}` where a field name was expected")),
+                        Some(c) => {
+                            self.error(format!("unexpected `{c}` where a field name was expected"))
+                        }
                         None => self.error("a field name was expected"),
                     });
                 }
@@ -195,7 +208,11 @@ impl Parser {
     fn operator(&mut self) -> Result<Op, FilterError> {
         let two: String = self.chars.iter().skip(self.pos).take(2).collect();
         let (op, len) = match two.as_str() {
-            "=~" | "!~" => return Err(self.error("regular expression operators (=~, !~) are not supported by gcpsim")),
+            "=~" | "!~" => {
+                return Err(
+                    self.error("regular expression operators (=~, !~) are not supported by gcpsim")
+                );
+            }
             "!=" => (Op::Ne, 2),
             "<=" => (Op::Le, 2),
             ">=" => (Op::Ge, 2),
@@ -261,7 +278,11 @@ mod tests {
             f,
             Filter::And(vec![
                 cmp(&["timestamp"], Op::Ge, "2026-11-28T00:00:00Z"),
-                cmp(&["protoPayload", "methodName"], Op::Eq, "v1.compute.instances.setMetadata"),
+                cmp(
+                    &["protoPayload", "methodName"],
+                    Op::Eq,
+                    "v1.compute.instances.setMetadata"
+                ),
             ])
         );
     }
@@ -284,7 +305,11 @@ mod tests {
         assert_eq!(
             f,
             Filter::And(vec![
-                cmp(&["protoPayload", "@type"], Op::Eq, "type.googleapis.com/google.cloud.audit.AuditLog"),
+                cmp(
+                    &["protoPayload", "@type"],
+                    Op::Eq,
+                    "type.googleapis.com/google.cloud.audit.AuditLog"
+                ),
                 cmp(&["timestamp"], Op::Gt, "2021-06-22T11:35:00Z"),
             ])
         );
@@ -296,7 +321,10 @@ mod tests {
         assert_eq!(
             f,
             Filter::And(vec![
-                Filter::Not(Box::new(Filter::Or(vec![cmp(&["a"], Op::Eq, "1"), cmp(&["b"], Op::Eq, "2")]))),
+                Filter::Not(Box::new(Filter::Or(vec![
+                    cmp(&["a"], Op::Eq, "1"),
+                    cmp(&["b"], Op::Eq, "2")
+                ]))),
                 Filter::Not(Box::new(cmp(&["c"], Op::Has, "x"))),
             ])
         );
@@ -308,7 +336,11 @@ mod tests {
         assert_eq!(
             f,
             Filter::And(vec![
-                cmp(&["logName"], Op::Eq, "projects/p/logs/cloudaudit.googleapis.com%2Factivity"),
+                cmp(
+                    &["logName"],
+                    Op::Eq,
+                    "projects/p/logs/cloudaudit.googleapis.com%2Factivity"
+                ),
                 cmp(&["timestamp"], Op::Ge, "2026-01-01T00:00:00Z"),
             ])
         );
@@ -316,7 +348,9 @@ mod tests {
 
     #[test]
     fn unsupported_syntax_is_rejected_with_a_position() {
-        for bad in ["hello", "a=~\"x\"", "(a=1", "a=1 )", "a=", "a=\"open", "AND a=1", "()"] {
+        for bad in [
+            "hello", "a=~\"x\"", "(a=1", "a=1 )", "a=", "a=\"open", "AND a=1", "()",
+        ] {
             let err = parse(bad).unwrap_err();
             assert!(!err.problem.is_empty(), "{bad}");
         }

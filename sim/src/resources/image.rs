@@ -10,9 +10,15 @@ use super::{COMPUTE_BASE, compute_time, stable_id};
 pub fn image(project: &str, name: &str, license_codes: &[String], created: DateTime<Utc>) -> Value {
     // cos-stable-109-17800-147-54 -> family cos-stable, milestone 109.
     let parts: Vec<&str> = name.split('-').collect();
-    let milestone_at = parts.iter().position(|p| p.chars().all(|c| c.is_ascii_digit()));
+    let milestone_at = parts
+        .iter()
+        .position(|p| p.chars().all(|c| c.is_ascii_digit()));
     let (family, milestone, build) = match milestone_at {
-        Some(i) if i > 0 => (parts[..i].join("-"), parts[i].to_string(), parts[i + 1..].join("-")),
+        Some(i) if i > 0 => (
+            parts[..i].join("-"),
+            parts[i].to_string(),
+            parts[i + 1..].join("-"),
+        ),
         _ => (name.to_string(), String::new(), String::new()),
     };
     let is_cos = name.starts_with("cos-");

@@ -30,7 +30,9 @@ pub fn license_urls(codes: &[String]) -> Vec<String> {
         .iter()
         .map(|code| match code.as_str() {
             "1001010" => format!("{COMPUTE_BASE}projects/cos-cloud/global/licenses/cos"),
-            "6880041984096540132" => format!("{COMPUTE_BASE}projects/cos-cloud/global/licenses/cos-pcid"),
+            "6880041984096540132" => {
+                format!("{COMPUTE_BASE}projects/cos-cloud/global/licenses/cos-pcid")
+            }
             "166739712233658766" => {
                 format!("{COMPUTE_BASE}projects/cos-cloud-shielded/global/licenses/shielded-cos")
             }

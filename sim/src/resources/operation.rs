@@ -26,7 +26,9 @@ pub fn done(
     let name = operation_name(now);
     let id = new_numeric_id();
     let base = match scope {
-        Scope::Zone { project, zone } => format!("{COMPUTE_BASE}projects/{project}/zones/{zone}/operations/"),
+        Scope::Zone { project, zone } => {
+            format!("{COMPUTE_BASE}projects/{project}/zones/{zone}/operations/")
+        }
         Scope::Global { project } => format!("{COMPUTE_BASE}projects/{project}/global/operations/"),
     };
     let time = compute_time(now);

@@ -34,7 +34,11 @@ impl Ctx<'_> {
         }
     }
 
-    fn read(&self, field: &str, relative: &str) -> Result<(std::path::PathBuf, String), ScenarioError> {
+    fn read(
+        &self,
+        field: &str,
+        relative: &str,
+    ) -> Result<(std::path::PathBuf, String), ScenarioError> {
         let path = self.base_dir.join(relative);
         match std::fs::read_to_string(&path) {
             Ok(text) => Ok((path, text)),
@@ -104,7 +108,10 @@ pub(super) fn build(text: &str, base_dir: &Path, file: &Path) -> Result<Scenario
         if !names.insert(spec.name.clone()) {
             return Err(ctx.invalid(
                 format!("vm[{index}].name"),
-                format!("duplicate VM name `{}` (names must be unique across the scenario)", spec.name),
+                format!(
+                    "duplicate VM name `{}` (names must be unique across the scenario)",
+                    spec.name
+                ),
             ));
         }
         if !ids.insert(spec.id) {
@@ -123,12 +130,19 @@ pub(super) fn build(text: &str, base_dir: &Path, file: &Path) -> Result<Scenario
     })
 }
 
-fn project_spec(ctx: &Ctx<'_>, index: usize, raw: RawProject) -> Result<ProjectSpec, ScenarioError> {
+fn project_spec(
+    ctx: &Ctx<'_>,
+    index: usize,
+    raw: RawProject,
+) -> Result<ProjectSpec, ScenarioError> {
     let prefix = format!("project[{index}]");
     if !is_resource_name(&raw.id) {
         return Err(ctx.invalid(
             format!("{prefix}.id"),
-            format!("`{}` is not a valid project id (lowercase letters, digits, hyphens)", raw.id),
+            format!(
+                "`{}` is not a valid project id (lowercase letters, digits, hyphens)",
+                raw.id
+            ),
         ));
     }
     let created = match &raw.created {
@@ -187,7 +201,10 @@ fn vm_spec(ctx: &Ctx<'_>, index: usize, raw: RawVm) -> Result<VmSpec, ScenarioEr
             format!("`{status}` is not supported; use RUNNING or TERMINATED"),
         ));
     }
-    for (name, value) in [("internal_ip", Some(&raw.internal_ip)), ("nat_ip", raw.nat_ip.as_ref())] {
+    for (name, value) in [
+        ("internal_ip", Some(&raw.internal_ip)),
+        ("nat_ip", raw.nat_ip.as_ref()),
+    ] {
         if let Some(value) = value
             && value.parse::<std::net::Ipv4Addr>().is_err()
         {
@@ -210,7 +227,10 @@ fn vm_spec(ctx: &Ctx<'_>, index: usize, raw: RawVm) -> Result<VmSpec, ScenarioEr
             if !pem.contains("-----BEGIN PUBLIC KEY-----") {
                 return Err(ctx.invalid(
                     field("ek_public_key"),
-                    format!("{} is not a PEM public key (-----BEGIN PUBLIC KEY-----)", path.display()),
+                    format!(
+                        "{} is not a PEM public key (-----BEGIN PUBLIC KEY-----)",
+                        path.display()
+                    ),
                 ));
             }
             EkSource::PemFile { path, pem }
@@ -223,12 +243,13 @@ fn vm_spec(ctx: &Ctx<'_>, index: usize, raw: RawVm) -> Result<VmSpec, ScenarioEr
         }
         None => EkSource::None,
     };
-    let optional_pem = |name: &str, value: &Option<String>| -> Result<Option<String>, ScenarioError> {
-        match value {
-            Some(relative) => ctx.read(&field(name), relative).map(|(_, text)| Some(text)),
-            None => Ok(None),
-        }
-    };
+    let optional_pem =
+        |name: &str, value: &Option<String>| -> Result<Option<String>, ScenarioError> {
+            match value {
+                Some(relative) => ctx.read(&field(name), relative).map(|(_, text)| Some(text)),
+                None => Ok(None),
+            }
+        };
     let ek_cert_pem = optional_pem("ek_cert", &raw.ek_cert)?;
     let signing_key_pem = optional_pem("signing_key_public", &raw.signing_key_public)?;
     let signing_key_cert_pem = optional_pem("signing_key_cert", &raw.signing_key_cert)?;
@@ -284,7 +305,11 @@ fn vm_spec(ctx: &Ctx<'_>, index: usize, raw: RawVm) -> Result<VmSpec, ScenarioEr
     })
 }
 
-fn histories(ctx: &Ctx<'_>, prefix: &str, raw: Vec<RawHistory>) -> Result<Vec<HistorySpec>, ScenarioError> {
+fn histories(
+    ctx: &Ctx<'_>,
+    prefix: &str,
+    raw: Vec<RawHistory>,
+) -> Result<Vec<HistorySpec>, ScenarioError> {
     raw.into_iter()
         .enumerate()
         .map(|(index, entry)| {

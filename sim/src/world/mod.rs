@@ -71,7 +71,13 @@ impl World {
         };
         for spec in &scenario.projects {
             for entry in &spec.history {
-                world.preload(entry, AuditResource::Project { project: spec.id.clone() }, &spec.id);
+                world.preload(
+                    entry,
+                    AuditResource::Project {
+                        project: spec.id.clone(),
+                    },
+                    &spec.id,
+                );
             }
             world.projects.insert(
                 spec.id.clone(),
@@ -117,7 +123,9 @@ impl World {
         }
         for entry in &spec.history {
             let resource = if entry.method.contains(".projects.") {
-                AuditResource::Project { project: spec.project.clone() }
+                AuditResource::Project {
+                    project: spec.project.clone(),
+                }
             } else {
                 resource.clone()
             };
@@ -144,7 +152,10 @@ impl World {
     }
 
     fn preload(&mut self, entry: &HistorySpec, resource: AuditResource, project: &str) {
-        let principal = entry.principal.clone().unwrap_or_else(|| self.principal.clone());
+        let principal = entry
+            .principal
+            .clone()
+            .unwrap_or_else(|| self.principal.clone());
         self.push_audit(audit::entry(&audit::EntryInput {
             project,
             resource: &resource,

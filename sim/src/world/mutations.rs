@@ -41,11 +41,15 @@ fn new_items(update: &MetadataUpdate) -> Result<BTreeMap<String, String>, Comput
     for (key, value) in &update.items {
         let valid = !key.is_empty()
             && key.len() <= 128
-            && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            && key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if !valid {
             return Err(ComputeError::bad_request(
                 "invalid",
-                format!("Invalid value for field 'resource.items[].key': '{key}'. Must be a match of regex '[a-zA-Z0-9-_]{{1,128}}'"),
+                format!(
+                    "Invalid value for field 'resource.items[].key': '{key}'. Must be a match of regex '[a-zA-Z0-9-_]{{1,128}}'"
+                ),
             ));
         }
         if items.insert(key.clone(), value.clone()).is_some() {
@@ -60,13 +64,21 @@ fn new_items(update: &MetadataUpdate) -> Result<BTreeMap<String, String>, Comput
 
 fn delta(old: &BTreeMap<String, String>, new: &BTreeMap<String, String>) -> MetadataDelta {
     MetadataDelta {
-        added: new.keys().filter(|k| !old.contains_key(*k)).cloned().collect(),
+        added: new
+            .keys()
+            .filter(|k| !old.contains_key(*k))
+            .cloned()
+            .collect(),
         modified: new
             .iter()
             .filter(|(k, v)| old.get(*k).is_some_and(|old_v| old_v != *v))
             .map(|(k, _)| k.clone())
             .collect(),
-        deleted: old.keys().filter(|k| !new.contains_key(*k)).cloned().collect(),
+        deleted: old
+            .keys()
+            .filter(|k| !new.contains_key(*k))
+            .cloned()
+            .collect(),
     }
 }
 
@@ -81,8 +93,14 @@ impl World {
     fn instance_index(&self, project: &str, zone: &str, name: &str) -> Result<usize, ComputeError> {
         self.vms
             .iter()
-            .position(|vm| vm.spec.project == project && vm.spec.zone == zone && vm.spec.name == name)
-            .ok_or_else(|| ComputeError::not_found(&format!("projects/{project}/zones/{zone}/instances/{name}")))
+            .position(|vm| {
+                vm.spec.project == project && vm.spec.zone == zone && vm.spec.name == name
+            })
+            .ok_or_else(|| {
+                ComputeError::not_found(&format!(
+                    "projects/{project}/zones/{zone}/instances/{name}"
+                ))
+            })
     }
 
     fn finish_instance_op(
@@ -96,7 +114,10 @@ impl World {
         let vm = &self.vms[index];
         let (project, zone) = (vm.spec.project.clone(), vm.spec.zone.clone());
         let op = operation::done(
-            Scope::Zone { project: &project, zone: &zone },
+            Scope::Zone {
+                project: &project,
+                zone: &zone,
+            },
             operation_type,
             &instance::self_link(vm),
             &vm.spec.id.to_string(),
@@ -183,7 +204,9 @@ impl World {
         project.metadata = items;
         project.metadata_fingerprint = new_fingerprint();
         let op = operation::done(
-            Scope::Global { project: project_id },
+            Scope::Global {
+                project: project_id,
+            },
             "compute.projects.setCommonInstanceMetadata",
             &format!("{COMPUTE_BASE}projects/{project_id}"),
             &project.spec.number.to_string(),
@@ -191,7 +214,9 @@ impl World {
             now,
         );
         let op_name = op["name"].as_str().unwrap_or_default().to_string();
-        let resource = AuditResource::Project { project: project_id.to_string() };
+        let resource = AuditResource::Project {
+            project: project_id.to_string(),
+        };
         let record = audit::entry(&audit::EntryInput {
             project: project_id,
             resource: &resource,
@@ -209,7 +234,12 @@ impl World {
     }
 
     /// A recorded operation, if it belongs to that project and scope.
-    pub fn operation(&self, project: &str, zone: Option<&str>, name: &str) -> Result<Value, ComputeError> {
+    pub fn operation(
+        &self,
+        project: &str,
+        zone: Option<&str>,
+        name: &str,
+    ) -> Result<Value, ComputeError> {
         let path = match zone {
             Some(zone) => format!("projects/{project}/zones/{zone}/operations/{name}"),
             None => format!("projects/{project}/global/operations/{name}"),
@@ -231,7 +261,10 @@ mod tests {
     use super::*;
 
     fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]

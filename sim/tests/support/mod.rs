@@ -25,7 +25,9 @@ pub fn demo() -> Scenario {
 }
 
 pub async fn start(scenario: Scenario) -> RunningSim {
-    RunningSim::start(scenario, IpAddr::V4(Ipv4Addr::LOCALHOST)).await.unwrap()
+    RunningSim::start(scenario, IpAddr::V4(Ipv4Addr::LOCALHOST))
+        .await
+        .unwrap()
 }
 
 pub async fn start_demo() -> RunningSim {
@@ -33,7 +35,10 @@ pub async fn start_demo() -> RunningSim {
 }
 
 pub fn fixture(name: &str) -> Value {
-    let path = format!("{}/../../shared/fixtures/gce/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/../../shared/fixtures/gce/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
 }
 
@@ -45,7 +50,10 @@ pub fn instance_url(sim: &RunningSim, vm: &str) -> String {
 }
 
 pub fn http() -> reqwest::Client {
-    reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap()
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap()
 }
 
 fn type_name(value: &Value) -> &'static str {
@@ -69,7 +77,11 @@ pub fn shape_diff(ours: &Value, google: &Value) -> Vec<String> {
 
 fn diff_into(ours: &Value, google: &Value, path: &str, out: &mut Vec<String>) {
     if type_name(ours) != type_name(google) {
-        out.push(format!("{path}: ours is {}, Google's is {}", type_name(ours), type_name(google)));
+        out.push(format!(
+            "{path}: ours is {}, Google's is {}",
+            type_name(ours),
+            type_name(google)
+        ));
         return;
     }
     match (ours, google) {
