@@ -34,33 +34,36 @@ pub fn claims(
     let exp = request
         .expires_at
         .unwrap_or(iat + chrono::Duration::seconds(TOKEN_LIFETIME_SECS));
+    // Inserted in sorted order so the payload stays sorted even if serde_json preserves order.
     let mut claims = Map::new();
     claims.insert("aud".into(), json!(request.audience));
     claims.insert("azp".into(), json!(s.service_account_unique_id));
-    claims.insert("exp".into(), json!(exp.timestamp()));
-    claims.insert("iat".into(), json!(iat.timestamp()));
-    claims.insert("iss".into(), json!("https://accounts.google.com"));
-    claims.insert("sub".into(), json!(s.service_account_unique_id));
     if request.full {
         claims.insert("email".into(), json!(s.service_account));
         claims.insert("email_verified".into(), json!(true));
+    }
+    claims.insert("exp".into(), json!(exp.timestamp()));
+    if request.full {
         let mut engine = Map::new();
+        if s.confidential {
+            engine.insert("instance_confidentiality".into(), json!(1));
+        }
         engine.insert(
             "instance_creation_timestamp".into(),
             json!(s.created.timestamp()),
         );
         engine.insert("instance_id".into(), json!(s.id.to_string()));
         engine.insert("instance_name".into(), json!(s.name));
-        engine.insert("project_id".into(), json!(s.project));
-        engine.insert("project_number".into(), json!(project.spec.number));
-        engine.insert("zone".into(), json!(s.zone));
         if request.licenses {
             engine.insert("license_id".into(), json!(s.license_codes));
         }
-        if s.confidential {
-            engine.insert("instance_confidentiality".into(), json!(1));
-        }
+        engine.insert("project_id".into(), json!(s.project));
+        engine.insert("project_number".into(), json!(project.spec.number));
+        engine.insert("zone".into(), json!(s.zone));
         claims.insert("google".into(), json!({ "compute_engine": engine }));
     }
+    claims.insert("iat".into(), json!(iat.timestamp()));
+    claims.insert("iss".into(), json!("https://accounts.google.com"));
+    claims.insert("sub".into(), json!(s.service_account_unique_id));
     Value::Object(claims)
 }

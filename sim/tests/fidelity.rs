@@ -282,6 +282,11 @@ async fn identity_token_claims_have_exactly_googles_shape_and_verify_against_the
     // Google's payloads are compact JSON with sorted keys.
     let raw = String::from_utf8(URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
     assert!(raw.starts_with("{\"aud\":"));
+    let resorted = serde_json::to_string(
+        &serde_json::from_str::<std::collections::BTreeMap<String, Value>>(&raw).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(raw, resorted, "payload keys must be sorted and compact");
 
     let jwks = sim.handle().jwks();
     let key = &jwks["keys"][0];
