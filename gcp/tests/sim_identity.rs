@@ -15,11 +15,20 @@ const AUDIENCE: &str = "https://tokenserver.example";
 const VM: &str = "tokenclient-good";
 
 fn fault(api: Api, status: u16) -> FaultSpec {
-    FaultSpec { api, status: Some(status), count: None, rate: None, latency_ms: None }
+    FaultSpec {
+        api,
+        status: Some(status),
+        count: None,
+        rate: None,
+        latency_ms: None,
+    }
 }
 
 fn cache(sim: &tokendist_sim::RunningSim) -> JwksCache {
-    let options = JwksCacheOptions { min_refresh_interval: Duration::seconds(30), default_lifetime: Duration::minutes(5) };
+    let options = JwksCacheOptions {
+        min_refresh_interval: Duration::seconds(30),
+        default_lifetime: Duration::minutes(5),
+    };
     JwksCache::with_options(&support::config(sim, None), options).unwrap()
 }
 
@@ -31,7 +40,11 @@ async fn metadata_identity_token_for_an_audience_verifies_against_the_sim_jwks()
     let metadata = support::metadata(&sim, VM);
     let token = metadata.identity_token(AUDIENCE, true).await.unwrap();
     let claims = cache(&sim)
-        .verify_identity_token(token.as_str(), &IdentityExpectations::new(AUDIENCE), Utc::now())
+        .verify_identity_token(
+            token.as_str(),
+            &IdentityExpectations::new(AUDIENCE),
+            Utc::now(),
+        )
         .await
         .unwrap();
     assert_eq!(claims.aud, AUDIENCE);
@@ -57,13 +70,22 @@ async fn metadata_server_reports_the_vms_id_name_zone_and_project() {
 #[tokio::test]
 async fn token_for_another_audience_fails_identity_claims() {
     let sim = support::start(support::demo_scenario()).await;
-    let token = support::metadata(&sim, VM).identity_token("https://someone-else", false).await.unwrap();
+    let token = support::metadata(&sim, VM)
+        .identity_token("https://someone-else", false)
+        .await
+        .unwrap();
     let err = cache(&sim)
-        .verify_identity_token(token.as_str(), &IdentityExpectations::new(AUDIENCE), Utc::now())
+        .verify_identity_token(
+            token.as_str(),
+            &IdentityExpectations::new(AUDIENCE),
+            Utc::now(),
+        )
         .await
         .unwrap_err();
     match err {
-        TokenVerifyError::Identity(e @ IdentityError::WrongAudience { .. }) => assert_eq!(e.check_name(), "identity.claims"),
+        TokenVerifyError::Identity(e @ IdentityError::WrongAudience { .. }) => {
+            assert_eq!(e.check_name(), "identity.claims")
+        }
         other => panic!("expected WrongAudience, got {other:?}"),
     }
 }
@@ -76,22 +98,47 @@ async fn key_rotation_drops_the_old_kid_and_fetches_the_new_kid_once() {
     let expect = IdentityExpectations::new(AUDIENCE);
     let t0 = Utc::now();
     let old_token = metadata.identity_token(AUDIENCE, false).await.unwrap();
-    cache.verify_identity_token(old_token.as_str(), &expect, t0).await.unwrap();
+    cache
+        .verify_identity_token(old_token.as_str(), &expect, t0)
+        .await
+        .unwrap();
     assert_eq!(cache.fetch_attempts().await, 1);
 
     let rotation = sim.handle().rotate_keys(true).unwrap();
-    assert_eq!(rotation.published_kids, [rotation.current_kid.clone()]);
+    assert_eq!(
+        rotation.published_kids,
+        std::slice::from_ref(&rotation.current_kid)
+    );
     let new_token = metadata.identity_token(AUDIENCE, false).await.unwrap();
 
     // The new kid is unknown to the cached set: exactly one refresh picks it up.
-    cache.verify_identity_token(new_token.as_str(), &expect, t0 + Duration::seconds(31)).await.unwrap();
+    cache
+        .verify_identity_token(new_token.as_str(), &expect, t0 + Duration::seconds(31))
+        .await
+        .unwrap();
     assert_eq!(cache.fetch_attempts().await, 2);
-    cache.verify_identity_token(new_token.as_str(), &expect, t0 + Duration::seconds(32)).await.unwrap();
-    assert_eq!(cache.fetch_attempts().await, 2, "a known kid is served from the cache");
+    cache
+        .verify_identity_token(new_token.as_str(), &expect, t0 + Duration::seconds(32))
+        .await
+        .unwrap();
+    assert_eq!(
+        cache.fetch_attempts().await,
+        2,
+        "a known kid is served from the cache"
+    );
 
     // The old kid is gone; within the refresh interval it does not trigger another fetch.
-    let err = cache.verify_identity_token(old_token.as_str(), &expect, t0 + Duration::seconds(33)).await.unwrap_err();
-    assert!(matches!(err, TokenVerifyError::Identity(IdentityError::UnknownKey { .. })), "{err:?}");
+    let err = cache
+        .verify_identity_token(old_token.as_str(), &expect, t0 + Duration::seconds(33))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            TokenVerifyError::Identity(IdentityError::UnknownKey { .. })
+        ),
+        "{err:?}"
+    );
     assert_eq!(cache.fetch_attempts().await, 2);
 }
 
@@ -106,10 +153,20 @@ async fn unknown_kids_do_not_refetch_more_than_once_per_interval() {
     let token = metadata.identity_token(AUDIENCE, false).await.unwrap();
     // Only 10 s after the first fetch: the unknown kid is not fetched yet.
     let err = cache
-        .verify_identity_token(token.as_str(), &IdentityExpectations::new(AUDIENCE), t0 + Duration::seconds(10))
+        .verify_identity_token(
+            token.as_str(),
+            &IdentityExpectations::new(AUDIENCE),
+            t0 + Duration::seconds(10),
+        )
         .await
         .unwrap_err();
-    assert!(matches!(err, TokenVerifyError::Identity(IdentityError::UnknownKey { .. })), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            TokenVerifyError::Identity(IdentityError::UnknownKey { .. })
+        ),
+        "{err:?}"
+    );
     assert_eq!(cache.fetch_attempts().await, 1);
 }
 
@@ -133,22 +190,38 @@ async fn jwks_endpoint_down_serves_the_last_good_set() {
             exp: Some(later.timestamp() + 3600),
         })
         .unwrap();
-    let claims = cache.verify_identity_token(&token, &IdentityExpectations::new(AUDIENCE), later).await.unwrap();
+    let claims = cache
+        .verify_identity_token(&token, &IdentityExpectations::new(AUDIENCE), later)
+        .await
+        .unwrap();
     assert_eq!(claims.compute_engine.instance_name, VM);
-    assert_eq!(cache.fetch_attempts().await, 2, "the refresh was attempted and failed");
+    assert_eq!(
+        cache.fetch_attempts().await,
+        2,
+        "the refresh was attempted and failed"
+    );
 }
 
 #[tokio::test]
 async fn jwks_never_fetched_is_keys_unavailable() {
     let sim = support::start(support::demo_scenario()).await;
     sim.handle().inject_fault(fault(Api::Jwks, 503)).unwrap();
-    let token = support::metadata(&sim, VM).identity_token(AUDIENCE, false).await.unwrap();
+    let token = support::metadata(&sim, VM)
+        .identity_token(AUDIENCE, false)
+        .await
+        .unwrap();
     let err = cache(&sim)
-        .verify_identity_token(token.as_str(), &IdentityExpectations::new(AUDIENCE), Utc::now())
+        .verify_identity_token(
+            token.as_str(),
+            &IdentityExpectations::new(AUDIENCE),
+            Utc::now(),
+        )
         .await
         .unwrap_err();
     match err {
-        TokenVerifyError::KeysUnavailable(JwksError::NeverFetched { reason, .. }) => assert!(reason.contains("503"), "{reason}"),
+        TokenVerifyError::KeysUnavailable(JwksError::NeverFetched { reason, .. }) => {
+            assert!(reason.contains("503"), "{reason}")
+        }
         other => panic!("expected KeysUnavailable, got {other:?}"),
     }
 }
@@ -157,9 +230,16 @@ async fn jwks_never_fetched_is_keys_unavailable() {
 async fn metadata_server_errors_are_classified() {
     let sim = support::start(support::demo_scenario()).await;
     let metadata = support::metadata(&sim, VM);
-    sim.handle().inject_fault(fault(Api::Metadata, 403)).unwrap();
-    assert!(matches!(metadata.instance_id().await.unwrap_err(), MetadataError::Forbidden { .. }));
-    sim.handle().inject_fault(fault(Api::Metadata, 503)).unwrap();
+    sim.handle()
+        .inject_fault(fault(Api::Metadata, 403))
+        .unwrap();
+    assert!(matches!(
+        metadata.instance_id().await.unwrap_err(),
+        MetadataError::Forbidden { .. }
+    ));
+    sim.handle()
+        .inject_fault(fault(Api::Metadata, 503))
+        .unwrap();
     assert!(matches!(
         metadata.identity_token(AUDIENCE, false).await.unwrap_err(),
         MetadataError::Status { status: 503, .. }
@@ -171,9 +251,20 @@ async fn metadata_server_errors_are_classified() {
 #[tokio::test]
 async fn unreachable_metadata_server_is_a_clear_error() {
     // Bind and drop a listener to get a loopback port nothing listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let config = tokendist_gcp::GcpConfig { metadata_host: format!("127.0.0.1:{port}"), ..Default::default() };
-    let err = tokendist_gcp::MetadataClient::new(&config).unwrap().instance_id().await.unwrap_err();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = tokendist_gcp::GcpConfig {
+        metadata_host: format!("127.0.0.1:{port}"),
+        ..Default::default()
+    };
+    let err = tokendist_gcp::MetadataClient::new(&config)
+        .unwrap()
+        .instance_id()
+        .await
+        .unwrap_err();
     assert!(matches!(err, MetadataError::Unreachable { .. }), "{err:?}");
     assert!(err.to_string().contains("GCE_METADATA_HOST"));
 }

@@ -19,7 +19,9 @@ pub fn demo_scenario() -> Scenario {
 
 /// Starts the simulator on loopback.
 pub async fn start(scenario: Scenario) -> RunningSim {
-    RunningSim::start(scenario, "127.0.0.1".parse().unwrap()).await.unwrap()
+    RunningSim::start(scenario, "127.0.0.1".parse().unwrap())
+        .await
+        .unwrap()
 }
 
 /// Client configuration for `sim`, with the metadata server of `vm` if given.
