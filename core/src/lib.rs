@@ -12,6 +12,7 @@
 //! - [`verdict`]: named check results and the overall decision.
 //! - [`policy`]: `evaluate` (every release check) and `review` (the cloud-config checks).
 //! - [`keys`]: PEM encodings of the Ed25519 and X25519 keys.
+//! - [`network`]: the canonical TLS client-certificate serial.
 //! - [`server_seal`]: secrets encrypted to the token server (HPKE X25519).
 //! - [`receipt`]: server-signed release receipts over the evidence digest.
 
@@ -22,6 +23,7 @@ pub mod cloudconfig;
 pub mod evidence;
 pub mod identity;
 pub mod keys;
+pub mod network;
 pub mod policy;
 pub mod receipt;
 pub mod server_seal;

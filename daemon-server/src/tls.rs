@@ -20,6 +20,7 @@ use tokio_rustls::server::TlsStream;
 use tokio_stream::wrappers::ReceiverStream;
 
 use crate::config::{TlsConfig, TlsMode};
+pub use tokendist_core::network::normalize_serial;
 
 /// How long a client may take to complete the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -157,24 +158,6 @@ pub fn certificate_serial(der: &[u8]) -> Option<String> {
     Some(normalize_serial(&hex::encode(
         cert.tbs_certificate.raw_serial(),
     )))
-}
-
-/// Canonical form of a serial written by a person or a tool: no colons or spaces, lower case, no
-/// leading zero bytes (`00:AB:01` and `ab01` are the same serial).
-pub fn normalize_serial(text: &str) -> String {
-    let hex: String = text
-        .chars()
-        .filter(char::is_ascii_hexdigit)
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
-    let trimmed = hex.trim_start_matches('0');
-    if trimmed.is_empty() {
-        "0".to_string()
-    } else if trimmed.len() % 2 == 1 {
-        format!("0{trimmed}")
-    } else {
-        trimmed.to_string()
-    }
 }
 
 /// One accepted TLS connection with its peer information.

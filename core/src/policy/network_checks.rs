@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use crate::approval::Approval;
 use crate::checks::{NETWORK_CLIENT_CERT, NETWORK_PEER_IP};
 use crate::evidence::PeerEvidence;
+use crate::network::{names_a_serial, normalize_serial};
 use crate::verdict::CheckResult;
 
 pub(super) fn peer_ip(approval: &Approval, peer: &PeerEvidence) -> CheckResult {
@@ -45,30 +46,13 @@ pub(super) fn client_cert(approval: &Approval, peer: &PeerEvidence) -> CheckResu
             "no mTLS client certificate was presented",
         );
     };
-    if normalize_serial(expected) == normalize_serial(actual)
-        && !normalize_serial(actual).is_empty()
-    {
+    if names_a_serial(actual) && normalize_serial(expected) == normalize_serial(actual) {
         CheckResult::pass(NETWORK_CLIENT_CERT)
     } else {
         CheckResult::fail(
             NETWORK_CLIENT_CERT,
             format!("client certificate serial {actual}, approved {expected}"),
         )
-    }
-}
-
-/// Lower-case hex without separators or leading zeros (`00:AB:01` → `ab01`).
-fn normalize_serial(serial: &str) -> String {
-    let hex: String = serial
-        .chars()
-        .filter(|c| *c != ':' && !c.is_whitespace())
-        .collect::<String>()
-        .to_ascii_lowercase();
-    let trimmed = hex.trim_start_matches('0');
-    if trimmed.is_empty() && !hex.is_empty() {
-        "0".to_owned()
-    } else {
-        trimmed.to_owned()
     }
 }
 
