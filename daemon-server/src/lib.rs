@@ -1,13 +1,24 @@
 //! tokendist-server: the library behind `tokenserver`, Alice's daemon.
 //!
-//! - [`config`]: typed settings and their layered loading.
-//! - [`cli`]: the command line (with the original server's flag names as aliases).
-//! - [`status`]: the one mapping from failures to gRPC statuses.
-//! - [`metrics`]: Prometheus metrics and their listener.
-//! - [`tls`]: TLS/mTLS listener with reload and peer information.
+//! - [`config`]: typed settings and their layered loading; [`cli`]: the command line (with the
+//!   original server's flag names as aliases).
+//! - [`serve`]: start-up, systemd notification, reload on SIGHUP, drain on SIGTERM.
+//! - [`service`]: the gRPC service; [`authenticate`]: identity tokens; [`sessions`]: `BeginSession`;
+//!   [`release`]: the `GetToken` decision.
+//! - [`state`]: what handlers share; [`key_files`]: the server's keys.
+//! - [`status`]: the one mapping from failures to gRPC statuses; [`store_errors`]: store failures.
+//! - [`tls`]: TLS/mTLS listener with reload and peer information; [`metrics`]: Prometheus metrics.
 
+pub mod authenticate;
 pub mod cli;
 pub mod config;
+pub mod key_files;
 pub mod metrics;
+pub mod release;
+pub mod serve;
+pub mod service;
+pub mod sessions;
+pub mod state;
 pub mod status;
+pub mod store_errors;
 pub mod tls;

@@ -9,9 +9,10 @@ use tokendist_proto::v1 as pb;
 /// Why a request was not served.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
-    /// No bearer token, or one that failed verification: the caller is unknown.
-    #[error("unauthenticated: {0}")]
-    Unauthenticated(String),
+    /// No bearer token, or one that failed verification: the caller is unknown. `check` is the
+    /// failed `identity.*` check.
+    #[error("unauthenticated: {}", .check.name)]
+    Unauthenticated { check: CheckResult },
     /// A policy check failed (or the instance has no approval yet).
     #[error("permission denied: {}", failed_list(.checks))]
     Denied {
@@ -30,6 +31,9 @@ pub enum ServiceError {
     /// Too many requests from one instance.
     #[error("resource exhausted: {0}")]
     RateLimited(String),
+    /// The RPC is not offered by this server version.
+    #[error("not supported: {0}")]
+    NotSupported(String),
     /// A bug or an unexpected state; details are logged, not returned.
     #[error("internal error: {0}")]
     Internal(String),
@@ -65,12 +69,13 @@ impl ServiceError {
     /// The gRPC code this error maps to.
     pub fn code(&self) -> tonic::Code {
         match self {
-            Self::Unauthenticated(_) => tonic::Code::Unauthenticated,
+            Self::Unauthenticated { .. } => tonic::Code::Unauthenticated,
             Self::Denied { .. } => tonic::Code::PermissionDenied,
             Self::FailedPrecondition(_) => tonic::Code::FailedPrecondition,
             Self::InvalidArgument(_) => tonic::Code::InvalidArgument,
             Self::Unavailable(_) => tonic::Code::Unavailable,
             Self::RateLimited(_) => tonic::Code::ResourceExhausted,
+            Self::NotSupported(_) => tonic::Code::Unimplemented,
             Self::Internal(_) => tonic::Code::Internal,
         }
     }
@@ -102,6 +107,19 @@ impl From<ServiceError> for tonic::Status {
                 .encode_to_vec();
                 tonic::Status::with_details(code, message, details.into())
             }
+            ServiceError::Unauthenticated { check } => {
+                let reason = match &check.outcome {
+                    Outcome::Fail(reason) => reason.clone(),
+                    _ => String::new(),
+                };
+                let message = format!("identity token refused ({}): {reason}", check.name);
+                let details = pb::Denial {
+                    checks: vec![to_proto_check(&check)],
+                    pending_approval: false,
+                }
+                .encode_to_vec();
+                tonic::Status::with_details(code, message, details.into())
+            }
             ServiceError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 tonic::Status::new(code, "internal error; see the token server's log")
@@ -114,9 +132,13 @@ impl From<ServiceError> for tonic::Status {
     }
 }
 
-/// Decodes the [`pb::Denial`] a PERMISSION_DENIED status carries (used by clients and tests).
+/// Decodes the [`pb::Denial`] a PERMISSION_DENIED or UNAUTHENTICATED status carries (used by clients
+/// and tests).
 pub fn denial_of(status: &tonic::Status) -> Option<pb::Denial> {
-    if status.code() != tonic::Code::PermissionDenied {
+    if !matches!(
+        status.code(),
+        tonic::Code::PermissionDenied | tonic::Code::Unauthenticated
+    ) {
         return None;
     }
     pb::Denial::decode(status.details()).ok()
@@ -130,8 +152,14 @@ mod tests {
     fn every_error_maps_to_its_code() {
         let table = [
             (
-                ServiceError::Unauthenticated("no bearer token".into()),
+                ServiceError::Unauthenticated {
+                    check: CheckResult::fail("identity.signature", "no bearer token"),
+                },
                 tonic::Code::Unauthenticated,
+            ),
+            (
+                ServiceError::NotSupported("Attest".into()),
+                tonic::Code::Unimplemented,
             ),
             (
                 ServiceError::Denied {
@@ -185,6 +213,16 @@ mod tests {
         assert_eq!(denial.checks.len(), 1);
         assert_eq!(denial.checks[0].name, "instance.user_data");
         assert_eq!(denial.checks[0].outcome, pb::CheckOutcome::Fail as i32);
+    }
+
+    #[test]
+    fn unauthenticated_carries_the_failed_identity_check() {
+        let status: tonic::Status = ServiceError::Unauthenticated {
+            check: CheckResult::fail("identity.fresh", "issued 300 s ago"),
+        }
+        .into();
+        assert_eq!(status.code(), tonic::Code::Unauthenticated);
+        assert_eq!(denial_of(&status).unwrap().checks[0].name, "identity.fresh");
     }
 
     #[test]

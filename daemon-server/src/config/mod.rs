@@ -92,7 +92,12 @@ pub struct ServerConfig {
     pub tls: TlsConfig,
     pub keys: KeysConfig,
     pub enforce: EnforcementConfig,
+    /// PCRs asked for in sessions of VMs whose approval pins none (SHA-256 bank).
+    pub default_pcrs: Vec<u32>,
     pub gcp: GcpConfig,
+    /// Policy settings shared with the console (approved images, deny-list, trusted digests, ...).
+    /// `audience`, `iat_window_secs` and `trusted_approver_keys` are filled from the settings above.
+    pub policy: tokendist_core::settings::Settings,
 }
 
 impl Default for ServerConfig {
@@ -108,7 +113,9 @@ impl Default for ServerConfig {
             tls: TlsConfig::default(),
             keys: KeysConfig::default(),
             enforce: EnforcementConfig::default(),
+            default_pcrs: vec![0, 4, 7, 8, 9, 14],
             gcp: GcpConfig::default(),
+            policy: tokendist_core::settings::Settings::default(),
         }
     }
 }

@@ -1,0 +1,98 @@
+//! Who is calling: the `authorization: Bearer <identity token>` metadata, verified against Google's
+//! JWK set (refreshed on an unknown key id) with `core::identity`. A missing or invalid token is
+//! UNAUTHENTICATED with the failed `identity.*` check; an unreachable key set is UNAVAILABLE.
+
+use chrono::{DateTime, Utc};
+use tokendist_core::checks;
+use tokendist_core::identity::IdentityClaims;
+use tokendist_core::verdict::CheckResult;
+use tokendist_gcp::jwks::TokenVerifyError;
+
+use crate::state::ServerState;
+use crate::status::ServiceError;
+
+/// Longest bearer token accepted (Google's identity tokens are about 1 KiB).
+const MAX_TOKEN_LEN: usize = 16 * 1024;
+
+fn refused(reason: &str) -> ServiceError {
+    ServiceError::Unauthenticated {
+        check: CheckResult::fail(checks::IDENTITY_SIGNATURE, reason),
+    }
+}
+
+/// The bearer token of a request.
+pub fn bearer_token(metadata: &tonic::metadata::MetadataMap) -> Result<String, ServiceError> {
+    let value = metadata.get("authorization").ok_or_else(|| {
+        refused("no authorization metadata; send `authorization: Bearer <identity token>`")
+    })?;
+    let text = value
+        .to_str()
+        .map_err(|_| refused("authorization metadata is not ASCII"))?;
+    let token = text
+        .strip_prefix("Bearer ")
+        .or_else(|| text.strip_prefix("bearer "))
+        .ok_or_else(|| refused("authorization metadata is not a Bearer token"))?
+        .trim();
+    if token.is_empty() {
+        return Err(refused("empty bearer token"));
+    }
+    if token.len() > MAX_TOKEN_LEN {
+        return Err(refused("bearer token too long"));
+    }
+    Ok(token.to_string())
+}
+
+/// Verifies the caller's identity token; `challenge` is when the caller's session nonce was issued
+/// (a token must not predate it).
+pub async fn authenticate(
+    state: &ServerState,
+    metadata: &tonic::metadata::MetadataMap,
+    challenge: Option<DateTime<Utc>>,
+) -> Result<IdentityClaims, ServiceError> {
+    let token = bearer_token(metadata)?;
+    let live = state.live();
+    let expectations = live.policy.identity_expectations(challenge);
+    match state
+        .jwks
+        .verify_identity_token(&token, &expectations, state.now())
+        .await
+    {
+        Ok(claims) => Ok(claims),
+        Err(TokenVerifyError::Identity(error)) => Err(ServiceError::Unauthenticated {
+            check: CheckResult::fail(error.check_name(), error.to_string()),
+        }),
+        Err(TokenVerifyError::KeysUnavailable(error)) => {
+            state.metrics.observe_dependency_error("jwks");
+            Err(ServiceError::Unavailable(format!(
+                "cannot verify identity tokens right now: {error}"
+            )))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn metadata(value: &str) -> tonic::metadata::MetadataMap {
+        let mut map = tonic::metadata::MetadataMap::new();
+        map.insert("authorization", value.parse().unwrap());
+        map
+    }
+
+    #[test]
+    fn bearer_token_is_extracted_and_malformed_headers_are_refused() {
+        assert_eq!(
+            bearer_token(&metadata("Bearer abc.def.ghi")).unwrap(),
+            "abc.def.ghi"
+        );
+        for bad in ["Basic abc", "Bearer ", "abc"] {
+            let err = bearer_token(&metadata(bad)).unwrap_err();
+            assert!(
+                matches!(&err, ServiceError::Unauthenticated { check } if check.name == checks::IDENTITY_SIGNATURE),
+                "{bad}: {err}"
+            );
+        }
+        assert!(bearer_token(&tonic::metadata::MetadataMap::new()).is_err());
+    }
+}

@@ -1,0 +1,331 @@
+//! `GetToken`: the release decision. Looks up the caller's approval, gathers live evidence
+//! concurrently (instance, boot disk, audit log), runs `core::policy::evaluate` — the very checks the
+//! console shows — and either releases the secrets with a signed receipt or denies with the failed
+//! checks. Every decision is recorded in `events`; every denial upserts the instance's `pending` record.
+//! A dependency outage is UNAVAILABLE (the client retries) unless a check fails for another reason.
+
+use tokendist_core::approval::{Approval, StoredSecret};
+use tokendist_core::checks;
+use tokendist_core::evidence::{Evidence, FetchErrorKind, PeerEvidence};
+use tokendist_core::identity::IdentityClaims;
+use tokendist_core::receipt::{Receipt, evidence_digest};
+use tokendist_core::server_seal;
+use tokendist_core::verdict::{CheckResult, Outcome, Verdict};
+use tokendist_proto::v1 as pb;
+use tokendist_store::StoreError;
+use tokendist_store::records::{
+    EventKind, EventRecord, FailedCheck, PendingAttempt, SessionStep, SessionUpdate,
+};
+use zeroize::Zeroizing;
+
+use crate::config::EnforcementConfig;
+use crate::sessions;
+use crate::state::{LiveSettings, ServerState};
+use crate::status::ServiceError;
+use crate::store_errors::from_store;
+use crate::tls::PeerInfo;
+
+/// Checks whose failure is definitive even while a dependency is down.
+const DEFINITIVE: [&str; 4] = [
+    checks::APPROVAL_STATE,
+    checks::APPROVAL_SIGNATURE,
+    checks::IDENTITY_INSTANCE,
+    checks::IDENTITY_SERVICE_ACCOUNT,
+];
+
+/// Decides a `GetToken` for an authenticated caller.
+pub async fn get_token(
+    state: &ServerState,
+    claims: &IdentityClaims,
+    session_id: &str,
+    peer: Option<&PeerInfo>,
+) -> Result<pb::TokenResponse, ServiceError> {
+    let live = state.live();
+    let instance_id = claims.compute_engine.instance_id.clone();
+    let approval = match state.store.get_approval(&instance_id).await {
+        Ok(Some(approval)) => approval,
+        Ok(None) => {
+            let checks = vec![CheckResult::fail(
+                checks::APPROVAL_STATE,
+                "no approval for this instance; waiting for review",
+            )];
+            record_denial(state, claims, peer, &checks).await;
+            return Err(ServiceError::Denied {
+                checks,
+                pending_approval: true,
+            });
+        }
+        Err(StoreError::Corrupt { what, reason }) => {
+            tracing::error!(instance_id, %what, %reason, "approval record in the store is unreadable; denying");
+            let checks = vec![CheckResult::fail(
+                checks::APPROVAL_SIGNATURE,
+                "the stored approval is unreadable (corrupt record)",
+            )];
+            record_denial(state, claims, peer, &checks).await;
+            return Err(ServiceError::Denied {
+                checks,
+                pending_approval: false,
+            });
+        }
+        Err(other) => return Err(from_store(other)),
+    };
+
+    let session = if session_id.is_empty() {
+        None
+    } else {
+        Some(sessions::load_for(state, session_id, &instance_id).await?)
+    };
+
+    let now = state.now();
+    let collect =
+        state
+            .collector
+            .collect(&approval.project, &approval.zone, &approval.instance_name);
+    let vm = match tokio::time::timeout(live.evidence_timeout, collect).await {
+        Ok(vm) => vm,
+        Err(_) => {
+            state.metrics.observe_dependency_error("evidence");
+            return Err(ServiceError::Unavailable(
+                "gathering evidence from Google timed out; retry".into(),
+            ));
+        }
+    };
+    let peer_evidence = PeerEvidence {
+        address: peer.map(|p| p.address.ip().to_string()),
+        client_cert_serial: peer.and_then(|p| p.client_cert_serial.clone()),
+    };
+    let (evidence, _shielded_identity) = vm.into_evidence(Ok(claims.clone()), peer_evidence, now);
+    let mut verdict = tokendist_core::policy::evaluate(&approval, &evidence, &live.policy);
+    apply_enforcement(&mut verdict, &live.enforce);
+    state
+        .metrics
+        .observe_decision(verdict.allowed(), &verdict.failed_names());
+
+    if !verdict.allowed() {
+        let definitive = verdict
+            .failed_names()
+            .iter()
+            .any(|name| DEFINITIVE.contains(name));
+        if let Some(api) = unavailable_dependency(&evidence, state).filter(|_| !definitive) {
+            return Err(ServiceError::Unavailable(format!(
+                "{api} is unavailable; retry"
+            )));
+        }
+        record_denial(state, claims, peer, &verdict.checks).await;
+        return Err(ServiceError::Denied {
+            checks: verdict.checks,
+            pending_approval: false,
+        });
+    }
+
+    if let Some(session) = session {
+        spend_session(state, &session).await?;
+    }
+    let secrets = open_secrets(&approval, &live)?;
+    let names: Vec<String> = secrets.iter().map(|s| s.name.clone()).collect();
+    let mut event = EventRecord::new(
+        now,
+        EventKind::Released,
+        instance_id.clone(),
+        "server",
+        serde_json::json!({ "secrets": names, "approval_revision": approval.revision, "peer": evidence.peer.address }),
+    );
+    let receipt = Receipt::issue(
+        &live.keys.receipt_key,
+        &event.id.to_string(),
+        &instance_id,
+        names,
+        evidence_digest(&evidence, &verdict),
+        now,
+    );
+    event.receipt = serde_json::to_value(&receipt).ok();
+    // The release is recorded before anything leaves: no record, no release.
+    state.store.append_event(&event).await.map_err(from_store)?;
+    if let Err(error) = state.store.remove_pending(&instance_id).await {
+        tracing::warn!(instance_id, %error, "could not clear the pending record after a release");
+    }
+    tracing::info!(instance_id, event = %event.id, secrets = receipt.secrets.len(), "released secrets");
+    let signature = base64_decode(&receipt.signature);
+    Ok(pb::TokenResponse {
+        secrets,
+        receipt: Some(pb::Receipt {
+            event_id: receipt.event_id,
+            evidence_digest: hex::decode(&receipt.evidence_digest).unwrap_or_default(),
+            signature,
+            key_id: receipt.key_id,
+            issued_at_unix: receipt.issued_at.timestamp(),
+        }),
+    })
+}
+
+/// Network pins that the server configuration does not enforce become skips, visibly.
+fn apply_enforcement(verdict: &mut Verdict, enforce: &EnforcementConfig) {
+    for check in &mut verdict.checks {
+        let disabled = (check.name == checks::NETWORK_PEER_IP && !enforce.peer_ip)
+            || (check.name == checks::NETWORK_CLIENT_CERT && !enforce.client_cert_serial);
+        if disabled && check.is_fail() {
+            check.outcome = Outcome::Skipped(
+                "pinned by the approval but not enforced by this server's configuration".into(),
+            );
+        }
+    }
+}
+
+/// The first Google API that was unavailable while gathering this evidence.
+fn unavailable_dependency(evidence: &Evidence, state: &ServerState) -> Option<String> {
+    let errors = [
+        evidence.instance.as_ref().err(),
+        evidence.boot_disk.as_ref().err(),
+        evidence.audit_log.as_ref().err(),
+    ];
+    let error = errors
+        .into_iter()
+        .flatten()
+        .find(|e| e.kind == FetchErrorKind::Unavailable)?;
+    state.metrics.observe_dependency_error(&error.api);
+    Some(error.api.clone())
+}
+
+/// A session used for a release is spent: the second use of a nonce fails on every replica.
+async fn spend_session(
+    state: &ServerState,
+    session: &tokendist_store::records::SessionRecord,
+) -> Result<(), ServiceError> {
+    let now = state.now();
+    let result = if session.step == SessionStep::Proven {
+        state.store.consume_session(&session.session_id, now).await
+    } else {
+        state
+            .store
+            .advance_session(
+                &session.session_id,
+                session.step,
+                SessionStep::Consumed,
+                SessionUpdate::default(),
+                now,
+            )
+            .await
+    };
+    result.map(|_| ()).map_err(from_store)
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .unwrap_or_default()
+}
+
+fn secret_type(name: &str) -> pb::SecretType {
+    match name {
+        "RAW" => pb::SecretType::Raw,
+        "TPM" => pb::SecretType::Tpm,
+        "TINK" => pb::SecretType::Tink,
+        _ => pb::SecretType::Unspecified,
+    }
+}
+
+/// Opens secrets encrypted to this server; TPM-sealed ones pass through (only the VM can open them).
+fn open_secrets(approval: &Approval, live: &LiveSettings) -> Result<Vec<pb::Secret>, ServiceError> {
+    approval
+        .secrets
+        .iter()
+        .map(|secret| open_secret(approval, secret, live))
+        .collect()
+}
+
+fn open_secret(
+    approval: &Approval,
+    secret: &StoredSecret,
+    live: &LiveSettings,
+) -> Result<pb::Secret, ServiceError> {
+    use base64::Engine;
+    let sealed = Zeroizing::new(
+        base64::engine::general_purpose::STANDARD
+            .decode(&secret.data)
+            .map_err(|_| {
+                ServiceError::Internal(format!(
+                    "secret {} of approval {} is not base64",
+                    secret.name, approval.instance_id
+                ))
+            })?,
+    );
+    let data = match secret.protection.as_str() {
+        "hpke-x25519" => {
+            let key = live.keys.secrets_key.as_ref().ok_or_else(|| {
+                ServiceError::Internal("an approval holds secrets encrypted to this server but keys.secrets_key is not configured".into())
+            })?;
+            let aad = server_seal::binding(&approval.instance_id, &secret.name);
+            server_seal::open(key, &sealed, &aad).map_err(|e| {
+                ServiceError::Internal(format!(
+                    "secret {} of approval {} does not open: {e}",
+                    secret.name, approval.instance_id
+                ))
+            })?
+        }
+        "tpm-envelope" | "tpm-import-blob" => sealed,
+        other => {
+            return Err(ServiceError::Internal(format!(
+                "secret {} has unknown protection {other:?}",
+                secret.name
+            )));
+        }
+    };
+    Ok(pb::Secret {
+        name: secret.name.clone(),
+        r#type: secret_type(&secret.secret_type) as i32,
+        data: data.to_vec(),
+    })
+}
+
+/// Records a denial: an event with the failed checks, and the instance's pending record. A failure to
+/// record is logged; the denial stands either way.
+async fn record_denial(
+    state: &ServerState,
+    claims: &IdentityClaims,
+    peer: Option<&PeerInfo>,
+    checks: &[CheckResult],
+) {
+    let now = state.now();
+    let gce = &claims.compute_engine;
+    let failed_checks: Vec<FailedCheck> = checks
+        .iter()
+        .filter_map(|c| match &c.outcome {
+            Outcome::Fail(reason) => Some(FailedCheck {
+                name: c.name.clone(),
+                reason: reason.clone(),
+            }),
+            _ => None,
+        })
+        .collect();
+    let peer_address = peer.map(|p| p.address.ip().to_string());
+    let attempt = PendingAttempt {
+        instance_id: gce.instance_id.clone(),
+        project: gce.project_id.clone(),
+        zone: gce.zone.clone(),
+        instance_name: gce.instance_name.clone(),
+        service_account: claims.email.clone().unwrap_or_default(),
+        seen_at: now,
+        peer_address: peer_address.clone(),
+        failed_checks: failed_checks.clone(),
+        last_quote: None,
+    };
+    if let Err(error) = state.store.upsert_pending(&attempt).await {
+        tracing::error!(instance_id = %gce.instance_id, %error, "could not record the pending instance");
+        state.metrics.observe_dependency_error("store");
+    }
+    let detail = serde_json::json!({ "failed_checks": failed_checks, "peer": peer_address });
+    let event = EventRecord::new(
+        now,
+        EventKind::Denied,
+        gce.instance_id.clone(),
+        "server",
+        detail,
+    );
+    if let Err(error) = state.store.append_event(&event).await {
+        tracing::error!(instance_id = %gce.instance_id, %error, "could not record the denial event");
+        state.metrics.observe_dependency_error("store");
+    }
+    let names: Vec<&str> = failed_checks.iter().map(|c| c.name.as_str()).collect();
+    tracing::info!(instance_id = %gce.instance_id, failed = ?names, "denied");
+}

@@ -1,0 +1,194 @@
+//! Running `tokenserver`: opens the store, loads keys and TLS, binds the listeners, tells systemd
+//! READY only once the port accepts and the store answers, sends WATCHDOG while the store stays
+//! reachable, reloads TLS material, keys and settings on SIGHUP, and drains in-flight requests on
+//! SIGTERM/SIGINT before exiting.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use tokendist_daemon_kit::notify::Notifier;
+use tokendist_gcp::{ComputeClient, EvidenceCollector, JwksCache, LoggingClient};
+use tokendist_proto::v1::token_service_server::TokenServiceServer;
+use tokendist_store::StoreOptions;
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::config::{ConfigSources, ServerConfig};
+use crate::key_files;
+use crate::metrics::Metrics;
+use crate::service::TokenServiceImpl;
+use crate::state::{LiveSettings, ServerState};
+use crate::tls::{self, TlsReloader};
+
+/// Why the server stopped or never started. `is_config` errors exit 78.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error("{0}")]
+    Runtime(String),
+}
+
+impl RunError {
+    pub fn is_config(&self) -> bool {
+        matches!(self, RunError::Config(_))
+    }
+}
+
+fn default_state_dir(config: &ServerConfig) -> std::path::PathBuf {
+    // Next to the SQLite file when there is one, else the current directory.
+    config
+        .store
+        .strip_prefix("sqlite://")
+        .map(Path::new)
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| std::path::PathBuf::from("."))
+}
+
+fn load_live(config: &ServerConfig) -> Result<LiveSettings, RunError> {
+    let keys = key_files::load(&config.keys, &default_state_dir(config))
+        .map_err(|e| RunError::Config(e.to_string()))?;
+    LiveSettings::from_config(config, keys).map_err(|e| RunError::Config(e.to_string()))
+}
+
+/// Runs until SIGTERM/SIGINT. `sources` are kept to reload the configuration on SIGHUP.
+pub async fn run(
+    config: ServerConfig,
+    sources: ConfigSources,
+    env: BTreeMap<String, String>,
+) -> Result<(), RunError> {
+    let notifier = Notifier::from_env(&env);
+    let live = load_live(&config)?;
+    let tls_config =
+        tls::server_config(&config.tls).map_err(|e| RunError::Config(e.to_string()))?;
+    let store_options = StoreOptions {
+        firestore_emulator_host: env.get("FIRESTORE_EMULATOR_HOST").cloned(),
+        ..StoreOptions::default()
+    };
+    let store = tokendist_store::open(&config.store, &store_options)
+        .await
+        .map_err(|e| match e {
+            tokendist_store::StoreError::Config(_) => RunError::Config(e.to_string()),
+            other => RunError::Runtime(format!("cannot open the store {}: {other}", config.store)),
+        })?;
+    store
+        .ping()
+        .await
+        .map_err(|e| RunError::Runtime(format!("store {} is not reachable: {e}", config.store)))?;
+
+    let jwks = JwksCache::new(&config.gcp).map_err(|e| RunError::Config(e.to_string()))?;
+    let compute = ComputeClient::new(&config.gcp)
+        .await
+        .map_err(|e| RunError::Config(e.to_string()))?;
+    let logging = LoggingClient::new(&config.gcp)
+        .await
+        .map_err(|e| RunError::Config(e.to_string()))?;
+    let metrics = Metrics::new();
+    let state = ServerState::new(
+        Arc::clone(&store),
+        Arc::new(jwks),
+        EvidenceCollector::new(compute, logging),
+        metrics.clone(),
+        live,
+    );
+
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| RunError::Runtime(format!("cannot listen on {}: {e}", config.listen)))?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| RunError::Runtime(e.to_string()))?;
+    if let Some(address) = config.metrics_listen {
+        let metrics_listener = Metrics::bind(address).await.map_err(|e| {
+            RunError::Runtime(format!("cannot listen for metrics on {address}: {e}"))
+        })?;
+        tokio::spawn(metrics.clone().serve(metrics_listener));
+    }
+    let reloader = TlsReloader::new(tls_config);
+    let incoming = tls::incoming(listener, reloader.clone());
+
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_serving::<TokenServiceServer<TokenServiceImpl>>()
+        .await;
+
+    spawn_reloader(sources, reloader, state.clone(), notifier.clone());
+    spawn_watchdog(notifier.clone(), Arc::clone(&store));
+
+    let mut terminate =
+        signal(SignalKind::terminate()).map_err(|e| RunError::Runtime(e.to_string()))?;
+    let shutdown_notifier = notifier.clone();
+    let shutdown = async move {
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        tracing::info!("shutting down: draining in-flight requests");
+        shutdown_notifier.stopping();
+    };
+
+    tracing::info!(address = %bound, store = %config.store, tls = ?config.tls.mode, "tokenserver listening");
+    notifier.ready(&format!("serving on {bound}"));
+    tonic::transport::Server::builder()
+        .add_service(health_service)
+        .add_service(TokenServiceServer::new(TokenServiceImpl::new(state)))
+        .serve_with_incoming_shutdown(incoming, shutdown)
+        .await
+        .map_err(|e| RunError::Runtime(format!("gRPC server failed: {e}")))?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// SIGHUP: re-read the configuration; swap TLS material and live settings. A bad new configuration is
+/// logged and the old one stays in force. (Listen addresses and the store need a restart.)
+fn spawn_reloader(
+    sources: ConfigSources,
+    reloader: TlsReloader,
+    state: ServerState,
+    notifier: Notifier,
+) {
+    tokio::spawn(async move {
+        let Ok(mut hangup) = signal(SignalKind::hangup()) else {
+            tracing::warn!("cannot listen for SIGHUP; reload disabled");
+            return;
+        };
+        while hangup.recv().await.is_some() {
+            notifier.reloading();
+            let outcome = ServerConfig::load(&sources)
+                .map_err(|e| e.to_string())
+                .and_then(|config| {
+                    let live = load_live(&config).map_err(|e| e.to_string())?;
+                    reloader.reload(&config.tls).map_err(|e| e.to_string())?;
+                    state.replace_live(live);
+                    Ok(())
+                });
+            match outcome {
+                Ok(()) => tracing::info!("reloaded TLS material, keys and settings"),
+                Err(error) => {
+                    tracing::error!(%error, "reload failed; the previous configuration stays in force")
+                }
+            }
+            notifier.ready("serving (reloaded)");
+        }
+    });
+}
+
+/// WATCHDOG=1 at half the configured interval, only while the store answers.
+fn spawn_watchdog(notifier: Notifier, store: Arc<dyn tokendist_store::Store>) {
+    let Some(interval) = notifier.watchdog_interval() else {
+        return;
+    };
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(interval);
+        loop {
+            ticker.tick().await;
+            match store.ping().await {
+                Ok(()) => notifier.watchdog(),
+                Err(error) => {
+                    tracing::warn!(%error, "store unreachable; withholding the watchdog ping")
+                }
+            }
+        }
+    });
+}

@@ -1,0 +1,110 @@
+//! The `tokendist.v1.TokenService` gRPC service: authenticates each call, dispatches to the step's
+//! module, times it for metrics, and converts failures through the one mapping in [`crate::status`].
+
+use std::time::Instant;
+
+use tokendist_proto::v1 as pb;
+use tokendist_proto::v1::token_service_server::TokenService;
+use tonic::{Request, Response, Status};
+
+use crate::authenticate::authenticate;
+use crate::state::ServerState;
+use crate::status::ServiceError;
+use crate::tls::PeerInfo;
+use crate::{release, sessions};
+
+/// The gRPC service over the shared state.
+#[derive(Debug, Clone)]
+pub struct TokenServiceImpl {
+    state: ServerState,
+}
+
+impl TokenServiceImpl {
+    pub fn new(state: ServerState) -> Self {
+        Self { state }
+    }
+
+    fn finish<T>(
+        &self,
+        rpc: &str,
+        started: Instant,
+        result: Result<T, ServiceError>,
+    ) -> Result<Response<T>, Status> {
+        let code = match &result {
+            Ok(_) => tonic::Code::Ok,
+            Err(error) => error.code(),
+        };
+        self.state
+            .metrics
+            .observe_request(rpc, code, started.elapsed());
+        result.map(Response::new).map_err(Status::from)
+    }
+}
+
+fn peer_of<T>(request: &Request<T>) -> Option<PeerInfo> {
+    request.extensions().get::<PeerInfo>().cloned()
+}
+
+#[tonic::async_trait]
+impl TokenService for TokenServiceImpl {
+    async fn begin_session(
+        &self,
+        request: Request<pb::BeginSessionRequest>,
+    ) -> Result<Response<pb::BeginSessionResponse>, Status> {
+        let started = Instant::now();
+        let result = async {
+            let claims = authenticate(&self.state, request.metadata(), None).await?;
+            sessions::begin(&self.state, &claims).await
+        }
+        .await;
+        self.finish("BeginSession", started, result)
+    }
+
+    async fn attest(
+        &self,
+        _request: Request<pb::AttestRequest>,
+    ) -> Result<Response<pb::AttestResponse>, Status> {
+        let started = Instant::now();
+        let result = Err(ServiceError::NotSupported(
+            "TPM attestation is not available on this server version; approvals must use require_tpm = false".into(),
+        ));
+        self.finish("Attest", started, result)
+    }
+
+    async fn prove_attestation(
+        &self,
+        _request: Request<pb::ProveRequest>,
+    ) -> Result<Response<pb::ProveResponse>, Status> {
+        let started = Instant::now();
+        let result = Err(ServiceError::NotSupported(
+            "TPM attestation is not available on this server version; approvals must use require_tpm = false".into(),
+        ));
+        self.finish("ProveAttestation", started, result)
+    }
+
+    async fn get_token(
+        &self,
+        request: Request<pb::TokenRequest>,
+    ) -> Result<Response<pb::TokenResponse>, Status> {
+        let started = Instant::now();
+        let peer = peer_of(&request);
+        let result = async {
+            let session_id = request.get_ref().session_id.trim().to_string();
+            let challenge = if session_id.is_empty() {
+                None
+            } else {
+                self.state
+                    .store
+                    .get_session(&session_id)
+                    .await
+                    .ok()
+                    .flatten()
+                    .map(|s| s.created_at)
+            };
+            let claims = authenticate(&self.state, request.metadata(), challenge).await?;
+            release::get_token(&self.state, &claims, &session_id, peer.as_ref()).await
+        }
+        .await;
+        self.finish("GetToken", started, result)
+    }
+}

@@ -1,0 +1,97 @@
+//! What every request handler shares: the store, the Google clients, metrics, and the reloadable part
+//! (policy settings, keys, limits), which SIGHUP swaps atomically for new requests.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokendist_core::settings::Settings;
+use tokendist_gcp::{EvidenceCollector, JwksCache};
+use tokendist_store::Store;
+
+use crate::config::{EnforcementConfig, ServerConfig};
+use crate::key_files::KeyMaterial;
+use crate::metrics::Metrics;
+
+/// Settings and keys in force; replaced as a whole on reload.
+#[derive(Debug, Clone)]
+pub struct LiveSettings {
+    pub policy: Settings,
+    pub keys: KeyMaterial,
+    pub enforce: EnforcementConfig,
+    pub session_ttl: Duration,
+    pub evidence_timeout: Duration,
+    pub default_pcrs: Vec<u32>,
+}
+
+impl LiveSettings {
+    /// Combines the configuration with the loaded keys into the policy the checks use.
+    pub fn from_config(
+        config: &ServerConfig,
+        keys: KeyMaterial,
+    ) -> Result<Self, tokendist_core::settings::SettingsError> {
+        let mut policy = config.policy.clone();
+        policy.audience = config.audience.clone();
+        policy.iat_window_secs = config.token_max_age_secs;
+        policy.trusted_approver_keys = keys.trusted_approvers.clone();
+        policy.validate()?;
+        Ok(Self {
+            policy,
+            keys,
+            enforce: config.enforce.clone(),
+            session_ttl: Duration::from_secs(config.session_ttl_secs),
+            evidence_timeout: Duration::from_millis(config.evidence_timeout_ms),
+            default_pcrs: config.default_pcrs.clone(),
+        })
+    }
+}
+
+/// Shared by all handlers; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct ServerState {
+    pub store: Arc<dyn Store>,
+    pub jwks: Arc<JwksCache>,
+    pub collector: EvidenceCollector,
+    pub metrics: Metrics,
+    live: Arc<RwLock<Arc<LiveSettings>>>,
+}
+
+impl ServerState {
+    pub fn new(
+        store: Arc<dyn Store>,
+        jwks: Arc<JwksCache>,
+        collector: EvidenceCollector,
+        metrics: Metrics,
+        live: LiveSettings,
+    ) -> Self {
+        Self {
+            store,
+            jwks,
+            collector,
+            metrics,
+            live: Arc::new(RwLock::new(Arc::new(live))),
+        }
+    }
+
+    /// The settings in force for one request (a snapshot: a reload does not change it mid-request).
+    pub fn live(&self) -> Arc<LiveSettings> {
+        match self.live.read() {
+            Ok(guard) => Arc::clone(&guard),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// Installs new settings for subsequent requests.
+    pub fn replace_live(&self, live: LiveSettings) {
+        let fresh = Arc::new(live);
+        match self.live.write() {
+            Ok(mut guard) => *guard = fresh,
+            Err(poisoned) => *poisoned.into_inner() = fresh,
+        }
+    }
+
+    /// The decision clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
