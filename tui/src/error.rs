@@ -1,0 +1,106 @@
+//! `ConsoleError`: every way a subcommand fails, each mapped to one documented exit code
+//! ([`crate::exit`]). Messages say what went wrong and what to do; they never contain secret values.
+
+use std::path::Path;
+
+use tokendist_store::StoreError;
+
+use crate::exit;
+
+/// Why a subcommand did not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum ConsoleError {
+    /// The command line asks for something this build cannot do, or combines options wrongly.
+    #[error("{0}")]
+    Usage(String),
+    /// A check failed or the operator did not confirm; nothing was written.
+    #[error("refused: {0}")]
+    Refused(String),
+    /// The approval changed between reading and writing it.
+    #[error("conflict: {0}; another writer changed the approval, run the command again")]
+    Conflict(String),
+    /// The store URL, settings file or Google endpoints are unusable.
+    #[error("configuration error: {0}")]
+    Config(String),
+    /// A file could not be read or written.
+    #[error("cannot {action} {path}: {source}")]
+    File {
+        action: &'static str,
+        path: String,
+        source: std::io::Error,
+    },
+    /// A file exists where a new key or certificate would be written.
+    #[error("{path} already exists; pass --force to overwrite it (the old key is lost)")]
+    WouldOverwrite { path: String },
+    /// An input file (key, secrets.json) is malformed.
+    #[error("{path}: {message}")]
+    BadInput { path: String, message: String },
+    /// The store failed.
+    #[error("store: {0}")]
+    Store(#[source] StoreError),
+    /// Anything else that went wrong at run time.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl ConsoleError {
+    /// The exit code for this error.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Self::Usage(_) => exit::USAGE,
+            Self::Refused(_) => exit::REFUSED,
+            Self::Conflict(_) => exit::CONFLICT,
+            Self::Config(_) => exit::CONFIG,
+            Self::Store(StoreError::Conflict { .. }) => exit::CONFLICT,
+            Self::Store(StoreError::Config(_)) => exit::CONFIG,
+            Self::File { .. }
+            | Self::WouldOverwrite { .. }
+            | Self::BadInput { .. }
+            | Self::Store(_)
+            | Self::Failed(_) => exit::ERROR,
+        }
+    }
+
+    pub(crate) fn file(action: &'static str, path: &Path, source: std::io::Error) -> Self {
+        Self::File {
+            action,
+            path: path.display().to_string(),
+            source,
+        }
+    }
+
+    pub(crate) fn bad_input(path: &Path, message: impl Into<String>) -> Self {
+        Self::BadInput {
+            path: path.display().to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+impl From<StoreError> for ConsoleError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Conflict { what, detail } => Self::Conflict(format!("{what}: {detail}")),
+            other => Self::Store(other),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_conflicts_and_configuration_errors_get_their_own_exit_codes() {
+        let conflict = ConsoleError::from(StoreError::Conflict {
+            what: "approval 1".into(),
+            detail: "revision 2, expected 1".into(),
+        });
+        assert_eq!(conflict.exit_code(), exit::CONFLICT);
+        let config = ConsoleError::from(StoreError::Config("unknown scheme".into()));
+        assert_eq!(config.exit_code(), exit::CONFIG);
+        let down = ConsoleError::from(StoreError::Unavailable("locked".into()));
+        assert_eq!(down.exit_code(), exit::ERROR);
+        assert_eq!(ConsoleError::Refused("x".into()).exit_code(), exit::REFUSED);
+    }
+}

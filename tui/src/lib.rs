@@ -1,0 +1,33 @@
+//! tokendist-tui: Alice's console. This release holds the scriptable half — the subcommands of the
+//! `tokendist` binary; the full-screen console comes later and will reuse the same modules.
+//!
+//! - [`cli`]: the clap command line (global options, one subcommand per operation).
+//! - [`dispatch`]: runs a parsed command; [`exit`] and [`error`]: documented exit codes and errors.
+//! - [`keygen`], [`certs`]: key pairs and demo certificates ([`files`] writes them safely).
+//! - [`list`], [`show`], [`approve`], [`revoke`]: the store and review operations.
+//! - [`review`]: live evidence plus the same `core::policy` checks the server runs; [`render`] shows it.
+//! - [`secrets_file`], [`expiry`], [`signing_keys`], [`target`], [`confirm`], [`context`], [`output`]:
+//!   the inputs, prompts and outputs those operations share.
+
+pub mod approve;
+pub mod certs;
+pub mod cli;
+pub mod confirm;
+pub mod context;
+pub mod dispatch;
+pub mod error;
+pub mod exit;
+pub mod expiry;
+pub mod files;
+pub mod keygen;
+pub mod list;
+pub mod output;
+pub mod render;
+pub mod review;
+pub mod revoke;
+pub mod secrets_file;
+pub mod show;
+pub mod signing_keys;
+pub mod target;
+
+pub use error::ConsoleError;

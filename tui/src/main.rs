@@ -1,0 +1,50 @@
+//! `tokendist`: Alice's console. Parses the command line, runs the subcommand, and exits with the
+//! documented code (see `tokendist --help` and docs/operations.md). Logs go to stderr (`RUST_LOG`).
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory as _, Parser as _};
+use tokendist_tui::cli::Cli;
+use tokendist_tui::{dispatch, exit};
+use tracing_subscriber::EnvFilter;
+
+fn exit_code(code: i32) -> ExitCode {
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = e.exit_code();
+            let _ = e.print();
+            return exit_code(code);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")))
+        .with_writer(std::io::stderr)
+        .init();
+    let Some(command) = &cli.command else {
+        let _ = Cli::command().print_long_help();
+        return exit_code(exit::OK);
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("tokendist: cannot start the async runtime: {e}");
+            return exit_code(exit::ERROR);
+        }
+    };
+    match runtime.block_on(dispatch::run(&cli, command)) {
+        Ok(()) => exit_code(exit::OK),
+        Err(e) => {
+            eprintln!("tokendist: {e}");
+            exit_code(e.exit_code())
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! Text rendering of a [`Review`]: identity, placement, service account, IPs, boot image,
+//! fingerprint, shielded options, the cloud-config review, the audit-log timeline (denied entries
+//! marked) and every check with ✔ / ✘ / – and its reason. Secret values are never part of it.
+
+use std::fmt::Write as _;
+
+use tokendist_core::approval::Approval;
+use tokendist_core::verdict::{CheckResult, Outcome};
+
+use crate::review::{Against, Review};
+
+fn on_off(value: bool) -> &'static str {
+    if value { "on" } else { "off" }
+}
+
+/// One check as a line: mark, name, reason.
+pub fn check_line(check: &CheckResult) -> String {
+    match &check.outcome {
+        Outcome::Pass => format!("  ✔ {}", check.name),
+        Outcome::Fail(reason) => format!("  ✘ {:<27} {reason}", check.name),
+        Outcome::Skipped(why) => format!("  – {:<27} {why}", check.name),
+    }
+}
+
+/// The evidence part (everything but the checks).
+pub fn evidence(review: &Review) -> String {
+    let mut out = String::new();
+    let target = &review.target;
+    match review.instance() {
+        Ok(i) => {
+            let _ = writeln!(out, "{} (id {})", i.name, i.instance_id);
+            let _ = writeln!(out, "  project / zone     {} / {}", i.project, i.zone);
+            let _ = writeln!(
+                out,
+                "  status             {}, {}, created {}",
+                i.status,
+                i.machine_type,
+                i.creation_timestamp.to_rfc3339()
+            );
+            let _ = writeln!(out, "  service account    {}", i.service_accounts.join(", "));
+            let _ = writeln!(
+                out,
+                "  IPs                internal {}; external {}",
+                list_or_none(&i.internal_ips),
+                list_or_none(&i.nat_ips)
+            );
+            let image = match review.boot_disk() {
+                Ok(disk) => disk
+                    .source_image
+                    .clone()
+                    .unwrap_or_else(|| format!("none (disk {} has no source image)", disk.name)),
+                Err(e) => format!("unknown ({e})"),
+            };
+            let _ = writeln!(out, "  boot image         {image}");
+            let _ = writeln!(out, "  fingerprint        {}", i.fingerprint);
+            let _ = writeln!(
+                out,
+                "  shielded           secure boot {}, vTPM {}, integrity monitoring {}; confidential {}",
+                on_off(i.shielded.secure_boot),
+                on_off(i.shielded.vtpm),
+                on_off(i.shielded.integrity_monitoring),
+                on_off(i.confidential_compute)
+            );
+            let ek = match &review.shielded_identity {
+                Ok(s) if s.ek_pub_pem.is_some() => "EK public key published by Google".to_owned(),
+                Ok(_) => "no EK public key published".to_owned(),
+                Err(e) => format!("unknown ({e})"),
+            };
+            let _ = writeln!(out, "  shielded identity  {ek}");
+            let keys: Vec<&str> = i.metadata.keys().map(String::as_str).collect();
+            let _ = writeln!(out, "  metadata keys      {}", keys.join(", "));
+        }
+        Err(e) => {
+            let _ = writeln!(
+                out,
+                "{} in {}/{}: the instance could not be read: {e}",
+                target.name, target.project, target.zone
+            );
+        }
+    }
+    out.push_str("\nCloud-config review\n");
+    for check in &review.cloud_config_review {
+        out.push_str(&check_line(check));
+        out.push('\n');
+    }
+    match &review.timeline {
+        Ok(events) => {
+            let denied = events.iter().filter(|e| e.is_denied()).count();
+            let _ = writeln!(
+                out,
+                "\nAudit log since creation ({} events, {denied} denied)",
+                events.len()
+            );
+            for event in events {
+                let _ = writeln!(out, "  {}", event.line());
+            }
+        }
+        Err(e) => {
+            let _ = writeln!(out, "\nAudit log: could not be read: {e}");
+        }
+    }
+    out
+}
+
+fn list_or_none(items: &[String]) -> String {
+    if items.is_empty() {
+        "none".to_owned()
+    } else {
+        items.join(", ")
+    }
+}
+
+/// The secrets an approval holds: names, types, sizes, protection (never the data).
+pub fn approval_summary(approval: &Approval) -> String {
+    let mut out = String::new();
+    let state = match (&approval.revoked_at, &approval.expires_at) {
+        (Some(at), _) => format!("revoked at {} ({})", at.to_rfc3339(), approval.revoke_reason.as_deref().unwrap_or("")),
+        (None, Some(at)) => format!("expires {}", at.to_rfc3339()),
+        (None, None) => "no expiry".to_owned(),
+    };
+    let _ = writeln!(
+        out,
+        "\nApproval revision {} by {} at {}; {state}; TPM {}",
+        approval.revision,
+        approval.approver,
+        approval.approved_at.to_rfc3339(),
+        if approval.require_tpm { "required" } else { "not required" }
+    );
+    for s in &approval.secrets {
+        let _ = writeln!(
+            out,
+            "  secret {} ({}, {} bytes, {})",
+            s.name, s.secret_type, s.plaintext_len, s.protection
+        );
+    }
+    out
+}
+
+/// The checks, with a heading saying what they were evaluated against, and a failure summary.
+pub fn checks(checks: &[CheckResult], against: Against) -> String {
+    let mut out = String::new();
+    let heading = match against {
+        Against::Approval => "Checks (against the stored approval)",
+        Against::Proposal => "Checks (against the approval that would be proposed)",
+    };
+    let _ = writeln!(out, "\n{heading}");
+    for check in checks {
+        out.push_str(&check_line(check));
+        out.push('\n');
+    }
+    let failed: Vec<&str> = checks
+        .iter()
+        .filter(|c| c.is_fail())
+        .map(|c| c.name.as_str())
+        .collect();
+    if failed.is_empty() {
+        out.push_str("\nNo check failed.\n");
+    } else {
+        let _ = writeln!(out, "\n{} check(s) failed: {}", failed.len(), failed.join(", "));
+    }
+    out
+}

@@ -1,0 +1,121 @@
+//! `tokendist show`: a VM's live evidence and every check, against its stored approval if it has one,
+//! else against the approval `approve` would propose. `--json` prints [`ShowJson`].
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tokendist_core::approval::Approval;
+use tokendist_core::auditlog::TimelineEvent;
+use tokendist_core::evidence::{DiskEvidence, FetchError, InstanceEvidence, ShieldedIdentity};
+use tokendist_core::keys::ed25519_public_from_pem;
+use tokendist_core::settings::{Settings, encode_verifying_key};
+use tokendist_core::verdict::CheckResult;
+use tokendist_store::Store;
+
+use crate::cli::{GlobalOptions, ShowArgs};
+use crate::context::{collector, gcp_config, load_settings, open_store};
+use crate::error::ConsoleError;
+use crate::files::read_text;
+use crate::output::{ApprovalJson, emit, emit_json};
+use crate::render;
+use crate::review::{self, Against, Review, failed_names};
+use crate::target::{Target, resolve};
+
+/// The approver name used for proposals that nobody signs.
+pub const PROPOSAL_APPROVER: &str = "(proposal)";
+
+/// `show --json`.
+#[derive(Debug, Serialize)]
+pub struct ShowJson<'a> {
+    pub target: &'a Target,
+    pub gathered_at: DateTime<Utc>,
+    pub instance: Option<&'a InstanceEvidence>,
+    pub boot_disk: Option<&'a DiskEvidence>,
+    pub shielded_identity: Option<&'a ShieldedIdentity>,
+    /// Every Google API call that failed (the checks needing it fail closed).
+    pub errors: Vec<&'a FetchError>,
+    pub cloud_config_review: &'a [CheckResult],
+    /// Null when the audit log could not be read.
+    pub timeline: Option<&'a [TimelineEvent]>,
+    pub evaluated_against: Against,
+    pub approval: Option<ApprovalJson>,
+    pub checks: &'a [CheckResult],
+    pub failed_checks: Vec<String>,
+}
+
+impl<'a> ShowJson<'a> {
+    pub fn new(
+        review: &'a Review,
+        against: Against,
+        approval: Option<&Approval>,
+        checks: &'a [CheckResult],
+    ) -> Self {
+        Self {
+            target: &review.target,
+            gathered_at: review.gathered_at(),
+            instance: review.instance().ok(),
+            boot_disk: review.boot_disk().ok(),
+            shielded_identity: review.shielded_identity.as_ref().ok(),
+            errors: review.fetch_errors(),
+            cloud_config_review: &review.cloud_config_review,
+            timeline: review.timeline.as_ref().ok().map(Vec::as_slice),
+            evaluated_against: against,
+            approval: approval.map(ApprovalJson::from),
+            checks,
+            failed_checks: failed_names(checks),
+        }
+    }
+}
+
+/// Adds the `--trust-key` files to the settings' trusted approver keys.
+pub fn trust_keys(settings: &mut Settings, files: &[std::path::PathBuf]) -> Result<(), ConsoleError> {
+    for path in files {
+        let pem = read_text(path, "read trusted key")?;
+        let key = ed25519_public_from_pem(&pem).map_err(|e| ConsoleError::bad_input(path, e.to_string()))?;
+        settings.trusted_approver_keys.push(encode_verifying_key(&key));
+    }
+    Ok(())
+}
+
+/// The stored approval of the reviewed VM, if any.
+pub async fn stored_approval(store: &dyn Store, review: &Review) -> Result<Option<Approval>, ConsoleError> {
+    let id = review
+        .instance()
+        .ok()
+        .map(|i| i.instance_id.clone())
+        .or_else(|| review.target.known_id.clone());
+    match id {
+        Some(id) => Ok(store.get_approval(&id).await?),
+        None => Ok(None),
+    }
+}
+
+pub async fn run(global: &GlobalOptions, args: &ShowArgs) -> Result<(), ConsoleError> {
+    let mut settings = load_settings(global.settings.as_deref())?;
+    trust_keys(&mut settings, &args.trust_keys)?;
+    let store = open_store(&global.store).await?;
+    let target = resolve(&*store, &args.target).await?;
+    let collector = collector(&gcp_config(global)).await?;
+    let review = review::collect(&collector, target, &settings, Utc::now()).await;
+    let stored = stored_approval(&*store, &review).await?;
+    let (approval, against) = match &stored {
+        Some(a) => (a.clone(), Against::Approval),
+        None => (review.proposal(&settings, PROPOSAL_APPROVER), Against::Proposal),
+    };
+    let checks = review.checks(&approval, against, &settings);
+    if global.json {
+        emit_json(&ShowJson::new(&review, against, stored.as_ref(), &checks))?;
+    } else {
+        let mut text = render::evidence(&review);
+        if let Some(a) = &stored {
+            text.push_str(&render::approval_summary(a));
+        }
+        text.push_str(&render::checks(&checks, against));
+        emit(&text)?;
+    }
+    match review.instance() {
+        Ok(_) => Ok(()),
+        Err(e) => Err(ConsoleError::Failed(format!(
+            "the instance could not be read ({e}); check the name, project, zone and your access"
+        ))),
+    }
+}
