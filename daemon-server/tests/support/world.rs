@@ -1,0 +1,222 @@
+//! One test's world: gcpsim in-process (demo scenario or a variant), certificates, key files, a SQLite
+//! store (or another store URL), the server configuration file, and ways to start servers, mint
+//! identity tokens and connect clients.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokendist_sim::{MintTokenRequest, RunningSim, Scenario};
+use tokendist_store::{Store, StoreOptions};
+
+use super::client::{self, Client};
+use super::keys::ServerKeys;
+use super::pki::{ClientIdentity, Pki};
+use super::server::{self, ServerProcess};
+use super::{AUDIENCE, CLIENT_SERIAL, GOOD_VM, PROJECT, TAMPERED_VM, ZONE};
+use tokendist_core::evidence::{FetchError, FetchErrorKind};
+use tokendist_gcp::{ComputeClient, EvidenceCollector, GcpConfig, LoggingClient};
+
+/// The simulator's scenarios directory (cloud-configs and keys live next to demo.toml).
+pub fn scenarios_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../sim/scenarios")
+}
+
+/// The demo scenario's TOML text, for variants.
+pub fn demo_toml() -> String {
+    std::fs::read_to_string(scenarios_dir().join("demo.toml")).unwrap()
+}
+
+/// A scenario from TOML text, resolving paths against the demo's directory.
+pub fn scenario_from(text: &str) -> Scenario {
+    Scenario::from_toml_str(text, &scenarios_dir()).unwrap()
+}
+
+/// The VMs whose evidence tests read.
+const VMS: [&str; 2] = [GOOD_VM, TAMPERED_VM];
+
+/// Whether gcpsim's evidence of `vm` decodes in the Google client (see [`start_decodable_sim`]).
+pub async fn evidence_decodes(sim: &RunningSim, vm: &str) -> bool {
+    let config = GcpConfig::for_simulator(sim.api, None);
+    let compute = ComputeClient::new(&config).await.unwrap();
+    let logging = LoggingClient::new(&config).await.unwrap();
+    let evidence = EvidenceCollector::new(compute, logging)
+        .collect(PROJECT, ZONE, vm)
+        .await;
+    let malformed = |e: &FetchError| e.kind == FetchErrorKind::Malformed;
+    !(evidence.instance.as_ref().err().is_some_and(malformed)
+        || evidence.boot_disk.as_ref().err().is_some_and(malformed))
+}
+
+/// Starts gcpsim, again until every VM's evidence decodes.
+///
+/// WORKAROUND for a gcpsim bug: it makes fingerprints with standard base64 (`+`, `/`), while GCE
+/// (see the fixtures, e.g. `o-P3cNLV6_Q=`) and the google-cloud-compute-v1 decoder use URL-safe
+/// base64; about a third of random fingerprints then fail to decode. Remove when gcpsim is fixed.
+async fn start_decodable_sim(scenario: Scenario) -> RunningSim {
+    for _ in 0..30 {
+        let sim = RunningSim::start(scenario.clone(), "127.0.0.1".parse().unwrap())
+            .await
+            .unwrap();
+        let mut decodes = true;
+        for vm in VMS {
+            if sim.metadata.contains_key(vm) {
+                decodes &= evidence_decodes(&sim, vm).await;
+            }
+        }
+        if decodes {
+            return sim;
+        }
+        sim.shutdown().await;
+    }
+    panic!("gcpsim never produced decodable fingerprints in 30 starts");
+}
+
+pub struct World {
+    pub dir: tempfile::TempDir,
+    pub sim: RunningSim,
+    pub pki: Pki,
+    pub keys: ServerKeys,
+    pub client_identity: ClientIdentity,
+    pub store_url: String,
+    pub store_options: StoreOptions,
+    pub store: Arc<dyn Store>,
+    /// Extra environment for servers (e.g. FIRESTORE_EMULATOR_HOST).
+    pub server_env: Vec<(String, String)>,
+}
+
+impl World {
+    /// The demo scenario with a fresh SQLite store.
+    pub async fn start() -> World {
+        Self::start_with(scenario_from(&demo_toml())).await
+    }
+
+    pub async fn start_with(scenario: Scenario) -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("tokendist.db").display());
+        Self::start_with_store(scenario, dir, url, StoreOptions::default()).await
+    }
+
+    pub async fn start_with_store(
+        scenario: Scenario,
+        dir: tempfile::TempDir,
+        store_url: String,
+        store_options: StoreOptions,
+    ) -> World {
+        let sim = start_decodable_sim(scenario).await;
+        let pki = Pki::create(dir.path());
+        let keys = ServerKeys::create(dir.path());
+        let client_identity = pki.client(CLIENT_SERIAL);
+        let store = tokendist_store::open(&store_url, &store_options)
+            .await
+            .unwrap();
+        World {
+            dir,
+            sim,
+            pki,
+            keys,
+            client_identity,
+            store_url,
+            store_options,
+            store,
+            server_env: Vec::new(),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// The server configuration (TOML) trusting `approvers`, plus `extra` top-level lines.
+    pub fn config_text(&self, approvers: &[&Path], extra: &str) -> String {
+        let api = self.sim.api;
+        let list: Vec<String> = approvers
+            .iter()
+            .map(|p| format!("{:?}", p.display().to_string()))
+            .collect();
+        format!(
+            r#"listen = "127.0.0.1:0"
+audience = "{AUDIENCE}"
+store = "{store}"
+token_max_age_secs = 60
+session_ttl_secs = 120
+{extra}
+
+[tls]
+mode = "mtls"
+cert = "{cert}"
+key = "{key}"
+client_ca = "{ca}"
+
+[keys]
+trusted_approvers = [{approvers}]
+receipt_key = "{receipt}"
+secrets_key = "{secrets}"
+
+[gcp]
+compute_endpoint = "http://{api}"
+logging_endpoint = "http://{api}"
+jwks_url = "http://{api}/oauth2/v3/certs"
+credentials = "anonymous"
+retry = "none"
+"#,
+            store = self.store_url,
+            cert = self.pki.server_cert_path.display(),
+            key = self.pki.server_key_path.display(),
+            ca = self.pki.ca_path.display(),
+            approvers = list.join(", "),
+            receipt = self.keys.receipt_path.display(),
+            secrets = self.keys.secrets_path.display(),
+        )
+    }
+
+    /// Writes the default configuration (Alice trusted) to `NAME.toml`.
+    pub fn write_config(&self, name: &str) -> PathBuf {
+        let text = self.config_text(&[&self.keys.alice.public_path], "");
+        let path = self.path(&format!("{name}.toml"));
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// Starts a server with the default configuration and waits for READY.
+    pub async fn server(&self, name: &str) -> ServerProcess {
+        let config = self.write_config(name);
+        self.server_with_config(name, &config).await
+    }
+
+    pub async fn server_with_config(&self, name: &str, config: &Path) -> ServerProcess {
+        let env: Vec<(&str, &str)> = self
+            .server_env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        server::launch(self.dir.path(), name, config, &env)
+            .ready()
+            .await
+    }
+
+    /// A fresh `format=full` identity token of `vm` for the server's audience.
+    pub fn token(&self, vm: &str) -> String {
+        self.token_with(MintTokenRequest {
+            vm: vm.to_string(),
+            audience: AUDIENCE.to_string(),
+            format: Some("full".into()),
+            licenses: false,
+            iat: None,
+            exp: None,
+        })
+    }
+
+    pub fn token_with(&self, request: MintTokenRequest) -> String {
+        self.sim.handle().mint_identity_token(&request).unwrap()
+    }
+
+    pub fn good_token(&self) -> String {
+        self.token(GOOD_VM)
+    }
+
+    /// An mTLS client presenting the world's client certificate.
+    pub async fn client(&self, addr: SocketAddr) -> Client {
+        client::connect(addr, &self.pki.ca_pem, &self.client_identity).await
+    }
+}
