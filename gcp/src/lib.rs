@@ -22,9 +22,9 @@ mod jwks_cache_policy;
 pub mod logging;
 pub mod metadata;
 
-pub use compute::ComputeClient;
+pub use compute::{ClientBuildError, ComputeClient};
 pub use config::{CredentialsMode, GcpConfig, RetryMode};
 pub use evidence::{EvidenceCollector, VmEvidence};
-pub use jwks::{JwksCache, JwksError};
+pub use jwks::{JwksCache, JwksCacheOptions, JwksError, TokenVerifyError};
 pub use logging::LoggingClient;
-pub use metadata::{MetadataClient, MetadataError};
+pub use metadata::{IdentityToken, MetadataClient, MetadataError};

@@ -20,7 +20,10 @@ const AUDIENCE: &str = "https://tokenserver.alice.example";
 
 /// The good VM's container digest, which Alice trusts.
 fn good_digest() -> String {
-    let text = std::fs::read_to_string(support::scenarios_dir().join("tokenclient-good.cloud-config.yaml")).unwrap();
+    let text = std::fs::read_to_string(
+        support::scenarios_dir().join("tokenclient-good.cloud-config.yaml"),
+    )
+    .unwrap();
     let start = text.find("sha256:").unwrap();
     text[start..start + 71].to_string()
 }
@@ -29,11 +32,17 @@ fn good_digest() -> String {
 async fn decide(vm: &str) -> (Verdict, Vec<tokendist_core::verdict::CheckResult>) {
     let sim = support::start(support::demo_scenario()).await;
     let key = ed25519_dalek::SigningKey::from_bytes(&[42u8; 32]);
-    let mut settings = Settings { audience: AUDIENCE.to_owned(), ..Settings::default() };
+    let mut settings = Settings {
+        audience: AUDIENCE.to_owned(),
+        ..Settings::default()
+    };
     settings.trusted_approver_keys = vec![encode_verifying_key(&key.verifying_key())];
     settings.trusted_container_digests.insert(good_digest());
 
-    let collected = support::collector(&sim).await.collect("bob-project", "us-central1-a", vm).await;
+    let collected = support::collector(&sim)
+        .await
+        .collect("bob-project", "us-central1-a", vm)
+        .await;
     let token = sim
         .handle()
         .mint_identity_token(&MintTokenRequest {
@@ -47,18 +56,36 @@ async fn decide(vm: &str) -> (Verdict, Vec<tokendist_core::verdict::CheckResult>
         .unwrap();
     let now = Utc::now();
     let jwks = JwksCache::new(&support::config(&sim, None)).unwrap();
-    let claims = jwks.verify_identity_token(&token, &settings.identity_expectations(None), now).await;
+    let claims = jwks
+        .verify_identity_token(&token, &settings.identity_expectations(None), now)
+        .await;
     let instance = collected.instance.clone().unwrap();
     let user_data = instance.metadata["user-data"].clone();
-    let mut approval = Approval::proposed_from(&instance, &settings.always_allowed_metadata_keys, "alice", now);
+    let mut approval = Approval::proposed_from(
+        &instance,
+        &settings.always_allowed_metadata_keys,
+        "alice",
+        now,
+    );
     approval.require_tpm = false;
     sign(&mut approval, &key);
-    let (evidence, _) = collected.into_evidence(claims.map_err(|e| panic!("token did not verify: {e}")), PeerEvidence::default(), now);
-    (evaluate(&approval, &evidence, &settings), review_user_data(&user_data, &settings))
+    let (evidence, _) = collected.into_evidence(
+        claims.map_err(|e| panic!("token did not verify: {e}")),
+        PeerEvidence::default(),
+        now,
+    );
+    (
+        evaluate(&approval, &evidence, &settings),
+        review_user_data(&user_data, &settings),
+    )
 }
 
 fn failed(checks: &[tokendist_core::verdict::CheckResult]) -> Vec<&str> {
-    checks.iter().filter(|c| c.is_fail()).map(|c| c.name.as_str()).collect()
+    checks
+        .iter()
+        .filter(|c| c.is_fail())
+        .map(|c| c.name.as_str())
+        .collect()
 }
 
 #[tokio::test]
@@ -69,7 +96,11 @@ async fn good_demo_vm_passes_every_release_and_review_check() {
     // Everything that applies passed; only the TPM checks (not required) and unpinned network checks skip.
     for check in &verdict.checks {
         if let Outcome::Skipped(why) = &check.outcome {
-            assert!(check.name.starts_with("tpm.") || check.name.starts_with("network."), "{} skipped: {why}", check.name);
+            assert!(
+                check.name.starts_with("tpm.") || check.name.starts_with("network."),
+                "{} skipped: {why}",
+                check.name
+            );
         }
     }
 }
@@ -77,6 +108,15 @@ async fn good_demo_vm_passes_every_release_and_review_check() {
 #[tokio::test]
 async fn tampered_demo_vm_fails_exactly_the_checks_its_tampering_breaks() {
     let (verdict, review) = decide("tokenclient-tampered").await;
-    assert_eq!(verdict.failed_names(), vec![checks::INSTANCE_METADATA, checks::AUDITLOG_CLEAN]);
-    assert_eq!(failed(&review), vec![checks::CLOUDCONFIG_IMAGE_PINNED, checks::CLOUDCONFIG_IMAGE_TRUSTED]);
+    assert_eq!(
+        verdict.failed_names(),
+        vec![checks::INSTANCE_METADATA, checks::AUDITLOG_CLEAN]
+    );
+    assert_eq!(
+        failed(&review),
+        vec![
+            checks::CLOUDCONFIG_IMAGE_PINNED,
+            checks::CLOUDCONFIG_IMAGE_TRUSTED
+        ]
+    );
 }
