@@ -49,7 +49,9 @@ fn pins(args: &ApproveArgs, now: DateTime<Utc>) -> Result<Pins, ConsoleError> {
         Some(text) => Some(
             text.trim()
                 .parse::<IpAddr>()
-                .map_err(|_| ConsoleError::Usage(format!("--peer-address {text:?} is not an IP address")))?
+                .map_err(|_| {
+                    ConsoleError::Usage(format!("--peer-address {text:?} is not an IP address"))
+                })?
                 .to_string(),
         ),
         None => None,
@@ -117,7 +119,9 @@ fn seal_all(
                 &binding(instance_id, &secret.name),
                 &mut rand::rng(),
             )
-            .map_err(|e| ConsoleError::Failed(format!("cannot encrypt secret {:?}: {e}", secret.name)))?;
+            .map_err(|e| {
+                ConsoleError::Failed(format!("cannot encrypt secret {:?}: {e}", secret.name))
+            })?;
             Ok(StoredSecret {
                 name: secret.name.clone(),
                 secret_type: secret.secret_type.to_owned(),

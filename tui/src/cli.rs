@@ -36,10 +36,20 @@ pub struct GlobalOptions {
     #[arg(long, global = true, env = "TOKENDIST_STORE", default_value = DEFAULT_STORE, value_name = "URL")]
     pub store: String,
     /// Compute Engine API root (default Google's; http://127.0.0.1:PORT for gcpsim).
-    #[arg(long, global = true, env = "TOKENDIST_COMPUTE_ENDPOINT", value_name = "URL")]
+    #[arg(
+        long,
+        global = true,
+        env = "TOKENDIST_COMPUTE_ENDPOINT",
+        value_name = "URL"
+    )]
     pub compute_endpoint: Option<String>,
     /// Cloud Logging API root (default Google's).
-    #[arg(long, global = true, env = "TOKENDIST_LOGGING_ENDPOINT", value_name = "URL")]
+    #[arg(
+        long,
+        global = true,
+        env = "TOKENDIST_LOGGING_ENDPOINT",
+        value_name = "URL"
+    )]
     pub logging_endpoint: Option<String>,
     /// Call the Google APIs without credentials (gcpsim); otherwise Application Default Credentials.
     #[arg(long, global = true, env = "TOKENDIST_GCP_ANONYMOUS")]
@@ -100,7 +110,10 @@ when one exists, otherwise against the approval `approve` would propose. identit
 the VM's own request, so the server decides them on each request.
 
 --json prints {\"target\", \"instance\", \"boot_disk\", \"shielded_identity\", \"errors\",
-\"cloud_config_review\", \"timeline\", \"evaluated_against\", \"approval\", \"checks\", \"failed_checks\"}.
+\"cloud_config_review\", \"timeline\", \"evaluated_against\" (\"approval\" | \"proposal\"), \"approval\"
+(null, or its fields without secret bytes), \"checks\", \"failed_checks\" ([str])}; each check (and each
+cloud_config_review entry) is {\"name\": str, \"outcome\": \"pass\" | \"fail\" | \"skipped\", \"reason\": str | null}.
+Exit code 1 when the instance cannot be read (the JSON still lists the errors).
 
 Example:
   tokendist show tokenclient-good --project bob-project --zone us-central1-a")]

@@ -29,13 +29,18 @@ pub fn yes_no(question: &str, action: &str) -> Result<(), ConsoleError> {
     if is_yes(&answer) {
         Ok(())
     } else {
-        Err(ConsoleError::Refused(format!("not confirmed; nothing was written (no {action})")))
+        Err(ConsoleError::Refused(format!(
+            "not confirmed; nothing was written (no {action})"
+        )))
     }
 }
 
 /// Asks the operator to type `expected` exactly.
 pub fn type_to_confirm(expected: &str, action: &str) -> Result<(), ConsoleError> {
-    let answer = read_answer(&format!("Type the VM name ({expected}) to {action}: "), action)?;
+    let answer = read_answer(
+        &format!("Type the VM name ({expected}) to {action}: "),
+        action,
+    )?;
     if answer == expected {
         Ok(())
     } else {

@@ -5,7 +5,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use tokendist_core::settings::Settings;
-use tokendist_gcp::{ComputeClient, CredentialsMode, EvidenceCollector, GcpConfig, LoggingClient, RetryMode};
+use tokendist_gcp::{
+    ComputeClient, CredentialsMode, EvidenceCollector, GcpConfig, LoggingClient, RetryMode,
+};
 use tokendist_store::{Store, StoreError};
 
 use crate::cli::GlobalOptions;
@@ -27,9 +29,14 @@ pub fn load_settings(path: Option<&Path>) -> Result<Settings, ConsoleError> {
     let Some(path) = path else {
         return Ok(Settings::default());
     };
-    let text = read_text(path, "read settings file").map_err(|e| ConsoleError::Config(e.to_string()))?;
+    let text =
+        read_text(path, "read settings file").map_err(|e| ConsoleError::Config(e.to_string()))?;
     let settings: Settings = toml::from_str(&text).map_err(|e| {
-        ConsoleError::Config(format!("settings file {} is not valid: {}", path.display(), e.message()))
+        ConsoleError::Config(format!(
+            "settings file {} is not valid: {}",
+            path.display(),
+            e.message()
+        ))
     })?;
     settings
         .validate()

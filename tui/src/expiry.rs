@@ -21,7 +21,9 @@ pub fn parse_expiry(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, Str
     let (number, unit) = text.split_at(split);
     let count: i64 = number.parse().map_err(|_| bad())?;
     if count == 0 {
-        return Err(format!("--expires {text} is zero; give a positive duration"));
+        return Err(format!(
+            "--expires {text} is zero; give a positive duration"
+        ));
     }
     let duration = match unit {
         "m" => Duration::try_minutes(count),
@@ -59,10 +61,16 @@ mod tests {
     #[test]
     fn rfc3339_times_are_taken_as_given_and_must_be_in_the_future() {
         assert_eq!(
-            parse_expiry("2027-01-01T00:00:00Z", now()).unwrap().to_rfc3339(),
+            parse_expiry("2027-01-01T00:00:00Z", now())
+                .unwrap()
+                .to_rfc3339(),
             "2027-01-01T00:00:00+00:00"
         );
-        assert!(parse_expiry("2020-01-01T00:00:00Z", now()).unwrap_err().contains("past"));
+        assert!(
+            parse_expiry("2020-01-01T00:00:00Z", now())
+                .unwrap_err()
+                .contains("past")
+        );
     }
 
     #[test]

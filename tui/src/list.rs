@@ -62,9 +62,15 @@ pub struct ListJson {
 
 /// Merges approvals and pending records into rows: pending first, then approved, expired, revoked;
 /// by instance id within each group.
-pub fn rows(approvals: Vec<Approval>, pending: Vec<PendingRecord>, now: DateTime<Utc>) -> Vec<VmRow> {
-    let mut pending: BTreeMap<String, PendingRecord> =
-        pending.into_iter().map(|p| (p.instance_id.clone(), p)).collect();
+pub fn rows(
+    approvals: Vec<Approval>,
+    pending: Vec<PendingRecord>,
+    now: DateTime<Utc>,
+) -> Vec<VmRow> {
+    let mut pending: BTreeMap<String, PendingRecord> = pending
+        .into_iter()
+        .map(|p| (p.instance_id.clone(), p))
+        .collect();
     let mut rows: Vec<VmRow> = approvals
         .into_iter()
         .map(|a| {
@@ -112,18 +118,31 @@ pub fn rows(approvals: Vec<Approval>, pending: Vec<PendingRecord>, now: DateTime
         attempts: p.attempts,
         failed_checks: p.failed_checks.into_iter().map(|c| c.name).collect(),
     }));
-    rows.sort_by(|a, b| a.state.cmp(&b.state).then_with(|| a.instance_id.cmp(&b.instance_id)));
+    rows.sort_by(|a, b| {
+        a.state
+            .cmp(&b.state)
+            .then_with(|| a.instance_id.cmp(&b.instance_id))
+    });
     rows
 }
 
 fn time(t: Option<DateTime<Utc>>) -> String {
-    t.map_or_else(|| "-".to_owned(), |t| t.format("%Y-%m-%d %H:%M:%SZ").to_string())
+    t.map_or_else(
+        || "-".to_owned(),
+        |t| t.format("%Y-%m-%d %H:%M:%SZ").to_string(),
+    )
 }
 
 /// The rows as a text table.
 pub fn table(rows: &[VmRow]) -> String {
     let header = [
-        "INSTANCE ID", "NAME", "PROJECT/ZONE", "STATE", "LAST SEEN / APPROVED", "ATTEMPTS", "FAILED CHECKS",
+        "INSTANCE ID",
+        "NAME",
+        "PROJECT/ZONE",
+        "STATE",
+        "LAST SEEN / APPROVED",
+        "ATTEMPTS",
+        "FAILED CHECKS",
     ]
     .map(str::to_owned);
     let mut cells: Vec<[String; 7]> = vec![header];
@@ -172,7 +191,11 @@ pub fn table(rows: &[VmRow]) -> String {
 
 pub async fn run(global: &GlobalOptions) -> Result<(), ConsoleError> {
     let store = open_store(&global.store).await?;
-    let rows = rows(store.list_approvals().await?, store.list_pending().await?, Utc::now());
+    let rows = rows(
+        store.list_approvals().await?,
+        store.list_pending().await?,
+        Utc::now(),
+    );
     if global.json {
         emit_json(&ListJson { vms: rows })
     } else {

@@ -6,6 +6,7 @@ use std::io::Write as _;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokendist_core::approval::Approval;
+use tokendist_core::verdict::{CheckResult, Outcome};
 
 use crate::error::ConsoleError;
 
@@ -85,4 +86,33 @@ impl From<&Approval> for ApprovalJson {
                 .collect(),
         }
     }
+}
+
+/// One check as the console's JSON shows it: `{"name", "outcome": "pass"|"fail"|"skipped", "reason"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckJson {
+    pub name: String,
+    pub outcome: &'static str,
+    /// Why it failed or was skipped; null when it passed.
+    pub reason: Option<String>,
+}
+
+impl From<&CheckResult> for CheckJson {
+    fn from(check: &CheckResult) -> Self {
+        let (outcome, reason) = match &check.outcome {
+            Outcome::Pass => ("pass", None),
+            Outcome::Fail(reason) => ("fail", Some(reason.clone())),
+            Outcome::Skipped(why) => ("skipped", Some(why.clone())),
+        };
+        Self {
+            name: check.name.clone(),
+            outcome,
+            reason,
+        }
+    }
+}
+
+/// Every check, converted.
+pub fn checks_json(checks: &[CheckResult]) -> Vec<CheckJson> {
+    checks.iter().map(CheckJson::from).collect()
 }

@@ -37,7 +37,11 @@ pub fn evidence(review: &Review) -> String {
                 i.machine_type,
                 i.creation_timestamp.to_rfc3339()
             );
-            let _ = writeln!(out, "  service account    {}", i.service_accounts.join(", "));
+            let _ = writeln!(
+                out,
+                "  service account    {}",
+                i.service_accounts.join(", ")
+            );
             let _ = writeln!(
                 out,
                 "  IPs                internal {}; external {}",
@@ -114,7 +118,11 @@ fn list_or_none(items: &[String]) -> String {
 pub fn approval_summary(approval: &Approval) -> String {
     let mut out = String::new();
     let state = match (&approval.revoked_at, &approval.expires_at) {
-        (Some(at), _) => format!("revoked at {} ({})", at.to_rfc3339(), approval.revoke_reason.as_deref().unwrap_or("")),
+        (Some(at), _) => format!(
+            "revoked at {} ({})",
+            at.to_rfc3339(),
+            approval.revoke_reason.as_deref().unwrap_or("")
+        ),
         (None, Some(at)) => format!("expires {}", at.to_rfc3339()),
         (None, None) => "no expiry".to_owned(),
     };
@@ -124,7 +132,11 @@ pub fn approval_summary(approval: &Approval) -> String {
         approval.revision,
         approval.approver,
         approval.approved_at.to_rfc3339(),
-        if approval.require_tpm { "required" } else { "not required" }
+        if approval.require_tpm {
+            "required"
+        } else {
+            "not required"
+        }
     );
     for s in &approval.secrets {
         let _ = writeln!(
@@ -156,7 +168,12 @@ pub fn checks(checks: &[CheckResult], against: Against) -> String {
     if failed.is_empty() {
         out.push_str("\nNo check failed.\n");
     } else {
-        let _ = writeln!(out, "\n{} check(s) failed: {}", failed.len(), failed.join(", "));
+        let _ = writeln!(
+            out,
+            "\n{} check(s) failed: {}",
+            failed.len(),
+            failed.join(", ")
+        );
     }
     out
 }

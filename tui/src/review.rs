@@ -67,7 +67,11 @@ pub async fn collect(
         Err(e) => fail_all(&REVIEW_CHECKS, &e.to_string()),
     };
     let timeline = match (&evidence.audit_log, &evidence.instance) {
-        (Ok(entries), Ok(instance)) => Ok(timeline(entries, &settings.deny_list, &instance.instance_id)),
+        (Ok(entries), Ok(instance)) => Ok(timeline(
+            entries,
+            &settings.deny_list,
+            &instance.instance_id,
+        )),
         (Err(e), _) | (Ok(_), Err(e)) => Err(e.clone()),
     };
     Review {
@@ -111,7 +115,12 @@ impl Review {
 
     /// Every check, as the console shows it: the policy verdict against `approval`, then the
     /// cloud-config review.
-    pub fn checks(&self, approval: &Approval, against: Against, settings: &Settings) -> Vec<CheckResult> {
+    pub fn checks(
+        &self,
+        approval: &Approval,
+        against: Against,
+        settings: &Settings,
+    ) -> Vec<CheckResult> {
         let verdict = match against {
             Against::Approval => policy::evaluate(approval, &self.evidence, settings),
             Against::Proposal => policy::evaluate_unapproved(approval, &self.evidence, settings),
@@ -142,8 +151,12 @@ pub fn console_view(verdict: Verdict, approval: &Approval) -> Vec<CheckResult> {
                 _ => None,
             };
             if name.starts_with("identity.") {
-                CheckResult::skipped(name, "decided by the server on each request, with the VM's identity token")
-            } else if name.starts_with("network.") && !matches!(check.outcome, Outcome::Skipped(_)) {
+                CheckResult::skipped(
+                    name,
+                    "decided by the server on each request, with the VM's identity token",
+                )
+            } else if name.starts_with("network.") && !matches!(check.outcome, Outcome::Skipped(_))
+            {
                 CheckResult::skipped(
                     name,
                     format!(

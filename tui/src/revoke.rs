@@ -40,7 +40,9 @@ async fn find_approval(store: &dyn Store, wanted: &str) -> Result<Approval, Cons
 pub async fn run(global: &GlobalOptions, args: &RevokeArgs) -> Result<(), ConsoleError> {
     let reason = args.reason.trim();
     if reason.is_empty() {
-        return Err(ConsoleError::Usage("--reason is empty; say why the approval is revoked".into()));
+        return Err(ConsoleError::Usage(
+            "--reason is empty; say why the approval is revoked".into(),
+        ));
     }
     let approver = load_approver_key(&args.key)?;
     let store = open_store(&global.store).await?;

@@ -72,7 +72,9 @@ pub fn parse(text: &str) -> Result<Vec<PlainSecret>, String> {
     let mut document: Value =
         serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
     let Value::Array(entries) = &mut document else {
-        return Err("the top level must be a JSON array of {\"name\",\"type\",\"data\"} objects".into());
+        return Err(
+            "the top level must be a JSON array of {\"name\",\"type\",\"data\"} objects".into(),
+        );
     };
     if entries.is_empty() {
         return Err("the file lists no secrets; an approval needs at least one".into());
@@ -102,7 +104,9 @@ pub fn parse(text: &str) -> Result<Vec<PlainSecret>, String> {
             ));
         }
         if !names.insert(name.clone()) {
-            return Err(format!("{label}: the name is used by an earlier entry; names must be unique"));
+            return Err(format!(
+                "{label}: the name is used by an earlier entry; names must be unique"
+            ));
         }
         let Some(secret_type) = fields.get("type").and_then(secret_type) else {
             return Err(format!(
@@ -117,7 +121,11 @@ pub fn parse(text: &str) -> Result<Vec<PlainSecret>, String> {
                     format!("{label}: \"data\" is not valid base64 (standard or URL-safe)")
                 })?
             }
-            _ => return Err(format!("{label} has no \"data\" string (base64 of the secret)")),
+            _ => {
+                return Err(format!(
+                    "{label} has no \"data\" string (base64 of the secret)"
+                ));
+            }
         };
         if data.is_empty() {
             return Err(format!("{label}: \"data\" is empty"));
@@ -157,11 +165,26 @@ mod tests {
     #[test]
     fn each_problem_names_the_entry() {
         let cases = [
-            (r#"[{"name":"a","type":"RAW","data":"YQ=="},{"name":"a","type":"RAW","data":"YQ=="}]"#, "entry #2 (\"a\")"),
-            (r#"[{"name":"gcp","type":"GCP Bearer","data":"YQ=="}]"#, "entry #1 (\"gcp\") has an unknown or missing \"type\""),
-            (r#"[{"name":"x","type":"RAW","data":"not base64!"}]"#, "entry #1 (\"x\"): \"data\" is not valid base64"),
-            (r#"[{"type":"RAW","data":"YQ=="}]"#, "entry #1 has no \"name\""),
-            (r#"[{"name":"x","type":"RAW","data":"YQ==","extra":1}]"#, "unknown field \"extra\""),
+            (
+                r#"[{"name":"a","type":"RAW","data":"YQ=="},{"name":"a","type":"RAW","data":"YQ=="}]"#,
+                "entry #2 (\"a\")",
+            ),
+            (
+                r#"[{"name":"gcp","type":"GCP Bearer","data":"YQ=="}]"#,
+                "entry #1 (\"gcp\") has an unknown or missing \"type\"",
+            ),
+            (
+                r#"[{"name":"x","type":"RAW","data":"not base64!"}]"#,
+                "entry #1 (\"x\"): \"data\" is not valid base64",
+            ),
+            (
+                r#"[{"type":"RAW","data":"YQ=="}]"#,
+                "entry #1 has no \"name\"",
+            ),
+            (
+                r#"[{"name":"x","type":"RAW","data":"YQ==","extra":1}]"#,
+                "unknown field \"extra\"",
+            ),
             (r#"{"name":"x"}"#, "top level must be a JSON array"),
             (r#"[{"name":"x""#, "not valid JSON"),
         ];

@@ -15,7 +15,7 @@ use crate::cli::{GlobalOptions, ShowArgs};
 use crate::context::{collector, gcp_config, load_settings, open_store};
 use crate::error::ConsoleError;
 use crate::files::read_text;
-use crate::output::{ApprovalJson, emit, emit_json};
+use crate::output::{ApprovalJson, CheckJson, checks_json, emit, emit_json};
 use crate::render;
 use crate::review::{self, Against, Review, failed_names};
 use crate::target::{Target, resolve};
@@ -33,12 +33,12 @@ pub struct ShowJson<'a> {
     pub shielded_identity: Option<&'a ShieldedIdentity>,
     /// Every Google API call that failed (the checks needing it fail closed).
     pub errors: Vec<&'a FetchError>,
-    pub cloud_config_review: &'a [CheckResult],
+    pub cloud_config_review: Vec<CheckJson>,
     /// Null when the audit log could not be read.
     pub timeline: Option<&'a [TimelineEvent]>,
     pub evaluated_against: Against,
     pub approval: Option<ApprovalJson>,
-    pub checks: &'a [CheckResult],
+    pub checks: Vec<CheckJson>,
     pub failed_checks: Vec<String>,
 }
 
@@ -47,7 +47,7 @@ impl<'a> ShowJson<'a> {
         review: &'a Review,
         against: Against,
         approval: Option<&Approval>,
-        checks: &'a [CheckResult],
+        checks: &[CheckResult],
     ) -> Self {
         Self {
             target: &review.target,
@@ -56,28 +56,37 @@ impl<'a> ShowJson<'a> {
             boot_disk: review.boot_disk().ok(),
             shielded_identity: review.shielded_identity.as_ref().ok(),
             errors: review.fetch_errors(),
-            cloud_config_review: &review.cloud_config_review,
+            cloud_config_review: checks_json(&review.cloud_config_review),
             timeline: review.timeline.as_ref().ok().map(Vec::as_slice),
             evaluated_against: against,
             approval: approval.map(ApprovalJson::from),
-            checks,
+            checks: checks_json(checks),
             failed_checks: failed_names(checks),
         }
     }
 }
 
 /// Adds the `--trust-key` files to the settings' trusted approver keys.
-pub fn trust_keys(settings: &mut Settings, files: &[std::path::PathBuf]) -> Result<(), ConsoleError> {
+pub fn trust_keys(
+    settings: &mut Settings,
+    files: &[std::path::PathBuf],
+) -> Result<(), ConsoleError> {
     for path in files {
         let pem = read_text(path, "read trusted key")?;
-        let key = ed25519_public_from_pem(&pem).map_err(|e| ConsoleError::bad_input(path, e.to_string()))?;
-        settings.trusted_approver_keys.push(encode_verifying_key(&key));
+        let key = ed25519_public_from_pem(&pem)
+            .map_err(|e| ConsoleError::bad_input(path, e.to_string()))?;
+        settings
+            .trusted_approver_keys
+            .push(encode_verifying_key(&key));
     }
     Ok(())
 }
 
 /// The stored approval of the reviewed VM, if any.
-pub async fn stored_approval(store: &dyn Store, review: &Review) -> Result<Option<Approval>, ConsoleError> {
+pub async fn stored_approval(
+    store: &dyn Store,
+    review: &Review,
+) -> Result<Option<Approval>, ConsoleError> {
     let id = review
         .instance()
         .ok()
@@ -99,7 +108,10 @@ pub async fn run(global: &GlobalOptions, args: &ShowArgs) -> Result<(), ConsoleE
     let stored = stored_approval(&*store, &review).await?;
     let (approval, against) = match &stored {
         Some(a) => (a.clone(), Against::Approval),
-        None => (review.proposal(&settings, PROPOSAL_APPROVER), Against::Proposal),
+        None => (
+            review.proposal(&settings, PROPOSAL_APPROVER),
+            Against::Proposal,
+        ),
     };
     let checks = review.checks(&approval, against, &settings);
     if global.json {

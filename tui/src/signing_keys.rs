@@ -18,7 +18,9 @@ pub struct ApproverKey {
 
 impl std::fmt::Debug for ApproverKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ApproverKey").field("id", &self.id).finish_non_exhaustive()
+        f.debug_struct("ApproverKey")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -32,7 +34,10 @@ impl ApproverKey {
 pub fn load_approver_key(path: &Path) -> Result<ApproverKey, ConsoleError> {
     let pem = Zeroizing::new(read_text(path, "read approval key")?);
     let signing = keys::ed25519_private_from_pem(&pem).map_err(|e| {
-        ConsoleError::bad_input(path, format!("{e}; pass the PREFIX.key written by `tokendist keygen`"))
+        ConsoleError::bad_input(
+            path,
+            format!("{e}; pass the PREFIX.key written by `tokendist keygen`"),
+        )
     })?;
     let id = keys::key_id(signing.verifying_key().as_bytes());
     Ok(ApproverKey { signing, id })

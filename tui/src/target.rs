@@ -55,7 +55,11 @@ pub async fn resolve(store: &dyn Store, args: &TargetArgs) -> Result<Target, Con
         (Some(k), project, zone) => Ok(Target {
             project: project.clone().unwrap_or(k.project),
             zone: zone.clone().unwrap_or(k.zone),
-            name: if k.name.is_empty() { wanted.to_owned() } else { k.name },
+            name: if k.name.is_empty() {
+                wanted.to_owned()
+            } else {
+                k.name
+            },
             known_id: Some(k.id),
         }),
         (None, Some(project), Some(zone)) => Ok(Target {

@@ -1,0 +1,228 @@
+//! Test harness for the `tokendist` binary: starts gcpsim in-process on the demo scenario, prepares a
+//! temporary directory (SQLite store, Alice's keys, the server's keys, settings trusting the good
+//! VM's container digest, a secrets file) and runs the real binary against them with stdin closed.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+
+use tokendist_sim::{RunningSim, Scenario};
+use tokendist_store::{Store, StoreOptions};
+
+pub const PROJECT: &str = "bob-project";
+pub const ZONE: &str = "us-central1-a";
+pub const GOOD_VM: &str = "tokenclient-good";
+pub const GOOD_ID: &str = "4708131932155938716";
+pub const TAMPERED_VM: &str = "tokenclient-tampered";
+pub const TAMPERED_ID: &str = "7294015836620471935";
+/// The container digest the good VM's cloud-config runs.
+pub const GOOD_DIGEST: &str =
+    "sha256:7a82d1280debe6609a7558cd90a33182849b4001616a6742bd1ed07e69cdb6a7";
+/// Secret values that must never reach the store in plaintext.
+pub const SECRET_VALUES: [&str; 2] = [
+    "correct-horse-battery-staple-4711",
+    "tink-keyset-bytes-0815",
+];
+
+/// What one run of the binary produced.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}): {}\nstderr: {}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+}
+
+/// A simulator and a prepared working directory.
+pub struct Console {
+    pub sim: Option<RunningSim>,
+    pub dir: tempfile::TempDir,
+}
+
+pub fn demo_scenario() -> Scenario {
+    Scenario::from_file(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../sim/scenarios/demo.toml"))
+        .unwrap()
+}
+
+impl Console {
+    /// Starts gcpsim, writes settings and secrets, and creates Alice's and the server's keys with the
+    /// binary itself.
+    pub async fn start() -> Console {
+        let sim = RunningSim::start(demo_scenario(), "127.0.0.1".parse().unwrap())
+            .await
+            .unwrap();
+        let console = Console::without_sim(Some(sim));
+        std::fs::write(
+            console.path("settings.toml"),
+            format!("trusted_container_digests = [\"{GOOD_DIGEST}\"]\n"),
+        )
+        .unwrap();
+        console.write_secrets(&format!(
+            r#"[{{"name":"db-password","type":"RAW","data":"{}"}},
+                {{"name":"keyset","type":"TINK","data":"{}"}}]"#,
+            b64(SECRET_VALUES[0]),
+            b64(SECRET_VALUES[1])
+        ));
+        let keygen = console
+            .run(&["keygen", "--out", console.path("alice").to_str().unwrap()])
+            .await;
+        assert_eq!(keygen.code, 0, "{keygen:?}");
+        let server = console
+            .run(&[
+                "keygen",
+                "--server",
+                "--out",
+                console.path("server").to_str().unwrap(),
+            ])
+            .await;
+        assert_eq!(server.code, 0, "{server:?}");
+        console
+    }
+
+    /// A working directory without a simulator (keygen, certs).
+    pub fn without_sim(sim: Option<RunningSim>) -> Console {
+        Console {
+            sim,
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn arg(&self, name: &str) -> String {
+        self.path(name).to_str().unwrap().to_owned()
+    }
+
+    pub fn store_url(&self) -> String {
+        format!("sqlite://{}", self.path("tokendist.db").display())
+    }
+
+    pub fn write_secrets(&self, text: &str) {
+        std::fs::write(self.path("secrets.json"), text).unwrap();
+    }
+
+    /// Runs `tokendist ARGS` with the store, endpoints and settings in the environment.
+    pub async fn run(&self, args: &[&str]) -> Run {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_tokendist"));
+        command
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("TOKENDIST_STORE", self.store_url())
+            .env("TOKENDIST_SETTINGS", self.path("settings.toml"))
+            .env("TOKENDIST_GCP_ANONYMOUS", "true")
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        if let Some(sim) = &self.sim {
+            command
+                .env("TOKENDIST_COMPUTE_ENDPOINT", sim.api_url())
+                .env("TOKENDIST_LOGGING_ENDPOINT", sim.api_url());
+        }
+        let output = command.output().await.unwrap();
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// `approve VM --yes --no-tpm` with the standard inputs and `extra` flags.
+    pub async fn approve(&self, vm: &str, extra: &[&str]) -> Run {
+        let (secrets, key, server_key) = (
+            self.arg("secrets.json"),
+            self.arg("alice.key"),
+            self.arg("server/secrets.pub"),
+        );
+        let mut args = vec![
+            "approve",
+            vm,
+            "--project",
+            PROJECT,
+            "--zone",
+            ZONE,
+            "--secrets",
+            &secrets,
+            "--key",
+            &key,
+            "--server-key",
+            &server_key,
+        ];
+        args.extend_from_slice(extra);
+        self.run(&args).await
+    }
+
+    /// The store the binary writes, opened by the test.
+    pub async fn store(&self) -> Arc<dyn Store> {
+        tokendist_store::open(&self.store_url(), &StoreOptions::default())
+            .await
+            .unwrap()
+    }
+
+    /// Alice's public key, as `keygen` wrote it.
+    pub fn alice_public(&self) -> ed25519_dalek::VerifyingKey {
+        let pem = std::fs::read_to_string(self.path("alice.pub")).unwrap();
+        tokendist_core::keys::ed25519_public_from_pem(&pem).unwrap()
+    }
+
+    /// Every byte of the SQLite database and its WAL/SHM files.
+    pub fn store_bytes(&self) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for entry in std::fs::read_dir(self.dir.path()).unwrap() {
+            let entry = entry.unwrap();
+            if entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with("tokendist.db")
+            {
+                bytes.extend(std::fs::read(entry.path()).unwrap());
+            }
+        }
+        assert!(!bytes.is_empty(), "no store file was written");
+        bytes
+    }
+}
+
+pub fn b64(text: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+pub fn b64_bytes(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// A denied attempt as the server records it.
+pub fn pending_attempt(id: &str, name: &str) -> tokendist_store::PendingAttempt {
+    tokendist_store::PendingAttempt {
+        instance_id: id.to_owned(),
+        project: PROJECT.to_owned(),
+        zone: ZONE.to_owned(),
+        instance_name: name.to_owned(),
+        service_account: "tokenclient@bob-project.iam.gserviceaccount.com".to_owned(),
+        seen_at: chrono::Utc::now(),
+        peer_address: Some("34.121.225.36".to_owned()),
+        failed_checks: vec![tokendist_store::FailedCheck {
+            name: "approval.state".to_owned(),
+            reason: "no approval".to_owned(),
+        }],
+        last_quote: None,
+    }
+}
