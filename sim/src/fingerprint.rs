@@ -1,13 +1,14 @@
 //! Fingerprints and opaque ids as GCE makes them: canonical base64 of random bytes, random decimal ids.
 
 use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
+use base64::engine::general_purpose::URL_SAFE;
 use rand::Rng;
 
-/// A fresh fingerprint: canonical (padded, standard alphabet) base64 of 8 random bytes, e.g. `hEX9pbBc7uo=`.
+/// A fresh fingerprint: padded URL-safe base64 of 8 random bytes, as GCE serves them (`TDT_czJlqWo=`,
+/// `o-P3cNLV6_Q=` in recorded responses); Google's client libraries decode only this alphabet.
 pub fn new_fingerprint() -> String {
     let bytes: [u8; 8] = rand::rng().random();
-    STANDARD.encode(bytes)
+    URL_SAFE.encode(bytes)
 }
 
 /// A random 19-digit decimal id (operation ids, disk ids).
@@ -31,11 +32,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fingerprint_is_canonical_base64_of_eight_bytes() {
-        let fp = new_fingerprint();
-        let decoded = STANDARD.decode(&fp).unwrap();
-        assert_eq!(decoded.len(), 8);
-        assert_eq!(STANDARD.encode(decoded), fp);
-        assert_ne!(new_fingerprint(), fp);
+    fn fingerprint_is_url_safe_base64_of_eight_bytes() {
+        // 2,000 draws make a '+' or '/' near certain if the standard alphabet were used.
+        for _ in 0..2000 {
+            let fp = new_fingerprint();
+            assert!(!fp.contains(['+', '/']), "{fp} is not URL-safe");
+            let decoded = URL_SAFE.decode(&fp).unwrap();
+            assert_eq!(decoded.len(), 8);
+            assert_eq!(URL_SAFE.encode(decoded), fp);
+        }
+        assert_ne!(new_fingerprint(), new_fingerprint());
     }
 }

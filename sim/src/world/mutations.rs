@@ -33,7 +33,11 @@ fn fingerprints_equal(supplied: &str, current: &str) -> Result<bool, ComputeErro
             format!("Invalid value for field 'resource.fingerprint': '{supplied}'. Fingerprint is not valid base64."),
         )
     })?;
-    Ok(STANDARD.decode(current).ok() == Some(supplied_bytes))
+    let current_bytes = URL_SAFE
+        .decode(current)
+        .or_else(|_| STANDARD.decode(current))
+        .ok();
+    Ok(current_bytes == Some(supplied_bytes))
 }
 
 fn new_items(update: &MetadataUpdate) -> Result<BTreeMap<String, String>, ComputeError> {
