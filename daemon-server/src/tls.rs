@@ -257,16 +257,3 @@ pub fn incoming(
     });
     ReceiverStream::new(receiver)
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn serials_compare_in_one_canonical_form() {
-        assert_eq!(normalize_serial("00:AB:01"), "ab01");
-        assert_eq!(normalize_serial("ab01"), "ab01");
-        assert_eq!(normalize_serial("0x0F"), "0f");
-        assert_eq!(normalize_serial("00"), "0");
-    }
-}

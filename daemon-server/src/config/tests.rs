@@ -119,3 +119,47 @@ fn wrong_type_from_env_names_the_variable() {
         "{text}"
     );
 }
+
+#[test]
+fn shipped_example_config_parses_and_matches_the_defaults_it_documents() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dist/tokenserver.toml");
+    let config = ServerConfig::load(&ConfigSources {
+        file: Some(path),
+        ..Default::default()
+    })
+    .unwrap();
+    let defaults = ServerConfig::default();
+    assert_eq!(config.listen, defaults.listen);
+    assert_eq!(config.token_max_age_secs, defaults.token_max_age_secs);
+    assert_eq!(config.session_ttl_secs, defaults.session_ttl_secs);
+    assert_eq!(config.default_pcrs, defaults.default_pcrs);
+    assert_eq!(config.tls.mode, TlsMode::Mtls);
+    assert_eq!(
+        config.gcp, defaults.gcp,
+        "the [gcp] section documents the defaults"
+    );
+    assert_eq!(
+        config.policy, defaults.policy,
+        "the [policy] section documents the defaults"
+    );
+    assert_eq!(config.keys.trusted_approvers.len(), 1);
+}
+
+#[test]
+fn shipped_unit_file_restarts_on_failure_but_not_on_bad_configuration() {
+    let unit = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../dist/systemd/tokenserver.service"),
+    )
+    .unwrap();
+    for line in [
+        "Type=notify",
+        "RestartPreventExitStatus=78",
+        "ExecReload=/bin/kill -HUP $MAINPID",
+        "WatchdogSec=",
+    ] {
+        assert!(
+            unit.lines().any(|l| l.starts_with(line)),
+            "unit file lacks {line}"
+        );
+    }
+}
