@@ -132,7 +132,10 @@ secrets.json: [{\"name\": \"db-password\", \"type\": \"RAW\" | \"TPM\" | \"TINK\
 
 Example:
   tokendist approve tokenclient-good --project bob-project --zone us-central1-a \\
-      --secrets secrets.json --key alice.key --server-key secrets.pub --no-tpm --expires 30d")]
+      --secrets secrets.json --key alice.key --server-key secrets.pub --no-tpm --expires 30d
+
+Exit codes: 0 ok, 1 error, 2 usage, 3 refused (checks failed or not confirmed), 4 conflict (re-run),
+78 configuration error.")]
     Approve(ApproveArgs),
     /// Revoke a VM's approval (takes effect on its next request).
     #[command(after_help = "\
@@ -140,7 +143,10 @@ Asks you to type the VM's name (skip with --yes), then writes the approval back 
 revoked_at and the reason (compare-and-swap) and records a `revoked` event.
 
 Example:
-  tokendist revoke tokenclient-good --reason \"VM decommissioned\" --key alice.key")]
+  tokendist revoke tokenclient-good --reason \"VM decommissioned\" --key alice.key
+
+Exit codes: 0 ok, 1 error, 2 usage, 3 refused (checks failed or not confirmed), 4 conflict (re-run),
+78 configuration error.")]
     Revoke(RevokeArgs),
 }
 
