@@ -20,6 +20,9 @@ use crate::service::TokenServiceImpl;
 use crate::state::{LiveSettings, ServerState};
 use crate::tls::{self, TlsReloader};
 
+/// Largest request header block accepted (HTTP/2 SETTINGS_MAX_HEADER_LIST_SIZE).
+const MAX_HEADER_LIST_BYTES: u32 = 64 * 1024;
+
 /// Why the server stopped or never started. `is_config` errors exit 78.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -119,10 +122,12 @@ pub async fn run(
     let mut terminate =
         signal(SignalKind::terminate()).map_err(|e| RunError::Runtime(e.to_string()))?;
     let shutdown_notifier = notifier.clone();
+    let mut interrupt =
+        signal(SignalKind::interrupt()).map_err(|e| RunError::Runtime(e.to_string()))?;
     let shutdown = async move {
         tokio::select! {
             _ = terminate.recv() => {}
-            _ = tokio::signal::ctrl_c() => {}
+            _ = interrupt.recv() => {}
         }
         tracing::info!("shutting down: draining in-flight requests");
         shutdown_notifier.stopping();
@@ -131,6 +136,9 @@ pub async fn run(
     tracing::info!(address = %bound, store = %config.store, tls = ?config.tls.mode, "tokenserver listening");
     notifier.ready(&format!("serving on {bound}"));
     tonic::transport::Server::builder()
+        // Above hyper's 16 KiB default, so that an oversized bearer token reaches `authenticate`
+        // and is refused as UNAUTHENTICATED instead of an HTTP 431 that clients see as UNKNOWN.
+        .http2_max_header_list_size(MAX_HEADER_LIST_BYTES)
         .add_service(health_service)
         .add_service(TokenServiceServer::new(TokenServiceImpl::new(state)))
         .serve_with_incoming_shutdown(incoming, shutdown)
@@ -148,11 +156,13 @@ fn spawn_reloader(
     state: ServerState,
     notifier: Notifier,
 ) {
+    // Registered before READY is sent (not inside the task), so that a SIGHUP right after READY is
+    // a reload and not the default action, which kills the process.
+    let Ok(mut hangup) = signal(SignalKind::hangup()) else {
+        tracing::warn!("cannot listen for SIGHUP; reload disabled");
+        return;
+    };
     tokio::spawn(async move {
-        let Ok(mut hangup) = signal(SignalKind::hangup()) else {
-            tracing::warn!("cannot listen for SIGHUP; reload disabled");
-            return;
-        };
         while hangup.recv().await.is_some() {
             notifier.reloading();
             let outcome = ServerConfig::load(&sources)

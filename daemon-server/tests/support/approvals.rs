@@ -51,7 +51,11 @@ pub async fn propose(world: &World, vm: &str) -> Approval {
 }
 
 /// Seals `secrets` to the server's X25519 key, bound to the approval's instance id.
-pub fn seal_secrets(world: &World, instance_id: &str, secrets: &[PlainSecret]) -> Vec<StoredSecret> {
+pub fn seal_secrets(
+    world: &World,
+    instance_id: &str,
+    secrets: &[PlainSecret],
+) -> Vec<StoredSecret> {
     secrets
         .iter()
         .map(|secret| {

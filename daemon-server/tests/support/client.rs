@@ -77,8 +77,8 @@ pub async fn begin_session(client: &mut Client, token: &str) -> pb::BeginSession
 
 /// The failed check names a denial carries, sorted.
 pub fn failed_checks(status: &Status) -> Vec<String> {
-    let denial = denial_of(status)
-        .unwrap_or_else(|| panic!("{status:?} carries no Denial details"));
+    let denial =
+        denial_of(status).unwrap_or_else(|| panic!("{status:?} carries no Denial details"));
     let mut names: Vec<String> = denial
         .checks
         .iter()

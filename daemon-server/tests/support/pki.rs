@@ -42,8 +42,7 @@ impl Pki {
         let ca_cert = ca_params.self_signed(&ca_key).unwrap();
         let issuer = Issuer::new(ca_params, ca_key);
 
-        let mut server_params =
-            CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        let mut server_params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
         server_params
             .subject_alt_names
             .push(SanType::IpAddress("127.0.0.1".parse().unwrap()));

@@ -35,17 +35,23 @@ pub fn scenario_from(text: &str) -> Scenario {
 /// The VMs whose evidence tests read.
 const VMS: [&str; 2] = [GOOD_VM, TAMPERED_VM];
 
-/// Whether gcpsim's evidence of `vm` decodes in the Google client (see [`start_decodable_sim`]).
-pub async fn evidence_decodes(sim: &RunningSim, vm: &str) -> bool {
+/// Why gcpsim's evidence of `vm` does not decode in the Google client, if it does not (see
+/// [`start_decodable_sim`]).
+pub async fn undecodable_evidence(sim: &RunningSim, vm: &str) -> Option<String> {
     let config = GcpConfig::for_simulator(sim.api, None);
     let compute = ComputeClient::new(&config).await.unwrap();
     let logging = LoggingClient::new(&config).await.unwrap();
     let evidence = EvidenceCollector::new(compute, logging)
         .collect(PROJECT, ZONE, vm)
         .await;
-    let malformed = |e: &FetchError| e.kind == FetchErrorKind::Malformed;
-    !(evidence.instance.as_ref().err().is_some_and(malformed)
-        || evidence.boot_disk.as_ref().err().is_some_and(malformed))
+    [
+        evidence.instance.as_ref().err(),
+        evidence.boot_disk.as_ref().err(),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|e: &&FetchError| e.kind == FetchErrorKind::Malformed)
+    .map(|e| format!("{vm}: {e:?}"))
 }
 
 /// Starts gcpsim, again until every VM's evidence decodes.
@@ -54,22 +60,24 @@ pub async fn evidence_decodes(sim: &RunningSim, vm: &str) -> bool {
 /// (see the fixtures, e.g. `o-P3cNLV6_Q=`) and the google-cloud-compute-v1 decoder use URL-safe
 /// base64; about a third of random fingerprints then fail to decode. Remove when gcpsim is fixed.
 async fn start_decodable_sim(scenario: Scenario) -> RunningSim {
+    let mut last = String::new();
     for _ in 0..30 {
         let sim = RunningSim::start(scenario.clone(), "127.0.0.1".parse().unwrap())
             .await
             .unwrap();
-        let mut decodes = true;
+        let mut problem = None;
         for vm in VMS {
-            if sim.metadata.contains_key(vm) {
-                decodes &= evidence_decodes(&sim, vm).await;
+            if problem.is_none() && sim.metadata.contains_key(vm) {
+                problem = undecodable_evidence(&sim, vm).await;
             }
         }
-        if decodes {
-            return sim;
+        match problem {
+            None => return sim,
+            Some(reason) => last = reason,
         }
         sim.shutdown().await;
     }
-    panic!("gcpsim never produced decodable fingerprints in 30 starts");
+    panic!("gcpsim never produced decodable evidence in 30 starts; last: {last}");
 }
 
 pub struct World {
@@ -121,6 +129,37 @@ impl World {
             store,
             server_env: Vec::new(),
         }
+    }
+
+    /// After a mutation of `vm` (done once by the caller), repeats `redo` until gcpsim's new
+    /// fingerprints decode (WORKAROUND, see [`start_decodable_sim`]); the VM stays mutated either way.
+    pub async fn settle(&self, vm: &str, redo: impl Fn()) {
+        let mut last = String::new();
+        for _ in 0..20 {
+            match undecodable_evidence(&self.sim, vm).await {
+                None => return,
+                Some(reason) => last = reason,
+            }
+            redo();
+        }
+        panic!("gcpsim kept producing undecodable evidence for {vm}; last: {last}");
+    }
+
+    /// [`World::settle`] with an async `redo`.
+    pub async fn settle_async<F: std::future::Future<Output = ()>>(
+        &self,
+        vm: &str,
+        redo: impl Fn() -> F,
+    ) {
+        let mut last = String::new();
+        for _ in 0..20 {
+            match undecodable_evidence(&self.sim, vm).await {
+                None => return,
+                Some(reason) => last = reason,
+            }
+            redo().await;
+        }
+        panic!("gcpsim kept producing undecodable evidence for {vm}; last: {last}");
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
