@@ -100,6 +100,11 @@ pub async fn load_for(
             "session belongs to another instance".into(),
         ));
     }
+    if session.step == SessionStep::Consumed {
+        return Err(ServiceError::FailedPrecondition(
+            "session already used; call BeginSession again".into(),
+        ));
+    }
     if session.is_expired(state.now()) {
         return Err(ServiceError::FailedPrecondition(
             "session expired; call BeginSession again".into(),

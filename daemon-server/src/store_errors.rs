@@ -18,6 +18,9 @@ pub fn from_store(error: StoreError) -> ServiceError {
                 "session already used or out of order; call BeginSession again".into(),
             )
         }
+        StoreError::InvalidTransition { .. } => ServiceError::FailedPrecondition(
+            "session already used or out of order; call BeginSession again".into(),
+        ),
         StoreError::NotFound { what } if what.starts_with("session") => {
             ServiceError::FailedPrecondition("unknown session; call BeginSession".into())
         }

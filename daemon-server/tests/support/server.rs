@@ -27,6 +27,22 @@ pub struct Launched {
     pub stderr_path: PathBuf,
 }
 
+/// The `tokenserver` binary: Cargo's for tests and benches; for the load generator (an example, which
+/// Cargo gives no binary path) `$TOKENSERVER_BIN` or the one in the profile directory above it.
+pub fn tokenserver_binary() -> PathBuf {
+    if let Some(path) = option_env!("CARGO_BIN_EXE_tokenserver") {
+        return PathBuf::from(path);
+    }
+    if let Ok(path) = std::env::var("TOKENSERVER_BIN") {
+        return PathBuf::from(path);
+    }
+    let exe = std::env::current_exe().unwrap();
+    exe.parent()
+        .and_then(Path::parent)
+        .map(|profile| profile.join("tokenserver"))
+        .unwrap()
+}
+
 /// Starts `tokenserver --config CONFIG` with `NOTIFY_SOCKET` bound in `dir`; stderr goes to a file.
 pub fn launch(dir: &Path, name: &str, config: &Path, env: &[(&str, &str)]) -> Launched {
     let socket_path = dir.join(format!("{name}.notify"));
@@ -34,7 +50,7 @@ pub fn launch(dir: &Path, name: &str, config: &Path, env: &[(&str, &str)]) -> La
     let notify = UnixDatagram::bind(&socket_path).unwrap();
     let stderr_path = dir.join(format!("{name}.stderr"));
     let stderr = std::fs::File::create(&stderr_path).unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tokenserver"));
+    let mut command = Command::new(tokenserver_binary());
     command
         .arg("--config")
         .arg(config)

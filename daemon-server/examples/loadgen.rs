@@ -1,0 +1,134 @@
+//! Load generator for `tokenserver`: starts gcpsim in-process, approves the demo's good VM (through
+//! the test harness in `tests/support`), starts the real `tokenserver` binary on loopback with mTLS,
+//! then drives `GetToken` from N concurrent callers (each its own TLS connection, like one VM each)
+//! for a bounded number of requests, and prints throughput and latency percentiles.
+//!
+//! ```text
+//! cargo build --release -p tokendist-server --bin tokenserver --example loadgen
+//! target/release/examples/loadgen [--requests 5000] [--concurrency 256]
+//! ```
+//! (`TOKENSERVER_BIN` overrides the server binary; default: `tokenserver` of the same profile.)
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use support::approvals::{approve, sample_secrets};
+use support::client::get_token;
+use support::world::World;
+
+/// A caller mints a fresh identity token this often (the server accepts tokens up to 60 s old).
+const TOKEN_REFRESH: Duration = Duration::from_secs(20);
+
+struct Options {
+    requests: usize,
+    concurrency: usize,
+}
+
+fn options() -> anyhow::Result<Options> {
+    let mut options = Options {
+        requests: 5_000,
+        concurrency: 256,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let value = args
+            .next()
+            .ok_or_else(|| anyhow::anyhow!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--requests" => options.requests = value.parse()?,
+            "--concurrency" => options.concurrency = value.parse()?,
+            other => anyhow::bail!("unknown flag {other}; use --requests N --concurrency C"),
+        }
+    }
+    anyhow::ensure!(options.concurrency > 0, "--concurrency must be positive");
+    Ok(options)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let options = options()?;
+    let world = Arc::new(World::start().await);
+    approve(&world, support::GOOD_VM, &sample_secrets("load")).await;
+    let server = world.server("loadgen").await;
+    println!(
+        "tokenserver {} on {} (store {}), gcpsim on {}",
+        support::server::tokenserver_binary().display(),
+        server.addr,
+        world.store_url,
+        world.sim.api
+    );
+
+    let mut clients = Vec::with_capacity(options.concurrency);
+    for _ in 0..options.concurrency {
+        clients.push(world.client(server.addr).await);
+    }
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut callers = Vec::new();
+    for mut client in clients {
+        let world = Arc::clone(&world);
+        let next = Arc::clone(&next);
+        let total = options.requests;
+        callers.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut failures: BTreeMap<String, usize> = BTreeMap::new();
+            let mut token = world.good_token();
+            let mut minted = Instant::now();
+            while next.fetch_add(1, Ordering::Relaxed) < total {
+                if minted.elapsed() > TOKEN_REFRESH {
+                    token = world.good_token();
+                    minted = Instant::now();
+                }
+                let sent = Instant::now();
+                let result = get_token(&mut client, &token, "").await;
+                latencies.push(sent.elapsed());
+                if let Err(status) = result {
+                    *failures.entry(format!("{:?}", status.code())).or_default() += 1;
+                }
+            }
+            (latencies, failures)
+        }));
+    }
+    let mut latencies = Vec::with_capacity(options.requests);
+    let mut failures: BTreeMap<String, usize> = BTreeMap::new();
+    for caller in callers {
+        let (mine, failed) = caller.await?;
+        latencies.extend(mine);
+        for (code, count) in failed {
+            *failures.entry(code).or_default() += count;
+        }
+    }
+    let elapsed = started.elapsed();
+    latencies.sort();
+    let ok = latencies.len() - failures.values().sum::<usize>();
+    println!(
+        "{} GetToken requests, {} concurrent callers, {:.2} s: {:.0} requests/s; {ok} released, failures {failures:?}",
+        latencies.len(),
+        options.concurrency,
+        elapsed.as_secs_f64(),
+        latencies.len() as f64 / elapsed.as_secs_f64(),
+    );
+    println!(
+        "latency p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        percentile(&latencies, 50.0).as_secs_f64() * 1e3,
+        percentile(&latencies, 90.0).as_secs_f64() * 1e3,
+        percentile(&latencies, 99.0).as_secs_f64() * 1e3,
+        percentile(&latencies, 100.0).as_secs_f64() * 1e3,
+    );
+    drop(server);
+    Ok(())
+}
