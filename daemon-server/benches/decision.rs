@@ -109,11 +109,8 @@ async fn gather(pad_history: usize) -> Inputs {
             evidence,
             settings,
         };
-        let verdict = tokendist_core::policy::evaluate(
-            &inputs.approval,
-            &inputs.evidence,
-            &inputs.settings,
-        );
+        let verdict =
+            tokendist_core::policy::evaluate(&inputs.approval, &inputs.evidence, &inputs.settings);
         assert!(verdict.allowed(), "{:?}", verdict.failed_names());
         sim.shutdown().await;
         return inputs;
@@ -149,9 +146,13 @@ fn decision(c: &mut Criterion) {
         });
         group.bench_function("verify_then_evaluate", |b| {
             b.iter(|| {
-                let claims =
-                    verify(black_box(&inputs.token), &inputs.jwks, &inputs.expectations, now)
-                        .unwrap();
+                let claims = verify(
+                    black_box(&inputs.token),
+                    &inputs.jwks,
+                    &inputs.expectations,
+                    now,
+                )
+                .unwrap();
                 black_box(claims);
                 tokendist_core::policy::evaluate(
                     black_box(&inputs.approval),

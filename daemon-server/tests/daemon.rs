@@ -49,7 +49,10 @@ async fn bad_config_exits_78_naming_the_setting() {
     let world = World::start().await;
     let text = world
         .config_text(&[&world.keys.alice.public_path], "")
-        .replace("token_max_age_secs = 60", "token_max_age_secs = \"one minute\"");
+        .replace(
+            "token_max_age_secs = 60",
+            "token_max_age_secs = \"one minute\"",
+        );
     let config = world.path("bad.toml");
     std::fs::write(&config, text).unwrap();
     let (status, stderr) =
@@ -116,7 +119,12 @@ async fn malformed_bearer_tokens_are_unauthenticated_and_the_server_keeps_servin
     let server = world.server("server").await;
     let mut client = world.client(server.addr).await;
 
-    for token in ["not-a-jwt", "a.b.c", "eyJhbGciOiJub25lIn0.e30.", "e30.e30.e30"] {
+    for token in [
+        "not-a-jwt",
+        "a.b.c",
+        "eyJhbGciOiJub25lIn0.e30.",
+        "e30.e30.e30",
+    ] {
         let status = get_token(&mut client, token, "").await.unwrap_err();
         assert_eq!(status.code(), Code::Unauthenticated, "{token}: {status:?}");
         let checks = support::client::failed_checks(&status);
@@ -157,7 +165,11 @@ async fn garbage_and_unknown_session_ids_get_precise_codes_and_the_server_keeps_
         let status = get_token(&mut client, &world.good_token(), garbage)
             .await
             .unwrap_err();
-        assert_eq!(status.code(), Code::InvalidArgument, "{garbage}: {status:?}");
+        assert_eq!(
+            status.code(),
+            Code::InvalidArgument,
+            "{garbage}: {status:?}"
+        );
     }
     let unknown = "0123456789abcdef0123456789abcdef";
     let status = get_token(&mut client, &world.good_token(), unknown)
@@ -167,15 +179,19 @@ async fn garbage_and_unknown_session_ids_get_precise_codes_and_the_server_keeps_
 
     let not_bearer = {
         let mut request = tonic::Request::new(pb::TokenRequest::default());
-        request
-            .metadata_mut()
-            .insert("authorization", "Basic YWxpY2U6aHVudGVyMg==".parse().unwrap());
+        request.metadata_mut().insert(
+            "authorization",
+            "Basic YWxpY2U6aHVudGVyMg==".parse().unwrap(),
+        );
         client.get_token(request).await.unwrap_err()
     };
     assert_eq!(not_bearer.code(), Code::Unauthenticated);
 
     let attest = client
-        .attest(with_token(pb::AttestRequest::default(), &world.good_token()))
+        .attest(with_token(
+            pb::AttestRequest::default(),
+            &world.good_token(),
+        ))
         .await
         .unwrap_err();
     assert_eq!(attest.code(), Code::Unimplemented);

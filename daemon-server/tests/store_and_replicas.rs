@@ -171,8 +171,7 @@ async fn firestore_store_documents_hold_no_secret_value() {
         ..StoreOptions::default()
     };
     let dir = tempfile::tempdir().unwrap();
-    let mut world =
-        World::start_with_store(scenario_from(&demo_toml()), dir, url, options).await;
+    let mut world = World::start_with_store(scenario_from(&demo_toml()), dir, url, options).await;
     world.server_env.push((
         "FIRESTORE_EMULATOR_HOST".into(),
         emulator.host().to_string(),
@@ -183,8 +182,15 @@ async fn firestore_store_documents_hold_no_secret_value() {
     for expected in ["td_approvals", "td_pending", "td_sessions", "td_events"] {
         assert!(collections.iter().any(|c| c == expected), "{collections:?}");
     }
-    assert!(dump.contains("hpke-x25519"), "the dump holds the sealed secrets");
-    assert_absent("the Firestore dump", dump.as_bytes(), &forbidden_forms(&secrets));
+    assert!(
+        dump.contains("hpke-x25519"),
+        "the dump holds the sealed secrets"
+    );
+    assert_absent(
+        "the Firestore dump",
+        dump.as_bytes(),
+        &forbidden_forms(&secrets),
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
