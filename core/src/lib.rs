@@ -15,6 +15,7 @@
 //! - [`network`]: the canonical TLS client-certificate serial.
 //! - [`server_seal`]: secrets encrypted to the token server (HPKE X25519).
 //! - [`receipt`]: server-signed release receipts over the evidence digest.
+//! - [`tpm`]: TPM 2.0 wire formats and software crypto (MakeCredential, import blobs, quotes, envelopes).
 
 pub mod approval;
 pub mod auditlog;
@@ -28,4 +29,5 @@ pub mod policy;
 pub mod receipt;
 pub mod server_seal;
 pub mod settings;
+pub mod tpm;
 pub mod verdict;
