@@ -35,15 +35,13 @@ pub(crate) fn certify(
                 })
                 .map_err(TpmError::during(OP))?;
             let attest = attest.marshall().map_err(TpmError::during(OP))?;
-            let signature = match signature {
-                Signature::RsaSsa(rsa) => rsa.signature().value().to_vec(),
-                other => {
-                    return Err(TpmError::Inconsistent {
-                        op: OP,
-                        detail: format!("the AK signed with {:?}, not RSASSA", other.algorithm()),
-                    });
-                }
-            };
+            if !matches!(signature, Signature::RsaSsa(_)) {
+                return Err(TpmError::Inconsistent {
+                    op: OP,
+                    detail: format!("the AK signed with {:?}, not RSASSA", signature.algorithm()),
+                });
+            }
+            let signature = signature.marshall().map_err(TpmError::during(OP))?;
             Ok(Certification { attest, signature })
         })
     })

@@ -51,15 +51,13 @@ pub(crate) fn quote(
                 continue;
             }
             let attest = attest.marshall().map_err(TpmError::during(OP))?;
-            let signature = match signature {
-                Signature::RsaSsa(rsa) => rsa.signature().value().to_vec(),
-                other => {
-                    return Err(TpmError::Inconsistent {
-                        op: OP,
-                        detail: format!("the AK signed with {:?}, not RSASSA", other.algorithm()),
-                    });
-                }
-            };
+            if !matches!(signature, Signature::RsaSsa(_)) {
+                return Err(TpmError::Inconsistent {
+                    op: OP,
+                    detail: format!("the AK signed with {:?}, not RSASSA", signature.algorithm()),
+                });
+            }
+            let signature = signature.marshall().map_err(TpmError::during(OP))?;
             return Ok(Quote { attest, signature, pcr_values });
         }
         Err(TpmError::Inconsistent {

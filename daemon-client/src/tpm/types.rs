@@ -61,7 +61,7 @@ impl PcrBank {
 pub struct Quote {
     /// TPMS_ATTEST as signed (the TPM2B_ATTEST content).
     pub attest: Vec<u8>,
-    /// The RSASSA-PKCS1-v1_5 SHA-256 signature bytes (256 bytes for RSA-2048).
+    /// The signature as TPMT_SIGNATURE (RSASSA, SHA-256, then the 256-byte RSA signature).
     pub signature: Vec<u8>,
     /// The quoted PCR values, by index.
     pub pcr_values: BTreeMap<u32, Vec<u8>>,
@@ -72,6 +72,6 @@ pub struct Quote {
 pub struct Certification {
     /// TPMS_ATTEST of type TPM_ST_ATTEST_CERTIFY.
     pub attest: Vec<u8>,
-    /// The RSASSA-PKCS1-v1_5 SHA-256 signature bytes.
+    /// The signature as TPMT_SIGNATURE (RSASSA, SHA-256, then the RSA signature).
     pub signature: Vec<u8>,
 }
