@@ -21,23 +21,34 @@ const REQUIRED: [u32; 6] = [
 /// first violation: type, nameAlg, each required attribute, `decrypt`, key size, scheme, symmetric.
 pub fn check_ak_template(ak: &TpmtPublic) -> Result<(), AkError> {
     let PublicParameters::Rsa(parameters) = &ak.parameters else {
-        return Err(AkError::NotRsa { found: ak.object_type() });
+        return Err(AkError::NotRsa {
+            found: ak.object_type(),
+        });
     };
     if ak.name_alg != ALG_SHA256 {
         return Err(AkError::NameAlg { found: ak.name_alg });
     }
     if let Some(&missing) = REQUIRED.iter().find(|&&bit| !ak.attributes.has(bit)) {
-        return Err(AkError::MissingAttribute { attribute: ObjectAttributes::bit_name(missing) });
+        return Err(AkError::MissingAttribute {
+            attribute: ObjectAttributes::bit_name(missing),
+        });
     }
     if ak.attributes.has(ObjectAttributes::DECRYPT) {
-        return Err(AkError::ForbiddenAttribute { attribute: ObjectAttributes::bit_name(ObjectAttributes::DECRYPT) });
+        return Err(AkError::ForbiddenAttribute {
+            attribute: ObjectAttributes::bit_name(ObjectAttributes::DECRYPT),
+        });
     }
     if parameters.key_bits != 2048 || ak.unique.len() != 256 {
-        return Err(AkError::KeyBits { found: parameters.key_bits });
+        return Err(AkError::KeyBits {
+            found: parameters.key_bits,
+        });
     }
     let scheme = parameters.scheme;
     if !matches!(scheme.scheme, ALG_RSASSA | ALG_RSAPSS) || scheme.hash_alg != ALG_SHA256 {
-        return Err(AkError::Scheme { scheme: scheme.scheme, hash_alg: scheme.hash_alg });
+        return Err(AkError::Scheme {
+            scheme: scheme.scheme,
+            hash_alg: scheme.hash_alg,
+        });
     }
     if parameters.symmetric != SymmetricDefinition::Null {
         return Err(AkError::Symmetric);

@@ -61,7 +61,10 @@ pub const DEFAULT_EK_AUTH_POLICY: [u8; 32] = [
 
 /// Whether `alg` is a hash algorithm a TPM may name (SHA-1/256/384/512, SM3).
 pub fn is_hash_alg(alg: u16) -> bool {
-    matches!(alg, ALG_SHA1 | ALG_SHA256 | ALG_SHA384 | ALG_SHA512 | ALG_SM3_256)
+    matches!(
+        alg,
+        ALG_SHA1 | ALG_SHA256 | ALG_SHA384 | ALG_SHA512 | ALG_SM3_256
+    )
 }
 
 /// Digest size in bytes of a hash algorithm, if it is one.

@@ -70,10 +70,18 @@ impl TpmsAttest {
         let type_offset = reader.offset();
         let attest_type = reader.u16("TPMS_ATTEST.type")?;
         if attest_type != ST_ATTEST_QUOTE && attest_type != ST_ATTEST_CERTIFY {
-            return Err(MarshalError::Unsupported { what: "TPMS_ATTEST.type", offset: type_offset, value: attest_type });
+            return Err(MarshalError::Unsupported {
+                what: "TPMS_ATTEST.type",
+                offset: type_offset,
+                value: attest_type,
+            });
         }
-        let qualified_signer = reader.tpm2b("TPMS_ATTEST.qualifiedSigner", MAX_NAME_BYTES)?.to_vec();
-        let extra_data = reader.tpm2b("TPMS_ATTEST.extraData", MAX_DATA_BYTES)?.to_vec();
+        let qualified_signer = reader
+            .tpm2b("TPMS_ATTEST.qualifiedSigner", MAX_NAME_BYTES)?
+            .to_vec();
+        let extra_data = reader
+            .tpm2b("TPMS_ATTEST.extraData", MAX_DATA_BYTES)?
+            .to_vec();
         let clock_info = ClockInfo {
             clock: reader.u64("TPMS_CLOCK_INFO.clock")?,
             reset_count: reader.u32("TPMS_CLOCK_INFO.resetCount")?,
@@ -83,15 +91,33 @@ impl TpmsAttest {
         let firmware_version = reader.u64("TPMS_ATTEST.firmwareVersion")?;
         let attested = if attest_type == ST_ATTEST_QUOTE {
             let pcr_select = PcrSelectionList::read(&mut reader)?;
-            let pcr_digest = reader.tpm2b("TPMS_QUOTE_INFO.pcrDigest", MAX_DIGEST_BYTES)?.to_vec();
-            Attested::Quote(QuoteInfo { pcr_select, pcr_digest })
+            let pcr_digest = reader
+                .tpm2b("TPMS_QUOTE_INFO.pcrDigest", MAX_DIGEST_BYTES)?
+                .to_vec();
+            Attested::Quote(QuoteInfo {
+                pcr_select,
+                pcr_digest,
+            })
         } else {
-            let name = reader.tpm2b("TPMS_CERTIFY_INFO.name", MAX_NAME_BYTES)?.to_vec();
-            let qualified_name = reader.tpm2b("TPMS_CERTIFY_INFO.qualifiedName", MAX_NAME_BYTES)?.to_vec();
-            Attested::Certify(CertifyInfo { name, qualified_name })
+            let name = reader
+                .tpm2b("TPMS_CERTIFY_INFO.name", MAX_NAME_BYTES)?
+                .to_vec();
+            let qualified_name = reader
+                .tpm2b("TPMS_CERTIFY_INFO.qualifiedName", MAX_NAME_BYTES)?
+                .to_vec();
+            Attested::Certify(CertifyInfo {
+                name,
+                qualified_name,
+            })
         };
         reader.finish("TPMS_ATTEST")?;
-        Ok(Self { qualified_signer, extra_data, clock_info, firmware_version, attested })
+        Ok(Self {
+            qualified_signer,
+            extra_data,
+            clock_info,
+            firmware_version,
+            attested,
+        })
     }
 
     /// The marshalled TPMS_ATTEST.
@@ -99,7 +125,11 @@ impl TpmsAttest {
         let mut out = Vec::with_capacity(128);
         put_u32(&mut out, TPM_GENERATED_VALUE);
         put_u16(&mut out, self.attest_type());
-        put_tpm2b(&mut out, &self.qualified_signer, "TPMS_ATTEST.qualifiedSigner")?;
+        put_tpm2b(
+            &mut out,
+            &self.qualified_signer,
+            "TPMS_ATTEST.qualifiedSigner",
+        )?;
         put_tpm2b(&mut out, &self.extra_data, "TPMS_ATTEST.extraData")?;
         put_u64(&mut out, self.clock_info.clock);
         put_u32(&mut out, self.clock_info.reset_count);
@@ -113,7 +143,11 @@ impl TpmsAttest {
             }
             Attested::Certify(certify) => {
                 put_tpm2b(&mut out, &certify.name, "TPMS_CERTIFY_INFO.name")?;
-                put_tpm2b(&mut out, &certify.qualified_name, "TPMS_CERTIFY_INFO.qualifiedName")?;
+                put_tpm2b(
+                    &mut out,
+                    &certify.qualified_name,
+                    "TPMS_CERTIFY_INFO.qualifiedName",
+                )?;
             }
         }
         Ok(out)
@@ -140,18 +174,38 @@ impl TpmtSignature {
             ALG_RSASSA | ALG_RSAPSS => {}
             // Known TPM signature algorithms this verifier does not accept: ECDSA, ECDAA, SM2, ECSCHNORR, HMAC, NULL.
             0x0018 | 0x001A | 0x001B | 0x001C | ALG_HMAC | ALG_NULL => {
-                return Err(MarshalError::Unsupported { what: "TPMT_SIGNATURE.sigAlg", offset: alg_offset, value: sig_alg });
+                return Err(MarshalError::Unsupported {
+                    what: "TPMT_SIGNATURE.sigAlg",
+                    offset: alg_offset,
+                    value: sig_alg,
+                });
             }
-            alg => return Err(MarshalError::UnknownAlgorithm { what: "TPMT_SIGNATURE.sigAlg", offset: alg_offset, alg }),
+            alg => {
+                return Err(MarshalError::UnknownAlgorithm {
+                    what: "TPMT_SIGNATURE.sigAlg",
+                    offset: alg_offset,
+                    alg,
+                });
+            }
         }
         let hash_offset = reader.offset();
         let hash_alg = reader.u16("TPMS_SIGNATURE_RSA.hash")?;
         if !is_hash_alg(hash_alg) {
-            return Err(MarshalError::UnknownAlgorithm { what: "TPMS_SIGNATURE_RSA.hash", offset: hash_offset, alg: hash_alg });
+            return Err(MarshalError::UnknownAlgorithm {
+                what: "TPMS_SIGNATURE_RSA.hash",
+                offset: hash_offset,
+                alg: hash_alg,
+            });
         }
-        let signature = reader.tpm2b("TPMS_SIGNATURE_RSA.sig", MAX_RSA_KEY_BYTES)?.to_vec();
+        let signature = reader
+            .tpm2b("TPMS_SIGNATURE_RSA.sig", MAX_RSA_KEY_BYTES)?
+            .to_vec();
         reader.finish("TPMT_SIGNATURE")?;
-        Ok(Self { sig_alg, hash_alg, signature })
+        Ok(Self {
+            sig_alg,
+            hash_alg,
+            signature,
+        })
     }
 
     /// The marshalled TPMT_SIGNATURE.

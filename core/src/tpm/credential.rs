@@ -27,10 +27,16 @@ pub fn make_credential(
     seed: [u8; 32],
 ) -> Result<(Vec<u8>, Vec<u8>), TpmError> {
     if ak_name.len() != SHA256_NAME_LEN {
-        return Err(TpmError::BadName { length: ak_name.len() });
+        return Err(TpmError::BadName {
+            length: ak_name.len(),
+        });
     }
     if secret.len() > SHA256_SIZE {
-        return Err(TpmError::TooLong { what: "credential secret", length: secret.len(), max: SHA256_SIZE });
+        return Err(TpmError::TooLong {
+            what: "credential secret",
+            length: secret.len(),
+            max: SHA256_SIZE,
+        });
     }
     let parent = StorageParent::from_public(ek_public)?;
     let mut plaintext = Zeroizing::new(Vec::with_capacity(2 + secret.len()));

@@ -17,7 +17,9 @@ pub fn ek_public_from_pem(pem: &str) -> Result<RsaPublicKey, EkError> {
 /// The RSA key of an EK's TPMT_PUBLIC.
 fn rsa_key_of(ek: &TpmtPublic) -> Result<RsaPublicKey, EkError> {
     if !matches!(ek.parameters, PublicParameters::Rsa(_)) {
-        return Err(EkError::NotRsa { found: ek.object_type() });
+        return Err(EkError::NotRsa {
+            found: ek.object_type(),
+        });
     }
     ek.rsa_public_key().map_err(EkError::Key)
 }
@@ -60,7 +62,10 @@ pub fn ek_template_from_pem(pem: &str) -> Result<TpmtPublic, EkError> {
             .ok_or_else(|| EkError::Key("public exponent does not fit 32 bits".into()))?;
         padded[start..].copy_from_slice(&e_bytes);
         let exponent = u32::from_be_bytes(padded);
-        if let PublicParameters::Rsa(RsaParameters { exponent: field, .. }) = &mut ek.parameters {
+        if let PublicParameters::Rsa(RsaParameters {
+            exponent: field, ..
+        }) = &mut ek.parameters
+        {
             *field = exponent;
         }
     }

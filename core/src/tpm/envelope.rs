@@ -34,7 +34,10 @@ pub struct Envelope {
 }
 
 fn put_field(out: &mut Vec<u8>, bytes: &[u8], what: &'static str) -> Result<(), EnvelopeError> {
-    let length = u32::try_from(bytes.len()).map_err(|_| EnvelopeError::TooLong { what, length: bytes.len() })?;
+    let length = u32::try_from(bytes.len()).map_err(|_| EnvelopeError::TooLong {
+        what,
+        length: bytes.len(),
+    })?;
     put_u32(out, length);
     out.extend_from_slice(bytes);
     Ok(())
@@ -42,15 +45,23 @@ fn put_field(out: &mut Vec<u8>, bytes: &[u8], what: &'static str) -> Result<(), 
 
 fn envelope_error(error: MarshalError) -> EnvelopeError {
     match error {
-        MarshalError::Truncated { offset, needed, .. } => EnvelopeError::Truncated { offset, needed },
+        MarshalError::Truncated { offset, needed, .. } => {
+            EnvelopeError::Truncated { offset, needed }
+        }
         MarshalError::TrailingBytes { count, .. } => EnvelopeError::TrailingBytes { count },
-        _ => EnvelopeError::Truncated { offset: 0, needed: 0 },
+        _ => EnvelopeError::Truncated {
+            offset: 0,
+            needed: 0,
+        },
     }
 }
 
 fn take_field<'a>(reader: &mut Reader<'a>, what: &'static str) -> Result<&'a [u8], EnvelopeError> {
     let length = reader.u32(what).map_err(envelope_error)?;
-    let length = usize::try_from(length).map_err(|_| EnvelopeError::TooLong { what, length: usize::MAX })?;
+    let length = usize::try_from(length).map_err(|_| EnvelopeError::TooLong {
+        what,
+        length: usize::MAX,
+    })?;
     reader.take(length, what).map_err(envelope_error)
 }
 
@@ -59,7 +70,12 @@ impl Envelope {
     pub fn encode(&self) -> Result<Vec<u8>, EnvelopeError> {
         let blob = &self.import_blob;
         let mut out = Vec::with_capacity(
-            5 + 20 + blob.public.len() + blob.duplicate.len() + blob.encrypted_seed.len() + NONCE_LEN + self.ciphertext.len(),
+            5 + 20
+                + blob.public.len()
+                + blob.duplicate.len()
+                + blob.encrypted_seed.len()
+                + NONCE_LEN
+                + self.ciphertext.len(),
         );
         out.extend_from_slice(&ENVELOPE_MAGIC);
         out.push(ENVELOPE_VERSION);
@@ -74,7 +90,9 @@ impl Envelope {
     /// Reads the wire form; every length is checked against the input, nothing panics.
     pub fn decode(bytes: &[u8]) -> Result<Self, EnvelopeError> {
         let mut reader = Reader::new(bytes);
-        let magic = reader.take(ENVELOPE_MAGIC.len(), "magic").map_err(envelope_error)?;
+        let magic = reader
+            .take(ENVELOPE_MAGIC.len(), "magic")
+            .map_err(envelope_error)?;
         if magic != ENVELOPE_MAGIC {
             return Err(EnvelopeError::WrongMagic);
         }
@@ -86,14 +104,25 @@ impl Envelope {
         let duplicate = take_field(&mut reader, "duplicate")?.to_vec();
         let encrypted_seed = take_field(&mut reader, "encrypted_seed")?.to_vec();
         let nonce_bytes = take_field(&mut reader, "nonce")?;
-        let nonce: [u8; NONCE_LEN] = nonce_bytes.try_into().map_err(|_| EnvelopeError::FieldLength {
-            what: "nonce",
-            length: nonce_bytes.len(),
-            expected: NONCE_LEN,
-        })?;
+        let nonce: [u8; NONCE_LEN] =
+            nonce_bytes
+                .try_into()
+                .map_err(|_| EnvelopeError::FieldLength {
+                    what: "nonce",
+                    length: nonce_bytes.len(),
+                    expected: NONCE_LEN,
+                })?;
         let ciphertext = take_field(&mut reader, "ciphertext")?.to_vec();
         reader.finish("envelope").map_err(envelope_error)?;
-        Ok(Self { import_blob: ImportBlob { public, duplicate, encrypted_seed }, nonce, ciphertext })
+        Ok(Self {
+            import_blob: ImportBlob {
+                public,
+                duplicate,
+                encrypted_seed,
+            },
+            nonce,
+            ciphertext,
+        })
     }
 }
 
@@ -123,12 +152,24 @@ pub fn seal_envelope(
     rng.fill_bytes(blob_seed.as_mut());
 
     let import_blob = create_import_blob(ek_public, data_key.as_ref(), policy_digest, *blob_seed)?;
-    let cipher = Aes256Gcm::new_from_slice(data_key.as_ref()).map_err(|_| EnvelopeError::SealFailed)?;
+    let cipher =
+        Aes256Gcm::new_from_slice(data_key.as_ref()).map_err(|_| EnvelopeError::SealFailed)?;
     let aad = full_aad(aad);
     let ciphertext = cipher
-        .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad: &aad })
+        .encrypt(
+            Nonce::from_slice(&nonce),
+            Payload {
+                msg: plaintext,
+                aad: &aad,
+            },
+        )
         .map_err(|_| EnvelopeError::SealFailed)?;
-    Envelope { import_blob, nonce, ciphertext }.encode()
+    Envelope {
+        import_blob,
+        nonce,
+        ciphertext,
+    }
+    .encode()
 }
 
 /// Decrypts the envelope's payload with the data key the client unsealed from its import blob
@@ -139,12 +180,22 @@ pub fn open_envelope_with_data_key(
     aad: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
     if data_key.len() != DATA_KEY_LEN {
-        return Err(EnvelopeError::DataKeyLength { length: data_key.len() });
+        return Err(EnvelopeError::DataKeyLength {
+            length: data_key.len(),
+        });
     }
-    let cipher = Aes256Gcm::new_from_slice(data_key).map_err(|_| EnvelopeError::DataKeyLength { length: data_key.len() })?;
+    let cipher = Aes256Gcm::new_from_slice(data_key).map_err(|_| EnvelopeError::DataKeyLength {
+        length: data_key.len(),
+    })?;
     let aad = full_aad(aad);
     cipher
-        .decrypt(Nonce::from_slice(&envelope.nonce), Payload { msg: &envelope.ciphertext, aad: &aad })
+        .decrypt(
+            Nonce::from_slice(&envelope.nonce),
+            Payload {
+                msg: &envelope.ciphertext,
+                aad: &aad,
+            },
+        )
         .map(Zeroizing::new)
         .map_err(|_| EnvelopeError::OpenFailed)
 }

@@ -31,17 +31,29 @@ pub struct ImportBlob {
 
 /// The public area of a sealed data object. With a policy: attributes 0 (only the policy can
 /// authorize Unseal). Without: userWithAuth, so the empty auth value unseals it.
-pub fn sealed_object_public(policy: Option<&[u8]>, unique: Vec<u8>) -> Result<TpmtPublic, TpmError> {
+pub fn sealed_object_public(
+    policy: Option<&[u8]>,
+    unique: Vec<u8>,
+) -> Result<TpmtPublic, TpmError> {
     let (attributes, auth_policy) = match policy {
         Some(digest) if digest.len() == SHA256_SIZE => (ObjectAttributes(0), digest.to_vec()),
-        Some(digest) => return Err(TpmError::PolicyDigestLength { length: digest.len() }),
-        None => (ObjectAttributes(ObjectAttributes::USER_WITH_AUTH), Vec::new()),
+        Some(digest) => {
+            return Err(TpmError::PolicyDigestLength {
+                length: digest.len(),
+            });
+        }
+        None => (
+            ObjectAttributes(ObjectAttributes::USER_WITH_AUTH),
+            Vec::new(),
+        ),
     };
     Ok(TpmtPublic {
         name_alg: ALG_SHA256,
         attributes,
         auth_policy,
-        parameters: PublicParameters::KeyedHash { scheme: Scheme::NULL },
+        parameters: PublicParameters::KeyedHash {
+            scheme: Scheme::NULL,
+        },
         unique,
     })
 }
@@ -56,14 +68,22 @@ pub fn create_import_blob(
     seed: [u8; 32],
 ) -> Result<ImportBlob, TpmError> {
     if sensitive_data.len() > MAX_SEALED_DATA {
-        return Err(TpmError::TooLong { what: "sealed data", length: sensitive_data.len(), max: MAX_SEALED_DATA });
+        return Err(TpmError::TooLong {
+            what: "sealed data",
+            length: sensitive_data.len(),
+            max: MAX_SEALED_DATA,
+        });
     }
     let parent = StorageParent::from_public(ek_public)?;
     let mut rng = rng_from_seed(seed);
     let mut seed_value = Zeroizing::new([0u8; SHA256_SIZE]);
     rng.fill_bytes(seed_value.as_mut());
 
-    let unique = Sha256::new().chain_update(seed_value.as_ref()).chain_update(sensitive_data).finalize().to_vec();
+    let unique = Sha256::new()
+        .chain_update(seed_value.as_ref())
+        .chain_update(sensitive_data)
+        .finalize()
+        .to_vec();
     let public = sealed_object_public(policy, unique)?;
     let public_bytes = public.marshal()?;
     let name = public.name()?;
@@ -71,13 +91,21 @@ pub fn create_import_blob(
     let mut sensitive = Zeroizing::new(Vec::with_capacity(8 + SHA256_SIZE + sensitive_data.len()));
     put_u16(&mut sensitive, ALG_KEYEDHASH);
     put_tpm2b(&mut sensitive, &[], "TPMT_SENSITIVE.authValue")?;
-    put_tpm2b(&mut sensitive, seed_value.as_ref(), "TPMT_SENSITIVE.seedValue")?;
+    put_tpm2b(
+        &mut sensitive,
+        seed_value.as_ref(),
+        "TPMT_SENSITIVE.seedValue",
+    )?;
     put_tpm2b(&mut sensitive, sensitive_data, "TPMT_SENSITIVE.sensitive")?;
     let mut plaintext = Zeroizing::new(Vec::with_capacity(sensitive.len() + 2));
     put_tpm2b(&mut plaintext, &sensitive, "TPM2B_SENSITIVE")?;
 
     let wrapped = outer_wrap(&parent, LABEL_DUPLICATE, &name, &plaintext, &mut rng)?;
-    Ok(ImportBlob { public: public_bytes, duplicate: wrapped.blob, encrypted_seed: wrapped.encrypted_seed })
+    Ok(ImportBlob {
+        public: public_bytes,
+        duplicate: wrapped.blob,
+        encrypted_seed: wrapped.encrypted_seed,
+    })
 }
 
 /// What TPM2_Import + Load + Unseal recover, done in software from the already OAEP-decrypted
@@ -100,7 +128,10 @@ pub fn unseal_import_blob_with_seed(
     let seed_value = reader.tpm2b("TPMT_SENSITIVE.seedValue", SHA256_SIZE)?;
     let data = reader.tpm2b("TPMT_SENSITIVE.sensitive", MAX_SEALED_DATA)?;
     reader.finish("TPMT_SENSITIVE")?;
-    let unique = Sha256::new().chain_update(seed_value).chain_update(data).finalize();
+    let unique = Sha256::new()
+        .chain_update(seed_value)
+        .chain_update(data)
+        .finalize();
     if unique.as_slice() != public.unique.as_slice() {
         return Err(TpmError::Integrity);
     }

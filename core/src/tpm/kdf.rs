@@ -34,7 +34,11 @@ pub fn kdfa_sha256(
         max: 1 << 16,
     })?;
     if wanted > 1 << 16 {
-        return Err(TpmError::TooLong { what: "KDFa output", length: wanted, max: 1 << 16 });
+        return Err(TpmError::TooLong {
+            what: "KDFa output",
+            length: wanted,
+            max: 1 << 16,
+        });
     }
     let mut out = Zeroizing::new(Vec::with_capacity(wanted + 32));
     let bits_be = bits.to_be_bytes();
@@ -42,7 +46,14 @@ pub fn kdfa_sha256(
     while out.len() < wanted {
         let block = Zeroizing::new(hmac_sha256(
             key,
-            &[&counter.to_be_bytes(), label, &[0u8], context_u, context_v, &bits_be],
+            &[
+                &counter.to_be_bytes(),
+                label,
+                &[0u8],
+                context_u,
+                context_v,
+                &bits_be,
+            ],
         )?);
         out.extend_from_slice(block.as_ref());
         counter = counter.wrapping_add(1);

@@ -33,15 +33,23 @@ impl<'a> Reader<'a> {
     pub fn take(&mut self, count: usize, what: &'static str) -> Result<&'a [u8], MarshalError> {
         let available = self.remaining();
         if count > available {
-            return Err(MarshalError::Truncated { what, offset: self.offset, needed: count, available });
+            return Err(MarshalError::Truncated {
+                what,
+                offset: self.offset,
+                needed: count,
+                available,
+            });
         }
         let start = self.offset;
-        let slice = self.bytes.get(start..start + count).ok_or(MarshalError::Truncated {
-            what,
-            offset: start,
-            needed: count,
-            available,
-        })?;
+        let slice = self
+            .bytes
+            .get(start..start + count)
+            .ok_or(MarshalError::Truncated {
+                what,
+                offset: start,
+                needed: count,
+                available,
+            })?;
         self.offset += count;
         Ok(slice)
     }
@@ -77,7 +85,12 @@ impl<'a> Reader<'a> {
         let offset = self.offset;
         let length = usize::from(self.u16(what)?);
         if length > max {
-            return Err(MarshalError::LengthOverflow { what, offset, length, max });
+            return Err(MarshalError::LengthOverflow {
+                what,
+                offset,
+                length,
+                max,
+            });
         }
         self.take(length, what)
     }
@@ -86,7 +99,11 @@ impl<'a> Reader<'a> {
     pub fn finish(&self, what: &'static str) -> Result<(), MarshalError> {
         match self.remaining() {
             0 => Ok(()),
-            count => Err(MarshalError::TrailingBytes { what, offset: self.offset, count }),
+            count => Err(MarshalError::TrailingBytes {
+                what,
+                offset: self.offset,
+                count,
+            }),
         }
     }
 }

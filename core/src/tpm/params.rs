@@ -11,12 +11,20 @@ pub enum SymmetricDefinition {
     /// TPM_ALG_NULL (signing keys, data objects).
     Null,
     /// A block cipher (AES, SM4 or Camellia) with its key size and mode.
-    Cipher { algorithm: u16, key_bits: u16, mode: u16 },
+    Cipher {
+        algorithm: u16,
+        key_bits: u16,
+        mode: u16,
+    },
 }
 
 impl SymmetricDefinition {
     /// AES-128 in CFB mode, the default EK's symmetric definition.
-    pub const AES_128_CFB: Self = Self::Cipher { algorithm: ALG_AES, key_bits: 128, mode: ALG_CFB };
+    pub const AES_128_CFB: Self = Self::Cipher {
+        algorithm: ALG_AES,
+        key_bits: 128,
+        mode: ALG_CFB,
+    };
 
     pub(crate) fn read(reader: &mut Reader<'_>) -> Result<Self, MarshalError> {
         let offset = reader.offset();
@@ -25,16 +33,28 @@ impl SymmetricDefinition {
             algorithm @ (ALG_AES | ALG_SM4 | ALG_CAMELLIA) => {
                 let key_bits = reader.u16("TPMT_SYM_DEF_OBJECT.keyBits")?;
                 let mode = reader.u16("TPMT_SYM_DEF_OBJECT.mode")?;
-                Ok(Self::Cipher { algorithm, key_bits, mode })
+                Ok(Self::Cipher {
+                    algorithm,
+                    key_bits,
+                    mode,
+                })
             }
-            alg => Err(MarshalError::UnknownAlgorithm { what: "TPMT_SYM_DEF_OBJECT.algorithm", offset, alg }),
+            alg => Err(MarshalError::UnknownAlgorithm {
+                what: "TPMT_SYM_DEF_OBJECT.algorithm",
+                offset,
+                alg,
+            }),
         }
     }
 
     pub(crate) fn write(&self, out: &mut Vec<u8>) {
         match *self {
             Self::Null => put_u16(out, ALG_NULL),
-            Self::Cipher { algorithm, key_bits, mode } => {
+            Self::Cipher {
+                algorithm,
+                key_bits,
+                mode,
+            } => {
                 put_u16(out, algorithm);
                 put_u16(out, key_bits);
                 put_u16(out, mode);
@@ -56,11 +76,19 @@ pub struct Scheme {
 
 impl Scheme {
     /// TPM_ALG_NULL: no scheme.
-    pub const NULL: Self = Self { scheme: ALG_NULL, hash_alg: ALG_NULL, kdf: ALG_NULL };
+    pub const NULL: Self = Self {
+        scheme: ALG_NULL,
+        hash_alg: ALG_NULL,
+        kdf: ALG_NULL,
+    };
 
     /// A scheme with a hash (RSASSA, RSAPSS, OAEP, HMAC).
     pub const fn with_hash(scheme: u16, hash_alg: u16) -> Self {
-        Self { scheme, hash_alg, kdf: ALG_NULL }
+        Self {
+            scheme,
+            hash_alg,
+            kdf: ALG_NULL,
+        }
     }
 
     fn read_hash(reader: &mut Reader<'_>, what: &'static str) -> Result<u16, MarshalError> {
@@ -76,12 +104,19 @@ impl Scheme {
     pub(crate) fn read_rsa(reader: &mut Reader<'_>) -> Result<Self, MarshalError> {
         let offset = reader.offset();
         match reader.u16("TPMT_RSA_SCHEME.scheme")? {
-            scheme @ (ALG_NULL | ALG_RSAES) => Ok(Self { scheme, ..Self::NULL }),
+            scheme @ (ALG_NULL | ALG_RSAES) => Ok(Self {
+                scheme,
+                ..Self::NULL
+            }),
             scheme @ (ALG_RSASSA | ALG_RSAPSS | ALG_OAEP) => {
                 let hash_alg = Self::read_hash(reader, "TPMT_RSA_SCHEME.hashAlg")?;
                 Ok(Self::with_hash(scheme, hash_alg))
             }
-            alg => Err(MarshalError::UnknownAlgorithm { what: "TPMT_RSA_SCHEME.scheme", offset, alg }),
+            alg => Err(MarshalError::UnknownAlgorithm {
+                what: "TPMT_RSA_SCHEME.scheme",
+                offset,
+                alg,
+            }),
         }
     }
 
@@ -104,9 +139,17 @@ impl Scheme {
                         alg: kdf,
                     });
                 }
-                Ok(Self { scheme: ALG_XOR, hash_alg, kdf })
+                Ok(Self {
+                    scheme: ALG_XOR,
+                    hash_alg,
+                    kdf,
+                })
             }
-            alg => Err(MarshalError::UnknownAlgorithm { what: "TPMT_KEYEDHASH_SCHEME.scheme", offset, alg }),
+            alg => Err(MarshalError::UnknownAlgorithm {
+                what: "TPMT_KEYEDHASH_SCHEME.scheme",
+                offset,
+                alg,
+            }),
         }
     }
 
@@ -139,7 +182,12 @@ impl RsaParameters {
         let scheme = Scheme::read_rsa(reader)?;
         let key_bits = reader.u16("TPMS_RSA_PARMS.keyBits")?;
         let exponent = reader.u32("TPMS_RSA_PARMS.exponent")?;
-        Ok(Self { symmetric, scheme, key_bits, exponent })
+        Ok(Self {
+            symmetric,
+            scheme,
+            key_bits,
+            exponent,
+        })
     }
 
     pub(crate) fn write(&self, out: &mut Vec<u8>) {
@@ -151,6 +199,10 @@ impl RsaParameters {
 
     /// The effective public exponent (0 on the wire means 65537).
     pub fn effective_exponent(&self) -> u32 {
-        if self.exponent == 0 { 65537 } else { self.exponent }
+        if self.exponent == 0 {
+            65537
+        } else {
+            self.exponent
+        }
     }
 }

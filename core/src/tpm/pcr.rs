@@ -27,8 +27,11 @@ impl PcrSelection {
         }
         let mut select = vec![0u8; PCR_SELECT_SIZE];
         for index in indices {
-            let byte = usize::try_from(index / 8).map_err(|_| TpmError::PcrIndexOutOfRange { index })?;
-            let slot = select.get_mut(byte).ok_or(TpmError::PcrIndexOutOfRange { index })?;
+            let byte =
+                usize::try_from(index / 8).map_err(|_| TpmError::PcrIndexOutOfRange { index })?;
+            let slot = select
+                .get_mut(byte)
+                .ok_or(TpmError::PcrIndexOutOfRange { index })?;
             *slot |= 1 << (index % 8);
         }
         Ok(Self { hash_alg, select })

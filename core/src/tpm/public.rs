@@ -116,7 +116,9 @@ impl TpmtPublic {
             });
         }
         let attributes = ObjectAttributes(reader.u32("TPMT_PUBLIC.objectAttributes")?);
-        let auth_policy = reader.tpm2b("TPMT_PUBLIC.authPolicy", MAX_DIGEST_BYTES)?.to_vec();
+        let auth_policy = reader
+            .tpm2b("TPMT_PUBLIC.authPolicy", MAX_DIGEST_BYTES)?
+            .to_vec();
         let (parameters, unique) = match object_type {
             ALG_RSA => {
                 let parameters = RsaParameters::read(reader)?;
@@ -136,10 +138,20 @@ impl TpmtPublic {
                 });
             }
             alg => {
-                return Err(MarshalError::UnknownAlgorithm { what: "TPMT_PUBLIC.type", offset: type_offset, alg });
+                return Err(MarshalError::UnknownAlgorithm {
+                    what: "TPMT_PUBLIC.type",
+                    offset: type_offset,
+                    alg,
+                });
             }
         };
-        Ok(Self { name_alg, attributes, auth_policy, parameters, unique })
+        Ok(Self {
+            name_alg,
+            attributes,
+            auth_policy,
+            parameters,
+            unique,
+        })
     }
 
     /// The marshalled TPMT_PUBLIC (the bytes the Name hashes; what `Public::unmarshall` takes).
@@ -168,7 +180,9 @@ impl TpmtPublic {
     /// The object's Name: `0x000b || SHA-256(TPMT_PUBLIC)`. Only SHA-256 name algorithms are supported.
     pub fn name(&self) -> Result<Vec<u8>, TpmError> {
         if self.name_alg != ALG_SHA256 {
-            return Err(TpmError::NameAlg { found: self.name_alg });
+            return Err(TpmError::NameAlg {
+                found: self.name_alg,
+            });
         }
         Ok(name_of_sha256_public(&self.marshal()?))
     }
@@ -176,7 +190,10 @@ impl TpmtPublic {
     /// The RSA public key of an RSA object (exponent 0 means 65537).
     pub fn rsa_public_key(&self) -> Result<RsaPublicKey, String> {
         let PublicParameters::Rsa(parameters) = &self.parameters else {
-            return Err(format!("object type 0x{:04x} is not RSA", self.object_type()));
+            return Err(format!(
+                "object type 0x{:04x} is not RSA",
+                self.object_type()
+            ));
         };
         RsaPublicKey::new(
             BigUint::from_bytes_be(&self.unique),

@@ -25,26 +25,44 @@ pub struct VerifiedQuote {
 fn parse_attest(attest_bytes: &[u8]) -> Result<TpmsAttest, QuoteError> {
     TpmsAttest::unmarshal(attest_bytes).map_err(|error| match error {
         MarshalError::WrongMagic { found } => QuoteError::WrongMagic { found },
-        MarshalError::Unsupported { what: "TPMS_ATTEST.type", value, .. } => {
-            QuoteError::WrongType { found: value, expected: ST_ATTEST_QUOTE }
-        }
+        MarshalError::Unsupported {
+            what: "TPMS_ATTEST.type",
+            value,
+            ..
+        } => QuoteError::WrongType {
+            found: value,
+            expected: ST_ATTEST_QUOTE,
+        },
         other => QuoteError::MalformedAttest(other),
     })
 }
 
 /// Verifies `signature_bytes` (a TPMT_SIGNATURE: RSASSA or RSAPSS with SHA-256) over
 /// `attest_bytes` with the RSA key in `signer`.
-pub fn verify_attest_signature(signer: &TpmtPublic, attest_bytes: &[u8], signature_bytes: &[u8]) -> Result<(), QuoteError> {
-    let signature = TpmtSignature::unmarshal(signature_bytes).map_err(QuoteError::MalformedSignature)?;
+pub fn verify_attest_signature(
+    signer: &TpmtPublic,
+    attest_bytes: &[u8],
+    signature_bytes: &[u8],
+) -> Result<(), QuoteError> {
+    let signature =
+        TpmtSignature::unmarshal(signature_bytes).map_err(QuoteError::MalformedSignature)?;
     if signature.hash_alg != ALG_SHA256 {
-        return Err(QuoteError::SignatureScheme { sig_alg: signature.sig_alg, hash_alg: signature.hash_alg });
+        return Err(QuoteError::SignatureScheme {
+            sig_alg: signature.sig_alg,
+            hash_alg: signature.hash_alg,
+        });
     }
     let key = signer.rsa_public_key().map_err(QuoteError::SignerKey)?;
     let digest = Sha256::digest(attest_bytes);
     let verified = match signature.sig_alg {
         ALG_RSASSA => key.verify(Pkcs1v15Sign::new::<Sha256>(), &digest, &signature.signature),
         ALG_RSAPSS => key.verify(Pss::new::<Sha256>(), &digest, &signature.signature),
-        sig_alg => return Err(QuoteError::SignatureScheme { sig_alg, hash_alg: signature.hash_alg }),
+        sig_alg => {
+            return Err(QuoteError::SignatureScheme {
+                sig_alg,
+                hash_alg: signature.hash_alg,
+            });
+        }
     };
     verified.map_err(|_| QuoteError::BadSignature)
 }
@@ -65,7 +83,10 @@ pub fn verify_quote(
     let quote = match attest.attested {
         Attested::Quote(quote) => quote,
         Attested::Certify(_) => {
-            return Err(QuoteError::WrongType { found: ST_ATTEST_CERTIFY, expected: ST_ATTEST_QUOTE });
+            return Err(QuoteError::WrongType {
+                found: ST_ATTEST_CERTIFY,
+                expected: ST_ATTEST_QUOTE,
+            });
         }
     };
     if attest.extra_data != expected_nonce {
@@ -77,17 +98,24 @@ pub fn verify_quote(
         _ => false,
     };
     if !selection_matches {
-        return Err(QuoteError::PcrSelectionMismatch { expected: expected_indices });
+        return Err(QuoteError::PcrSelectionMismatch {
+            expected: expected_indices,
+        });
     }
     // Reject malformed expectations (wrong value sizes, index > 23) instead of hashing them.
     PcrSelection::new(ALG_SHA256, expected_indices.iter().copied())
         .map_err(QuoteError::ExpectedPcrs)?;
-    if let Some((&index, value)) = expected_pcrs.iter().find(|(_, value)| value.len() != SHA256_SIZE) {
-        return Err(QuoteError::ExpectedPcrs(super::errors::TpmError::PcrValueLength {
-            index,
-            length: value.len(),
-            expected: SHA256_SIZE,
-        }));
+    if let Some((&index, value)) = expected_pcrs
+        .iter()
+        .find(|(_, value)| value.len() != SHA256_SIZE)
+    {
+        return Err(QuoteError::ExpectedPcrs(
+            super::errors::TpmError::PcrValueLength {
+                index,
+                length: value.len(),
+                expected: SHA256_SIZE,
+            },
+        ));
     }
     if quote.pcr_digest.as_slice() != pcr_composite_digest(expected_pcrs).as_slice() {
         return Err(QuoteError::PcrDigestMismatch);
@@ -111,13 +139,19 @@ pub fn verify_certify(
 ) -> Result<CertifyInfo, QuoteError> {
     verify_attest_signature(signer_public, attest_bytes, signature_bytes)?;
     let attest = parse_attest(attest_bytes).map_err(|error| match error {
-        QuoteError::WrongType { found, .. } => QuoteError::WrongType { found, expected: ST_ATTEST_CERTIFY },
+        QuoteError::WrongType { found, .. } => QuoteError::WrongType {
+            found,
+            expected: ST_ATTEST_CERTIFY,
+        },
         other => other,
     })?;
     let certify = match attest.attested {
         Attested::Certify(certify) => certify,
         Attested::Quote(_) => {
-            return Err(QuoteError::WrongType { found: ST_ATTEST_QUOTE, expected: ST_ATTEST_CERTIFY });
+            return Err(QuoteError::WrongType {
+                found: ST_ATTEST_QUOTE,
+                expected: ST_ATTEST_CERTIFY,
+            });
         }
     };
     if attest.extra_data != nonce {

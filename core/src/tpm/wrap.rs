@@ -32,17 +32,26 @@ impl StorageParent {
     /// Checks that `ek` can be a storage parent: RSA, SHA-256 name algorithm, AES-CFB 128/256.
     pub fn from_public(ek: &TpmtPublic) -> Result<Self, TpmError> {
         let PublicParameters::Rsa(parameters) = &ek.parameters else {
-            return Err(TpmError::EkNotRsa { found: ek.object_type() });
+            return Err(TpmError::EkNotRsa {
+                found: ek.object_type(),
+            });
         };
         if ek.name_alg != ALG_SHA256 {
             return Err(TpmError::EkNameAlg { found: ek.name_alg });
         }
         let symmetric_key_bits = match parameters.symmetric {
-            SymmetricDefinition::Cipher { algorithm: ALG_AES, key_bits: bits @ (128 | 256), mode: ALG_CFB } => bits,
+            SymmetricDefinition::Cipher {
+                algorithm: ALG_AES,
+                key_bits: bits @ (128 | 256),
+                mode: ALG_CFB,
+            } => bits,
             _ => return Err(TpmError::EkSymmetric),
         };
         let key = ek.rsa_public_key().map_err(TpmError::EkKey)?;
-        Ok(Self { key, symmetric_key_bits })
+        Ok(Self {
+            key,
+            symmetric_key_bits,
+        })
     }
 
     /// The parent's AES key size in bits (128 for the default EK).
@@ -80,17 +89,28 @@ pub fn outer_wrap(
         .encrypt(rng, Oaep::new_with_label::<Sha256, _>(label), seed.as_ref())
         .map_err(|e| TpmError::Encrypt(e.to_string()))?;
     let blob = wrap_with_seed(seed.as_ref(), parent.symmetric_key_bits, name, plaintext)?;
-    Ok(Wrapped { blob, encrypted_seed })
+    Ok(Wrapped {
+        blob,
+        encrypted_seed,
+    })
 }
 
 fn cfb_apply(key: &[u8], data: &mut [u8], encrypt: bool) -> Result<(), TpmError> {
     let iv = [0u8; 16];
     let bad_key = |_| TpmError::EkSymmetric;
     match (key.len(), encrypt) {
-        (16, true) => cfb_mode::Encryptor::<aes::Aes128>::new_from_slices(key, &iv).map_err(bad_key)?.encrypt(data),
-        (16, false) => cfb_mode::Decryptor::<aes::Aes128>::new_from_slices(key, &iv).map_err(bad_key)?.decrypt(data),
-        (32, true) => cfb_mode::Encryptor::<aes::Aes256>::new_from_slices(key, &iv).map_err(bad_key)?.encrypt(data),
-        (32, false) => cfb_mode::Decryptor::<aes::Aes256>::new_from_slices(key, &iv).map_err(bad_key)?.decrypt(data),
+        (16, true) => cfb_mode::Encryptor::<aes::Aes128>::new_from_slices(key, &iv)
+            .map_err(bad_key)?
+            .encrypt(data),
+        (16, false) => cfb_mode::Decryptor::<aes::Aes128>::new_from_slices(key, &iv)
+            .map_err(bad_key)?
+            .decrypt(data),
+        (32, true) => cfb_mode::Encryptor::<aes::Aes256>::new_from_slices(key, &iv)
+            .map_err(bad_key)?
+            .encrypt(data),
+        (32, false) => cfb_mode::Decryptor::<aes::Aes256>::new_from_slices(key, &iv)
+            .map_err(bad_key)?
+            .decrypt(data),
         _ => return Err(TpmError::EkSymmetric),
     }
     Ok(())
@@ -99,7 +119,12 @@ fn cfb_apply(key: &[u8], data: &mut [u8], encrypt: bool) -> Result<(), TpmError>
 /// The wrapper with a known seed: symKey = KDFa(seed, "STORAGE", name, "", key_bits), hmacKey =
 /// KDFa(seed, "INTEGRITY", "", "", 256), encData = AES-CFB(symKey, IV 0, plaintext), blob =
 /// `TPM2B(HMAC(hmacKey, encData || name)) || encData`.
-pub fn wrap_with_seed(seed: &[u8], symmetric_key_bits: u16, name: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, TpmError> {
+pub fn wrap_with_seed(
+    seed: &[u8],
+    symmetric_key_bits: u16,
+    name: &[u8],
+    plaintext: &[u8],
+) -> Result<Vec<u8>, TpmError> {
     let sym_key = kdfa_sha256(seed, b"STORAGE", name, &[], u32::from(symmetric_key_bits))?;
     let hmac_key = kdfa_sha256(seed, b"INTEGRITY", &[], &[], 256)?;
     let mut enc_data = plaintext.to_vec();
