@@ -10,7 +10,10 @@ use tss_esapi::{
         algorithm::{HashingAlgorithm, PublicAlgorithm, RsaSchemeAlgorithm},
         key_bits::RsaKeyBits,
     },
-    structures::{Private, Public, PublicBuilder, PublicKeyRsa, PublicRsaParametersBuilder, RsaExponent, RsaScheme},
+    structures::{
+        Private, Public, PublicBuilder, PublicKeyRsa, PublicRsaParametersBuilder, RsaExponent,
+        RsaScheme,
+    },
 };
 
 use super::{
@@ -58,17 +61,31 @@ fn ak_template() -> Result<Public, TpmError> {
 pub(crate) fn create(ctx: &mut Context, ek: Ek) -> Result<AkInfo, TpmError> {
     let template = ak_template()?;
     let created = with_ek_policy(ctx, |ctx, session| {
-        ctx.execute_with_session(Some(session), |ctx| ctx.create(ek.handle, template, None, None, None, None))
-            .map_err(TpmError::during("Create(AK)"))
+        ctx.execute_with_session(Some(session), |ctx| {
+            ctx.create(ek.handle, template, None, None, None, None)
+        })
+        .map_err(TpmError::during("Create(AK)"))
     })?;
     let public = ek::tpm2b_public(&created.out_public, "Create(AK)")?;
     let private = created.out_private.value().to_vec();
     // The Name comes from the TPM itself: load once, read it, flush.
-    let name = with_loaded(ctx, ek, &created.out_private, &created.out_public, |ctx, handle| {
-        let (_, name, _) = ctx.read_public(handle).map_err(TpmError::during("ReadPublic(AK)"))?;
-        Ok(name.value().to_vec())
-    })?;
-    Ok(AkInfo { public, name, private })
+    let name = with_loaded(
+        ctx,
+        ek,
+        &created.out_private,
+        &created.out_public,
+        |ctx, handle| {
+            let (_, name, _) = ctx
+                .read_public(handle)
+                .map_err(TpmError::during("ReadPublic(AK)"))?;
+            Ok(name.value().to_vec())
+        },
+    )?;
+    Ok(AkInfo {
+        public,
+        name,
+        private,
+    })
 }
 
 /// Loads a key blob (made under the EK) for the duration of `f`, then flushes it.
@@ -80,8 +97,10 @@ pub(crate) fn with_loaded<T>(
     f: impl FnOnce(&mut Context, KeyHandle) -> Result<T, TpmError>,
 ) -> Result<T, TpmError> {
     let handle = with_ek_policy(ctx, |ctx, session| {
-        ctx.execute_with_session(Some(session), |ctx| ctx.load(ek.handle, private.clone(), public.clone()))
-            .map_err(TpmError::during("Load"))
+        ctx.execute_with_session(Some(session), |ctx| {
+            ctx.load(ek.handle, private.clone(), public.clone())
+        })
+        .map_err(TpmError::during("Load"))
     })?;
     with_transient(ctx, handle, f)
 }
@@ -95,7 +114,11 @@ pub(crate) fn with_ak<T>(
     f: impl FnOnce(&mut Context, KeyHandle) -> Result<T, TpmError>,
 ) -> Result<T, TpmError> {
     let public = ek::public_from_wire(&ak.public, op, "AK public")?;
-    let private = Private::try_from(ak.private.clone())
-        .map_err(|error| TpmError::InvalidInput { op, what: "AK private blob", reason: error.to_string() })?;
+    let private =
+        Private::try_from(ak.private.clone()).map_err(|error| TpmError::InvalidInput {
+            op,
+            what: "AK private blob",
+            reason: error.to_string(),
+        })?;
     with_loaded(ctx, ek, &private, &public, f)
 }

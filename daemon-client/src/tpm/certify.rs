@@ -25,14 +25,30 @@ pub(crate) fn certify(
     subject: &AkInfo,
     nonce: &[u8],
 ) -> Result<Certification, TpmError> {
-    let qualifying_data = Data::try_from(nonce.to_vec())
-        .map_err(|error| TpmError::InvalidInput { op: OP, what: "nonce", reason: error.to_string() })?;
+    let qualifying_data =
+        Data::try_from(nonce.to_vec()).map_err(|error| TpmError::InvalidInput {
+            op: OP,
+            what: "nonce",
+            reason: error.to_string(),
+        })?;
     with_ak(ctx, ek, signer, OP, |ctx, signer_handle| {
         with_ak(ctx, ek, subject, OP, |ctx, subject_handle| {
             let (attest, signature) = ctx
-                .execute_with_sessions((Some(AuthSession::Password), Some(AuthSession::Password), None), |ctx| {
-                    ctx.certify(subject_handle.into(), signer_handle, qualifying_data, SignatureScheme::Null)
-                })
+                .execute_with_sessions(
+                    (
+                        Some(AuthSession::Password),
+                        Some(AuthSession::Password),
+                        None,
+                    ),
+                    |ctx| {
+                        ctx.certify(
+                            subject_handle.into(),
+                            signer_handle,
+                            qualifying_data,
+                            SignatureScheme::Null,
+                        )
+                    },
+                )
                 .map_err(TpmError::during(OP))?;
             let attest = attest.marshall().map_err(TpmError::during(OP))?;
             if !matches!(signature, Signature::RsaSsa(_)) {

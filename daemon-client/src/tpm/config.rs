@@ -25,7 +25,10 @@ impl TpmConfig {
     pub fn new(tcti: impl Into<String>) -> Self {
         let tcti = tcti.into();
         let flush_leftovers_on_connect = tcti.starts_with("swtpm");
-        TpmConfig { tcti, flush_leftovers_on_connect }
+        TpmConfig {
+            tcti,
+            flush_leftovers_on_connect,
+        }
     }
 
     /// The device path of a `device:` TCTI (`device` alone means `/dev/tpm0`), if it is one.
@@ -77,6 +80,9 @@ mod tests {
     #[test]
     fn unknown_tcti_kind_is_an_invalid_tcti_error() {
         let error = TpmConfig::new("carrier-pigeon:coop=3").tcti_name_conf();
-        assert!(matches!(error, Err(TpmError::InvalidTcti { .. })), "{error:?}");
+        assert!(
+            matches!(error, Err(TpmError::InvalidTcti { .. })),
+            "{error:?}"
+        );
     }
 }

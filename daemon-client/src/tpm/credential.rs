@@ -8,13 +8,7 @@ use tss_esapi::{
 };
 use zeroize::Zeroizing;
 
-use super::{
-    ak::with_ak,
-    ek::Ek,
-    error::TpmError,
-    sessions::with_ek_policy,
-    types::AkInfo,
-};
+use super::{ak::with_ak, ek::Ek, error::TpmError, sessions::with_ek_policy, types::AkInfo};
 
 const OP: &str = "ActivateCredential";
 
@@ -28,16 +22,29 @@ pub(crate) fn activate(
     id_object: &[u8],
     encrypted_secret: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, TpmError> {
-    let id_object = IdObject::try_from(id_object.to_vec())
-        .map_err(|error| TpmError::InvalidInput { op: OP, what: "credential blob", reason: error.to_string() })?;
-    let encrypted_secret = EncryptedSecret::try_from(encrypted_secret.to_vec())
-        .map_err(|error| TpmError::InvalidInput { op: OP, what: "encrypted secret", reason: error.to_string() })?;
+    let id_object =
+        IdObject::try_from(id_object.to_vec()).map_err(|error| TpmError::InvalidInput {
+            op: OP,
+            what: "credential blob",
+            reason: error.to_string(),
+        })?;
+    let encrypted_secret =
+        EncryptedSecret::try_from(encrypted_secret.to_vec()).map_err(|error| {
+            TpmError::InvalidInput {
+                op: OP,
+                what: "encrypted secret",
+                reason: error.to_string(),
+            }
+        })?;
     with_ak(ctx, ek, ak, OP, |ctx, ak_handle| {
         with_ek_policy(ctx, |ctx, ek_session| {
             let credential = ctx
-                .execute_with_sessions((Some(AuthSession::Password), Some(ek_session), None), |ctx| {
-                    ctx.activate_credential(ak_handle, ek.handle, id_object, encrypted_secret)
-                })
+                .execute_with_sessions(
+                    (Some(AuthSession::Password), Some(ek_session), None),
+                    |ctx| {
+                        ctx.activate_credential(ak_handle, ek.handle, id_object, encrypted_secret)
+                    },
+                )
                 .map_err(TpmError::during(OP))?;
             Ok(Zeroizing::new(credential.value().to_vec()))
         })

@@ -22,7 +22,8 @@ const DEFAULT_EK_AUTH_POLICY: [u8; 32] = [
     0xfd, 0x52, 0xd7, 0x6e, 0x06, 0x52, 0x0b, 0x64, 0xf2, 0xa1, 0xda, 0x1b, 0x33, 0x14, 0x69, 0xaa,
 ];
 
-const RSA_2048: AsymmetricAlgorithmSelection = AsymmetricAlgorithmSelection::Rsa(RsaKeyBits::Rsa2048);
+const RSA_2048: AsymmetricAlgorithmSelection =
+    AsymmetricAlgorithmSelection::Rsa(RsaKeyBits::Rsa2048);
 
 /// The EK the worker uses, and whether it lives in NV (persistent) or was created by us.
 #[derive(Debug, Clone, Copy)]
@@ -34,20 +35,31 @@ pub(crate) struct Ek {
 /// Finds the persistent default EK, or creates it from the default template.
 pub(crate) fn find_or_create(ctx: &mut Context) -> Result<Ek, TpmError> {
     if let Some(handle) = persistent_default_ek(ctx)? {
-        tracing::debug!(handle = format_args!("{PERSISTENT_EK_HANDLE:#x}"), "using the persistent EK");
-        return Ok(Ek { handle, persistent: true });
+        tracing::debug!(
+            handle = format_args!("{PERSISTENT_EK_HANDLE:#x}"),
+            "using the persistent EK"
+        );
+        return Ok(Ek {
+            handle,
+            persistent: true,
+        });
     }
     let handle = ek::create_ek_object_2(ctx, RSA_2048, None::<DefaultKey>)
         .map_err(TpmError::during("CreatePrimary(EK)"))?;
     tracing::debug!("created the EK from the default RSA-2048 template");
-    Ok(Ek { handle, persistent: false })
+    Ok(Ek {
+        handle,
+        persistent: false,
+    })
 }
 
 /// The persistent EK at 0x81010001, if there is one and it has the default template's shape.
 fn persistent_default_ek(ctx: &mut Context) -> Result<Option<KeyHandle>, TpmError> {
     let tpm_handle = PersistentTpmHandle::new(PERSISTENT_EK_HANDLE)
         .map_err(TpmError::during("TR_FromTPMPublic(EK)"))?;
-    let object = match ctx.execute_without_session(|ctx| ctx.tr_from_tpm_public(TpmHandle::Persistent(tpm_handle))) {
+    let object = match ctx
+        .execute_without_session(|ctx| ctx.tr_from_tpm_public(TpmHandle::Persistent(tpm_handle)))
+    {
         Ok(object) => object,
         Err(error) => {
             let error = TpmError::tss("TR_FromTPMPublic(EK)", error);
@@ -58,7 +70,9 @@ fn persistent_default_ek(ctx: &mut Context) -> Result<Option<KeyHandle>, TpmErro
         }
     };
     let handle = KeyHandle::from(object);
-    let (public, _, _) = ctx.read_public(handle).map_err(TpmError::during("ReadPublic(EK)"))?;
+    let (public, _, _) = ctx
+        .read_public(handle)
+        .map_err(TpmError::during("ReadPublic(EK)"))?;
     if is_default_rsa_ek(&public) {
         Ok(Some(handle))
     } else {
@@ -67,7 +81,8 @@ fn persistent_default_ek(ctx: &mut Context) -> Result<Option<KeyHandle>, TpmErro
             "the persistent key is not the default RSA EK; creating the EK from the template instead"
         );
         let mut object = object;
-        ctx.tr_close(&mut object).map_err(TpmError::during("TR_Close(EK)"))?;
+        ctx.tr_close(&mut object)
+            .map_err(TpmError::during("TR_Close(EK)"))?;
         Ok(None)
     }
 }
@@ -85,7 +100,9 @@ fn is_default_rsa_ek(public: &Public) -> bool {
 
 /// The EK public (TPM2B_PUBLIC) and certificate, if NV holds one.
 pub(crate) fn info(ctx: &mut Context, ek: Ek) -> Result<EkInfo, TpmError> {
-    let (public, _, _) = ctx.read_public(ek.handle).map_err(TpmError::during("ReadPublic(EK)"))?;
+    let (public, _, _) = ctx
+        .read_public(ek.handle)
+        .map_err(TpmError::during("ReadPublic(EK)"))?;
     let public = tpm2b_public(&public, "ReadPublic(EK)")?;
     let certificate = match ek::retrieve_ek_pubcert(ctx, RSA_2048) {
         Ok(der) => Some(der),
@@ -98,14 +115,19 @@ pub(crate) fn info(ctx: &mut Context, ek: Ek) -> Result<EkInfo, TpmError> {
             }
         }
     };
-    Ok(EkInfo { public, certificate })
+    Ok(EkInfo {
+        public,
+        certificate,
+    })
 }
 
 /// Marshals a public area as TPM2B_PUBLIC (u16 size, then TPMT_PUBLIC).
 pub(crate) fn tpm2b_public(public: &Public, op: &'static str) -> Result<Vec<u8>, TpmError> {
     let tpmt = public.marshall().map_err(TpmError::during(op))?;
-    let size = u16::try_from(tpmt.len())
-        .map_err(|_| TpmError::Library { op, detail: format!("public area of {} bytes", tpmt.len()) })?;
+    let size = u16::try_from(tpmt.len()).map_err(|_| TpmError::Library {
+        op,
+        detail: format!("public area of {} bytes", tpmt.len()),
+    })?;
     let mut out = Vec::with_capacity(tpmt.len() + 2);
     out.extend_from_slice(&size.to_be_bytes());
     out.extend_from_slice(&tpmt);
@@ -113,11 +135,21 @@ pub(crate) fn tpm2b_public(public: &Public, op: &'static str) -> Result<Vec<u8>,
 }
 
 /// Reads a TPM2B_PUBLIC (or a bare TPMT_PUBLIC) from the wire into tss-esapi's `Public`.
-pub(crate) fn public_from_wire(bytes: &[u8], op: &'static str, what: &'static str) -> Result<Public, TpmError> {
+pub(crate) fn public_from_wire(
+    bytes: &[u8],
+    op: &'static str,
+    what: &'static str,
+) -> Result<Public, TpmError> {
     use tss_esapi::traits::UnMarshall;
     let tpmt = match bytes {
-        [high, low, rest @ ..] if usize::from(u16::from_be_bytes([*high, *low])) == rest.len() => rest,
+        [high, low, rest @ ..] if usize::from(u16::from_be_bytes([*high, *low])) == rest.len() => {
+            rest
+        }
         _ => bytes,
     };
-    Public::unmarshall(tpmt).map_err(|error| TpmError::InvalidInput { op, what, reason: error.to_string() })
+    Public::unmarshall(tpmt).map_err(|error| TpmError::InvalidInput {
+        op,
+        what,
+        reason: error.to_string(),
+    })
 }

@@ -89,7 +89,10 @@ impl TpmError {
     pub(crate) fn tss(op: &'static str, error: tss_esapi::Error) -> Self {
         match rc::from_tss_error(&error) {
             Some(code) => TpmError::Command { op, code },
-            None => TpmError::Library { op, detail: error.to_string() },
+            None => TpmError::Library {
+                op,
+                detail: error.to_string(),
+            },
         }
     }
 
@@ -136,15 +139,28 @@ mod tests {
 
     #[test]
     fn command_error_names_the_command_and_the_code() {
-        let error = TpmError::Command { op: "Unseal", code: ResponseCode(0x99d) };
-        assert_eq!(error.to_string(), "TPM command Unseal failed: TPM_RC_POLICY_FAIL (0x99d, session 1)");
+        let error = TpmError::Command {
+            op: "Unseal",
+            code: ResponseCode(0x99d),
+        };
+        assert_eq!(
+            error.to_string(),
+            "TPM command Unseal failed: TPM_RC_POLICY_FAIL (0x99d, session 1)"
+        );
         assert_eq!(error.response_code_name(), Some("TPM_RC_POLICY_FAIL"));
         assert_eq!(error.op(), Some("Unseal"));
     }
 
     #[test]
     fn missing_tpm_says_where_it_looked() {
-        let error = TpmError::NoTpm { tcti: "/dev/tpmrm0".into(), reason: "No such file or directory".into() };
-        assert!(error.to_string().starts_with("no TPM at /dev/tpmrm0: No such file or directory"));
+        let error = TpmError::NoTpm {
+            tcti: "/dev/tpmrm0".into(),
+            reason: "No such file or directory".into(),
+        };
+        assert!(
+            error
+                .to_string()
+                .starts_with("no TPM at /dev/tpmrm0: No such file or directory")
+        );
     }
 }

@@ -1,14 +1,22 @@
 //! `TpmHandle`: the async face of the TPM worker. Cheap to clone, `Send + Sync`; each call becomes a job
 //! on the worker's channel and its result comes back on a oneshot.
 
-use std::{collections::BTreeMap, sync::{Arc, mpsc}};
+use std::{
+    collections::BTreeMap,
+    sync::{Arc, mpsc},
+};
 
 use tokio::sync::oneshot;
 use zeroize::Zeroizing;
 
 use super::{
-    ak, certify, config::TpmConfig, credential, ek, error::TpmError, leftovers, pcr, quote, unseal,
+    ak, certify,
+    config::TpmConfig,
+    credential, ek,
+    error::TpmError,
+    leftovers, pcr, quote,
     types::{AkInfo, Certification, EkInfo, PcrBank, Quote},
+    unseal,
     worker::{self, Job, Tpm},
 };
 
@@ -27,7 +35,11 @@ impl TpmHandle {
     pub async fn connect(config: TpmConfig) -> Result<TpmHandle, TpmError> {
         let tcti: Arc<str> = Arc::from(config.tcti.as_str());
         let (jobs, connected) = worker::spawn(config).await?;
-        Ok(TpmHandle { jobs, tcti, vendor: Arc::from(connected.vendor) })
+        Ok(TpmHandle {
+            jobs,
+            tcti,
+            vendor: Arc::from(connected.vendor),
+        })
     }
 
     /// The TCTI this handle talks to.
@@ -50,19 +62,23 @@ impl TpmHandle {
         let job: Job = Box::new(move |tpm: &mut Tpm| {
             let _ = reply.send(worker::retry_busy(op, || operation(tpm)));
         });
-        self.jobs.send(job).map_err(|_| TpmError::WorkerStopped { op })?;
+        self.jobs
+            .send(job)
+            .map_err(|_| TpmError::WorkerStopped { op })?;
         result.await.map_err(|_| TpmError::WorkerStopped { op })?
     }
 
     /// The EK public area (TPM2B_PUBLIC) and its certificate (DER from NV 0x01c00002), if any.
     pub async fn ek_public(&self) -> Result<EkInfo, TpmError> {
-        self.call("ReadPublic(EK)", |tpm| ek::info(&mut tpm.ctx, tpm.ek)).await
+        self.call("ReadPublic(EK)", |tpm| ek::info(&mut tpm.ctx, tpm.ek))
+            .await
     }
 
     /// Creates a new attestation key under the EK (RSA-2048, restricted, RSASSA-SHA256). It is not
     /// persisted: keep the returned blob and pass it to `activate_credential`/`quote`.
     pub async fn create_ak(&self) -> Result<AkInfo, TpmError> {
-        self.call("Create(AK)", |tpm| ak::create(&mut tpm.ctx, tpm.ek)).await
+        self.call("Create(AK)", |tpm| ak::create(&mut tpm.ctx, tpm.ek))
+            .await
     }
 
     /// ActivateCredential: recovers the secret the server wrapped to the EK for `ak`'s Name.
@@ -73,7 +89,8 @@ impl TpmHandle {
         id_object: &[u8],
         encrypted_secret: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, TpmError> {
-        let (ak, id_object, encrypted_secret) = (ak.clone(), id_object.to_vec(), encrypted_secret.to_vec());
+        let (ak, id_object, encrypted_secret) =
+            (ak.clone(), id_object.to_vec(), encrypted_secret.to_vec());
         self.call("ActivateCredential", move |tpm| {
             credential::activate(&mut tpm.ctx, tpm.ek, &ak, &id_object, &encrypted_secret)
         })
@@ -82,9 +99,18 @@ impl TpmHandle {
 
     /// Quotes the PCRs `pcrs` of `bank` with `ak` over `nonce` (at most 64 bytes); the returned PCR
     /// values are the ones the quote covers (checked against the quote's digest).
-    pub async fn quote(&self, ak: &AkInfo, nonce: &[u8], bank: PcrBank, pcrs: &[u32]) -> Result<Quote, TpmError> {
+    pub async fn quote(
+        &self,
+        ak: &AkInfo,
+        nonce: &[u8],
+        bank: PcrBank,
+        pcrs: &[u32],
+    ) -> Result<Quote, TpmError> {
         let (ak, nonce, pcrs) = (ak.clone(), nonce.to_vec(), pcrs.to_vec());
-        self.call("Quote", move |tpm| quote::quote(&mut tpm.ctx, tpm.ek, &ak, &nonce, bank, &pcrs)).await
+        self.call("Quote", move |tpm| {
+            quote::quote(&mut tpm.ctx, tpm.ek, &ak, &nonce, bank, &pcrs)
+        })
+        .await
     }
 
     /// Imports an import blob made for the EK (sealed object public, duplicate, encrypted seed), loads
@@ -98,21 +124,46 @@ impl TpmHandle {
         bank: PcrBank,
         pcrs: &[u32],
     ) -> Result<Zeroizing<Vec<u8>>, TpmError> {
-        let (public, duplicate, seed, pcrs) = (public.to_vec(), duplicate.to_vec(), encrypted_seed.to_vec(), pcrs.to_vec());
+        let (public, duplicate, seed, pcrs) = (
+            public.to_vec(),
+            duplicate.to_vec(),
+            encrypted_seed.to_vec(),
+            pcrs.to_vec(),
+        );
         self.call("Unseal", move |tpm| {
-            unseal::unseal_import_blob(&mut tpm.ctx, tpm.ek, &public, &duplicate, &seed, bank, &pcrs)
+            unseal::unseal_import_blob(
+                &mut tpm.ctx,
+                tpm.ek,
+                &public,
+                &duplicate,
+                &seed,
+                bank,
+                &pcrs,
+            )
         })
         .await
     }
 
     /// Certifies `subject` (a key made with `create_ak`) with `signer` over `nonce`.
-    pub async fn certify(&self, signer: &AkInfo, subject: &AkInfo, nonce: &[u8]) -> Result<Certification, TpmError> {
+    pub async fn certify(
+        &self,
+        signer: &AkInfo,
+        subject: &AkInfo,
+        nonce: &[u8],
+    ) -> Result<Certification, TpmError> {
         let (signer, subject, nonce) = (signer.clone(), subject.clone(), nonce.to_vec());
-        self.call("Certify", move |tpm| certify::certify(&mut tpm.ctx, tpm.ek, &signer, &subject, &nonce)).await
+        self.call("Certify", move |tpm| {
+            certify::certify(&mut tpm.ctx, tpm.ek, &signer, &subject, &nonce)
+        })
+        .await
     }
 
     /// Reads PCRs `pcrs` of `bank`.
-    pub async fn read_pcrs(&self, bank: PcrBank, pcrs: &[u32]) -> Result<BTreeMap<u32, Vec<u8>>, TpmError> {
+    pub async fn read_pcrs(
+        &self,
+        bank: PcrBank,
+        pcrs: &[u32],
+    ) -> Result<BTreeMap<u32, Vec<u8>>, TpmError> {
         let pcrs = pcrs.to_vec();
         self.call("PCR_Read", move |tpm| {
             let indices = pcr::indices(&pcrs, "PCR_Read")?;
@@ -124,7 +175,10 @@ impl TpmHandle {
     /// Extends PCR `index` of the SHA-256 bank with SHA-256(`data`) (tests and demos: use PCR 16 or 23).
     pub async fn extend_pcr(&self, index: u32, data: &[u8]) -> Result<(), TpmError> {
         let data = data.to_vec();
-        self.call("PCR_Extend", move |tpm| pcr::extend(&mut tpm.ctx, index, &data)).await
+        self.call("PCR_Extend", move |tpm| {
+            pcr::extend(&mut tpm.ctx, index, &data)
+        })
+        .await
     }
 
     /// How many transient objects and loaded sessions the TPM holds right now (all clients together);
@@ -132,7 +186,10 @@ impl TpmHandle {
     pub async fn loaded_handles(&self) -> Result<LoadedHandles, TpmError> {
         self.call("GetCapability(handles)", |tpm| {
             let (transient_objects, sessions) = leftovers::count_loaded(&mut tpm.ctx)?;
-            Ok(LoadedHandles { transient_objects, sessions })
+            Ok(LoadedHandles {
+                transient_objects,
+                sessions,
+            })
         })
         .await
     }

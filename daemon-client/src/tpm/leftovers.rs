@@ -1,7 +1,9 @@
 //! Flushing transient objects and loaded sessions left in the TPM by earlier, killed processes.
 //! Only for a TPM this process owns (a private swtpm): see `TpmConfig::flush_leftovers_on_connect`.
 
-use tss_esapi::{Context, constants::CapabilityType, handles::TpmHandle, structures::CapabilityData};
+use tss_esapi::{
+    Context, constants::CapabilityType, handles::TpmHandle, structures::CapabilityData,
+};
 
 use super::error::TpmError;
 
@@ -26,13 +28,21 @@ fn list(ctx: &mut Context, first: u32) -> Result<Vec<TpmHandle>, TpmError> {
     Ok(handles
         .into_inner()
         .into_iter()
-        .filter(|handle| matches!(handle, TpmHandle::Transient(_) | TpmHandle::LoadedSession(_) | TpmHandle::HmacSession(_)))
+        .filter(|handle| {
+            matches!(
+                handle,
+                TpmHandle::Transient(_) | TpmHandle::LoadedSession(_) | TpmHandle::HmacSession(_)
+            )
+        })
         .collect())
 }
 
 /// How many transient objects and loaded sessions the TPM holds.
 pub(crate) fn count_loaded(ctx: &mut Context) -> Result<(usize, usize), TpmError> {
-    Ok((list(ctx, TRANSIENT_FIRST)?.len(), list(ctx, LOADED_SESSION_FIRST)?.len()))
+    Ok((
+        list(ctx, TRANSIENT_FIRST)?.len(),
+        list(ctx, LOADED_SESSION_FIRST)?.len(),
+    ))
 }
 
 /// Flushes every transient object and loaded session; returns how many handles were flushed.
@@ -43,7 +53,8 @@ pub(crate) fn flush_leftovers(ctx: &mut Context) -> Result<usize, TpmError> {
             let object = ctx
                 .execute_without_session(|ctx| ctx.tr_from_tpm_public(handle))
                 .map_err(TpmError::during("TR_FromTPMPublic(leftover)"))?;
-            ctx.flush_context(object).map_err(TpmError::during("FlushContext(leftover)"))?;
+            ctx.flush_context(object)
+                .map_err(TpmError::during("FlushContext(leftover)"))?;
             flushed += 1;
         }
     }

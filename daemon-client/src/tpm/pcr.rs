@@ -55,7 +55,11 @@ pub(crate) fn hashing_algorithm(bank: PcrBank) -> HashingAlgorithm {
 /// Checks a PCR list (non-empty, each index below 24) and returns it sorted without duplicates.
 pub(crate) fn indices(pcrs: &[u32], op: &'static str) -> Result<BTreeSet<u32>, TpmError> {
     if pcrs.is_empty() {
-        return Err(TpmError::InvalidInput { op, what: "PCR selection", reason: "no PCR selected".into() });
+        return Err(TpmError::InvalidInput {
+            op,
+            what: "PCR selection",
+            reason: "no PCR selected".into(),
+        });
     }
     if let Some(bad) = pcrs.iter().find(|&&index| index >= PCR_COUNT) {
         return Err(TpmError::InvalidInput {
@@ -72,8 +76,15 @@ fn slot(index: u32, op: &'static str) -> Result<PcrSlot, TpmError> {
 }
 
 /// A one-bank PCR selection (sizeofSelect 3, as the software policy digest assumes).
-pub(crate) fn selection(bank: PcrBank, pcrs: &BTreeSet<u32>, op: &'static str) -> Result<PcrSelectionList, TpmError> {
-    let slots = pcrs.iter().map(|&index| slot(index, op)).collect::<Result<Vec<_>, _>>()?;
+pub(crate) fn selection(
+    bank: PcrBank,
+    pcrs: &BTreeSet<u32>,
+    op: &'static str,
+) -> Result<PcrSelectionList, TpmError> {
+    let slots = pcrs
+        .iter()
+        .map(|&index| slot(index, op))
+        .collect::<Result<Vec<_>, _>>()?;
     PcrSelectionList::builder()
         .with_selection(hashing_algorithm(bank), &slots)
         .build()
@@ -81,12 +92,18 @@ pub(crate) fn selection(bank: PcrBank, pcrs: &BTreeSet<u32>, op: &'static str) -
 }
 
 /// Reads the selected PCRs of one bank (several PCR_Read calls when the TPM returns them in parts).
-pub(crate) fn read(ctx: &mut Context, bank: PcrBank, pcrs: &BTreeSet<u32>) -> Result<BTreeMap<u32, Vec<u8>>, TpmError> {
+pub(crate) fn read(
+    ctx: &mut Context,
+    bank: PcrBank,
+    pcrs: &BTreeSet<u32>,
+) -> Result<BTreeMap<u32, Vec<u8>>, TpmError> {
     let op = "PCR_Read";
     let mut remaining = selection(bank, pcrs, op)?;
     let mut data = PcrData::new();
     while !remaining.is_empty() {
-        let (_, read, digests) = ctx.pcr_read(remaining.clone()).map_err(TpmError::during(op))?;
+        let (_, read, digests) = ctx
+            .pcr_read(remaining.clone())
+            .map_err(TpmError::during(op))?;
         if read.is_empty() || digests.is_empty() {
             return Err(TpmError::InvalidInput {
                 op,
@@ -97,16 +114,20 @@ pub(crate) fn read(ctx: &mut Context, bank: PcrBank, pcrs: &BTreeSet<u32>) -> Re
         data.add(&read, &digests).map_err(TpmError::during(op))?;
         remaining.subtract(&read).map_err(TpmError::during(op))?;
     }
-    let values = data.pcr_bank(hashing_algorithm(bank)).ok_or_else(|| TpmError::Library {
-        op,
-        detail: format!("the TPM returned no {bank:?} values"),
-    })?;
+    let values = data
+        .pcr_bank(hashing_algorithm(bank))
+        .ok_or_else(|| TpmError::Library {
+            op,
+            detail: format!("the TPM returned no {bank:?} values"),
+        })?;
     pcrs.iter()
         .map(|&index| {
-            let value = values.get_digest(slot(index, op)?).ok_or_else(|| TpmError::Library {
-                op,
-                detail: format!("the TPM returned no value for PCR {index}"),
-            })?;
+            let value = values
+                .get_digest(slot(index, op)?)
+                .ok_or_else(|| TpmError::Library {
+                    op,
+                    detail: format!("the TPM returned no value for PCR {index}"),
+                })?;
             Ok((index, value.value().to_vec()))
         })
         .collect()
@@ -135,12 +156,18 @@ pub(crate) fn extend(ctx: &mut Context, index: u32, data: &[u8]) -> Result<(), T
         .ok()
         .and_then(|i| PCR_HANDLES.get(i))
         .copied()
-        .ok_or_else(|| TpmError::InvalidInput { op, what: "PCR index", reason: format!("PCR {index} does not exist") })?;
-    let measurement = Digest::try_from(Sha256::digest(data).to_vec()).map_err(TpmError::during(op))?;
+        .ok_or_else(|| TpmError::InvalidInput {
+            op,
+            what: "PCR index",
+            reason: format!("PCR {index} does not exist"),
+        })?;
+    let measurement =
+        Digest::try_from(Sha256::digest(data).to_vec()).map_err(TpmError::during(op))?;
     let mut digests = DigestValues::new();
     digests.set(HashingAlgorithm::Sha256, measurement);
-    ctx.execute_with_session(Some(tss_esapi::interface_types::session_handles::AuthSession::Password), |ctx| {
-        ctx.pcr_extend(handle, digests)
-    })
+    ctx.execute_with_session(
+        Some(tss_esapi::interface_types::session_handles::AuthSession::Password),
+        |ctx| ctx.pcr_extend(handle, digests),
+    )
     .map_err(TpmError::during(op))
 }

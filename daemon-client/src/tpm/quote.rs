@@ -33,21 +33,36 @@ pub(crate) fn quote(
 ) -> Result<Quote, TpmError> {
     let indices = pcr::indices(pcrs, OP)?;
     let selection = pcr::selection(bank, &indices, OP)?;
-    let qualifying_data = Data::try_from(nonce.to_vec())
-        .map_err(|error| TpmError::InvalidInput { op: OP, what: "nonce", reason: error.to_string() })?;
+    let qualifying_data =
+        Data::try_from(nonce.to_vec()).map_err(|error| TpmError::InvalidInput {
+            op: OP,
+            what: "nonce",
+            reason: error.to_string(),
+        })?;
     with_ak(ctx, ek, ak, OP, |ctx, ak_handle| {
         for attempt in 1..=QUOTE_ATTEMPTS {
             let pcr_values = pcr::read(ctx, bank, &indices)?;
             let (attest, signature) = ctx
                 .execute_with_session(Some(AuthSession::Password), |ctx| {
-                    ctx.quote(ak_handle, qualifying_data.clone(), SignatureScheme::Null, selection.clone())
+                    ctx.quote(
+                        ak_handle,
+                        qualifying_data.clone(),
+                        SignatureScheme::Null,
+                        selection.clone(),
+                    )
                 })
                 .map_err(TpmError::during(OP))?;
             let AttestInfo::Quote { info } = attest.attested() else {
-                return Err(TpmError::Inconsistent { op: OP, detail: "the TPM returned a non-quote attestation".into() });
+                return Err(TpmError::Inconsistent {
+                    op: OP,
+                    detail: "the TPM returned a non-quote attestation".into(),
+                });
             };
             if info.pcr_digest().value() != pcr::composite_digest(bank, &pcr_values).as_slice() {
-                tracing::debug!(attempt, "PCRs changed between PCR_Read and Quote; quoting again");
+                tracing::debug!(
+                    attempt,
+                    "PCRs changed between PCR_Read and Quote; quoting again"
+                );
                 continue;
             }
             let attest = attest.marshall().map_err(TpmError::during(OP))?;
@@ -58,7 +73,11 @@ pub(crate) fn quote(
                 });
             }
             let signature = signature.marshall().map_err(TpmError::during(OP))?;
-            return Ok(Quote { attest, signature, pcr_values });
+            return Ok(Quote {
+                attest,
+                signature,
+                pcr_values,
+            });
         }
         Err(TpmError::Inconsistent {
             op: OP,

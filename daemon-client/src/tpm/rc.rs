@@ -134,8 +134,15 @@ impl ResponseCode {
     /// The TCG name of the code (`"TPM_RC_POLICY_FAIL"`), when it is a TPM code this module knows.
     pub fn name(self) -> Option<&'static str> {
         let base = self.base()?;
-        let table = if self.is_format_one() { FMT1_NAMES } else { FMT0_NAMES };
-        table.iter().find(|(code, _)| *code == base).map(|(_, name)| *name)
+        let table = if self.is_format_one() {
+            FMT1_NAMES
+        } else {
+            FMT0_NAMES
+        };
+        table
+            .iter()
+            .find(|(code, _)| *code == base)
+            .map(|(_, name)| *name)
     }
 
     /// Where a format-one code points: `"handle 1"`, `"parameter 3"` or `"session 1"`.
@@ -186,7 +193,8 @@ pub(crate) fn from_tss_error(error: &tss_esapi::Error) -> Option<ResponseCode> {
     let text = match error {
         tss_esapi::Error::Tss2Error(Tss2ResponseCode::FormatZero(rc)) => rc.to_string(),
         tss_esapi::Error::Tss2Error(Tss2ResponseCode::FormatOne(rc)) => rc.to_string(),
-        tss_esapi::Error::Tss2Error(Tss2ResponseCode::Success) | tss_esapi::Error::WrapperError(_) => {
+        tss_esapi::Error::Tss2Error(Tss2ResponseCode::Success)
+        | tss_esapi::Error::WrapperError(_) => {
             return None;
         }
     };

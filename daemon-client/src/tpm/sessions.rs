@@ -5,7 +5,10 @@ use tss_esapi::{
     Context,
     constants::SessionType,
     handles::{AuthHandle, KeyHandle, ObjectHandle, SessionHandle},
-    interface_types::{algorithm::HashingAlgorithm, session_handles::{AuthSession, PolicySession}},
+    interface_types::{
+        algorithm::HashingAlgorithm,
+        session_handles::{AuthSession, PolicySession},
+    },
     structures::{Digest, Nonce, SymmetricDefinition},
 };
 
@@ -30,7 +33,8 @@ pub(crate) fn keep_first_error<T>(
 
 /// Flushes a transient object or session from the TPM.
 pub(crate) fn flush(ctx: &mut Context, handle: ObjectHandle) -> Result<(), TpmError> {
-    ctx.flush_context(handle).map_err(TpmError::during("FlushContext"))
+    ctx.flush_context(handle)
+        .map_err(TpmError::during("FlushContext"))
 }
 
 /// Runs `f` with the transient object `handle` (already loaded), then flushes it, whatever `f` returned.

@@ -33,16 +33,32 @@ pub(crate) fn unseal_import_blob(
     pcrs: &[u32],
 ) -> Result<Zeroizing<Vec<u8>>, TpmError> {
     let public = ek::public_from_wire(public, OP, "sealed object public")?;
-    let duplicate = Private::try_from(duplicate.to_vec())
-        .map_err(|error| TpmError::InvalidInput { op: OP, what: "duplicate", reason: error.to_string() })?;
-    let encrypted_seed = EncryptedSecret::try_from(encrypted_seed.to_vec())
-        .map_err(|error| TpmError::InvalidInput { op: OP, what: "encrypted seed", reason: error.to_string() })?;
+    let duplicate =
+        Private::try_from(duplicate.to_vec()).map_err(|error| TpmError::InvalidInput {
+            op: OP,
+            what: "duplicate",
+            reason: error.to_string(),
+        })?;
+    let encrypted_seed = EncryptedSecret::try_from(encrypted_seed.to_vec()).map_err(|error| {
+        TpmError::InvalidInput {
+            op: OP,
+            what: "encrypted seed",
+            reason: error.to_string(),
+        }
+    })?;
     let indices = pcr::indices(pcrs, "PolicyPCR")?;
     let selection = pcr::selection(bank, &indices, "PolicyPCR")?;
 
     let private = with_ek_policy(ctx, |ctx, session| {
         ctx.execute_with_session(Some(session), |ctx| {
-            ctx.import(ek.handle.into(), None, public.clone(), duplicate, encrypted_seed, SymmetricDefinitionObject::Null)
+            ctx.import(
+                ek.handle.into(),
+                None,
+                public.clone(),
+                duplicate,
+                encrypted_seed,
+                SymmetricDefinitionObject::Null,
+            )
         })
         .map_err(TpmError::during(OP))
     })?;
@@ -58,7 +74,9 @@ pub(crate) fn unseal_import_blob(
             ctx.policy_pcr(session, Digest::default(), selection)
                 .map_err(TpmError::during("PolicyPCR"))?;
             let data = ctx
-                .execute_with_session(Some(AuthSession::PolicySession(session)), |ctx| ctx.unseal(sealed.into()))
+                .execute_with_session(Some(AuthSession::PolicySession(session)), |ctx| {
+                    ctx.unseal(sealed.into())
+                })
                 .map_err(TpmError::during("Unseal"))?;
             Ok(Zeroizing::new(data.value().to_vec()))
         })

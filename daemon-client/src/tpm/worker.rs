@@ -51,39 +51,57 @@ pub(crate) async fn spawn(config: TpmConfig) -> Result<(mpsc::Sender<Job>, Conne
                 let _ = ready_tx.send(Err(error));
             }
         })
-        .map_err(|error| TpmError::Library { op: "start TPM worker thread", detail: error.to_string() })?;
-    let connected = ready_rx.await.map_err(|_| TpmError::WorkerStopped { op: "connect" })??;
+        .map_err(|error| TpmError::Library {
+            op: "start TPM worker thread",
+            detail: error.to_string(),
+        })?;
+    let connected = ready_rx
+        .await
+        .map_err(|_| TpmError::WorkerStopped { op: "connect" })??;
     Ok((jobs, connected))
 }
 
 fn connect(config: &TpmConfig) -> Result<(Tpm, Connected), TpmError> {
     let tcti = config.tcti_name_conf()?;
     if let Some(path) = config.device_path() {
-        std::fs::metadata(path)
-            .map_err(|error| TpmError::NoTpm { tcti: path.to_owned(), reason: error.to_string() })?;
+        std::fs::metadata(path).map_err(|error| TpmError::NoTpm {
+            tcti: path.to_owned(),
+            reason: error.to_string(),
+        })?;
     }
-    let mut ctx = Context::new(tcti)
-        .map_err(|error| TpmError::NoTpm { tcti: config.tcti.clone(), reason: TpmError::tss("connect", error).to_string() })?;
+    let mut ctx = Context::new(tcti).map_err(|error| TpmError::NoTpm {
+        tcti: config.tcti.clone(),
+        reason: TpmError::tss("connect", error).to_string(),
+    })?;
     if config.device_path().is_none() {
         // A simulator may not be started yet; on a started TPM, ESYS swallows TPM_RC_INITIALIZE.
-        ctx.startup(StartupType::Clear).map_err(TpmError::during("Startup"))?;
+        ctx.startup(StartupType::Clear)
+            .map_err(TpmError::during("Startup"))?;
     }
     if config.flush_leftovers_on_connect {
         leftovers::flush_leftovers(&mut ctx)?;
     }
-    let vendor = tss_esapi::utils::get_tpm_vendor(&mut ctx).map_err(TpmError::during("GetCapability(vendor)"))?;
+    let vendor = tss_esapi::utils::get_tpm_vendor(&mut ctx)
+        .map_err(TpmError::during("GetCapability(vendor)"))?;
     if vendor.contains("SW") {
         tracing::warn!(vendor = %vendor.trim(), tcti = %config.tcti, "INSECURE: software TPM, fine for tests and demos only");
     }
     let ek = retry_busy("EK", || ek::find_or_create(&mut ctx))?;
     tracing::info!(tcti = %config.tcti, persistent_ek = ek.persistent, "connected to the TPM");
-    Ok((Tpm { ctx, ek }, Connected { vendor: vendor.trim().to_owned() }))
+    Ok((
+        Tpm { ctx, ek },
+        Connected {
+            vendor: vendor.trim().to_owned(),
+        },
+    ))
 }
 
 fn run(mut tpm: Tpm, inbox: &mpsc::Receiver<Job>) {
     while let Ok(job) = inbox.recv() {
         if catch_unwind(AssertUnwindSafe(|| job(&mut tpm))).is_err() {
-            tracing::error!("a TPM operation panicked inside tss-esapi; its caller got an error, the worker goes on");
+            tracing::error!(
+                "a TPM operation panicked inside tss-esapi; its caller got an error, the worker goes on"
+            );
         }
     }
     tracing::debug!("every TPM handle was dropped; closing the TPM connection");
@@ -91,7 +109,10 @@ fn run(mut tpm: Tpm, inbox: &mpsc::Receiver<Job>) {
 
 /// Runs `attempt` until it succeeds, fails for another reason than "busy", or was tried
 /// `BUSY_ATTEMPTS` times. Safe because every operation flushes what it loaded on every path.
-pub(crate) fn retry_busy<T>(op: &'static str, mut attempt: impl FnMut() -> Result<T, TpmError>) -> Result<T, TpmError> {
+pub(crate) fn retry_busy<T>(
+    op: &'static str,
+    mut attempt: impl FnMut() -> Result<T, TpmError>,
+) -> Result<T, TpmError> {
     let mut backoff = BUSY_FIRST_BACKOFF;
     for attempts in 1..=BUSY_ATTEMPTS {
         match attempt() {
@@ -120,7 +141,14 @@ mod tests {
         let mut calls = 0;
         let result = retry_busy("Quote", || {
             calls += 1;
-            if calls < 3 { Err(TpmError::Command { op: "Quote", code: ResponseCode(0x922) }) } else { Ok(7) }
+            if calls < 3 {
+                Err(TpmError::Command {
+                    op: "Quote",
+                    code: ResponseCode(0x922),
+                })
+            } else {
+                Ok(7)
+            }
         });
         assert_eq!(result.ok(), Some(7));
         assert_eq!(calls, 3);
@@ -131,9 +159,22 @@ mod tests {
         let mut calls = 0;
         let result: Result<(), _> = retry_busy("Quote", || {
             calls += 1;
-            Err(TpmError::Command { op: "Quote", code: ResponseCode(0x908) })
+            Err(TpmError::Command {
+                op: "Quote",
+                code: ResponseCode(0x908),
+            })
         });
-        assert!(matches!(result, Err(TpmError::Busy { op: "Quote", attempts: 5, .. })), "{result:?}");
+        assert!(
+            matches!(
+                result,
+                Err(TpmError::Busy {
+                    op: "Quote",
+                    attempts: 5,
+                    ..
+                })
+            ),
+            "{result:?}"
+        );
         assert_eq!(calls, 5);
     }
 
@@ -142,9 +183,15 @@ mod tests {
         let mut calls = 0;
         let result: Result<(), _> = retry_busy("Unseal", || {
             calls += 1;
-            Err(TpmError::Command { op: "Unseal", code: ResponseCode(0x99d) })
+            Err(TpmError::Command {
+                op: "Unseal",
+                code: ResponseCode(0x99d),
+            })
         });
-        assert_eq!(result.err().and_then(|e| e.response_code_name()), Some("TPM_RC_POLICY_FAIL"));
+        assert_eq!(
+            result.err().and_then(|e| e.response_code_name()),
+            Some("TPM_RC_POLICY_FAIL")
+        );
         assert_eq!(calls, 1);
     }
 }

@@ -91,7 +91,9 @@ pub struct Swtpm {
 impl Swtpm {
     /// Whether `swtpm` and `swtpm_setup` are on PATH.
     pub fn is_installed() -> bool {
-        ["swtpm", "swtpm_setup"].iter().all(|tool| find_on_path(tool).is_some())
+        ["swtpm", "swtpm_setup"]
+            .iter()
+            .all(|tool| find_on_path(tool).is_some())
     }
 
     /// Starts a swtpm from the shared template (the same EK and EK certificate every time).
@@ -99,8 +101,11 @@ impl Swtpm {
         require_installed()?;
         let template = template_dir()?;
         let dir = scratch_dir("tokendist-swtpm-")?;
-        std::fs::copy(template.join("state").join(STATE_FILE), dir.path().join(STATE_FILE))
-            .map_err(io_error("copying the template TPM state"))?;
+        std::fs::copy(
+            template.join("state").join(STATE_FILE),
+            dir.path().join(STATE_FILE),
+        )
+        .map_err(io_error("copying the template TPM state"))?;
         let ek_ca = read_ca(&template.join("ca"))?;
         launch(dir, ek_ca)
     }
@@ -112,7 +117,8 @@ impl Swtpm {
         let dir = scratch_dir("tokendist-swtpm-")?;
         provision(dir.path())?;
         let state = dir.path().join("state").join(STATE_FILE);
-        std::fs::rename(&state, dir.path().join(STATE_FILE)).map_err(io_error("moving the new TPM state"))?;
+        std::fs::rename(&state, dir.path().join(STATE_FILE))
+            .map_err(io_error("moving the new TPM state"))?;
         let ek_ca = read_ca(&dir.path().join("ca"))?;
         launch(dir, ek_ca)
     }
@@ -124,7 +130,9 @@ impl Swtpm {
             return Swtpm::start().map(Some);
         }
         if std::env::var_os("CI").is_some() {
-            return Err(SwtpmError::NotInstalled("CI is set, so TPM tests may not be skipped".into()));
+            return Err(SwtpmError::NotInstalled(
+                "CI is set, so TPM tests may not be skipped".into(),
+            ));
         }
         eprintln!("SKIPPED: swtpm not installed (run scripts/install-deps)");
         Ok(None)
@@ -160,26 +168,36 @@ impl Drop for Swtpm {
 
 fn find_on_path(tool: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|dir| dir.join(tool)).find(|candidate| candidate.is_file())
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(tool))
+        .find(|candidate| candidate.is_file())
 }
 
 fn require_installed() -> Result<(), SwtpmError> {
     for tool in ["swtpm", "swtpm_setup", "swtpm_localca"] {
         if find_on_path(tool).is_none() {
-            return Err(SwtpmError::NotInstalled(format!("{tool} not found on PATH")));
+            return Err(SwtpmError::NotInstalled(format!(
+                "{tool} not found on PATH"
+            )));
         }
     }
     Ok(())
 }
 
 fn scratch_dir(prefix: &str) -> Result<TempDir, SwtpmError> {
-    tempfile::Builder::new().prefix(prefix).tempdir().map_err(io_error("creating a temp dir"))
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir()
+        .map_err(io_error("creating a temp dir"))
 }
 
 /// The cached template: `<tmp>/tokendist-swtpm-template-v1/{state,ca}`, provisioned if missing.
 fn template_dir() -> Result<PathBuf, SwtpmError> {
-    let template = std::env::temp_dir().join(format!("tokendist-swtpm-template-{TEMPLATE_VERSION}"));
-    if template.join("state").join(STATE_FILE).is_file() && template.join("ca").join(ISSUER_CERT).is_file() {
+    let template =
+        std::env::temp_dir().join(format!("tokendist-swtpm-template-{TEMPLATE_VERSION}"));
+    if template.join("state").join(STATE_FILE).is_file()
+        && template.join("ca").join(ISSUER_CERT).is_file()
+    {
         return Ok(template);
     }
     let scratch = tempfile::Builder::new()
@@ -197,7 +215,10 @@ fn template_dir() -> Result<PathBuf, SwtpmError> {
         }
         Err(error) => {
             let _ = std::fs::remove_dir_all(&built);
-            Err(SwtpmError::Io { what: format!("moving the template into {}", template.display()), source: error })
+            Err(SwtpmError::Io {
+                what: format!("moving the template into {}", template.display()),
+                source: error,
+            })
         }
     }
 }
@@ -242,7 +263,11 @@ fn provision(dir: &Path) -> Result<(), SwtpmError> {
     if !output.status.success() || !state.join(STATE_FILE).is_file() {
         return Err(SwtpmError::Setup {
             status: output.status.to_string(),
-            output: format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr)),
+            output: format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            ),
         });
     }
     Ok(())
@@ -250,22 +275,35 @@ fn provision(dir: &Path) -> Result<(), SwtpmError> {
 
 fn read_ca(ca: &Path) -> Result<EkCa, SwtpmError> {
     let read = |name: &str| {
-        std::fs::read_to_string(ca.join(name)).map_err(io_error(format!("reading {}", ca.join(name).display())))
+        std::fs::read_to_string(ca.join(name))
+            .map_err(io_error(format!("reading {}", ca.join(name).display())))
     };
-    Ok(EkCa { issuer_pem: read(ISSUER_CERT)?, root_pem: read(ROOT_CERT)? })
+    Ok(EkCa {
+        issuer_pem: read(ISSUER_CERT)?,
+        root_pem: read(ROOT_CERT)?,
+    })
 }
 
 /// A port P such that P and P+1 were both free a moment ago.
 fn free_port_pair() -> Result<u16, SwtpmError> {
     for _ in 0..100 {
-        let first = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(io_error("binding a probe port"))?;
-        let port = first.local_addr().map_err(io_error("reading the probe port"))?.port();
-        let Some(next) = port.checked_add(1) else { continue };
+        let first = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .map_err(io_error("binding a probe port"))?;
+        let port = first
+            .local_addr()
+            .map_err(io_error("reading the probe port"))?
+            .port();
+        let Some(next) = port.checked_add(1) else {
+            continue;
+        };
         if TcpListener::bind((Ipv4Addr::LOCALHOST, next)).is_ok() {
             return Ok(port);
         }
     }
-    Err(SwtpmError::Start { attempts: 0, detail: "found no free pair of adjacent ports".into() })
+    Err(SwtpmError::Start {
+        attempts: 0,
+        detail: "found no free pair of adjacent ports".into(),
+    })
 }
 
 fn launch(dir: TempDir, ek_ca: EkCa) -> Result<Swtpm, SwtpmError> {
@@ -292,7 +330,14 @@ fn launch(dir: TempDir, ek_ca: EkCa) -> Result<Swtpm, SwtpmError> {
             .spawn()
             .map_err(io_error("spawning swtpm"))?;
         match wait_until_ready(&mut child, port) {
-            Ok(()) => return Ok(Swtpm { child, port, ek_ca, dir }),
+            Ok(()) => {
+                return Ok(Swtpm {
+                    child,
+                    port,
+                    ek_ca,
+                    dir,
+                });
+            }
             Err(failure) => {
                 let _ = child.kill();
                 let _ = child.wait();
@@ -301,22 +346,31 @@ fn launch(dir: TempDir, ek_ca: EkCa) -> Result<Swtpm, SwtpmError> {
             }
         }
     }
-    Err(SwtpmError::Start { attempts: PORT_ATTEMPTS, detail: last_failure })
+    Err(SwtpmError::Start {
+        attempts: PORT_ATTEMPTS,
+        detail: last_failure,
+    })
 }
 
 /// Polls both ports until they accept connections, the child exits, or the deadline passes.
 fn wait_until_ready(child: &mut Child, port: u16) -> Result<(), String> {
     let deadline = Instant::now() + READY_DEADLINE;
-    let accepts = |p: u16| TcpStream::connect_timeout(&SocketAddr::from((Ipv4Addr::LOCALHOST, p)), READY_POLL).is_ok();
+    let accepts = |p: u16| {
+        TcpStream::connect_timeout(&SocketAddr::from((Ipv4Addr::LOCALHOST, p)), READY_POLL).is_ok()
+    };
     loop {
         if let Ok(Some(status)) = child.try_wait() {
-            return Err(format!("swtpm exited ({status}), probably a port collision"));
+            return Err(format!(
+                "swtpm exited ({status}), probably a port collision"
+            ));
         }
         if accepts(port) && accepts(port + 1) {
             return Ok(());
         }
         if Instant::now() >= deadline {
-            return Err(format!("not accepting connections after {READY_DEADLINE:?}"));
+            return Err(format!(
+                "not accepting connections after {READY_DEADLINE:?}"
+            ));
         }
         std::thread::sleep(READY_POLL);
     }
