@@ -98,6 +98,39 @@ async fn provisioned_swtpm_uses_its_persistent_ek_and_has_an_ek_certificate() {
 }
 
 #[tokio::test]
+async fn unprovisioned_tpm_gets_its_ek_from_the_template_and_has_no_certificate() {
+    let Some(_) = Swtpm::start_or_skip().unwrap() else {
+        return;
+    };
+    let swtpm = Swtpm::start_unprovisioned().unwrap();
+    let tpm = connect(&swtpm).await;
+
+    let ek = tpm.ek_public().await.unwrap();
+    let ak = tpm.create_ak().await.unwrap();
+    let signer = tpm.create_ak().await.unwrap();
+
+    assert_eq!(ek.certificate, None);
+    let ek_public = TpmtPublic::from_tpm2b(&ek.public).unwrap();
+    let (id_object, encrypted_secret) =
+        make_credential(&ek_public, &ak.name, b"secret", rand::random()).unwrap();
+    let secret = tpm
+        .activate_credential(&ak, &id_object, &encrypted_secret)
+        .await
+        .unwrap();
+    assert_eq!(secret.as_slice(), b"secret");
+    // The created EK holds one of the 3 slots for the worker's lifetime; certify needs the other two.
+    assert!(tpm.certify(&signer, &ak, b"nonce").await.is_ok());
+    let loaded = tpm.loaded_handles().await.unwrap();
+    assert_eq!(
+        loaded,
+        LoadedHandles {
+            transient_objects: 1,
+            sessions: 0
+        }
+    );
+}
+
+#[tokio::test]
 async fn two_swtpms_from_the_template_have_the_same_ek() {
     let Some(first) = Swtpm::start_or_skip().unwrap() else {
         return;

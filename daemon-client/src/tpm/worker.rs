@@ -71,7 +71,10 @@ fn connect(config: &TpmConfig) -> Result<(Tpm, Connected), TpmError> {
     }
     let mut ctx = Context::new(tcti).map_err(|error| TpmError::NoTpm {
         tcti: config.tcti.clone(),
-        reason: TpmError::tss("connect", error).to_string(),
+        reason: match super::rc::from_tss_error(&error) {
+            Some(code) => format!("libtss2 could not open the TCTI ({code})"),
+            None => error.to_string(),
+        },
     })?;
     if config.device_path().is_none() {
         // A simulator may not be started yet; on a started TPM, ESYS swallows TPM_RC_INITIALIZE.

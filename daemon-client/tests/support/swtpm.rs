@@ -10,7 +10,8 @@
 //!   (libtss2's swtpm TCTI wants the control port at P+1), retrying on port collisions, with readiness
 //!   polled by connecting to both ports under a bounded deadline. Drop kills the child and removes
 //!   the dir.
-//! - `Swtpm::start_with_new_identity()` provisions a fresh state with its own CA (a different EK).
+//! - `Swtpm::start_with_new_identity()` provisions a fresh state with its own CA (a different EK);
+//!   `Swtpm::start_unprovisioned()` starts from an empty state (no EK in NV, no certificate).
 
 use std::{
     io,
@@ -123,6 +124,18 @@ impl Swtpm {
         launch(dir, ek_ca)
     }
 
+    /// Starts a swtpm on an empty state: a TPM as manufactured, with no persistent EK, no EK
+    /// certificate and all four PCR banks active (the client must create its EK from the template).
+    pub fn start_unprovisioned() -> Result<Swtpm, SwtpmError> {
+        require_installed()?;
+        let dir = scratch_dir("tokendist-swtpm-")?;
+        let ek_ca = EkCa {
+            issuer_pem: String::new(),
+            root_pem: String::new(),
+        };
+        launch(dir, ek_ca)
+    }
+
     /// `start()`, or `None` after printing a loud SKIPPED line when swtpm is not installed. Under CI
     /// (`CI` set), a missing swtpm is an error instead: CI installs it, so the TPM tests must run.
     pub fn start_or_skip() -> Result<Option<Swtpm>, SwtpmError> {
@@ -148,7 +161,7 @@ impl Swtpm {
         self.port
     }
 
-    /// The CA that issued this swtpm's EK certificate.
+    /// The CA that issued this swtpm's EK certificate (empty PEMs for `start_unprovisioned()`).
     pub fn ek_ca(&self) -> &EkCa {
         &self.ek_ca
     }
