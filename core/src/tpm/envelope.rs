@@ -26,11 +26,23 @@ pub const NONCE_LEN: usize = 12;
 const AAD_PREFIX: &[u8] = b"tokendist/v1/envelope\0";
 
 /// A sealed secret: the data key's import blob and the payload encrypted under that key.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Envelope {
     pub import_blob: ImportBlob,
     pub nonce: [u8; NONCE_LEN],
     pub ciphertext: Vec<u8>,
+}
+
+impl std::fmt::Debug for Envelope {
+    /// Sizes only: the ciphertext may be megabytes.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Envelope")
+            .field("public_len", &self.import_blob.public.len())
+            .field("duplicate_len", &self.import_blob.duplicate.len())
+            .field("encrypted_seed_len", &self.import_blob.encrypted_seed.len())
+            .field("ciphertext_len", &self.ciphertext.len())
+            .finish()
+    }
 }
 
 fn put_field(out: &mut Vec<u8>, bytes: &[u8], what: &'static str) -> Result<(), EnvelopeError> {
