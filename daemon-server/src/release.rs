@@ -250,20 +250,24 @@ fn open_secret(
                 ))
             })?,
     );
-    let data = match secret.protection.as_str() {
+    let (data, protection) = match secret.protection.as_str() {
         "hpke-x25519" => {
             let key = live.keys.secrets_key.as_ref().ok_or_else(|| {
-                ServiceError::Internal("an approval holds secrets encrypted to this server but keys.secrets_key is not configured".into())
+                ServiceError::Internal(
+                    "an approval holds secrets encrypted to this server but keys.secrets_key is not configured".into(),
+                )
             })?;
             let aad = server_seal::binding(&approval.instance_id, &secret.name);
-            server_seal::open(key, &sealed, &aad).map_err(|e| {
+            let plaintext = server_seal::open(key, &sealed, &aad).map_err(|e| {
                 ServiceError::Internal(format!(
                     "secret {} of approval {} does not open: {e}",
                     secret.name, approval.instance_id
                 ))
-            })?
+            })?;
+            (plaintext, pb::SecretProtection::None)
         }
-        "tpm-envelope" | "tpm-import-blob" => sealed,
+        "tpm-envelope" => (sealed, pb::SecretProtection::TpmEnvelope),
+        "tpm-import-blob" => (sealed, pb::SecretProtection::TpmImportBlob),
         other => {
             return Err(ServiceError::Internal(format!(
                 "secret {} has unknown protection {other:?}",
@@ -275,6 +279,7 @@ fn open_secret(
         name: secret.name.clone(),
         r#type: secret_type(&secret.secret_type) as i32,
         data: data.to_vec(),
+        protection: protection as i32,
     })
 }
 

@@ -174,12 +174,18 @@ fn spawn_reloader(
                     Ok(())
                 });
             match outcome {
-                Ok(()) => tracing::info!("reloaded TLS material, keys and settings"),
+                Ok(()) => {
+                    tracing::info!("reloaded TLS material, keys and settings");
+                    notifier.ready("serving (reloaded)");
+                }
                 Err(error) => {
-                    tracing::error!(%error, "reload failed; the previous configuration stays in force")
+                    tracing::error!(%error, "reload failed; the previous configuration stays in force");
+                    // systemd expects READY=1 after RELOADING=1; the status line says the reload failed.
+                    notifier.ready(&format!(
+                        "serving with the previous configuration; reload failed: {error}"
+                    ));
                 }
             }
-            notifier.ready("serving (reloaded)");
         }
     });
 }

@@ -332,7 +332,7 @@ async fn user_data_changed_with_gcloud_add_metadata_is_denied_by_user_data_and_a
         );
     };
     add_metadata();
-    world.settle(GOOD_VM, add_metadata).await;
+    world.assert_decodable(GOOD_VM).await;
     assert_denied(
         get_token(&mut client, &world.good_token(), "").await,
         Code::PermissionDenied,
@@ -402,7 +402,7 @@ async fn fingerprint_changed_by_stop_and_start_is_denied_by_instance_fingerprint
         }
     };
     stop_start().await;
-    world.settle_async(GOOD_VM, stop_start).await;
+    world.assert_decodable(GOOD_VM).await;
     assert_denied(
         get_token(&mut client, &world.good_token(), "").await,
         Code::PermissionDenied,
