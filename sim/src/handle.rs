@@ -1,5 +1,6 @@
 //! `SimHandle`: a cloneable handle on the running world, used by the HTTP handlers and, in-process,
-//! by tests for admin operations (rotate keys, faults, audit entries, minted tokens, EK replacement).
+//! by tests for admin operations (rotate keys, faults, audit entries, minted tokens, EK and EK
+//! certificate replacement).
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -73,6 +74,20 @@ pub struct MintTokenRequest {
     pub exp: Option<i64>,
 }
 
+/// How a PEM certificate starts.
+pub(crate) const CERTIFICATE_PEM_BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+
+fn check_certificate_pem(pem: &str) -> Result<(), SimError> {
+    if pem.contains(CERTIFICATE_PEM_BEGIN) && pem.contains("-----END CERTIFICATE-----") {
+        Ok(())
+    } else {
+        Err(SimError::InvalidRequest(
+            "the EK certificate must be a PEM certificate (-----BEGIN CERTIFICATE-----)"
+                .to_string(),
+        ))
+    }
+}
+
 impl SimHandle {
     pub(crate) fn new(world: World) -> SimHandle {
         SimHandle {
@@ -123,18 +138,51 @@ impl SimHandle {
         self.lock().principal = email.to_string();
     }
 
-    /// Replaces a VM's EK public key (PEM) served by `getShieldedInstanceIdentity`.
+    /// Replaces a VM's EK public key (PEM) served by `getShieldedInstanceIdentity`. Any EK
+    /// certificate is dropped (it certified the previous key); see [`SimHandle::set_ek`].
     pub fn set_ek_public_pem(&self, vm: &str, pem: &str) -> Result<(), SimError> {
-        if !pem.contains("-----BEGIN PUBLIC KEY-----") {
+        self.set_ek(vm, pem, None)
+    }
+
+    /// Sets the certificate served as `encryptionKey.ekCert` (PEM, as Google serves it) for the
+    /// VM's current EK. The VM must have an EK public key.
+    pub fn set_ek_certificate_pem(&self, vm: &str, pem: &str) -> Result<(), SimError> {
+        check_certificate_pem(pem)?;
+        let mut world = self.lock();
+        let state = world
+            .vm_by_name_mut(vm)
+            .ok_or_else(|| SimError::UnknownVm(vm.to_string()))?;
+        if state.ek_pem.is_none() {
+            return Err(SimError::InvalidRequest(format!(
+                "VM `{vm}` has no EK public key to certify; set one first (ekPub)"
+            )));
+        }
+        state.ek_cert_pem = Some(pem.to_string());
+        Ok(())
+    }
+
+    /// Replaces a VM's EK public key and its certificate (none: `encryptionKey` has no `ekCert`),
+    /// e.g. with the EK of an swtpm standing in for the VM's vTPM.
+    pub fn set_ek(
+        &self,
+        vm: &str,
+        ek_pub_pem: &str,
+        ek_cert_pem: Option<&str>,
+    ) -> Result<(), SimError> {
+        if !ek_pub_pem.contains("-----BEGIN PUBLIC KEY-----") {
             return Err(SimError::InvalidRequest(
                 "the EK must be a PEM public key (-----BEGIN PUBLIC KEY-----)".to_string(),
             ));
+        }
+        if let Some(cert) = ek_cert_pem {
+            check_certificate_pem(cert)?;
         }
         let mut world = self.lock();
         let state = world
             .vm_by_name_mut(vm)
             .ok_or_else(|| SimError::UnknownVm(vm.to_string()))?;
-        state.ek_pem = Some(pem.to_string());
+        state.ek_pem = Some(ek_pub_pem.to_string());
+        state.ek_cert_pem = ek_cert_pem.map(str::to_string);
         Ok(())
     }
 

@@ -34,7 +34,9 @@ ADMIN API (POST, JSON bodies; errors use Google's {"error":{code,message,status}
                               "time":"RFC3339","principal":"a@b","log":"activity|data_access","request":{...}}
   /admin/v1/identityTokens   {"vm":"NAME","audience":"A","format":"full|standard","licenses":true,
                               "iat":UNIX,"exp":UNIX}  -> {"token":"..."} signed by the current key
-  /admin/v1/instances/NAME/ek {"pem":"-----BEGIN PUBLIC KEY-----..."}  replace the EK served
+  /admin/v1/instances/NAME/ek {"ekPub":"-----BEGIN PUBLIC KEY-----...","ekCert":"-----BEGIN CERTIFICATE-----..."}
+                              replace the EK (and its certificate; none without ekCert) served by
+                              getShieldedInstanceIdentity; "pem" is accepted for ekPub
   /admin/v1/principal        {"email":"mallory@example.com"}  principal of later audit entries
 
 USING GCLOUD AGAINST GCPSIM

@@ -1,5 +1,5 @@
 //! The admin API under `/admin/v1/` (JSON in, JSON out): key rotation, faults, audit entries,
-//! minted identity tokens, EK replacement, principal. Mirrors the `SimHandle` methods.
+//! minted identity tokens, EK (and EK certificate) replacement, principal. Mirrors the `SimHandle` methods.
 
 use axum::http::{HeaderMap, Method};
 use axum::response::{IntoResponse, Response};
@@ -29,7 +29,12 @@ struct ClearFaultsRequest {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EkRequest {
-    pem: String,
+    /// The EK public key PEM (`pem` is the older name of this field).
+    #[serde(rename = "ekPub", alias = "pem")]
+    ek_pub: String,
+    /// The EK certificate PEM; absent: the VM serves no `ekCert`.
+    #[serde(rename = "ekCert", default)]
+    ek_cert: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -109,7 +114,7 @@ fn route(handle: &SimHandle, method: &Method, rest: &str, body: &[u8]) -> Result
         ["instances", vm, "ek"] if post => {
             let request: EkRequest = parse_required(body)?;
             handle
-                .set_ek_public_pem(vm, &request.pem)
+                .set_ek(vm, &request.ek_pub, request.ek_cert.as_deref())
                 .map_err(sim_error)?;
             Ok(json!({}))
         }

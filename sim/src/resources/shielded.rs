@@ -19,7 +19,7 @@ pub fn shielded_identity(vm: &VmState) -> Value {
     if let Some(signing) = key(&vm.spec.signing_key_pem, &vm.spec.signing_key_cert_pem) {
         value.insert("signingKey".into(), signing);
     }
-    if let Some(encryption) = key(&vm.ek_pem, &vm.spec.ek_cert_pem) {
+    if let Some(encryption) = key(&vm.ek_pem, &vm.ek_cert_pem) {
         value.insert("encryptionKey".into(), encryption);
     }
     Value::Object(value)

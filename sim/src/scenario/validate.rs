@@ -251,6 +251,20 @@ fn vm_spec(ctx: &Ctx<'_>, index: usize, raw: RawVm) -> Result<VmSpec, ScenarioEr
             }
         };
     let ek_cert_pem = optional_pem("ek_cert", &raw.ek_cert)?;
+    if let Some(cert) = &ek_cert_pem {
+        if matches!(ek, EkSource::None) {
+            return Err(ctx.invalid(
+                field("ek_cert"),
+                "an EK certificate needs the EK it certifies; add ek_public_key = \"keys/NAME.pem\"",
+            ));
+        }
+        if !cert.contains(crate::handle::CERTIFICATE_PEM_BEGIN) {
+            return Err(ctx.invalid(
+                field("ek_cert"),
+                "the EK certificate file is not a PEM certificate (-----BEGIN CERTIFICATE-----)",
+            ));
+        }
+    }
     let signing_key_pem = optional_pem("signing_key_public", &raw.signing_key_public)?;
     let signing_key_cert_pem = optional_pem("signing_key_cert", &raw.signing_key_cert)?;
     let license_codes = match raw.license_codes {

@@ -36,6 +36,9 @@ pub struct VmState {
     pub last_stop: Option<DateTime<Utc>>,
     /// EK public key PEM served by `getShieldedInstanceIdentity` (replaceable at run time).
     pub ek_pem: Option<String>,
+    /// EK certificate PEM served as `encryptionKey.ekCert` (replaceable at run time; cleared when the
+    /// EK is replaced without a certificate, since it certified the previous key).
+    pub ek_cert_pem: Option<String>,
     pub disk_id: String,
     pub tags_fingerprint: String,
     pub label_fingerprint: String,
@@ -144,6 +147,7 @@ impl World {
             last_start: spec.created + chrono::Duration::seconds(9),
             last_stop: None,
             ek_pem,
+            ek_cert_pem: spec.ek_cert_pem.clone(),
             disk_id: new_numeric_id(),
             tags_fingerprint: new_fingerprint(),
             label_fingerprint: new_fingerprint(),
