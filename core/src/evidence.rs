@@ -1,6 +1,7 @@
 //! What the server and the console know about a VM at decision time: the live Compute state, the boot
-//! disk, the shielded identity, the audit log and the caller's transport. Built by `tokendist-gcp` (and
-//! the server for the transport part); consumed by `policy::evaluate`. Plain data, no I/O.
+//! disk, the shielded identity, the audit log, the caller's transport and what the server verified in
+//! the caller's TPM session. Built by `tokendist-gcp` (and the server for the transport and TPM parts);
+//! consumed by `policy::evaluate`. Plain data, no I/O.
 //!
 //! Every fetched part is a [`Fetched`]: an API error is carried into the checks, which fail closed.
 
@@ -121,6 +122,57 @@ pub struct PeerEvidence {
     pub client_cert_serial: Option<String>,
 }
 
+/// Where the server checked the EK a session used (the `tpm.ek` source rules, DESIGN §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EkSource {
+    /// Equal to the EK in the Compute API's shielded instance identity, fetched live at `Attest`.
+    ShieldedIdentity,
+    /// The client's EK certificate chained to one of the server's configured EK CA roots.
+    EkCertificate,
+}
+
+impl std::fmt::Display for EkSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::ShieldedIdentity => "shielded instance identity",
+            Self::EkCertificate => "EK certificate",
+        })
+    }
+}
+
+/// A quote the server verified (signature by the session's AK, extraData equal to `nonce`, PCR
+/// digest equal to `pcr_values`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifiedQuoteEvidence {
+    /// The nonce the quote covered, hex.
+    pub nonce: String,
+    /// TPM_ALG_ID of the quoted PCR bank (0x000B = SHA-256).
+    pub pcr_hash_alg: u16,
+    /// Quoted PCR index to digest, lower-case hex.
+    pub pcr_values: BTreeMap<u32, String>,
+}
+
+/// What the server verified in the caller's attestation session (`Attest` + `ProveAttestation`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TpmEvidence {
+    pub session_id: String,
+    /// The session's challenge nonce, hex.
+    pub session_nonce: String,
+    /// The EK public key the session used, SPKI "PUBLIC KEY" PEM.
+    pub ek_public_pem: String,
+    pub ek_source: EkSource,
+    /// The AK public area (TPM2B_PUBLIC), base64: `tpm.ak` re-checks its template.
+    pub ak_public: String,
+    /// Whether the client returned the MakeCredential secret (ActivateCredential by the TPM holding
+    /// the EK, for this AK's Name).
+    pub credential_activated: bool,
+    /// The verified quote, when the session got that far.
+    pub quote: Option<VerifiedQuoteEvidence>,
+    /// When the session's attestation was verified.
+    pub verified_at: DateTime<Utc>,
+}
+
 /// Everything `policy::evaluate` looks at for one decision.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evidence {
@@ -131,6 +183,10 @@ pub struct Evidence {
     /// Audit-log entries since the instance's creation (instance-scoped and project metadata changes).
     pub audit_log: Fetched<Vec<AuditEntry>>,
     pub peer: PeerEvidence,
+    /// The caller's verified TPM session, if it presented one (`tpm.*` fail closed without it when
+    /// the approval requires a TPM).
+    #[serde(default)]
+    pub tpm: Option<TpmEvidence>,
     /// When the evidence was gathered (the decision's clock).
     pub gathered_at: DateTime<Utc>,
 }

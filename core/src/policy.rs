@@ -19,6 +19,7 @@ use crate::verdict::Verdict;
 
 pub use boot_image::{image_prefix_project, normalize_image};
 pub use review_checks::{review, review_user_data};
+pub use tpm_checks::{describe_pcrs, pcrs_that_differ};
 
 /// Whether a real, signed approval is evaluated or a proposal for a VM nobody approved yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,9 +28,9 @@ enum Mode {
     Proposal,
 }
 
-/// Runs every non-TPM release check, in [`crate::checks::RELEASE_CHECKS`] order, at
-/// `evidence.gathered_at`. TPM checks are `Skipped` when the approval does not require a TPM and fail
-/// closed when it does (attestation is not wired into this function yet).
+/// Runs every release check, in [`crate::checks::RELEASE_CHECKS`] order, at `evidence.gathered_at`.
+/// TPM checks are `Skipped` when the approval does not require a TPM, run on `evidence.tpm` when it
+/// does, and fail closed when it does and there is no verified TPM session.
 pub fn evaluate(approval: &Approval, evidence: &Evidence, settings: &Settings) -> Verdict {
     run(approval, evidence, settings, Mode::Release)
 }
@@ -89,7 +90,7 @@ fn run(approval: &Approval, evidence: &Evidence, settings: &Settings, mode: Mode
     checks.push(network_checks::peer_ip(approval, &evidence.peer));
     checks.push(network_checks::client_cert(approval, &evidence.peer));
     match mode {
-        Mode::Release => checks.extend(tpm_checks::run(approval)),
+        Mode::Release => checks.extend(tpm_checks::run(approval, evidence.tpm.as_ref())),
         Mode::Proposal => checks.extend(tpm_checks::skipped_for_proposal()),
     }
     Verdict { checks }

@@ -27,8 +27,8 @@ pub struct VmEvidence {
 }
 
 impl VmEvidence {
-    /// Assembles `core::Evidence` with the parts the server owns; the shielded identity (for
-    /// `tpm.ek`) is handed back alongside.
+    /// Assembles `core::Evidence` with the parts the server owns (no TPM session: the server sets
+    /// `tpm` from a verified session); the shielded identity is handed back alongside.
     pub fn into_evidence(
         self,
         identity: Result<IdentityClaims, IdentityError>,
@@ -41,6 +41,7 @@ impl VmEvidence {
             boot_disk: self.boot_disk,
             audit_log: self.audit_log,
             peer,
+            tpm: None,
             gathered_at,
         };
         (evidence, self.shielded_identity)

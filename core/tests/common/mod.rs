@@ -231,6 +231,7 @@ pub fn good_evidence() -> Evidence {
             address: Some("34.121.225.36".to_owned()),
             client_cert_serial: Some("27".to_owned()),
         },
+        tpm: None,
         gathered_at: seed_now(),
     }
 }
@@ -268,3 +269,5 @@ pub fn unsigned_good_approval() -> Approval {
     approval.require_tpm = false;
     approval
 }
+
+pub mod tpm;
