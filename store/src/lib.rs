@@ -32,7 +32,7 @@ pub use error::StoreError;
 pub use event_id::EventId;
 pub use records::{
     AttestationRecord, EventKind, EventQuery, EventRecord, FailedCheck, PendingAttempt,
-    PendingRecord, SessionRecord, SessionStep, SessionUpdate,
+    PendingRecord, SessionAttestation, SessionQuote, SessionRecord, SessionStep, SessionUpdate,
 };
 pub use store_url::StoreLocation;
 

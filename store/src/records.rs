@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use tokendist_core::evidence::EkSource;
+
 use crate::event_id::EventId;
 
 /// One named check that denied a request, with its reason (check names are the stable strings of
@@ -138,6 +140,33 @@ pub struct SessionRecord {
     pub pcr_hash_alg: u16,
     /// PCR indices the quote must cover.
     pub pcr_selection: Vec<u32>,
+    /// The keys `Attest` accepted; set when the session reaches `Attested`.
+    #[serde(default)]
+    pub attestation: Option<SessionAttestation>,
+    /// The quote `ProveAttestation` verified; set when the session reaches `Proven`.
+    #[serde(default)]
+    pub quote: Option<SessionQuote>,
+}
+
+/// The EK and AK a session's `Attest` step accepted (what later steps verify against).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionAttestation {
+    /// EK public area as the client sent it (TPM2B_PUBLIC), base64.
+    pub ek_public: String,
+    /// Where the EK was checked.
+    pub ek_source: EkSource,
+    /// AK public area as the client sent it (TPM2B_PUBLIC), base64.
+    pub ak_public: String,
+}
+
+/// The quote a session's `ProveAttestation` step verified.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionQuote {
+    /// TPM_ALG_ID of the quoted bank.
+    pub pcr_hash_alg: u16,
+    /// The PCR values the quote's digest was verified against, index to lower-case hex.
+    pub pcr_values: BTreeMap<u32, String>,
+    pub verified_at: DateTime<Utc>,
 }
 
 impl SessionRecord {
@@ -151,6 +180,8 @@ impl SessionRecord {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SessionUpdate {
     pub credential_digest: Option<String>,
+    pub attestation: Option<SessionAttestation>,
+    pub quote: Option<SessionQuote>,
 }
 
 /// What an audit event records.

@@ -88,5 +88,11 @@ pub(crate) fn advanced_session(
     if let Some(digest) = update.credential_digest {
         session.credential_digest = Some(digest);
     }
+    if let Some(attestation) = update.attestation {
+        session.attestation = Some(attestation);
+    }
+    if let Some(quote) = update.quote {
+        session.quote = Some(quote);
+    }
     Ok(session)
 }

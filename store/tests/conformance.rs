@@ -39,6 +39,7 @@ conformance!(
     concurrent_pending_upserts_count_every_attempt,
     pending_record_removed_on_approval,
     session_step_can_be_taken_once,
+    session_keeps_the_attested_keys_and_the_verified_quote,
     session_steps_only_move_forward,
     session_created_twice_conflicts,
     session_consumed_exactly_once_by_eight_concurrent_consumers,

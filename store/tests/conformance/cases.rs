@@ -4,7 +4,11 @@
 use std::sync::Arc;
 
 use chrono::Duration;
-use tokendist_store::{EventKind, EventQuery, SessionStep, SessionUpdate, Store, StoreError};
+use tokendist_core::evidence::EkSource;
+use tokendist_store::{
+    EventKind, EventQuery, SessionAttestation, SessionQuote, SessionStep, SessionUpdate, Store,
+    StoreError,
+};
 
 use crate::support::backends::Backend;
 use crate::support::samples::{approval, attestation, event, pending_attempt, session, t0};
@@ -273,6 +277,7 @@ pub async fn session_step_can_be_taken_once(backend: &Backend) {
         .unwrap();
     let update = SessionUpdate {
         credential_digest: Some("ab".repeat(32)),
+        ..SessionUpdate::default()
     };
     let now = t0() + Duration::seconds(10);
     let attested = store
@@ -304,6 +309,59 @@ pub async fn session_step_can_be_taken_once(backend: &Backend) {
         is_conflict(&early_consume),
         "consume before Proven: {early_consume:?}"
     );
+}
+
+pub async fn session_keeps_the_attested_keys_and_the_verified_quote(backend: &Backend) {
+    let store = &backend.store;
+    store
+        .create_session(&session("sess-tpm", t0()))
+        .await
+        .unwrap();
+    let attestation = SessionAttestation {
+        ek_public: "AAEC".into(),
+        ek_source: EkSource::EkCertificate,
+        ak_public: "AAED".into(),
+    };
+    let now = t0() + Duration::seconds(5);
+    store
+        .advance_session(
+            "sess-tpm",
+            SessionStep::Begun,
+            SessionStep::Attested,
+            SessionUpdate {
+                credential_digest: Some("cd".repeat(32)),
+                attestation: Some(attestation.clone()),
+                quote: None,
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let quote = SessionQuote {
+        pcr_hash_alg: 0x000B,
+        pcr_values: [(0, "00".repeat(32)), (7, "ef".repeat(32))].into(),
+        verified_at: now,
+    };
+    // A later step's update without attestation keeps the stored one.
+    let proven = store
+        .advance_session(
+            "sess-tpm",
+            SessionStep::Attested,
+            SessionStep::Proven,
+            SessionUpdate {
+                quote: Some(quote.clone()),
+                ..SessionUpdate::default()
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let stored = store.get_session("sess-tpm").await.unwrap().unwrap();
+    assert_eq!(stored, proven);
+    assert_eq!(stored.step, SessionStep::Proven);
+    assert_eq!(stored.attestation, Some(attestation));
+    assert_eq!(stored.quote, Some(quote));
+    assert_eq!(stored.credential_digest, Some("cd".repeat(32)));
 }
 
 pub async fn session_steps_only_move_forward(backend: &Backend) {

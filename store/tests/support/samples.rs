@@ -94,6 +94,8 @@ pub fn session(session_id: &str, created: DateTime<Utc>) -> SessionRecord {
         credential_digest: None,
         pcr_hash_alg: 0x000B,
         pcr_selection: vec![0, 4, 7, 8, 9, 14],
+        attestation: None,
+        quote: None,
     }
 }
 
