@@ -61,12 +61,10 @@ async fn start_decodable_sim(scenario: Scenario) -> RunningSim {
         .await
         .unwrap();
     for vm in VMS {
-        if sim.metadata.contains_key(vm) {
-            if let Some(reason) = undecodable_evidence(&sim, vm).await {
-                panic!(
-                    "gcpsim served evidence for {vm} that Google's client cannot decode: {reason}"
-                );
-            }
+        if sim.metadata.contains_key(vm)
+            && let Some(reason) = undecodable_evidence(&sim, vm).await
+        {
+            panic!("gcpsim served evidence for {vm} that Google's client cannot decode: {reason}");
         }
     }
     sim
