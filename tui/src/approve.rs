@@ -1,7 +1,8 @@
 //! `tokendist approve`: review a VM's live evidence, refuse on failed checks (unless `--force
-//! --reason`), confirm, encrypt every secret to the token server (HPKE, bound to the instance and the
-//! secret's name), sign the approval and write it with compare-and-swap, remove the VM's pending
-//! record and append an `approved` event. Approvals without TPM sealing only (`--no-tpm`) in this build.
+//! --reason`), confirm, seal every secret — by default to the VM's vTPM ([`crate::tpm_target`]: EK
+//! from the shielded identity, PCR policy from `--pcr` or the last verified quote), with `--no-tpm`
+//! to the token server (HPKE) — bound to the instance and the secret's name, sign the approval and
+//! write it with compare-and-swap, remove the VM's pending record and append an `approved` event.
 
 use std::net::IpAddr;
 
@@ -22,19 +23,20 @@ use crate::context::{collector, gcp_config, load_settings, open_store};
 use crate::error::ConsoleError;
 use crate::expiry::parse_expiry;
 use crate::output::emit;
+use crate::pcr_values::{choose, parse_pcr_args};
 use crate::render;
 use crate::review::{self, Against, Review, failed_names};
 use crate::secrets_file::{self, PlainSecret};
 use crate::signing_keys::{ApproverKey, load_approver_key, load_server_public};
 use crate::target::resolve;
+use crate::tpm_target::SealingTarget;
 
 /// How secrets encrypted to the token server are marked in the approval.
 pub const PROTECTION_SERVER_HPKE: &str = "hpke-x25519";
 
-/// The message when `--no-tpm` is missing.
-pub const TPM_UNAVAILABLE: &str = "TPM sealing is not available in this build: it arrives with vTPM support. \
-Pass --no-tpm to approve with server-side encryption only (secrets are encrypted to the token server's \
-X25519 key; the VM needs no TPM attestation)";
+/// The message when `--no-tpm` is given without the server's key.
+pub const SERVER_KEY_NEEDED: &str = "--no-tpm encrypts the secrets to the token server: pass its \
+public key with --server-key secrets.pub (from `tokendist keygen --server`)";
 
 /// Pins from the command line, checked before anything is fetched.
 #[derive(Debug)]
@@ -104,6 +106,51 @@ fn build_approval(
     approval
 }
 
+/// What the secrets are sealed to: the VM's vTPM, or (`--no-tpm`) the token server's key.
+#[derive(Debug)]
+enum Sealing {
+    Tpm(SealingTarget),
+    Server([u8; 32]),
+}
+
+impl Sealing {
+    fn seal_all(
+        &self,
+        secrets: &[PlainSecret],
+        instance_id: &str,
+    ) -> Result<Vec<StoredSecret>, ConsoleError> {
+        match self {
+            Sealing::Tpm(target) => target.seal_all(secrets),
+            Sealing::Server(key) => seal_all(secrets, key, instance_id),
+        }
+    }
+
+    fn pin(&self, approval: &mut Approval) {
+        if let Sealing::Tpm(target) = self {
+            approval.require_tpm = true;
+            approval.pcr_policy = Some(target.pcrs.policy());
+            approval.ek_public_pem = Some(target.ek_public_pem.clone());
+        }
+    }
+
+    fn summary(&self) -> String {
+        match self {
+            Sealing::Tpm(target) => format!(
+                "sealed to the VM's vTPM (EK {}, PCRs {})",
+                target.ek_fingerprint,
+                target
+                    .pcrs
+                    .values
+                    .keys()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+            Sealing::Server(_) => "encrypted to the token server".to_owned(),
+        }
+    }
+}
+
 /// Encrypts every secret to the server; the plaintext stays in zeroizing buffers.
 fn seal_all(
     secrets: &[PlainSecret],
@@ -134,15 +181,17 @@ fn seal_all(
 }
 
 pub async fn run(global: &GlobalOptions, args: &ApproveArgs) -> Result<(), ConsoleError> {
-    if !args.no_tpm {
-        return Err(ConsoleError::Usage(TPM_UNAVAILABLE.to_owned()));
-    }
     let now = Utc::now();
     let pins = pins(args, now)?;
+    let given_pcrs = parse_pcr_args(&args.pcrs)?;
+    let server_public = match (&args.server_key, args.no_tpm) {
+        (Some(path), true) => Some(load_server_public(path)?),
+        (None, true) => return Err(ConsoleError::Usage(SERVER_KEY_NEEDED.to_owned())),
+        (_, false) => None,
+    };
     let settings = load_settings(global.settings.as_deref())?;
     let secrets = secrets_file::load(&args.secrets)?;
     let approver = load_approver_key(&args.key)?;
-    let server_public = load_server_public(&args.server_key)?;
     let store = open_store(&global.store).await?;
     let target = resolve(&*store, &args.target).await?;
     let collector = collector(&gcp_config(global)).await?;
@@ -160,6 +209,18 @@ pub async fn run(global: &GlobalOptions, args: &ApproveArgs) -> Result<(), Conso
     let mut text = render::evidence(&review);
     text.push_str(&render::checks(&checks, Against::Proposal));
     emit(&text)?;
+    let sealing = match server_public {
+        Some(key) => Sealing::Server(key),
+        None => {
+            let record = store.get_attestation(&id).await?;
+            let pcrs = choose(given_pcrs.as_ref(), record.as_ref(), &name)?;
+            let target =
+                SealingTarget::new(&id, &name, &review.shielded_identity, record.as_ref(), pcrs)?;
+            emit(&target.describe())?;
+            Sealing::Tpm(target)
+        }
+    };
+    sealing.pin(&mut approval);
     let failed = failed_names(&checks);
     let forced_reason = match (&args.reason, failed.is_empty()) {
         (_, true) => None,
@@ -183,7 +244,7 @@ pub async fn run(global: &GlobalOptions, args: &ApproveArgs) -> Result<(), Conso
     if let Ok(Some(image)) = review.boot_disk().map(|d| d.source_image.as_deref()) {
         approval.boot_images = vec![normalize_image(image)];
     }
-    approval.secrets = seal_all(&secrets, &server_public, &id)?;
+    approval.secrets = sealing.seal_all(&secrets, &id)?;
     drop(secrets);
     let expected = existing.as_ref().map(|a| a.revision);
     approval.revision = expected.map_or(1, |r| r.saturating_add(1));
@@ -216,6 +277,11 @@ pub async fn run(global: &GlobalOptions, args: &ApproveArgs) -> Result<(), Conso
             "revision": stored.revision,
             "previous_revision": expected,
             "require_tpm": stored.require_tpm,
+            "pcr_policy": stored.pcr_policy,
+            "ek_fingerprint": match &sealing {
+                Sealing::Tpm(target) => Some(target.ek_fingerprint.clone()),
+                Sealing::Server(_) => None,
+            },
             "expires_at": stored.expires_at,
             "secrets": secrets_detail,
             "forced": forced_reason.is_some(),
@@ -226,9 +292,10 @@ pub async fn run(global: &GlobalOptions, args: &ApproveArgs) -> Result<(), Conso
     );
     store.append_event(&event).await?;
     emit(&format!(
-        "\nApproved {name} (id {id}): revision {}, {} secret(s) encrypted to the token server, signed by key {}{}.\n",
+        "\nApproved {name} (id {id}): revision {}, {} secret(s) {}, signed by key {}{}.\n",
         stored.revision,
         stored.secrets.len(),
+        sealing.summary(),
         approver.id,
         stored
             .expires_at

@@ -118,24 +118,35 @@ Exit code 1 when the instance cannot be read (the JSON still lists the errors).
 Example:
   tokendist show tokenclient-good --project bob-project --zone us-central1-a")]
     Show(ShowArgs),
-    /// Review a VM's live evidence, then sign and store its approval with its encrypted secrets.
+    /// Review a VM's live evidence, then sign and store its approval with its secrets sealed to its vTPM.
     #[command(after_help = "\
 Collects and shows the evidence (as `show`), refuses when a check fails unless --force --reason,
-asks `Approve NAME (id ID)? [y/N]` (skip with --yes; without a terminal --yes is required), encrypts
-every secret to the token server's X25519 key (HPKE; the store never holds plaintext), signs the
-approval with your Ed25519 key and writes it with compare-and-swap, then removes the VM's pending
-record and records an `approved` event.
+shows what the secrets will be sealed to, asks `Approve NAME (id ID)? [y/N]` (skip with --yes; without
+a terminal --yes is required), seals every secret, signs the approval with your Ed25519 key and writes
+it with compare-and-swap, then removes the VM's pending record and records an `approved` event.
 
-This build approves without TPM sealing only: pass --no-tpm. TPM sealing arrives with vTPM support.
+By default every secret is sealed to the VM's vTPM (require_tpm): an AES-256-GCM envelope whose data
+key only that TPM can unseal, and only while its PCRs hold the approved values. The EK is the one
+Google publishes in the VM's shielded identity; the PCR values are --pcr, or else those of the VM's
+last verified quote in the store (the VM must have attested to the token server at least once: start
+its tokenclient; it is denied and listed as pending, with its quote). A TPM secret that is already an
+envelope from `tokendist seal` is checked against the policy and stored as it is.
+
+--no-tpm approves without TPM sealing: secrets are encrypted to the token server's X25519 key
+(--server-key, HPKE) and the VM needs no TPM attestation.
 
 secrets.json: [{\"name\": \"db-password\", \"type\": \"RAW\" | \"TPM\" | \"TINK\", \"data\": \"<base64>\"}]
 
-Example:
+Examples:
   tokendist approve tokenclient-good --project bob-project --zone us-central1-a \\
-      --secrets secrets.json --key alice.key --server-key secrets.pub --no-tpm --expires 30d
+      --secrets secrets.json --key alice.key --expires 30d
+  tokendist approve tokenclient-good --project bob-project --zone us-central1-a \\
+      --secrets secrets.json --key alice.key --pcr 0=24af52a4...,7=...
+  tokendist approve tokenclient-good --project bob-project --zone us-central1-a \\
+      --secrets secrets.json --key alice.key --server-key secrets.pub --no-tpm
 
-Exit codes: 0 ok, 1 error, 2 usage, 3 refused (checks failed or not confirmed), 4 conflict (re-run),
-78 configuration error.")]
+Exit codes: 0 ok, 1 error, 2 usage, 3 refused (checks failed, no EK or no verified quote to seal to,
+or not confirmed), 4 conflict (re-run), 78 configuration error.")]
     Approve(ApproveArgs),
     /// Revoke a VM's approval (takes effect on its next request).
     #[command(after_help = "\
@@ -148,6 +159,24 @@ Example:
 Exit codes: 0 ok, 1 error, 2 usage, 3 refused (checks failed or not confirmed), 4 conflict (re-run),
 78 configuration error.")]
     Revoke(RevokeArgs),
+    /// Seal one secret to a VM's vTPM, for a secrets.json entry of type TPM.
+    #[command(after_help = "\
+Reads the secret from --in, seals it to the VM's vTPM exactly as `approve` seals secrets (the EK from
+Google's shielded identity; the PCR values from --pcr, or else the VM's last verified quote in the
+store), bound to the VM's instance id and to --name, and writes the envelope (binary) to --out. It
+prints the secrets.json entry to use, {\"name\": NAME, \"type\": \"TPM\", \"data\": base64 of --out};
+`approve` then stores it as it is (after checking it needs the approval's PCR policy), and the VM opens
+it with its TPM. --name must be the entry's name in secrets.json: the VM checks it when opening.
+Nothing is written to the store; the secret is never printed.
+
+Example:
+  tokendist seal --instance tokenclient-good --project bob-project --zone us-central1-a \\
+      --name api-token --in api-token.txt --out api-token.sealed --pcr 0=24af52a4...,7=...
+  jq -n --arg d \"$(base64 -w0 api-token.sealed)\" '[{name: \"api-token\", type: \"TPM\", data: $d}]'
+
+Exit codes: 0 ok, 1 error, 2 usage, 3 refused (no EK, or no verified quote and no --pcr),
+78 configuration error.")]
+    Seal(SealArgs),
 }
 
 #[derive(Debug, Args)]
@@ -212,9 +241,14 @@ pub struct ApproveArgs {
     /// Your Ed25519 approval private key (from `tokendist keygen`).
     #[arg(long, value_name = "FILE")]
     pub key: PathBuf,
-    /// The token server's X25519 public key (secrets.pub from `keygen --server`).
+    /// The token server's X25519 public key (secrets.pub from `keygen --server`); required with
+    /// --no-tpm, unused otherwise.
     #[arg(long, value_name = "FILE")]
-    pub server_key: PathBuf,
+    pub server_key: Option<PathBuf>,
+    /// PCR values to seal to, INDEX=HEX (SHA-256 bank), comma-separated or repeated. Default: the
+    /// values of the VM's last verified quote in the store.
+    #[arg(long = "pcr", value_delimiter = ',', value_name = "INDEX=HEX")]
+    pub pcrs: Vec<String>,
     /// Pin the TCP address the VM must connect from.
     #[arg(long, value_name = "IP")]
     pub peer_address: Option<String>,
@@ -236,8 +270,9 @@ pub struct ApproveArgs {
     /// Why the failing checks are acceptable (with --force).
     #[arg(long, requires = "force", value_name = "TEXT")]
     pub reason: Option<String>,
-    /// Approve without TPM sealing: secrets are encrypted to the server only (required in this build).
-    #[arg(long)]
+    /// Approve without TPM sealing: secrets are encrypted to the token server only (--server-key),
+    /// and the VM needs no TPM attestation.
+    #[arg(long, conflicts_with = "pcrs")]
     pub no_tpm: bool,
 }
 
@@ -254,4 +289,33 @@ pub struct RevokeArgs {
     /// Do not ask to type the VM name.
     #[arg(long)]
     pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SealArgs {
+    /// VM name or numeric instance id.
+    #[arg(long, value_name = "NAME|ID")]
+    pub instance: String,
+    /// Bob's project.
+    #[arg(long, value_name = "PROJECT")]
+    pub project: String,
+    /// The VM's zone.
+    #[arg(long, value_name = "ZONE")]
+    pub zone: String,
+    /// The secret's name in secrets.json (the envelope is bound to it).
+    #[arg(long, value_name = "NAME")]
+    pub name: String,
+    /// PCR values to seal to, INDEX=HEX (SHA-256 bank), comma-separated or repeated. Default: the
+    /// values of the VM's last verified quote in the store.
+    #[arg(long = "pcr", value_delimiter = ',', value_name = "INDEX=HEX")]
+    pub pcrs: Vec<String>,
+    /// File holding the secret (any bytes).
+    #[arg(long = "in", value_name = "FILE")]
+    pub input: PathBuf,
+    /// Where to write the envelope.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Overwrite --out if it exists.
+    #[arg(long)]
+    pub force: bool,
 }

@@ -3,7 +3,7 @@
 use crate::cli::{Cli, Command};
 use crate::error::ConsoleError;
 use crate::output::{emit, emit_json};
-use crate::{approve, certs, keygen, list, revoke, show};
+use crate::{approve, certs, keygen, list, revoke, seal, show};
 
 /// Runs `cli.command` (the caller prints help when there is none).
 pub async fn run(cli: &Cli, command: &Command) -> Result<(), ConsoleError> {
@@ -33,5 +33,6 @@ pub async fn run(cli: &Cli, command: &Command) -> Result<(), ConsoleError> {
         Command::Show(args) => show::run(global, args).await,
         Command::Approve(args) => approve::run(global, args).await,
         Command::Revoke(args) => revoke::run(global, args).await,
+        Command::Seal(args) => seal::run(global, args).await,
     }
 }

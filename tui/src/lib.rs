@@ -5,6 +5,8 @@
 //! - [`dispatch`]: runs a parsed command; [`exit`] and [`error`]: documented exit codes and errors.
 //! - [`keygen`], [`certs`]: key pairs and demo certificates ([`files`] writes them safely).
 //! - [`list`], [`show`], [`approve`], [`revoke`]: the store and review operations.
+//! - [`seal`]: one secret sealed to a VM's vTPM; [`tpm_target`] (EK + PCR policy + envelopes) and
+//!   [`pcr_values`] are what it and `approve` seal with; [`tpm_view`] is `show`'s TPM section.
 //! - [`review`]: live evidence plus the same `core::policy` checks the server runs; [`render`] shows it.
 //! - [`secrets_file`], [`expiry`], [`signing_keys`], [`target`], [`confirm`], [`context`], [`output`]:
 //!   the inputs, prompts and outputs those operations share.
@@ -22,12 +24,16 @@ pub mod files;
 pub mod keygen;
 pub mod list;
 pub mod output;
+pub mod pcr_values;
 pub mod render;
 pub mod review;
 pub mod revoke;
+pub mod seal;
 pub mod secrets_file;
 pub mod show;
 pub mod signing_keys;
 pub mod target;
+pub mod tpm_target;
+pub mod tpm_view;
 
 pub use error::ConsoleError;

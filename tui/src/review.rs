@@ -1,7 +1,7 @@
 //! A VM's review: its live evidence from Google, the cloud-config review, the audit-log timeline and
 //! every check of the verdict — computed by the same `core::policy` functions the server runs. The
-//! console has no identity token and no connection from the VM, so the checks that need them
-//! (`identity.*`, `network.*`) are shown as decided by the server on each request.
+//! console has no identity token, no connection and no TPM session from the VM, so the checks that
+//! need them (`identity.*`, `network.*`, `tpm.*`) are shown as decided by the server on each request.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -154,6 +154,11 @@ pub fn console_view(verdict: Verdict, approval: &Approval) -> Vec<CheckResult> {
                 CheckResult::skipped(
                     name,
                     "decided by the server on each request, with the VM's identity token",
+                )
+            } else if name.starts_with("tpm.") && !matches!(check.outcome, Outcome::Skipped(_)) {
+                CheckResult::skipped(
+                    name,
+                    "decided by the server on each request, from the VM's TPM session (see the TPM section for its last quote)",
                 )
             } else if name.starts_with("network.") && !matches!(check.outcome, Outcome::Skipped(_))
             {

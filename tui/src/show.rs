@@ -1,5 +1,6 @@
-//! `tokendist show`: a VM's live evidence and every check, against its stored approval if it has one,
-//! else against the approval `approve` would propose. `--json` prints [`ShowJson`].
+//! `tokendist show`: a VM's live evidence, every check (against its stored approval if it has one,
+//! else against the approval `approve` would propose) and its TPM section ([`TpmView`]: EK, AK, the
+//! last quote's PCRs against the approval's policy). `--json` prints [`ShowJson`].
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -19,6 +20,7 @@ use crate::output::{ApprovalJson, CheckJson, checks_json, emit, emit_json};
 use crate::render;
 use crate::review::{self, Against, Review, failed_names};
 use crate::target::{Target, resolve};
+use crate::tpm_view::TpmView;
 
 /// The approver name used for proposals that nobody signs.
 pub const PROPOSAL_APPROVER: &str = "(proposal)";
@@ -40,6 +42,8 @@ pub struct ShowJson<'a> {
     pub approval: Option<ApprovalJson>,
     pub checks: Vec<CheckJson>,
     pub failed_checks: Vec<String>,
+    /// EK, AK and the last quote's PCR values against the approval's policy.
+    pub tpm: TpmView,
 }
 
 impl<'a> ShowJson<'a> {
@@ -48,6 +52,7 @@ impl<'a> ShowJson<'a> {
         against: Against,
         approval: Option<&Approval>,
         checks: &[CheckResult],
+        tpm: TpmView,
     ) -> Self {
         Self {
             target: &review.target,
@@ -62,6 +67,7 @@ impl<'a> ShowJson<'a> {
             approval: approval.map(ApprovalJson::from),
             checks: checks_json(checks),
             failed_checks: failed_names(checks),
+            tpm,
         }
     }
 }
@@ -82,17 +88,21 @@ pub fn trust_keys(
     Ok(())
 }
 
+/// The reviewed VM's instance id: live, else from the store's record.
+fn review_instance_id(review: &Review) -> Option<String> {
+    review
+        .instance()
+        .ok()
+        .map(|i| i.instance_id.clone())
+        .or_else(|| review.target.known_id.clone())
+}
+
 /// The stored approval of the reviewed VM, if any.
 pub async fn stored_approval(
     store: &dyn Store,
     review: &Review,
 ) -> Result<Option<Approval>, ConsoleError> {
-    let id = review
-        .instance()
-        .ok()
-        .map(|i| i.instance_id.clone())
-        .or_else(|| review.target.known_id.clone());
-    match id {
+    match review_instance_id(review) {
         Some(id) => Ok(store.get_approval(&id).await?),
         None => Ok(None),
     }
@@ -114,13 +124,19 @@ pub async fn run(global: &GlobalOptions, args: &ShowArgs) -> Result<(), ConsoleE
         ),
     };
     let checks = review.checks(&approval, against, &settings);
+    let record = match review_instance_id(&review) {
+        Some(id) => store.get_attestation(&id).await?,
+        None => None,
+    };
+    let tpm = TpmView::new(&review.shielded_identity, stored.as_ref(), record.as_ref());
     if global.json {
-        emit_json(&ShowJson::new(&review, against, stored.as_ref(), &checks))?;
+        emit_json(&ShowJson::new(&review, against, stored.as_ref(), &checks, tpm))?;
     } else {
         let mut text = render::evidence(&review);
         if let Some(a) = &stored {
             text.push_str(&render::approval_summary(a));
         }
+        text.push_str(&tpm.render());
         text.push_str(&render::checks(&checks, against));
         emit(&text)?;
     }
