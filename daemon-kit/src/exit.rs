@@ -6,3 +6,8 @@ pub const OK: i32 = 0;
 pub const FAILURE: i32 = 1;
 /// Bad configuration (`EX_CONFIG`): the unit sets `RestartPreventExitStatus=78`.
 pub const BAD_CONFIG: i32 = 78;
+/// A required device or service is missing at start (`EX_UNAVAILABLE`), e.g. no TPM on a VM that needs one.
+pub const UNAVAILABLE: i32 = 69;
+/// The remote side answered something the protocol does not allow (`EX_PROTOCOL`), e.g. the token
+/// server refused a request as malformed: a version mismatch, which retrying cannot fix.
+pub const PROTOCOL: i32 = 76;

@@ -11,3 +11,26 @@ pub mod v1 {
 }
 
 pub use v1::*;
+
+/// Decodes the [`v1::Denial`] a PERMISSION_DENIED or UNAUTHENTICATED status carries in its details
+/// (clients show the failed checks); `None` for other codes or undecodable details.
+pub fn denial_of(status: &tonic::Status) -> Option<v1::Denial> {
+    use prost::Message as _;
+    if !matches!(
+        status.code(),
+        tonic::Code::PermissionDenied | tonic::Code::Unauthenticated
+    ) {
+        return None;
+    }
+    v1::Denial::decode(status.details()).ok()
+}
+
+/// The names of the failed checks in a denial, in the server's order.
+pub fn failed_check_names(denial: &v1::Denial) -> Vec<String> {
+    denial
+        .checks
+        .iter()
+        .filter(|c| c.outcome == v1::CheckOutcome::Fail as i32)
+        .map(|c| c.name.clone())
+        .collect()
+}

@@ -1,0 +1,247 @@
+//! `tokenclient` command line. Every flag overrides one configuration key (file < env < flags); the
+//! original Go client's flag names are accepted as aliases (`--address`, `--servername`,
+//! `--tsAudience`, `--useMTLS`, `--tlsClientCert`, `--tlsClientKey`, `--tlsCertChain`, `--useTPM`,
+//! `--maxLoop`, `--pollWaitSeconds`).
+
+use std::path::PathBuf;
+
+use clap::Parser;
+use toml::{Table, Value};
+
+use crate::config::ConfigSources;
+use tokendist_daemon_kit::layers::insert_path;
+
+/// Bob's VM daemon: proves the VM's identity and state to the token server, receives the secrets
+/// Alice approved, and hands them to the workload.
+#[derive(Debug, Parser)]
+#[command(
+    name = "tokenclient",
+    version,
+    about,
+    long_about = "Bob's VM daemon: proves this VM (Google identity token, vTPM attestation) to the token server, \
+receives the secrets Alice approved and hands them to the workload as files and on a local socket.\n\n\
+Settings come from a TOML file (--config, TOKENDIST_CONFIG, or /etc/tokendist/tokenclient.toml when it \
+exists), overridden by TOKENDIST_* environment variables (TOKENDIST_TLS__CA sets tls.ca), overridden by \
+the flags below. GCE_METADATA_HOST relocates the metadata server. See dist/tokenclient.toml.\n\n\
+Exit codes: 0 clean shutdown, 1 gave up (--max-attempts) or runtime failure, 69 no TPM, \
+76 the server rejected a request as malformed (version mismatch), 78 bad configuration or a server \
+certificate that does not verify (systemd will not restart)."
+)]
+pub struct Cli {
+    /// Configuration file (TOML).
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Validate the configuration, print a summary and exit.
+    #[arg(long)]
+    pub check_config: bool,
+
+    /// Token server host:port.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub address: Option<String>,
+
+    /// Name the server certificate must carry (SNI) [default: the host of --address].
+    #[arg(long, alias = "servername", value_name = "NAME")]
+    pub server_name: Option<String>,
+
+    /// Audience of the identity tokens (the token server's).
+    #[arg(long, alias = "tsAudience", value_name = "URL")]
+    pub audience: Option<String>,
+
+    /// CA certificate (PEM) that issued the server certificate.
+    #[arg(long, alias = "tlsCertChain", value_name = "FILE")]
+    pub tls_ca: Option<PathBuf>,
+
+    /// Present a client certificate (mTLS).
+    #[arg(long, alias = "useMTLS", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub mtls: Option<bool>,
+
+    /// Client certificate (PEM) for mTLS.
+    #[arg(long, alias = "tlsClientCert", value_name = "FILE")]
+    pub tls_client_cert: Option<PathBuf>,
+
+    /// Client private key (PEM) for mTLS.
+    #[arg(long, alias = "tlsClientKey", value_name = "FILE")]
+    pub tls_client_key: Option<PathBuf>,
+
+    /// Use the TPM (attestation, TPM-sealed secrets) [default: true].
+    #[arg(long, alias = "useTPM", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", conflicts_with = "no_tpm")]
+    pub tpm: Option<bool>,
+
+    /// Do not use a TPM: only approvals with require_tpm = false can release secrets.
+    #[arg(long)]
+    pub no_tpm: bool,
+
+    /// TPM TCTI [default: device:/dev/tpmrm0].
+    #[arg(long, value_name = "TCTI")]
+    pub tcti: Option<String>,
+
+    /// Give up after this many attempts (0 = never).
+    #[arg(long, alias = "maxLoop", value_name = "N")]
+    pub max_attempts: Option<u32>,
+
+    /// Longest wait between attempts, milliseconds [default: 10000].
+    #[arg(long, value_name = "MS")]
+    pub poll_interval_ms: Option<u64>,
+
+    /// Longest wait between attempts, seconds (the original's flag).
+    #[arg(
+        long = "pollWaitSeconds",
+        value_name = "SECS",
+        hide_short_help = true
+    )]
+    pub poll_wait_seconds: Option<u64>,
+
+    /// Metadata server host[:port] [default: metadata.google.internal, or GCE_METADATA_HOST].
+    #[arg(long, value_name = "HOST")]
+    pub metadata_host: Option<String>,
+
+    /// Directory receiving the secret files [default: /run/tokenclient/secrets].
+    #[arg(long, value_name = "DIR")]
+    pub secrets_dir: Option<PathBuf>,
+
+    /// Unix socket serving GET /v1/secrets/NAME ("" disables) [default: /run/tokenclient/secrets.sock].
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+
+    /// Uid allowed to read secrets from the socket (repeatable) [default: the daemon's own uid].
+    #[arg(long = "allow-uid", value_name = "UID")]
+    pub allow_uids: Vec<u32>,
+
+    /// Leave the secret files in place on exit.
+    #[arg(long)]
+    pub keep_secrets_on_exit: bool,
+
+    /// Run CMD (/bin/sh -c) after the first delivery, with TOKENCLIENT_SECRETS_DIR set.
+    #[arg(long, value_name = "CMD")]
+    pub exec: Option<String>,
+
+    /// Re-attest this often after delivery (30s, 15m, 2h; a bare number is minutes; 0 = off); the
+    /// secrets are removed when the server refuses.
+    #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
+    pub reattest_interval: Option<u64>,
+}
+
+/// Parses `30s`, `15m`, `2h` or a bare number of minutes into seconds.
+pub fn parse_interval(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let (number, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((at, _)) => text.split_at(at),
+        None => (text, "m"),
+    };
+    let value: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 30s, 15m or 2h"))?;
+    let factor = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        _ => return Err(format!("{text:?}: unit must be s, m or h")),
+    };
+    value
+        .checked_mul(factor)
+        .ok_or_else(|| format!("{text:?} is too long"))
+}
+
+fn int(value: u64) -> Value {
+    Value::Integer(i64::try_from(value).unwrap_or(i64::MAX))
+}
+
+impl Cli {
+    /// The flags the user gave, as configuration overrides.
+    pub fn sources(&self, env: std::collections::BTreeMap<String, String>) -> ConfigSources {
+        let mut flags = Table::new();
+        let mut flag_keys = Vec::new();
+        let mut set = |flag: &str, key: &str, value: Value| {
+            let path: Vec<&str> = key.split('.').collect();
+            insert_path(&mut flags, &path, value);
+            flag_keys.push((flag.to_string(), key.to_string()));
+        };
+        let text = |s: &str| Value::String(s.to_string());
+        let path = |p: &PathBuf| Value::String(p.display().to_string());
+        if let Some(v) = &self.address {
+            set("--address", "address", text(v));
+        }
+        if let Some(v) = &self.server_name {
+            set("--server-name", "server_name", text(v));
+        }
+        if let Some(v) = &self.audience {
+            set("--audience", "audience", text(v));
+        }
+        if let Some(v) = &self.tls_ca {
+            set("--tls-ca", "tls.ca", path(v));
+        }
+        if let Some(v) = self.mtls {
+            set("--mtls", "tls.mtls", Value::Boolean(v));
+        }
+        if let Some(v) = &self.tls_client_cert {
+            set("--tls-client-cert", "tls.client_cert", path(v));
+        }
+        if let Some(v) = &self.tls_client_key {
+            set("--tls-client-key", "tls.client_key", path(v));
+        }
+        if let Some(v) = self.tpm {
+            set("--tpm", "tpm.enabled", Value::Boolean(v));
+        }
+        if self.no_tpm {
+            set("--no-tpm", "tpm.enabled", Value::Boolean(false));
+        }
+        if let Some(v) = &self.tcti {
+            set("--tcti", "tpm.tcti", text(v));
+        }
+        if let Some(v) = self.max_attempts {
+            set("--max-attempts", "max_attempts", int(u64::from(v)));
+        }
+        if let Some(v) = self.poll_wait_seconds {
+            set(
+                "--pollWaitSeconds",
+                "poll_interval_ms",
+                int(v.saturating_mul(1000)),
+            );
+        }
+        if let Some(v) = self.poll_interval_ms {
+            set("--poll-interval-ms", "poll_interval_ms", int(v));
+        }
+        if let Some(v) = &self.metadata_host {
+            set("--metadata-host", "metadata_host", text(v));
+        }
+        if let Some(v) = &self.secrets_dir {
+            set("--secrets-dir", "delivery.dir", path(v));
+        }
+        if let Some(v) = &self.socket {
+            set("--socket", "delivery.socket", path(v));
+        }
+        if !self.allow_uids.is_empty() {
+            set(
+                "--allow-uid",
+                "delivery.allowed_uids",
+                Value::Array(
+                    self.allow_uids
+                        .iter()
+                        .map(|u| Value::Integer(i64::from(*u)))
+                        .collect(),
+                ),
+            );
+        }
+        if self.keep_secrets_on_exit {
+            set(
+                "--keep-secrets-on-exit",
+                "delivery.keep_on_exit",
+                Value::Boolean(true),
+            );
+        }
+        if let Some(v) = &self.exec {
+            set("--exec", "delivery.exec", text(v));
+        }
+        if let Some(v) = self.reattest_interval {
+            set("--reattest-interval", "reattest_interval_secs", int(v));
+        }
+        ConfigSources {
+            file: self.config.clone(),
+            env,
+            flags,
+            flag_keys,
+            use_default_path: true,
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! Identity tokens: a fresh `format=full` token from the metadata server for every RPC (the server
+//! accepts only recently issued tokens), attached as `authorization: Bearer`.
+
+use tokendist_gcp::{GcpConfig, MetadataClient, MetadataError};
+use tonic::Request;
+use tonic::metadata::MetadataValue;
+
+/// Fetches identity tokens for one audience.
+#[derive(Debug, Clone)]
+pub struct TokenSource {
+    metadata: MetadataClient,
+    audience: String,
+}
+
+impl TokenSource {
+    pub fn new(metadata_host: &str, audience: &str) -> Result<TokenSource, MetadataError> {
+        let config = GcpConfig {
+            metadata_host: metadata_host.to_string(),
+            ..GcpConfig::default()
+        };
+        Ok(TokenSource {
+            metadata: MetadataClient::new(&config)?,
+            audience: audience.to_string(),
+        })
+    }
+
+    /// The metadata client (instance id, zone, ...).
+    pub fn metadata(&self) -> &MetadataClient {
+        &self.metadata
+    }
+
+    /// `message` with a freshly fetched bearer token.
+    pub async fn authorized<T>(&self, message: T) -> Result<Request<T>, MetadataError> {
+        let token = self.metadata.identity_token(&self.audience, false).await?;
+        let mut request = Request::new(message);
+        let value = MetadataValue::try_from(format!("Bearer {}", token.as_str())).map_err(|_| {
+            MetadataError::Garbage {
+                path: "instance/service-accounts/default/identity".into(),
+                reason: "the token is not a valid header value".into(),
+            }
+        })?;
+        request.metadata_mut().insert("authorization", value);
+        Ok(request)
+    }
+}
