@@ -4,16 +4,24 @@
 //!   original server's flag names as aliases).
 //! - [`serve`]: start-up, systemd notification, reload on SIGHUP, drain on SIGTERM.
 //! - [`service`]: the gRPC service; [`authenticate`]: identity tokens; [`sessions`]: `BeginSession`;
-//!   [`release`]: the `GetToken` decision.
+//!   [`attest`] and [`prove`]: the vTPM attestation steps, with [`ek_check`] / [`ek_certificate`]
+//!   (where an EK is accepted from), [`tpm_session`] (a proven session as policy evidence) and
+//!   [`rate_limit`]; [`release`]: the `GetToken` decision; [`denials`]: recording denials.
 //! - [`state`]: what handlers share; [`key_files`]: the server's keys.
 //! - [`status`]: the one mapping from failures to gRPC statuses; [`store_errors`]: store failures.
 //! - [`tls`]: TLS/mTLS listener with reload and peer information; [`metrics`]: Prometheus metrics.
 
+pub mod attest;
 pub mod authenticate;
 pub mod cli;
 pub mod config;
+pub mod denials;
+pub mod ek_certificate;
+pub mod ek_check;
 pub mod key_files;
 pub mod metrics;
+pub mod prove;
+pub mod rate_limit;
 pub mod release;
 pub mod serve;
 pub mod service;
@@ -22,3 +30,4 @@ pub mod state;
 pub mod status;
 pub mod store_errors;
 pub mod tls;
+pub mod tpm_session;

@@ -1,8 +1,11 @@
 //! `GetToken`: the release decision. Looks up the caller's approval, gathers live evidence
-//! concurrently (instance, boot disk, audit log), runs `core::policy::evaluate` — the very checks the
-//! console shows — and either releases the secrets with a signed receipt or denies with the failed
-//! checks. Every decision is recorded in `events`; every denial upserts the instance's `pending` record.
-//! A dependency outage is UNAVAILABLE (the client retries) unless a check fails for another reason.
+//! concurrently (instance, boot disk, audit log), adds the caller's `Proven` TPM session (if any) as
+//! `Evidence.tpm`, runs `core::policy::evaluate` — the very checks the console shows — and either
+//! releases the secrets with a signed receipt (spending the session, exactly once) or denies with the
+//! failed checks. A `require_tpm` approval without a proven session fails the `tpm.*` checks (closed);
+//! a session of another instance is FAILED_PRECONDITION. Every decision is recorded in `events`; every
+//! denial upserts the instance's `pending` record. A dependency outage is UNAVAILABLE (the client
+//! retries) unless a check fails for another reason.
 
 use tokendist_core::approval::{Approval, StoredSecret};
 use tokendist_core::checks;
@@ -13,17 +16,16 @@ use tokendist_core::server_seal;
 use tokendist_core::verdict::{CheckResult, Outcome, Verdict};
 use tokendist_proto::v1 as pb;
 use tokendist_store::StoreError;
-use tokendist_store::records::{
-    EventKind, EventRecord, FailedCheck, PendingAttempt, SessionStep, SessionUpdate,
-};
+use tokendist_store::records::{EventKind, EventRecord, SessionStep, SessionUpdate};
 use zeroize::Zeroizing;
 
 use crate::config::EnforcementConfig;
-use crate::sessions;
+use crate::denials::record_denial;
 use crate::state::{LiveSettings, ServerState};
 use crate::status::ServiceError;
 use crate::store_errors::from_store;
 use crate::tls::PeerInfo;
+use crate::{sessions, tpm_session};
 
 /// Checks whose failure is definitive even while a dependency is down.
 const DEFINITIVE: [&str; 4] = [
@@ -49,7 +51,7 @@ pub async fn get_token(
                 checks::APPROVAL_STATE,
                 "no approval for this instance; waiting for review",
             )];
-            record_denial(state, claims, peer, &checks).await;
+            record_denial(state, claims, peer, &checks, None).await;
             return Err(ServiceError::Denied {
                 checks,
                 pending_approval: true,
@@ -61,7 +63,7 @@ pub async fn get_token(
                 checks::APPROVAL_SIGNATURE,
                 "the stored approval is unreadable (corrupt record)",
             )];
-            record_denial(state, claims, peer, &checks).await;
+            record_denial(state, claims, peer, &checks, None).await;
             return Err(ServiceError::Denied {
                 checks,
                 pending_approval: false,
@@ -94,7 +96,9 @@ pub async fn get_token(
         address: peer.map(|p| p.address.ip().to_string()),
         client_cert_serial: peer.and_then(|p| p.client_cert_serial.clone()),
     };
-    let (evidence, _shielded_identity) = vm.into_evidence(Ok(claims.clone()), peer_evidence, now);
+    let (mut evidence, _shielded_identity) =
+        vm.into_evidence(Ok(claims.clone()), peer_evidence, now);
+    evidence.tpm = session.as_ref().and_then(tpm_session::evidence_of);
     let mut verdict = tokendist_core::policy::evaluate(&approval, &evidence, &live.policy);
     apply_enforcement(&mut verdict, &live.enforce);
     state
@@ -111,7 +115,7 @@ pub async fn get_token(
                 "{api} is unavailable; retry"
             )));
         }
-        record_denial(state, claims, peer, &verdict.checks).await;
+        record_denial(state, claims, peer, &verdict.checks, None).await;
         return Err(ServiceError::Denied {
             checks: verdict.checks,
             pending_approval: false,
@@ -281,56 +285,4 @@ fn open_secret(
         data: data.to_vec(),
         protection: protection as i32,
     })
-}
-
-/// Records a denial: an event with the failed checks, and the instance's pending record. A failure to
-/// record is logged; the denial stands either way.
-async fn record_denial(
-    state: &ServerState,
-    claims: &IdentityClaims,
-    peer: Option<&PeerInfo>,
-    checks: &[CheckResult],
-) {
-    let now = state.now();
-    let gce = &claims.compute_engine;
-    let failed_checks: Vec<FailedCheck> = checks
-        .iter()
-        .filter_map(|c| match &c.outcome {
-            Outcome::Fail(reason) => Some(FailedCheck {
-                name: c.name.clone(),
-                reason: reason.clone(),
-            }),
-            _ => None,
-        })
-        .collect();
-    let peer_address = peer.map(|p| p.address.ip().to_string());
-    let attempt = PendingAttempt {
-        instance_id: gce.instance_id.clone(),
-        project: gce.project_id.clone(),
-        zone: gce.zone.clone(),
-        instance_name: gce.instance_name.clone(),
-        service_account: claims.email.clone().unwrap_or_default(),
-        seen_at: now,
-        peer_address: peer_address.clone(),
-        failed_checks: failed_checks.clone(),
-        last_quote: None,
-    };
-    if let Err(error) = state.store.upsert_pending(&attempt).await {
-        tracing::error!(instance_id = %gce.instance_id, %error, "could not record the pending instance");
-        state.metrics.observe_dependency_error("store");
-    }
-    let detail = serde_json::json!({ "failed_checks": failed_checks, "peer": peer_address });
-    let event = EventRecord::new(
-        now,
-        EventKind::Denied,
-        gce.instance_id.clone(),
-        "server",
-        detail,
-    );
-    if let Err(error) = state.store.append_event(&event).await {
-        tracing::error!(instance_id = %gce.instance_id, %error, "could not record the denial event");
-        state.metrics.observe_dependency_error("store");
-    }
-    let names: Vec<&str> = failed_checks.iter().map(|c| c.name.as_str()).collect();
-    tracing::info!(instance_id = %gce.instance_id, failed = ?names, "denied");
 }

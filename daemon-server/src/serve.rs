@@ -52,7 +52,9 @@ fn default_state_dir(config: &ServerConfig) -> std::path::PathBuf {
 fn load_live(config: &ServerConfig) -> Result<LiveSettings, RunError> {
     let keys = key_files::load(&config.keys, &default_state_dir(config))
         .map_err(|e| RunError::Config(e.to_string()))?;
-    LiveSettings::from_config(config, keys).map_err(|e| RunError::Config(e.to_string()))
+    let ek_ca = crate::ek_certificate::load_ek_ca(&config.tpm.ek_ca_roots)
+        .map_err(|e| RunError::Config(format!("tpm.ek_ca_roots: {e}")))?;
+    LiveSettings::from_config(config, keys, ek_ca).map_err(|e| RunError::Config(e.to_string()))
 }
 
 /// Runs until SIGTERM/SIGINT. `sources` are kept to reload the configuration on SIGHUP.
@@ -91,7 +93,8 @@ pub async fn run(
     let state = ServerState::new(
         Arc::clone(&store),
         Arc::new(jwks),
-        EvidenceCollector::new(compute, logging),
+        EvidenceCollector::new(compute.clone(), logging),
+        compute,
         metrics.clone(),
         live,
     );

@@ -1,7 +1,11 @@
-//! The `tokendist.v1.TokenService` gRPC service: authenticates each call, dispatches to the step's
-//! module, times it for metrics, and converts failures through the one mapping in [`crate::status`].
+//! The `tokendist.v1.TokenService` gRPC service: authenticates each call (against the session's
+//! challenge time when it names one), rate-limits the attestation steps per instance, dispatches to
+//! the step's module, times it for metrics, and converts failures through the one mapping in
+//! [`crate::status`].
 
 use std::time::Instant;
+
+use tokendist_core::identity::IdentityClaims;
 
 use tokendist_proto::v1 as pb;
 use tokendist_proto::v1::token_service_server::TokenService;
@@ -11,7 +15,7 @@ use crate::authenticate::authenticate;
 use crate::state::ServerState;
 use crate::status::ServiceError;
 use crate::tls::PeerInfo;
-use crate::{release, sessions};
+use crate::{attest, prove, release, sessions};
 
 /// The gRPC service over the shared state.
 #[derive(Debug, Clone)]
@@ -45,6 +49,45 @@ fn peer_of<T>(request: &Request<T>) -> Option<PeerInfo> {
     request.extensions().get::<PeerInfo>().cloned()
 }
 
+impl TokenServiceImpl {
+    /// Verifies the caller's token; a token must not predate the challenge of the session it names.
+    async fn authenticate_for_session(
+        &self,
+        metadata: &tonic::metadata::MetadataMap,
+        session_id: &str,
+    ) -> Result<IdentityClaims, ServiceError> {
+        let session_id = session_id.trim();
+        let challenge = if session_id.is_empty() {
+            None
+        } else {
+            self.state
+                .store
+                .get_session(session_id)
+                .await
+                .ok()
+                .flatten()
+                .map(|s| s.created_at)
+        };
+        authenticate(&self.state, metadata, challenge).await
+    }
+
+    /// Takes one attestation request from the caller's instance bucket, or RESOURCE_EXHAUSTED.
+    fn rate_limit(&self, claims: &IdentityClaims) -> Result<(), ServiceError> {
+        let limit = self.state.live().attestation_rate;
+        let instance_id = &claims.compute_engine.instance_id;
+        self.state
+            .attestation_limiter
+            .take(instance_id, limit, Instant::now())
+            .map_err(|wait| {
+                tracing::warn!(instance_id, "attestation rate limit reached");
+                ServiceError::RateLimited(format!(
+                    "too many attestation requests from this instance; retry in {} s",
+                    wait.as_secs().max(1)
+                ))
+            })
+    }
+}
+
 #[tonic::async_trait]
 impl TokenService for TokenServiceImpl {
     async fn begin_session(
@@ -62,23 +105,35 @@ impl TokenService for TokenServiceImpl {
 
     async fn attest(
         &self,
-        _request: Request<pb::AttestRequest>,
+        request: Request<pb::AttestRequest>,
     ) -> Result<Response<pb::AttestResponse>, Status> {
         let started = Instant::now();
-        let result = Err(ServiceError::NotSupported(
-            "TPM attestation is not available on this server version; approvals must use require_tpm = false".into(),
-        ));
+        let peer = peer_of(&request);
+        let result = async {
+            let claims = self
+                .authenticate_for_session(request.metadata(), &request.get_ref().session_id)
+                .await?;
+            self.rate_limit(&claims)?;
+            attest::attest(&self.state, &claims, peer.as_ref(), request.get_ref()).await
+        }
+        .await;
         self.finish("Attest", started, result)
     }
 
     async fn prove_attestation(
         &self,
-        _request: Request<pb::ProveRequest>,
+        request: Request<pb::ProveRequest>,
     ) -> Result<Response<pb::ProveResponse>, Status> {
         let started = Instant::now();
-        let result = Err(ServiceError::NotSupported(
-            "TPM attestation is not available on this server version; approvals must use require_tpm = false".into(),
-        ));
+        let peer = peer_of(&request);
+        let result = async {
+            let claims = self
+                .authenticate_for_session(request.metadata(), &request.get_ref().session_id)
+                .await?;
+            self.rate_limit(&claims)?;
+            prove::prove(&self.state, &claims, peer.as_ref(), request.get_ref()).await
+        }
+        .await;
         self.finish("ProveAttestation", started, result)
     }
 
@@ -90,18 +145,9 @@ impl TokenService for TokenServiceImpl {
         let peer = peer_of(&request);
         let result = async {
             let session_id = request.get_ref().session_id.trim().to_string();
-            let challenge = if session_id.is_empty() {
-                None
-            } else {
-                self.state
-                    .store
-                    .get_session(&session_id)
-                    .await
-                    .ok()
-                    .flatten()
-                    .map(|s| s.created_at)
-            };
-            let claims = authenticate(&self.state, request.metadata(), challenge).await?;
+            let claims = self
+                .authenticate_for_session(request.metadata(), &session_id)
+                .await?;
             release::get_token(&self.state, &claims, &session_id, peer.as_ref()).await
         }
         .await;

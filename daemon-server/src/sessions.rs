@@ -58,6 +58,8 @@ pub async fn begin(
         credential_digest: None,
         pcr_hash_alg: hash_alg,
         pcr_selection: pcrs,
+        attestation: None,
+        quote: None,
     };
     state
         .store
@@ -82,6 +84,27 @@ pub async fn load_for(
     session_id: &str,
     instance_id: &str,
 ) -> Result<SessionRecord, ServiceError> {
+    let session = load_bound(state, session_id, instance_id).await?;
+    if session.step == SessionStep::Consumed {
+        return Err(ServiceError::FailedPrecondition(
+            "session already used; call BeginSession again".into(),
+        ));
+    }
+    if session.is_expired(state.now()) {
+        return Err(ServiceError::FailedPrecondition(
+            "session expired; call BeginSession again".into(),
+        ));
+    }
+    Ok(session)
+}
+
+/// Loads a session and checks only that it exists and belongs to the caller (any step, expired or
+/// not): for steps that judge a used session themselves (`ProveAttestation`'s replay denial).
+pub async fn load_bound(
+    state: &ServerState,
+    session_id: &str,
+    instance_id: &str,
+) -> Result<SessionRecord, ServiceError> {
     if session_id.len() != 32 || !session_id.chars().all(|c| c.is_ascii_hexdigit()) {
         return Err(ServiceError::InvalidArgument(
             "session_id must be the 32 hex digits BeginSession returned".into(),
@@ -98,16 +121,6 @@ pub async fn load_for(
     if session.instance_id != instance_id {
         return Err(ServiceError::FailedPrecondition(
             "session belongs to another instance".into(),
-        ));
-    }
-    if session.step == SessionStep::Consumed {
-        return Err(ServiceError::FailedPrecondition(
-            "session already used; call BeginSession again".into(),
-        ));
-    }
-    if session.is_expired(state.now()) {
-        return Err(ServiceError::FailedPrecondition(
-            "session expired; call BeginSession again".into(),
         ));
     }
     Ok(session)

@@ -1,17 +1,19 @@
-//! What every request handler shares: the store, the Google clients, metrics, and the reloadable part
-//! (policy settings, keys, limits), which SIGHUP swaps atomically for new requests.
+//! What every request handler shares: the store, the Google clients, metrics, the attestation rate
+//! limiter, and the reloadable part (policy settings, keys, EK CAs, limits), which SIGHUP swaps
+//! atomically for new requests.
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokendist_core::settings::Settings;
-use tokendist_gcp::{EvidenceCollector, JwksCache};
+use tokendist_gcp::{ComputeClient, EvidenceCollector, JwksCache};
 use tokendist_store::Store;
 
 use crate::config::{EnforcementConfig, ServerConfig};
 use crate::key_files::KeyMaterial;
 use crate::metrics::Metrics;
+use crate::rate_limit::{RateLimit, RateLimiter};
 
 /// Settings and keys in force; replaced as a whole on reload.
 #[derive(Debug, Clone)]
@@ -22,6 +24,10 @@ pub struct LiveSettings {
     pub session_ttl: Duration,
     pub evidence_timeout: Duration,
     pub default_pcrs: Vec<u32>,
+    /// EK CA certificates (DER) from `tpm.ek_ca_roots`; empty: EK certificates are not accepted.
+    pub ek_ca: Vec<Vec<u8>>,
+    /// Per-instance limit on the attestation steps.
+    pub attestation_rate: RateLimit,
 }
 
 impl LiveSettings {
@@ -29,6 +35,7 @@ impl LiveSettings {
     pub fn from_config(
         config: &ServerConfig,
         keys: KeyMaterial,
+        ek_ca: Vec<Vec<u8>>,
     ) -> Result<Self, tokendist_core::settings::SettingsError> {
         let mut policy = config.policy.clone();
         policy.audience = config.audience.clone();
@@ -42,6 +49,11 @@ impl LiveSettings {
             session_ttl: Duration::from_secs(config.session_ttl_secs),
             evidence_timeout: Duration::from_millis(config.evidence_timeout_ms),
             default_pcrs: config.default_pcrs.clone(),
+            ek_ca,
+            attestation_rate: RateLimit {
+                burst: config.tpm.rate_limit_burst,
+                per_minute: config.tpm.rate_limit_per_minute,
+            },
         })
     }
 }
@@ -52,7 +64,10 @@ pub struct ServerState {
     pub store: Arc<dyn Store>,
     pub jwks: Arc<JwksCache>,
     pub collector: EvidenceCollector,
+    /// For live lookups outside evidence collection (the shielded identity at `Attest`).
+    pub compute: ComputeClient,
     pub metrics: Metrics,
+    pub attestation_limiter: Arc<RateLimiter>,
     live: Arc<RwLock<Arc<LiveSettings>>>,
 }
 
@@ -61,6 +76,7 @@ impl ServerState {
         store: Arc<dyn Store>,
         jwks: Arc<JwksCache>,
         collector: EvidenceCollector,
+        compute: ComputeClient,
         metrics: Metrics,
         live: LiveSettings,
     ) -> Self {
@@ -68,7 +84,9 @@ impl ServerState {
             store,
             jwks,
             collector,
+            compute,
             metrics,
+            attestation_limiter: Arc::new(RateLimiter::new()),
             live: Arc::new(RwLock::new(Arc::new(live))),
         }
     }

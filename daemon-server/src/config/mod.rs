@@ -71,6 +71,30 @@ impl Default for EnforcementConfig {
     }
 }
 
+/// The vTPM attestation steps (`Attest`, `ProveAttestation`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TpmConfig {
+    /// PEM files with the EK CA certificates (self-signed roots and the intermediates under them). When
+    /// set, a client's EK certificate that chains to one of the roots is accepted instead of the
+    /// Compute API's shielded identity; unset, only the shielded identity is.
+    pub ek_ca_roots: Vec<PathBuf>,
+    /// Attestation requests (Attest + ProveAttestation) one instance may make in a burst.
+    pub rate_limit_burst: u32,
+    /// Sustained attestation requests per minute per instance (the burst refills at this rate).
+    pub rate_limit_per_minute: u32,
+}
+
+impl Default for TpmConfig {
+    fn default() -> Self {
+        Self {
+            ek_ca_roots: Vec::new(),
+            rate_limit_burst: 20,
+            rate_limit_per_minute: 60,
+        }
+    }
+}
+
 /// Everything `tokenserver` reads at start (and again on SIGHUP).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -94,6 +118,7 @@ pub struct ServerConfig {
     pub enforce: EnforcementConfig,
     /// PCRs asked for in sessions of VMs whose approval pins none (SHA-256 bank).
     pub default_pcrs: Vec<u32>,
+    pub tpm: TpmConfig,
     pub gcp: GcpConfig,
     /// Policy settings shared with the console (approved images, deny-list, trusted digests, ...).
     /// `audience`, `iat_window_secs` and `trusted_approver_keys` are filled from the settings above.
@@ -114,6 +139,7 @@ impl Default for ServerConfig {
             keys: KeysConfig::default(),
             enforce: EnforcementConfig::default(),
             default_pcrs: vec![0, 4, 7, 8, 9, 14],
+            tpm: TpmConfig::default(),
             gcp: GcpConfig::default(),
             policy: tokendist_core::settings::Settings::default(),
         }
@@ -215,6 +241,14 @@ impl ServerConfig {
                  `tokendist keygen` (--trusted-approver)"
                     .into(),
             ));
+        }
+        if self.tpm.rate_limit_burst == 0 || self.tpm.rate_limit_per_minute == 0 {
+            return Err(ConfigError::Invalid {
+                key: "tpm.rate_limit_burst/tpm.rate_limit_per_minute".into(),
+                origin: "config".into(),
+                message: "must be greater than zero (a zero limit would refuse every attestation)"
+                    .into(),
+            });
         }
         if self.token_max_age_secs == 0 || self.session_ttl_secs == 0 {
             return Err(ConfigError::Invalid {

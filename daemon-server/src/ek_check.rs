@@ -1,0 +1,68 @@
+//! Where `Attest` accepts an EK from (the `tpm.ek` source rules):
+//! - with `tpm.ek_ca_roots` configured and an EK certificate in the request: the certificate rules of
+//!   [`crate::ek_certificate`] (no fallback: a certificate that fails them is a denial);
+//! - otherwise: the EK must equal the one in the Compute API's shielded instance identity of the
+//!   caller's instance (project, zone and name from its verified identity token), fetched live.
+
+use tokendist_core::evidence::{EkSource, FetchErrorKind};
+use tokendist_core::identity::IdentityClaims;
+use tokendist_core::tpm::{TpmtPublic, ek_matches_pem};
+
+use crate::ek_certificate;
+use crate::state::{LiveSettings, ServerState};
+
+/// Why an EK was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EkRefusal {
+    /// A `tpm.ek` failure with its reason.
+    Denied(String),
+    /// The Compute API could not be asked; the client should retry.
+    Unavailable(String),
+}
+
+/// Accepts `ek` for the caller, or says why not.
+pub async fn accept_ek(
+    state: &ServerState,
+    live: &LiveSettings,
+    claims: &IdentityClaims,
+    ek: &TpmtPublic,
+    certificate: &[u8],
+) -> Result<EkSource, EkRefusal> {
+    let gce = &claims.compute_engine;
+    if !live.ek_ca.is_empty() && !certificate.is_empty() {
+        return ek_certificate::check(certificate, ek, &live.ek_ca, &gce.instance_id, state.now())
+            .map(|()| EkSource::EkCertificate)
+            .map_err(|error| EkRefusal::Denied(error.to_string()));
+    }
+    let identity = state
+        .compute
+        .shielded_identity(&gce.project_id, &gce.zone, &gce.instance_name)
+        .await;
+    let identity = match identity {
+        Ok(identity) => identity,
+        Err(error) if error.kind == FetchErrorKind::Unavailable => {
+            state.metrics.observe_dependency_error(&error.api);
+            return Err(EkRefusal::Unavailable(format!(
+                "{} is unavailable; retry",
+                error.api
+            )));
+        }
+        Err(error) => {
+            return Err(EkRefusal::Denied(format!(
+                "cannot read the instance's shielded identity: {error}"
+            )));
+        }
+    };
+    let Some(pem) = identity.ek_pub_pem else {
+        return Err(EkRefusal::Denied(
+            "the Compute API reports no EK for this instance (is the vTPM enabled?)".into(),
+        ));
+    };
+    if ek_matches_pem(ek, &pem) {
+        Ok(EkSource::ShieldedIdentity)
+    } else {
+        Err(EkRefusal::Denied(
+            "the EK differs from the instance's shielded identity EK in the Compute API".into(),
+        ))
+    }
+}
