@@ -130,15 +130,24 @@ pub struct AttemptContext<'a> {
     pub endpoint: &'a ServerEndpoint,
     pub tokens: &'a TokenSource,
     pub tpm: Option<&'a TpmHandle>,
-    pub instance_id: &'a str,
 }
 
-/// Runs one attempt. `ak` caches the attestation key between attempts (created on first use).
+/// Runs one attempt. `ak` caches the attestation key and `instance_id` this VM's id (read from the
+/// metadata server on first use) between attempts.
 pub async fn run(
     context: &AttemptContext<'_>,
     ak: &mut Option<AkInfo>,
+    instance_id: &mut Option<String>,
 ) -> Result<Release, AttemptError> {
     let mut client = context.endpoint.connect().await?;
+    let instance_id = match instance_id {
+        Some(id) => id.clone(),
+        None => {
+            let id = context.tokens.metadata().instance_id().await?;
+            *instance_id = Some(id.clone());
+            id
+        }
+    };
     let begin = client
         .begin_session(
             context
@@ -171,7 +180,7 @@ pub async fn run(
         .into_inner();
     let open_context = OpenContext {
         tpm: context.tpm,
-        instance_id: context.instance_id,
+        instance_id: &instance_id,
         pcrs: selection.as_ref().map(|(bank, pcrs)| (*bank, pcrs.as_slice())),
     };
     let mut secrets = Vec::with_capacity(response.secrets.len());

@@ -255,21 +255,12 @@ impl Client {
     }
 
     async fn attempt_inner(&mut self) -> Result<Release, AttemptError> {
-        let instance_id = match &self.instance_id {
-            Some(id) => id.clone(),
-            None => {
-                let id = self.tokens.metadata().instance_id().await?;
-                self.instance_id = Some(id.clone());
-                id
-            }
-        };
         let context = AttemptContext {
             endpoint: &self.endpoint,
             tokens: &self.tokens,
             tpm: self.tpm.as_ref(),
-            instance_id: &instance_id,
         };
-        attempt::run(&context, &mut self.ak).await
+        attempt::run(&context, &mut self.ak, &mut self.instance_id).await
     }
 
     fn report_failure(&self, error: &AttemptError, notifier: &Notifier) {

@@ -1,0 +1,258 @@
+//! The real `tokenclient` binary as a child process: READY=1 once running, STOPPING=1 and exit 0 on
+//! SIGTERM (secret files removed), exit 78 on a bad configuration and on a server certificate that
+//! does not verify, exit 69 when the configured TPM is not there. Readiness is read from a
+//! NOTIFY_SOCKET datagram socket with a bounded wait.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+
+const DEADLINE: Duration = Duration::from_secs(30);
+
+struct Daemon {
+    child: Child,
+    notify: UnixDatagram,
+    stderr: PathBuf,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Daemon {
+    fn start(dir: &Path, args: &[&str]) -> Daemon {
+        let socket = dir.join("notify.sock");
+        let notify = UnixDatagram::bind(&socket).unwrap();
+        notify.set_read_timeout(Some(DEADLINE)).unwrap();
+        let stderr = dir.join("tokenclient.stderr");
+        let child = Command::new(env!("CARGO_BIN_EXE_tokenclient"))
+            .args(args)
+            .env("NOTIFY_SOCKET", &socket)
+            .env_remove("TOKENDIST_CONFIG")
+            .env_remove("GCE_METADATA_HOST")
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&stderr).unwrap())
+            .spawn()
+            .unwrap();
+        Daemon {
+            child,
+            notify,
+            stderr,
+        }
+    }
+
+    /// The first notification containing `needle` (bounded by the socket's read timeout).
+    fn wait_for(&self, needle: &str) -> String {
+        let until = Instant::now() + DEADLINE;
+        let mut buffer = [0u8; 4096];
+        let mut seen = Vec::new();
+        while Instant::now() < until {
+            let Ok(n) = self.notify.recv(&mut buffer) else {
+                break;
+            };
+            let message = String::from_utf8_lossy(&buffer[..n]).into_owned();
+            if message.contains(needle) {
+                return message;
+            }
+            seen.push(message);
+        }
+        panic!(
+            "no {needle:?} notification; saw {seen:?}; stderr:\n{}",
+            self.stderr_text()
+        );
+    }
+
+    fn stderr_text(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    fn wait_exit(&mut self) -> ExitStatus {
+        let until = Instant::now() + DEADLINE;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < until, "tokenclient did not exit; stderr:\n{}", self.stderr_text());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+struct Ca {
+    issuer: Issuer<'static, KeyPair>,
+    pem: String,
+}
+
+fn ca(name: &str) -> Ca {
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, name);
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let key = KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    Ca {
+        pem: cert.pem(),
+        issuer: Issuer::new(params, key),
+    }
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// A config for `address` trusting `ca_pem`, without a TPM, secrets under `dir`.
+fn config(dir: &Path, address: &str, ca_pem: &str) -> PathBuf {
+    let ca = write(dir, "ca.pem", ca_pem);
+    write(
+        dir,
+        "tokenclient.toml",
+        &format!(
+            r#"address = "{address}"
+server_name = "localhost"
+audience = "https://tokenserver.test.example"
+metadata_host = "127.0.0.1:1"
+poll_interval_ms = 200
+initial_backoff_ms = 50
+[tls]
+ca = "{ca}"
+[tpm]
+enabled = false
+[delivery]
+dir = "{secrets}"
+socket = "{socket}"
+"#,
+            ca = ca.display(),
+            secrets = dir.join("secrets").display(),
+            socket = dir.join("secrets.sock").display(),
+        ),
+    )
+}
+
+#[test]
+fn ready_once_running_then_stopping_and_exit_0_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), "127.0.0.1:1", &ca("test CA").pem);
+    let mut daemon = Daemon::start(dir.path(), &["--config", config.to_str().unwrap()]);
+    let ready = daemon.wait_for("READY=1");
+    assert!(ready.contains("STATUS=waiting for the token server at 127.0.0.1:1"), "{ready}");
+    assert!(dir.path().join("secrets").is_dir());
+    assert!(dir.path().join("secrets.sock").exists());
+    // The server is unreachable: the loop keeps retrying and says so.
+    let retrying = daemon.wait_for("STATUS=retrying");
+    assert!(retrying.contains("127.0.0.1:1"), "{retrying}");
+    daemon.signal("TERM");
+    daemon.wait_for("STOPPING=1");
+    let status = daemon.wait_exit();
+    assert_eq!(status.code(), Some(0), "{}", daemon.stderr_text());
+    assert!(!dir.path().join("secrets.sock").exists(), "the socket is removed on exit");
+}
+
+#[test]
+fn bad_configuration_exits_78_saying_what_to_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(dir.path(), "bad.toml", "audience = \"https://x\"\n");
+    let mut daemon = Daemon::start(dir.path(), &["--config", config.to_str().unwrap()]);
+    let status = daemon.wait_exit();
+    assert_eq!(status.code(), Some(78));
+    assert!(daemon.stderr_text().contains("TOKENDIST_ADDRESS"), "{}", daemon.stderr_text());
+}
+
+#[test]
+fn unknown_key_in_the_file_exits_78_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), "127.0.0.1:1", &ca("test CA").pem);
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, format!("pollWaitSeconds = 3\n{text}")).unwrap();
+    let mut daemon = Daemon::start(dir.path(), &["--config", config.to_str().unwrap()]);
+    assert_eq!(daemon.wait_exit().code(), Some(78));
+    assert!(daemon.stderr_text().contains("pollWaitSeconds"), "{}", daemon.stderr_text());
+}
+
+#[test]
+fn missing_tpm_exits_69_and_suggests_no_tpm() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), "127.0.0.1:1", &ca("test CA").pem);
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let tcti = format!("swtpm:host=127.0.0.1,port={closed_port}");
+    let mut daemon = Daemon::start(
+        dir.path(),
+        &["--config", config.to_str().unwrap(), "--useTPM", "--tcti", &tcti],
+    );
+    assert_eq!(daemon.wait_exit().code(), Some(69), "{}", daemon.stderr_text());
+    assert!(daemon.stderr_text().contains("--no-tpm"), "{}", daemon.stderr_text());
+}
+
+/// A TLS server on 127.0.0.1 presenting a certificate for `localhost` issued by `issuer`.
+async fn tls_server(issuer: &Ca) -> std::net::SocketAddr {
+    let mut params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    params
+        .subject_alt_names
+        .push(rcgen::SanType::IpAddress("127.0.0.1".parse().unwrap()));
+    let key = KeyPair::generate().unwrap();
+    let cert = params.signed_by(&key, &issuer.issuer).unwrap();
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let server_config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+        )
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server_config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let _ = acceptor.accept(stream).await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_certificate_from_another_ca_is_fatal_exit_78() {
+    let dir = tempfile::tempdir().unwrap();
+    let impostor_ca = ca("impostor CA");
+    let addr = tls_server(&impostor_ca).await;
+    let config = config(dir.path(), &addr.to_string(), &ca("the real CA").pem);
+    let mut daemon = Daemon::start(dir.path(), &["--config", config.to_str().unwrap()]);
+    let status = tokio::task::spawn_blocking(move || {
+        let status = daemon.wait_exit();
+        (status, daemon.stderr_text())
+    })
+    .await
+    .unwrap();
+    assert_eq!(status.0.code(), Some(78), "{}", status.1);
+    assert!(status.1.contains("does not verify") && status.1.contains("tls.ca"), "{}", status.1);
+}
