@@ -23,7 +23,7 @@ use crate::context::{collector, gcp_config, load_settings, open_store};
 use crate::error::ConsoleError;
 use crate::expiry::parse_expiry;
 use crate::output::emit;
-use crate::pcr_values::{choose, parse_pcr_args};
+use crate::pcr_values::parse_pcr_args;
 use crate::render;
 use crate::review::{self, Against, Review, failed_names};
 use crate::secrets_file::{self, PlainSecret};
@@ -213,9 +213,13 @@ pub async fn run(global: &GlobalOptions, args: &ApproveArgs) -> Result<(), Conso
         Some(key) => Sealing::Server(key),
         None => {
             let record = store.get_attestation(&id).await?;
-            let pcrs = choose(given_pcrs.as_ref(), record.as_ref(), &name)?;
-            let target =
-                SealingTarget::new(&id, &name, &review.shielded_identity, record.as_ref(), pcrs)?;
+            let target = SealingTarget::new(
+                &id,
+                &name,
+                &review.shielded_identity,
+                record.as_ref(),
+                given_pcrs.as_ref(),
+            )?;
             emit(&target.describe())?;
             Sealing::Tpm(target)
         }

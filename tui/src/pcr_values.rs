@@ -59,10 +59,9 @@ impl PcrChoice {
     pub fn describe(&self) -> String {
         let source = match &self.source {
             PcrSource::CommandLine => "--pcr on the command line".to_owned(),
-            PcrSource::LastVerifiedQuote { quoted_at } => format!(
-                "the VM's last verified quote ({})",
-                quoted_at.to_rfc3339()
-            ),
+            PcrSource::LastVerifiedQuote { quoted_at } => {
+                format!("the VM's last verified quote ({})", quoted_at.to_rfc3339())
+            }
         };
         let mut out = format!("  PCR policy (SHA-256) from {source}\n");
         for (index, value) in &self.values {
@@ -200,7 +199,10 @@ mod tests {
 
     #[test]
     fn comma_split_values_parse_into_indices_and_bytes() {
-        let args = vec![format!("0={}", "ab".repeat(32)), format!(" 7=0x{}", "CD".repeat(32))];
+        let args = vec![
+            format!("0={}", "ab".repeat(32)),
+            format!(" 7=0x{}", "CD".repeat(32)),
+        ];
         let values = parse_pcr_args(&args).unwrap().unwrap();
         assert_eq!(values[&0], vec![0xab; 32]);
         assert_eq!(values[&7], vec![0xcd; 32]);
@@ -225,7 +227,9 @@ mod tests {
             }
         }
         let twice = vec![format!("0={}", "ab".repeat(32)); 2];
-        assert!(matches!(parse_pcr_args(&twice), Err(ConsoleError::Usage(m)) if m.contains("twice")));
+        assert!(
+            matches!(parse_pcr_args(&twice), Err(ConsoleError::Usage(m)) if m.contains("twice"))
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::context::{gcp_config, open_store};
 use crate::error::ConsoleError;
 use crate::files::{OutputFile, PUBLIC_MODE, ensure_writable, write_all};
 use crate::output::{emit, emit_json};
-use crate::pcr_values::{PcrSource, choose, parse_pcr_args};
+use crate::pcr_values::{PcrSource, parse_pcr_args};
 use crate::target::resolve;
 use crate::tpm_target::SealingTarget;
 
@@ -86,13 +86,12 @@ pub async fn run(global: &GlobalOptions, args: &SealArgs) -> Result<(), ConsoleE
         .shielded_identity(&target.project, &target.zone, &target.name)
         .await;
     let record = store.get_attestation(&instance.instance_id).await?;
-    let pcrs = choose(given.as_ref(), record.as_ref(), &instance.name)?;
     let sealing = SealingTarget::new(
         &instance.instance_id,
         &instance.name,
         &shielded,
         record.as_ref(),
-        pcrs,
+        given.as_ref(),
     )?;
     let envelope = sealing.seal(name, &plaintext)?;
     drop(plaintext);

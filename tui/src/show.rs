@@ -130,7 +130,13 @@ pub async fn run(global: &GlobalOptions, args: &ShowArgs) -> Result<(), ConsoleE
     };
     let tpm = TpmView::new(&review.shielded_identity, stored.as_ref(), record.as_ref());
     if global.json {
-        emit_json(&ShowJson::new(&review, against, stored.as_ref(), &checks, tpm))?;
+        emit_json(&ShowJson::new(
+            &review,
+            against,
+            stored.as_ref(),
+            &checks,
+            tpm,
+        ))?;
     } else {
         let mut text = render::evidence(&review);
         if let Some(a) = &stored {

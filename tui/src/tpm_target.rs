@@ -4,6 +4,7 @@
 //! with TPM2_Import + PolicyPCR + Unseal of the data key. A `TPM` secret that already is such an
 //! envelope (from `tokendist seal`) is checked against the policy and passes through unchanged.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use base64::Engine as _;
@@ -12,11 +13,13 @@ use sha2::{Digest as _, Sha256};
 use tokendist_core::approval::StoredSecret;
 use tokendist_core::evidence::{Fetched, ShieldedIdentity};
 use tokendist_core::server_seal::binding;
-use tokendist_core::tpm::{Envelope, TpmtPublic, ek_matches_pem, ek_template_from_pem, seal_envelope};
+use tokendist_core::tpm::{
+    Envelope, TpmtPublic, ek_matches_pem, ek_template_from_pem, seal_envelope,
+};
 use tokendist_store::AttestationRecord;
 
 use crate::error::ConsoleError;
-use crate::pcr_values::{PcrChoice, PcrSource};
+use crate::pcr_values::{PcrChoice, PcrSource, choose};
 use crate::secrets_file::PlainSecret;
 
 /// How TPM-sealed secrets are marked in the approval (proto `SecretProtection::TPM_ENVELOPE`).
@@ -60,15 +63,16 @@ pub struct SealingTarget {
 }
 
 impl SealingTarget {
-    /// Builds the target from the live shielded identity and the chosen PCR values. Refuses (exit 3)
-    /// when Google publishes no EK, and when the quote the PCR values come from was made by a TPM
-    /// with a different EK.
+    /// Builds the target from the live shielded identity and the PCR values ([`choose`]: `given`
+    /// from `--pcr`, else the last verified quote in `record`). Refuses (exit 3) when Google publishes
+    /// no EK, when there is no verified quote to take PCR values from, and when that quote was made
+    /// by a TPM with a different EK.
     pub fn new(
         instance_id: &str,
         vm: &str,
         shielded: &Fetched<ShieldedIdentity>,
         record: Option<&AttestationRecord>,
-        pcrs: PcrChoice,
+        given: Option<&BTreeMap<u32, Vec<u8>>>,
     ) -> Result<SealingTarget, ConsoleError> {
         let identity = shielded.as_ref().map_err(|e| {
             ConsoleError::Failed(format!(
@@ -88,6 +92,7 @@ impl SealingTarget {
                  encrypt the secrets to the token server only"
             ))
         })?;
+        let pcrs = choose(given, record, vm)?;
         if matches!(pcrs.source, PcrSource::LastVerifiedQuote { .. })
             && let Some(record) = record
         {
@@ -144,7 +149,10 @@ impl SealingTarget {
                  same PCR values"
             )));
         }
-        Ok(u64::try_from(envelope.ciphertext.len().saturating_sub(GCM_TAG_LEN)).unwrap_or(u64::MAX))
+        Ok(
+            u64::try_from(envelope.ciphertext.len().saturating_sub(GCM_TAG_LEN))
+                .unwrap_or(u64::MAX),
+        )
     }
 
     /// Seals every secret (`RAW`, `TINK`) to the vTPM; `TPM` entries pass through after
@@ -179,7 +187,11 @@ impl SealingTarget {
             out,
             "  EK                 from Compute's shielded identity; SHA-256 of modulus {}; certificate {}",
             self.ek_fingerprint,
-            if self.ek_certificate { "published" } else { "not published" }
+            if self.ek_certificate {
+                "published"
+            } else {
+                "not published"
+            }
         );
         out.push_str(&self.pcrs.describe());
         out
@@ -188,8 +200,6 @@ impl SealingTarget {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use tokendist_core::evidence::{FetchError, FetchErrorKind};
     use tokendist_core::tpm::ek_public_to_pem;
 
@@ -210,11 +220,8 @@ mod tests {
         })
     }
 
-    fn pcrs(source: PcrSource) -> PcrChoice {
-        PcrChoice {
-            source,
-            values: BTreeMap::from([(0, vec![0x11; 32]), (7, vec![0x22; 32])]),
-        }
+    fn pcrs() -> BTreeMap<u32, Vec<u8>> {
+        BTreeMap::from([(0, vec![0x11; 32]), (7, vec![0x22; 32])])
     }
 
     fn secret(name: &str, secret_type: &'static str, data: &[u8]) -> PlainSecret {
@@ -228,18 +235,15 @@ mod tests {
     #[test]
     fn fingerprint_is_sha256_of_the_modulus() {
         let ek = ek_template_from_pem(&ek_pem()).unwrap();
-        assert_eq!(
-            ek_fingerprint(&ek),
-            hex::encode(Sha256::digest(&ek.unique))
-        );
+        assert_eq!(ek_fingerprint(&ek), hex::encode(Sha256::digest(&ek.unique)));
         assert_eq!(ek_pem_fingerprint(&ek_pem()).unwrap(), ek_fingerprint(&ek));
         assert_eq!(ek.unique.len(), 256);
     }
 
     #[test]
     fn a_vm_without_an_ek_is_refused_suggesting_no_tpm() {
-        let error = SealingTarget::new("1", "vm-a", &identity(None), None, pcrs(PcrSource::CommandLine))
-            .unwrap_err();
+        let error =
+            SealingTarget::new("1", "vm-a", &identity(None), None, Some(&pcrs())).unwrap_err();
         assert!(
             matches!(&error, ConsoleError::Refused(m) if m.contains("--no-tpm") && m.contains("no EK")),
             "{error:?}"
@@ -249,8 +253,7 @@ mod tests {
             kind: FetchErrorKind::Unavailable,
             message: "503".into(),
         });
-        let error =
-            SealingTarget::new("1", "vm-a", &down, None, pcrs(PcrSource::CommandLine)).unwrap_err();
+        let error = SealingTarget::new("1", "vm-a", &down, None, Some(&pcrs())).unwrap_err();
         assert!(matches!(error, ConsoleError::Failed(_)), "{error:?}");
     }
 
@@ -263,15 +266,12 @@ mod tests {
             ek_public: STANDARD.encode(TpmtPublic::rsa_ek(other).marshal().unwrap()),
             ak_public: String::new(),
             pcr_hash_alg: 0x000B,
-            pcr_values: BTreeMap::new(),
+            pcr_values: BTreeMap::from([(0, "11".repeat(32))]),
             nonce: String::new(),
             quoted_at: chrono::Utc::now(),
             verified: true,
         };
-        let source = PcrSource::LastVerifiedQuote {
-            quoted_at: record.quoted_at,
-        };
-        let error = SealingTarget::new("1", "vm-a", &identity(Some(ek_pem())), Some(&record), pcrs(source))
+        let error = SealingTarget::new("1", "vm-a", &identity(Some(ek_pem())), Some(&record), None)
             .unwrap_err();
         assert!(
             matches!(&error, ConsoleError::Refused(m) if m.contains("EK is not the one Google publishes")),
@@ -286,14 +286,21 @@ mod tests {
             "vm-a",
             &identity(Some(ek_pem())),
             None,
-            pcrs(PcrSource::CommandLine),
+            Some(&pcrs()),
         )
         .unwrap();
         let pre_sealed = target.seal("blob", b"sealed elsewhere").unwrap();
         let stored = target
-            .seal_all(&[secret("pw", "RAW", b"hunter2"), secret("blob", "TPM", &pre_sealed)])
+            .seal_all(&[
+                secret("pw", "RAW", b"hunter2"),
+                secret("blob", "TPM", &pre_sealed),
+            ])
             .unwrap();
-        assert!(stored.iter().all(|s| s.protection == PROTECTION_TPM_ENVELOPE));
+        assert!(
+            stored
+                .iter()
+                .all(|s| s.protection == PROTECTION_TPM_ENVELOPE)
+        );
         let envelope = Envelope::decode(&STANDARD.decode(&stored[0].data).unwrap()).unwrap();
         let public = TpmtPublic::unmarshal(&envelope.import_blob.public).unwrap();
         assert_eq!(public.auth_policy, target.pcrs.policy_digest().unwrap());
@@ -305,15 +312,33 @@ mod tests {
 
     #[test]
     fn pre_sealed_secrets_with_another_policy_or_not_an_envelope_are_rejected() {
-        let target = SealingTarget::new("1", "vm-a", &identity(Some(ek_pem())), None, pcrs(PcrSource::CommandLine))
-            .unwrap();
-        let mut other_pcrs = pcrs(PcrSource::CommandLine);
-        other_pcrs.values.insert(7, vec![0x33; 32]);
-        let other = SealingTarget::new("1", "vm-a", &identity(Some(ek_pem())), None, other_pcrs).unwrap();
+        let target =
+            SealingTarget::new("1", "vm-a", &identity(Some(ek_pem())), None, Some(&pcrs()))
+                .unwrap();
+        let mut other_pcrs = pcrs();
+        other_pcrs.insert(7, vec![0x33; 32]);
+        let other = SealingTarget::new(
+            "1",
+            "vm-a",
+            &identity(Some(ek_pem())),
+            None,
+            Some(&other_pcrs),
+        )
+        .unwrap();
         let foreign = other.seal("blob", b"x").unwrap();
-        let error = target.seal_all(&[secret("blob", "TPM", &foreign)]).unwrap_err();
-        assert!(matches!(&error, ConsoleError::Refused(m) if m.contains("different PCR policy")), "{error:?}");
-        let error = target.seal_all(&[secret("blob", "TPM", b"plain bytes")]).unwrap_err();
-        assert!(matches!(&error, ConsoleError::Failed(m) if m.contains("tokendist seal")), "{error:?}");
+        let error = target
+            .seal_all(&[secret("blob", "TPM", &foreign)])
+            .unwrap_err();
+        assert!(
+            matches!(&error, ConsoleError::Refused(m) if m.contains("different PCR policy")),
+            "{error:?}"
+        );
+        let error = target
+            .seal_all(&[secret("blob", "TPM", b"plain bytes")])
+            .unwrap_err();
+        assert!(
+            matches!(&error, ConsoleError::Failed(m) if m.contains("tokendist seal")),
+            "{error:?}"
+        );
     }
 }

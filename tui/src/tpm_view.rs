@@ -97,7 +97,10 @@ impl TpmView {
     ) -> TpmView {
         let live_pem = shielded.as_ref().ok().and_then(|s| s.ek_pub_pem.as_deref());
         let (fingerprint, problem) = match (shielded, live_pem) {
-            (Err(e), _) => (None, Some(format!("the shielded identity could not be read: {e}"))),
+            (Err(e), _) => (
+                None,
+                Some(format!("the shielded identity could not be read: {e}")),
+            ),
             (Ok(_), None) => (None, Some("Google publishes no EK for this VM".to_owned())),
             (Ok(_), Some(pem)) => match ek_pem_fingerprint(pem) {
                 Ok(f) => (Some(f), None),
@@ -119,9 +122,7 @@ impl TpmView {
         };
         let attested_ak = record.map(|r| stored_public(&r.ak_public));
         let ak = AkView {
-            published_by_google: shielded
-                .as_ref()
-                .is_ok_and(|s| s.ak_pub_pem.is_some()),
+            published_by_google: shielded.as_ref().is_ok_and(|s| s.ak_pub_pem.is_some()),
             attested_name: attested_ak
                 .as_ref()
                 .and_then(|ak| ak.as_ref()?.name().ok())
@@ -188,7 +189,11 @@ impl TpmView {
             (Some(f), _) => format!(
                 "from the {}; SHA-256 of modulus {f}; certificate {}",
                 ek.source,
-                if ek.certificate { "published" } else { "not published" }
+                if ek.certificate {
+                    "published"
+                } else {
+                    "not published"
+                }
             ),
             (None, Some(problem)) => format!("unknown: {problem}"),
             (None, None) => "unknown".to_owned(),
@@ -210,7 +215,11 @@ impl TpmView {
         let _ = writeln!(
             out,
             "  AK                 {ak}; Google publishes an AK: {}",
-            if self.ak.published_by_google { "yes" } else { "no" }
+            if self.ak.published_by_google {
+                "yes"
+            } else {
+                "no"
+            }
         );
         match &self.last_quote {
             Some(q) => {
@@ -223,7 +232,11 @@ impl TpmView {
                     out,
                     "  last quote         {} ({}), bank 0x{:04x}{by_ek}",
                     q.quoted_at.to_rfc3339(),
-                    if q.verified { "verified" } else { "NOT verified" },
+                    if q.verified {
+                        "verified"
+                    } else {
+                        "NOT verified"
+                    },
                     q.pcr_hash_alg
                 );
             }
@@ -249,7 +262,11 @@ impl TpmView {
         for row in &self.pcrs {
             let none = "-".to_owned();
             let line = match row.outcome {
-                PcrOutcome::Match => format!("✔ PCR {:<2} {}", row.index, row.quoted.as_ref().unwrap_or(&none)),
+                PcrOutcome::Match => format!(
+                    "✔ PCR {:<2} {}",
+                    row.index,
+                    row.quoted.as_ref().unwrap_or(&none)
+                ),
                 PcrOutcome::Mismatch => format!(
                     "✘ PCR {:<2} policy {}, quoted {}",
                     row.index,
@@ -265,7 +282,11 @@ impl TpmView {
                     "– PCR {:<2} {}{}",
                     row.index,
                     row.quoted.as_ref().unwrap_or(&none),
-                    if self.has_policy { " (not in the policy)" } else { "" }
+                    if self.has_policy {
+                        " (not in the policy)"
+                    } else {
+                        ""
+                    }
                 ),
             };
             let _ = writeln!(out, "    {line}");
@@ -344,7 +365,8 @@ mod tests {
             Some(&approval),
             Some(&record(&[(0, "AA"), (7, "b0"), (14, "dd")])),
         );
-        let outcomes: Vec<(u32, PcrOutcome)> = view.pcrs.iter().map(|r| (r.index, r.outcome)).collect();
+        let outcomes: Vec<(u32, PcrOutcome)> =
+            view.pcrs.iter().map(|r| (r.index, r.outcome)).collect();
         assert_eq!(
             outcomes,
             [
@@ -357,7 +379,10 @@ mod tests {
         let text = view.render();
         assert!(text.contains("✔ PCR 0"), "{text}");
         assert!(text.contains("✘ PCR 7  policy bb, quoted b0"), "{text}");
-        assert!(text.contains("✘ PCR 9  policy cc, not in the last quote"), "{text}");
+        assert!(
+            text.contains("✘ PCR 9  policy cc, not in the last quote"),
+            "{text}"
+        );
         assert!(text.contains("Google publishes no EK"), "{text}");
     }
 

@@ -202,14 +202,35 @@ async fn approve_without_a_terminal_or_yes_is_refused_and_says_to_pass_yes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn approve_without_no_tpm_explains_that_tpm_sealing_is_not_available_yet() {
+async fn no_tpm_without_the_servers_key_is_a_usage_error_naming_server_key() {
     let console = Console::start().await;
-    let run = console.approve(GOOD_VM, &["--yes"]).await;
+    let (secrets, key) = (console.arg("secrets.json"), console.arg("alice.key"));
+    let run = console
+        .run(&[
+            "approve",
+            GOOD_VM,
+            "--project",
+            support::PROJECT,
+            "--zone",
+            support::ZONE,
+            "--secrets",
+            &secrets,
+            "--key",
+            &key,
+            "--yes",
+            "--no-tpm",
+        ])
+        .await;
     assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("--server-key"), "{}", run.stderr);
     assert!(
-        run.stderr.contains("TPM sealing") && run.stderr.contains("--no-tpm"),
-        "{}",
-        run.stderr
+        console
+            .store()
+            .await
+            .get_approval(GOOD_ID)
+            .await
+            .unwrap()
+            .is_none()
     );
 }
 

@@ -3,6 +3,8 @@
 //! VM's container digest, a secrets file) and runs the real binary against them with stdin closed.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code)]
 
+pub mod vtpm;
+
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
@@ -55,11 +57,26 @@ pub fn demo_scenario() -> Scenario {
         .unwrap()
 }
 
+/// The demo scenario with the good VM's vTPM turned off: Google publishes no EK for it.
+pub fn scenario_without_good_ek() -> Scenario {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sim/scenarios");
+    let text = std::fs::read_to_string(dir.join("demo.toml"))
+        .unwrap()
+        .replacen("ek_public_key = \"keys/tokenclient-good-ek.pem\"\n", "", 1)
+        .replacen("vtpm = true", "vtpm = false", 1);
+    Scenario::from_toml_str(&text, &dir).unwrap()
+}
+
 impl Console {
-    /// Starts gcpsim, writes settings and secrets, and creates Alice's and the server's keys with the
-    /// binary itself.
+    /// Starts gcpsim on the demo scenario, writes settings and secrets, and creates Alice's and the
+    /// server's keys with the binary itself.
     pub async fn start() -> Console {
-        let sim = RunningSim::start(demo_scenario(), "127.0.0.1".parse().unwrap())
+        Console::start_with(demo_scenario()).await
+    }
+
+    /// [`Console::start`] on another scenario.
+    pub async fn start_with(scenario: Scenario) -> Console {
+        let sim = RunningSim::start(scenario, "127.0.0.1".parse().unwrap())
             .await
             .unwrap();
         let console = Console::without_sim(Some(sim));
@@ -139,7 +156,7 @@ impl Console {
         }
     }
 
-    /// `approve VM --yes --no-tpm` with the standard inputs and `extra` flags.
+    /// `approve VM` with the standard inputs (secrets, Alice's key, the server's key) and `extra` flags.
     pub async fn approve(&self, vm: &str, extra: &[&str]) -> Run {
         let (secrets, key, server_key) = (
             self.arg("secrets.json"),
