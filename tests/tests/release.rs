@@ -1,0 +1,174 @@
+//! End-to-end: the real gcpsim, tokenserver, tokendist and tokenclient binaries, sequenced by their
+//! ready protocols. A VM waits pending, Alice approves, the secrets arrive byte-identical within one
+//! poll interval with a receipt; tampering and revocation take them away again; another VM replaying
+//! the first one's identity with its own TPM is refused on `tpm.ek`; no log ever holds a secret.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::{Client, DEADLINE, GOOD_ID, GOOD_VM, POLL_INTERVAL, World, ZONE};
+use tokendist_store::EventKind;
+
+/// Slack for one attempt (a full TPM session on a loaded 2-core machine) on top of the poll interval.
+const ATTEMPT_SLACK: Duration = Duration::from_secs(10);
+
+/// Starts the good VM's client (with its swtpm when there is one) and waits until it is pending.
+async fn pending_client(world: &World) -> Client {
+    let client = world
+        .client("tokenclient", GOOD_VM, world.vm_tpm.as_ref(), &[])
+        .await;
+    let status = client.daemon.wait_for("STATUS=pending approval", DEADLINE).await;
+    assert!(status.contains("approval.state"), "{status}");
+    client
+}
+
+/// Approves and waits for delivery; returns the time from approval to secrets on disk.
+async fn approve_and_receive(world: &World, client: &Client) -> Duration {
+    let run = world.approve().await;
+    assert_eq!(run.code, 0, "approve failed: {run:?}");
+    let approved = Instant::now();
+    client
+        .daemon
+        .wait_for("STATUS=secrets delivered: 2", POLL_INTERVAL + ATTEMPT_SLACK)
+        .await;
+    let elapsed = approved.elapsed();
+    for (name, value) in world.secrets.by_name() {
+        let path = client.secrets_dir.join(name);
+        assert_eq!(std::fs::read(&path).unwrap(), value, "{name} differs from secrets.json");
+    }
+    elapsed
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pending_vm_is_listed_with_its_failed_checks_then_receives_every_secret_after_approval() {
+    let world = World::start().await;
+    let client = pending_client(&world).await;
+
+    let listed = world.listed(GOOD_VM).await;
+    assert_eq!(listed["state"], "pending", "{listed}");
+    assert_eq!(listed["instance_id"], GOOD_ID);
+    let failed: Vec<&str> = listed["failed_checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert!(failed.contains(&"approval.state"), "{listed}");
+    assert!(listed["attempts"].as_u64().unwrap() >= 1);
+
+    let elapsed = approve_and_receive(&world, &client).await;
+    println!("approval to secrets on disk: {elapsed:?}");
+    assert!(elapsed <= POLL_INTERVAL + ATTEMPT_SLACK);
+
+    let events = world.events().await;
+    let releases: Vec<_> = events.iter().filter(|e| e.kind == EventKind::Released).collect();
+    assert_eq!(releases.len(), 1, "{events:?}");
+    let receipt = releases[0].receipt.as_ref().expect("release has a receipt");
+    assert_eq!(receipt["instance_id"], GOOD_ID, "{receipt}");
+    assert!(receipt["signature"].as_str().is_some_and(|s| !s.is_empty()));
+    world.assert_logs_free_of_secrets();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tampering_with_the_vm_denies_the_next_attempt_and_removes_the_secrets() {
+    let world = World::start().await;
+    let client = world
+        .client(
+            "tokenclient",
+            GOOD_VM,
+            world.vm_tpm.as_ref(),
+            &["--reattest-interval", "1s"],
+        )
+        .await;
+    client.daemon.wait_for("STATUS=pending approval", DEADLINE).await;
+    approve_and_receive(&world, &client).await;
+
+    world.gcloud(&[
+        "compute",
+        "instances",
+        "add-metadata",
+        GOOD_VM,
+        "--zone",
+        ZONE,
+        "--metadata",
+        "user-data=#cloud-config\nruncmd: [\"bash -c 'sleep infinity'\"]",
+    ]);
+
+    let denied = client.daemon.wait_for("STATUS=denied", DEADLINE).await;
+    assert!(denied.contains("instance.user_data"), "{denied}");
+    assert!(denied.contains("auditlog.clean"), "{denied}");
+    client.daemon.wait_for("STATUS=secrets removed", DEADLINE).await;
+    for name in world.secrets.by_name().keys() {
+        assert!(!client.secrets_dir.join(name).exists(), "{name} still on disk");
+    }
+    world.assert_logs_free_of_secrets();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revocation_is_seen_by_re_attestation_which_removes_the_secrets() {
+    let world = World::start().await;
+    let client = world
+        .client(
+            "tokenclient",
+            GOOD_VM,
+            world.vm_tpm.as_ref(),
+            &["--reattest-interval", "1s"],
+        )
+        .await;
+    client.daemon.wait_for("STATUS=pending approval", DEADLINE).await;
+    approve_and_receive(&world, &client).await;
+
+    let key = world.path("alice.key").display().to_string();
+    let run = world
+        .tokendist(&["revoke", GOOD_VM, "--reason", "e2e revocation", "--key", &key, "--yes"])
+        .await;
+    assert_eq!(run.code, 0, "{run:?}");
+
+    let denied = client.daemon.wait_for("STATUS=denied", DEADLINE).await;
+    assert!(denied.contains("approval.state"), "{denied}");
+    client.daemon.wait_for("STATUS=secrets removed", DEADLINE).await;
+    for name in world.secrets.by_name().keys() {
+        assert!(!client.secrets_dir.join(name).exists(), "{name} still on disk");
+    }
+    world.assert_logs_free_of_secrets();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_vm_replaying_the_first_vms_identity_with_its_own_tpm_is_denied_on_tpm_ek() {
+    let world = World::start().await;
+    if world.vm_tpm.is_none() {
+        return;
+    }
+    let impostor_tpm = tokendist_client::testing::Swtpm::start_with_new_identity().unwrap();
+    // Same metadata server (the good VM's identity tokens), different vTPM.
+    let impostor = world
+        .client("impostor", GOOD_VM, Some(&impostor_tpm), &[])
+        .await;
+    let status = impostor.daemon.wait_for("tpm.ek", DEADLINE).await;
+    assert!(status.contains("STATUS=denied") || status.contains("STATUS=pending"), "{status}");
+    assert!(!impostor.secrets_dir.join("db-password").exists());
+    world.assert_logs_free_of_secrets();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_log_of_any_component_contains_a_secret_after_release_and_shutdown() {
+    let world = World::start().await;
+    let mut client = pending_client(&world).await;
+    approve_and_receive(&world, &client).await;
+    // The workload's other door: the local socket serves the same bytes.
+    let mut stream = std::os::unix::net::UnixStream::connect(&client.socket).unwrap();
+    std::io::Write::write_all(&mut stream, b"GET /v1/secrets/db-password HTTP/1.1\r\n\r\n").unwrap();
+    let mut response = Vec::new();
+    std::io::Read::read_to_end(&mut stream, &mut response).unwrap();
+    assert!(response.starts_with(b"HTTP/1.1 200 OK"));
+    assert!(response.ends_with(&world.secrets.password));
+    client.daemon.signal("TERM");
+    client.daemon.wait_for("STOPPING=1", DEADLINE).await;
+    assert_eq!(client.daemon.wait_exit(DEADLINE).await.code(), Some(0));
+    for name in world.secrets.by_name().keys() {
+        assert!(!client.secrets_dir.join(name).exists(), "{name} left behind on exit");
+    }
+    world.assert_logs_free_of_secrets();
+}

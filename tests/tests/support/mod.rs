@@ -1,0 +1,454 @@
+//! The end-to-end world: every component is the real binary, a child of the test, stopped on drop.
+//! gcpsim (readiness: `--ready-file`), tokenserver and tokenclient (readiness and status: a
+//! NOTIFY_SOCKET datagram socket per daemon), tokendist subcommands for PKI, keys, list, approve and
+//! revoke, a private swtpm per VM, and the real `gcloud` against gcpsim. Every wait is bounded.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code)]
+
+pub mod process;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use base64::Engine as _;
+use tokendist_client::testing::Swtpm;
+use tokendist_client::tpm::{TpmConfig, TpmHandle};
+
+use process::{Daemon, Run};
+
+pub const PROJECT: &str = "bob-project";
+pub const ZONE: &str = "us-central1-a";
+pub const GOOD_VM: &str = "tokenclient-good";
+pub const GOOD_ID: &str = "4708131932155938716";
+pub const AUDIENCE: &str = "https://tokenserver.e2e.example";
+/// The container digest the good VM's cloud-config runs (trusted by Alice's settings).
+pub const GOOD_DIGEST: &str =
+    "sha256:7a82d1280debe6609a7558cd90a33182849b4001616a6742bd1ed07e69cdb6a7";
+/// The client's longest wait between attempts in these tests.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(1000);
+/// How long any component may take to come up or answer.
+pub const DEADLINE: Duration = Duration::from_secs(60);
+
+/// The secrets Alice releases: a RAW password and a binary Tink keyset.
+pub struct Secrets {
+    pub password: Vec<u8>,
+    pub keyset: Vec<u8>,
+    pub tink_key: Vec<u8>,
+}
+
+impl Secrets {
+    pub fn generate() -> Secrets {
+        let tink_key: Vec<u8> = rand::random::<[u8; 32]>().to_vec();
+        let suffix: String = (0..12)
+            .map(|_| char::from(b'a' + rand::random::<u8>() % 26))
+            .collect();
+        Secrets {
+            password: format!("e2e-password-{suffix}").into_bytes(),
+            keyset: tokendist_client::secrets::tink::keyset_with_aes_gcm_key(
+                1_791_408_185,
+                &tink_key,
+                1,
+            ),
+            tink_key,
+        }
+    }
+
+    pub fn by_name(&self) -> BTreeMap<&'static str, &[u8]> {
+        [("db-password", self.password.as_slice()), ("keyset", self.keyset.as_slice())]
+            .into_iter()
+            .collect()
+    }
+
+    pub fn json(&self) -> String {
+        let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+        format!(
+            r#"[{{"name": "db-password", "type": "RAW", "data": "{}"}}, {{"name": "keyset", "type": "TINK", "data": "{}"}}]"#,
+            b64(&self.password),
+            b64(&self.keyset)
+        )
+    }
+
+    /// Byte strings that must never appear in a log: each value, its base64 and hex forms, the key.
+    pub fn needles(&self) -> Vec<Vec<u8>> {
+        let mut needles = Vec::new();
+        for value in [&self.password, &self.keyset, &self.tink_key] {
+            needles.push(value.clone());
+            needles.push(base64::engine::general_purpose::STANDARD.encode(value).into_bytes());
+            needles.push(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value).into_bytes());
+            needles.push(hex(value).into_bytes());
+        }
+        needles
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+
+/// A tokenclient under test.
+pub struct Client {
+    pub daemon: Daemon,
+    pub secrets_dir: PathBuf,
+    pub socket: PathBuf,
+}
+
+/// Everything one end-to-end test runs.
+pub struct World {
+    pub dir: tempfile::TempDir,
+    pub gcpsim: Daemon,
+    pub api: SocketAddr,
+    pub metadata: BTreeMap<String, SocketAddr>,
+    pub server: Daemon,
+    pub server_addr: SocketAddr,
+    pub vm_tpm: Option<Swtpm>,
+    pub secrets: Secrets,
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+pub fn bin(name: &str) -> PathBuf {
+    tokendist_e2e::binary(name).unwrap_or_else(|e| panic!("{e}"))
+}
+
+impl World {
+    /// gcpsim on the demo scenario with the good VM's EK taken from a private swtpm (when swtpm is
+    /// installed), PKI and keys from `tokendist`, and a ready tokenserver.
+    pub async fn start() -> World {
+        for name in tokendist_e2e::BINARIES {
+            bin(name);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = |name: &str| dir.path().join(name);
+
+        let ready_file = path("gcpsim.ready");
+        let scenario = repo().join("sim/scenarios/demo.toml");
+        let gcpsim = Daemon::spawn(
+            "gcpsim",
+            &bin("gcpsim"),
+            &[
+                "--scenario",
+                scenario.to_str().unwrap(),
+                "--listen",
+                "127.0.0.1:0",
+                "--ready-file",
+                ready_file.to_str().unwrap(),
+            ],
+            dir.path(),
+            false,
+            &[],
+        );
+        let ready = gcpsim.wait_for_file(&ready_file, DEADLINE).await;
+        let ready: serde_json::Value = serde_json::from_str(&ready).unwrap();
+        let api: SocketAddr = ready["api"].as_str().unwrap().parse().unwrap();
+        let metadata = ready["metadata"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap().parse().unwrap()))
+            .collect();
+
+        let vm_tpm = Swtpm::start_or_skip().unwrap();
+        if let Some(swtpm) = &vm_tpm {
+            publish_ek(api, GOOD_VM, swtpm).await;
+        }
+
+        let secrets = Secrets::generate();
+        let world_dir = dir.path().to_path_buf();
+        let run = |args: Vec<String>| {
+            let world_dir = world_dir.clone();
+            async move { tokendist(&world_dir, api, &args).await }
+        };
+        let pki = path("pki");
+        let out = run(vec![
+            "certs".into(),
+            "--out".into(),
+            pki.display().to_string(),
+            "--server-name".into(),
+            "localhost".into(),
+        ])
+        .await;
+        assert_eq!(out.code, 0, "{out:?}");
+        for args in [
+            vec!["keygen".to_string(), "--out".into(), path("alice").display().to_string()],
+            vec![
+                "keygen".to_string(),
+                "--server".into(),
+                "--out".into(),
+                path("server-keys").display().to_string(),
+            ],
+        ] {
+            let out = run(args).await;
+            assert_eq!(out.code, 0, "{out:?}");
+        }
+        std::fs::write(
+            path("settings.toml"),
+            format!("trusted_container_digests = [\"{GOOD_DIGEST}\"]\n"),
+        )
+        .unwrap();
+        std::fs::write(path("secrets.json"), secrets.json()).unwrap();
+
+        let config = path("tokenserver.toml");
+        std::fs::write(
+            &config,
+            format!(
+                r#"listen = "127.0.0.1:0"
+audience = "{AUDIENCE}"
+store = "sqlite://{store}"
+[tls]
+mode = "mtls"
+cert = "{pki}/server.pem"
+key = "{pki}/server.key"
+client_ca = "{pki}/ca.pem"
+[keys]
+trusted_approvers = ["{alice}.pub"]
+receipt_key = "{keys}/receipt.key"
+secrets_key = "{keys}/secrets.key"
+[gcp]
+compute_endpoint = "http://{api}"
+logging_endpoint = "http://{api}"
+jwks_url = "http://{api}/oauth2/v3/certs"
+credentials = "anonymous"
+retry = "none"
+[policy]
+trusted_container_digests = ["{GOOD_DIGEST}"]
+"#,
+                store = path("tokendist.db").display(),
+                pki = pki.display(),
+                alice = path("alice").display(),
+                keys = path("server-keys").display(),
+            ),
+        )
+        .unwrap();
+        let server = Daemon::spawn(
+            "tokenserver",
+            &bin("tokenserver"),
+            &["--config", config.to_str().unwrap()],
+            dir.path(),
+            true,
+            &[],
+        );
+        let ready = server.wait_for("READY=1", DEADLINE).await;
+        let server_addr: SocketAddr = ready
+            .lines()
+            .find_map(|l| l.strip_prefix("STATUS=serving on "))
+            .unwrap_or_else(|| panic!("no address in {ready:?}"))
+            .trim()
+            .parse()
+            .unwrap();
+        World {
+            dir,
+            gcpsim,
+            api,
+            metadata,
+            server,
+            server_addr,
+            vm_tpm,
+            secrets,
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn store_url(&self) -> String {
+        format!("sqlite://{}", self.path("tokendist.db").display())
+    }
+
+    /// Starts a tokenclient named `name` as VM `vm` (its metadata server), with `tpm` (None = --no-tpm).
+    pub async fn client(&self, name: &str, vm: &str, tpm: Option<&Swtpm>, extra: &[&str]) -> Client {
+        let secrets_dir = self.path(&format!("{name}/secrets"));
+        let socket = self.path(&format!("{name}/secrets.sock"));
+        let pki = self.path("pki");
+        let tpm_section = match tpm {
+            Some(swtpm) => format!("enabled = true\ntcti = \"{}\"", swtpm.tcti()),
+            None => "enabled = false".to_string(),
+        };
+        let config = self.path(&format!("{name}.toml"));
+        std::fs::write(
+            &config,
+            format!(
+                r#"address = "{server}"
+server_name = "localhost"
+audience = "{AUDIENCE}"
+metadata_host = "{metadata}"
+poll_interval_ms = {poll}
+initial_backoff_ms = 100
+rpc_timeout_ms = 10000
+[tls]
+ca = "{pki}/ca.pem"
+mtls = true
+client_cert = "{pki}/client.pem"
+client_key = "{pki}/client.key"
+[tpm]
+{tpm_section}
+[delivery]
+dir = "{dir}"
+socket = "{socket}"
+"#,
+                server = self.server_addr,
+                metadata = self.metadata[vm],
+                poll = POLL_INTERVAL.as_millis(),
+                pki = pki.display(),
+                dir = secrets_dir.display(),
+                socket = socket.display(),
+            ),
+        )
+        .unwrap();
+        let mut args = vec!["--config", config.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let daemon = Daemon::spawn(name, &bin("tokenclient"), &args, self.dir.path(), true, &[]);
+        daemon.wait_for("READY=1", DEADLINE).await;
+        Client {
+            daemon,
+            secrets_dir,
+            socket,
+        }
+    }
+
+    /// Runs `tokendist ARGS` against this world's store and gcpsim.
+    pub async fn tokendist(&self, args: &[&str]) -> Run {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        tokendist(self.dir.path(), self.api, &args).await
+    }
+
+    /// Whether this build of `tokendist approve` seals to the vTPM.
+    pub async fn console_seals_to_tpm(&self) -> bool {
+        let help = self.tokendist(&["approve", "--help"]).await;
+        !help.stdout.contains("without TPM sealing only")
+    }
+
+    /// `tokendist approve GOOD_VM --yes`, sealing to the vTPM when this build and the world can,
+    /// otherwise `--no-tpm`.
+    pub async fn approve(&self) -> Run {
+        let secrets = self.path("secrets.json").display().to_string();
+        let key = self.path("alice.key").display().to_string();
+        let server_key = self.path("server-keys/secrets.pub").display().to_string();
+        let mut args = vec![
+            "approve", GOOD_VM, "--project", PROJECT, "--zone", ZONE, "--secrets", &secrets,
+            "--key", &key, "--server-key", &server_key, "--yes",
+        ];
+        if self.vm_tpm.is_none() || !self.console_seals_to_tpm().await {
+            args.push("--no-tpm");
+        }
+        self.tokendist(&args).await
+    }
+
+    /// `tokendist list --json`, the entry of `vm`.
+    pub async fn listed(&self, vm: &str) -> serde_json::Value {
+        let run = self.tokendist(&["list", "--json"]).await;
+        assert_eq!(run.code, 0, "{run:?}");
+        let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        json["vms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == vm)
+            .cloned()
+            .unwrap_or_else(|| panic!("{vm} not listed: {}", run.stdout))
+    }
+
+    /// The real gcloud against gcpsim.
+    pub fn gcloud(&self, args: &[&str]) -> String {
+        let output = std::process::Command::new("gcloud")
+            .args(args)
+            .env("CLOUDSDK_AUTH_DISABLE_CREDENTIALS", "true")
+            .env("CLOUDSDK_CORE_DISABLE_PROMPTS", "1")
+            .env("CLOUDSDK_CORE_PROJECT", PROJECT)
+            .env(
+                "CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE",
+                format!("http://{}/compute/v1/", self.api),
+            )
+            .env(
+                "CLOUDSDK_API_ENDPOINT_OVERRIDES_LOGGING",
+                format!("http://{}/", self.api),
+            )
+            .env("CLOUDSDK_CONFIG", self.path("gcloud-config"))
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "gcloud {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// The store's events of the good VM.
+    pub async fn events(&self) -> Vec<tokendist_store::EventRecord> {
+        let store = tokendist_store::open(&self.store_url(), &Default::default())
+            .await
+            .unwrap();
+        store
+            .list_events(&tokendist_store::EventQuery::latest(100).for_instance(GOOD_ID))
+            .await
+            .unwrap()
+    }
+
+    /// Every log file this world's processes wrote (name, bytes).
+    pub fn logs(&self) -> Vec<(String, Vec<u8>)> {
+        std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "log"))
+            .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
+            .collect()
+    }
+
+    /// Asserts no log contains any form of any secret.
+    pub fn assert_logs_free_of_secrets(&self) {
+        let logs = self.logs();
+        assert!(logs.len() >= 3, "expected the logs of gcpsim, tokenserver and tokenclient: {:?}", logs.iter().map(|l| &l.0).collect::<Vec<_>>());
+        for (name, text) in &logs {
+            for needle in self.secrets.needles() {
+                assert!(
+                    !text.windows(needle.len()).any(|w| w == needle.as_slice()),
+                    "{name} contains a secret"
+                );
+            }
+        }
+    }
+}
+
+/// Reads the swtpm's EK and publishes it as `vm`'s shielded identity in gcpsim.
+pub async fn publish_ek(api: SocketAddr, vm: &str, swtpm: &Swtpm) {
+    let pem = {
+        let tpm = TpmHandle::connect(TpmConfig::new(swtpm.tcti())).await.unwrap();
+        let ek = tpm.ek_public().await.unwrap();
+        let public = tokendist_core::tpm::TpmtPublic::from_tpm2b(&ek.public).unwrap();
+        tokendist_core::tpm::ek_public_to_pem(&public).unwrap()
+    };
+    let response = reqwest::Client::new()
+        .post(format!("http://{api}/admin/v1/instances/{vm}/ek"))
+        .json(&serde_json::json!({ "ekPub": pem }))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{:?}", response.text().await);
+}
+
+async fn tokendist(dir: &Path, api: SocketAddr, args: &[String]) -> Run {
+    let output = tokio::process::Command::new(bin("tokendist"))
+        .args(args)
+        .env("TOKENDIST_STORE", format!("sqlite://{}", dir.join("tokendist.db").display()))
+        .env("TOKENDIST_SETTINGS", dir.join("settings.toml"))
+        .env("TOKENDIST_GCP_ANONYMOUS", "true")
+        .env("TOKENDIST_COMPUTE_ENDPOINT", format!("http://{api}"))
+        .env("TOKENDIST_LOGGING_ENDPOINT", format!("http://{api}"))
+        .env_remove("TOKENDIST_JSON")
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .unwrap();
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
