@@ -58,7 +58,7 @@ pub struct GlobalOptions {
     /// approved_boot_image_prefixes, deny_list, trusted_approver_keys, ...). Defaults apply when unset.
     #[arg(long, global = true, env = "TOKENDIST_SETTINGS", value_name = "FILE")]
     pub settings: Option<PathBuf>,
-    /// Print data as JSON (list, show, keygen, certs) instead of text.
+    /// Print data as JSON (list, show, keygen, certs, seal) instead of text.
     #[arg(long, global = true, env = "TOKENDIST_JSON")]
     pub json: bool,
 }

@@ -6,7 +6,8 @@ pub const OK: i32 = 0;
 pub const ERROR: i32 = 1;
 /// Bad command-line usage (unknown flag, missing argument, unsupported combination).
 pub const USAGE: i32 = 2;
-/// Refused: a check failed (without `--force --reason`), or the action was not confirmed.
+/// Refused: a check failed (without `--force --reason`), sealing to the vTPM is impossible (no EK, no
+/// verified quote and no `--pcr`), or the action was not confirmed.
 pub const REFUSED: i32 = 3;
 /// The approval changed while this command ran (compare-and-swap lost): read it again and re-run.
 pub const CONFLICT: i32 = 4;
@@ -19,6 +20,7 @@ Exit codes:
   0   ok
   1   error (I/O, store, Google API, malformed input file such as secrets.json)
   2   usage (bad flags or arguments)
-  3   refused (checks failed without --force --reason, or not confirmed)
+  3   refused (checks failed without --force --reason; nothing to seal to: no EK, no
+      verified quote and no --pcr; or not confirmed)
   4   conflict (the approval changed concurrently; re-run the command)
   78  configuration error (store URL, settings file, endpoints)";
