@@ -414,3 +414,22 @@ fn reader_reports_the_offset_of_a_truncation() {
         })
     );
 }
+
+/// Found by the `tpms_attest` fuzz target: a `safe` byte of 0xab was read as `true` and re-marshalled
+/// as 1, so the parsed structure was not the signed bytes.
+#[test]
+fn fuzz_regression_clock_info_safe_must_be_zero_or_one() {
+    let crash = hex::decode(
+        "ff54434780170022000b7f093592aebbb47767b5655699cdab8c86c4b24f5c93e3b22a3c0100856e9bf1001401010101\
+         010100000000000000000000000000ffffffffffffffffffefff0000000000cdab2a0000000700003300000000",
+    )
+    .unwrap();
+    assert_eq!(
+        TpmsAttest::unmarshal(&crash),
+        Err(MarshalError::InvalidYesNo {
+            what: "TPMS_CLOCK_INFO.safe",
+            offset: 80,
+            value: 0xab
+        })
+    );
+}

@@ -86,7 +86,7 @@ impl TpmsAttest {
             clock: reader.u64("TPMS_CLOCK_INFO.clock")?,
             reset_count: reader.u32("TPMS_CLOCK_INFO.resetCount")?,
             restart_count: reader.u32("TPMS_CLOCK_INFO.restartCount")?,
-            safe: reader.u8("TPMS_CLOCK_INFO.safe")? != 0,
+            safe: read_yes_no(&mut reader, "TPMS_CLOCK_INFO.safe")?,
         };
         let firmware_version = reader.u64("TPMS_ATTEST.firmwareVersion")?;
         let attested = if attest_type == ST_ATTEST_QUOTE {
@@ -151,6 +151,20 @@ impl TpmsAttest {
             }
         }
         Ok(out)
+    }
+}
+
+/// A TPMI_YES_NO: exactly 0 or 1, so that every accepted encoding re-marshals to the same bytes.
+fn read_yes_no(reader: &mut Reader<'_>, what: &'static str) -> Result<bool, MarshalError> {
+    let offset = reader.offset();
+    match reader.u8(what)? {
+        0 => Ok(false),
+        1 => Ok(true),
+        value => Err(MarshalError::InvalidYesNo {
+            what,
+            offset,
+            value,
+        }),
     }
 }
 

@@ -37,6 +37,14 @@ pub enum MarshalError {
         "wrong magic 0x{found:08x} in TPMS_ATTEST (expected 0xff544347, TPM_GENERATED_VALUE): not a TPM-generated attestation"
     )]
     WrongMagic { found: u32 },
+    #[error(
+        "{what} at offset {offset} is {value}, not a TPMI_YES_NO (0 or 1); the structure is corrupt"
+    )]
+    InvalidYesNo {
+        what: &'static str,
+        offset: usize,
+        value: u8,
+    },
     #[error("{what} has {count} trailing bytes after offset {offset}; send exactly one structure")]
     TrailingBytes {
         what: &'static str,
