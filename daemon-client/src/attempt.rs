@@ -105,6 +105,17 @@ impl AttemptError {
         )
     }
 
+    /// True when the server asked this VM to slow down (RESOURCE_EXHAUSTED).
+    pub fn is_rate_limited(&self) -> bool {
+        matches!(
+            self,
+            AttemptError::Rpc {
+                code: Code::ResourceExhausted,
+                ..
+            }
+        )
+    }
+
     /// The failed checks, when the server sent a denial.
     pub fn failed_checks(&self) -> &[String] {
         match self {
@@ -181,7 +192,9 @@ pub async fn run(
     let open_context = OpenContext {
         tpm: context.tpm,
         instance_id: &instance_id,
-        pcrs: selection.as_ref().map(|(bank, pcrs)| (*bank, pcrs.as_slice())),
+        pcrs: selection
+            .as_ref()
+            .map(|(bank, pcrs)| (*bank, pcrs.as_slice())),
     };
     let mut secrets = Vec::with_capacity(response.secrets.len());
     for secret in &response.secrets {
@@ -304,8 +317,19 @@ mod tests {
             Code::DeadlineExceeded,
             Code::Internal,
         ] {
-            assert_eq!(rpc_error(code).disposition(), Disposition::Retry, "{code:?}");
+            assert_eq!(
+                rpc_error(code).disposition(),
+                Disposition::Retry,
+                "{code:?}"
+            );
         }
+    }
+
+    #[test]
+    fn resource_exhausted_is_recognised_as_rate_limiting() {
+        assert!(rpc_error(Code::ResourceExhausted).is_rate_limited());
+        assert!(!rpc_error(Code::Unavailable).is_rate_limited());
+        assert!(!rpc_error(Code::ResourceExhausted).is_refusal());
     }
 
     #[test]
@@ -353,7 +377,10 @@ mod tests {
             denial.encode_to_vec().into(),
         );
         let error = AttemptError::rpc("GetToken", status);
-        assert_eq!(error.failed_checks(), ["instance.user_data", "auditlog.clean"]);
+        assert_eq!(
+            error.failed_checks(),
+            ["instance.user_data", "auditlog.clean"]
+        );
         assert!(error.is_refusal());
         assert!(!error.is_pending_approval());
     }

@@ -91,7 +91,10 @@ mod tests {
         for _ in 0..200 {
             let ceiling = backoff.ceiling();
             let delay = backoff.next_delay(&mut rng);
-            assert!(delay <= ceiling && delay >= ceiling / 2, "{delay:?} vs {ceiling:?}");
+            assert!(
+                delay <= ceiling && delay >= ceiling / 2,
+                "{delay:?} vs {ceiling:?}"
+            );
             assert!(delay <= cap);
         }
     }
@@ -100,7 +103,9 @@ mod tests {
     fn jitter_spreads_delays() {
         let mut rng = rng();
         let delays: std::collections::BTreeSet<Duration> = (0..20)
-            .map(|_| Backoff::new(Duration::from_secs(8), Duration::from_secs(8)).next_delay(&mut rng))
+            .map(|_| {
+                Backoff::new(Duration::from_secs(8), Duration::from_secs(8)).next_delay(&mut rng)
+            })
             .collect();
         assert!(delays.len() > 10, "{delays:?}");
     }

@@ -85,11 +85,7 @@ pub struct Cli {
     pub poll_interval_ms: Option<u64>,
 
     /// Longest wait between attempts, seconds (the original's flag).
-    #[arg(
-        long = "pollWaitSeconds",
-        value_name = "SECS",
-        hide_short_help = true
-    )]
+    #[arg(long = "pollWaitSeconds", value_name = "SECS", hide_short_help = true)]
     pub poll_wait_seconds: Option<u64>,
 
     /// Metadata server host[:port] [default: metadata.google.internal, or GCE_METADATA_HOST].

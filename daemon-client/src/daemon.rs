@@ -102,10 +102,13 @@ pub async fn run(config: ClientConfig, env: BTreeMap<String, String>) -> Result<
     let tpm = if config.tpm.enabled {
         Some(connect_tpm(&config.tpm.tcti).await?)
     } else {
-        tracing::warn!("running without a TPM: only approvals with require_tpm = false can release secrets");
+        tracing::warn!(
+            "running without a TPM: only approvals with require_tpm = false can release secrets"
+        );
         None
     };
-    let dir = SecretDir::prepare(&config.delivery.dir).map_err(|e| RunError::Runtime(e.to_string()))?;
+    let dir =
+        SecretDir::prepare(&config.delivery.dir).map_err(|e| RunError::Runtime(e.to_string()))?;
     let shelf = Shelf::default();
     let socket_task = start_socket(&config, &dir, &shelf)?;
     let terminate =
@@ -134,9 +137,10 @@ pub async fn run(config: ClientConfig, env: BTreeMap<String, String>) -> Result<
         secrets_dir = %client.config.delivery.dir.display(),
         "tokenclient running"
     );
-    lifecycle
-        .notifier
-        .ready(&format!("waiting for the token server at {}", client.config.address));
+    lifecycle.notifier.ready(&format!(
+        "waiting for the token server at {}",
+        client.config.address
+    ));
     let result = client.main_loop(&mut lifecycle).await;
     lifecycle.notifier.stopping();
     tracing::info!("stopping");
@@ -172,9 +176,8 @@ fn start_socket(
     if path.as_os_str().is_empty() {
         return Ok(None);
     }
-    let own = socket::own_uid(dir.path()).map_err(|e| {
-        RunError::Runtime(format!("cannot write in {}: {e}", dir.path().display()))
-    })?;
+    let own = socket::own_uid(dir.path())
+        .map_err(|e| RunError::Runtime(format!("cannot write in {}: {e}", dir.path().display())))?;
     let allowed = AllowedUids::new(&config.delivery.allowed_uids, own);
     let listener =
         socket::bind(path, &allowed, own).map_err(|e| RunError::Runtime(e.to_string()))?;
@@ -227,14 +230,22 @@ impl Client {
                     }
                     if self.shelf.is_empty() {
                         failed_attempts = failed_attempts.saturating_add(1);
-                        if self.config.max_attempts > 0 && failed_attempts >= self.config.max_attempts {
+                        if self.config.max_attempts > 0
+                            && failed_attempts >= self.config.max_attempts
+                        {
                             return Err(RunError::GaveUp {
                                 attempts: failed_attempts,
                                 last: error.to_string(),
                             });
                         }
                     }
-                    backoff.next_delay(&mut rand::rng())
+                    let delay = backoff.next_delay(&mut rand::rng());
+                    if error.is_rate_limited() {
+                        // The server asked us to slow down: wait the full poll interval.
+                        self.config.poll_interval().max(delay)
+                    } else {
+                        delay
+                    }
                 }
             };
             if lifecycle.drive(tokio::time::sleep(wait)).await.is_none() {
@@ -285,7 +296,11 @@ impl Client {
             notifier.status(&format!("delivery failed: {error}"));
             return;
         }
-        let names: Vec<String> = release.secrets.iter().map(|s| s.name().to_string()).collect();
+        let names: Vec<String> = release
+            .secrets
+            .iter()
+            .map(|s| s.name().to_string())
+            .collect();
         self.shelf.replace(release.secrets);
         tracing::info!(
             secrets = %names.join(", "),
@@ -311,7 +326,10 @@ impl Client {
             .spawn()
         {
             Ok(child) => {
-                tracing::info!(pid = child.id().unwrap_or(0), "started the workload (--exec)");
+                tracing::info!(
+                    pid = child.id().unwrap_or(0),
+                    "started the workload (--exec)"
+                );
                 self.workload = Some(child);
             }
             Err(error) => tracing::error!(%error, "could not start the workload (--exec)"),
@@ -326,7 +344,10 @@ impl Client {
         }
         self.shelf.clear();
         tracing::warn!(secrets = %names.join(", "), "secrets removed: the token server refused this VM");
-        notifier.status(&format!("secrets removed: {} (refused by the token server)", names.len()));
+        notifier.status(&format!(
+            "secrets removed: {} (refused by the token server)",
+            names.len()
+        ));
     }
 
     fn shutdown(&mut self) {

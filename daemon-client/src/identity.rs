@@ -33,12 +33,13 @@ impl TokenSource {
     pub async fn authorized<T>(&self, message: T) -> Result<Request<T>, MetadataError> {
         let token = self.metadata.identity_token(&self.audience, false).await?;
         let mut request = Request::new(message);
-        let value = MetadataValue::try_from(format!("Bearer {}", token.as_str())).map_err(|_| {
-            MetadataError::Garbage {
-                path: "instance/service-accounts/default/identity".into(),
-                reason: "the token is not a valid header value".into(),
-            }
-        })?;
+        let value =
+            MetadataValue::try_from(format!("Bearer {}", token.as_str())).map_err(|_| {
+                MetadataError::Garbage {
+                    path: "instance/service-accounts/default/identity".into(),
+                    reason: "the token is not a valid header value".into(),
+                }
+            })?;
         request.metadata_mut().insert("authorization", value);
         Ok(request)
     }

@@ -25,7 +25,11 @@ fn main() -> ExitCode {
             config.address,
             config.effective_server_name(),
             config.audience,
-            if config.tpm.enabled { config.tpm.tcti.as_str() } else { "off" },
+            if config.tpm.enabled {
+                config.tpm.tcti.as_str()
+            } else {
+                "off"
+            },
             config.delivery.dir.display()
         );
         return ExitCode::SUCCESS;

@@ -45,7 +45,11 @@ pub enum ConnectError {
     Unreachable { address: String, detail: String },
 }
 
-fn read_pem(what: &'static str, path: &Path, expected: &'static str) -> Result<String, TlsSetupError> {
+fn read_pem(
+    what: &'static str,
+    path: &Path,
+    expected: &'static str,
+) -> Result<String, TlsSetupError> {
     let text = std::fs::read_to_string(path).map_err(|source| TlsSetupError::Read {
         what,
         path: path.to_path_buf(),
@@ -160,7 +164,9 @@ mod tests {
         assert!(is_trust_failure(
             "invalid peer certificate: certificate not valid for name \"x\"; certificate is only valid for ..."
         ));
-        assert!(!is_trust_failure("tcp connect error: Connection refused (os error 111)"));
+        assert!(!is_trust_failure(
+            "tcp connect error: Connection refused (os error 111)"
+        ));
     }
 
     #[test]

@@ -82,7 +82,11 @@ impl Daemon {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
             }
-            assert!(Instant::now() < until, "tokenclient did not exit; stderr:\n{}", self.stderr_text());
+            assert!(
+                Instant::now() < until,
+                "tokenclient did not exit; stderr:\n{}",
+                self.stderr_text()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -156,7 +160,10 @@ fn ready_once_running_then_stopping_and_exit_0_on_sigterm() {
     let config = config(dir.path(), "127.0.0.1:1", &ca("test CA").pem);
     let mut daemon = Daemon::start(dir.path(), &["--config", config.to_str().unwrap()]);
     let ready = daemon.wait_for("READY=1");
-    assert!(ready.contains("STATUS=waiting for the token server at 127.0.0.1:1"), "{ready}");
+    assert!(
+        ready.contains("STATUS=waiting for the token server at 127.0.0.1:1"),
+        "{ready}"
+    );
     assert!(dir.path().join("secrets").is_dir());
     assert!(dir.path().join("secrets.sock").exists());
     // The server is unreachable: the loop keeps retrying and says so.
@@ -166,7 +173,10 @@ fn ready_once_running_then_stopping_and_exit_0_on_sigterm() {
     daemon.wait_for("STOPPING=1");
     let status = daemon.wait_exit();
     assert_eq!(status.code(), Some(0), "{}", daemon.stderr_text());
-    assert!(!dir.path().join("secrets.sock").exists(), "the socket is removed on exit");
+    assert!(
+        !dir.path().join("secrets.sock").exists(),
+        "the socket is removed on exit"
+    );
 }
 
 #[test]
@@ -176,7 +186,11 @@ fn bad_configuration_exits_78_saying_what_to_set() {
     let mut daemon = Daemon::start(dir.path(), &["--config", config.to_str().unwrap()]);
     let status = daemon.wait_exit();
     assert_eq!(status.code(), Some(78));
-    assert!(daemon.stderr_text().contains("TOKENDIST_ADDRESS"), "{}", daemon.stderr_text());
+    assert!(
+        daemon.stderr_text().contains("TOKENDIST_ADDRESS"),
+        "{}",
+        daemon.stderr_text()
+    );
 }
 
 #[test]
@@ -187,7 +201,11 @@ fn unknown_key_in_the_file_exits_78_naming_it() {
     std::fs::write(&config, format!("pollWaitSeconds = 3\n{text}")).unwrap();
     let mut daemon = Daemon::start(dir.path(), &["--config", config.to_str().unwrap()]);
     assert_eq!(daemon.wait_exit().code(), Some(78));
-    assert!(daemon.stderr_text().contains("pollWaitSeconds"), "{}", daemon.stderr_text());
+    assert!(
+        daemon.stderr_text().contains("pollWaitSeconds"),
+        "{}",
+        daemon.stderr_text()
+    );
 }
 
 #[test]
@@ -202,10 +220,25 @@ fn missing_tpm_exits_69_and_suggests_no_tpm() {
     let tcti = format!("swtpm:host=127.0.0.1,port={closed_port}");
     let mut daemon = Daemon::start(
         dir.path(),
-        &["--config", config.to_str().unwrap(), "--useTPM", "--tcti", &tcti],
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--useTPM",
+            "--tcti",
+            &tcti,
+        ],
     );
-    assert_eq!(daemon.wait_exit().code(), Some(69), "{}", daemon.stderr_text());
-    assert!(daemon.stderr_text().contains("--no-tpm"), "{}", daemon.stderr_text());
+    assert_eq!(
+        daemon.wait_exit().code(),
+        Some(69),
+        "{}",
+        daemon.stderr_text()
+    );
+    assert!(
+        daemon.stderr_text().contains("--no-tpm"),
+        "{}",
+        daemon.stderr_text()
+    );
 }
 
 /// A TLS server on 127.0.0.1 presenting a certificate for `localhost` issued by `issuer`.
@@ -254,5 +287,9 @@ async fn a_server_certificate_from_another_ca_is_fatal_exit_78() {
     .await
     .unwrap();
     assert_eq!(status.0.code(), Some(78), "{}", status.1);
-    assert!(status.1.contains("does not verify") && status.1.contains("tls.ca"), "{}", status.1);
+    assert!(
+        status.1.contains("does not verify") && status.1.contains("tls.ca"),
+        "{}",
+        status.1
+    );
 }

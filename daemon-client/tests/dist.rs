@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use tokendist_client::config::{ClientConfig, ConfigSources};
 
 fn dist(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../dist").join(path)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../dist")
+        .join(path)
 }
 
 #[test]
@@ -40,7 +42,13 @@ fn every_key_in_the_example_is_a_real_setting() {
         ..Default::default()
     })
     .unwrap();
-    assert!(config.delivery.exec.unwrap().contains("TOKENCLIENT_SECRETS_DIR"));
+    assert!(
+        config
+            .delivery
+            .exec
+            .unwrap()
+            .contains("TOKENCLIENT_SECRETS_DIR")
+    );
 }
 
 fn unit() -> Vec<(String, String, String)> {
@@ -55,7 +63,9 @@ fn unit() -> Vec<(String, String, String)> {
             section = line.trim_matches(['[', ']']).to_string();
             continue;
         }
-        let (key, value) = line.split_once('=').unwrap_or_else(|| panic!("not key=value: {line}"));
+        let (key, value) = line
+            .split_once('=')
+            .unwrap_or_else(|| panic!("not key=value: {line}"));
         entries.push((section.clone(), key.to_string(), value.to_string()));
     }
     entries
@@ -80,7 +90,9 @@ fn unit_is_type_notify_hardened_with_tpm_access_and_no_restart_on_78() {
     assert_eq!(values("NoNewPrivileges"), ["yes"]);
     assert!(values("WatchdogSec").len() == 1);
     let exec = values("ExecStart");
-    assert!(exec[0].starts_with("/usr/local/bin/tokenclient --config /etc/tokendist/tokenclient.toml"));
+    assert!(
+        exec[0].starts_with("/usr/local/bin/tokenclient --config /etc/tokendist/tokenclient.toml")
+    );
 }
 
 #[test]

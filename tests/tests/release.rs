@@ -19,7 +19,10 @@ async fn pending_client(world: &World) -> Client {
     let client = world
         .client("tokenclient", GOOD_VM, world.vm_tpm.as_ref(), &[])
         .await;
-    let status = client.daemon.wait_for("STATUS=pending approval", DEADLINE).await;
+    let status = client
+        .daemon
+        .wait_for("STATUS=pending approval", DEADLINE)
+        .await;
     assert!(status.contains("approval.state"), "{status}");
     client
 }
@@ -36,7 +39,11 @@ async fn approve_and_receive(world: &World, client: &Client) -> Duration {
     let elapsed = approved.elapsed();
     for (name, value) in world.secrets.by_name() {
         let path = client.secrets_dir.join(name);
-        assert_eq!(std::fs::read(&path).unwrap(), value, "{name} differs from secrets.json");
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            value,
+            "{name} differs from secrets.json"
+        );
     }
     elapsed
 }
@@ -63,7 +70,10 @@ async fn pending_vm_is_listed_with_its_failed_checks_then_receives_every_secret_
     assert!(elapsed <= POLL_INTERVAL + ATTEMPT_SLACK);
 
     let events = world.events().await;
-    let releases: Vec<_> = events.iter().filter(|e| e.kind == EventKind::Released).collect();
+    let releases: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == EventKind::Released)
+        .collect();
     assert_eq!(releases.len(), 1, "{events:?}");
     let receipt = releases[0].receipt.as_ref().expect("release has a receipt");
     assert_eq!(receipt["instance_id"], GOOD_ID, "{receipt}");
@@ -82,7 +92,10 @@ async fn tampering_with_the_vm_denies_the_next_attempt_and_removes_the_secrets()
             &["--reattest-interval", "1s"],
         )
         .await;
-    client.daemon.wait_for("STATUS=pending approval", DEADLINE).await;
+    client
+        .daemon
+        .wait_for("STATUS=pending approval", DEADLINE)
+        .await;
     approve_and_receive(&world, &client).await;
 
     world.gcloud(&[
@@ -99,9 +112,15 @@ async fn tampering_with_the_vm_denies_the_next_attempt_and_removes_the_secrets()
     let denied = client.daemon.wait_for("STATUS=denied", DEADLINE).await;
     assert!(denied.contains("instance.user_data"), "{denied}");
     assert!(denied.contains("auditlog.clean"), "{denied}");
-    client.daemon.wait_for("STATUS=secrets removed", DEADLINE).await;
+    client
+        .daemon
+        .wait_for("STATUS=secrets removed", DEADLINE)
+        .await;
     for name in world.secrets.by_name().keys() {
-        assert!(!client.secrets_dir.join(name).exists(), "{name} still on disk");
+        assert!(
+            !client.secrets_dir.join(name).exists(),
+            "{name} still on disk"
+        );
     }
     world.assert_logs_free_of_secrets();
 }
@@ -117,20 +136,37 @@ async fn revocation_is_seen_by_re_attestation_which_removes_the_secrets() {
             &["--reattest-interval", "1s"],
         )
         .await;
-    client.daemon.wait_for("STATUS=pending approval", DEADLINE).await;
+    client
+        .daemon
+        .wait_for("STATUS=pending approval", DEADLINE)
+        .await;
     approve_and_receive(&world, &client).await;
 
     let key = world.path("alice.key").display().to_string();
     let run = world
-        .tokendist(&["revoke", GOOD_VM, "--reason", "e2e revocation", "--key", &key, "--yes"])
+        .tokendist(&[
+            "revoke",
+            GOOD_VM,
+            "--reason",
+            "e2e revocation",
+            "--key",
+            &key,
+            "--yes",
+        ])
         .await;
     assert_eq!(run.code, 0, "{run:?}");
 
     let denied = client.daemon.wait_for("STATUS=denied", DEADLINE).await;
     assert!(denied.contains("approval.state"), "{denied}");
-    client.daemon.wait_for("STATUS=secrets removed", DEADLINE).await;
+    client
+        .daemon
+        .wait_for("STATUS=secrets removed", DEADLINE)
+        .await;
     for name in world.secrets.by_name().keys() {
-        assert!(!client.secrets_dir.join(name).exists(), "{name} still on disk");
+        assert!(
+            !client.secrets_dir.join(name).exists(),
+            "{name} still on disk"
+        );
     }
     world.assert_logs_free_of_secrets();
 }
@@ -147,7 +183,10 @@ async fn a_second_vm_replaying_the_first_vms_identity_with_its_own_tpm_is_denied
         .client("impostor", GOOD_VM, Some(&impostor_tpm), &[])
         .await;
     let status = impostor.daemon.wait_for("tpm.ek", DEADLINE).await;
-    assert!(status.contains("STATUS=denied") || status.contains("STATUS=pending"), "{status}");
+    assert!(
+        status.contains("STATUS=denied") || status.contains("STATUS=pending"),
+        "{status}"
+    );
     assert!(!impostor.secrets_dir.join("db-password").exists());
     world.assert_logs_free_of_secrets();
 }
@@ -159,7 +198,8 @@ async fn no_log_of_any_component_contains_a_secret_after_release_and_shutdown() 
     approve_and_receive(&world, &client).await;
     // The workload's other door: the local socket serves the same bytes.
     let mut stream = std::os::unix::net::UnixStream::connect(&client.socket).unwrap();
-    std::io::Write::write_all(&mut stream, b"GET /v1/secrets/db-password HTTP/1.1\r\n\r\n").unwrap();
+    std::io::Write::write_all(&mut stream, b"GET /v1/secrets/db-password HTTP/1.1\r\n\r\n")
+        .unwrap();
     let mut response = Vec::new();
     std::io::Read::read_to_end(&mut stream, &mut response).unwrap();
     assert!(response.starts_with(b"HTTP/1.1 200 OK"));
@@ -168,7 +208,10 @@ async fn no_log_of_any_component_contains_a_secret_after_release_and_shutdown() 
     client.daemon.wait_for("STOPPING=1", DEADLINE).await;
     assert_eq!(client.daemon.wait_exit(DEADLINE).await.code(), Some(0));
     for name in world.secrets.by_name().keys() {
-        assert!(!client.secrets_dir.join(name).exists(), "{name} left behind on exit");
+        assert!(
+            !client.secrets_dir.join(name).exists(),
+            "{name} left behind on exit"
+        );
     }
     world.assert_logs_free_of_secrets();
 }

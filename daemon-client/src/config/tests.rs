@@ -114,11 +114,7 @@ fn gce_metadata_host_overrides_the_file_but_not_a_flag() {
         "c.toml",
         &format!("metadata_host = \"169.254.169.254\"\n{MINIMAL}"),
     );
-    let from_env = load_with_flags(
-        &file,
-        &[],
-        env(&[("GCE_METADATA_HOST", "127.0.0.1:8080")]),
-    );
+    let from_env = load_with_flags(&file, &[], env(&[("GCE_METADATA_HOST", "127.0.0.1:8080")]));
     assert_eq!(from_env.metadata_host, "127.0.0.1:8080");
     let from_flag = load_with_flags(
         &file,
@@ -147,7 +143,10 @@ fn unknown_setting_is_rejected_with_its_name_and_origin() {
     .unwrap_err();
     let text = err.to_string();
     assert!(matches!(err, ConfigError::Invalid { .. }), "{text}");
-    assert!(text.contains("pollwait") && text.contains("c.toml"), "{text}");
+    assert!(
+        text.contains("pollwait") && text.contains("c.toml"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -160,10 +159,7 @@ fn wrongly_typed_env_value_names_the_variable() {
         ..Default::default()
     })
     .unwrap_err();
-    assert!(
-        err.to_string().contains("TOKENDIST_MAX_ATTEMPTS"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("TOKENDIST_MAX_ATTEMPTS"), "{err}");
 }
 
 #[test]
@@ -206,11 +202,7 @@ fn mtls_without_a_client_key_is_refused() {
 #[test]
 fn address_without_a_port_is_invalid() {
     let dir = tempfile::tempdir().unwrap();
-    let file = write(
-        dir.path(),
-        "c.toml",
-        &MINIMAL.replace(":50051", ""),
-    );
+    let file = write(dir.path(), "c.toml", &MINIMAL.replace(":50051", ""));
     let err = ClientConfig::load(&ConfigSources {
         file: Some(file),
         ..Default::default()

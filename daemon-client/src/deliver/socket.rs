@@ -127,7 +127,10 @@ async fn handle(
     // The request is read either way (unread input would turn the answer into a reset).
     let head = read_head(&mut stream).await;
     let answer = if !allowed.allows(uid) {
-        tracing::warn!(uid, "secret socket: refused a caller whose uid is not allowed");
+        tracing::warn!(
+            uid,
+            "secret socket: refused a caller whose uid is not allowed"
+        );
         text("403 Forbidden", "uid not allowed to read secrets")
     } else {
         match head {
@@ -211,7 +214,10 @@ fn route(head: &str, shelf: &Shelf, uid: u32) -> Answer {
                 body: zeroize::Zeroizing::new(secret.expose().to_vec()),
             }
         }
-        None => text("404 Not Found", "no such secret (not delivered yet, or removed)"),
+        None => text(
+            "404 Not Found",
+            "no such secret (not delivered yet, or removed)",
+        ),
     }
 }
 
@@ -229,7 +235,9 @@ mod tests {
         String::from_utf8_lossy(&response).into_owned()
     }
 
-    async fn start(allowed: &[u32]) -> (tempfile::TempDir, PathBuf, u32, tokio::task::JoinHandle<()>) {
+    async fn start(
+        allowed: &[u32],
+    ) -> (tempfile::TempDir, PathBuf, u32, tokio::task::JoinHandle<()>) {
         let dir = tempfile::tempdir().unwrap();
         let own = own_uid(dir.path()).unwrap();
         let path = dir.path().join("run/secrets.sock");

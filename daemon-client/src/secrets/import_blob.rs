@@ -62,7 +62,8 @@ pub fn bank_of(alg: u32) -> Option<PcrBank> {
 
 /// Decodes an import blob, checking every part is present.
 pub fn decode(bytes: &[u8]) -> Result<SealedBlob, ImportBlobError> {
-    let blob = ImportBlobProto::decode(bytes).map_err(|e| ImportBlobError::Decode(e.to_string()))?;
+    let blob =
+        ImportBlobProto::decode(bytes).map_err(|e| ImportBlobError::Decode(e.to_string()))?;
     for (value, what) in [
         (&blob.duplicate, "duplicate"),
         (&blob.encrypted_seed, "encrypted seed"),
@@ -116,7 +117,9 @@ mod tests {
 
     #[test]
     fn round_trips_with_its_pcr_selection() {
-        let values = [(7u32, vec![0u8; 32]), (16, vec![1u8; 32])].into_iter().collect();
+        let values = [(7u32, vec![0u8; 32]), (16, vec![1u8; 32])]
+            .into_iter()
+            .collect();
         let decoded = decode(&encode(&sample(), &values)).unwrap();
         assert_eq!(decoded, sample());
     }
@@ -134,7 +137,10 @@ mod tests {
         let mut blob = sample();
         blob.encrypted_seed.clear();
         let bytes = encode(&blob, &Default::default());
-        assert_eq!(decode(&bytes), Err(ImportBlobError::Empty("encrypted seed")));
+        assert_eq!(
+            decode(&bytes),
+            Err(ImportBlobError::Empty("encrypted seed"))
+        );
     }
 
     #[test]

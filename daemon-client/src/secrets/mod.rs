@@ -88,7 +88,10 @@ mod tests {
             Zeroizing::new(b"hunter2-correct-horse".to_vec()),
         );
         let shown = format!("{secret:?} {secret:#?}");
-        assert!(shown.contains("db-password") && shown.contains("21"), "{shown}");
+        assert!(
+            shown.contains("db-password") && shown.contains("21"),
+            "{shown}"
+        );
         assert!(!shown.contains("hunter2"), "{shown}");
         let bytes_as_list = format!("{:?}", b"hunter2-correct-horse".to_vec());
         assert!(!shown.contains(&bytes_as_list[1..10]), "{shown}");

@@ -37,10 +37,7 @@ pub enum SecretError {
     #[error("secret {name:?} is sealed to the TPM but the session named no PCR selection")]
     NoPcrSelection { name: String },
     #[error("secret {name:?}: malformed envelope: {source}")]
-    Envelope {
-        name: String,
-        source: EnvelopeError,
-    },
+    Envelope { name: String, source: EnvelopeError },
     #[error("secret {name:?}: malformed import blob: {source}")]
     ImportBlob {
         name: String,
@@ -95,10 +92,11 @@ pub async fn open_secret(
         SecretKind::Tpm if protection == pb::SecretProtection::TpmImportBlob => opened,
         SecretKind::Tpm => unseal_blob(name, &opened, context).await?,
         SecretKind::Tink => {
-            let aead = TinkAead::from_binary_keyset(&opened).map_err(|source| SecretError::Tink {
-                name: name.into(),
-                source,
-            })?;
+            let aead =
+                TinkAead::from_binary_keyset(&opened).map_err(|source| SecretError::Tink {
+                    name: name.into(),
+                    source,
+                })?;
             aead.self_test().map_err(|source| SecretError::Tink {
                 name: name.into(),
                 source,
@@ -118,9 +116,9 @@ async fn open_envelope(
         name: name.into(),
         source,
     })?;
-    let (bank, pcrs) = context.pcrs.ok_or_else(|| SecretError::NoPcrSelection {
-        name: name.into(),
-    })?;
+    let (bank, pcrs) = context
+        .pcrs
+        .ok_or_else(|| SecretError::NoPcrSelection { name: name.into() })?;
     let blob = &envelope.import_blob;
     let data_key = unseal(
         name,
@@ -134,11 +132,9 @@ async fn open_envelope(
     )
     .await?;
     let aad = binding(context.instance_id, name);
-    open_envelope_with_data_key(&envelope, &data_key, &aad).map_err(|_| {
-        SecretError::EnvelopeOpen {
-            name: name.into(),
-            instance_id: context.instance_id.into(),
-        }
+    open_envelope_with_data_key(&envelope, &data_key, &aad).map_err(|_| SecretError::EnvelopeOpen {
+        name: name.into(),
+        instance_id: context.instance_id.into(),
     })
 }
 
@@ -169,18 +165,24 @@ async fn unseal(
         .pcrs
         .clone()
         .ok_or_else(|| SecretError::NoPcrSelection { name: name.into() })?;
-    tpm.unseal_import_blob(&blob.public, &blob.duplicate, &blob.encrypted_seed, bank, &pcrs)
-        .await
-        .map_err(|source| {
-            if is_policy_failure(&source) {
-                SecretError::PcrMismatch { name: name.into() }
-            } else {
-                SecretError::Tpm {
-                    name: name.into(),
-                    source,
-                }
+    tpm.unseal_import_blob(
+        &blob.public,
+        &blob.duplicate,
+        &blob.encrypted_seed,
+        bank,
+        &pcrs,
+    )
+    .await
+    .map_err(|source| {
+        if is_policy_failure(&source) {
+            SecretError::PcrMismatch { name: name.into() }
+        } else {
+            SecretError::Tpm {
+                name: name.into(),
+                source,
             }
-        })
+        }
+    })
 }
 
 fn is_policy_failure(error: &TpmError) -> bool {
@@ -226,18 +228,29 @@ mod tests {
     #[tokio::test]
     async fn malformed_envelope_is_an_envelope_error_naming_the_secret() {
         let error = open_secret(
-            &secret(pb::SecretType::Raw, pb::SecretProtection::TpmEnvelope, b"TDEV\x01\x00\x00"),
+            &secret(
+                pb::SecretType::Raw,
+                pb::SecretProtection::TpmEnvelope,
+                b"TDEV\x01\x00\x00",
+            ),
             no_tpm(),
         )
         .await
         .unwrap_err();
-        assert!(matches!(&error, SecretError::Envelope { name, .. } if name == "s1"), "{error}");
+        assert!(
+            matches!(&error, SecretError::Envelope { name, .. } if name == "s1"),
+            "{error}"
+        );
     }
 
     #[tokio::test]
     async fn malformed_import_blob_is_an_import_blob_error() {
         let error = open_secret(
-            &secret(pb::SecretType::Tpm, pb::SecretProtection::None, &[0xff, 0xff, 0x07]),
+            &secret(
+                pb::SecretType::Tpm,
+                pb::SecretProtection::None,
+                &[0xff, 0xff, 0x07],
+            ),
             no_tpm(),
         )
         .await
@@ -257,7 +270,11 @@ mod tests {
             &Default::default(),
         );
         let error = open_secret(
-            &secret(pb::SecretType::Tpm, pb::SecretProtection::TpmImportBlob, &blob),
+            &secret(
+                pb::SecretType::Tpm,
+                pb::SecretProtection::TpmImportBlob,
+                &blob,
+            ),
             no_tpm(),
         )
         .await
@@ -277,7 +294,11 @@ mod tests {
         .unwrap();
         assert_eq!(opened.expose(), keyset.as_slice());
         let error = open_secret(
-            &secret(pb::SecretType::Tink, pb::SecretProtection::None, b"{\"json\": true}"),
+            &secret(
+                pb::SecretType::Tink,
+                pb::SecretProtection::None,
+                b"{\"json\": true}",
+            ),
             no_tpm(),
         )
         .await
@@ -305,7 +326,11 @@ mod tests {
     async fn errors_never_contain_the_secret_bytes() {
         let keyset_like = b"SUPERSECRETVALUE-not-a-keyset";
         let error = open_secret(
-            &secret(pb::SecretType::Tink, pb::SecretProtection::None, keyset_like),
+            &secret(
+                pb::SecretType::Tink,
+                pb::SecretProtection::None,
+                keyset_like,
+            ),
             no_tpm(),
         )
         .await

@@ -151,7 +151,10 @@ fn prefix_of(key_id: u32, output_prefix_type: i32) -> Result<Vec<u8>, TinkError>
 }
 
 fn seal(material: &[u8], iv: &[u8], plaintext: &[u8], aad: &[u8]) -> Option<Vec<u8>> {
-    let payload = Payload { msg: plaintext, aad };
+    let payload = Payload {
+        msg: plaintext,
+        aad,
+    };
     match material.len() {
         16 => Aes128Gcm::new_from_slice(material)
             .ok()?
@@ -187,8 +190,7 @@ impl TinkAead {
     /// Loads a binary cleartext keyset. Disabled and destroyed keys are ignored; an enabled key of
     /// another type is an error (so a keyset is never half-used).
     pub fn from_binary_keyset(bytes: &[u8]) -> Result<TinkAead, TinkError> {
-        let keyset =
-            KeysetProto::decode(bytes).map_err(|e| TinkError::Malformed(e.to_string()))?;
+        let keyset = KeysetProto::decode(bytes).map_err(|e| TinkError::Malformed(e.to_string()))?;
         let mut keys = Vec::new();
         for key in keyset.key.iter().filter(|k| k.status == STATUS_ENABLED) {
             let data = key.key_data.as_ref().ok_or_else(|| TinkError::BadKey {
@@ -201,12 +203,11 @@ impl TinkAead {
                     type_url: data.type_url.clone(),
                 });
             }
-            let aes = AesGcmKeyProto::decode(data.value.as_slice()).map_err(|e| {
-                TinkError::BadKey {
+            let aes =
+                AesGcmKeyProto::decode(data.value.as_slice()).map_err(|e| TinkError::BadKey {
                     key_id: key.key_id,
                     reason: format!("not an AesGcmKey: {e}"),
-                }
-            })?;
+                })?;
             if aes.version != 0 {
                 return Err(TinkError::BadKey {
                     key_id: key.key_id,
@@ -251,7 +252,9 @@ impl TinkAead {
     /// Decrypts with the key its prefix names, then with the RAW keys.
     pub fn decrypt(&self, ciphertext: &[u8], aad: &[u8]) -> Result<Zeroizing<Vec<u8>>, TinkError> {
         let prefixed = self.keys.iter().filter(|k| {
-            !k.prefix.is_empty() && ciphertext.len() >= PREFIX_LEN && ciphertext[..PREFIX_LEN] == k.prefix[..]
+            !k.prefix.is_empty()
+                && ciphertext.len() >= PREFIX_LEN
+                && ciphertext[..PREFIX_LEN] == k.prefix[..]
         });
         let raw = self.keys.iter().filter(|k| k.prefix.is_empty());
         for key in prefixed.chain(raw) {
@@ -271,7 +274,9 @@ impl TinkAead {
     pub fn self_test(&self) -> Result<(), TinkError> {
         let probe = b"tokenclient self-test";
         let sealed = self.encrypt(probe, b"")?;
-        let opened = self.decrypt(&sealed, b"").map_err(|_| TinkError::SelfTest)?;
+        let opened = self
+            .decrypt(&sealed, b"")
+            .map_err(|_| TinkError::SelfTest)?;
         if opened.as_slice() == probe {
             Ok(())
         } else {
@@ -383,10 +388,9 @@ mod tests {
             TinkAead::from_binary_keyset(&short),
             Err(TinkError::BadKey { key_id: 1, .. })
         ));
-        let mut keyset = KeysetProto::decode(
-            keyset_with_aes_gcm_key(1, &[1u8; 16], PREFIX_TINK).as_slice(),
-        )
-        .unwrap();
+        let mut keyset =
+            KeysetProto::decode(keyset_with_aes_gcm_key(1, &[1u8; 16], PREFIX_TINK).as_slice())
+                .unwrap();
         keyset.primary_key_id = 2;
         assert_eq!(
             TinkAead::from_binary_keyset(&keyset.encode_to_vec()).unwrap_err(),
@@ -400,6 +404,9 @@ mod tests {
         let aead = TinkAead::from_binary_keyset(&keyset).unwrap();
         let parsed = KeysetProto::decode(keyset.as_slice()).unwrap();
         let shown = format!("{aead:?} {parsed:?}");
-        assert!(!shown.contains("171") && !shown.to_lowercase().contains("abab"), "{shown}");
+        assert!(
+            !shown.contains("171") && !shown.to_lowercase().contains("abab"),
+            "{shown}"
+        );
     }
 }

@@ -55,9 +55,12 @@ impl Secrets {
     }
 
     pub fn by_name(&self) -> BTreeMap<&'static str, &[u8]> {
-        [("db-password", self.password.as_slice()), ("keyset", self.keyset.as_slice())]
-            .into_iter()
-            .collect()
+        [
+            ("db-password", self.password.as_slice()),
+            ("keyset", self.keyset.as_slice()),
+        ]
+        .into_iter()
+        .collect()
     }
 
     pub fn json(&self) -> String {
@@ -74,8 +77,16 @@ impl Secrets {
         let mut needles = Vec::new();
         for value in [&self.password, &self.keyset, &self.tink_key] {
             needles.push(value.clone());
-            needles.push(base64::engine::general_purpose::STANDARD.encode(value).into_bytes());
-            needles.push(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value).into_bytes());
+            needles.push(
+                base64::engine::general_purpose::STANDARD
+                    .encode(value)
+                    .into_bytes(),
+            );
+            needles.push(
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .encode(value)
+                    .into_bytes(),
+            );
             needles.push(hex(value).into_bytes());
         }
         needles
@@ -85,7 +96,6 @@ impl Secrets {
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
-
 
 /// A tokenclient under test.
 pub struct Client {
@@ -173,7 +183,11 @@ impl World {
         .await;
         assert_eq!(out.code, 0, "{out:?}");
         for args in [
-            vec!["keygen".to_string(), "--out".into(), path("alice").display().to_string()],
+            vec![
+                "keygen".to_string(),
+                "--out".into(),
+                path("alice").display().to_string(),
+            ],
             vec![
                 "keygen".to_string(),
                 "--server".into(),
@@ -215,6 +229,10 @@ credentials = "anonymous"
 retry = "none"
 [policy]
 trusted_container_digests = ["{GOOD_DIGEST}"]
+[tpm]
+# The clients here poll every second and attest on each attempt while pending.
+rate_limit_burst = 200
+rate_limit_per_minute = 600
 "#,
                 store = path("tokendist.db").display(),
                 pki = pki.display(),
@@ -260,7 +278,13 @@ trusted_container_digests = ["{GOOD_DIGEST}"]
     }
 
     /// Starts a tokenclient named `name` as VM `vm` (its metadata server), with `tpm` (None = --no-tpm).
-    pub async fn client(&self, name: &str, vm: &str, tpm: Option<&Swtpm>, extra: &[&str]) -> Client {
+    pub async fn client(
+        &self,
+        name: &str,
+        vm: &str,
+        tpm: Option<&Swtpm>,
+        extra: &[&str],
+    ) -> Client {
         let secrets_dir = self.path(&format!("{name}/secrets"));
         let socket = self.path(&format!("{name}/secrets.sock"));
         let pki = self.path("pki");
@@ -329,8 +353,19 @@ socket = "{socket}"
         let key = self.path("alice.key").display().to_string();
         let server_key = self.path("server-keys/secrets.pub").display().to_string();
         let mut args = vec![
-            "approve", GOOD_VM, "--project", PROJECT, "--zone", ZONE, "--secrets", &secrets,
-            "--key", &key, "--server-key", &server_key, "--yes",
+            "approve",
+            GOOD_VM,
+            "--project",
+            PROJECT,
+            "--zone",
+            ZONE,
+            "--secrets",
+            &secrets,
+            "--key",
+            &key,
+            "--server-key",
+            &server_key,
+            "--yes",
         ];
         if self.vm_tpm.is_none() || !self.console_seals_to_tpm().await {
             args.push("--no-tpm");
@@ -403,7 +438,11 @@ socket = "{socket}"
     /// Asserts no log contains any form of any secret.
     pub fn assert_logs_free_of_secrets(&self) {
         let logs = self.logs();
-        assert!(logs.len() >= 3, "expected the logs of gcpsim, tokenserver and tokenclient: {:?}", logs.iter().map(|l| &l.0).collect::<Vec<_>>());
+        assert!(
+            logs.len() >= 3,
+            "expected the logs of gcpsim, tokenserver and tokenclient: {:?}",
+            logs.iter().map(|l| &l.0).collect::<Vec<_>>()
+        );
         for (name, text) in &logs {
             for needle in self.secrets.needles() {
                 assert!(
@@ -418,7 +457,9 @@ socket = "{socket}"
 /// Reads the swtpm's EK and publishes it as `vm`'s shielded identity in gcpsim.
 pub async fn publish_ek(api: SocketAddr, vm: &str, swtpm: &Swtpm) {
     let pem = {
-        let tpm = TpmHandle::connect(TpmConfig::new(swtpm.tcti())).await.unwrap();
+        let tpm = TpmHandle::connect(TpmConfig::new(swtpm.tcti()))
+            .await
+            .unwrap();
         let ek = tpm.ek_public().await.unwrap();
         let public = tokendist_core::tpm::TpmtPublic::from_tpm2b(&ek.public).unwrap();
         tokendist_core::tpm::ek_public_to_pem(&public).unwrap()
@@ -429,13 +470,20 @@ pub async fn publish_ek(api: SocketAddr, vm: &str, swtpm: &Swtpm) {
         .send()
         .await
         .unwrap();
-    assert!(response.status().is_success(), "{:?}", response.text().await);
+    assert!(
+        response.status().is_success(),
+        "{:?}",
+        response.text().await
+    );
 }
 
 async fn tokendist(dir: &Path, api: SocketAddr, args: &[String]) -> Run {
     let output = tokio::process::Command::new(bin("tokendist"))
         .args(args)
-        .env("TOKENDIST_STORE", format!("sqlite://{}", dir.join("tokendist.db").display()))
+        .env(
+            "TOKENDIST_STORE",
+            format!("sqlite://{}", dir.join("tokendist.db").display()),
+        )
         .env("TOKENDIST_SETTINGS", dir.join("settings.toml"))
         .env("TOKENDIST_GCP_ANONYMOUS", "true")
         .env("TOKENDIST_COMPUTE_ENDPOINT", format!("http://{api}"))

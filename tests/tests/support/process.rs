@@ -43,7 +43,9 @@ impl Daemon {
             .env_remove("GCE_METADATA_HOST")
             .env("RUST_LOG", "debug")
             .stdin(Stdio::null())
-            .stdout(Stdio::from(std::fs::File::create(dir.join(format!("{name}.stdout.log"))).unwrap()))
+            .stdout(Stdio::from(
+                std::fs::File::create(dir.join(format!("{name}.stdout.log"))).unwrap(),
+            ))
             .stderr(Stdio::from(std::fs::File::create(&log).unwrap()));
         let socket = notify.then(|| {
             let path = dir.join(format!("{name}.notify"));
@@ -101,10 +103,10 @@ impl Daemon {
     pub async fn wait_for_file(&self, path: &Path, deadline: Duration) -> String {
         let until = Instant::now() + deadline;
         loop {
-            if let Ok(text) = std::fs::read_to_string(path) {
-                if !text.trim().is_empty() {
-                    return text;
-                }
+            if let Ok(text) = std::fs::read_to_string(path)
+                && !text.trim().is_empty()
+            {
+                return text;
             }
             assert!(
                 Instant::now() < until,
