@@ -105,6 +105,12 @@ impl AttemptError {
         )
     }
 
+    /// True when secrets delivered earlier must be removed: the server refused this VM, or the TPM
+    /// no longer unseals them (its PCRs left the approved state).
+    pub fn withdraws_secrets(&self) -> bool {
+        self.is_refusal() || matches!(self, AttemptError::Secret(SecretError::PcrMismatch { .. }))
+    }
+
     /// True when the server asked this VM to slow down (RESOURCE_EXHAUSTED).
     pub fn is_rate_limited(&self) -> bool {
         matches!(
@@ -330,6 +336,16 @@ mod tests {
         assert!(rpc_error(Code::ResourceExhausted).is_rate_limited());
         assert!(!rpc_error(Code::Unavailable).is_rate_limited());
         assert!(!rpc_error(Code::ResourceExhausted).is_refusal());
+    }
+
+    #[test]
+    fn refusals_and_pcr_mismatches_withdraw_secrets_but_outages_do_not() {
+        assert!(rpc_error(Code::PermissionDenied).withdraws_secrets());
+        assert!(rpc_error(Code::Unauthenticated).withdraws_secrets());
+        assert!(!rpc_error(Code::Unavailable).withdraws_secrets());
+        let mismatch = AttemptError::Secret(SecretError::PcrMismatch { name: "s".into() });
+        assert!(mismatch.withdraws_secrets());
+        assert_eq!(mismatch.disposition(), Disposition::Retry);
     }
 
     #[test]

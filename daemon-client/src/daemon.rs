@@ -1,8 +1,9 @@
-//! Running `tokenclient`: set-up (TLS material, metadata server, TPM, secrets directory, local
+//! Running `tokenclient`: set-up (TLS material, metadata server, TPM check, secrets directory, local
 //! socket), READY, then one attempt at a time — never overlapping — with capped exponential backoff
 //! until the secrets are delivered; optional re-attestation that removes the secrets when the server
-//! refuses; WATCHDOG while the loop runs; STOPPING on SIGTERM/SIGINT, removing the secret files
-//! unless told to keep them.
+//! refuses or the TPM no longer unseals them; WATCHDOG while the loop runs; STOPPING on
+//! SIGTERM/SIGINT, removing the secret files unless told to keep them. The TPM is opened for each
+//! attempt and closed after it, so the client holds no TPM connection while it waits.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -85,7 +86,8 @@ struct Client {
     config: ClientConfig,
     endpoint: ServerEndpoint,
     tokens: TokenSource,
-    tpm: Option<TpmHandle>,
+    /// The TPM to open for each attempt (None: --no-tpm).
+    tpm: Option<TpmConfig>,
     dir: SecretDir,
     shelf: Shelf,
     instance_id: Option<String>,
@@ -100,7 +102,10 @@ pub async fn run(config: ClientConfig, env: BTreeMap<String, String>) -> Result<
     let tokens = TokenSource::new(&config.metadata_host, &config.audience)
         .map_err(|e| RunError::Config(e.to_string()))?;
     let tpm = if config.tpm.enabled {
-        Some(connect_tpm(&config.tpm.tcti).await?)
+        // Checked once at start (exit 69 when missing), then opened per attempt.
+        let handle = connect_tpm(&config.tpm.tcti).await?;
+        drop(handle);
+        Some(TpmConfig::new(config.tpm.tcti.as_str()))
     } else {
         tracing::warn!(
             "running without a TPM: only approvals with require_tpm = false can release secrets"
@@ -133,7 +138,7 @@ pub async fn run(config: ClientConfig, env: BTreeMap<String, String>) -> Result<
     };
     tracing::info!(
         server = %client.config.address,
-        tpm = client.tpm.as_ref().map(TpmHandle::tcti).unwrap_or("off"),
+        tpm = client.tpm.as_ref().map(|t| t.tcti.as_str()).unwrap_or("off"),
         secrets_dir = %client.config.delivery.dir.display(),
         "tokenclient running"
     );
@@ -225,7 +230,7 @@ impl Client {
                         });
                     }
                     self.report_failure(&error, &lifecycle.notifier);
-                    if error.is_refusal() && !self.shelf.is_empty() {
+                    if error.withdraws_secrets() && !self.shelf.is_empty() {
                         self.withdraw(&lifecycle.notifier);
                     }
                     if self.shelf.is_empty() {
@@ -266,10 +271,14 @@ impl Client {
     }
 
     async fn attempt_inner(&mut self) -> Result<Release, AttemptError> {
+        let tpm = match &self.tpm {
+            Some(config) => Some(TpmHandle::connect(config.clone()).await?),
+            None => None,
+        };
         let context = AttemptContext {
             endpoint: &self.endpoint,
             tokens: &self.tokens,
-            tpm: self.tpm.as_ref(),
+            tpm: tpm.as_ref(),
         };
         attempt::run(&context, &mut self.ak, &mut self.instance_id).await
     }
@@ -336,7 +345,7 @@ impl Client {
         }
     }
 
-    /// Removes every delivered secret (refused on re-attestation).
+    /// Removes every delivered secret (refused on re-attestation, or PCRs changed).
     fn withdraw(&mut self, notifier: &Notifier) {
         let names = self.shelf.names();
         if let Err(error) = self.dir.remove(&names) {

@@ -67,6 +67,14 @@ async fn pending_vm_is_listed_with_its_failed_checks_then_receives_every_secret_
 
     let elapsed = approve_and_receive(&world, &client).await;
     println!("approval to secrets on disk: {elapsed:?}");
+    if world.vm_tpm.is_some() && world.console_seals_to_tpm().await {
+        // Sealed to the vTPM: the release needed the full attestation and the TPM opened it.
+        assert!(
+            client.daemon.log_text().contains("attested=true"),
+            "{}",
+            client.daemon.log_text()
+        );
+    }
     assert!(elapsed <= POLL_INTERVAL + ATTEMPT_SLACK);
 
     let events = world.events().await;
@@ -211,6 +219,61 @@ async fn no_log_of_any_component_contains_a_secret_after_release_and_shutdown() 
         assert!(
             !client.secrets_dir.join(name).exists(),
             "{name} left behind on exit"
+        );
+    }
+    world.assert_logs_free_of_secrets();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extending_a_bound_pcr_on_the_vms_tpm_stops_the_next_release_and_removes_the_secrets() {
+    let world = World::start().await;
+    let Some(vm_tpm) = world.vm_tpm.as_ref() else {
+        return;
+    };
+    if !world.console_seals_to_tpm().await {
+        eprintln!("SKIPPED: this tokendist build does not seal to the vTPM");
+        return;
+    }
+    let client = world
+        .client(
+            "tokenclient",
+            GOOD_VM,
+            Some(vm_tpm),
+            &["--reattest-interval", "1s"],
+        )
+        .await;
+    client
+        .daemon
+        .wait_for("STATUS=pending approval", DEADLINE)
+        .await;
+    approve_and_receive(&world, &client).await;
+
+    // The client holds the TPM only during attempts; this waits for its turn on the swtpm.
+    let tpm = tokendist_client::tpm::TpmHandle::connect(tokendist_client::tpm::TpmConfig::new(
+        vm_tpm.tcti(),
+    ))
+    .await
+    .unwrap();
+    // PCR 14 is in the default selection the approval pinned (0, 4, 7, 8, 9, 14).
+    tpm.extend_pcr(14, b"tokendist e2e: something else booted")
+        .await
+        .unwrap();
+    drop(tpm);
+
+    let removed = client
+        .daemon
+        .wait_for("STATUS=secrets removed", DEADLINE)
+        .await;
+    assert!(removed.contains("secrets removed: 2"), "{removed}");
+    let seen = client.daemon.seen.lock().unwrap().join("\n");
+    assert!(
+        seen.contains("tpm.quote") || seen.contains("does not unseal"),
+        "expected a tpm.quote denial or an unseal failure: {seen}"
+    );
+    for name in world.secrets.by_name().keys() {
+        assert!(
+            !client.secrets_dir.join(name).exists(),
+            "{name} still on disk"
         );
     }
     world.assert_logs_free_of_secrets();
