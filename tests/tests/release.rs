@@ -32,9 +32,13 @@ async fn approve_and_receive(world: &World, client: &Client) -> Duration {
     let run = world.approve().await;
     assert_eq!(run.code, 0, "approve failed: {run:?}");
     let approved = Instant::now();
+    let expected = format!(
+        "STATUS=secrets delivered: {}",
+        world.secrets.by_name().len()
+    );
     client
         .daemon
-        .wait_for("STATUS=secrets delivered: 2", POLL_INTERVAL + ATTEMPT_SLACK)
+        .wait_for(&expected, POLL_INTERVAL + ATTEMPT_SLACK)
         .await;
     let elapsed = approved.elapsed();
     for (name, value) in world.secrets.by_name() {
@@ -50,8 +54,13 @@ async fn approve_and_receive(world: &World, client: &Client) -> Duration {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pending_vm_is_listed_with_its_failed_checks_then_receives_every_secret_after_approval() {
-    let world = World::start().await;
+    let mut world = World::start().await;
     let client = pending_client(&world).await;
+    let sealing = world.vm_tpm.is_some() && world.console_seals_to_tpm().await;
+    if sealing {
+        // The pending attempts put a verified quote on record; seal a TPM secret to it.
+        world.add_sealed_secret().await;
+    }
 
     let listed = world.listed(GOOD_VM).await;
     assert_eq!(listed["state"], "pending", "{listed}");
@@ -67,7 +76,8 @@ async fn pending_vm_is_listed_with_its_failed_checks_then_receives_every_secret_
 
     let elapsed = approve_and_receive(&world, &client).await;
     println!("approval to secrets on disk: {elapsed:?}");
-    if world.vm_tpm.is_some() && world.console_seals_to_tpm().await {
+    if sealing {
+        assert!(client.secrets_dir.join("sealed-token").exists());
         // Sealed to the vTPM: the release needed the full attestation and the TPM opened it.
         assert!(
             client.daemon.log_text().contains("attested=true"),

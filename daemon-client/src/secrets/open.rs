@@ -1,10 +1,12 @@
 //! From a wire `Secret` to a [`SecretValue`]: first open its protection (none; a TPM envelope whose
 //! data key the TPM unseals, AES-256-GCM bound to `binding(instance_id, name)`; a bare TPM import
-//! blob), then check it by type (a `TPM` secret not yet unsealed is an import blob to unseal; a
-//! `TINK` keyset must load and pass the encrypt/decrypt self-test). Errors name the secret and what
+//! blob), then check it by type (a `TPM` secret that arrived with protection NONE is opened here: an
+//! envelope from `tokendist seal`, or the original's go-tpm-tools import blob; a `TINK` keyset must
+//! load and pass the encrypt/decrypt self-test). Errors name the secret and what
 //! failed, never its bytes.
 
 use tokendist_core::server_seal::binding;
+use tokendist_core::tpm::envelope::ENVELOPE_MAGIC;
 use tokendist_core::tpm::{Envelope, EnvelopeError, open_envelope_with_data_key};
 use tokendist_proto::v1 as pb;
 use zeroize::Zeroizing;
@@ -88,8 +90,13 @@ pub async fn open_secret(
     };
     let bytes = match kind {
         SecretKind::Raw => opened,
-        // A TPM secret is an import blob; unless its protection already was that blob, unseal it.
-        SecretKind::Tpm if protection == pb::SecretProtection::TpmImportBlob => opened,
+        // A TPM secret is sealed to this TPM (an envelope from `tokendist seal`, or the original's
+        // import blob). When the server delivered it with that protection it is open already;
+        // otherwise (protection NONE) it is opened here.
+        SecretKind::Tpm if protection != pb::SecretProtection::None => opened,
+        SecretKind::Tpm if opened.starts_with(&ENVELOPE_MAGIC) => {
+            open_envelope(name, &opened, context).await?
+        }
         SecretKind::Tpm => unseal_blob(name, &opened, context).await?,
         SecretKind::Tink => {
             let aead =
@@ -256,6 +263,21 @@ mod tests {
         .await
         .unwrap_err();
         assert!(matches!(error, SecretError::ImportBlob { .. }), "{error}");
+    }
+
+    #[tokio::test]
+    async fn tpm_secret_sealed_by_the_console_is_opened_as_an_envelope_not_an_import_blob() {
+        let error = open_secret(
+            &secret(
+                pb::SecretType::Tpm,
+                pb::SecretProtection::None,
+                b"TDEV\x01\x00",
+            ),
+            no_tpm(),
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(error, SecretError::Envelope { .. }), "{error}");
     }
 
     #[tokio::test]

@@ -35,6 +35,8 @@ pub struct Secrets {
     pub password: Vec<u8>,
     pub keyset: Vec<u8>,
     pub tink_key: Vec<u8>,
+    /// A `TPM` secret made by `tokendist seal`: (plaintext, sealed envelope), when added.
+    pub sealed: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 impl Secrets {
@@ -51,22 +53,35 @@ impl Secrets {
                 1,
             ),
             tink_key,
+            sealed: None,
         }
     }
 
+    /// Each secret's name and the bytes the workload must receive.
     pub fn by_name(&self) -> BTreeMap<&'static str, &[u8]> {
-        [
+        let mut map: BTreeMap<&'static str, &[u8]> = [
             ("db-password", self.password.as_slice()),
             ("keyset", self.keyset.as_slice()),
         ]
         .into_iter()
-        .collect()
+        .collect();
+        if let Some((plain, _)) = &self.sealed {
+            map.insert("sealed-token", plain.as_slice());
+        }
+        map
     }
 
     pub fn json(&self) -> String {
         let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+        let sealed = match &self.sealed {
+            Some((_, envelope)) => format!(
+                r#", {{"name": "sealed-token", "type": "TPM", "data": "{}"}}"#,
+                b64(envelope)
+            ),
+            None => String::new(),
+        };
         format!(
-            r#"[{{"name": "db-password", "type": "RAW", "data": "{}"}}, {{"name": "keyset", "type": "TINK", "data": "{}"}}]"#,
+            r#"[{{"name": "db-password", "type": "RAW", "data": "{}"}}, {{"name": "keyset", "type": "TINK", "data": "{}"}}{sealed}]"#,
             b64(&self.password),
             b64(&self.keyset)
         )
@@ -75,7 +90,11 @@ impl Secrets {
     /// Byte strings that must never appear in a log: each value, its base64 and hex forms, the key.
     pub fn needles(&self) -> Vec<Vec<u8>> {
         let mut needles = Vec::new();
-        for value in [&self.password, &self.keyset, &self.tink_key] {
+        let sealed_plain = self.sealed.as_ref().map(|(plain, _)| plain.clone());
+        for value in [&self.password, &self.keyset, &self.tink_key]
+            .into_iter()
+            .chain(sealed_plain.as_ref())
+        {
             needles.push(value.clone());
             needles.push(
                 base64::engine::general_purpose::STANDARD
@@ -114,6 +133,40 @@ pub struct World {
     pub server_addr: SocketAddr,
     pub vm_tpm: Option<Swtpm>,
     pub secrets: Secrets,
+}
+
+impl World {
+    /// `tokendist seal`s a fresh secret for the good VM (PCRs from its last verified quote) and adds
+    /// it to secrets.json as type TPM.
+    pub async fn add_sealed_secret(&mut self) {
+        let plain = format!("e2e-sealed-{}", rand::random::<u64>()).into_bytes();
+        let (input, out) = (
+            self.path("sealed-token.txt"),
+            self.path("sealed-token.tdev"),
+        );
+        std::fs::write(&input, &plain).unwrap();
+        let run = self
+            .tokendist(&[
+                "seal",
+                "--instance",
+                GOOD_VM,
+                "--project",
+                PROJECT,
+                "--zone",
+                ZONE,
+                "--name",
+                "sealed-token",
+                "--in",
+                input.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ])
+            .await;
+        assert_eq!(run.code, 0, "{run:?}");
+        std::fs::remove_file(&input).unwrap();
+        self.secrets.sealed = Some((plain, std::fs::read(&out).unwrap()));
+        std::fs::write(self.path("secrets.json"), self.secrets.json()).unwrap();
+    }
 }
 
 fn repo() -> PathBuf {
