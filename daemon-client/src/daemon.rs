@@ -352,9 +352,9 @@ impl Client {
             tracing::error!(%error, "could not remove the secret files");
         }
         self.shelf.clear();
-        tracing::warn!(secrets = %names.join(", "), "secrets removed: the token server refused this VM");
+        tracing::warn!(secrets = %names.join(", "), "secrets removed: this VM is no longer in its approved state");
         notifier.status(&format!(
-            "secrets removed: {} (refused by the token server)",
+            "secrets removed: {} (refused by the token server, or no longer unsealable)",
             names.len()
         ));
     }

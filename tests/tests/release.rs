@@ -276,6 +276,7 @@ async fn extending_a_bound_pcr_on_the_vms_tpm_stops_the_next_release_and_removes
         .await;
     assert!(removed.contains("secrets removed: 2"), "{removed}");
     let seen = client.daemon.seen.lock().unwrap().join("\n");
+    println!("client statuses after the PCR extend:\n{seen}");
     assert!(
         seen.contains("tpm.quote") || seen.contains("does not unseal"),
         "expected a tpm.quote denial or an unseal failure: {seen}"
