@@ -11,6 +11,7 @@ demo: deps
 
 ## test: everything, as CI runs it (system packages are installed first)
 test: deps
+	$(CARGO) build --workspace --bins
 	scripts/with-firestore-emulator $(CARGO) nextest run --workspace --no-fail-fast
 
 ## deps: install missing system packages (idempotent)

@@ -36,6 +36,11 @@ pub struct Cli {
     #[arg(long)]
     pub check_config: bool,
 
+    /// Print this TPM's endorsement key as PEM (what Compute's shielded identity publishes as `ekPub`)
+    /// and exit; compare it with `gcloud compute instances get-shielded-identity VM`. Needs only --tcti.
+    #[arg(long)]
+    pub print_ek: bool,
+
     /// Token server host:port.
     #[arg(long, value_name = "HOST:PORT")]
     pub address: Option<String>,

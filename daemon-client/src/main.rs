@@ -11,6 +11,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
     tokendist_daemon_kit::logging::init(&env);
+    if cli.print_ek {
+        return print_ek(cli.tcti.as_deref());
+    }
     let sources = cli.sources(env.clone());
     let config = match ClientConfig::load(&sources) {
         Ok(config) => config,
@@ -50,6 +53,45 @@ fn main() -> ExitCode {
         Err(error) => {
             eprintln!("tokenclient: {error}");
             code(error.exit_code())
+        }
+    }
+}
+
+/// `--print-ek`: reads the EK from the TPM and prints it as an SPKI PEM.
+fn print_ek(tcti: Option<&str>) -> ExitCode {
+    use tokendist_client::tpm::{TpmConfig, TpmHandle};
+    use tokendist_core::tpm::{TpmtPublic, ek_public_to_pem};
+    let config = tcti.map(TpmConfig::new).unwrap_or_default();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("tokenclient: cannot start the async runtime: {error}");
+            return code(exit::FAILURE);
+        }
+    };
+    let result = runtime.block_on(async {
+        let handle = TpmHandle::connect(config)
+            .await
+            .map_err(|e| (exit::UNAVAILABLE, e.to_string()))?;
+        let ek = handle
+            .ek_public()
+            .await
+            .map_err(|e| (exit::FAILURE, e.to_string()))?;
+        let public =
+            TpmtPublic::from_tpm2b(&ek.public).map_err(|e| (exit::FAILURE, e.to_string()))?;
+        ek_public_to_pem(&public).map_err(|e| (exit::FAILURE, e.to_string()))
+    });
+    match result {
+        Ok(pem) => {
+            print!("{pem}");
+            ExitCode::SUCCESS
+        }
+        Err((exit_code, message)) => {
+            eprintln!("tokenclient: cannot read the endorsement key: {message}");
+            code(exit_code)
         }
     }
 }
