@@ -25,7 +25,9 @@ exists), overridden by TOKENDIST_* environment variables (TOKENDIST_TLS__CA sets
 the flags below. GCE_METADATA_HOST relocates the metadata server. See dist/tokenclient.toml.\n\n\
 Exit codes: 0 clean shutdown, 1 gave up (--max-attempts) or runtime failure, 69 no TPM, \
 76 the server rejected a request as malformed (version mismatch), 78 bad configuration or a server \
-certificate that does not verify (systemd will not restart)."
+certificate that does not verify (systemd will not restart).\n\
+Signals: SIGTERM/SIGINT stop (secret files removed unless --keep-secrets-on-exit); SIGHUP re-reads the \
+configuration (server address, TLS material, audience, timings; delivery and TPM settings need a restart)."
 )]
 pub struct Cli {
     /// Configuration file (TOML).

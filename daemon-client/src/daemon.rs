@@ -15,7 +15,7 @@ use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::attempt::{self, AttemptContext, AttemptError, Disposition, Release};
 use crate::backoff::Backoff;
-use crate::config::ClientConfig;
+use crate::config::{ClientConfig, ConfigSources};
 use crate::deliver::Shelf;
 use crate::deliver::files::SecretDir;
 use crate::deliver::socket::{self, AllowedUids};
@@ -58,6 +58,9 @@ struct Lifecycle {
     notifier: Notifier,
     terminate: Signal,
     interrupt: Signal,
+    hangup: Signal,
+    /// A SIGHUP arrived; the loop reloads the configuration before its next attempt.
+    reload_requested: bool,
 }
 
 impl Lifecycle {
@@ -71,6 +74,7 @@ impl Lifecycle {
                 output = &mut work => return Some(output),
                 _ = self.terminate.recv() => return None,
                 _ = self.interrupt.recv() => return None,
+                _ = self.hangup.recv() => self.reload_requested = true,
                 _ = ticker.tick() => {
                     if watchdog.is_some() {
                         self.notifier.watchdog();
@@ -84,6 +88,7 @@ impl Lifecycle {
 /// Everything the loop holds.
 struct Client {
     config: ClientConfig,
+    sources: ConfigSources,
     endpoint: ServerEndpoint,
     tokens: TokenSource,
     /// The TPM to open for each attempt (None: --no-tpm).
@@ -96,7 +101,12 @@ struct Client {
 }
 
 /// Set-up, READY, the loop, and clean-up. Returns when stopped by a signal (Ok) or on a fatal error.
-pub async fn run(config: ClientConfig, env: BTreeMap<String, String>) -> Result<(), RunError> {
+/// `sources` are kept so that SIGHUP can re-read the configuration.
+pub async fn run(
+    config: ClientConfig,
+    sources: ConfigSources,
+    env: BTreeMap<String, String>,
+) -> Result<(), RunError> {
     let notifier = Notifier::from_env(&env);
     let endpoint = ServerEndpoint::new(&config).map_err(|e| RunError::Config(e.to_string()))?;
     let tokens = TokenSource::new(&config.metadata_host, &config.audience)
@@ -120,13 +130,17 @@ pub async fn run(config: ClientConfig, env: BTreeMap<String, String>) -> Result<
         signal(SignalKind::terminate()).map_err(|e| RunError::Runtime(e.to_string()))?;
     let interrupt =
         signal(SignalKind::interrupt()).map_err(|e| RunError::Runtime(e.to_string()))?;
+    let hangup = signal(SignalKind::hangup()).map_err(|e| RunError::Runtime(e.to_string()))?;
     let mut lifecycle = Lifecycle {
         notifier,
         terminate,
         interrupt,
+        hangup,
+        reload_requested: false,
     };
     let mut client = Client {
         config,
+        sources,
         endpoint,
         tokens,
         tpm,
@@ -204,6 +218,9 @@ impl Client {
         let mut backoff = Backoff::new(self.config.initial_backoff(), self.config.poll_interval());
         let mut failed_attempts: u32 = 0;
         loop {
+            if std::mem::take(&mut lifecycle.reload_requested) {
+                self.reload(&lifecycle.notifier);
+            }
             let Some(outcome) = lifecycle.drive(self.attempt()).await else {
                 return Ok(());
             };
@@ -255,6 +272,47 @@ impl Client {
             };
             if lifecycle.drive(tokio::time::sleep(wait)).await.is_none() {
                 return Ok(());
+            }
+        }
+    }
+
+    /// SIGHUP: re-reads the configuration and swaps what the next attempts use (server address, TLS
+    /// material, audience, metadata host, timings). Delivery paths and the TPM need a restart. A bad
+    /// new configuration is logged and the running one stays in force.
+    fn reload(&mut self, notifier: &Notifier) {
+        notifier.reloading();
+        let outcome = ClientConfig::load(&self.sources)
+            .map_err(|e| e.to_string())
+            .and_then(|config| {
+                let endpoint = ServerEndpoint::new(&config).map_err(|e| e.to_string())?;
+                let tokens = TokenSource::new(&config.metadata_host, &config.audience)
+                    .map_err(|e| e.to_string())?;
+                Ok((config, endpoint, tokens))
+            });
+        match outcome {
+            Ok((config, endpoint, tokens)) => {
+                if config.delivery != self.config.delivery || config.tpm != self.config.tpm {
+                    tracing::warn!(
+                        "delivery and TPM settings changed; they take effect after a restart"
+                    );
+                }
+                let delivery = self.config.delivery.clone();
+                let tpm = self.config.tpm.clone();
+                self.config = ClientConfig {
+                    delivery,
+                    tpm,
+                    ..config
+                };
+                self.endpoint = endpoint;
+                self.tokens = tokens;
+                tracing::info!(server = %self.config.address, "reloaded the configuration");
+                notifier.ready(&format!("reloaded; token server {}", self.config.address));
+            }
+            Err(error) => {
+                tracing::error!(%error, "reload failed; the running configuration stays in force");
+                notifier.ready(&format!(
+                    "reload failed, running configuration kept: {error}"
+                ));
             }
         }
     }

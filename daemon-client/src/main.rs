@@ -48,7 +48,7 @@ fn main() -> ExitCode {
             return code(exit::FAILURE);
         }
     };
-    match runtime.block_on(tokendist_client::daemon::run(config, env)) {
+    match runtime.block_on(tokendist_client::daemon::run(config, sources, env)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("tokenclient: {error}");

@@ -293,3 +293,44 @@ async fn a_server_certificate_from_another_ca_is_fatal_exit_78() {
         status.1
     );
 }
+
+#[test]
+fn sighup_reloads_the_configuration_and_a_bad_one_keeps_the_running_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca_pem = ca("test CA").pem;
+    let config = config(dir.path(), "127.0.0.1:1", &ca_pem);
+    let mut daemon = Daemon::start(dir.path(), &["--config", config.to_str().unwrap()]);
+    daemon.wait_for("READY=1");
+    daemon.wait_for("STATUS=retrying");
+
+    // A new server address takes effect without a restart.
+    config(dir.path(), "127.0.0.1:2", &ca_pem);
+    daemon.signal("HUP");
+    daemon.wait_for("RELOADING=1");
+    let reloaded = daemon.wait_for("READY=1");
+    assert!(
+        reloaded.contains("reloaded; token server 127.0.0.1:2"),
+        "{reloaded}"
+    );
+    let retrying = daemon.wait_for("STATUS=retrying");
+    assert!(retrying.contains("127.0.0.1:2"), "{retrying}");
+
+    // A broken file is refused and the daemon keeps running with what it had.
+    std::fs::write(&config, "address = \n").unwrap();
+    daemon.signal("HUP");
+    daemon.wait_for("RELOADING=1");
+    let kept = daemon.wait_for("READY=1");
+    assert!(
+        kept.contains("reload failed, running configuration kept"),
+        "{kept}"
+    );
+
+    daemon.signal("TERM");
+    daemon.wait_for("STOPPING=1");
+    assert_eq!(
+        daemon.wait_exit().code(),
+        Some(0),
+        "{}",
+        daemon.stderr_text()
+    );
+}

@@ -89,6 +89,7 @@ fn unit_is_type_notify_hardened_with_tpm_access_and_no_restart_on_78() {
     assert!(values("Environment").contains(&"TSS2_LOG=all+none".to_string()));
     assert_eq!(values("NoNewPrivileges"), ["yes"]);
     assert!(values("WatchdogSec").len() == 1);
+    assert_eq!(values("ExecReload"), ["/bin/kill -HUP $MAINPID"]);
     let exec = values("ExecStart");
     assert!(
         exec[0].starts_with("/usr/local/bin/tokenclient --config /etc/tokendist/tokenclient.toml")
