@@ -298,8 +298,8 @@ async fn a_server_certificate_from_another_ca_is_fatal_exit_78() {
 fn sighup_reloads_the_configuration_and_a_bad_one_keeps_the_running_config() {
     let dir = tempfile::tempdir().unwrap();
     let ca_pem = ca("test CA").pem;
-    let config = config(dir.path(), "127.0.0.1:1", &ca_pem);
-    let mut daemon = Daemon::start(dir.path(), &["--config", config.to_str().unwrap()]);
+    let file = config(dir.path(), "127.0.0.1:1", &ca_pem);
+    let mut daemon = Daemon::start(dir.path(), &["--config", file.to_str().unwrap()]);
     daemon.wait_for("READY=1");
     daemon.wait_for("STATUS=retrying");
 
@@ -316,7 +316,7 @@ fn sighup_reloads_the_configuration_and_a_bad_one_keeps_the_running_config() {
     assert!(retrying.contains("127.0.0.1:2"), "{retrying}");
 
     // A broken file is refused and the daemon keeps running with what it had.
-    std::fs::write(&config, "address = \n").unwrap();
+    std::fs::write(&file, "address = \n").unwrap();
     daemon.signal("HUP");
     daemon.wait_for("RELOADING=1");
     let kept = daemon.wait_for("READY=1");
