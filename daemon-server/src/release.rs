@@ -75,7 +75,23 @@ pub async fn get_token(
     let session = if session_id.is_empty() {
         None
     } else {
-        Some(sessions::load_for(state, session_id, &instance_id).await?)
+        match sessions::load_for(state, session_id, &instance_id).await {
+            Ok(session) => Some(session),
+            // Another VM's attested session vouches for that VM's TPM, not for this caller. It is
+            // left untouched (its own VM may still use it).
+            Err(ServiceError::FailedPrecondition(reason)) if reason == sessions::OTHER_INSTANCE => {
+                let checks = vec![CheckResult::fail(
+                    checks::TPM_QUOTE,
+                    "the attestation session belongs to another instance; its quote does not vouch for this caller",
+                )];
+                record_denial(state, claims, peer, &checks, None).await;
+                return Err(ServiceError::Denied {
+                    checks,
+                    pending_approval: false,
+                });
+            }
+            Err(other) => return Err(other),
+        }
     };
 
     let now = state.now();

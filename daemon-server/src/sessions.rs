@@ -78,6 +78,9 @@ pub async fn begin(
     })
 }
 
+/// Why `load_bound` refuses a session opened by another instance (GetToken turns it into a denial).
+pub const OTHER_INSTANCE: &str = "session belongs to another instance";
+
 /// Loads a session for `GetToken`/attestation steps and checks it belongs to the caller and is live.
 pub async fn load_for(
     state: &ServerState,
@@ -119,9 +122,7 @@ pub async fn load_bound(
             ServiceError::FailedPrecondition("unknown session; call BeginSession".into())
         })?;
     if session.instance_id != instance_id {
-        return Err(ServiceError::FailedPrecondition(
-            "session belongs to another instance".into(),
-        ));
+        return Err(ServiceError::FailedPrecondition(OTHER_INSTANCE.into()));
     }
     Ok(session)
 }
