@@ -105,3 +105,59 @@ fn unit_paths_agree_with_the_config_defaults() {
     let allowed: Vec<String> = values("DeviceAllow");
     assert!(allowed[0].starts_with(defaults.tpm.tcti.trim_start_matches("device:")));
 }
+
+/// The demo VM's user-data (sim/scenarios) runs tokenclient the way a real COS VM would: the config
+/// file it writes loads with the real loader, and the container's arguments parse with the real CLI.
+#[test]
+fn demo_vm_cloud_config_runs_tokenclient_with_a_valid_configuration() {
+    use clap::Parser;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../sim/scenarios/tokenclient-good.cloud-config.yaml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let yaml: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let files = yaml["write_files"].as_sequence().unwrap();
+    let content = |wanted: &str| {
+        files
+            .iter()
+            .find(|f| f["path"].as_str() == Some(wanted))
+            .and_then(|f| f["content"].as_str())
+            .unwrap_or_else(|| panic!("the cloud-config writes no {wanted}"))
+            .to_string()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tokenclient.toml");
+    std::fs::write(&file, content("/etc/tokendist/tokenclient.toml")).unwrap();
+    let config = ClientConfig::load(&ConfigSources {
+        file: Some(file),
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(config.address, "tokenserver.alice.example:50051");
+    assert!(config.tpm.enabled && config.tls.mtls);
+    assert_eq!(config.tpm.tcti, "device:/dev/tpmrm0");
+
+    let unit = content("/etc/systemd/system/tokenclient.service");
+    let exec = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .unwrap();
+    let (_, client_args) = exec.split_once("tokenclient@sha256:").unwrap();
+    let args: Vec<&str> = client_args.split_whitespace().skip(1).collect();
+    let cli =
+        tokendist_client::cli::Cli::try_parse_from(std::iter::once("tokenclient").chain(args))
+            .unwrap();
+    assert_eq!(
+        cli.config.as_deref(),
+        Some(Path::new("/etc/tokendist/tokenclient.toml"))
+    );
+    for needed in [
+        "--device /dev/tpmrm0",
+        "-v /run/tokenclient:/run/tokenclient",
+        "-e TSS2_LOG=all+none",
+    ] {
+        assert!(
+            exec.contains(needed),
+            "the container needs {needed}: {exec}"
+        );
+    }
+}
