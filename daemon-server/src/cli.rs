@@ -240,6 +240,7 @@ impl Cli {
             env,
             flags,
             flag_keys,
+            use_default_path: false,
         }
     }
 }

@@ -3,12 +3,12 @@
 //! command-line flags (see [`layers`]) and validates the result. A bad configuration is a
 //! [`ConfigError`]; the binary exits with 78 on it.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tokendist_daemon_kit::layers;
+pub use tokendist_daemon_kit::config::{ConfigError, ConfigSources};
+use tokendist_daemon_kit::config::{LoadOptions, load_layered};
 use toml::{Table, Value};
 
 /// Environment variable prefix for every setting.
@@ -132,82 +132,25 @@ impl Default for ClientConfig {
     }
 }
 
-/// A configuration that cannot be used. The message names the setting, where it came from, and
-/// what to do.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("cannot read config file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("config file {path} is not valid TOML: {message}")]
-    Syntax { path: PathBuf, message: String },
-    #[error("invalid setting {key} (from {origin}): {message}")]
-    Invalid {
-        key: String,
-        origin: String,
-        message: String,
-    },
-    #[error("{0}")]
-    Missing(String),
-}
-
-/// The raw inputs of a configuration: where the file is, the environment, and the flags given.
-#[derive(Debug, Clone, Default)]
-pub struct ConfigSources {
-    pub file: Option<PathBuf>,
-    pub env: BTreeMap<String, String>,
-    /// Flag overrides as a TOML table (only flags the user gave).
-    pub flags: Table,
-    /// Which flag set which key path, for error messages: (`--flag`, `key.path`).
-    pub flag_keys: Vec<(String, String)>,
-    /// Look for [`DEFAULT_CONFIG_PATH`] when no file is named (off in tests).
-    pub use_default_path: bool,
-}
-
 impl ClientConfig {
     /// Layers file < `GCE_METADATA_HOST` < `TOKENDIST_*` < flags, then validates.
     pub fn load(sources: &ConfigSources) -> Result<ClientConfig, ConfigError> {
-        let file = sources
-            .file
-            .clone()
-            .or_else(|| sources.env.get(CONFIG_ENV).map(PathBuf::from))
-            .or_else(|| {
-                let default = PathBuf::from(DEFAULT_CONFIG_PATH);
-                (sources.use_default_path && default.is_file()).then_some(default)
-            });
-        let mut table = match &file {
-            Some(path) => read_table(path)?,
-            None => Table::new(),
-        };
+        let mut before_env = Table::new();
         if let Some(host) = sources
             .env
             .get(tokendist_gcp::config::METADATA_HOST_ENV)
             .map(|h| h.trim())
             .filter(|h| !h.is_empty())
         {
-            table.insert("metadata_host".into(), Value::String(host.to_string()));
+            before_env.insert("metadata_host".into(), Value::String(host.to_string()));
         }
-        layers::merge(&mut table, layers::env_layer(&sources.env, ENV_PREFIX));
-        layers::merge(&mut table, sources.flags.clone());
-        let config: ClientConfig = serde_path_to_error::deserialize(Value::Table(table)).map_err(
-            |e: serde_path_to_error::Error<toml::de::Error>| {
-                let path = e.path().to_string();
-                let message = e.inner().message().to_string();
-                let key = if path == "." {
-                    key_from_message(&message)
-                } else {
-                    path
-                };
-                let origin = describe_origin(&key, sources, file.as_deref());
-                ConfigError::Invalid {
-                    key,
-                    origin,
-                    message,
-                }
-            },
-        )?;
+        let options = LoadOptions {
+            env_prefix: ENV_PREFIX,
+            config_env: CONFIG_ENV,
+            default_path: Some(Path::new(DEFAULT_CONFIG_PATH)),
+            before_env,
+        };
+        let config: ClientConfig = load_layered(sources, &options)?;
         config.validate()?;
         Ok(config)
     }
@@ -312,37 +255,6 @@ fn invalid(key: &str, message: String) -> ConfigError {
         key: key.to_string(),
         origin: "the effective configuration".to_string(),
         message,
-    }
-}
-
-fn read_table(path: &Path) -> Result<Table, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    text.parse::<Table>().map_err(|e| ConfigError::Syntax {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })
-}
-
-/// serde's messages name the field (`unknown field `foo``, `missing field `x``); pull it out.
-fn key_from_message(message: &str) -> String {
-    message
-        .split('`')
-        .nth(1)
-        .unwrap_or("configuration")
-        .to_string()
-}
-
-fn describe_origin(key: &str, sources: &ConfigSources, file: Option<&Path>) -> String {
-    match layers::origin_of(key, &sources.env, ENV_PREFIX, &sources.flag_keys) {
-        layers::Origin::Flag(flag) => format!("flag {flag}"),
-        layers::Origin::Env(name) => format!("environment variable {name}"),
-        layers::Origin::File => match file {
-            Some(path) => format!("config file {}", path.display()),
-            None => "defaults".to_string(),
-        },
     }
 }
 

@@ -1,5 +1,7 @@
 //! Tests of configuration layering, the original's flag aliases, and validation.
 
+use std::collections::BTreeMap;
+
 use super::*;
 use crate::cli::{Cli, parse_interval};
 use clap::Parser;

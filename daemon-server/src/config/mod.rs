@@ -2,14 +2,13 @@
 //! TOML file, `TOKENDIST_*` environment variables and command-line flags (see [`layers`]) and
 //! validates the result. A bad configuration is a [`ConfigError`]; the binary exits with 78 on it.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
-use tokendist_daemon_kit::layers;
+pub use tokendist_daemon_kit::config::{ConfigError, ConfigSources};
+use tokendist_daemon_kit::config::{LoadOptions, load_layered};
 use tokendist_gcp::config::GcpConfig;
-use toml::Table;
 
 /// Environment variable prefix for every setting.
 pub const ENV_PREFIX: &str = "TOKENDIST_";
@@ -146,67 +145,15 @@ impl Default for ServerConfig {
     }
 }
 
-/// A configuration that cannot be used. The message names the setting, where it came from, and what
-/// to do.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("cannot read config file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("config file {path} is not valid TOML: {message}")]
-    Syntax { path: PathBuf, message: String },
-    #[error("invalid setting {key} (from {origin}): {message}")]
-    Invalid {
-        key: String,
-        origin: String,
-        message: String,
-    },
-    #[error("{0}")]
-    Missing(String),
-}
-
-/// The raw inputs of a configuration: where the file is, the environment, and the flags given.
-#[derive(Debug, Clone, Default)]
-pub struct ConfigSources {
-    pub file: Option<PathBuf>,
-    pub env: BTreeMap<String, String>,
-    /// Flag overrides as a TOML table (only flags the user gave).
-    pub flags: Table,
-    /// Which flag set which key path, for error messages: (`--flag`, `key.path`).
-    pub flag_keys: Vec<(String, String)>,
-}
-
 impl ServerConfig {
     /// Layers file < env < flags, then validates.
     pub fn load(sources: &ConfigSources) -> Result<ServerConfig, ConfigError> {
-        let file = sources
-            .file
-            .clone()
-            .or_else(|| sources.env.get(CONFIG_ENV).map(PathBuf::from));
-        let mut table = match &file {
-            Some(path) => read_table(path)?,
-            None => Table::new(),
+        let options = LoadOptions {
+            env_prefix: ENV_PREFIX,
+            config_env: CONFIG_ENV,
+            ..LoadOptions::default()
         };
-        layers::merge(&mut table, layers::env_layer(&sources.env, ENV_PREFIX));
-        layers::merge(&mut table, sources.flags.clone());
-        let config: ServerConfig = serde_path_to_error::deserialize(toml::Value::Table(table))
-            .map_err(|e: serde_path_to_error::Error<toml::de::Error>| {
-                let path = e.path().to_string();
-                let message = e.inner().message().to_string();
-                let key = if path == "." {
-                    key_from_message(&message)
-                } else {
-                    path
-                };
-                let origin = describe_origin(&key, sources, file.as_deref());
-                ConfigError::Invalid {
-                    key,
-                    origin,
-                    message,
-                }
-            })?;
+        let config: ServerConfig = load_layered(sources, &options)?;
         let config = ServerConfig {
             gcp: config.gcp.clone().with_env(&sources.env),
             ..config
@@ -258,37 +205,6 @@ impl ServerConfig {
             });
         }
         Ok(())
-    }
-}
-
-fn read_table(path: &Path) -> Result<Table, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    text.parse::<Table>().map_err(|e| ConfigError::Syntax {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })
-}
-
-/// serde's messages name the field (`unknown field `foo``, `missing field `x``); pull it out.
-fn key_from_message(message: &str) -> String {
-    message
-        .split('`')
-        .nth(1)
-        .unwrap_or("configuration")
-        .to_string()
-}
-
-fn describe_origin(key: &str, sources: &ConfigSources, file: Option<&Path>) -> String {
-    match layers::origin_of(key, &sources.env, ENV_PREFIX, &sources.flag_keys) {
-        layers::Origin::Flag(flag) => format!("flag {flag}"),
-        layers::Origin::Env(name) => format!("environment variable {name}"),
-        layers::Origin::File => match file {
-            Some(path) => format!("config file {}", path.display()),
-            None => "defaults".to_string(),
-        },
     }
 }
 

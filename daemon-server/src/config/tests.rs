@@ -1,5 +1,10 @@
 //! Tests of configuration layering and validation.
 
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use toml::Table;
+
 use super::*;
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
@@ -39,6 +44,7 @@ fn file_then_env_then_flags_win_in_that_order() {
         env,
         flags,
         flag_keys: vec![("--listen".into(), "listen".into())],
+        use_default_path: false,
     };
     let config = ServerConfig::load(&sources).unwrap();
     assert_eq!(config.listen.to_string(), "127.0.0.1:3");
