@@ -6,10 +6,10 @@
 use std::path::PathBuf;
 
 use clap::Parser;
-use toml::{Table, Value};
+use toml::Value;
 
 use crate::config::ConfigSources;
-use tokendist_daemon_kit::layers::insert_path;
+use tokendist_daemon_kit::config::FlagOverrides;
 
 /// Bob's VM daemon: proves the VM's identity and state to the token server, receives the secrets
 /// Alice approved, and hands them to the workload.
@@ -153,13 +153,8 @@ fn int(value: u64) -> Value {
 impl Cli {
     /// The flags the user gave, as configuration overrides.
     pub fn sources(&self, env: std::collections::BTreeMap<String, String>) -> ConfigSources {
-        let mut flags = Table::new();
-        let mut flag_keys = Vec::new();
-        let mut set = |flag: &str, key: &str, value: Value| {
-            let path: Vec<&str> = key.split('.').collect();
-            insert_path(&mut flags, &path, value);
-            flag_keys.push((flag.to_string(), key.to_string()));
-        };
+        let mut overrides = FlagOverrides::default();
+        let mut set = |flag: &str, key: &str, value: Value| overrides.set(flag, key, value);
         let text = |s: &str| Value::String(s.to_string());
         let path = |p: &PathBuf| Value::String(p.display().to_string());
         if let Some(v) = &self.address {
@@ -239,12 +234,6 @@ impl Cli {
         if let Some(v) = self.reattest_interval {
             set("--reattest-interval", "reattest_interval_secs", int(v));
         }
-        ConfigSources {
-            file: self.config.clone(),
-            env,
-            flags,
-            flag_keys,
-            use_default_path: true,
-        }
+        overrides.into_sources(self.config.clone(), env, true)
     }
 }

@@ -137,3 +137,93 @@ fn describe_origin(
         },
     }
 }
+
+/// The flags a user gave, collected as configuration overrides (each remembers its flag for errors).
+#[derive(Debug, Clone, Default)]
+pub struct FlagOverrides {
+    flags: Table,
+    flag_keys: Vec<(String, String)>,
+}
+
+impl FlagOverrides {
+    /// Sets the dotted `key` (`tls.cert`) from `flag`.
+    pub fn set(&mut self, flag: &str, key: &str, value: Value) {
+        let path: Vec<&str> = key.split('.').collect();
+        layers::insert_path(&mut self.flags, &path, value);
+        self.flag_keys.push((flag.to_string(), key.to_string()));
+    }
+
+    /// Sets a string setting.
+    pub fn text(&mut self, flag: &str, key: &str, value: &str) {
+        self.set(flag, key, Value::String(value.to_string()));
+    }
+
+    /// Sets a path setting.
+    pub fn path(&mut self, flag: &str, key: &str, value: &Path) {
+        self.set(flag, key, Value::String(value.display().to_string()));
+    }
+
+    /// The configuration sources: this file (if named), the environment, these flags.
+    pub fn into_sources(
+        self,
+        file: Option<PathBuf>,
+        env: BTreeMap<String, String>,
+        use_default_path: bool,
+    ) -> ConfigSources {
+        ConfigSources {
+            file,
+            env,
+            flags: self.flags,
+            flag_keys: self.flag_keys,
+            use_default_path,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Sample {
+        #[serde(default)]
+        name: String,
+        #[serde(default)]
+        port: u16,
+    }
+
+    fn options() -> LoadOptions<'static> {
+        LoadOptions {
+            env_prefix: "T_",
+            config_env: "T_CONFIG",
+            ..LoadOptions::default()
+        }
+    }
+
+    #[test]
+    fn flags_override_env_and_errors_name_the_flag() {
+        let mut flags = FlagOverrides::default();
+        flags.text("--name", "name", "from-flag");
+        let env = [
+            ("T_NAME".to_string(), "from-env".to_string()),
+            ("T_PORT".to_string(), "8".to_string()),
+        ]
+        .into();
+        let sample: Sample =
+            load_layered(&flags.into_sources(None, env, false), &options()).unwrap();
+        assert_eq!((sample.name.as_str(), sample.port), ("from-flag", 8));
+
+        let mut flags = FlagOverrides::default();
+        flags.text("--port", "port", "eighty");
+        let err = load_layered::<Sample>(
+            &flags.into_sources(None, BTreeMap::new(), false),
+            &options(),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("port") && err.to_string().contains("flag --port"),
+            "{err}"
+        );
+    }
+}

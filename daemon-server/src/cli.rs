@@ -7,10 +7,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Parser;
-use toml::{Table, Value};
+use toml::Value;
 
 use crate::config::ConfigSources;
-use tokendist_daemon_kit::layers::insert_path;
+use tokendist_daemon_kit::config::FlagOverrides;
 
 /// Alice's token server: releases secrets to approved GCE VMs after checking their Google identity
 /// token, live VM state, audit log and vTPM attestation.
@@ -144,13 +144,8 @@ fn listen_from_grpcport(value: &str) -> String {
 impl Cli {
     /// The flags the user gave, as configuration overrides.
     pub fn sources(&self, env: std::collections::BTreeMap<String, String>) -> ConfigSources {
-        let mut flags = Table::new();
-        let mut flag_keys = Vec::new();
-        let mut set = |flag: &str, key: &str, value: Value| {
-            let path: Vec<&str> = key.split('.').collect();
-            insert_path(&mut flags, &path, value);
-            flag_keys.push((flag.to_string(), key.to_string()));
-        };
+        let mut overrides = FlagOverrides::default();
+        let mut set = |flag: &str, key: &str, value: Value| overrides.set(flag, key, value);
         let text = |s: &str| Value::String(s.to_string());
         let path = |p: &PathBuf| Value::String(p.display().to_string());
         if let Some(v) = &self.grpcport {
@@ -235,12 +230,6 @@ impl Cli {
         if self.gcp_anonymous {
             set("--gcp-anonymous", "gcp.credentials", text("anonymous"));
         }
-        ConfigSources {
-            file: self.config.clone(),
-            env,
-            flags,
-            flag_keys,
-            use_default_path: false,
-        }
+        overrides.into_sources(self.config.clone(), env, false)
     }
 }
