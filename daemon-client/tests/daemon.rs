@@ -29,6 +29,10 @@ impl Drop for Daemon {
 
 impl Daemon {
     fn start(dir: &Path, args: &[&str]) -> Daemon {
+        Self::start_with_env(dir, args, &[])
+    }
+
+    fn start_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Daemon {
         let socket = dir.join("notify.sock");
         let notify = UnixDatagram::bind(&socket).unwrap();
         notify.set_read_timeout(Some(DEADLINE)).unwrap();
@@ -39,6 +43,7 @@ impl Daemon {
             .env_remove("TOKENDIST_CONFIG")
             .env_remove("GCE_METADATA_HOST")
             .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&stderr).unwrap())
@@ -325,6 +330,30 @@ fn sighup_reloads_the_configuration_and_a_bad_one_keeps_the_running_config() {
         "{kept}"
     );
 
+    daemon.signal("TERM");
+    daemon.wait_for("STOPPING=1");
+    assert_eq!(
+        daemon.wait_exit().code(),
+        Some(0),
+        "{}",
+        daemon.stderr_text()
+    );
+}
+
+#[test]
+fn watchdog_pings_arrive_while_the_loop_is_alive() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = config(dir.path(), "127.0.0.1:1", &ca("test CA").pem);
+    // systemd's WatchdogSec=400ms: the daemon must ping at least every 200 ms while it retries.
+    let mut daemon = Daemon::start_with_env(
+        dir.path(),
+        &["--config", file.to_str().unwrap()],
+        &[("WATCHDOG_USEC", "400000")],
+    );
+    daemon.wait_for("READY=1");
+    for _ in 0..3 {
+        daemon.wait_for("WATCHDOG=1");
+    }
     daemon.signal("TERM");
     daemon.wait_for("STOPPING=1");
     assert_eq!(

@@ -289,3 +289,40 @@ async fn extending_a_bound_pcr_on_the_vms_tpm_stops_the_next_release_and_removes
     }
     world.assert_logs_free_of_secrets();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exec_starts_the_workload_after_delivery_with_the_secrets_directory_in_its_environment() {
+    let world = World::start().await;
+    let listing = world.path("workload-listing");
+    // The workload lists the directory it was given (written to a temporary file, then renamed, so the
+    // test never reads a half-written listing).
+    let command = format!(
+        "ls \"$TOKENCLIENT_SECRETS_DIR\" > {listing}.tmp && mv {listing}.tmp {listing}",
+        listing = listing.display()
+    );
+    let client = world
+        .client(
+            "tokenclient",
+            GOOD_VM,
+            world.vm_tpm.as_ref(),
+            &["--exec", &command],
+        )
+        .await;
+    client
+        .daemon
+        .wait_for("STATUS=pending approval", DEADLINE)
+        .await;
+    assert!(
+        !listing.exists(),
+        "the workload must not start before the secrets arrive"
+    );
+    approve_and_receive(&world, &client).await;
+    let text = client.daemon.wait_for_file(&listing, DEADLINE).await;
+    let seen: Vec<&str> = text.lines().collect();
+    for name in world.secrets.by_name().keys() {
+        assert!(
+            seen.contains(name),
+            "the workload did not see {name}: {seen:?}"
+        );
+    }
+}
