@@ -21,7 +21,7 @@ use zeroize::Zeroizing;
 
 use crate::denials::deny;
 use crate::ek_check::{EkRefusal, accept_ek};
-use crate::sessions;
+use crate::sessions::RequestedSession;
 use crate::state::ServerState;
 use crate::status::ServiceError;
 use crate::store_errors::from_store;
@@ -44,11 +44,12 @@ pub async fn attest(
     state: &ServerState,
     claims: &IdentityClaims,
     peer: Option<&PeerInfo>,
+    session: RequestedSession,
     request: &pb::AttestRequest,
 ) -> Result<pb::AttestResponse, ServiceError> {
     let live = state.live();
     let instance_id = &claims.compute_engine.instance_id;
-    let session = sessions::load_for(state, request.session_id.trim(), instance_id).await?;
+    let session = session.live(instance_id, state.now())?;
     if session.step != SessionStep::Begun {
         return Err(ServiceError::FailedPrecondition(format!(
             "session is already {}; call BeginSession again",

@@ -26,7 +26,7 @@ use tokendist_store::records::{
 };
 
 use crate::denials::deny;
-use crate::sessions;
+use crate::sessions::RequestedSession;
 use crate::state::ServerState;
 use crate::status::ServiceError;
 use crate::store_errors::from_store;
@@ -46,10 +46,11 @@ pub async fn prove(
     state: &ServerState,
     claims: &IdentityClaims,
     peer: Option<&PeerInfo>,
+    session: RequestedSession,
     request: &pb::ProveRequest,
 ) -> Result<pb::ProveResponse, ServiceError> {
     let instance_id = &claims.compute_engine.instance_id;
-    let session = sessions::load_bound(state, request.session_id.trim(), instance_id).await?;
+    let session = session.bound(instance_id)?;
     let summary = quote_summary(&session, request);
     let replay = || {
         CheckResult::fail(

@@ -21,11 +21,12 @@ use zeroize::Zeroizing;
 
 use crate::config::EnforcementConfig;
 use crate::denials::record_denial;
+use crate::sessions::{self, RequestedSession};
 use crate::state::{LiveSettings, ServerState};
 use crate::status::ServiceError;
 use crate::store_errors::from_store;
 use crate::tls::PeerInfo;
-use crate::{sessions, tpm_session};
+use crate::tpm_session;
 
 /// Checks whose failure is definitive even while a dependency is down.
 const DEFINITIVE: [&str; 4] = [
@@ -39,7 +40,7 @@ const DEFINITIVE: [&str; 4] = [
 pub async fn get_token(
     state: &ServerState,
     claims: &IdentityClaims,
-    session_id: &str,
+    session: RequestedSession,
     peer: Option<&PeerInfo>,
 ) -> Result<pb::TokenResponse, ServiceError> {
     let live = state.live();
@@ -72,10 +73,10 @@ pub async fn get_token(
         Err(other) => return Err(from_store(other)),
     };
 
-    let session = if session_id.is_empty() {
+    let session = if session.is_empty() {
         None
     } else {
-        match sessions::load_for(state, session_id, &instance_id).await {
+        match session.live(&instance_id, state.now()) {
             Ok(session) => Some(session),
             // Another VM's attested session vouches for that VM's TPM, not for this caller. It is
             // left untouched (its own VM may still use it).

@@ -12,6 +12,7 @@ use tokendist_proto::v1::token_service_server::TokenService;
 use tonic::{Request, Response, Status};
 
 use crate::authenticate::authenticate;
+use crate::sessions::RequestedSession;
 use crate::state::ServerState;
 use crate::status::ServiceError;
 use crate::tls::PeerInfo;
@@ -54,21 +55,9 @@ impl TokenServiceImpl {
     async fn authenticate_for_session(
         &self,
         metadata: &tonic::metadata::MetadataMap,
-        session_id: &str,
+        session: &RequestedSession,
     ) -> Result<IdentityClaims, ServiceError> {
-        let session_id = session_id.trim();
-        let challenge = if session_id.is_empty() {
-            None
-        } else {
-            self.state
-                .store
-                .get_session(session_id)
-                .await
-                .ok()
-                .flatten()
-                .map(|s| s.created_at)
-        };
-        authenticate(&self.state, metadata, challenge).await
+        authenticate(&self.state, metadata, session.challenge()).await
     }
 
     /// Takes one attestation request from the caller's instance bucket, or RESOURCE_EXHAUSTED.
@@ -110,11 +99,19 @@ impl TokenService for TokenServiceImpl {
         let started = Instant::now();
         let peer = peer_of(&request);
         let result = async {
+            let session = RequestedSession::read(&self.state, &request.get_ref().session_id).await;
             let claims = self
-                .authenticate_for_session(request.metadata(), &request.get_ref().session_id)
+                .authenticate_for_session(request.metadata(), &session)
                 .await?;
             self.rate_limit(&claims)?;
-            attest::attest(&self.state, &claims, peer.as_ref(), request.get_ref()).await
+            attest::attest(
+                &self.state,
+                &claims,
+                peer.as_ref(),
+                session,
+                request.get_ref(),
+            )
+            .await
         }
         .await;
         self.finish("Attest", started, result)
@@ -127,11 +124,19 @@ impl TokenService for TokenServiceImpl {
         let started = Instant::now();
         let peer = peer_of(&request);
         let result = async {
+            let session = RequestedSession::read(&self.state, &request.get_ref().session_id).await;
             let claims = self
-                .authenticate_for_session(request.metadata(), &request.get_ref().session_id)
+                .authenticate_for_session(request.metadata(), &session)
                 .await?;
             self.rate_limit(&claims)?;
-            prove::prove(&self.state, &claims, peer.as_ref(), request.get_ref()).await
+            prove::prove(
+                &self.state,
+                &claims,
+                peer.as_ref(),
+                session,
+                request.get_ref(),
+            )
+            .await
         }
         .await;
         self.finish("ProveAttestation", started, result)
@@ -144,11 +149,11 @@ impl TokenService for TokenServiceImpl {
         let started = Instant::now();
         let peer = peer_of(&request);
         let result = async {
-            let session_id = request.get_ref().session_id.trim().to_string();
+            let session = RequestedSession::read(&self.state, &request.get_ref().session_id).await;
             let claims = self
-                .authenticate_for_session(request.metadata(), &session_id)
+                .authenticate_for_session(request.metadata(), &session)
                 .await?;
-            release::get_token(&self.state, &claims, &session_id, peer.as_ref()).await
+            release::get_token(&self.state, &claims, session, peer.as_ref()).await
         }
         .await;
         self.finish("GetToken", started, result)

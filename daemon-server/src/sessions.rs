@@ -1,10 +1,12 @@
 //! `BeginSession`: a fresh single-use nonce bound to the caller's instance, stored so that any server
-//! replica can serve the session's later steps and a restart loses nothing.
+//! replica can serve the session's later steps and a restart loses nothing. And [`RequestedSession`]:
+//! the session a later step names, read from the store once per request.
 
 use chrono::{DateTime, Utc};
 use rand::Rng;
 use tokendist_core::identity::IdentityClaims;
 use tokendist_proto::v1 as pb;
+use tokendist_store::StoreError;
 use tokendist_store::records::{SessionRecord, SessionStep};
 
 use crate::state::ServerState;
@@ -78,51 +80,82 @@ pub async fn begin(
     })
 }
 
-/// Why `load_bound` refuses a session opened by another instance (GetToken turns it into a denial).
+/// Why a session opened by another instance is refused (GetToken turns it into a denial).
 pub const OTHER_INSTANCE: &str = "session belongs to another instance";
 
-/// Loads a session for `GetToken`/attestation steps and checks it belongs to the caller and is live.
-pub async fn load_for(
-    state: &ServerState,
-    session_id: &str,
-    instance_id: &str,
-) -> Result<SessionRecord, ServiceError> {
-    let session = load_bound(state, session_id, instance_id).await?;
-    if session.step == SessionStep::Consumed {
-        return Err(ServiceError::FailedPrecondition(
-            "session already used; call BeginSession again".into(),
-        ));
-    }
-    if session.is_expired(state.now()) {
-        return Err(ServiceError::FailedPrecondition(
-            "session expired; call BeginSession again".into(),
-        ));
-    }
-    Ok(session)
+/// A session id as `BeginSession` returns it: 32 hex digits.
+fn well_formed(session_id: &str) -> bool {
+    session_id.len() == 32 && session_id.chars().all(|c| c.is_ascii_hexdigit())
 }
 
-/// Loads a session and checks only that it exists and belongs to the caller (any step, expired or
-/// not): for steps that judge a used session themselves (`ProveAttestation`'s replay denial).
-pub async fn load_bound(
-    state: &ServerState,
-    session_id: &str,
-    instance_id: &str,
-) -> Result<SessionRecord, ServiceError> {
-    if session_id.len() != 32 || !session_id.chars().all(|c| c.is_ascii_hexdigit()) {
-        return Err(ServiceError::InvalidArgument(
-            "session_id must be the 32 hex digits BeginSession returned".into(),
-        ));
+/// The session a request names, read once: authentication needs its challenge time before the
+/// caller is known, and the step then checks the same record against the caller.
+#[derive(Debug)]
+pub struct RequestedSession {
+    id: String,
+    read: Result<Option<SessionRecord>, StoreError>,
+}
+
+impl RequestedSession {
+    /// Reads the session `session_id` names (nothing for an empty or malformed id).
+    pub async fn read(state: &ServerState, session_id: &str) -> Self {
+        let id = session_id.trim().to_string();
+        let read = if well_formed(&id) {
+            state.store.get_session(&id).await
+        } else {
+            Ok(None)
+        };
+        Self { id, read }
     }
-    let session = state
-        .store
-        .get_session(session_id)
-        .await
-        .map_err(from_store)?
-        .ok_or_else(|| {
+
+    /// True when the request named no session.
+    pub fn is_empty(&self) -> bool {
+        self.id.is_empty()
+    }
+
+    /// When the session's nonce was issued: a token must not predate it.
+    pub fn challenge(&self) -> Option<DateTime<Utc>> {
+        self.read
+            .as_ref()
+            .ok()
+            .and_then(Option::as_ref)
+            .map(|s| s.created_at)
+    }
+
+    /// The session if it exists and belongs to the caller (any step, expired or not): for steps that
+    /// judge a used session themselves (`ProveAttestation`'s replay denial).
+    pub fn bound(self, instance_id: &str) -> Result<SessionRecord, ServiceError> {
+        if !well_formed(&self.id) {
+            return Err(ServiceError::InvalidArgument(
+                "session_id must be the 32 hex digits BeginSession returned".into(),
+            ));
+        }
+        let session = self.read.map_err(from_store)?.ok_or_else(|| {
             ServiceError::FailedPrecondition("unknown session; call BeginSession".into())
         })?;
-    if session.instance_id != instance_id {
-        return Err(ServiceError::FailedPrecondition(OTHER_INSTANCE.into()));
+        if session.instance_id != instance_id {
+            return Err(ServiceError::FailedPrecondition(OTHER_INSTANCE.into()));
+        }
+        Ok(session)
     }
-    Ok(session)
+
+    /// The session if it belongs to the caller, is unused and unexpired at `now`.
+    pub fn live(
+        self,
+        instance_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<SessionRecord, ServiceError> {
+        let session = self.bound(instance_id)?;
+        if session.step == SessionStep::Consumed {
+            return Err(ServiceError::FailedPrecondition(
+                "session already used; call BeginSession again".into(),
+            ));
+        }
+        if session.is_expired(now) {
+            return Err(ServiceError::FailedPrecondition(
+                "session expired; call BeginSession again".into(),
+            ));
+        }
+        Ok(session)
+    }
 }
