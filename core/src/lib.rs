@@ -15,9 +15,12 @@
 //! - [`network`]: the canonical TLS client-certificate serial.
 //! - [`server_seal`]: secrets encrypted to the token server (HPKE X25519).
 //! - [`receipt`]: server-signed release receipts over the evidence digest.
+//! - [`terminal_text`]: outside text made safe for a terminal (control characters escaped).
+//! - [`attestation_signature`]: the server's signature over an attestation record, and its check.
 //! - [`tpm`]: TPM 2.0 wire formats and software crypto (MakeCredential, import blobs, quotes, envelopes).
 
 pub mod approval;
+pub mod attestation_signature;
 pub mod auditlog;
 pub mod checks;
 pub mod cloudconfig;
@@ -29,5 +32,6 @@ pub mod policy;
 pub mod receipt;
 pub mod server_seal;
 pub mod settings;
+pub mod terminal_text;
 pub mod tpm;
 pub mod verdict;

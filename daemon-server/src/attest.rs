@@ -132,7 +132,8 @@ pub async fn attest(
     })
 }
 
-/// Upserts the instance's attestation record with the new EK and AK, keeping its last quote.
+/// Upserts the instance's attestation record with the EK and AK (keeping its last quote only when
+/// they are the ones that made it), signed with the server's receipt key.
 async fn record_keys(
     state: &ServerState,
     session: &SessionRecord,
@@ -151,23 +152,28 @@ async fn record_keys(
         .get_attestation(&session.instance_id)
         .await
         .map_err(from_store)?;
-    let record = match previous {
-        Some(previous) => AttestationRecord {
-            ek_public: marshalled(ek)?,
-            ak_public: marshalled(ak)?,
-            ..previous
-        },
-        None => AttestationRecord {
+    let (ek_public, ak_public) = (marshalled(ek)?, marshalled(ak)?);
+    let mut record = match previous {
+        // The same keys: the last quote still belongs to them.
+        Some(previous) if previous.ek_public == ek_public && previous.ak_public == ak_public => {
+            previous
+        }
+        // New keys: a quote by an earlier AK says nothing about them, so none is kept.
+        _ => AttestationRecord {
             instance_id: session.instance_id.clone(),
-            ek_public: marshalled(ek)?,
-            ak_public: marshalled(ak)?,
+            ek_public,
+            ak_public,
             pcr_hash_alg: session.pcr_hash_alg,
             pcr_values: Default::default(),
             nonce: session.nonce.clone(),
             quoted_at: now,
             verified: false,
+            quote_attest: String::new(),
+            quote_signature: String::new(),
+            server_signature: None,
         },
     };
+    record.sign(&state.live().keys.receipt_key);
     state
         .store
         .put_attestation(&record)

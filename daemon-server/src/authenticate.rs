@@ -63,9 +63,11 @@ pub async fn authenticate(
         }),
         Err(TokenVerifyError::KeysUnavailable(error)) => {
             state.metrics.observe_dependency_error("jwks");
-            Err(ServiceError::Unavailable(format!(
-                "cannot verify identity tokens right now: {error}"
-            )))
+            tracing::warn!(%error, "Google's token signing keys are unavailable");
+            Err(ServiceError::Unavailable(
+                "cannot verify identity tokens right now (Google's signing keys are unavailable); retry"
+                    .into(),
+            ))
         }
     }
 }

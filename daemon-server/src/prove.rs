@@ -116,7 +116,15 @@ pub async fn prove(
             )));
         }
         let reason = quote_failure(&error, &ak, attest, request, &nonce, &expected);
-        record_quote(state, &session, &reported, false).await;
+        record_quote(
+            state,
+            &session,
+            &reported,
+            false,
+            attest,
+            &request.quote_signature,
+        )
+        .await;
         let check = CheckResult::fail(checks::TPM_QUOTE, reason);
         return Err(deny(state, claims, peer, check, Some(summary)).await);
     }
@@ -153,7 +161,15 @@ pub async fn prove(
         }
         Err(other) => return Err(from_store(other)),
     }
-    record_quote(state, &session, &expected.values, true).await;
+    record_quote(
+        state,
+        &session,
+        &expected.values,
+        true,
+        attest,
+        &request.quote_signature,
+    )
+    .await;
     let event = EventRecord::new(
         now,
         EventKind::Attested,
@@ -310,13 +326,16 @@ fn quote_summary(session: &SessionRecord, request: &pb::ProveRequest) -> serde_j
     })
 }
 
-/// Records the quote in the instance's attestation record (logged, not fatal, on failure: the
-/// decision stands either way).
+/// Records the quote (its TPMS_ATTEST and signature too, so the console can verify it again) in the
+/// instance's attestation record, signed with the server's receipt key (logged, not fatal, on
+/// failure: the decision stands either way).
 async fn record_quote(
     state: &ServerState,
     session: &SessionRecord,
     values: &BTreeMap<u32, Vec<u8>>,
     verified: bool,
+    attest: &[u8],
+    quote_signature: &[u8],
 ) {
     let now: DateTime<Utc> = state.now();
     let Some(attestation) = &session.attestation else {
@@ -333,7 +352,7 @@ async fn record_quote(
             })
             .unwrap_or_default()
     };
-    let record = AttestationRecord {
+    let mut record = AttestationRecord {
         instance_id: session.instance_id.clone(),
         ek_public: public_of(&attestation.ek_public),
         ak_public: public_of(&attestation.ak_public),
@@ -345,7 +364,11 @@ async fn record_quote(
         nonce: session.nonce.clone(),
         quoted_at: now,
         verified,
+        quote_attest: STANDARD.encode(attest),
+        quote_signature: STANDARD.encode(quote_signature),
+        server_signature: None,
     };
+    record.sign(&state.live().keys.receipt_key);
     if let Err(error) = state.store.put_attestation(&record).await {
         tracing::error!(instance_id = %session.instance_id, %error, "could not record the quote");
         state.metrics.observe_dependency_error("store");

@@ -1,8 +1,13 @@
 //! The one place where the server's failures become gRPC statuses (DESIGN §4). Handlers return
-//! [`ServiceError`]; nothing else constructs a `tonic::Status`. Messages are operator-safe: denials
-//! list failed check names, internal errors say only that something went wrong (the detail is logged).
+//! [`ServiceError`]; nothing else constructs a `tonic::Status`. Callers learn check names, not
+//! evidence: PERMISSION_DENIED and UNAUTHENTICATED carry the failed check names only, in the message
+//! and in the `Denial` details (no reasons: they hold hashes, fingerprints, emails, the expected
+//! audience — those go to the store for Alice, and to the log). Internal errors say only that
+//! something went wrong (the detail is logged); every other message is stripped of control
+//! characters.
 
 use prost::Message;
+use tokendist_core::terminal_text::printable_line;
 use tokendist_core::verdict::{CheckResult, Outcome};
 use tokendist_proto::v1 as pb;
 
@@ -52,16 +57,17 @@ fn failed_list(checks: &[CheckResult]) -> String {
     }
 }
 
+/// A check as the caller sees it: its name and outcome, never its reason.
 fn to_proto_check(check: &CheckResult) -> pb::CheckResult {
-    let (outcome, reason) = match &check.outcome {
-        Outcome::Pass => (pb::CheckOutcome::Pass, String::new()),
-        Outcome::Fail(reason) => (pb::CheckOutcome::Fail, reason.clone()),
-        Outcome::Skipped(why) => (pb::CheckOutcome::Skipped, why.clone()),
+    let outcome = match &check.outcome {
+        Outcome::Pass => pb::CheckOutcome::Pass,
+        Outcome::Fail(_) => pb::CheckOutcome::Fail,
+        Outcome::Skipped(_) => pb::CheckOutcome::Skipped,
     };
     pb::CheckResult {
         name: check.name.clone(),
         outcome: outcome as i32,
-        reason,
+        reason: String::new(),
     }
 }
 
@@ -89,7 +95,7 @@ impl From<ServiceError> for tonic::Status {
                 checks,
                 pending_approval,
             } => {
-                // Only failed checks go to the caller: the reasons are operator-safe by construction.
+                // Only the names of the failed checks go to the caller; the reasons stay with Alice.
                 let failed: Vec<pb::CheckResult> = checks
                     .iter()
                     .filter(|c| c.is_fail())
@@ -108,11 +114,10 @@ impl From<ServiceError> for tonic::Status {
                 tonic::Status::with_details(code, message, details.into())
             }
             ServiceError::Unauthenticated { check } => {
-                let reason = match &check.outcome {
-                    Outcome::Fail(reason) => reason.clone(),
-                    _ => String::new(),
-                };
-                let message = format!("identity token refused ({}): {reason}", check.name);
+                if let Outcome::Fail(reason) = &check.outcome {
+                    tracing::info!(check = %check.name, reason = %printable_line(reason), "identity token refused");
+                }
+                let message = format!("identity token refused ({})", check.name);
                 let details = pb::Denial {
                     checks: vec![to_proto_check(&check)],
                     pending_approval: false,
@@ -126,7 +131,7 @@ impl From<ServiceError> for tonic::Status {
             }
             other => {
                 let message = other.to_string();
-                tonic::Status::new(code, message)
+                tonic::Status::new(code, printable_line(&message))
             }
         }
     }
@@ -213,6 +218,12 @@ mod tests {
         assert_eq!(denial.checks.len(), 1);
         assert_eq!(denial.checks[0].name, "instance.user_data");
         assert_eq!(denial.checks[0].outcome, pb::CheckOutcome::Fail as i32);
+        assert!(denial.checks[0].reason.is_empty());
+        assert!(
+            !status.message().contains("hash changed"),
+            "{}",
+            status.message()
+        );
     }
 
     #[test]
@@ -223,6 +234,15 @@ mod tests {
         .into();
         assert_eq!(status.code(), tonic::Code::Unauthenticated);
         assert_eq!(denial_of(&status).unwrap().checks[0].name, "identity.fresh");
+        assert!(denial_of(&status).unwrap().checks[0].reason.is_empty());
+        assert!(!status.message().contains("300"), "{}", status.message());
+    }
+
+    #[test]
+    fn other_messages_reach_the_caller_without_control_characters() {
+        let status: tonic::Status =
+            ServiceError::InvalidArgument("bad \x1b[2J\rvalue".into()).into();
+        assert!(!status.message().contains('\x1b') && !status.message().contains('\r'));
     }
 
     #[test]

@@ -173,11 +173,18 @@ async fn proven_session(
     session
 }
 
-/// The reason the denial gives for `check`.
-fn reason_of(status: &Status, check: &str) -> String {
-    tokendist_server::status::denial_of(status)
-        .unwrap()
-        .checks
+/// The reason Alice reads for `check` (the store's pending record); the caller's denial names the
+/// check without it.
+async fn reason_of(world: &World, status: &Status, check: &str) -> String {
+    let denial = tokendist_server::status::denial_of(status).unwrap();
+    assert!(denial.checks.iter().any(|c| c.name == check), "{status:?}");
+    assert!(
+        denial.checks.iter().all(|c| c.reason.is_empty()),
+        "a denial reached the caller with its reason: {status:?}"
+    );
+    let pending = world.store.get_pending(GOOD_VM_ID).await.unwrap().unwrap();
+    pending
+        .failed_checks
         .into_iter()
         .find(|c| c.name == check)
         .map(|c| c.reason)
@@ -306,7 +313,9 @@ async fn ek_differing_from_the_shielded_identity_is_denied_by_tpm_ek() {
         &["tpm.ek"],
     );
     assert!(
-        reason_of(&status, "tpm.ek").contains("shielded identity"),
+        reason_of(&world, &status, "tpm.ek")
+            .await
+            .contains("shielded identity"),
         "{status:?}"
     );
     assert_eq!(pending_checks(&world).await, ["tpm.ek"]);
@@ -332,7 +341,9 @@ async fn ak_with_the_decrypt_attribute_is_denied_by_tpm_ak() {
         &["tpm.ak"],
     );
     assert!(
-        reason_of(&status, "tpm.ak").contains("decrypt"),
+        reason_of(&world, &status, "tpm.ak")
+            .await
+            .contains("decrypt"),
         "{status:?}"
     );
     assert_eq!(pending_checks(&world).await, ["tpm.ak"]);
@@ -370,7 +381,9 @@ async fn credential_activated_by_a_different_tpm_is_denied_by_tpm_ak() {
         &["tpm.ak"],
     );
     assert!(
-        reason_of(&status, "tpm.ak").contains("credential not activated"),
+        reason_of(&world, &status, "tpm.ak")
+            .await
+            .contains("credential not activated"),
         "{status:?}"
     );
     assert_eq!(pending_checks(&world).await, ["tpm.ak"]);
@@ -396,7 +409,9 @@ async fn quote_over_another_nonce_is_denied_by_tpm_quote() {
         &["tpm.quote"],
     );
     assert!(
-        reason_of(&status, "tpm.quote").contains("nonce"),
+        reason_of(&world, &status, "tpm.quote")
+            .await
+            .contains("nonce"),
         "{status:?}"
     );
     assert_eq!(pending_checks(&world).await, ["tpm.quote"]);
@@ -427,7 +442,7 @@ async fn pcr_extended_after_approval_is_denied_by_tpm_quote_naming_the_pcr() {
         &["tpm.quote"],
     );
     assert_eq!(
-        reason_of(&status, "tpm.quote"),
+        reason_of(&world, &status, "tpm.quote").await,
         "PCR 14 differs from the approved PCR policy"
     );
     let record = world
@@ -467,7 +482,9 @@ async fn replayed_prove_attestation_is_denied_by_tpm_quote() {
         &["tpm.quote"],
     );
     assert!(
-        reason_of(&status, "tpm.quote").contains("nonce already used"),
+        reason_of(&world, &status, "tpm.quote")
+            .await
+            .contains("nonce already used"),
         "{status:?}"
     );
 }

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use tokendist_core::attestation_signature::{AttestationFields, RecordCheckError, RecordSignature};
 use tokendist_core::evidence::EkSource;
 
 use crate::event_id::EventId;
@@ -96,6 +97,48 @@ pub struct AttestationRecord {
     pub quoted_at: DateTime<Utc>,
     /// Whether the quote verified (signature by the AK, nonce, AK bound to the EK).
     pub verified: bool,
+    /// The quote's TPMS_ATTEST (base64), so the console can verify it again; empty before one.
+    #[serde(default)]
+    pub quote_attest: String,
+    /// The quote's TPMT_SIGNATURE by the AK (base64); empty before one.
+    #[serde(default)]
+    pub quote_signature: String,
+    /// The token server's signature (its receipt key) over every field above; `None` on records
+    /// written before records were signed, which the console refuses.
+    #[serde(default)]
+    pub server_signature: Option<RecordSignature>,
+}
+
+impl AttestationRecord {
+    /// The fields the server's signature covers.
+    pub fn signed_fields(&self) -> AttestationFields<'_> {
+        AttestationFields {
+            instance_id: &self.instance_id,
+            ek_public: &self.ek_public,
+            ak_public: &self.ak_public,
+            pcr_hash_alg: self.pcr_hash_alg,
+            pcr_values: &self.pcr_values,
+            nonce: &self.nonce,
+            quoted_at: self.quoted_at,
+            verified: self.verified,
+            quote_attest: &self.quote_attest,
+            quote_signature: &self.quote_signature,
+        }
+    }
+
+    /// Signs the record with the server's receipt key (replacing any earlier signature).
+    pub fn sign(&mut self, key: &ed25519_dalek::SigningKey) {
+        self.server_signature = Some(self.signed_fields().sign(key));
+    }
+
+    /// Checks the server's signature and re-verifies the quote; returns the verified PCR values.
+    pub fn verify(
+        &self,
+        key: &ed25519_dalek::VerifyingKey,
+    ) -> Result<BTreeMap<u32, Vec<u8>>, RecordCheckError> {
+        self.signed_fields()
+            .verify(self.server_signature.as_ref(), key)
+    }
 }
 
 /// How far a session has got. Steps only move forward, each exactly once.

@@ -27,7 +27,9 @@ use crate::pcr_values::parse_pcr_args;
 use crate::render;
 use crate::review::{self, Against, Review, failed_names};
 use crate::secrets_file::{self, PlainSecret};
-use crate::signing_keys::{ApproverKey, load_approver_key, load_server_public};
+use crate::signing_keys::{
+    ApproverKey, load_approver_key, load_receipt_public, load_server_public,
+};
 use crate::target::resolve;
 use crate::tpm_target::SealingTarget;
 
@@ -190,6 +192,7 @@ pub async fn run(global: &GlobalOptions, args: &ApproveArgs) -> Result<(), Conso
         (_, false) => None,
     };
     let settings = load_settings(global.settings.as_deref())?;
+    let receipt_key = load_receipt_public(global.server_receipt_key.as_deref())?;
     let secrets = secrets_file::load(&args.secrets)?;
     let approver = load_approver_key(&args.key)?;
     let store = open_store(&global.store).await?;
@@ -219,6 +222,7 @@ pub async fn run(global: &GlobalOptions, args: &ApproveArgs) -> Result<(), Conso
                 &review.shielded_identity,
                 record.as_ref(),
                 given_pcrs.as_ref(),
+                receipt_key.as_ref(),
             )?;
             emit(&target.describe())?;
             Sealing::Tpm(target)

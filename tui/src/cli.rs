@@ -58,6 +58,16 @@ pub struct GlobalOptions {
     /// approved_boot_image_prefixes, deny_list, trusted_approver_keys, ...). Defaults apply when unset.
     #[arg(long, global = true, env = "TOKENDIST_SETTINGS", value_name = "FILE")]
     pub settings: Option<PathBuf>,
+    /// The token server's receipt public key (receipt.pub from `keygen --server`, Ed25519 SPKI PEM).
+    /// approve and seal take PCR values from the store's attestation record only when this key
+    /// signed it and its quote verifies; show reports whether it does.
+    #[arg(
+        long,
+        global = true,
+        env = "TOKENDIST_SERVER_RECEIPT_KEY",
+        value_name = "FILE"
+    )]
+    pub server_receipt_key: Option<PathBuf>,
     /// Print data as JSON (list, show, keygen, certs, seal) instead of text.
     #[arg(long, global = true, env = "TOKENDIST_JSON")]
     pub json: bool,

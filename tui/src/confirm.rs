@@ -13,7 +13,11 @@ fn read_answer(prompt: &str, action: &str) -> Result<String, ConsoleError> {
         )));
     }
     let mut stderr = std::io::stderr().lock();
-    let _ = write!(stderr, "{prompt}");
+    let _ = write!(
+        stderr,
+        "{}",
+        tokendist_core::terminal_text::printable_line(prompt)
+    );
     let _ = stderr.flush();
     let mut line = String::new();
     std::io::stdin()

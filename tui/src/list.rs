@@ -3,6 +3,7 @@
 //! `--json` prints [`ListJson`], whose shape is documented in the subcommand's `--help`.
 
 use std::collections::BTreeMap;
+use tokendist_core::terminal_text::printable_line;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -157,14 +158,16 @@ pub fn table(rows: &[VmRow]) -> String {
         } else {
             r.failed_checks.join(",")
         };
+        // The store's text (written from a VM's token) is one cell: no control characters.
+        let cell = |text: &str| printable_line(text).into_owned();
         cells.push([
-            r.instance_id.clone(),
-            r.name.clone(),
-            format!("{}/{}", r.project, r.zone),
+            cell(&r.instance_id),
+            cell(&r.name),
+            cell(&format!("{}/{}", r.project, r.zone)),
             r.state.as_str().to_owned(),
             when,
             r.attempts.to_string(),
-            failed,
+            cell(&failed),
         ]);
     }
     let mut widths = [0usize; 7];

@@ -2,6 +2,7 @@
 //! documented code (see `tokendist --help` and docs/operations.md). Logs go to stderr (`RUST_LOG`).
 
 use std::process::ExitCode;
+use tokendist_core::terminal_text::printable;
 
 use clap::{CommandFactory as _, Parser as _};
 use tokendist_tui::cli::Cli;
@@ -45,7 +46,8 @@ fn main() -> ExitCode {
     match runtime.block_on(dispatch::run(&cli, command)) {
         Ok(()) => exit_code(exit::OK),
         Err(e) => {
-            eprintln!("tokendist: {e}");
+            // Errors may quote Google's or the store's text: escape its control characters.
+            eprintln!("tokendist: {}", printable(&e.to_string()));
             exit_code(e.exit_code())
         }
     }

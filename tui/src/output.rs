@@ -1,17 +1,21 @@
 //! Writing results to stdout (data) without panicking on a closed pipe, and JSON shapes shared by the
-//! subcommands. Prompts and progress go to stderr so stdout stays parseable.
+//! subcommands. Prompts and progress go to stderr so stdout stays parseable. Everything written goes
+//! through `core::terminal_text::printable`: text from Google, certificates or the store reaches the
+//! terminal with its control characters (ANSI escapes, CR, BEL, C1, bidi overrides) escaped.
 
 use std::io::Write as _;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokendist_core::approval::Approval;
+use tokendist_core::terminal_text::printable;
 use tokendist_core::verdict::{CheckResult, Outcome};
 
 use crate::error::ConsoleError;
 
 /// Writes `text` to stdout.
 pub fn emit(text: &str) -> Result<(), ConsoleError> {
+    let text = printable(text);
     let mut stdout = std::io::stdout().lock();
     stdout
         .write_all(text.as_bytes())

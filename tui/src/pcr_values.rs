@@ -1,10 +1,13 @@
 //! The PCR values a secret is sealed to: `--pcr 0=HEX,7=HEX` from the command line, or by default the
-//! values of the VM's last verified quote in the store's `attestations`. Only the SHA-256 bank is
-//! used (the bank every tokendist policy and quote uses).
+//! values of the VM's last verified quote in the store's `attestations` — used only when the token
+//! server's receipt key signed that record and its quote verifies again here, so whoever can write
+//! the store cannot choose what Alice seals to. Only the SHA-256 bank is used (the bank every
+//! tokendist policy and quote uses).
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use ed25519_dalek::VerifyingKey;
 use serde::Serialize;
 use tokendist_core::approval::PcrPolicy;
 use tokendist_core::tpm::policy_pcr_digest;
@@ -25,7 +28,7 @@ pub const MAX_PCR_INDEX: u32 = 23;
 pub enum PcrSource {
     /// `--pcr` on the command line.
     CommandLine,
-    /// The VM's last verified quote, as the token server recorded it.
+    /// The VM's last verified quote, as the token server recorded (and signed) it.
     LastVerifiedQuote { quoted_at: DateTime<Utc> },
 }
 
@@ -121,12 +124,21 @@ fn parse_one(arg: &str) -> Result<(u32, Vec<u8>), ConsoleError> {
     Ok((index, bytes))
 }
 
-/// The PCR values to seal to: `given` (from `--pcr`) when present, else the VM's last verified quote.
-/// Refuses (exit 3) when there is no verified quote to take them from, saying what to do.
+/// What to do when the attestation record cannot be used.
+const WHAT_TO_DO: &str = "the VM must attest to the token server at least once (start its \
+    tokenclient: the server records the quote while the VM is pending), then run this again; or give \
+    the values yourself with --pcr 0=HEX,7=HEX";
+
+/// The PCR values to seal to: `given` (from `--pcr`) when present, else the VM's last verified quote
+/// in `record`, once `receipt_key` (the token server's) verifies the record's signature and the quote
+/// verifies again. Refuses (exit 3) when there is no usable quote, naming the record and what failed;
+/// a missing `receipt_key` is a configuration error (exit 78).
 pub fn choose(
     given: Option<&BTreeMap<u32, Vec<u8>>>,
     record: Option<&AttestationRecord>,
+    instance_id: &str,
     vm: &str,
+    receipt_key: Option<&VerifyingKey>,
 ) -> Result<PcrChoice, ConsoleError> {
     if let Some(values) = given {
         return Ok(PcrChoice {
@@ -134,43 +146,61 @@ pub fn choose(
             values: values.clone(),
         });
     }
-    let what_to_do = "the VM must attest to the token server at least once (start its tokenclient: \
-        the server records the quote while the VM is pending), then run this again; or give the \
-        values yourself with --pcr 0=HEX,7=HEX";
     let Some(record) = record else {
         return Err(ConsoleError::Refused(format!(
-            "{vm} has no TPM quote on record, so there are no PCR values to seal its secrets to; {what_to_do}"
+            "{vm} has no TPM quote on record, so there are no PCR values to seal its secrets to; {WHAT_TO_DO}"
         )));
     };
+    let Some(key) = receipt_key else {
+        return Err(ConsoleError::Config(format!(
+            "{vm}'s PCR values would come from the store's attestation record, which the console \
+             trusts only when the token server's receipt key signed it: pass --server-receipt-key \
+             receipt.pub (from `tokendist keygen --server`; or set TOKENDIST_SERVER_RECEIPT_KEY), or \
+             give the values with --pcr 0=HEX,7=HEX"
+        )));
+    };
+    let refused = |what: String| {
+        ConsoleError::Refused(format!(
+            "the attestation record attestations/{} of {vm} is refused: {what}; its PCR values are \
+             not used. {WHAT_TO_DO}",
+            record.instance_id
+        ))
+    };
+    record
+        .signed_fields()
+        .verify_signature(record.server_signature.as_ref(), key)
+        .map_err(|e| refused(e.to_string()))?;
+    if record.instance_id != instance_id {
+        return Err(refused(format!(
+            "it was written for instance {}, not {instance_id}",
+            record.instance_id
+        )));
+    }
     if !record.verified {
         return Err(ConsoleError::Refused(format!(
-            "{vm}'s last TPM quote ({}) did not verify, so its PCR values cannot be trusted; {what_to_do}",
+            "{vm}'s last TPM quote ({}) did not verify, so its PCR values cannot be trusted; {WHAT_TO_DO}",
             record.quoted_at.to_rfc3339()
         )));
     }
     if record.pcr_hash_alg != SHA256_BANK {
         return Err(ConsoleError::Refused(format!(
-            "{vm}'s last quote is over PCR bank 0x{:04x}, not SHA-256 (0x000b); {what_to_do}",
+            "{vm}'s last quote is over PCR bank 0x{:04x}, not SHA-256 (0x000b); {WHAT_TO_DO}",
             record.pcr_hash_alg
         )));
     }
     if record.pcr_values.is_empty() {
         return Err(ConsoleError::Refused(format!(
-            "{vm}'s last quote covers no PCRs; {what_to_do}"
+            "{vm}'s last quote covers no PCRs; {WHAT_TO_DO}"
         )));
     }
-    let mut values = BTreeMap::new();
-    for (index, text) in &record.pcr_values {
-        let value = hex::decode(text.trim())
-            .ok()
-            .filter(|v| v.len() == SHA256_LEN && *index <= MAX_PCR_INDEX)
-            .ok_or_else(|| {
-                ConsoleError::Failed(format!(
-                    "the store's attestation record of {vm} holds a malformed value for PCR {index}; \
-                     let the VM attest again, or give the values with --pcr"
-                ))
-            })?;
-        values.insert(*index, value);
+    let values = record.verify(key).map_err(|e| refused(e.to_string()))?;
+    if let Some((index, _)) = values
+        .iter()
+        .find(|(index, value)| value.len() != SHA256_LEN || **index > MAX_PCR_INDEX)
+    {
+        return Err(refused(format!(
+            "it holds a malformed value for PCR {index}"
+        )));
     }
     Ok(PcrChoice {
         source: PcrSource::LastVerifiedQuote {
@@ -194,7 +224,20 @@ mod tests {
             nonce: "00".into(),
             quoted_at: Utc::now(),
             verified,
+            quote_attest: String::new(),
+            quote_signature: String::new(),
+            server_signature: None,
         }
+    }
+
+    fn server_key() -> ed25519_dalek::SigningKey {
+        ed25519_dalek::SigningKey::from_bytes(&[9; 32])
+    }
+
+    fn signed(verified: bool) -> AttestationRecord {
+        let mut record = record(verified);
+        record.sign(&server_key());
+        record
     }
 
     #[test]
@@ -235,35 +278,55 @@ mod tests {
     #[test]
     fn command_line_values_win_over_the_attestation_record() {
         let given = BTreeMap::from([(16, vec![1; 32])]);
-        let choice = choose(Some(&given), Some(&record(true)), "vm").unwrap();
+        let choice = choose(Some(&given), Some(&record(true)), "1", "vm", None).unwrap();
         assert_eq!(choice.source, PcrSource::CommandLine);
         assert_eq!(choice.values, given);
     }
 
     #[test]
-    fn the_last_verified_quote_gives_the_default_policy() {
-        let record = record(true);
-        let choice = choose(None, Some(&record), "vm").unwrap();
-        assert_eq!(
-            choice.source,
-            PcrSource::LastVerifiedQuote {
-                quoted_at: record.quoted_at
-            }
-        );
-        assert_eq!(choice.policy().pcrs, record.pcr_values);
-        assert_eq!(choice.policy().hash_alg, SHA256_BANK);
-        assert_eq!(choice.policy_digest().unwrap().len(), 32);
-    }
-
-    #[test]
     fn no_record_or_an_unverified_quote_is_refused_saying_what_to_do() {
-        for record in [None, Some(record(false))] {
-            match choose(None, record.as_ref(), "vm-a") {
+        let key = server_key().verifying_key();
+        for record in [None, Some(signed(false))] {
+            match choose(None, record.as_ref(), "1", "vm-a", Some(&key)) {
                 Err(ConsoleError::Refused(message)) => {
                     assert!(message.contains("--pcr"), "{message}");
                     assert!(message.contains("attest"), "{message}");
                 }
                 other => panic!("expected a refusal, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_record_is_used_only_with_the_servers_receipt_key() {
+        let error = choose(None, Some(&signed(true)), "1", "vm-a", None).unwrap_err();
+        assert!(
+            matches!(&error, ConsoleError::Config(m) if m.contains("--server-receipt-key")),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn unsigned_edited_foreign_or_quoteless_records_are_refused_by_name() {
+        let key = server_key().verifying_key();
+        let mut edited = signed(true);
+        edited.pcr_values.insert(7, "cc".repeat(32));
+        let mut other_vm = record(true);
+        other_vm.instance_id = "2".into();
+        other_vm.sign(&server_key());
+        let cases = [
+            (record(true), "no server signature"),
+            (edited, "changed after the token server wrote it"),
+            (other_vm, "written for instance 2"),
+            (signed(true), "no TPM quote"),
+        ];
+        for (record, expected) in cases {
+            match choose(None, Some(&record), "1", "vm-a", Some(&key)) {
+                Err(ConsoleError::Refused(message)) => {
+                    assert!(message.contains("attestations/"), "{message}");
+                    assert!(message.contains(expected), "{expected}: {message}");
+                }
+                other => panic!("{expected}: expected a refusal, got {other:?}"),
             }
         }
     }

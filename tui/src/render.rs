@@ -1,10 +1,14 @@
 //! Text rendering of a [`Review`]: identity, placement, service account, IPs, boot image,
 //! fingerprint, shielded options, the cloud-config review, the audit-log timeline (denied entries
 //! marked) and every check with ✔ / ✘ / – and its reason. Secret values are never part of it.
+//! Text from Google or the store that fills one line (names, metadata keys, audit entries, reasons)
+//! goes through `printable_line`, so it cannot start a line of its own or move the cursor; `emit`
+//! escapes what is left of any control character in the whole output.
 
 use std::fmt::Write as _;
 
 use tokendist_core::approval::Approval;
+use tokendist_core::terminal_text::printable_line;
 use tokendist_core::verdict::{CheckResult, Outcome};
 
 use crate::review::{Against, Review};
@@ -17,8 +21,8 @@ fn on_off(value: bool) -> &'static str {
 pub fn check_line(check: &CheckResult) -> String {
     match &check.outcome {
         Outcome::Pass => format!("  ✔ {}", check.name),
-        Outcome::Fail(reason) => format!("  ✘ {:<27} {reason}", check.name),
-        Outcome::Skipped(why) => format!("  – {:<27} {why}", check.name),
+        Outcome::Fail(reason) => format!("  ✘ {:<27} {}", check.name, printable_line(reason)),
+        Outcome::Skipped(why) => format!("  – {:<27} {}", check.name, printable_line(why)),
     }
 }
 
@@ -28,7 +32,12 @@ pub fn evidence(review: &Review) -> String {
     let target = &review.target;
     match review.instance() {
         Ok(i) => {
-            let _ = writeln!(out, "{} (id {})", i.name, i.instance_id);
+            let _ = writeln!(
+                out,
+                "{} (id {})",
+                printable_line(&i.name),
+                printable_line(&i.instance_id)
+            );
             let _ = writeln!(out, "  project / zone     {} / {}", i.project, i.zone);
             let _ = writeln!(
                 out,
@@ -71,7 +80,11 @@ pub fn evidence(review: &Review) -> String {
                 Err(e) => format!("unknown ({e})"),
             };
             let _ = writeln!(out, "  shielded identity  {ek}");
-            let keys: Vec<&str> = i.metadata.keys().map(String::as_str).collect();
+            let keys: Vec<String> = i
+                .metadata
+                .keys()
+                .map(|key| printable_line(key).into_owned())
+                .collect();
             let _ = writeln!(out, "  metadata keys      {}", keys.join(", "));
         }
         Err(e) => {
@@ -96,7 +109,7 @@ pub fn evidence(review: &Review) -> String {
                 events.len()
             );
             for event in events {
-                let _ = writeln!(out, "  {}", event.line());
+                let _ = writeln!(out, "  {}", printable_line(&event.line()));
             }
         }
         Err(e) => {

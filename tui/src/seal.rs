@@ -17,6 +17,7 @@ use crate::error::ConsoleError;
 use crate::files::{OutputFile, PUBLIC_MODE, ensure_writable, write_all};
 use crate::output::{emit, emit_json};
 use crate::pcr_values::{PcrSource, parse_pcr_args};
+use crate::signing_keys::load_receipt_public;
 use crate::target::resolve;
 use crate::tpm_target::SealingTarget;
 
@@ -92,6 +93,7 @@ pub async fn run(global: &GlobalOptions, args: &SealArgs) -> Result<(), ConsoleE
         &shielded,
         record.as_ref(),
         given.as_ref(),
+        load_receipt_public(global.server_receipt_key.as_deref())?.as_ref(),
     )?;
     let envelope = sealing.seal(name, &plaintext)?;
     drop(plaintext);

@@ -19,6 +19,7 @@ use crate::files::read_text;
 use crate::output::{ApprovalJson, CheckJson, checks_json, emit, emit_json};
 use crate::render;
 use crate::review::{self, Against, Review, failed_names};
+use crate::signing_keys::load_receipt_public;
 use crate::target::{Target, resolve};
 use crate::tpm_view::TpmView;
 
@@ -128,7 +129,13 @@ pub async fn run(global: &GlobalOptions, args: &ShowArgs) -> Result<(), ConsoleE
         Some(id) => store.get_attestation(&id).await?,
         None => None,
     };
-    let tpm = TpmView::new(&review.shielded_identity, stored.as_ref(), record.as_ref());
+    let receipt_key = load_receipt_public(global.server_receipt_key.as_deref())?;
+    let tpm = TpmView::new(
+        &review.shielded_identity,
+        stored.as_ref(),
+        record.as_ref(),
+        receipt_key.as_ref(),
+    );
     if global.json {
         emit_json(&ShowJson::new(
             &review,

@@ -1,5 +1,6 @@
 //! Loading the keys `approve` and `revoke` use: Alice's Ed25519 approval key (PKCS#8 PEM from
-//! `keygen`) and the token server's X25519 public key (SPKI PEM, `secrets.pub`).
+//! `keygen`), the token server's X25519 public key (SPKI PEM, `secrets.pub`) and its Ed25519 receipt
+//! public key (`receipt.pub`, which verifies the attestation records the server writes).
 
 use std::path::Path;
 
@@ -50,6 +51,24 @@ pub fn load_server_public(path: &Path) -> Result<[u8; 32], ConsoleError> {
         ConsoleError::bad_input(
             path,
             format!("{e}; pass secrets.pub written by `tokendist keygen --server`"),
+        )
+    })
+}
+
+/// Reads the token server's receipt public key (`--server-receipt-key`): the key that signs the
+/// store's attestation records. `None` when the option is not set.
+pub fn load_receipt_public(path: Option<&Path>) -> Result<Option<VerifyingKey>, ConsoleError> {
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    let pem = read_text(path, "read the token server's receipt public key")?;
+    keys::ed25519_public_from_pem(&pem).map(Some).map_err(|e| {
+        ConsoleError::bad_input(
+            path,
+            format!(
+                "{e}; pass receipt.pub written by `tokendist keygen --server` (the public half of \
+                 the token server's keys.receipt_key)"
+            ),
         )
     })
 }

@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use ed25519_dalek::VerifyingKey;
 use sha2::{Digest as _, Sha256};
 use tokendist_core::approval::StoredSecret;
 use tokendist_core::evidence::{Fetched, ShieldedIdentity};
@@ -19,7 +20,7 @@ use tokendist_core::tpm::{
 use tokendist_store::AttestationRecord;
 
 use crate::error::ConsoleError;
-use crate::pcr_values::{PcrChoice, PcrSource, choose};
+use crate::pcr_values::{PcrChoice, choose};
 use crate::secrets_file::PlainSecret;
 
 /// How TPM-sealed secrets are marked in the approval (proto `SecretProtection::TPM_ENVELOPE`).
@@ -64,15 +65,17 @@ pub struct SealingTarget {
 
 impl SealingTarget {
     /// Builds the target from the live shielded identity and the PCR values ([`choose`]: `given`
-    /// from `--pcr`, else the last verified quote in `record`). Refuses (exit 3) when Google publishes
-    /// no EK, when there is no verified quote to take PCR values from, and when that quote was made
-    /// by a TPM with a different EK.
+    /// from `--pcr`, else the last verified quote in `record`, trusted only when `receipt_key` — the
+    /// token server's — signed it and its quote verifies). Refuses (exit 3) when Google publishes no
+    /// EK, when there is no verified, signed quote to take PCR values from, and when that quote was
+    /// made by a TPM with a different EK.
     pub fn new(
         instance_id: &str,
         vm: &str,
         shielded: &Fetched<ShieldedIdentity>,
         record: Option<&AttestationRecord>,
         given: Option<&BTreeMap<u32, Vec<u8>>>,
+        receipt_key: Option<&VerifyingKey>,
     ) -> Result<SealingTarget, ConsoleError> {
         let identity = shielded.as_ref().map_err(|e| {
             ConsoleError::Failed(format!(
@@ -92,8 +95,7 @@ impl SealingTarget {
                  encrypt the secrets to the token server only"
             ))
         })?;
-        let pcrs = choose(given, record, vm)?;
-        if matches!(pcrs.source, PcrSource::LastVerifiedQuote { .. })
+        if given.is_none()
             && let Some(record) = record
         {
             let quoted_by_this_ek = stored_public(&record.ek_public)
@@ -106,6 +108,7 @@ impl SealingTarget {
                 )));
             }
         }
+        let pcrs = choose(given, record, instance_id, vm, receipt_key)?;
         let policy_digest = pcrs.policy_digest()?;
         Ok(SealingTarget {
             instance_id: instance_id.to_owned(),
@@ -242,8 +245,8 @@ mod tests {
 
     #[test]
     fn a_vm_without_an_ek_is_refused_suggesting_no_tpm() {
-        let error =
-            SealingTarget::new("1", "vm-a", &identity(None), None, Some(&pcrs())).unwrap_err();
+        let error = SealingTarget::new("1", "vm-a", &identity(None), None, Some(&pcrs()), None)
+            .unwrap_err();
         assert!(
             matches!(&error, ConsoleError::Refused(m) if m.contains("--no-tpm") && m.contains("no EK")),
             "{error:?}"
@@ -253,7 +256,7 @@ mod tests {
             kind: FetchErrorKind::Unavailable,
             message: "503".into(),
         });
-        let error = SealingTarget::new("1", "vm-a", &down, None, Some(&pcrs())).unwrap_err();
+        let error = SealingTarget::new("1", "vm-a", &down, None, Some(&pcrs()), None).unwrap_err();
         assert!(matches!(error, ConsoleError::Failed(_)), "{error:?}");
     }
 
@@ -270,9 +273,19 @@ mod tests {
             nonce: String::new(),
             quoted_at: chrono::Utc::now(),
             verified: true,
+            quote_attest: String::new(),
+            quote_signature: String::new(),
+            server_signature: None,
         };
-        let error = SealingTarget::new("1", "vm-a", &identity(Some(ek_pem())), Some(&record), None)
-            .unwrap_err();
+        let error = SealingTarget::new(
+            "1",
+            "vm-a",
+            &identity(Some(ek_pem())),
+            Some(&record),
+            None,
+            None,
+        )
+        .unwrap_err();
         assert!(
             matches!(&error, ConsoleError::Refused(m) if m.contains("EK is not the one Google publishes")),
             "{error:?}"
@@ -287,6 +300,7 @@ mod tests {
             &identity(Some(ek_pem())),
             None,
             Some(&pcrs()),
+            None,
         )
         .unwrap();
         let pre_sealed = target.seal("blob", b"sealed elsewhere").unwrap();
@@ -312,9 +326,15 @@ mod tests {
 
     #[test]
     fn pre_sealed_secrets_with_another_policy_or_not_an_envelope_are_rejected() {
-        let target =
-            SealingTarget::new("1", "vm-a", &identity(Some(ek_pem())), None, Some(&pcrs()))
-                .unwrap();
+        let target = SealingTarget::new(
+            "1",
+            "vm-a",
+            &identity(Some(ek_pem())),
+            None,
+            Some(&pcrs()),
+            None,
+        )
+        .unwrap();
         let mut other_pcrs = pcrs();
         other_pcrs.insert(7, vec![0x33; 32]);
         let other = SealingTarget::new(
@@ -323,6 +343,7 @@ mod tests {
             &identity(Some(ek_pem())),
             None,
             Some(&other_pcrs),
+            None,
         )
         .unwrap();
         let foreign = other.seal("blob", b"x").unwrap();

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
+use ed25519_dalek::VerifyingKey;
 use serde::Serialize;
 use tokendist_core::approval::Approval;
 use tokendist_core::evidence::{Fetched, ShieldedIdentity};
@@ -52,6 +53,12 @@ pub struct QuoteView {
     pub quoted_at: DateTime<Utc>,
     pub verified: bool,
     pub pcr_hash_alg: u16,
+    /// Whether the record is the token server's: `"verified"` (its receipt key signed it and the
+    /// quote verifies again), `"refused"` (see `record_problem`) or `"not_checked"` (no
+    /// `--server-receipt-key`).
+    pub record_signature: &'static str,
+    /// Why the record is refused.
+    pub record_problem: Option<String>,
 }
 
 /// How one PCR of the policy compares with the last quote.
@@ -94,6 +101,7 @@ impl TpmView {
         shielded: &Fetched<ShieldedIdentity>,
         approval: Option<&Approval>,
         record: Option<&AttestationRecord>,
+        receipt_key: Option<&VerifyingKey>,
     ) -> TpmView {
         let live_pem = shielded.as_ref().ok().and_then(|s| s.ek_pub_pem.as_deref());
         let (fingerprint, problem) = match (shielded, live_pem) {
@@ -171,10 +179,19 @@ impl TpmView {
                 matches_last_quote,
             },
             ak,
-            last_quote: record.map(|r| QuoteView {
-                quoted_at: r.quoted_at,
-                verified: r.verified,
-                pcr_hash_alg: r.pcr_hash_alg,
+            last_quote: record.map(|r| {
+                let (record_signature, record_problem) = match receipt_key.map(|k| r.verify(k)) {
+                    None => ("not_checked", None),
+                    Some(Ok(_)) => ("verified", None),
+                    Some(Err(e)) => ("refused", Some(e.to_string())),
+                };
+                QuoteView {
+                    quoted_at: r.quoted_at,
+                    verified: r.verified,
+                    pcr_hash_alg: r.pcr_hash_alg,
+                    record_signature,
+                    record_problem,
+                }
             }),
             has_policy: policy.is_some(),
             pcrs,
@@ -239,6 +256,14 @@ impl TpmView {
                     },
                     q.pcr_hash_alg
                 );
+                let record = match (q.record_signature, &q.record_problem) {
+                    ("verified", _) => {
+                        "✔ signed by the token server's receipt key; the quote verifies".to_owned()
+                    }
+                    (_, Some(problem)) => format!("✘ refused: {problem}"),
+                    _ => "– not checked (pass --server-receipt-key to verify it)".to_owned(),
+                };
+                let _ = writeln!(out, "  quote record       {record}");
             }
             None => {
                 let _ = writeln!(
@@ -313,6 +338,9 @@ mod tests {
             nonce: String::new(),
             quoted_at: Utc::now(),
             verified: true,
+            quote_attest: String::new(),
+            quote_signature: String::new(),
+            server_signature: None,
         }
     }
 
@@ -364,6 +392,7 @@ mod tests {
             &no_identity(),
             Some(&approval),
             Some(&record(&[(0, "AA"), (7, "b0"), (14, "dd")])),
+            None,
         );
         let outcomes: Vec<(u32, PcrOutcome)> =
             view.pcrs.iter().map(|r| (r.index, r.outcome)).collect();
@@ -384,11 +413,26 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("Google publishes no EK"), "{text}");
+        assert!(text.contains("quote record       – not checked"), "{text}");
+        // With the server's key, an unsigned record is refused by name.
+        let key = ed25519_dalek::SigningKey::from_bytes(&[3; 32]).verifying_key();
+        let view = TpmView::new(
+            &no_identity(),
+            Some(&approval),
+            Some(&record(&[(0, "aa")])),
+            Some(&key),
+        );
+        assert!(
+            view.render()
+                .contains("✘ refused: it carries no server signature"),
+            "{}",
+            view.render()
+        );
     }
 
     #[test]
     fn without_attestation_the_section_says_so() {
-        let view = TpmView::new(&no_identity(), None, None);
+        let view = TpmView::new(&no_identity(), None, None, None);
         assert!(view.pcrs.is_empty() && view.last_quote.is_none());
         assert!(view.render().contains("has not attested"));
     }

@@ -160,6 +160,7 @@ async fn tpm_approval_without_a_verified_quote_or_pcr_is_refused_with_exit_3_say
     };
     let mut record = vm.verified_quote_record(GOOD_ID).await;
     record.verified = false;
+    record.sign(&vm.server_receipt_key);
     store.put_attestation(&record).await.unwrap();
     let run = console.approve(GOOD_VM, &["--yes"]).await;
     assert_eq!(run.code, 3, "{run:?}");

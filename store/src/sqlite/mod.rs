@@ -34,6 +34,16 @@ pub(crate) struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and migrates its schema.
     pub(crate) async fn open(path: PathBuf, busy_timeout: Duration) -> Result<Self, StoreError> {
+        // A missing directory is a configuration mistake, not an outage that heals by itself.
+        if let Some(directory) = path.parent().filter(|d| !d.as_os_str().is_empty())
+            && !directory.is_dir()
+        {
+            return Err(StoreError::Config(format!(
+                "cannot open SQLite database {}: the directory {} does not exist; create it",
+                path.display(),
+                directory.display()
+            )));
+        }
         let pool = Arc::new(ConnectionPool::new(path, busy_timeout));
         pool.run(schema::migrate).await?;
         tracing::debug!(path = %pool.path().display(), "opened SQLite store");

@@ -1,5 +1,8 @@
 //! SQLite connections: opened with WAL and a busy timeout, kept in a small idle pool, and used on
-//! tokio's blocking threads (rusqlite is synchronous). Also maps rusqlite errors to `StoreError`.
+//! tokio's blocking threads (rusqlite is synchronous). Also maps rusqlite errors to `StoreError` by
+//! their SQLite code. A connection SQLite could only open read-only (the file was not writable at that
+//! moment) is never kept, and a connection that saw an outage is dropped, so the store heals by
+//! itself once the file is writable again.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -43,7 +46,11 @@ impl ConnectionPool {
         tokio::task::spawn_blocking(move || {
             let mut conn = pool.checkout()?;
             let result = operation(&mut conn);
-            pool.checkin(conn);
+            // A connection that saw an outage may be stuck in it (e.g. opened before the file became
+            // unwritable): open a fresh one next time.
+            if !matches!(&result, Err(error) if error.is_retryable()) {
+                pool.checkin(conn);
+            }
             result
         })
         .await
@@ -79,12 +86,37 @@ pub(crate) fn open_connection(
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags).map_err(|e| {
-        StoreError::Config(format!(
-            "cannot open SQLite database {}: {e}; check that the directory exists and is writable",
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| match e.sqlite_error_code() {
+        // Not writable or not reachable right now: the next request may succeed.
+        Some(
+            ErrorCode::CannotOpen
+            | ErrorCode::PermissionDenied
+            | ErrorCode::ReadOnly
+            | ErrorCode::SystemIoFailure
+            | ErrorCode::DatabaseBusy
+            | ErrorCode::DatabaseLocked,
+        ) => StoreError::Unavailable(format!(
+            "cannot open SQLite database {} ({}); check that the directory exists and is writable",
+            path.display(),
+            code_name(e.sqlite_error_code())
+        )),
+        _ => StoreError::Config(format!(
+            "cannot open SQLite database {}: {e}; check that the path names a SQLite database",
             path.display()
-        ))
+        )),
     })?;
+    // SQLite falls back to read-only when the file is not writable at this moment; such a
+    // connection would fail every write until restart, so it is never used.
+    if conn
+        .is_readonly(rusqlite::MAIN_DB)
+        .map_err(map_error)?
+    {
+        return Err(StoreError::Unavailable(format!(
+            "SQLite database {} is not writable right now (SQLite could only open it read-only); \
+             check the permissions of the file, its -wal/-shm files and its directory",
+            path.display()
+        )));
+    }
     conn.busy_timeout(busy_timeout).map_err(map_error)?;
     let mode: String = conn
         .query_row("PRAGMA journal_mode=WAL", [], |row| row.get(0))
@@ -100,17 +132,43 @@ pub(crate) fn open_connection(
     Ok(conn)
 }
 
-/// Maps a rusqlite error: lock timeouts and I/O trouble are retryable, the rest reported as-is.
+/// Maps a rusqlite error by its SQLite code: a damaged file is `Corrupt`, everything else is an
+/// outage the caller may retry (locks held too long, files not writable, I/O errors, a full disk).
 pub(crate) fn map_error(error: rusqlite::Error) -> StoreError {
-    match error.sqlite_error_code() {
+    let code = error.sqlite_error_code();
+    match code {
         Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Unavailable(
             "SQLite database locked by another writer for longer than the busy timeout".into(),
         ),
         Some(ErrorCode::ReadOnly | ErrorCode::PermissionDenied | ErrorCode::CannotOpen) => {
-            StoreError::Config(format!(
-                "SQLite database not writable: {error}; check the file's permissions"
+            StoreError::Unavailable(format!(
+                "SQLite database not writable ({}); check the permissions of the file, its -wal/-shm \
+                 files and its directory",
+                code_name(code)
             ))
         }
-        _ => StoreError::Unavailable(format!("SQLite error: {error}")),
+        Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => {
+            StoreError::corrupt("SQLite database", code_name(code))
+        }
+        _ => StoreError::Unavailable(format!("SQLite error ({}): {error}", code_name(code))),
+    }
+}
+
+/// The SQLite result-code name of an error code (`SQLITE_READONLY`, ...), for operators' logs.
+fn code_name(code: Option<ErrorCode>) -> &'static str {
+    match code {
+        None => "not an SQLite error",
+        Some(ErrorCode::DatabaseBusy) => "SQLITE_BUSY",
+        Some(ErrorCode::DatabaseLocked) => "SQLITE_LOCKED",
+        Some(ErrorCode::ReadOnly) => "SQLITE_READONLY",
+        Some(ErrorCode::PermissionDenied) => "SQLITE_PERM",
+        Some(ErrorCode::CannotOpen) => "SQLITE_CANTOPEN",
+        Some(ErrorCode::SystemIoFailure) => "SQLITE_IOERR",
+        Some(ErrorCode::DiskFull) => "SQLITE_FULL",
+        Some(ErrorCode::DatabaseCorrupt) => "SQLITE_CORRUPT",
+        Some(ErrorCode::NotADatabase) => "SQLITE_NOTADB",
+        Some(ErrorCode::OutOfMemory) => "SQLITE_NOMEM",
+        Some(ErrorCode::ConstraintViolation) => "SQLITE_CONSTRAINT",
+        Some(_) => "another SQLite error",
     }
 }

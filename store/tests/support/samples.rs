@@ -80,6 +80,9 @@ pub fn attestation(instance_id: &str) -> AttestationRecord {
         nonce: "11".repeat(32),
         quoted_at: t0(),
         verified: true,
+        quote_attest: "cXVvdGU=".into(),
+        quote_signature: "c2lnbmF0dXJl".into(),
+        server_signature: None,
     }
 }
 

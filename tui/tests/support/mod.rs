@@ -133,6 +133,11 @@ impl Console {
 
     /// Runs `tokendist ARGS` with the store, endpoints and settings in the environment.
     pub async fn run(&self, args: &[&str]) -> Run {
+        self.run_without(args, &[]).await
+    }
+
+    /// [`Console::run`] with the environment variables `unset` removed.
+    pub async fn run_without(&self, args: &[&str], unset: &[&str]) -> Run {
         let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_tokendist"));
         command
             .args(args)
@@ -141,8 +146,15 @@ impl Console {
             .env("TOKENDIST_STORE", self.store_url())
             .env("TOKENDIST_SETTINGS", self.path("settings.toml"))
             .env("TOKENDIST_GCP_ANONYMOUS", "true")
+            .env(
+                "TOKENDIST_SERVER_RECEIPT_KEY",
+                self.path("server/receipt.pub"),
+            )
             .stdin(Stdio::null())
             .kill_on_drop(true);
+        for name in unset {
+            command.env_remove(name);
+        }
         if let Some(sim) = &self.sim {
             command
                 .env("TOKENDIST_COMPUTE_ENDPOINT", sim.api_url())
@@ -158,6 +170,11 @@ impl Console {
 
     /// `approve VM` with the standard inputs (secrets, Alice's key, the server's key) and `extra` flags.
     pub async fn approve(&self, vm: &str, extra: &[&str]) -> Run {
+        self.approve_without(vm, extra, &[]).await
+    }
+
+    /// [`Console::approve`] with the environment variables `unset` removed.
+    pub async fn approve_without(&self, vm: &str, extra: &[&str], unset: &[&str]) -> Run {
         let (secrets, key, server_key) = (
             self.arg("secrets.json"),
             self.arg("alice.key"),
@@ -178,7 +195,7 @@ impl Console {
             &server_key,
         ];
         args.extend_from_slice(extra);
-        self.run(&args).await
+        self.run_without(&args, unset).await
     }
 
     /// The store the binary writes, opened by the test.
@@ -186,6 +203,12 @@ impl Console {
         tokendist_store::open(&self.store_url(), &StoreOptions::default())
             .await
             .unwrap()
+    }
+
+    /// The token server's receipt key, as `keygen --server` wrote it (it signs attestation records).
+    pub fn server_receipt_key(&self) -> ed25519_dalek::SigningKey {
+        let pem = std::fs::read_to_string(self.path("server/receipt.key")).unwrap();
+        tokendist_core::keys::ed25519_private_from_pem(&pem).unwrap()
     }
 
     /// Alice's public key, as `keygen` wrote it.

@@ -26,6 +26,8 @@ pub struct VmTpm {
     pub ek_pem: String,
     /// The EK's public area (TPMT_PUBLIC).
     pub ek: TpmtPublic,
+    /// The token server's receipt key (the console's `server/receipt.key`), which signs records.
+    pub server_receipt_key: ed25519_dalek::SigningKey,
 }
 
 impl VmTpm {
@@ -55,6 +57,7 @@ impl VmTpm {
             tpm,
             ek_pem,
             ek,
+            server_receipt_key: console.server_receipt_key(),
         })
     }
 
@@ -66,25 +69,37 @@ impl VmTpm {
             .unwrap()
     }
 
-    /// An attestation record as the server writes it after a verified quote of [`POLICY_PCRS`].
+    /// An attestation record as the server writes it after a verified quote of [`POLICY_PCRS`]: a
+    /// real quote by a fresh AK over a nonce, signed with the server's receipt key (`server/receipt.key`
+    /// of the console's directory, from `keygen --server`).
     pub async fn verified_quote_record(&self, instance_id: &str) -> AttestationRecord {
         let ak = self.tpm.create_ak().await.unwrap();
         let ak_public = TpmtPublic::from_tpm2b(&ak.public).unwrap();
-        AttestationRecord {
+        let nonce = [0xab; 32];
+        let quote = self
+            .tpm
+            .quote(&ak, &nonce, PcrBank::Sha256, &POLICY_PCRS)
+            .await
+            .unwrap();
+        let mut record = AttestationRecord {
             instance_id: instance_id.to_owned(),
             ek_public: STANDARD.encode(self.ek.marshal().unwrap()),
             ak_public: STANDARD.encode(ak_public.marshal().unwrap()),
             pcr_hash_alg: 0x000B,
-            pcr_values: self
-                .pcrs()
-                .await
-                .into_iter()
-                .map(|(index, value)| (index, hex::encode(value)))
+            pcr_values: quote
+                .pcr_values
+                .iter()
+                .map(|(index, value)| (*index, hex::encode(value)))
                 .collect(),
-            nonce: "ab".repeat(32),
+            nonce: hex::encode(nonce),
             quoted_at: chrono::Utc::now(),
             verified: true,
-        }
+            quote_attest: STANDARD.encode(&quote.attest),
+            quote_signature: STANDARD.encode(&quote.signature),
+            server_signature: None,
+        };
+        record.sign(&self.server_receipt_key);
+        record
     }
 
     /// Unseals an envelope's data key the way the VM does: TPM2_Import + PolicyPCR over `pcrs` +
