@@ -1,0 +1,126 @@
+//! Store faults are UNAVAILABLE and heal (DESIGN §4, §6): the real `tokenserver` on a SQLite store
+//! whose files become unwritable while it runs answers UNAVAILABLE (never INTERNAL, never the store's
+//! own text) — including on connections SQLite could only open read-only — and once the files are
+//! writable again the next request succeeds in the same process, without a restart.
+//!
+//! Tests run as root, where `chmod` does not stop writes; the files are made immutable with
+//! `chattr +i` instead (needs CAP_LINUX_IMMUTABLE and an ext4/xfs/btrfs/tmpfs file system).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use support::client::{Client, with_token};
+use support::world::World;
+use tokendist_proto::v1 as pb;
+use tonic::Code;
+
+/// Files made immutable for the guard's lifetime (and writable again when it drops, even on panic,
+/// so the temporary directory can be removed).
+struct Immutable {
+    paths: Vec<PathBuf>,
+}
+
+impl Immutable {
+    /// `None` when this machine cannot set the attribute (the test is then skipped, loudly, outside CI).
+    fn set(paths: &[PathBuf]) -> Option<Immutable> {
+        for path in paths {
+            let status = Command::new("chattr").arg("+i").arg(path).status();
+            if !status.is_ok_and(|s| s.success()) {
+                // Undo the files already set.
+                drop(Immutable {
+                    paths: paths.to_vec(),
+                });
+                assert!(
+                    std::env::var_os("CI").is_none(),
+                    "chattr +i {} failed in CI: the store-fault test needs CAP_LINUX_IMMUTABLE",
+                    path.display()
+                );
+                eprintln!("SKIPPED: chattr +i {} failed (no CAP_LINUX_IMMUTABLE?)", path.display());
+                return None;
+            }
+        }
+        Some(Immutable {
+            paths: paths.to_vec(),
+        })
+    }
+}
+
+impl Drop for Immutable {
+    fn drop(&mut self) {
+        for path in &self.paths {
+            let _ = Command::new("chattr").arg("-i").arg(path).status();
+        }
+    }
+}
+
+/// The database file and its WAL (the -shm stays writable: it is shared memory, not data).
+fn store_files(dir: &Path) -> Vec<PathBuf> {
+    ["tokendist.db", "tokendist.db-wal"]
+        .iter()
+        .map(|name| dir.join(name))
+        .filter(|path| path.exists())
+        .collect()
+}
+
+async fn begin(client: &Client, token: &str) -> Result<pb::BeginSessionResponse, tonic::Status> {
+    client
+        .clone()
+        .begin_session(with_token(
+            pb::BeginSessionRequest {
+                client_version: "test".into(),
+            },
+            token,
+        ))
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unwritable_sqlite_file_is_unavailable_and_the_same_server_heals_when_it_is_writable() {
+    let world = World::start().await;
+    let config = world.path("server.toml");
+    let text = world.config_text(
+        &[&world.keys.alice.public_path],
+        "[tpm]\nrate_limit_burst = 1000\nrate_limit_per_minute = 60000\n",
+    );
+    std::fs::write(&config, text).unwrap();
+    let server = world.server_with_config("server", &config).await;
+    let client = world.client(server.addr).await;
+    let token = world.good_token();
+    begin(&client, &token).await.unwrap();
+
+    let files = store_files(world.dir.path());
+    assert!(files.len() == 2, "expected the database and its WAL: {files:?}");
+    let Some(guard) = Immutable::set(&files) else {
+        return;
+    };
+    // Many requests at once, so the server opens new connections while the files are unwritable
+    // (SQLite then opens them read-only), and one after another on whatever it kept.
+    let concurrent = futures::future::join_all((0..8).map(|_| begin(&client, &token))).await;
+    let mut sequential = Vec::new();
+    for _ in 0..4 {
+        sequential.push(begin(&client, &token).await);
+    }
+    for result in concurrent.into_iter().chain(sequential) {
+        let status = result.expect_err("a session was written to an unwritable store");
+        assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+        for leak in ["SQLite", "sqlite", "tokendist.db", "readonly", "read-only"] {
+            assert!(!status.message().contains(leak), "{status:?}");
+        }
+    }
+
+    drop(guard);
+    // The very next request succeeds, and so do the ones after it: no connection was kept stuck.
+    for attempt in 0..8 {
+        let result = begin(&client, &token).await;
+        assert!(result.is_ok(), "request {attempt} after the fault: {result:?}");
+    }
+    assert!(
+        !server.stderr().contains("panicked"),
+        "{}",
+        server.stderr()
+    );
+}
