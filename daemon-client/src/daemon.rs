@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
+use tokendist_core::terminal_text::printable_line;
 
 use tokendist_daemon_kit::exit;
 use tokendist_daemon_kit::notify::Notifier;
@@ -342,16 +343,18 @@ impl Client {
     }
 
     fn report_failure(&self, error: &AttemptError, notifier: &Notifier) {
-        let checks = error.failed_checks().join(", ");
+        // The server's text (check names, status messages) is remote: no control characters.
+        let checks = printable_line(&error.failed_checks().join(", ")).into_owned();
+        let message = printable_line(&error.to_string()).into_owned();
         if error.is_pending_approval() {
             tracing::warn!(checks = %checks, "pending approval: the token server has not approved this VM yet");
             notifier.status(&format!("pending approval: checks {checks} failed"));
         } else if error.is_refusal() {
-            tracing::warn!(checks = %checks, %error, "the token server refused this VM");
+            tracing::warn!(checks = %checks, error = %message, "the token server refused this VM");
             notifier.status(&format!("denied: checks {checks} failed"));
         } else {
-            tracing::warn!(%error, "attempt failed; retrying");
-            notifier.status(&format!("retrying: {error}"));
+            tracing::warn!(error = %message, "attempt failed; retrying");
+            notifier.status(&format!("retrying: {message}"));
         }
     }
 

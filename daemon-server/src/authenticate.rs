@@ -63,7 +63,10 @@ pub async fn authenticate(
         }),
         Err(TokenVerifyError::KeysUnavailable(error)) => {
             state.metrics.observe_dependency_error("jwks");
-            tracing::warn!(%error, "Google's token signing keys are unavailable");
+            tracing::warn!(
+                error = %tokendist_core::terminal_text::printable_line(&error.to_string()),
+                "Google's token signing keys are unavailable"
+            );
             Err(ServiceError::Unavailable(
                 "cannot verify identity tokens right now (Google's signing keys are unavailable); retry"
                     .into(),

@@ -4,6 +4,7 @@
 //! restart once the store does. The store's own text (SQLite or Firestore messages, paths, record
 //! names) goes to the log only, never to the caller.
 
+use tokendist_core::terminal_text::printable_line;
 use tokendist_store::StoreError;
 
 use crate::status::ServiceError;
@@ -28,7 +29,11 @@ pub fn from_store(error: StoreError) -> ServiceError {
             ServiceError::FailedPrecondition("unknown session; call BeginSession".into())
         }
         other => {
-            tracing::error!(error = %other, retryable = other.is_retryable(), "store operation failed");
+            tracing::error!(
+                error = %printable_line(&other.to_string()),
+                retryable = other.is_retryable(),
+                "store operation failed"
+            );
             ServiceError::Unavailable(STORE_UNAVAILABLE.into())
         }
     }

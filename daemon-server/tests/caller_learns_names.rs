@@ -28,7 +28,10 @@ fn assert_names_only(status: &Status, secrets: &[&str]) {
     let details = String::from_utf8_lossy(status.details()).into_owned();
     for text in [status.message(), details.as_str()] {
         for secret in secrets {
-            assert!(!text.contains(secret), "{secret:?} reached the caller: {text:?}");
+            assert!(
+                !text.contains(secret),
+                "{secret:?} reached the caller: {text:?}"
+            );
         }
         let longest_hex_run = text
             .split(|c: char| !c.is_ascii_hexdigit())
@@ -66,7 +69,10 @@ async fn a_denial_names_the_failed_checks_and_keeps_hashes_and_emails_for_the_st
     );
 
     assert_names_only(&status, &[&approved_hash, approved_account, GOOD_SA, "@"]);
-    assert!(status.message().contains("instance.user_data"), "{status:?}");
+    assert!(
+        status.message().contains("instance.user_data"),
+        "{status:?}"
+    );
     // Alice still reads why, in the store.
     let pending = world.store.get_pending(GOOD_VM_ID).await.unwrap().unwrap();
     let reasons: Vec<&str> = pending
@@ -75,7 +81,9 @@ async fn a_denial_names_the_failed_checks_and_keeps_hashes_and_emails_for_the_st
         .map(|c| c.reason.as_str())
         .collect();
     assert!(
-        reasons.iter().any(|r| r.contains(approved_account) || r.contains(GOOD_SA)),
+        reasons
+            .iter()
+            .any(|r| r.contains(approved_account) || r.contains(GOOD_SA)),
         "{reasons:?}"
     );
     assert!(reasons.iter().all(|r| !r.is_empty()), "{reasons:?}");
@@ -104,7 +112,12 @@ async fn a_token_for_another_audience_is_unauthenticated_without_echoing_the_exp
 
     assert_names_only(
         &status,
-        &[AUDIENCE, "tokenserver.test.example", other, "some-other-service"],
+        &[
+            AUDIENCE,
+            "tokenserver.test.example",
+            other,
+            "some-other-service",
+        ],
     );
     assert!(status.message().contains("identity.claims"), "{status:?}");
 }

@@ -38,7 +38,10 @@ impl Immutable {
                     "chattr +i {} failed in CI: the store-fault test needs CAP_LINUX_IMMUTABLE",
                     path.display()
                 );
-                eprintln!("SKIPPED: chattr +i {} failed (no CAP_LINUX_IMMUTABLE?)", path.display());
+                eprintln!(
+                    "SKIPPED: chattr +i {} failed (no CAP_LINUX_IMMUTABLE?)",
+                    path.display()
+                );
                 return None;
             }
         }
@@ -93,7 +96,10 @@ async fn an_unwritable_sqlite_file_is_unavailable_and_the_same_server_heals_when
     begin(&client, &token).await.unwrap();
 
     let files = store_files(world.dir.path());
-    assert!(files.len() == 2, "expected the database and its WAL: {files:?}");
+    assert!(
+        files.len() == 2,
+        "expected the database and its WAL: {files:?}"
+    );
     let Some(guard) = Immutable::set(&files) else {
         return;
     };
@@ -116,11 +122,10 @@ async fn an_unwritable_sqlite_file_is_unavailable_and_the_same_server_heals_when
     // The very next request succeeds, and so do the ones after it: no connection was kept stuck.
     for attempt in 0..8 {
         let result = begin(&client, &token).await;
-        assert!(result.is_ok(), "request {attempt} after the fault: {result:?}");
+        assert!(
+            result.is_ok(),
+            "request {attempt} after the fault: {result:?}"
+        );
     }
-    assert!(
-        !server.stderr().contains("panicked"),
-        "{}",
-        server.stderr()
-    );
+    assert!(!server.stderr().contains("panicked"), "{}", server.stderr());
 }

@@ -252,6 +252,11 @@ async fn full_tpm_session_releases_the_secrets_once_and_records_the_quote() {
     assert!(record.verified);
     assert_eq!(record.nonce, hex::encode(&session.nonce));
     assert_eq!(record.pcr_values, vm.pcr_policy(&DEFAULT_PCRS).await.pcrs);
+    // The record is the server's: signed with its receipt key, and its quote verifies again.
+    let verified = record
+        .verify(&world.keys.receipt.verifying_key())
+        .unwrap_or_else(|e| panic!("the server's attestation record does not verify: {e}"));
+    assert_eq!(verified.len(), DEFAULT_PCRS.len());
     let events = world
         .store
         .list_events(&EventQuery::latest(50).for_instance(GOOD_VM_ID))

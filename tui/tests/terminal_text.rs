@@ -16,11 +16,13 @@ const CLEAR_SCREEN: &str = "\u{1b}[2J";
 /// The demo scenario with a metadata key on the good VM that clears the screen.
 fn scenario_with_hostile_metadata() -> Scenario {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sim/scenarios");
-    let text = std::fs::read_to_string(dir.join("demo.toml")).unwrap().replacen(
-        "[vm.metadata]\n",
-        "[vm.metadata]\n\"note\\u001b[2J\\r\" = \"hello\"\n",
-        1,
-    );
+    let text = std::fs::read_to_string(dir.join("demo.toml"))
+        .unwrap()
+        .replacen(
+            "[vm.metadata]\n",
+            "[vm.metadata]\n\"note\\u001b[2J\\r\" = \"hello\"\n",
+            1,
+        );
     Scenario::from_toml_str(&text, &dir).unwrap()
 }
 

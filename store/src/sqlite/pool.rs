@@ -107,10 +107,7 @@ pub(crate) fn open_connection(
     })?;
     // SQLite falls back to read-only when the file is not writable at this moment; such a
     // connection would fail every write until restart, so it is never used.
-    if conn
-        .is_readonly(rusqlite::MAIN_DB)
-        .map_err(map_error)?
-    {
+    if conn.is_readonly(rusqlite::MAIN_DB).map_err(map_error)? {
         return Err(StoreError::Unavailable(format!(
             "SQLite database {} is not writable right now (SQLite could only open it read-only); \
              check the permissions of the file, its -wal/-shm files and its directory",

@@ -539,6 +539,10 @@ async fn tokendist(dir: &Path, api: SocketAddr, args: &[String]) -> Run {
         )
         .env("TOKENDIST_SETTINGS", dir.join("settings.toml"))
         .env("TOKENDIST_GCP_ANONYMOUS", "true")
+        .env(
+            "TOKENDIST_SERVER_RECEIPT_KEY",
+            dir.join("server-keys/receipt.pub"),
+        )
         .env("TOKENDIST_COMPUTE_ENDPOINT", format!("http://{api}"))
         .env("TOKENDIST_LOGGING_ENDPOINT", format!("http://{api}"))
         .env_remove("TOKENDIST_JSON")
