@@ -11,7 +11,7 @@ mod support;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use support::vtpm::{POLICY_PCRS, VmTpm};
-use support::{Console, GOOD_ID, GOOD_VM, SECRET_VALUES};
+use support::{Console, GOOD_ID, GOOD_VM, PROJECT, SECRET_VALUES, ZONE};
 use tokendist_store::AttestationRecord;
 
 /// The record name the refusals must give.
@@ -114,8 +114,42 @@ async fn an_edited_attestation_row_is_refused_by_name_and_the_untouched_row_stil
         );
     }
 
+    // `show` says the same about the last edited row.
+    let show = console
+        .run(&[
+            "show",
+            GOOD_VM,
+            "--project",
+            PROJECT,
+            "--zone",
+            ZONE,
+            "--json",
+        ])
+        .await
+        .json();
+    assert_eq!(
+        show["tpm"]["last_quote"]["record_signature"], "refused",
+        "{show}"
+    );
+
     // The untouched row seals, and the VM's TPM opens what was sealed.
     store.put_attestation(&original).await.unwrap();
+    let show = console
+        .run(&[
+            "show",
+            GOOD_VM,
+            "--project",
+            PROJECT,
+            "--zone",
+            ZONE,
+            "--json",
+        ])
+        .await
+        .json();
+    assert_eq!(
+        show["tpm"]["last_quote"]["record_signature"], "verified",
+        "{show}"
+    );
     let run = console.approve(GOOD_VM, &["--yes"]).await;
     assert_eq!(run.code, 0, "{run:?}");
     let approval = store.get_approval(GOOD_ID).await.unwrap().unwrap();
