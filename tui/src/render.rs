@@ -1,6 +1,6 @@
 //! Text rendering of a [`Review`]: identity, placement, service account, IPs, boot image,
-//! fingerprint, shielded options, the cloud-config review, the audit-log timeline (denied entries
-//! marked) and every check with ✔ / ✘ / – and its reason. Secret values are never part of it.
+//! fingerprint, shielded options, metadata keys (instance and project), the cloud-config review,
+//! the audit-log timeline (denied entries marked) and every check with ✔ / ✘ / – and its reason. Secret values are never part of it.
 
 use std::fmt::Write as _;
 
@@ -73,6 +73,7 @@ pub fn evidence(review: &Review) -> String {
             let _ = writeln!(out, "  shielded identity  {ek}");
             let keys: Vec<&str> = i.metadata.keys().map(String::as_str).collect();
             let _ = writeln!(out, "  metadata keys      {}", keys.join(", "));
+            let _ = writeln!(out, "  project metadata   {}", project_keys(review));
         }
         Err(e) => {
             let _ = writeln!(
@@ -104,6 +105,21 @@ pub fn evidence(review: &Review) -> String {
         }
     }
     out
+}
+
+/// The keys of the project's common instance metadata (every VM of the project reads them).
+fn project_keys(review: &Review) -> String {
+    match review.project() {
+        Ok(project) if project.metadata.is_empty() => "none".to_owned(),
+        // Bob chooses the keys: control characters never reach the terminal.
+        Ok(project) => project
+            .metadata
+            .keys()
+            .map(|key| key.chars().filter(|c| !c.is_control()).collect::<String>())
+            .collect::<Vec<_>>()
+            .join(", "),
+        Err(e) => format!("unknown ({e})"),
+    }
 }
 
 fn list_or_none(items: &[String]) -> String {
