@@ -61,7 +61,8 @@ enum Rule {
     SshKeys,
 }
 
-const SCRIPT: &str = "runs a script as root (SYSTEM on Windows) when the VM boots, specializes or shuts down";
+const SCRIPT: &str =
+    "runs a script as root (SYSTEM on Windows) when the VM boots, specializes or shuts down";
 const SSH_KEYS: &str = "adds SSH keys that log in to the VM";
 const OS_CONFIG: &str = "configures the OS Config agent, which runs patch jobs and software policies as root from the API";
 
@@ -93,7 +94,9 @@ const KNOWN: &[(&str, Rule)] = &[
     ),
     (
         "user-data",
-        Rule::InstanceOnly("is project-wide user-data, which cloud-init may run as root on every VM"),
+        Rule::InstanceOnly(
+            "is project-wide user-data, which cloud-init may run as root on every VM",
+        ),
     ),
     (
         "gce-container-declaration",
@@ -130,7 +133,9 @@ const KNOWN: &[(&str, Rule)] = &[
     ),
     (
         "serial-port-logging-enable",
-        Rule::UnlessOff("copies the serial console output to Cloud Logging, readable outside the VM"),
+        Rule::UnlessOff(
+            "copies the serial console output to Cloud Logging, readable outside the VM",
+        ),
     ),
     (
         "enable-windows-ssh",
@@ -138,7 +143,9 @@ const KNOWN: &[(&str, Rule)] = &[
     ),
     (
         "disable-legacy-endpoints",
-        Rule::UnlessOn("re-enables the legacy metadata endpoints, which answer without the Metadata-Flavor header"),
+        Rule::UnlessOn(
+            "re-enables the legacy metadata endpoints, which answer without the Metadata-Flavor header",
+        ),
     ),
     ("block-project-ssh-keys", Rule::Harmless),
     ("google-compute-default-region", Rule::Harmless),

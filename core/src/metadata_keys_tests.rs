@@ -92,7 +92,11 @@ fn a_switch_passes_only_when_clearly_off() {
         "enable-windows-ssh",
     ] {
         for off in ["FALSE", "false", "False"] {
-            assert_eq!(classify_instance_key(key, off), KeyClass::Harmless, "{key}={off}");
+            assert_eq!(
+                classify_instance_key(key, off),
+                KeyClass::Harmless,
+                "{key}={off}"
+            );
             assert_eq!(
                 classify_project_key(key, off, false),
                 KeyClass::Harmless,
@@ -117,8 +121,7 @@ fn a_switch_passes_only_when_clearly_off() {
 
 #[test]
 fn the_reason_says_what_the_key_does_and_shows_the_value() {
-    let KeyClass::Dangerous(reason) = classify_project_key("enable-oslogin", "True ", false)
-    else {
+    let KeyClass::Dangerous(reason) = classify_project_key("enable-oslogin", "True ", false) else {
         panic!("enable-oslogin=True  is not dangerous");
     };
     assert!(reason.contains("\"True \""), "{reason}");
@@ -132,13 +135,20 @@ fn the_reason_says_what_the_key_does_and_shows_the_value() {
 #[test]
 fn project_ssh_keys_are_dangerous_unless_the_instance_blocks_them() {
     for key in ["ssh-keys", "sshKeys"] {
-        assert!(dangerous(&classify_project_key(key, "bob:ssh-ed25519 AAAA", false)));
+        assert!(dangerous(&classify_project_key(
+            key,
+            "bob:ssh-ed25519 AAAA",
+            false
+        )));
         assert_eq!(
             classify_project_key(key, "bob:ssh-ed25519 AAAA", true),
             KeyClass::Harmless
         );
         // On the instance they are never acceptable.
-        assert!(dangerous(&classify_instance_key(key, "bob:ssh-ed25519 AAAA")));
+        assert!(dangerous(&classify_instance_key(
+            key,
+            "bob:ssh-ed25519 AAAA"
+        )));
     }
 }
 
@@ -181,7 +191,10 @@ fn known_harmless_keys_pass_and_unknown_keys_are_unknown() {
         "block-project-ssh-keys",
         "cos-update-strategy",
     ] {
-        assert_eq!(classify_project_key(key, "anything", false), KeyClass::Harmless);
+        assert_eq!(
+            classify_project_key(key, "anything", false),
+            KeyClass::Harmless
+        );
         assert_eq!(classify_instance_key(key, "anything"), KeyClass::Harmless);
     }
     assert_eq!(
@@ -197,7 +210,10 @@ fn known_harmless_keys_pass_and_unknown_keys_are_unknown() {
         classify_project_key("my-team-label", "x", false),
         KeyClass::Unknown
     );
-    assert_eq!(classify_instance_key("my-team-label", "x"), KeyClass::Unknown);
+    assert_eq!(
+        classify_instance_key("my-team-label", "x"),
+        KeyClass::Unknown
+    );
 }
 
 #[test]

@@ -8,10 +8,10 @@
 
 mod support;
 
+use support::GOOD_VM;
 use support::approvals::{approve, approve_with, sample_secrets};
 use support::client::{assert_denied, get_token};
 use support::world::{World, demo_toml, scenario_from};
-use support::GOOD_VM;
 use tonic::Code;
 
 /// The demo's project metadata block, which every variant below extends.
@@ -32,7 +32,9 @@ const BOB_KEY: &str =
     "bob:ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIProjectWideKeyOfBobForTheTest00000 bob@laptop";
 
 /// Approves the good VM as it is, starts a server and asks for the secrets once.
-async fn released_or_denied(world: &World) -> Result<tokendist_proto::v1::TokenResponse, tonic::Status> {
+async fn released_or_denied(
+    world: &World,
+) -> Result<tokendist_proto::v1::TokenResponse, tonic::Status> {
     approve(world, GOOD_VM, &sample_secrets("project")).await;
     let server = world.server("server").await;
     let mut client = world.client(server.addr).await;
@@ -53,7 +55,10 @@ async fn project_startup_script_set_before_the_vm_existed_is_denied_by_project_m
         &["instance.project_metadata"],
     );
     // The caller learns the check, not Bob's script.
-    assert!(!format!("{status:?}").contains("evil.example"), "{status:?}");
+    assert!(
+        !format!("{status:?}").contains("evil.example"),
+        "{status:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -70,7 +75,8 @@ async fn project_wide_oslogin_set_before_the_vm_existed_is_denied_by_project_met
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn project_key_in_another_spelling_is_denied_by_project_metadata() {
     // GCE keys are case-sensitive, but the guest agent decodes attributes case-insensitively.
-    let text = world_with_project_metadata("enable-oslogin = \"FALSE\"\nEnable-OSLogin = \"TRUE\"\n");
+    let text =
+        world_with_project_metadata("enable-oslogin = \"FALSE\"\nEnable-OSLogin = \"TRUE\"\n");
     let world = World::start_with(scenario_from(&text)).await;
     assert_denied(
         released_or_denied(&world).await,

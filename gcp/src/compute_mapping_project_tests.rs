@@ -42,7 +42,11 @@ fn common_instance_metadata_maps_keys_values_fingerprint_and_number() {
     );
     assert_eq!(evidence.metadata_fingerprint, "o-P3cNLV6_Q=");
     assert_eq!(
-        evidence.metadata.keys().map(String::as_str).collect::<Vec<_>>(),
+        evidence
+            .metadata
+            .keys()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
         ["empty-value", "enable-oslogin", "startup-script"]
     );
     assert_eq!(evidence.metadata["enable-oslogin"], "TRUE");
@@ -67,8 +71,11 @@ fn a_project_without_metadata_items_has_an_empty_map() {
 
 #[test]
 fn a_project_without_a_name_is_malformed() {
-    let err = project_evidence(&project(serde_json::json!({ "kind": "compute#project" })))
-        .unwrap_err();
+    let err =
+        project_evidence(&project(serde_json::json!({ "kind": "compute#project" }))).unwrap_err();
     assert_eq!(err.api, API_PROJECTS_GET);
-    assert_eq!(err.kind, tokendist_core::evidence::FetchErrorKind::Malformed);
+    assert_eq!(
+        err.kind,
+        tokendist_core::evidence::FetchErrorKind::Malformed
+    );
 }

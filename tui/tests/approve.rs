@@ -153,7 +153,8 @@ async fn forcing_the_tampered_vm_is_refused_because_its_ssh_keys_are_never_appro
     assert_eq!(run.code, 3, "{run:?}");
     assert!(run.stderr.contains("\"ssh-keys\""), "{}", run.stderr);
     assert!(
-        run.stderr.contains("--force --reason does not override this"),
+        run.stderr
+            .contains("--force --reason does not override this"),
         "{}",
         run.stderr
     );

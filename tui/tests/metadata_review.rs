@@ -83,8 +83,13 @@ async fn instance_startup_script_at_review_fails_instance_metadata_and_approve_r
     let run = show(&console, &["--json"]).await;
     assert_eq!(run.code, 0, "{run:?}");
     let json = run.json();
-    assert_eq!(json["failed_checks"], serde_json::json!(["instance.metadata"]));
-    let reason = check(&json, "instance.metadata")["reason"].as_str().unwrap();
+    assert_eq!(
+        json["failed_checks"],
+        serde_json::json!(["instance.metadata"])
+    );
+    let reason = check(&json, "instance.metadata")["reason"]
+        .as_str()
+        .unwrap();
     assert!(reason.contains("\"startup-script\""), "{reason}");
     assert!(reason.contains("never approvable"), "{reason}");
     // The proposal shown does not allow it either.
@@ -104,7 +109,8 @@ async fn instance_startup_script_at_review_fails_instance_metadata_and_approve_r
         .await;
     assert_eq!(run.code, 3, "{run:?}");
     assert!(
-        run.stderr.contains("--force --reason does not override this"),
+        run.stderr
+            .contains("--force --reason does not override this"),
         "{}",
         run.stderr
     );
@@ -117,7 +123,13 @@ async fn instance_user_data_encoding_is_refused_by_approve() {
     let run = console
         .approve(
             GOOD_VM,
-            &["--yes", "--no-tpm", "--force", "--reason", "encoded on purpose"],
+            &[
+                "--yes",
+                "--no-tpm",
+                "--force",
+                "--reason",
+                "encoded on purpose",
+            ],
         )
         .await;
     assert_eq!(run.code, 3, "{run:?}");
@@ -134,13 +146,14 @@ async fn allowing_a_script_key_on_the_command_line_is_refused() {
     let console = Console::start().await;
     for key in ["startup-script", "Startup-Script", "enable-oslogin"] {
         let run = console
-            .approve(
-                GOOD_VM,
-                &["--yes", "--no-tpm", "--allow-metadata-key", key],
-            )
+            .approve(GOOD_VM, &["--yes", "--no-tpm", "--allow-metadata-key", key])
             .await;
         assert_eq!(run.code, 3, "{key}: {run:?}");
-        assert!(run.stderr.contains("--allow-metadata-key"), "{}", run.stderr);
+        assert!(
+            run.stderr.contains("--allow-metadata-key"),
+            "{}",
+            run.stderr
+        );
     }
     assert_nothing_approved(&console).await;
 }
@@ -203,7 +216,10 @@ async fn forcing_a_project_check_records_the_reason_and_the_failed_check() {
     let console = Console::start_with(with_project_key("team-owner = \"bob\"")).await;
     let reason = "the team key is being removed from the project";
     let run = console
-        .approve(GOOD_VM, &["--yes", "--no-tpm", "--force", "--reason", reason])
+        .approve(
+            GOOD_VM,
+            &["--yes", "--no-tpm", "--force", "--reason", reason],
+        )
         .await;
     assert_eq!(run.code, 0, "{run:?}");
     let events = console

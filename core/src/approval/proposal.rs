@@ -45,10 +45,7 @@ impl Approval {
                 .iter()
                 .filter(|(key, _)| !always_allowed.contains(*key))
                 .filter(|(key, value)| {
-                    !matches!(
-                        classify_instance_key(key, value),
-                        KeyClass::Dangerous(_)
-                    )
+                    !matches!(classify_instance_key(key, value), KeyClass::Dangerous(_))
                 })
                 .map(|(key, _)| key.clone())
                 .collect(),

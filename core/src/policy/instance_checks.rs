@@ -94,7 +94,10 @@ fn metadata(approval: &Approval, instance: &InstanceEvidence, settings: &Setting
                     .to_owned(),
             ),
             Some(value) => {
-                problems.push(format!("block-project-ssh-keys is {}, not TRUE", shown(value)));
+                problems.push(format!(
+                    "block-project-ssh-keys is {}, not TRUE",
+                    shown(value)
+                ));
             }
             None => problems.push("block-project-ssh-keys is not set to TRUE".to_owned()),
         }
