@@ -10,6 +10,7 @@ pub const APPROVAL_SIGNATURE: &str = "approval.signature";
 pub const APPROVAL_STATE: &str = "approval.state";
 pub const INSTANCE_USER_DATA: &str = "instance.user_data";
 pub const INSTANCE_METADATA: &str = "instance.metadata";
+pub const INSTANCE_PROJECT_METADATA: &str = "instance.project_metadata";
 pub const INSTANCE_FINGERPRINT: &str = "instance.fingerprint";
 pub const INSTANCE_BOOT_IMAGE: &str = "instance.boot_image";
 pub const INSTANCE_SERVICE_ACCOUNT: &str = "instance.service_account";
@@ -26,7 +27,7 @@ pub const TPM_AK: &str = "tpm.ak";
 pub const TPM_QUOTE: &str = "tpm.quote";
 
 /// The checks `policy::evaluate` runs on every release, in the order it reports them.
-pub const RELEASE_CHECKS: [&str; 19] = [
+pub const RELEASE_CHECKS: [&str; 20] = [
     IDENTITY_SIGNATURE,
     IDENTITY_CLAIMS,
     IDENTITY_FRESH,
@@ -40,6 +41,7 @@ pub const RELEASE_CHECKS: [&str; 19] = [
     INSTANCE_BOOT_IMAGE,
     INSTANCE_SERVICE_ACCOUNT,
     INSTANCE_SHIELDED,
+    INSTANCE_PROJECT_METADATA,
     AUDITLOG_CLEAN,
     NETWORK_PEER_IP,
     NETWORK_CLIENT_CERT,

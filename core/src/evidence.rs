@@ -4,6 +4,7 @@
 //! consumed by `policy::evaluate`. Plain data, no I/O.
 //!
 //! Every fetched part is a [`Fetched`]: an API error is carried into the checks, which fail closed.
+//! The project's common instance metadata is one of the parts ([`ProjectEvidence`]).
 
 use std::collections::BTreeMap;
 
@@ -104,6 +105,20 @@ pub struct DiskEvidence {
     pub licenses: Vec<String>,
 }
 
+/// `compute.projects.get` of the VM's project, reduced to its `commonInstanceMetadata`: keys every VM of
+/// the project reads besides its own (a project `startup-script` runs on each of them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectEvidence {
+    /// Project id (`name`).
+    pub project: String,
+    /// Project number (`id`), as a decimal string.
+    pub project_number: Option<String>,
+    /// `commonInstanceMetadata.fingerprint`, canonical base64.
+    pub metadata_fingerprint: String,
+    /// `commonInstanceMetadata.items`, key to value.
+    pub metadata: BTreeMap<String, String>,
+}
+
 /// `compute.instances.getShieldedInstanceIdentity`: Google's record of the VM's vTPM keys (PEM).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShieldedIdentity {
@@ -180,6 +195,10 @@ pub struct Evidence {
     pub identity: Result<IdentityClaims, crate::identity::IdentityError>,
     pub instance: Fetched<InstanceEvidence>,
     pub boot_disk: Fetched<DiskEvidence>,
+    /// The project's common instance metadata. Evidence recorded before it was gathered deserialises
+    /// with a fetch error here, so `instance.project_metadata` fails closed on it.
+    #[serde(default = "project_not_recorded")]
+    pub project: Fetched<ProjectEvidence>,
     /// Audit-log entries since the instance's creation (instance-scoped and project metadata changes).
     pub audit_log: Fetched<Vec<AuditEntry>>,
     pub peer: PeerEvidence,
@@ -189,4 +208,12 @@ pub struct Evidence {
     pub tpm: Option<TpmEvidence>,
     /// When the evidence was gathered (the decision's clock).
     pub gathered_at: DateTime<Utc>,
+}
+
+fn project_not_recorded() -> Fetched<ProjectEvidence> {
+    Err(FetchError {
+        api: "compute.projects.get".to_owned(),
+        kind: FetchErrorKind::Malformed,
+        message: "the project's metadata is not part of this evidence record".to_owned(),
+    })
 }

@@ -5,6 +5,7 @@
 //! - [`checks`]: the stable names of every policy check.
 //! - [`identity`]: Google instance identity tokens and their RS256 verification.
 //! - [`evidence`]: what is known about a VM at decision time.
+//! - [`metadata_keys`]: Compute Engine metadata keys that run code or open access, and how values read.
 //! - [`approval`]: Alice's approval record, its canonical encoding and Ed25519 signature.
 //! - [`auditlog`]: Cloud Audit Log entries, the deny-list, classification and the console timeline.
 //! - [`cloudconfig`]: analysis of a COS `#cloud-config` user-data (hardening, containers, digests).
@@ -27,6 +28,7 @@ pub mod cloudconfig;
 pub mod evidence;
 pub mod identity;
 pub mod keys;
+pub mod metadata_keys;
 pub mod network;
 pub mod policy;
 pub mod receipt;

@@ -9,6 +9,7 @@ mod boot_image;
 mod identity_checks;
 mod instance_checks;
 mod network_checks;
+mod project_metadata;
 mod review_checks;
 mod tpm_checks;
 
@@ -82,6 +83,7 @@ fn run(approval: &Approval, evidence: &Evidence, settings: &Settings, mode: Mode
         Mode::Proposal => checks.extend(approval_checks::skipped_for_proposal()),
     }
     checks.extend(instance_checks::run(approval, evidence, settings));
+    checks.push(project_metadata::check(evidence));
     checks.push(auditlog_checks::clean(
         approval,
         &evidence.audit_log,

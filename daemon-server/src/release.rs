@@ -1,5 +1,6 @@
 //! `GetToken`: the release decision. Looks up the caller's approval, gathers live evidence
-//! concurrently (instance, boot disk, audit log), adds the caller's `Proven` TPM session (if any) as
+//! concurrently (instance, boot disk, project metadata, audit log), adds the caller's `Proven` TPM
+//! session (if any) as
 //! `Evidence.tpm`, runs `core::policy::evaluate` — the very checks the console shows — and either
 //! releases the secrets with a signed receipt (spending the session, exactly once) or denies with the
 //! failed checks. A `require_tpm` approval without a proven session fails the `tpm.*` checks (closed);
@@ -197,6 +198,7 @@ fn unavailable_dependency(evidence: &Evidence, state: &ServerState) -> Option<St
     let errors = [
         evidence.instance.as_ref().err(),
         evidence.boot_disk.as_ref().err(),
+        evidence.project.as_ref().err(),
         evidence.audit_log.as_ref().err(),
     ];
     let error = errors

@@ -364,7 +364,7 @@ async fn ssh_keys_in_the_instance_metadata_are_denied_by_instance_metadata() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn project_wide_metadata_change_is_denied_by_audit_log() {
+async fn project_wide_metadata_change_is_denied_by_audit_log_and_project_metadata() {
     let (world, _server, mut client) = approved_world().await;
     let gcloud_config = tempfile::tempdir().unwrap();
     support::gcloud::run(
@@ -381,7 +381,7 @@ async fn project_wide_metadata_change_is_denied_by_audit_log() {
     assert_denied(
         get_token(&mut client, &world.good_token(), "").await,
         Code::PermissionDenied,
-        &["auditlog.clean"],
+        &["auditlog.clean", "instance.project_metadata"],
     );
 }
 

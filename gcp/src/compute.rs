@@ -1,16 +1,17 @@
 //! `ComputeClient`: the Compute Engine calls the checks need (`instances.get`,
-//! `instances.getShieldedInstanceIdentity`, `disks.get`, `images.get`), over the official
+//! `instances.getShieldedInstanceIdentity`, `disks.get`, `images.get`, `projects.get`), over the official
 //! `google-cloud-compute-v1` client, each result mapped to core evidence or a classified `FetchError`.
 
-use google_cloud_compute_v1::client::{Disks, Images, Instances};
+use google_cloud_compute_v1::client::{Disks, Images, Instances, Projects};
 use tokendist_core::evidence::{
-    DiskEvidence, FetchError, Fetched, InstanceEvidence, ShieldedIdentity,
+    DiskEvidence, FetchError, Fetched, InstanceEvidence, ProjectEvidence, ShieldedIdentity,
 };
 
 use crate::client_options::configure;
 use crate::compute_mapping::{
-    API_DISKS_GET, API_IMAGES_GET, API_INSTANCES_GET, API_SHIELDED_IDENTITY, ImageEvidence,
-    disk_evidence, image_evidence, instance_evidence, project_and_image, shielded_identity,
+    API_DISKS_GET, API_IMAGES_GET, API_INSTANCES_GET, API_PROJECTS_GET, API_SHIELDED_IDENTITY,
+    ImageEvidence, disk_evidence, image_evidence, instance_evidence, project_and_image,
+    project_evidence, shielded_identity,
 };
 use crate::config::GcpConfig;
 use crate::fetch_error::{from_gax, malformed};
@@ -33,6 +34,7 @@ pub struct ComputeClient {
     instances: Instances,
     disks: Disks,
     images: Images,
+    projects: Projects,
 }
 
 impl ComputeClient {
@@ -54,6 +56,10 @@ impl ComputeClient {
                 .await
                 .map_err(err)?,
             images: configure(Images::builder(), endpoint, config)
+                .build()
+                .await
+                .map_err(err)?,
+            projects: configure(Projects::builder(), endpoint, config)
                 .build()
                 .await
                 .map_err(err)?,
@@ -110,6 +116,18 @@ impl ComputeClient {
             .await
             .map_err(|e| logged(from_gax(API_DISKS_GET, &e)))?;
         disk_evidence(&disk).map_err(logged)
+    }
+
+    /// `projects.get`, mapped to [`ProjectEvidence`] (the project's common instance metadata).
+    pub async fn project(&self, project: &str) -> Fetched<ProjectEvidence> {
+        let project = self
+            .projects
+            .get()
+            .set_project(project)
+            .send()
+            .await
+            .map_err(|e| logged(from_gax(API_PROJECTS_GET, &e)))?;
+        project_evidence(&project).map_err(logged)
     }
 
     /// `images.get` for an image URL (`.../projects/P/global/images/NAME`, full or partial).

@@ -7,10 +7,10 @@ use base64::Engine as _;
 // Google serves bytes fields (fingerprints) as URL-safe base64 with padding (`o-P3cNLV6_Q=`).
 use base64::engine::general_purpose::URL_SAFE as BASE64;
 use chrono::{DateTime, Utc};
-use google_cloud_compute_v1::model::{Disk, Image, Instance, ShieldedInstanceIdentity};
+use google_cloud_compute_v1::model::{Disk, Image, Instance, Project, ShieldedInstanceIdentity};
 use serde::{Deserialize, Serialize};
 use tokendist_core::evidence::{
-    DiskEvidence, FetchError, InstanceEvidence, ShieldedConfig, ShieldedIdentity,
+    DiskEvidence, FetchError, InstanceEvidence, ProjectEvidence, ShieldedConfig, ShieldedIdentity,
 };
 
 use crate::fetch_error::malformed;
@@ -20,6 +20,7 @@ pub const API_INSTANCES_GET: &str = "compute.instances.get";
 pub const API_SHIELDED_IDENTITY: &str = "compute.instances.getShieldedInstanceIdentity";
 pub const API_DISKS_GET: &str = "compute.disks.get";
 pub const API_IMAGES_GET: &str = "compute.images.get";
+pub const API_PROJECTS_GET: &str = "compute.projects.get";
 
 /// `compute.images.get`, reduced to what the console shows about a boot image.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -177,6 +178,27 @@ pub fn shielded_identity(identity: &ShieldedInstanceIdentity) -> ShieldedIdentit
     }
 }
 
+/// Maps `projects.get` to its `commonInstanceMetadata` (no metadata at all is an empty map).
+pub fn project_evidence(project: &Project) -> Result<ProjectEvidence, FetchError> {
+    let metadata = project.common_instance_metadata.as_ref();
+    Ok(ProjectEvidence {
+        project: project
+            .name
+            .clone()
+            .ok_or_else(|| malformed(API_PROJECTS_GET, "the project has no name"))?,
+        project_number: project.id.map(|id| id.to_string()),
+        metadata_fingerprint: metadata
+            .and_then(|m| m.fingerprint.as_ref())
+            .map(|f| BASE64.encode(f))
+            .unwrap_or_default(),
+        metadata: metadata
+            .iter()
+            .flat_map(|m| m.items.iter())
+            .filter_map(|item| Some((item.key.clone()?, item.value.clone().unwrap_or_default())))
+            .collect(),
+    })
+}
+
 /// Maps `images.get`.
 pub fn image_evidence(image: &Image) -> Result<ImageEvidence, FetchError> {
     Ok(ImageEvidence {
@@ -241,3 +263,7 @@ fn parse_rfc3339(text: &str) -> Option<DateTime<Utc>> {
 #[cfg(test)]
 #[path = "compute_mapping_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "compute_mapping_project_tests.rs"]
+mod project_tests;

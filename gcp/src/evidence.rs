@@ -1,12 +1,14 @@
-//! `EvidenceCollector`: everything Google says about one VM for one decision. Fetches the instance,
-//! then concurrently its boot disk, its shielded identity and the audit log since its creation.
+//! `EvidenceCollector`: everything Google says about one VM for one decision. Fetches the instance
+//! (and, at the same time, its project's common instance metadata), then concurrently its boot disk,
+//! its shielded identity and the audit log since its creation.
 //! Fails closed: any failure becomes that part's `Fetched::Err` (and parts that depend on the
 //! instance inherit its failure), never a pass.
 
 use chrono::{DateTime, Utc};
 use tokendist_core::auditlog::AuditEntry;
 use tokendist_core::evidence::{
-    DiskEvidence, Evidence, FetchError, Fetched, InstanceEvidence, PeerEvidence, ShieldedIdentity,
+    DiskEvidence, Evidence, FetchError, Fetched, InstanceEvidence, PeerEvidence, ProjectEvidence,
+    ShieldedIdentity,
 };
 use tokendist_core::identity::{IdentityClaims, IdentityError};
 
@@ -22,6 +24,8 @@ pub struct VmEvidence {
     pub instance: Fetched<InstanceEvidence>,
     pub boot_disk: Fetched<DiskEvidence>,
     pub shielded_identity: Fetched<ShieldedIdentity>,
+    /// `projects.get` of the VM's project: its common instance metadata.
+    pub project: Fetched<ProjectEvidence>,
     /// Instance-scoped entries and project metadata changes since the instance's creation, oldest first.
     pub audit_log: Fetched<Vec<AuditEntry>>,
 }
@@ -39,6 +43,7 @@ impl VmEvidence {
             identity,
             instance: self.instance,
             boot_disk: self.boot_disk,
+            project: self.project,
             audit_log: self.audit_log,
             peer,
             tpm: None,
@@ -60,12 +65,17 @@ impl EvidenceCollector {
         Self { compute, logging }
     }
 
-    /// Fetches the instance `project/zone/name`, then the rest concurrently.
+    /// Fetches the instance `project/zone/name` and the project's metadata, then the rest concurrently.
     pub async fn collect(&self, project: &str, zone: &str, name: &str) -> VmEvidence {
-        let instance = match self.compute.instance(project, zone, name).await {
+        let (instance, project_metadata) = tokio::join!(
+            self.compute.instance(project, zone, name),
+            self.compute.project(project)
+        );
+        let instance = match instance {
             Ok(instance) => instance,
             Err(err) => {
                 return VmEvidence {
+                    project: project_metadata,
                     boot_disk: Err(dependent(API_DISKS_GET, &err)),
                     shielded_identity: Err(dependent(API_SHIELDED_IDENTITY, &err)),
                     audit_log: Err(dependent(API_ENTRIES_LIST, &err)),
@@ -103,6 +113,7 @@ impl EvidenceCollector {
         VmEvidence {
             boot_disk,
             shielded_identity,
+            project: project_metadata,
             audit_log: merge_logs(instance_log, project_log),
             instance: Ok(instance),
         }

@@ -22,6 +22,7 @@ use crate::confirm;
 use crate::context::{collector, gcp_config, load_settings, open_store};
 use crate::error::ConsoleError;
 use crate::expiry::parse_expiry;
+use crate::never_approvable::{refuse_dangerous_allow_keys, refuse_dangerous_instance_metadata};
 use crate::output::emit;
 use crate::pcr_values::parse_pcr_args;
 use crate::render;
@@ -191,6 +192,7 @@ pub async fn run(global: &GlobalOptions, args: &ApproveArgs) -> Result<(), Conso
         (None, true) => return Err(ConsoleError::Usage(SERVER_KEY_NEEDED.to_owned())),
         (_, false) => None,
     };
+    refuse_dangerous_allow_keys(&args.allow_metadata_keys)?;
     let settings = load_settings(global.settings.as_deref())?;
     let receipt_key = load_receipt_public(global.server_receipt_key.as_deref())?;
     let secrets = secrets_file::load(&args.secrets)?;
@@ -212,6 +214,7 @@ pub async fn run(global: &GlobalOptions, args: &ApproveArgs) -> Result<(), Conso
     let mut text = render::evidence(&review);
     text.push_str(&render::checks(&checks, Against::Proposal));
     emit(&text)?;
+    refuse_dangerous_instance_metadata(instance, &failed_names(&checks))?;
     let sealing = match server_public {
         Some(key) => Sealing::Server(key),
         None => {

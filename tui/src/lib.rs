@@ -4,7 +4,8 @@
 //! - [`cli`]: the clap command line (global options, one subcommand per operation).
 //! - [`dispatch`]: runs a parsed command; [`exit`] and [`error`]: documented exit codes and errors.
 //! - [`keygen`], [`certs`]: key pairs and demo certificates ([`files`] writes them safely).
-//! - [`list`], [`show`], [`approve`], [`revoke`]: the store and review operations.
+//! - [`list`], [`show`], [`approve`], [`revoke`]: the store and review operations;
+//!   [`never_approvable`]: the metadata `approve` refuses outright.
 //! - [`seal`]: one secret sealed to a VM's vTPM; [`tpm_target`] (EK + PCR policy + envelopes) and
 //!   [`pcr_values`] are what it and `approve` seal with; [`tpm_view`] is `show`'s TPM section.
 //! - [`review`]: live evidence plus the same `core::policy` checks the server runs; [`render`] shows it.
@@ -23,6 +24,7 @@ pub mod expiry;
 pub mod files;
 pub mod keygen;
 pub mod list;
+pub mod never_approvable;
 pub mod output;
 pub mod pcr_values;
 pub mod render;

@@ -1,9 +1,10 @@
 //! Text rendering of a [`Review`]: identity, placement, service account, IPs, boot image,
-//! fingerprint, shielded options, the cloud-config review, the audit-log timeline (denied entries
-//! marked) and every check with ✔ / ✘ / – and its reason. Secret values are never part of it.
-//! Text from Google or the store that fills one line (names, metadata keys, audit entries, reasons)
-//! goes through `printable_line`, so it cannot start a line of its own or move the cursor; `emit`
-//! escapes what is left of any control character in the whole output.
+//! fingerprint, shielded options, metadata keys (instance and project), the cloud-config review,
+//! the audit-log timeline (denied entries marked) and every check with ✔ / ✘ / – and its reason.
+//! Secret values are never part of it. Text from Google or the store that fills one line (names,
+//! metadata keys, audit entries, reasons) goes through `printable_line`, so it cannot start a line
+//! of its own or move the cursor; `emit` escapes what is left of any control character in the whole
+//! output.
 
 use std::fmt::Write as _;
 
@@ -86,6 +87,7 @@ pub fn evidence(review: &Review) -> String {
                 .map(|key| printable_line(key).into_owned())
                 .collect();
             let _ = writeln!(out, "  metadata keys      {}", keys.join(", "));
+            let _ = writeln!(out, "  project metadata   {}", project_keys(review));
         }
         Err(e) => {
             let _ = writeln!(
@@ -117,6 +119,21 @@ pub fn evidence(review: &Review) -> String {
         }
     }
     out
+}
+
+/// The keys of the project's common instance metadata (every VM of the project reads them).
+fn project_keys(review: &Review) -> String {
+    match review.project() {
+        Ok(project) if project.metadata.is_empty() => "none".to_owned(),
+        // Bob chooses the keys: control characters never reach the terminal.
+        Ok(project) => project
+            .metadata
+            .keys()
+            .map(|key| printable_line(key).into_owned())
+            .collect::<Vec<_>>()
+            .join(", "),
+        Err(e) => format!("unknown ({e})"),
+    }
 }
 
 fn list_or_none(items: &[String]) -> String {

@@ -9,7 +9,8 @@ use tokendist_core::approval::Approval;
 use tokendist_core::auditlog::{TimelineEvent, timeline};
 use tokendist_core::checks::{self, REVIEW_CHECKS};
 use tokendist_core::evidence::{
-    DiskEvidence, Evidence, FetchError, Fetched, InstanceEvidence, PeerEvidence, ShieldedIdentity,
+    DiskEvidence, Evidence, FetchError, Fetched, InstanceEvidence, PeerEvidence, ProjectEvidence,
+    ShieldedIdentity,
 };
 use tokendist_core::identity::IdentityError;
 use tokendist_core::policy;
@@ -96,6 +97,10 @@ impl Review {
         self.evidence.boot_disk.as_ref()
     }
 
+    pub fn project(&self) -> Result<&ProjectEvidence, &FetchError> {
+        self.evidence.project.as_ref()
+    }
+
     pub fn gathered_at(&self) -> DateTime<Utc> {
         self.evidence.gathered_at
     }
@@ -105,6 +110,7 @@ impl Review {
         [
             self.evidence.instance.as_ref().err(),
             self.evidence.boot_disk.as_ref().err(),
+            self.evidence.project.as_ref().err(),
             self.shielded_identity.as_ref().err(),
             self.evidence.audit_log.as_ref().err(),
         ]

@@ -6,7 +6,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokendist_core::approval::Approval;
 use tokendist_core::auditlog::TimelineEvent;
-use tokendist_core::evidence::{DiskEvidence, FetchError, InstanceEvidence, ShieldedIdentity};
+use tokendist_core::evidence::{
+    DiskEvidence, FetchError, InstanceEvidence, ProjectEvidence, ShieldedIdentity,
+};
 use tokendist_core::keys::ed25519_public_from_pem;
 use tokendist_core::settings::{Settings, encode_verifying_key};
 use tokendist_core::verdict::CheckResult;
@@ -33,6 +35,8 @@ pub struct ShowJson<'a> {
     pub gathered_at: DateTime<Utc>,
     pub instance: Option<&'a InstanceEvidence>,
     pub boot_disk: Option<&'a DiskEvidence>,
+    /// The project's common instance metadata (null when it could not be read).
+    pub project: Option<&'a ProjectEvidence>,
     pub shielded_identity: Option<&'a ShieldedIdentity>,
     /// Every Google API call that failed (the checks needing it fail closed).
     pub errors: Vec<&'a FetchError>,
@@ -60,6 +64,7 @@ impl<'a> ShowJson<'a> {
             gathered_at: review.gathered_at(),
             instance: review.instance().ok(),
             boot_disk: review.boot_disk().ok(),
+            project: review.project().ok(),
             shielded_identity: review.shielded_identity.as_ref().ok(),
             errors: review.fetch_errors(),
             cloud_config_review: checks_json(&review.cloud_config_review),

@@ -142,7 +142,7 @@ async fn show_json_of_an_unapproved_vm_evaluates_the_proposal_with_every_check()
     assert_eq!(check(&show, "instance.metadata")["outcome"], "fail");
     assert_eq!(
         check(&show, "instance.metadata")["reason"],
-        "ssh-keys is present"
+        "\"ssh-keys\" adds SSH keys that log in to the VM (never approvable)"
     );
     assert!(check(&show, "instance.shielded")["reason"].is_null());
     assert_eq!(check(&show, "instance.shielded")["outcome"], "pass");

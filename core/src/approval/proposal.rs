@@ -7,10 +7,12 @@ use super::Approval;
 use crate::cloudconfig::user_data_sha256_b64;
 use crate::evidence::InstanceEvidence;
 use crate::identity::IdentityClaims;
+use crate::metadata_keys::{KeyClass, classify_instance_key};
 
 impl Approval {
     /// An unsigned approval pinning the VM exactly as it is now: its ids, service account, user-data
-    /// hash, fingerprint and metadata keys (minus `always_allowed` ones). Boot images stay empty, so
+    /// hash, fingerprint and metadata keys (minus `always_allowed` ones, and minus keys that run code or
+    /// open access, which are never approvable: see [`crate::metadata_keys`]). Boot images stay empty, so
     /// the settings' approved set applies (the console may pin the boot disk's image before signing). TPM is
     /// required, confidential computing when it is on; the caller adjusts before signing.
     pub fn proposed_from(
@@ -37,11 +39,15 @@ impl Approval {
             fingerprint: instance.fingerprint.clone(),
             // Empty: the settings' approved image set applies, so an unexpected image shows as a failure.
             boot_images: Vec::new(),
+            // Keys that run code or open access are never copied: `instance.metadata` fails on them.
             allowed_metadata_keys: instance
                 .metadata
-                .keys()
-                .filter(|k| !always_allowed.contains(*k))
-                .cloned()
+                .iter()
+                .filter(|(key, _)| !always_allowed.contains(*key))
+                .filter(|(key, value)| {
+                    !matches!(classify_instance_key(key, value), KeyClass::Dangerous(_))
+                })
+                .map(|(key, _)| key.clone())
                 .collect(),
             peer_address: None,
             client_cert_serial: None,

@@ -10,6 +10,9 @@ use crate::checks::{
 };
 use crate::cloudconfig::user_data_sha256_b64;
 use crate::evidence::{DiskEvidence, Evidence, Fetched, InstanceEvidence};
+use crate::metadata_keys::{
+    KeyClass, blocks_project_ssh_keys, classify_instance_key, clearly_on, shown,
+};
 use crate::settings::{FingerprintPolicy, Settings};
 use crate::verdict::CheckResult;
 
@@ -65,47 +68,39 @@ fn user_data(approval: &Approval, instance: &InstanceEvidence) -> CheckResult {
     }
 }
 
-/// Values a VM would read as "on". Anything not clearly off counts as on for keys that open access.
-fn clearly_true(value: &str) -> bool {
-    matches!(
-        value.trim().to_ascii_lowercase().as_str(),
-        "true" | "1" | "yes" | "y" | "on"
-    )
-}
-
-fn clearly_false(value: &str) -> bool {
-    matches!(
-        value.trim().to_ascii_lowercase().as_str(),
-        "false" | "0" | "no" | "n" | "off"
-    )
-}
-
+/// Keys outside the approved set fail; keys that run code or open access fail even when an approval
+/// (an older one, or one signed by hand) or the settings list them; project SSH keys must be blocked.
 fn metadata(approval: &Approval, instance: &InstanceEvidence, settings: &Settings) -> CheckResult {
     let mut problems = Vec::new();
-    for key in instance.metadata.keys() {
-        let allowed = key == "user-data"
-            || settings.always_allowed_metadata_keys.contains(key)
-            || approval.allowed_metadata_keys.contains(key);
-        if !allowed {
-            problems.push(format!("key {key:?} is not approved"));
+    for (key, value) in &instance.metadata {
+        match classify_instance_key(key, value) {
+            KeyClass::Dangerous(reason) => {
+                problems.push(format!("{key:?} {reason} (never approvable)"));
+            }
+            KeyClass::Harmless | KeyClass::Unknown => {
+                let allowed = key == "user-data"
+                    || settings.always_allowed_metadata_keys.contains(key)
+                    || approval.allowed_metadata_keys.contains(key);
+                if !allowed {
+                    problems.push(format!("key {key:?} is not approved"));
+                }
+            }
         }
     }
-    for key in ["ssh-keys", "sshKeys"] {
-        if instance.metadata.contains_key(key) {
-            problems.push(format!("{key} is present"));
+    if !blocks_project_ssh_keys(&instance.metadata) {
+        match instance.metadata.get("block-project-ssh-keys") {
+            Some(value) if clearly_on(value) => problems.push(
+                "block-project-ssh-keys is TRUE, but another spelling of the key may override it"
+                    .to_owned(),
+            ),
+            Some(value) => {
+                problems.push(format!(
+                    "block-project-ssh-keys is {}, not TRUE",
+                    shown(value)
+                ));
+            }
+            None => problems.push("block-project-ssh-keys is not set to TRUE".to_owned()),
         }
-    }
-    for key in ["enable-oslogin", "serial-port-enable"] {
-        if let Some(value) = instance.metadata.get(key)
-            && !clearly_false(value)
-        {
-            problems.push(format!("{key} is {value:?}"));
-        }
-    }
-    match instance.metadata.get("block-project-ssh-keys") {
-        Some(value) if clearly_true(value) => {}
-        Some(value) => problems.push(format!("block-project-ssh-keys is {value:?}, not TRUE")),
-        None => problems.push("block-project-ssh-keys is not set to TRUE".to_owned()),
     }
     if problems.is_empty() {
         CheckResult::pass(INSTANCE_METADATA)

@@ -14,7 +14,7 @@ use serde_json::Value;
 use tokendist_core::approval::{Approval, sign};
 use tokendist_core::auditlog::AuditEntry;
 use tokendist_core::evidence::{
-    DiskEvidence, Evidence, InstanceEvidence, PeerEvidence, ShieldedConfig,
+    DiskEvidence, Evidence, InstanceEvidence, PeerEvidence, ProjectEvidence, ShieldedConfig,
 };
 use tokendist_core::identity::{self, IdentityClaims};
 use tokendist_core::settings::{Settings, encode_verifying_key};
@@ -221,11 +221,29 @@ pub fn good_audit_log() -> Vec<AuditEntry> {
     vec![insert]
 }
 
+/// The good VM's project: OS Login explicitly off, default zone and logging set (harmless keys).
+pub fn good_project() -> ProjectEvidence {
+    ProjectEvidence {
+        project: "tc-4f4f5a70".to_owned(),
+        project_number: Some("493201784516".to_owned()),
+        metadata_fingerprint: "ZWRDpYrCzbY=".to_owned(),
+        metadata: [
+            ("enable-oslogin", "FALSE"),
+            ("google-compute-default-zone", "us-central1-a"),
+            ("google-logging-enabled", "true"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect(),
+    }
+}
+
 pub fn good_evidence() -> Evidence {
     Evidence {
         identity: Ok(verified_seed_claims()),
         instance: Ok(good_instance()),
         boot_disk: Ok(good_disk()),
+        project: Ok(good_project()),
         audit_log: Ok(good_audit_log()),
         peer: PeerEvidence {
             address: Some("34.121.225.36".to_owned()),

@@ -47,6 +47,7 @@ pub async fn undecodable_evidence(sim: &RunningSim, vm: &str) -> Option<String> 
     [
         evidence.instance.as_ref().err(),
         evidence.boot_disk.as_ref().err(),
+        evidence.project.as_ref().err(),
     ]
     .into_iter()
     .flatten()
