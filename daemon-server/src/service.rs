@@ -59,6 +59,8 @@ impl TokenServiceImpl {
         metadata: &tonic::metadata::MetadataMap,
         session: &mut RequestedSession,
     ) -> Result<IdentityClaims, ServiceError> {
+        // A request without a bearer token is UNAUTHENTICATED whatever session it names.
+        crate::authenticate::bearer_token(metadata)?;
         let scope = session.token_scope()?;
         authenticate(&self.state, metadata, &scope).await
     }

@@ -174,6 +174,18 @@ impl SimHandle {
         self.set_ek(vm, pem, None)
     }
 
+    /// Stops serving an EK (and EK certificate) for the VM: `getShieldedInstanceIdentity` then has no
+    /// `encryptionKey`, as for a VM whose vTPM Google does not report.
+    pub fn remove_ek(&self, vm: &str) -> Result<(), SimError> {
+        let mut world = self.lock();
+        let state = world
+            .vm_by_name_mut(vm)
+            .ok_or_else(|| SimError::UnknownVm(vm.to_string()))?;
+        state.ek_pem = None;
+        state.ek_cert_pem = None;
+        Ok(())
+    }
+
     /// Sets the certificate served as `encryptionKey.ekCert` (PEM, as Google serves it) for the
     /// VM's current EK. The VM must have an EK public key.
     pub fn set_ek_certificate_pem(&self, vm: &str, pem: &str) -> Result<(), SimError> {
