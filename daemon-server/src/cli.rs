@@ -235,7 +235,11 @@ impl Cli {
             set("--gcp-anonymous", "gcp.credentials", text("anonymous"));
         }
         if self.jwks_allow_http {
-            set("--jwks-allow-http", "gcp.jwks_allow_http", Value::Boolean(true));
+            set(
+                "--jwks-allow-http",
+                "gcp.jwks_allow_http",
+                Value::Boolean(true),
+            );
         }
         overrides.into_sources(self.config.clone(), env, false)
     }

@@ -92,7 +92,9 @@ fn well_formed(session_id: &str) -> bool {
 }
 
 fn malformed_id() -> ServiceError {
-    ServiceError::InvalidArgument("session_id must be the 32 hex digits BeginSession returned".into())
+    ServiceError::InvalidArgument(
+        "session_id must be the 32 hex digits BeginSession returned".into(),
+    )
 }
 
 /// The session a request names, read once: authentication needs its challenge time before the
@@ -192,7 +194,10 @@ impl RequestedSession {
 
 /// Deletes expired sessions every `interval` (the first run at start), on every replica (deleting
 /// twice is harmless). Failures are logged; the next run retries.
-pub fn spawn_purger(store: std::sync::Arc<dyn tokendist_store::Store>, interval: std::time::Duration) {
+pub fn spawn_purger(
+    store: std::sync::Arc<dyn tokendist_store::Store>,
+    interval: std::time::Duration,
+) {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -201,7 +206,9 @@ pub fn spawn_purger(store: std::sync::Arc<dyn tokendist_store::Store>, interval:
             match store.purge_expired_sessions(Utc::now()).await {
                 Ok(0) => {}
                 Ok(removed) => tracing::info!(removed, "purged expired sessions"),
-                Err(error) => tracing::warn!(%error, "could not purge expired sessions; retrying later"),
+                Err(error) => {
+                    tracing::warn!(%error, "could not purge expired sessions; retrying later")
+                }
             }
         }
     });

@@ -101,7 +101,8 @@ async fn sighup_with_a_newly_trusted_approver_accepts_its_approvals_without_a_re
     let ready = server.next_notification(NOTICE).await.unwrap();
     assert!(ready.starts_with("READY=1"), "{ready}");
     assert_eq!(server.pid(), pid_before);
-    world.release(&mut client, GOOD_VM)
+    world
+        .release(&mut client, GOOD_VM)
         .await
         .unwrap_or_else(|status| panic!("{status:?}\n{}", server.stderr()));
 }

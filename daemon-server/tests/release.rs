@@ -28,7 +28,8 @@ async fn approved_vm_receives_its_secrets_with_a_verifiable_receipt_and_the_rele
     let server = world.server("server").await;
     let mut client = world.client(server.addr).await;
 
-    let response = world.release(&mut client, GOOD_VM)
+    let response = world
+        .release(&mut client, GOOD_VM)
         .await
         .unwrap_or_else(|status| panic!("{status:?}\n{}", server.stderr()));
 
@@ -475,16 +476,15 @@ async fn compute_api_503_is_unavailable_and_release_resumes_once_the_fault_clear
             latency_ms: None,
         })
         .unwrap();
-    let status = world.release(&mut client, GOOD_VM)
-        .await
-        .unwrap_err();
+    let status = world.release(&mut client, GOOD_VM).await.unwrap_err();
     assert_eq!(status.code(), Code::Unavailable, "{status:?}");
     assert!(status.message().contains("compute"), "{status:?}");
     // An outage is not a denial: nothing is recorded as pending.
     assert!(world.store.list_pending().await.unwrap().is_empty());
 
     world.sim.handle().clear_faults(Some(Api::Compute));
-    world.release(&mut client, GOOD_VM)
+    world
+        .release(&mut client, GOOD_VM)
         .await
         .unwrap_or_else(|status| panic!("{status:?}\n{}", server.stderr()));
 }

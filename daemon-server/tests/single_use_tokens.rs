@@ -21,7 +21,10 @@ use tokendist_proto::v1 as pb;
 use tonic::Code;
 
 /// BeginSession as the good VM, and the token its client fetches for that session's audience.
-async fn session_and_token(world: &World, client: &mut Client) -> (pb::BeginSessionResponse, String) {
+async fn session_and_token(
+    world: &World,
+    client: &mut Client,
+) -> (pb::BeginSessionResponse, String) {
     let session = begin_session(client, &world.good_token()).await;
     let token = world.session_token(GOOD_VM, &session);
     (session, token)
@@ -160,9 +163,7 @@ async fn a_token_used_on_one_replica_is_refused_by_another_sharing_the_store() {
         "{replay:?}\n{}",
         second.stderr()
     );
-    let sessionless = get_token(&mut on_second, &captured, "")
-        .await
-        .unwrap_err();
+    let sessionless = get_token(&mut on_second, &captured, "").await.unwrap_err();
     assert_eq!(sessionless.code(), Code::InvalidArgument, "{sessionless:?}");
 }
 
@@ -183,7 +184,9 @@ async fn begin_session_is_rate_limited_per_instance_after_authentication() {
 
     // Unauthenticated calls do not reach (or drain) the instance's bucket.
     for _ in 0..5 {
-        let status = try_begin_session(&mut client, "not-a-jwt").await.unwrap_err();
+        let status = try_begin_session(&mut client, "not-a-jwt")
+            .await
+            .unwrap_err();
         assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
     }
     for _ in 0..2 {

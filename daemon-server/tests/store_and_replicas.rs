@@ -65,12 +65,10 @@ async fn exercise(world: &World) -> Vec<PlainSecret> {
         &world.session_token(GOOD_VM, &session),
         &session.session_id,
     )
-        .await
-        .unwrap_or_else(|status| panic!("{status:?}\n{}", server.stderr()));
+    .await
+    .unwrap_or_else(|status| panic!("{status:?}\n{}", server.stderr()));
     assert_eq!(released.secrets.len(), 2);
-    let denied = world.release(&mut client, TAMPERED_VM)
-        .await
-        .unwrap_err();
+    let denied = world.release(&mut client, TAMPERED_VM).await.unwrap_err();
     assert_eq!(denied.code(), Code::PermissionDenied);
     secrets
 }
@@ -216,9 +214,13 @@ async fn session_begun_on_one_replica_completes_on_the_other_exactly_once() {
     assert_eq!(released.secrets.len(), 2);
 
     for client in [&mut on_first, &mut on_second] {
-        let again = get_token(client, &world.session_token(GOOD_VM, &session), &session.session_id)
-            .await
-            .unwrap_err();
+        let again = get_token(
+            client,
+            &world.session_token(GOOD_VM, &session),
+            &session.session_id,
+        )
+        .await
+        .unwrap_err();
         assert_eq!(
             again.code(),
             Code::FailedPrecondition,

@@ -209,14 +209,22 @@ async fn full_tpm_session_releases_the_secrets_once_and_records_the_quote() {
     .unwrap_or_else(|status| panic!("{status:?}\n{}", server.stderr()));
     let activated = vm.activate(&challenge).await;
     let request = vm.prove_request(&session, activated, &session.nonce).await;
-    let proven = prove(&mut client, &world.session_token(GOOD_VM, &session), request)
-        .await
-        .unwrap_or_else(|status| panic!("{status:?}\n{}", server.stderr()));
+    let proven = prove(
+        &mut client,
+        &world.session_token(GOOD_VM, &session),
+        request,
+    )
+    .await
+    .unwrap_or_else(|status| panic!("{status:?}\n{}", server.stderr()));
     assert_eq!(proven.valid_until_unix, session.expires_at_unix);
 
-    let response = get_token(&mut client, &world.session_token(GOOD_VM, &session), &session.session_id)
-        .await
-        .unwrap_or_else(|status| panic!("{status:?}\n{}", server.stderr()));
+    let response = get_token(
+        &mut client,
+        &world.session_token(GOOD_VM, &session),
+        &session.session_id,
+    )
+    .await
+    .unwrap_or_else(|status| panic!("{status:?}\n{}", server.stderr()));
     let received: Vec<(String, Vec<u8>)> = response
         .secrets
         .into_iter()
@@ -235,7 +243,12 @@ async fn full_tpm_session_releases_the_secrets_once_and_records_the_quote() {
         .unwrap()
         .unwrap();
     assert_eq!(stored.step, SessionStep::Consumed);
-    let again = get_token(&mut client, &world.session_token(GOOD_VM, &session), &session.session_id).await;
+    let again = get_token(
+        &mut client,
+        &world.session_token(GOOD_VM, &session),
+        &session.session_id,
+    )
+    .await;
     assert_eq!(again.unwrap_err().code(), Code::FailedPrecondition);
 
     let record = world
@@ -274,7 +287,12 @@ async fn get_token_without_a_session_on_a_require_tpm_approval_is_denied_by_the_
     // A session that was only begun fails the TPM checks.
     let session = begin_session(&mut client, &world.good_token()).await;
     assert_denied(
-        get_token(&mut client, &world.session_token(GOOD_VM, &session), &session.session_id).await,
+        get_token(
+            &mut client,
+            &world.session_token(GOOD_VM, &session),
+            &session.session_id,
+        )
+        .await,
         Code::PermissionDenied,
         &["tpm.ek", "tpm.ak", "tpm.quote"],
     );
@@ -367,7 +385,12 @@ async fn credential_activated_by_a_different_tpm_is_denied_by_tpm_ak() {
     let guessed = rand::random::<[u8; 32]>().to_vec();
     let request = copy.prove_request(&session, guessed, &session.nonce).await;
     let status = assert_denied(
-        prove(&mut client, &world.session_token(GOOD_VM, &session), request).await,
+        prove(
+            &mut client,
+            &world.session_token(GOOD_VM, &session),
+            request,
+        )
+        .await,
         Code::PermissionDenied,
         &["tpm.ak"],
     );
@@ -393,7 +416,12 @@ async fn quote_over_another_nonce_is_denied_by_tpm_quote() {
     let activated = vm.activate(&challenge).await;
     let request = vm.prove_request(&session, activated, &[0x42; 32]).await;
     let status = assert_denied(
-        prove(&mut client, &world.session_token(GOOD_VM, &session), request).await,
+        prove(
+            &mut client,
+            &world.session_token(GOOD_VM, &session),
+            request,
+        )
+        .await,
         Code::PermissionDenied,
         &["tpm.quote"],
     );
@@ -424,7 +452,12 @@ async fn pcr_extended_after_approval_is_denied_by_tpm_quote_naming_the_pcr() {
     let activated = vm.activate(&challenge).await;
     let request = vm.prove_request(&session, activated, &session.nonce).await;
     let status = assert_denied(
-        prove(&mut client, &world.session_token(GOOD_VM, &session), request).await,
+        prove(
+            &mut client,
+            &world.session_token(GOOD_VM, &session),
+            request,
+        )
+        .await,
         Code::PermissionDenied,
         &["tpm.quote"],
     );
@@ -460,11 +493,20 @@ async fn replayed_prove_attestation_is_denied_by_tpm_quote() {
     .unwrap();
     let activated = vm.activate(&challenge).await;
     let request = vm.prove_request(&session, activated, &session.nonce).await;
-    prove(&mut client, &world.session_token(GOOD_VM, &session), request.clone())
-        .await
-        .unwrap();
+    prove(
+        &mut client,
+        &world.session_token(GOOD_VM, &session),
+        request.clone(),
+    )
+    .await
+    .unwrap();
     let status = assert_denied(
-        prove(&mut client, &world.session_token(GOOD_VM, &session), request).await,
+        prove(
+            &mut client,
+            &world.session_token(GOOD_VM, &session),
+            request,
+        )
+        .await,
         Code::PermissionDenied,
         &["tpm.quote"],
     );
@@ -482,14 +524,23 @@ async fn get_token_on_a_proven_session_of_another_instance_is_denied_by_tpm_quot
     let session = proven_session(&world, &mut client, &vm).await;
 
     assert_denied(
-        get_token(&mut client, &world.session_token(TAMPERED_VM, &session), &session.session_id).await,
+        get_token(
+            &mut client,
+            &world.session_token(TAMPERED_VM, &session),
+            &session.session_id,
+        )
+        .await,
         Code::PermissionDenied,
         &["tpm.quote"],
     );
     // The session is untouched: its own VM still gets its secrets with it.
-    get_token(&mut client, &world.session_token(GOOD_VM, &session), &session.session_id)
-        .await
-        .unwrap();
+    get_token(
+        &mut client,
+        &world.session_token(GOOD_VM, &session),
+        &session.session_id,
+    )
+    .await
+    .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -519,16 +570,25 @@ async fn ek_certificate_chaining_to_a_configured_root_is_accepted_without_the_sh
     let session = begin_session(&mut client, &world.good_token()).await;
     let mut request = attest_request(&session.session_id, &vm.ek, &vm.ak.public);
     request.ek_certificate = vm.ek.certificate.clone().unwrap();
-    attest(&mut client, &world.session_token(GOOD_VM, &session), request)
-        .await
-        .unwrap_or_else(|status| panic!("{status:?}\n{}", server.stderr()));
+    attest(
+        &mut client,
+        &world.session_token(GOOD_VM, &session),
+        request,
+    )
+    .await
+    .unwrap_or_else(|status| panic!("{status:?}\n{}", server.stderr()));
 
     // Another TPM's certificate (another CA) for the VM's EK is refused.
     let session = begin_session(&mut client, &world.good_token()).await;
     let mut request = attest_request(&session.session_id, &vm.ek, &vm.ak.public);
     request.ek_certificate = other.ek.certificate.clone().unwrap();
     assert_denied(
-        attest(&mut client, &world.session_token(GOOD_VM, &session), request).await,
+        attest(
+            &mut client,
+            &world.session_token(GOOD_VM, &session),
+            request,
+        )
+        .await,
         Code::PermissionDenied,
         &["tpm.ek"],
     );
@@ -553,9 +613,13 @@ async fn malformed_keys_are_invalid_argument_and_attestation_is_rate_limited_per
         ek_certificate: Vec::new(),
         ak_public: vec![0x00, 0x01],
     };
-    let first = attest(&mut client, &world.session_token(GOOD_VM, &session), garbage.clone())
-        .await
-        .unwrap_err();
+    let first = attest(
+        &mut client,
+        &world.session_token(GOOD_VM, &session),
+        garbage.clone(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(first.code(), Code::InvalidArgument, "{first:?}");
     assert!(
         first.message().contains("ek_public") && first.message().contains("TPM2B_PUBLIC"),
@@ -565,16 +629,28 @@ async fn malformed_keys_are_invalid_argument_and_attestation_is_rate_limited_per
         session_id: session.session_id.clone(),
         ..Default::default()
     };
-    let second = prove(&mut client, &world.session_token(GOOD_VM, &session), empty_proof)
-        .await
-        .unwrap_err();
+    let second = prove(
+        &mut client,
+        &world.session_token(GOOD_VM, &session),
+        empty_proof,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(second.code(), Code::FailedPrecondition, "{second:?}");
-    attest(&mut client, &world.session_token(GOOD_VM, &session), garbage.clone())
-        .await
-        .unwrap_err();
-    let limited = attest(&mut client, &world.session_token(GOOD_VM, &session), garbage.clone())
-        .await
-        .unwrap_err();
+    attest(
+        &mut client,
+        &world.session_token(GOOD_VM, &session),
+        garbage.clone(),
+    )
+    .await
+    .unwrap_err();
+    let limited = attest(
+        &mut client,
+        &world.session_token(GOOD_VM, &session),
+        garbage.clone(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(limited.code(), Code::ResourceExhausted, "{limited:?}");
     // Another instance has its own bucket.
     let other_session = begin_session(&mut client, &world.token(TAMPERED_VM)).await;

@@ -136,9 +136,7 @@ impl GcpConfig {
                  local simulator"
             ));
         }
-        Err(format!(
-            "gcp.jwks_url {url:?} is not an https:// URL"
-        ))
+        Err(format!("gcp.jwks_url {url:?} is not an https:// URL"))
     }
 
     /// The per-request timeout as a `Duration`.

@@ -9,11 +9,11 @@
 //! an outage stays retryable instead of becoming a definitive denial).
 
 use crate::approval::Approval;
-use crate::evidence::{Fetched, InstanceEvidence};
 use crate::checks::{
     IDENTITY_CLAIMS, IDENTITY_FRESH, IDENTITY_INSTANCE, IDENTITY_SERVICE_ACCOUNT,
     IDENTITY_SIGNATURE,
 };
+use crate::evidence::{Fetched, InstanceEvidence};
 use crate::identity::{IdentityClaims, IdentityError};
 use crate::verdict::CheckResult;
 

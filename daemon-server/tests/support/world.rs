@@ -223,7 +223,11 @@ retry = "none"
 
     /// A fresh `format=full` token of `vm` for the audience of `session` (`<audience>/session/<hex
     /// nonce>`): what the client asks the metadata server for after BeginSession (single-use tokens).
-    pub fn session_token(&self, vm: &str, session: &tokendist_proto::v1::BeginSessionResponse) -> String {
+    pub fn session_token(
+        &self,
+        vm: &str,
+        session: &tokendist_proto::v1::BeginSessionResponse,
+    ) -> String {
         self.token_with(MintTokenRequest {
             vm: vm.to_string(),
             audience: tokendist_core::identity::session_audience(AUDIENCE, &session.nonce),
@@ -242,7 +246,12 @@ retry = "none"
         vm: &str,
     ) -> Result<tokendist_proto::v1::TokenResponse, tonic::Status> {
         let session = client::try_begin_session(client, &self.token(vm)).await?;
-        client::get_token(client, &self.session_token(vm, &session), &session.session_id).await
+        client::get_token(
+            client,
+            &self.session_token(vm, &session),
+            &session.session_id,
+        )
+        .await
     }
 
     /// An mTLS client presenting the world's client certificate.
