@@ -1,12 +1,15 @@
 //! Google instance identity tokens (`format=full`): claims, verification errors, and the verifier
-//! (in [`verify`](mod@verify)).
+//! (in [`verify`](mod@verify)), and the audience of a session's single-use tokens
+//! ([`session_audience`](mod@session_audience)).
 
 mod error;
+pub mod session_audience;
 pub mod verify;
 
 use serde::{Deserialize, Serialize};
 
 pub use error::IdentityError;
+pub use session_audience::session_audience;
 pub use verify::{IdentityExpectations, peek_unverified_kid, verify};
 
 /// `google.compute_engine` claims of a `format=full` identity token.

@@ -74,7 +74,7 @@ pub fn evaluate_for_review(
 
 fn run(approval: &Approval, evidence: &Evidence, settings: &Settings, mode: Mode) -> Verdict {
     let now = evidence.gathered_at;
-    let mut checks = identity_checks::run(approval, &evidence.identity);
+    let mut checks = identity_checks::run(approval, &evidence.identity, &evidence.instance);
     match mode {
         Mode::Release => {
             checks.push(approval_checks::signature(approval, settings));

@@ -1,7 +1,8 @@
 //! One attempt, start to finish, on a fresh connection with a fresh identity token per RPC:
 //! BeginSession → (when the server wants the TPM and this VM has one) Attest with the EK and an AK →
 //! ActivateCredential → Quote over the session nonce and PCR selection → ProveAttestation →
-//! GetToken; otherwise BeginSession → GetToken. Then every secret is opened. [`AttemptError`] says
+//! GetToken; otherwise BeginSession → GetToken. Every step after BeginSession names the session and
+//! carries a token for the session's audience (single-use tokens, DESIGN §4). Then every secret is opened. [`AttemptError`] says
 //! what failed and [`AttemptError::disposition`] whether to retry.
 
 use std::collections::HashMap;
@@ -178,18 +179,23 @@ pub async fn run(
         .map_err(|s| AttemptError::rpc("BeginSession", s))?
         .into_inner();
     let selection = pcr_selection(&begin)?;
-    let (session_id, attested) = match (begin.tpm_required, context.tpm) {
+    let attested = match (begin.tpm_required, context.tpm) {
         (true, Some(tpm)) => {
             attest(&mut client, context.tokens, tpm, ak, &begin, &selection).await?;
-            (begin.session_id.clone(), true)
+            true
         }
-        _ => (String::new(), false),
+        _ => false,
     };
     let response = client
         .get_token(
             context
                 .tokens
-                .authorized(pb::TokenRequest { session_id })
+                .authorized_in_session(
+                    &begin.nonce,
+                    pb::TokenRequest {
+                        session_id: begin.session_id.clone(),
+                    },
+                )
                 .await?,
         )
         .await
@@ -257,12 +263,15 @@ async fn attest(
     let challenge = client
         .attest(
             tokens
-                .authorized(pb::AttestRequest {
-                    session_id: begin.session_id.clone(),
-                    ek_public: ek.public.clone(),
-                    ek_certificate: ek.certificate.clone().unwrap_or_default(),
-                    ak_public: ak.public.clone(),
-                })
+                .authorized_in_session(
+                    &begin.nonce,
+                    pb::AttestRequest {
+                        session_id: begin.session_id.clone(),
+                        ek_public: ek.public.clone(),
+                        ek_certificate: ek.certificate.clone().unwrap_or_default(),
+                        ak_public: ak.public.clone(),
+                    },
+                )
                 .await?,
         )
         .await
@@ -284,13 +293,16 @@ async fn attest(
     client
         .prove_attestation(
             tokens
-                .authorized(pb::ProveRequest {
-                    session_id: begin.session_id.clone(),
-                    activated_secret: activated.to_vec(),
-                    quote_attest,
-                    quote_signature: quote.signature.clone(),
-                    pcr_values,
-                })
+                .authorized_in_session(
+                    &begin.nonce,
+                    pb::ProveRequest {
+                        session_id: begin.session_id.clone(),
+                        activated_secret: activated.to_vec(),
+                        quote_attest,
+                        quote_signature: quote.signature.clone(),
+                        pcr_values,
+                    },
+                )
                 .await?,
         )
         .await

@@ -1,7 +1,9 @@
 //! Load generator for `tokenserver`: starts gcpsim in-process, approves the demo's good VM (through
 //! the test harness in `tests/support`), starts the real `tokenserver` binary on loopback with mTLS,
-//! then drives `GetToken` from N concurrent callers (each its own TLS connection, like one VM each)
-//! for a bounded number of requests, and prints throughput and latency percentiles.
+//! then drives releases from N concurrent callers (each its own TLS connection, like one VM each)
+//! for a bounded number of requests, and prints throughput and latency percentiles. One request is
+//! one release as a client makes it since tokens are single use: `BeginSession` (a plain-audience
+//! token, minted every 20 s) + `GetToken` (a token minted for that session's audience).
 //!
 //! ```text
 //! cargo build --release -p tokendist-server --bin tokenserver --example loadgen
@@ -19,7 +21,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use support::approvals::{approve, sample_secrets};
-use support::client::get_token;
+use support::client::{get_token, try_begin_session};
 use support::world::World;
 
 /// A caller mints a fresh identity token this often (the server accepts tokens up to 60 s old).
@@ -63,7 +65,16 @@ async fn main() -> anyhow::Result<()> {
     let options = options()?;
     let world = Arc::new(World::start().await);
     approve(&world, support::GOOD_VM, &sample_secrets("load")).await;
-    let server = world.server("loadgen").await;
+    // One VM plays every caller: lift the per-instance session limit out of the way.
+    let config = world.path("loadgen.toml");
+    std::fs::write(
+        &config,
+        world.config_text(
+            &[&world.keys.alice.public_path],
+            "[sessions]\nrate_limit_burst = 1000000\nrate_limit_per_minute = 1000000\n",
+        ),
+    )?;
+    let server = world.server_with_config("loadgen", &config).await;
     println!(
         "tokenserver {} on {} (store {}), gcpsim on {}",
         support::server::tokenserver_binary().display(),
@@ -94,7 +105,13 @@ async fn main() -> anyhow::Result<()> {
                     minted = Instant::now();
                 }
                 let sent = Instant::now();
-                let result = get_token(&mut client, &token, "").await;
+                let result = match try_begin_session(&mut client, &token).await {
+                    Ok(session) => {
+                        let in_session = world.session_token(support::GOOD_VM, &session);
+                        get_token(&mut client, &in_session, &session.session_id).await
+                    }
+                    Err(status) => Err(status),
+                };
                 latencies.push(sent.elapsed());
                 if let Err(status) = result {
                     *failures.entry(format!("{:?}", status.code())).or_default() += 1;

@@ -1,10 +1,15 @@
 //! Who is calling: the `authorization: Bearer <identity token>` metadata, verified against Google's
 //! JWK set (refreshed on an unknown key id) with `core::identity`. A missing or invalid token is
 //! UNAUTHENTICATED with the failed `identity.*` check; an unreachable key set is UNAVAILABLE.
+//!
+//! Tokens are single use (DESIGN §4): [`TokenScope::OpenSession`] (`BeginSession`) accepts only the
+//! plain server audience; [`TokenScope::Session`] (every later step) accepts only
+//! `core::identity::session_audience(audience, nonce)` of the session the request names, issued
+//! after that session's challenge. A token for one is refused (`identity.claims`) by the other.
 
 use chrono::{DateTime, Utc};
 use tokendist_core::checks;
-use tokendist_core::identity::IdentityClaims;
+use tokendist_core::identity::{IdentityClaims, session_audience};
 use tokendist_core::verdict::CheckResult;
 use tokendist_gcp::jwks::TokenVerifyError;
 
@@ -42,16 +47,35 @@ pub fn bearer_token(metadata: &tonic::metadata::MetadataMap) -> Result<String, S
     Ok(token.to_string())
 }
 
-/// Verifies the caller's identity token; `challenge` is when the caller's session nonce was issued
-/// (a token must not predate it).
+/// Which audience a request's token must carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenScope {
+    /// `BeginSession`: the plain server audience.
+    OpenSession,
+    /// A step of the session with this nonce, issued at `challenge`: the session's audience, and no
+    /// token older than the challenge.
+    Session {
+        nonce: Vec<u8>,
+        challenge: DateTime<Utc>,
+    },
+}
+
+/// Verifies the caller's identity token for `scope`.
 pub async fn authenticate(
     state: &ServerState,
     metadata: &tonic::metadata::MetadataMap,
-    challenge: Option<DateTime<Utc>>,
+    scope: &TokenScope,
 ) -> Result<IdentityClaims, ServiceError> {
     let token = bearer_token(metadata)?;
     let live = state.live();
-    let expectations = live.policy.identity_expectations(challenge);
+    let expectations = match scope {
+        TokenScope::OpenSession => live.policy.identity_expectations(None),
+        TokenScope::Session { nonce, challenge } => {
+            let mut expectations = live.policy.identity_expectations(Some(*challenge));
+            expectations.audience = session_audience(&expectations.audience, nonce);
+            expectations
+        }
+    };
     match state
         .jwks
         .verify_identity_token(&token, &expectations, state.now())

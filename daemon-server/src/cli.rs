@@ -130,6 +130,10 @@ pub struct Cli {
     /// Call the Google APIs without credentials (only for gcpsim).
     #[arg(long)]
     pub gcp_anonymous: bool,
+
+    /// Accept a plain http:// JWKS URL (only for gcpsim: anyone on the path could swap the keys).
+    #[arg(long)]
+    pub jwks_allow_http: bool,
 }
 
 /// Normalises the original's `--grpcport` (`:50051`) into a socket address string.
@@ -229,6 +233,13 @@ impl Cli {
         }
         if self.gcp_anonymous {
             set("--gcp-anonymous", "gcp.credentials", text("anonymous"));
+        }
+        if self.jwks_allow_http {
+            set(
+                "--jwks-allow-http",
+                "gcp.jwks_allow_http",
+                Value::Boolean(true),
+            );
         }
         overrides.into_sources(self.config.clone(), env, false)
     }

@@ -111,6 +111,18 @@ pub fn check(
     check_instance(&leaf, instance_id)
 }
 
+/// Whether the PEM certificate (as the Compute API serves `encryptionKey.ekCert`) certifies `ek`'s
+/// RSA key. Unparseable text certifies nothing.
+pub fn pem_certifies(certificate_pem: &str, ek: &TpmtPublic) -> bool {
+    x509_parser::pem::Pem::iter_from_buffer(certificate_pem.as_bytes())
+        .filter_map(Result::ok)
+        .find(|pem| pem.label == "CERTIFICATE")
+        .is_some_and(|pem| {
+            X509Certificate::from_der(&pem.contents)
+                .is_ok_and(|(_, certificate)| same_rsa_key(&certificate, ek))
+        })
+}
+
 fn strip_zeros(bytes: &[u8]) -> &[u8] {
     let start = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
     bytes.get(start..).unwrap_or_default()

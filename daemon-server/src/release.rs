@@ -2,9 +2,11 @@
 //! concurrently (instance, boot disk, project metadata, audit log), adds the caller's `Proven` TPM
 //! session (if any) as
 //! `Evidence.tpm`, runs `core::policy::evaluate` — the very checks the console shows — and either
-//! releases the secrets with a signed receipt (spending the session, exactly once) or denies with the
-//! failed checks. A `require_tpm` approval without a proven session fails the `tpm.*` checks (closed);
-//! a session of another instance is FAILED_PRECONDITION. Every decision is recorded in `events`; every
+//! releases the secrets with a signed receipt or denies with the failed checks. Every GetToken needs a
+//! live session of the caller's instance (the token's audience names it) and spends it before
+//! deciding, so each token and session serves exactly one decision, on any replica. A `require_tpm`
+//! approval without a proven session fails the `tpm.*` checks (closed); a session of another
+//! instance is a `tpm.quote` denial (and stays untouched). Every decision is recorded in `events`; every
 //! denial upserts the instance's `pending` record. A dependency outage is UNAVAILABLE (the client
 //! retries) unless a check fails for another reason.
 
@@ -46,6 +48,27 @@ pub async fn get_token(
 ) -> Result<pb::TokenResponse, ServiceError> {
     let live = state.live();
     let instance_id = claims.compute_engine.instance_id.clone();
+    let session = match session.live(&instance_id, state.now()) {
+        Ok(session) => session,
+        // Another VM's attested session vouches for that VM's TPM, not for this caller. It is
+        // left untouched (its own VM may still use it).
+        Err(ServiceError::FailedPrecondition(reason)) if reason == sessions::OTHER_INSTANCE => {
+            let checks = vec![CheckResult::fail(
+                checks::TPM_QUOTE,
+                "the attestation session belongs to another instance; its quote does not vouch for this caller",
+            )];
+            record_denial(state, claims, peer, &checks, None).await;
+            return Err(ServiceError::Denied {
+                checks,
+                pending_approval: false,
+            });
+        }
+        Err(other) => return Err(other),
+    };
+    // Single use (DESIGN §4): this GetToken spends the session, and with it the identity token
+    // minted for its audience, whatever the decision. A copy of the token is worthless afterwards
+    // on every replica, even once an approval arrives or a failed check heals.
+    spend_session(state, &session).await?;
     let approval = match state.store.get_approval(&instance_id).await {
         Ok(Some(approval)) => approval,
         Ok(None) => {
@@ -74,28 +97,6 @@ pub async fn get_token(
         Err(other) => return Err(from_store(other)),
     };
 
-    let session = if session.is_empty() {
-        None
-    } else {
-        match session.live(&instance_id, state.now()) {
-            Ok(session) => Some(session),
-            // Another VM's attested session vouches for that VM's TPM, not for this caller. It is
-            // left untouched (its own VM may still use it).
-            Err(ServiceError::FailedPrecondition(reason)) if reason == sessions::OTHER_INSTANCE => {
-                let checks = vec![CheckResult::fail(
-                    checks::TPM_QUOTE,
-                    "the attestation session belongs to another instance; its quote does not vouch for this caller",
-                )];
-                record_denial(state, claims, peer, &checks, None).await;
-                return Err(ServiceError::Denied {
-                    checks,
-                    pending_approval: false,
-                });
-            }
-            Err(other) => return Err(other),
-        }
-    };
-
     let now = state.now();
     let collect =
         state
@@ -116,7 +117,7 @@ pub async fn get_token(
     };
     let (mut evidence, _shielded_identity) =
         vm.into_evidence(Ok(claims.clone()), peer_evidence, now);
-    evidence.tpm = session.as_ref().and_then(tpm_session::evidence_of);
+    evidence.tpm = tpm_session::evidence_of(&session);
     let mut verdict = tokendist_core::policy::evaluate(&approval, &evidence, &live.policy);
     apply_enforcement(&mut verdict, &live.enforce);
     state
@@ -140,9 +141,6 @@ pub async fn get_token(
         });
     }
 
-    if let Some(session) = session {
-        spend_session(state, &session).await?;
-    }
     let secrets = open_secrets(&approval, &live)?;
     let names: Vec<String> = secrets.iter().map(|s| s.name.clone()).collect();
     let mut event = EventRecord::new(

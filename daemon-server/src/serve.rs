@@ -1,6 +1,6 @@
 //! Running `tokenserver`: opens the store, loads keys and TLS, binds the listeners, tells systemd
 //! READY only once the port accepts and the store answers, sends WATCHDOG while the store stays
-//! reachable, reloads TLS material, keys and settings on SIGHUP, and drains in-flight requests on
+//! reachable, purges expired sessions periodically, reloads TLS material, keys and settings on SIGHUP, and drains in-flight requests on
 //! SIGTERM/SIGINT before exiting.
 
 use std::collections::BTreeMap;
@@ -121,6 +121,10 @@ pub async fn run(
 
     spawn_reloader(sources, reloader, state.clone(), notifier.clone());
     spawn_watchdog(notifier.clone(), Arc::clone(&store));
+    crate::sessions::spawn_purger(
+        Arc::clone(&store),
+        std::time::Duration::from_secs(config.sessions.purge_interval_secs),
+    );
 
     let mut terminate =
         signal(SignalKind::terminate()).map_err(|e| RunError::Runtime(e.to_string()))?;

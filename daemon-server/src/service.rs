@@ -1,7 +1,8 @@
-//! The `tokendist.v1.TokenService` gRPC service: authenticates each call (against the session's
-//! challenge time when it names one), rate-limits the attestation steps per instance, dispatches to
-//! the step's module, times it for metrics, and converts failures through the one mapping in
-//! [`crate::status`].
+//! The `tokendist.v1.TokenService` gRPC service: authenticates each call (`BeginSession` with a token
+//! for the plain audience; every later step with a token for the session's audience, issued after
+//! its challenge — single-use tokens, DESIGN §4), rate-limits `BeginSession` and the attestation
+//! steps per instance (after authentication), dispatches to the step's module, times it for metrics,
+//! and converts failures through the one mapping in [`crate::status`].
 
 use std::time::Instant;
 
@@ -11,7 +12,7 @@ use tokendist_proto::v1 as pb;
 use tokendist_proto::v1::token_service_server::TokenService;
 use tonic::{Request, Response, Status};
 
-use crate::authenticate::authenticate;
+use crate::authenticate::{TokenScope, authenticate};
 use crate::sessions::RequestedSession;
 use crate::state::ServerState;
 use crate::status::ServiceError;
@@ -51,13 +52,33 @@ fn peer_of<T>(request: &Request<T>) -> Option<PeerInfo> {
 }
 
 impl TokenServiceImpl {
-    /// Verifies the caller's token; a token must not predate the challenge of the session it names.
+    /// Verifies the caller's token for the session the request names: its audience must be that
+    /// session's, and it must not predate the session's challenge.
     async fn authenticate_for_session(
         &self,
         metadata: &tonic::metadata::MetadataMap,
-        session: &RequestedSession,
+        session: &mut RequestedSession,
     ) -> Result<IdentityClaims, ServiceError> {
-        authenticate(&self.state, metadata, session.challenge()).await
+        // A request without a bearer token is UNAUTHENTICATED whatever session it names.
+        crate::authenticate::bearer_token(metadata)?;
+        let scope = session.token_scope()?;
+        authenticate(&self.state, metadata, &scope).await
+    }
+
+    /// Takes one `BeginSession` from the caller's instance bucket, or RESOURCE_EXHAUSTED.
+    fn session_rate_limit(&self, claims: &IdentityClaims) -> Result<(), ServiceError> {
+        let limit = self.state.live().session_rate;
+        let instance_id = &claims.compute_engine.instance_id;
+        self.state
+            .session_limiter
+            .take(instance_id, limit, Instant::now())
+            .map_err(|wait| {
+                tracing::warn!(instance_id, "session rate limit reached");
+                ServiceError::RateLimited(format!(
+                    "too many sessions from this instance; retry in {} s",
+                    wait.as_secs().max(1)
+                ))
+            })
     }
 
     /// Takes one attestation request from the caller's instance bucket, or RESOURCE_EXHAUSTED.
@@ -85,7 +106,9 @@ impl TokenService for TokenServiceImpl {
     ) -> Result<Response<pb::BeginSessionResponse>, Status> {
         let started = Instant::now();
         let result = async {
-            let claims = authenticate(&self.state, request.metadata(), None).await?;
+            let claims =
+                authenticate(&self.state, request.metadata(), &TokenScope::OpenSession).await?;
+            self.session_rate_limit(&claims)?;
             sessions::begin(&self.state, &claims).await
         }
         .await;
@@ -99,9 +122,10 @@ impl TokenService for TokenServiceImpl {
         let started = Instant::now();
         let peer = peer_of(&request);
         let result = async {
-            let session = RequestedSession::read(&self.state, &request.get_ref().session_id).await;
+            let mut session =
+                RequestedSession::read(&self.state, &request.get_ref().session_id).await;
             let claims = self
-                .authenticate_for_session(request.metadata(), &session)
+                .authenticate_for_session(request.metadata(), &mut session)
                 .await?;
             self.rate_limit(&claims)?;
             attest::attest(
@@ -124,9 +148,10 @@ impl TokenService for TokenServiceImpl {
         let started = Instant::now();
         let peer = peer_of(&request);
         let result = async {
-            let session = RequestedSession::read(&self.state, &request.get_ref().session_id).await;
+            let mut session =
+                RequestedSession::read(&self.state, &request.get_ref().session_id).await;
             let claims = self
-                .authenticate_for_session(request.metadata(), &session)
+                .authenticate_for_session(request.metadata(), &mut session)
                 .await?;
             self.rate_limit(&claims)?;
             prove::prove(
@@ -149,9 +174,10 @@ impl TokenService for TokenServiceImpl {
         let started = Instant::now();
         let peer = peer_of(&request);
         let result = async {
-            let session = RequestedSession::read(&self.state, &request.get_ref().session_id).await;
+            let mut session =
+                RequestedSession::read(&self.state, &request.get_ref().session_id).await;
             let claims = self
-                .authenticate_for_session(request.metadata(), &session)
+                .authenticate_for_session(request.metadata(), &mut session)
                 .await?;
             release::get_token(&self.state, &claims, session, peer.as_ref()).await
         }

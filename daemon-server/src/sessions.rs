@@ -1,6 +1,8 @@
 //! `BeginSession`: a fresh single-use nonce bound to the caller's instance, stored so that any server
 //! replica can serve the session's later steps and a restart loses nothing. And [`RequestedSession`]:
-//! the session a later step names, read from the store once per request.
+//! the session a later step names, read from the store once per request, which says what the step's
+//! identity token must carry ([`RequestedSession::token_scope`]: the session's audience). Every
+//! later step needs a session; the purge of expired sessions is [`spawn_purger`].
 
 use chrono::{DateTime, Utc};
 use rand::Rng;
@@ -9,6 +11,7 @@ use tokendist_proto::v1 as pb;
 use tokendist_store::StoreError;
 use tokendist_store::records::{SessionRecord, SessionStep};
 
+use crate::authenticate::TokenScope;
 use crate::state::ServerState;
 use crate::status::ServiceError;
 use crate::store_errors::from_store;
@@ -88,6 +91,12 @@ fn well_formed(session_id: &str) -> bool {
     session_id.len() == 32 && session_id.chars().all(|c| c.is_ascii_hexdigit())
 }
 
+fn malformed_id() -> ServiceError {
+    ServiceError::InvalidArgument(
+        "session_id must be the 32 hex digits BeginSession returned".into(),
+    )
+}
+
 /// The session a request names, read once: authentication needs its challenge time before the
 /// caller is known, and the step then checks the same record against the caller.
 #[derive(Debug)]
@@ -108,27 +117,50 @@ impl RequestedSession {
         Self { id, read }
     }
 
-    /// True when the request named no session.
-    pub fn is_empty(&self) -> bool {
-        self.id.is_empty()
-    }
-
-    /// When the session's nonce was issued: a token must not predate it.
-    pub fn challenge(&self) -> Option<DateTime<Utc>> {
-        self.read
-            .as_ref()
-            .ok()
-            .and_then(Option::as_ref)
-            .map(|s| s.created_at)
+    /// What the step's identity token must carry: the audience with this session's nonce, issued
+    /// after its challenge. Decided before authentication, since the audience depends on the
+    /// session: no session id (or a malformed one) is INVALID_ARGUMENT, an unknown (or purged) one
+    /// FAILED_PRECONDITION, an unreadable store UNAVAILABLE — never UNAUTHENTICATED, which the
+    /// client would take for a refusal.
+    pub fn token_scope(&mut self) -> Result<TokenScope, ServiceError> {
+        if self.id.is_empty() {
+            return Err(ServiceError::InvalidArgument(
+                "session_id is required: call BeginSession, then send an identity token for the \
+                 session's audience (<audience>/session/<hex nonce>)"
+                    .into(),
+            ));
+        }
+        if !well_formed(&self.id) {
+            return Err(malformed_id());
+        }
+        if self.read.is_err() {
+            // The request ends here: hand the store error over (it is not `Clone`).
+            if let Err(error) = std::mem::replace(&mut self.read, Ok(None)) {
+                return Err(from_store(error));
+            }
+        }
+        let Ok(Some(session)) = &self.read else {
+            return Err(ServiceError::FailedPrecondition(
+                "unknown session; call BeginSession".into(),
+            ));
+        };
+        let nonce = hex::decode(&session.nonce).map_err(|_| {
+            ServiceError::Internal(format!(
+                "stored nonce of session {} is not hex",
+                session.session_id
+            ))
+        })?;
+        Ok(TokenScope::Session {
+            nonce,
+            challenge: session.created_at,
+        })
     }
 
     /// The session if it exists and belongs to the caller (any step, expired or not): for steps that
     /// judge a used session themselves (`ProveAttestation`'s replay denial).
     pub fn bound(self, instance_id: &str) -> Result<SessionRecord, ServiceError> {
         if !well_formed(&self.id) {
-            return Err(ServiceError::InvalidArgument(
-                "session_id must be the 32 hex digits BeginSession returned".into(),
-            ));
+            return Err(malformed_id());
         }
         let session = self.read.map_err(from_store)?.ok_or_else(|| {
             ServiceError::FailedPrecondition("unknown session; call BeginSession".into())
@@ -158,4 +190,26 @@ impl RequestedSession {
         }
         Ok(session)
     }
+}
+
+/// Deletes expired sessions every `interval` (the first run at start), on every replica (deleting
+/// twice is harmless). Failures are logged; the next run retries.
+pub fn spawn_purger(
+    store: std::sync::Arc<dyn tokendist_store::Store>,
+    interval: std::time::Duration,
+) {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            match store.purge_expired_sessions(Utc::now()).await {
+                Ok(0) => {}
+                Ok(removed) => tracing::info!(removed, "purged expired sessions"),
+                Err(error) => {
+                    tracing::warn!(%error, "could not purge expired sessions; retrying later")
+                }
+            }
+        }
+    });
 }

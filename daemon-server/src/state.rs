@@ -1,5 +1,5 @@
-//! What every request handler shares: the store, the Google clients, metrics, the attestation rate
-//! limiter, and the reloadable part (policy settings, keys, EK CAs, limits), which SIGHUP swaps
+//! What every request handler shares: the store, the Google clients, metrics, the per-instance rate
+//! limiters (sessions, attestation steps), and the reloadable part (policy settings, keys, EK CAs, limits), which SIGHUP swaps
 //! atomically for new requests.
 
 use std::sync::{Arc, RwLock};
@@ -28,6 +28,8 @@ pub struct LiveSettings {
     pub ek_ca: Vec<Vec<u8>>,
     /// Per-instance limit on the attestation steps.
     pub attestation_rate: RateLimit,
+    /// Per-instance limit on `BeginSession`.
+    pub session_rate: RateLimit,
 }
 
 impl LiveSettings {
@@ -54,6 +56,10 @@ impl LiveSettings {
                 burst: config.tpm.rate_limit_burst,
                 per_minute: config.tpm.rate_limit_per_minute,
             },
+            session_rate: RateLimit {
+                burst: config.sessions.rate_limit_burst,
+                per_minute: config.sessions.rate_limit_per_minute,
+            },
         })
     }
 }
@@ -68,6 +74,8 @@ pub struct ServerState {
     pub compute: ComputeClient,
     pub metrics: Metrics,
     pub attestation_limiter: Arc<RateLimiter>,
+    /// `BeginSession` buckets, separate from the attestation steps'.
+    pub session_limiter: Arc<RateLimiter>,
     live: Arc<RwLock<Arc<LiveSettings>>>,
 }
 
@@ -87,6 +95,7 @@ impl ServerState {
             compute,
             metrics,
             attestation_limiter: Arc::new(RateLimiter::new()),
+            session_limiter: Arc::new(RateLimiter::new()),
             live: Arc::new(RwLock::new(Arc::new(live))),
         }
     }

@@ -8,7 +8,7 @@ mod support;
 use std::time::Duration;
 
 use support::approvals::{approve, propose, sample_secrets, seal_secrets, store_signed};
-use support::client::{assert_denied, get_token, with_token};
+use support::client::{assert_denied, begin_session, get_token, with_token};
 use support::keys::Approver;
 use support::server;
 use support::world::World;
@@ -27,7 +27,7 @@ async fn ready_arrives_only_once_the_port_accepts_connections() {
     drop(stream);
     let mut client = world.client(server.addr).await;
     assert_denied(
-        get_token(&mut client, &world.good_token(), "").await,
+        world.release(&mut client, GOOD_VM).await,
         Code::PermissionDenied,
         &["approval.state"],
     );
@@ -85,7 +85,7 @@ async fn sighup_with_a_newly_trusted_approver_accepts_its_approvals_without_a_re
     let server = world.server_with_config("server", &config).await;
     let mut client = world.client(server.addr).await;
     assert_denied(
-        get_token(&mut client, &world.good_token(), "").await,
+        world.release(&mut client, GOOD_VM).await,
         Code::PermissionDenied,
         &["approval.signature"],
     );
@@ -101,14 +101,15 @@ async fn sighup_with_a_newly_trusted_approver_accepts_its_approvals_without_a_re
     let ready = server.next_notification(NOTICE).await.unwrap();
     assert!(ready.starts_with("READY=1"), "{ready}");
     assert_eq!(server.pid(), pid_before);
-    get_token(&mut client, &world.good_token(), "")
+    world
+        .release(&mut client, GOOD_VM)
         .await
         .unwrap_or_else(|status| panic!("{status:?}\n{}", server.stderr()));
 }
 
 /// A good release afterwards proves the server kept serving.
 async fn still_serves(world: &World, client: &mut support::client::Client) {
-    let response = get_token(client, &world.good_token(), "").await.unwrap();
+    let response = world.release(client, GOOD_VM).await.unwrap();
     assert_eq!(response.secrets.len(), 2);
 }
 
@@ -119,13 +120,16 @@ async fn malformed_bearer_tokens_are_unauthenticated_and_the_server_keeps_servin
     let server = world.server("server").await;
     let mut client = world.client(server.addr).await;
 
+    let session = begin_session(&mut client, &world.good_token()).await;
     for token in [
         "not-a-jwt",
         "a.b.c",
         "eyJhbGciOiJub25lIn0.e30.",
         "e30.e30.e30",
     ] {
-        let status = get_token(&mut client, token, "").await.unwrap_err();
+        let status = get_token(&mut client, token, &session.session_id)
+            .await
+            .unwrap_err();
         assert_eq!(status.code(), Code::Unauthenticated, "{token}: {status:?}");
         let checks = support::client::failed_checks(&status);
         assert_eq!(checks.len(), 1, "{token}: {status:?}");

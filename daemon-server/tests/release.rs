@@ -6,7 +6,7 @@
 mod support;
 
 use support::approvals::{approve, approve_with, sample_secrets, store_signed};
-use support::client::{assert_denied, get_token};
+use support::client::{assert_denied, begin_session, get_token};
 use support::keys::Approver;
 use support::world::{World, demo_toml, scenario_from};
 use support::{AUDIENCE, GOOD_VM, GOOD_VM_ID, TAMPERED_VM, TAMPERED_VM_ID};
@@ -28,7 +28,8 @@ async fn approved_vm_receives_its_secrets_with_a_verifiable_receipt_and_the_rele
     let server = world.server("server").await;
     let mut client = world.client(server.addr).await;
 
-    let response = get_token(&mut client, &world.good_token(), "")
+    let response = world
+        .release(&mut client, GOOD_VM)
         .await
         .unwrap_or_else(|status| panic!("{status:?}\n{}", server.stderr()));
 
@@ -94,7 +95,7 @@ async fn unknown_vm_is_denied_pending_approval_and_its_attempts_are_counted() {
 
     for _ in 0..2 {
         let status = assert_denied(
-            get_token(&mut client, &world.token(TAMPERED_VM), "").await,
+            world.release(&mut client, TAMPERED_VM).await,
             Code::PermissionDenied,
             &["approval.state"],
         );
@@ -140,7 +141,7 @@ async fn revoked_approval_is_denied_by_approval_state() {
     let server = world.server("server").await;
     let mut client = world.client(server.addr).await;
     assert_denied(
-        get_token(&mut client, &world.good_token(), "").await,
+        world.release(&mut client, GOOD_VM).await,
         Code::PermissionDenied,
         &["approval.state"],
     );
@@ -164,7 +165,7 @@ async fn revocation_written_without_a_signature_still_denies() {
     let server = world.server("server").await;
     let mut client = world.client(server.addr).await;
     assert_denied(
-        get_token(&mut client, &world.good_token(), "").await,
+        world.release(&mut client, GOOD_VM).await,
         Code::PermissionDenied,
         &["approval.signature", "approval.state"],
     );
@@ -180,7 +181,7 @@ async fn expired_approval_is_denied_by_approval_state() {
     let server = world.server("server").await;
     let mut client = world.client(server.addr).await;
     assert_denied(
-        get_token(&mut client, &world.good_token(), "").await,
+        world.release(&mut client, GOOD_VM).await,
         Code::PermissionDenied,
         &["approval.state"],
     );
@@ -197,7 +198,7 @@ async fn approval_signed_by_an_untrusted_key_is_denied_by_approval_signature() {
     let server = world.server("server").await;
     let mut client = world.client(server.addr).await;
     assert_denied(
-        get_token(&mut client, &world.good_token(), "").await,
+        world.release(&mut client, GOOD_VM).await,
         Code::PermissionDenied,
         &["approval.signature"],
     );
@@ -223,7 +224,7 @@ async fn approval_field_edited_in_the_store_after_signing_is_denied_by_approval_
     let server = world.server("server").await;
     let mut client = world.client(server.addr).await;
     assert_denied(
-        get_token(&mut client, &world.good_token(), "").await,
+        world.release(&mut client, GOOD_VM).await,
         Code::PermissionDenied,
         &["approval.signature"],
     );
@@ -232,6 +233,7 @@ async fn approval_field_edited_in_the_store_after_signing_is_denied_by_approval_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_for_another_audience_is_unauthenticated_by_identity_claims() {
     let (world, _server, mut client) = approved_world().await;
+    let session = begin_session(&mut client, &world.good_token()).await;
     let token = world.token_with(MintTokenRequest {
         vm: GOOD_VM.into(),
         audience: "https://some-other-service.example".into(),
@@ -241,7 +243,7 @@ async fn token_for_another_audience_is_unauthenticated_by_identity_claims() {
         exp: None,
     });
     assert_denied(
-        get_token(&mut client, &token, "").await,
+        get_token(&mut client, &token, &session.session_id).await,
         Code::Unauthenticated,
         &["identity.claims"],
     );
@@ -250,17 +252,18 @@ async fn token_for_another_audience_is_unauthenticated_by_identity_claims() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stale_token_is_unauthenticated_by_identity_fresh() {
     let (world, _server, mut client) = approved_world().await;
+    let session = begin_session(&mut client, &world.good_token()).await;
     let issued = chrono::Utc::now().timestamp() - 600;
     let token = world.token_with(MintTokenRequest {
         vm: GOOD_VM.into(),
-        audience: AUDIENCE.into(),
+        audience: tokendist_core::identity::session_audience(AUDIENCE, &session.nonce),
         format: Some("full".into()),
         licenses: false,
         iat: Some(issued),
         exp: Some(issued + 3600),
     });
     assert_denied(
-        get_token(&mut client, &token, "").await,
+        get_token(&mut client, &token, &session.session_id).await,
         Code::Unauthenticated,
         &["identity.fresh"],
     );
@@ -286,7 +289,7 @@ async fn approval_of_another_instance_moved_under_the_callers_id_is_denied_by_id
     let server = world.server("server").await;
     let mut client = world.client(server.addr).await;
     assert_denied(
-        get_token(&mut client, &world.token(TAMPERED_VM), "").await,
+        world.release(&mut client, TAMPERED_VM).await,
         Code::PermissionDenied,
         &["identity.instance"],
     );
@@ -302,7 +305,7 @@ async fn approval_for_another_service_account_is_denied_by_both_service_account_
     let server = world.server("server").await;
     let mut client = world.client(server.addr).await;
     assert_denied(
-        get_token(&mut client, &world.good_token(), "").await,
+        world.release(&mut client, GOOD_VM).await,
         Code::PermissionDenied,
         &["identity.service_account", "instance.service_account"],
     );
@@ -334,7 +337,7 @@ async fn user_data_changed_with_gcloud_add_metadata_is_denied_by_user_data_and_a
     add_metadata();
     world.assert_decodable(GOOD_VM).await;
     assert_denied(
-        get_token(&mut client, &world.good_token(), "").await,
+        world.release(&mut client, GOOD_VM).await,
         Code::PermissionDenied,
         &[
             "auditlog.clean",
@@ -357,7 +360,7 @@ async fn ssh_keys_in_the_instance_metadata_are_denied_by_instance_metadata() {
     let server = world.server("server").await;
     let mut client = world.client(server.addr).await;
     assert_denied(
-        get_token(&mut client, &world.good_token(), "").await,
+        world.release(&mut client, GOOD_VM).await,
         Code::PermissionDenied,
         &["instance.metadata"],
     );
@@ -379,7 +382,7 @@ async fn project_wide_metadata_change_is_denied_by_audit_log_and_project_metadat
         ],
     );
     assert_denied(
-        get_token(&mut client, &world.good_token(), "").await,
+        world.release(&mut client, GOOD_VM).await,
         Code::PermissionDenied,
         &["auditlog.clean", "instance.project_metadata"],
     );
@@ -404,7 +407,7 @@ async fn fingerprint_changed_by_stop_and_start_is_denied_by_instance_fingerprint
     stop_start().await;
     world.assert_decodable(GOOD_VM).await;
     assert_denied(
-        get_token(&mut client, &world.good_token(), "").await,
+        world.release(&mut client, GOOD_VM).await,
         Code::PermissionDenied,
         &["instance.fingerprint"],
     );
@@ -420,7 +423,7 @@ async fn boot_image_outside_the_approved_set_is_denied_by_instance_boot_image() 
     let server = world.server("server").await;
     let mut client = world.client(server.addr).await;
     assert_denied(
-        get_token(&mut client, &world.good_token(), "").await,
+        world.release(&mut client, GOOD_VM).await,
         Code::PermissionDenied,
         &["instance.boot_image"],
     );
@@ -436,7 +439,7 @@ async fn caller_from_another_address_is_denied_by_network_peer_ip() {
     let server = world.server("server").await;
     let mut client = world.client(server.addr).await;
     assert_denied(
-        get_token(&mut client, &world.good_token(), "").await,
+        world.release(&mut client, GOOD_VM).await,
         Code::PermissionDenied,
         &["network.peer_ip"],
     );
@@ -453,7 +456,7 @@ async fn client_certificate_with_another_serial_is_denied_by_network_client_cert
     let other = world.pki.client(&[0x7f, 0x00, 0x00, 0x01]);
     let mut client = support::client::connect(server.addr, &world.pki.ca_pem, &other).await;
     assert_denied(
-        get_token(&mut client, &world.good_token(), "").await,
+        world.release(&mut client, GOOD_VM).await,
         Code::PermissionDenied,
         &["network.client_cert"],
     );
@@ -473,16 +476,15 @@ async fn compute_api_503_is_unavailable_and_release_resumes_once_the_fault_clear
             latency_ms: None,
         })
         .unwrap();
-    let status = get_token(&mut client, &world.good_token(), "")
-        .await
-        .unwrap_err();
+    let status = world.release(&mut client, GOOD_VM).await.unwrap_err();
     assert_eq!(status.code(), Code::Unavailable, "{status:?}");
     assert!(status.message().contains("compute"), "{status:?}");
     // An outage is not a denial: nothing is recorded as pending.
     assert!(world.store.list_pending().await.unwrap().is_empty());
 
     world.sim.handle().clear_faults(Some(Api::Compute));
-    get_token(&mut client, &world.good_token(), "")
+    world
+        .release(&mut client, GOOD_VM)
         .await
         .unwrap_or_else(|status| panic!("{status:?}\n{}", server.stderr()));
 }
@@ -502,7 +504,7 @@ async fn denied_method_on_page_three_of_the_audit_log_is_denied_by_audit_log() {
     let server = world.server("server").await;
     let mut client = world.client(server.addr).await;
     assert_denied(
-        get_token(&mut client, &world.good_token(), "").await,
+        world.release(&mut client, GOOD_VM).await,
         Code::PermissionDenied,
         &["auditlog.clean"],
     );

@@ -60,13 +60,15 @@ async fn exercise(world: &World) -> Vec<PlainSecret> {
     let mut client = world.client(server.addr).await;
     let token = world.good_token();
     let session = begin_session(&mut client, &token).await;
-    let released = get_token(&mut client, &world.good_token(), &session.session_id)
-        .await
-        .unwrap_or_else(|status| panic!("{status:?}\n{}", server.stderr()));
+    let released = get_token(
+        &mut client,
+        &world.session_token(GOOD_VM, &session),
+        &session.session_id,
+    )
+    .await
+    .unwrap_or_else(|status| panic!("{status:?}\n{}", server.stderr()));
     assert_eq!(released.secrets.len(), 2);
-    let denied = get_token(&mut client, &world.token(TAMPERED_VM), "")
-        .await
-        .unwrap_err();
+    let denied = world.release(&mut client, TAMPERED_VM).await.unwrap_err();
     assert_eq!(denied.code(), Code::PermissionDenied);
     secrets
 }
@@ -205,15 +207,20 @@ async fn session_begun_on_one_replica_completes_on_the_other_exactly_once() {
 
     let session = begin_session(&mut on_first, &world.good_token()).await;
     assert!(!session.tpm_required);
-    let released = get_token(&mut on_second, &world.good_token(), &session.session_id)
+    let session_token = world.session_token(GOOD_VM, &session);
+    let released = get_token(&mut on_second, &session_token, &session.session_id)
         .await
         .unwrap_or_else(|status| panic!("{status:?}\n{}", second.stderr()));
     assert_eq!(released.secrets.len(), 2);
 
     for client in [&mut on_first, &mut on_second] {
-        let again = get_token(client, &world.good_token(), &session.session_id)
-            .await
-            .unwrap_err();
+        let again = get_token(
+            client,
+            &world.session_token(GOOD_VM, &session),
+            &session.session_id,
+        )
+        .await
+        .unwrap_err();
         assert_eq!(
             again.code(),
             Code::FailedPrecondition,

@@ -162,14 +162,16 @@ async fn proven_session(
     let session = begin_session(client, &world.good_token()).await;
     let challenge = attest(
         client,
-        &world.good_token(),
+        &world.session_token(GOOD_VM, &session),
         attest_request(&session.session_id, &vm.ek, &vm.ak.public),
     )
     .await
     .unwrap();
     let activated = vm.activate(&challenge).await;
     let request = vm.prove_request(&session, activated, &session.nonce).await;
-    prove(client, &world.good_token(), request).await.unwrap();
+    prove(client, &world.session_token(GOOD_VM, &session), request)
+        .await
+        .unwrap();
     session
 }
 
@@ -207,21 +209,29 @@ async fn full_tpm_session_releases_the_secrets_once_and_records_the_quote() {
     assert_eq!(session.pcr_selection.clone().unwrap().pcrs, DEFAULT_PCRS);
     let challenge = attest(
         &mut client,
-        &world.good_token(),
+        &world.session_token(GOOD_VM, &session),
         attest_request(&session.session_id, &vm.ek, &vm.ak.public),
     )
     .await
     .unwrap_or_else(|status| panic!("{status:?}\n{}", server.stderr()));
     let activated = vm.activate(&challenge).await;
     let request = vm.prove_request(&session, activated, &session.nonce).await;
-    let proven = prove(&mut client, &world.good_token(), request)
-        .await
-        .unwrap_or_else(|status| panic!("{status:?}\n{}", server.stderr()));
+    let proven = prove(
+        &mut client,
+        &world.session_token(GOOD_VM, &session),
+        request,
+    )
+    .await
+    .unwrap_or_else(|status| panic!("{status:?}\n{}", server.stderr()));
     assert_eq!(proven.valid_until_unix, session.expires_at_unix);
 
-    let response = get_token(&mut client, &world.good_token(), &session.session_id)
-        .await
-        .unwrap_or_else(|status| panic!("{status:?}\n{}", server.stderr()));
+    let response = get_token(
+        &mut client,
+        &world.session_token(GOOD_VM, &session),
+        &session.session_id,
+    )
+    .await
+    .unwrap_or_else(|status| panic!("{status:?}\n{}", server.stderr()));
     let received: Vec<(String, Vec<u8>)> = response
         .secrets
         .into_iter()
@@ -240,7 +250,12 @@ async fn full_tpm_session_releases_the_secrets_once_and_records_the_quote() {
         .unwrap()
         .unwrap();
     assert_eq!(stored.step, SessionStep::Consumed);
-    let again = get_token(&mut client, &world.good_token(), &session.session_id).await;
+    let again = get_token(
+        &mut client,
+        &world.session_token(GOOD_VM, &session),
+        &session.session_id,
+    )
+    .await;
     assert_eq!(again.unwrap_err().code(), Code::FailedPrecondition);
 
     let record = world
@@ -276,15 +291,20 @@ async fn get_token_without_a_session_on_a_require_tpm_approval_is_denied_by_the_
     .await;
     let server = world.server("server").await;
     let mut client = world.client(server.addr).await;
-    assert_denied(
-        get_token(&mut client, &world.good_token(), "").await,
-        Code::PermissionDenied,
-        &["tpm.ek", "tpm.ak", "tpm.quote"],
-    );
-    // A session that was only begun is no better.
+    // No session at all is not even a request GetToken accepts (single-use tokens need one).
+    let status = get_token(&mut client, &world.good_token(), "")
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    // A session that was only begun fails the TPM checks.
     let session = begin_session(&mut client, &world.good_token()).await;
     assert_denied(
-        get_token(&mut client, &world.good_token(), &session.session_id).await,
+        get_token(
+            &mut client,
+            &world.session_token(GOOD_VM, &session),
+            &session.session_id,
+        )
+        .await,
         Code::PermissionDenied,
         &["tpm.ek", "tpm.ak", "tpm.quote"],
     );
@@ -310,7 +330,7 @@ async fn ek_differing_from_the_shielded_identity_is_denied_by_tpm_ek() {
     let status = assert_denied(
         attest(
             &mut client,
-            &world.good_token(),
+            &world.session_token(GOOD_VM, &session),
             attest_request(&session.session_id, &vm.ek, &vm.ak.public),
         )
         .await,
@@ -338,7 +358,7 @@ async fn ak_with_the_decrypt_attribute_is_denied_by_tpm_ak() {
     let status = assert_denied(
         attest(
             &mut client,
-            &world.good_token(),
+            &world.session_token(GOOD_VM, &session),
             attest_request(&session.session_id, &vm.ek, &decrypting_ak),
         )
         .await,
@@ -364,7 +384,7 @@ async fn credential_activated_by_a_different_tpm_is_denied_by_tpm_ak() {
     let session = begin_session(&mut client, &world.good_token()).await;
     let challenge = attest(
         &mut client,
-        &world.good_token(),
+        &world.session_token(GOOD_VM, &session),
         attest_request(&session.session_id, &vm.ek, &copy.ak.public),
     )
     .await
@@ -381,7 +401,12 @@ async fn credential_activated_by_a_different_tpm_is_denied_by_tpm_ak() {
     let guessed = rand::random::<[u8; 32]>().to_vec();
     let request = copy.prove_request(&session, guessed, &session.nonce).await;
     let status = assert_denied(
-        prove(&mut client, &world.good_token(), request).await,
+        prove(
+            &mut client,
+            &world.session_token(GOOD_VM, &session),
+            request,
+        )
+        .await,
         Code::PermissionDenied,
         &["tpm.ak"],
     );
@@ -401,7 +426,7 @@ async fn quote_over_another_nonce_is_denied_by_tpm_quote() {
     let session = begin_session(&mut client, &world.good_token()).await;
     let challenge = attest(
         &mut client,
-        &world.good_token(),
+        &world.session_token(GOOD_VM, &session),
         attest_request(&session.session_id, &vm.ek, &vm.ak.public),
     )
     .await
@@ -409,7 +434,12 @@ async fn quote_over_another_nonce_is_denied_by_tpm_quote() {
     let activated = vm.activate(&challenge).await;
     let request = vm.prove_request(&session, activated, &[0x42; 32]).await;
     let status = assert_denied(
-        prove(&mut client, &world.good_token(), request).await,
+        prove(
+            &mut client,
+            &world.session_token(GOOD_VM, &session),
+            request,
+        )
+        .await,
         Code::PermissionDenied,
         &["tpm.quote"],
     );
@@ -434,7 +464,7 @@ async fn pcr_extended_after_approval_is_denied_by_tpm_quote_naming_the_pcr() {
     let session = begin_session(&mut client, &world.good_token()).await;
     let challenge = attest(
         &mut client,
-        &world.good_token(),
+        &world.session_token(GOOD_VM, &session),
         attest_request(&session.session_id, &vm.ek, &vm.ak.public),
     )
     .await
@@ -442,7 +472,12 @@ async fn pcr_extended_after_approval_is_denied_by_tpm_quote_naming_the_pcr() {
     let activated = vm.activate(&challenge).await;
     let request = vm.prove_request(&session, activated, &session.nonce).await;
     let status = assert_denied(
-        prove(&mut client, &world.good_token(), request).await,
+        prove(
+            &mut client,
+            &world.session_token(GOOD_VM, &session),
+            request,
+        )
+        .await,
         Code::PermissionDenied,
         &["tpm.quote"],
     );
@@ -471,18 +506,27 @@ async fn replayed_prove_attestation_is_denied_by_tpm_quote() {
     let session = begin_session(&mut client, &world.good_token()).await;
     let challenge = attest(
         &mut client,
-        &world.good_token(),
+        &world.session_token(GOOD_VM, &session),
         attest_request(&session.session_id, &vm.ek, &vm.ak.public),
     )
     .await
     .unwrap();
     let activated = vm.activate(&challenge).await;
     let request = vm.prove_request(&session, activated, &session.nonce).await;
-    prove(&mut client, &world.good_token(), request.clone())
-        .await
-        .unwrap();
+    prove(
+        &mut client,
+        &world.session_token(GOOD_VM, &session),
+        request.clone(),
+    )
+    .await
+    .unwrap();
     let status = assert_denied(
-        prove(&mut client, &world.good_token(), request).await,
+        prove(
+            &mut client,
+            &world.session_token(GOOD_VM, &session),
+            request,
+        )
+        .await,
         Code::PermissionDenied,
         &["tpm.quote"],
     );
@@ -502,14 +546,23 @@ async fn get_token_on_a_proven_session_of_another_instance_is_denied_by_tpm_quot
     let session = proven_session(&world, &mut client, &vm).await;
 
     assert_denied(
-        get_token(&mut client, &world.token(TAMPERED_VM), &session.session_id).await,
+        get_token(
+            &mut client,
+            &world.session_token(TAMPERED_VM, &session),
+            &session.session_id,
+        )
+        .await,
         Code::PermissionDenied,
         &["tpm.quote"],
     );
     // The session is untouched: its own VM still gets its secrets with it.
-    get_token(&mut client, &world.good_token(), &session.session_id)
-        .await
-        .unwrap();
+    get_token(
+        &mut client,
+        &world.session_token(GOOD_VM, &session),
+        &session.session_id,
+    )
+    .await
+    .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -518,11 +571,7 @@ async fn ek_certificate_chaining_to_a_configured_root_is_accepted_without_the_sh
     let (world, _server, _client) = tpm_world(&vm, &sample_secrets("cert")).await;
     // The Compute API no longer reports the VM's EK; its EK certificate vouches for it instead.
     let other = VmTpm::start(Swtpm::start_with_new_identity().unwrap()).await;
-    world
-        .sim
-        .handle()
-        .set_ek_public_pem(GOOD_VM, &other.ek_pem())
-        .unwrap();
+    world.sim.handle().remove_ek(GOOD_VM).unwrap();
     let ca = world.path("ek-ca.pem");
     let swtpm_ca = vm._swtpm.ek_ca();
     std::fs::write(
@@ -543,16 +592,25 @@ async fn ek_certificate_chaining_to_a_configured_root_is_accepted_without_the_sh
     let session = begin_session(&mut client, &world.good_token()).await;
     let mut request = attest_request(&session.session_id, &vm.ek, &vm.ak.public);
     request.ek_certificate = vm.ek.certificate.clone().unwrap();
-    attest(&mut client, &world.good_token(), request)
-        .await
-        .unwrap_or_else(|status| panic!("{status:?}\n{}", server.stderr()));
+    attest(
+        &mut client,
+        &world.session_token(GOOD_VM, &session),
+        request,
+    )
+    .await
+    .unwrap_or_else(|status| panic!("{status:?}\n{}", server.stderr()));
 
     // Another TPM's certificate (another CA) for the VM's EK is refused.
     let session = begin_session(&mut client, &world.good_token()).await;
     let mut request = attest_request(&session.session_id, &vm.ek, &vm.ak.public);
     request.ek_certificate = other.ek.certificate.clone().unwrap();
     assert_denied(
-        attest(&mut client, &world.good_token(), request).await,
+        attest(
+            &mut client,
+            &world.session_token(GOOD_VM, &session),
+            request,
+        )
+        .await,
         Code::PermissionDenied,
         &["tpm.ek"],
     );
@@ -577,9 +635,13 @@ async fn malformed_keys_are_invalid_argument_and_attestation_is_rate_limited_per
         ek_certificate: Vec::new(),
         ak_public: vec![0x00, 0x01],
     };
-    let first = attest(&mut client, &world.good_token(), garbage.clone())
-        .await
-        .unwrap_err();
+    let first = attest(
+        &mut client,
+        &world.session_token(GOOD_VM, &session),
+        garbage.clone(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(first.code(), Code::InvalidArgument, "{first:?}");
     assert!(
         first.message().contains("ek_public") && first.message().contains("TPM2B_PUBLIC"),
@@ -589,22 +651,34 @@ async fn malformed_keys_are_invalid_argument_and_attestation_is_rate_limited_per
         session_id: session.session_id.clone(),
         ..Default::default()
     };
-    let second = prove(&mut client, &world.good_token(), empty_proof)
-        .await
-        .unwrap_err();
+    let second = prove(
+        &mut client,
+        &world.session_token(GOOD_VM, &session),
+        empty_proof,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(second.code(), Code::FailedPrecondition, "{second:?}");
-    attest(&mut client, &world.good_token(), garbage.clone())
-        .await
-        .unwrap_err();
-    let limited = attest(&mut client, &world.good_token(), garbage.clone())
-        .await
-        .unwrap_err();
+    attest(
+        &mut client,
+        &world.session_token(GOOD_VM, &session),
+        garbage.clone(),
+    )
+    .await
+    .unwrap_err();
+    let limited = attest(
+        &mut client,
+        &world.session_token(GOOD_VM, &session),
+        garbage.clone(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(limited.code(), Code::ResourceExhausted, "{limited:?}");
     // Another instance has its own bucket.
     let other_session = begin_session(&mut client, &world.token(TAMPERED_VM)).await;
     let other = attest(
         &mut client,
-        &world.token(TAMPERED_VM),
+        &world.session_token(TAMPERED_VM, &other_session),
         pb::AttestRequest {
             session_id: other_session.session_id,
             ..garbage

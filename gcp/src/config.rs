@@ -12,6 +12,8 @@ pub const DEFAULT_COMPUTE_ENDPOINT: &str = "https://compute.googleapis.com";
 pub const DEFAULT_LOGGING_ENDPOINT: &str = "https://logging.googleapis.com";
 /// The JWK set that signs GCE instance identity tokens.
 pub const DEFAULT_JWKS_URL: &str = "https://www.googleapis.com/oauth2/v3/certs";
+/// Default [`GcpConfig::jwks_stale_grace_secs`]: one hour past the set's max-age.
+pub const DEFAULT_JWKS_STALE_GRACE_SECS: u64 = 3600;
 /// The metadata server as seen from inside a GCE VM.
 pub const DEFAULT_METADATA_HOST: &str = "metadata.google.internal";
 /// The environment variable Google's client libraries honour to relocate the metadata server.
@@ -49,8 +51,15 @@ pub struct GcpConfig {
     pub compute_endpoint: String,
     /// Cloud Logging API root.
     pub logging_endpoint: String,
-    /// Full URL of the identity-token JWK set.
+    /// Full URL of the identity-token JWK set. Must be `https://` unless `jwks_allow_http`.
     pub jwks_url: String,
+    /// Accept an `http://` JWKS URL (gcpsim only): anyone on the path could then swap the keys that
+    /// decide who a caller is. Off by default; `https://` needs nothing.
+    pub jwks_allow_http: bool,
+    /// How long past its HTTP max-age the last good JWK set keeps verifying tokens while refreshes
+    /// fail, in seconds; after that, identity tokens cannot be verified (UNAVAILABLE) until a refresh
+    /// succeeds. Bounded so that a key Google withdrew is not trusted forever. Default one hour.
+    pub jwks_stale_grace_secs: u64,
     /// Metadata server `host[:port]` (no scheme), used by the client daemon on the VM.
     pub metadata_host: String,
     pub credentials: CredentialsMode,
@@ -65,6 +74,8 @@ impl Default for GcpConfig {
             compute_endpoint: DEFAULT_COMPUTE_ENDPOINT.to_owned(),
             logging_endpoint: DEFAULT_LOGGING_ENDPOINT.to_owned(),
             jwks_url: DEFAULT_JWKS_URL.to_owned(),
+            jwks_allow_http: false,
+            jwks_stale_grace_secs: DEFAULT_JWKS_STALE_GRACE_SECS,
             metadata_host: DEFAULT_METADATA_HOST.to_owned(),
             credentials: CredentialsMode::Adc,
             retry: RetryMode::Default,
@@ -85,6 +96,8 @@ impl GcpConfig {
             compute_endpoint: root.clone(),
             logging_endpoint: root.clone(),
             jwks_url: format!("{root}/oauth2/v3/certs"),
+            jwks_allow_http: true,
+            jwks_stale_grace_secs: DEFAULT_JWKS_STALE_GRACE_SECS,
             metadata_host: metadata_addr
                 .map_or_else(|| DEFAULT_METADATA_HOST.to_owned(), |a| a.to_string()),
             credentials: CredentialsMode::Anonymous,
@@ -104,6 +117,26 @@ impl GcpConfig {
             self.metadata_host = host.to_owned();
         }
         self
+    }
+
+    /// The JWKS URL, if its scheme is acceptable: `https://`, or `http://` with `jwks_allow_http`.
+    pub fn checked_jwks_url(&self) -> Result<&str, String> {
+        let url = self.jwks_url.trim();
+        let lower = url.to_ascii_lowercase();
+        if lower.starts_with("https://") {
+            return Ok(url);
+        }
+        if lower.starts_with("http://") {
+            if self.jwks_allow_http {
+                return Ok(url);
+            }
+            return Err(format!(
+                "gcp.jwks_url {url:?} is plain http: the keys that decide who a caller is would travel \
+                 unauthenticated; use https, or set gcp.jwks_allow_http = true (--jwks-allow-http) for a \
+                 local simulator"
+            ));
+        }
+        Err(format!("gcp.jwks_url {url:?} is not an https:// URL"))
     }
 
     /// The per-request timeout as a `Duration`.
@@ -156,6 +189,23 @@ mod tests {
         assert_eq!(config.logging_endpoint, DEFAULT_LOGGING_ENDPOINT);
         assert_eq!(config.credentials, CredentialsMode::Anonymous);
         assert_eq!(config.retry, RetryMode::Attempts(2));
+    }
+
+    #[test]
+    fn an_http_jwks_url_needs_the_explicit_flag() {
+        let mut config = GcpConfig {
+            jwks_url: "http://127.0.0.1:1/oauth2/v3/certs".into(),
+            ..GcpConfig::default()
+        };
+        let refusal = config.checked_jwks_url().unwrap_err();
+        assert!(refusal.contains("jwks_allow_http"), "{refusal}");
+        config.jwks_allow_http = true;
+        assert!(config.checked_jwks_url().is_ok());
+        config.jwks_url = "ftp://example.com/certs".into();
+        assert!(config.checked_jwks_url().is_err());
+        assert!(GcpConfig::default().checked_jwks_url().is_ok());
+        let simulator = GcpConfig::for_simulator("127.0.0.1:1".parse().unwrap(), None);
+        assert!(simulator.checked_jwks_url().is_ok());
     }
 
     #[test]

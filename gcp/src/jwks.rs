@@ -1,6 +1,10 @@
 //! `JwksCache`: Google's identity-token signing keys (`/oauth2/v3/certs`), cached as the HTTP caching
 //! headers allow, refreshed on an unknown `kid` at most once per interval, and kept (with a warning)
-//! when a refresh fails. Time is an argument (`now`), so tests move the clock instead of sleeping.
+//! when a refresh fails — for a bounded grace past the set's max-age (`gcp.jwks_stale_grace_secs`),
+//! after which tokens cannot be verified ([`JwksError::Stale`], UNAVAILABLE) until a refresh succeeds.
+//! A fetched set that lists a key id twice is refused as a whole (the last good set stays), and the
+//! URL must be `https://` unless `gcp.jwks_allow_http`. Time is an argument (`now`), so tests move
+//! the clock instead of sleeping.
 
 use std::sync::Arc;
 
@@ -41,6 +45,19 @@ pub enum JwksError {
     /// The HTTP client could not be built.
     #[error("could not build the HTTP client for {url}: {reason}")]
     Client { url: String, reason: String },
+    /// The JWKS URL is not acceptable (plain http without the explicit flag, or not a URL).
+    #[error("{0}")]
+    Url(String),
+    /// The last good set is past its max-age plus the grace, and refreshing it fails.
+    #[error(
+        "the JWK set from {url} expired at {fresh_until} and its {grace_secs} s grace is over; refreshing it fails ({reason}); identity tokens cannot be verified until the key set is reachable again"
+    )]
+    Stale {
+        url: String,
+        fresh_until: DateTime<Utc>,
+        grace_secs: i64,
+        reason: String,
+    },
 }
 
 /// Why an identity token was not accepted.
@@ -59,6 +76,8 @@ struct CacheState {
     keys: Option<Arc<JwkSet>>,
     fresh_until: Option<DateTime<Utc>>,
     last_attempt: Option<DateTime<Utc>>,
+    /// Why the last attempt failed (`None` when it succeeded or none was made).
+    last_failure: Option<String>,
     fetch_attempts: u64,
 }
 
@@ -68,6 +87,8 @@ pub struct JwksCache {
     http: reqwest::Client,
     url: String,
     options: JwksCacheOptions,
+    /// How long past `fresh_until` the last good set may still serve while refreshes fail.
+    stale_grace: Duration,
     state: Mutex<CacheState>,
 }
 
@@ -79,6 +100,10 @@ impl JwksCache {
 
     /// A cache with explicit options.
     pub fn with_options(config: &GcpConfig, options: JwksCacheOptions) -> Result<Self, JwksError> {
+        config.checked_jwks_url().map_err(JwksError::Url)?;
+        let stale_grace = Duration::seconds(
+            i64::try_from(config.jwks_stale_grace_secs).unwrap_or(i64::MAX / 1_000_000),
+        );
         let http = reqwest::Client::builder()
             .timeout(config.request_timeout())
             .build()
@@ -88,8 +113,9 @@ impl JwksCache {
             })?;
         Ok(Self {
             http,
-            url: config.jwks_url.clone(),
+            url: config.jwks_url.trim().to_owned(),
             options,
+            stale_grace,
             state: Mutex::new(CacheState::default()),
         })
     }
@@ -105,7 +131,7 @@ impl JwksCache {
     }
 
     /// The current key set: the cached one while fresh, otherwise refetched. A failed refetch keeps
-    /// serving the last good set.
+    /// serving the last good set until its max-age plus the grace has passed.
     pub async fn key_set(&self, now: DateTime<Utc>) -> Result<Arc<JwkSet>, JwksError> {
         let mut state = self.state.lock().await;
         if let (Some(keys), Some(until)) = (&state.keys, state.fresh_until)
@@ -137,15 +163,12 @@ impl JwksCache {
         let recently = state
             .last_attempt
             .is_some_and(|t| now - t < self.options.min_refresh_interval);
-        if recently {
+        if recently && let Some(keys) = self.last_good(&state, now) {
             tracing::debug!(
                 kid,
                 "unknown key id, but the key set was refreshed recently; not refreshing"
             );
-            return state
-                .keys
-                .clone()
-                .ok_or_else(|| self.never_fetched("no set yet"));
+            return Ok(keys);
         }
         self.refresh_locked(&mut state, now, "unknown key id").await
     }
@@ -172,13 +195,18 @@ impl JwksCache {
         now: DateTime<Utc>,
         why: &str,
     ) -> Result<Arc<JwkSet>, JwksError> {
-        if let Some(keys) = &state.keys
-            && state
-                .last_attempt
-                .is_some_and(|t| now - t < self.options.min_refresh_interval)
-        {
-            // At most one fetch per interval, whatever the reason: serve the last good set.
-            return Ok(keys.clone());
+        let recently = state
+            .last_attempt
+            .is_some_and(|t| now - t < self.options.min_refresh_interval);
+        if recently {
+            // At most one fetch per interval, whatever the reason: serve the last good set while it
+            // is within its grace; after a recent failure, fail without hammering the endpoint.
+            if let Some(keys) = self.last_good(state, now) {
+                return Ok(keys);
+            }
+            if let (Some(_), Some(reason)) = (&state.keys, &state.last_failure) {
+                return Err(self.unavailable(state, reason));
+            }
         }
         state.last_attempt = Some(now);
         state.fetch_attempts += 1;
@@ -189,15 +217,42 @@ impl JwksCache {
                 tracing::info!(url = %self.url, keys = keys.keys.len(), lifetime_secs = lifetime.num_seconds(), why, "fetched JWK set");
                 state.keys = Some(keys.clone());
                 state.fresh_until = Some(now + lifetime);
+                state.last_failure = None;
                 Ok(keys)
             }
-            Err(reason) => match &state.keys {
-                Some(keys) => {
-                    tracing::warn!(url = %self.url, %reason, why, "JWK set refresh failed; serving the last good set");
-                    Ok(keys.clone())
+            Err(reason) => {
+                state.last_failure = Some(reason.clone());
+                match self.last_good(state, now) {
+                    Some(keys) => {
+                        tracing::warn!(url = %self.url, %reason, why, "JWK set refresh failed; serving the last good set within its grace");
+                        Ok(keys)
+                    }
+                    None => {
+                        let error = self.unavailable(state, &reason);
+                        tracing::error!(url = %self.url, %error, why, "JWK set refresh failed and no usable set is left");
+                        Err(error)
+                    }
                 }
-                None => Err(self.never_fetched(&reason)),
+            }
+        }
+    }
+
+    /// The last good set while `now` is before its max-age plus the grace.
+    fn last_good(&self, state: &CacheState, now: DateTime<Utc>) -> Option<Arc<JwkSet>> {
+        let until = state.fresh_until? + self.stale_grace;
+        (now < until).then(|| state.keys.clone()).flatten()
+    }
+
+    /// Why no set can be served: never fetched, or the last good one is past its grace.
+    fn unavailable(&self, state: &CacheState, reason: &str) -> JwksError {
+        match (&state.keys, state.fresh_until) {
+            (Some(_), Some(fresh_until)) => JwksError::Stale {
+                url: self.url.clone(),
+                fresh_until,
+                grace_secs: self.stale_grace.num_seconds(),
+                reason: reason.to_owned(),
             },
+            _ => self.never_fetched(reason),
         }
     }
 
@@ -239,6 +294,13 @@ impl JwksCache {
             serde_json::from_slice(&body).map_err(|e| format!("the body is not a JWK set: {e}"))?;
         if keys.keys.is_empty() {
             return Err("the JWK set has no keys".to_owned());
+        }
+        if let Some(kid) = identity::verify::duplicate_kid(&keys) {
+            // Which of two keys under one kid verifies would be the publisher's (or an attacker's)
+            // choice: the whole set is refused and the last good one stays in force.
+            return Err(format!(
+                "the JWK set lists key id {kid:?} more than once; the whole set is refused"
+            ));
         }
         Ok((keys, lifetime))
     }

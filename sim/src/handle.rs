@@ -112,6 +112,36 @@ impl SimHandle {
         })
     }
 
+    /// Publishes an attacker key under the current kid, listed first, that signs from now on (a JWKS
+    /// with a duplicate `kid`). `rotate_keys(true)` removes it.
+    pub fn add_impostor_key(&self) -> Result<RotationResult, SimError> {
+        let mut world = self.lock();
+        world.keys.add_impostor()?;
+        Ok(RotationResult {
+            current_kid: world.keys.current_kid().to_string(),
+            published_kids: world.keys.published_kids(),
+        })
+    }
+
+    /// Replaces the VM by another one under the same name, project and zone, with the same
+    /// configuration but a new instance id (as if Bob deleted it and created a twin): the Compute API
+    /// and the VM's metadata server answer for the new id from now on. Returns the new id. No audit
+    /// entries are written: the twin is as perfect as Bob can make it, so only the id tells.
+    pub fn replace_instance(&self, vm: &str) -> Result<u64, SimError> {
+        let mut world = self.lock();
+        let state = world
+            .vm_by_name_mut(vm)
+            .ok_or_else(|| SimError::UnknownVm(vm.to_string()))?;
+        let mut id = state.spec.id;
+        while id == state.spec.id {
+            id = crate::fingerprint::new_numeric_id()
+                .parse()
+                .map_err(|_| SimError::InvalidRequest("generated id is not a number".into()))?;
+        }
+        state.spec.id = id;
+        Ok(id)
+    }
+
     /// The JWKS document currently served.
     pub fn jwks(&self) -> Value {
         self.lock().keys.jwks()
@@ -142,6 +172,18 @@ impl SimHandle {
     /// certificate is dropped (it certified the previous key); see [`SimHandle::set_ek`].
     pub fn set_ek_public_pem(&self, vm: &str, pem: &str) -> Result<(), SimError> {
         self.set_ek(vm, pem, None)
+    }
+
+    /// Stops serving an EK (and EK certificate) for the VM: `getShieldedInstanceIdentity` then has no
+    /// `encryptionKey`, as for a VM whose vTPM Google does not report.
+    pub fn remove_ek(&self, vm: &str) -> Result<(), SimError> {
+        let mut world = self.lock();
+        let state = world
+            .vm_by_name_mut(vm)
+            .ok_or_else(|| SimError::UnknownVm(vm.to_string()))?;
+        state.ek_pem = None;
+        state.ek_cert_pem = None;
+        Ok(())
     }
 
     /// Sets the certificate served as `encryptionKey.ekCert` (PEM, as Google serves it) for the

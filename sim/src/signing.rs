@@ -72,6 +72,16 @@ impl SigningKeys {
         Ok(())
     }
 
+    /// Publishes an attacker's key under the current key's id, listed first, and makes it the signing
+    /// key: a JWKS with a duplicate `kid`, where a verifier that takes the first match trusts the
+    /// attacker. `rotate(true)` removes it again.
+    pub fn add_impostor(&mut self) -> Result<(), SimError> {
+        let mut impostor = SigningKey::generate()?;
+        impostor.kid = self.current_kid().to_string();
+        self.keys.insert(0, impostor);
+        Ok(())
+    }
+
     /// Key id of the key that signs now.
     pub fn current_kid(&self) -> &str {
         self.keys.first().map(|k| k.kid.as_str()).unwrap_or("")
@@ -116,6 +126,19 @@ impl SigningKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_impostor_is_published_first_under_the_current_kid_and_signs() {
+        let mut ring = SigningKeys::generate().unwrap();
+        let kid = ring.current_kid().to_string();
+        ring.add_impostor().unwrap();
+        assert_eq!(ring.published_kids(), vec![kid.clone(), kid.clone()]);
+        let jwks = ring.jwks();
+        assert_ne!(jwks["keys"][0]["n"], jwks["keys"][1]["n"]);
+        ring.rotate(true).unwrap();
+        assert_eq!(ring.published_kids().len(), 1);
+        assert_ne!(ring.current_kid(), kid);
+    }
 
     #[test]
     fn rotation_keeps_previous_key_published_until_second_rotation() {

@@ -137,6 +137,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         .await
     }
 
+    /// Deletes every session that expired before `before` and returns how many went. An expired session
+    /// is refused by every step, so nothing usable is lost; a consumed session stays until it expires
+    /// (its token's replay then meets "already used", and afterwards "unknown session").
+    async fn purge_expired_sessions(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+
     /// Appends an event; an existing id is a `Conflict`.
     async fn append_event(&self, event: &EventRecord) -> Result<(), StoreError>;
     /// Events matching `query`, newest first.

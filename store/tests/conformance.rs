@@ -44,6 +44,7 @@ conformance!(
     session_created_twice_conflicts,
     session_consumed_exactly_once_by_eight_concurrent_consumers,
     expired_session_is_refused,
+    expired_sessions_are_purged_and_live_ones_kept,
     events_listed_newest_first_filtered_and_limited,
     corrupt_approval_is_reported_not_panicked,
     corrupt_session_is_reported_not_panicked,

@@ -29,6 +29,12 @@ pub enum IdentityError {
         "identity token is signed with key {kid:?}, which is not in Google's key set; refresh the key set, and if it is still absent the token is forged"
     )]
     UnknownKey { kid: String },
+    /// The JWK set lists this kid more than once: which key would verify is ambiguous (an attacker
+    /// key listed first would win), so the set is not used for it.
+    #[error(
+        "Google's key set lists key id {kid:?} more than once; a set with duplicate key ids is refused"
+    )]
+    AmbiguousKey { kid: String },
     /// The JWK with this kid cannot verify RS256 (not RSA, other `alg`, or `use` other than `sig`).
     #[error("key {kid:?} in the key set cannot verify RS256 tokens: {reason}")]
     KeyUnusable { kid: String, reason: String },
@@ -74,6 +80,16 @@ pub enum IdentityError {
         ahead_secs: i64,
         skew_secs: u64,
     },
+    /// `exp - iat` is longer than Google's one hour.
+    #[error(
+        "identity token is valid for {lifetime_secs} s (iat {iat}, exp {exp}), longer than the {max_secs} s Google issues; it was not minted by Google's metadata server"
+    )]
+    LifetimeTooLong {
+        iat: i64,
+        exp: i64,
+        lifetime_secs: i64,
+        max_secs: i64,
+    },
     #[error(
         "identity token was issued at {iat}, before this session's challenge at {challenge}; fetch a new token after BeginSession"
     )]
@@ -89,6 +105,7 @@ impl IdentityError {
             | Self::UnsupportedAlgorithm { .. }
             | Self::MissingKeyId
             | Self::UnknownKey { .. }
+            | Self::AmbiguousKey { .. }
             | Self::KeyUnusable { .. }
             | Self::BadSignature { .. } => checks::IDENTITY_SIGNATURE,
             Self::MissingClaim { .. }
@@ -99,6 +116,7 @@ impl IdentityError {
             | Self::MissingComputeEngineClaims(_) => checks::IDENTITY_CLAIMS,
             Self::IssuedTooLongAgo { .. }
             | Self::IssuedInFuture { .. }
+            | Self::LifetimeTooLong { .. }
             | Self::IssuedBeforeChallenge { .. } => checks::IDENTITY_FRESH,
         }
     }

@@ -2,8 +2,9 @@
 //! time. RS256 only; every failure is a distinct [`IdentityError`]. No clock reads, no I/O: the caller
 //! passes the JWK set (cached by `tokendist-gcp`) and `now`.
 //!
-//! Order: header (alg pinned to RS256 before any key is touched) → kid lookup → RSA signature →
-//! registered claims (`iss`, `aud`, `exp`, `nbf`, `sub`) → `google.compute_engine` → freshness (`iat`).
+//! Order: header (alg pinned to RS256 before any key is touched) → kid lookup (the kid must be unique
+//! in the set) → RSA signature → registered claims (`iss`, `aud`, `exp`, `nbf`, `sub`) →
+//! `google.compute_engine` → freshness (`iat`, and `exp - iat` at most Google's one hour).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -25,6 +26,10 @@ pub const DEFAULT_CLOCK_SKEW_SECS: u64 = 5;
 
 /// Tokens longer than this are rejected before any parsing (Google's are about 1 KiB).
 const MAX_TOKEN_LEN: usize = 16 * 1024;
+
+/// Longest lifetime (`exp - iat`) of a Google identity token: Google issues them for exactly one
+/// hour, so a longer one was not minted by Google's metadata server.
+pub const MAX_TOKEN_LIFETIME_SECS: i64 = 3600;
 
 /// What a token must satisfy besides a valid signature.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,15 +75,41 @@ pub fn verify(
     let header = decode_json_object(parts.header, "header")?;
     require_rs256(&header)?;
     let kid = header_kid(&header)?.ok_or(IdentityError::MissingKeyId)?;
-    let jwk = jwks
-        .find(&kid)
-        .ok_or_else(|| IdentityError::UnknownKey { kid: kid.clone() })?;
+    let jwk = unique_key(jwks, &kid)?;
     let key = rs256_key(&kid, jwk)?;
     verify_signature(&parts, &key, &kid)?;
     let payload = decode_json_object(parts.payload, "payload")?;
     let claims = registered_claims(&payload, expected, now)?;
     check_freshness(claims.iat, expected, now)?;
+    check_lifetime(claims.iat, claims.exp)?;
     Ok(claims)
+}
+
+/// The one key of `jwks` with `kid`. A set listing the kid twice is refused whatever the token: which
+/// of two keys "wins" would be the attacker's choice (the first one listed, for `JwkSet::find`).
+fn unique_key<'a>(jwks: &'a JwkSet, kid: &str) -> Result<&'a Jwk, IdentityError> {
+    let mut matching = jwks
+        .keys
+        .iter()
+        .filter(|jwk| jwk.common.key_id.as_deref() == Some(kid));
+    let first = matching.next().ok_or_else(|| IdentityError::UnknownKey {
+        kid: kid.to_owned(),
+    })?;
+    if matching.next().is_some() {
+        return Err(IdentityError::AmbiguousKey {
+            kid: kid.to_owned(),
+        });
+    }
+    Ok(first)
+}
+
+/// The first key id listed more than once in `jwks`, if any: such a set is refused as a whole.
+pub fn duplicate_kid(jwks: &JwkSet) -> Option<&str> {
+    let mut seen = std::collections::BTreeSet::new();
+    jwks.keys
+        .iter()
+        .filter_map(|jwk| jwk.common.key_id.as_deref())
+        .find(|kid| !seen.insert(*kid))
 }
 
 /// The `kid` of a token's header, without verifying anything: lets a JWKS cache decide whether to
@@ -332,6 +363,21 @@ fn check_freshness(
                 challenge: challenge_secs,
             });
         }
+    }
+    Ok(())
+}
+
+/// Google's identity tokens live exactly one hour: `exp` further from `iat` is not Google's token
+/// (or Google changed the rule, which deserves a look before anything is released).
+fn check_lifetime(iat: i64, exp: i64) -> Result<(), IdentityError> {
+    let lifetime = exp.saturating_sub(iat);
+    if lifetime > MAX_TOKEN_LIFETIME_SECS {
+        return Err(IdentityError::LifetimeTooLong {
+            iat,
+            exp,
+            lifetime_secs: lifetime,
+            max_secs: MAX_TOKEN_LIFETIME_SECS,
+        });
     }
     Ok(())
 }

@@ -1,11 +1,19 @@
 //! `identity.signature`, `identity.claims`, `identity.fresh` (from the verification result) and
 //! `identity.instance`, `identity.service_account` (token claims against the approval).
+//!
+//! `identity.instance` also binds the evidence to the caller: the instance the Compute API returns
+//! under the approval's name (the evidence every other check reads) must carry the token's and the
+//! approval's instance id. A same-name replacement VM, or another VM renamed to the approved name,
+//! has another id and fails here. When the instance could not be fetched the binding is skipped with
+//! the reason (the `instance.*` checks fail on the same fetch error, so the verdict still denies, and
+//! an outage stays retryable instead of becoming a definitive denial).
 
 use crate::approval::Approval;
 use crate::checks::{
     IDENTITY_CLAIMS, IDENTITY_FRESH, IDENTITY_INSTANCE, IDENTITY_SERVICE_ACCOUNT,
     IDENTITY_SIGNATURE,
 };
+use crate::evidence::{Fetched, InstanceEvidence};
 use crate::identity::{IdentityClaims, IdentityError};
 use crate::verdict::CheckResult;
 
@@ -16,6 +24,7 @@ const VERIFICATION_ORDER: [&str; 3] = [IDENTITY_SIGNATURE, IDENTITY_CLAIMS, IDEN
 pub(super) fn run(
     approval: &Approval,
     identity: &Result<IdentityClaims, IdentityError>,
+    live_instance: &Fetched<InstanceEvidence>,
 ) -> Vec<CheckResult> {
     match identity {
         Ok(claims) => {
@@ -23,7 +32,7 @@ pub(super) fn run(
                 .iter()
                 .map(|name| CheckResult::pass(name))
                 .collect();
-            checks.push(instance(approval, claims));
+            checks.push(instance(approval, claims, live_instance));
             checks.push(service_account(approval, claims));
             checks
         }
@@ -51,7 +60,11 @@ pub(super) fn run(
     }
 }
 
-fn instance(approval: &Approval, claims: &IdentityClaims) -> CheckResult {
+fn instance(
+    approval: &Approval,
+    claims: &IdentityClaims,
+    live_instance: &Fetched<InstanceEvidence>,
+) -> CheckResult {
     let gce = &claims.compute_engine;
     let mismatches: Vec<String> = [
         ("instance id", &gce.instance_id, &approval.instance_id),
@@ -63,13 +76,28 @@ fn instance(approval: &Approval, claims: &IdentityClaims) -> CheckResult {
     .filter(|(_, token, approved)| token != approved)
     .map(|(what, token, approved)| format!("{what} is {token:?}, approved {approved:?}"))
     .collect();
-    if mismatches.is_empty() {
-        CheckResult::pass(IDENTITY_INSTANCE)
-    } else {
-        CheckResult::fail(
+    if !mismatches.is_empty() {
+        return CheckResult::fail(
             IDENTITY_INSTANCE,
             format!("token {}", mismatches.join("; ")),
-        )
+        );
+    }
+    match live_instance {
+        Ok(live) if live.instance_id == gce.instance_id => CheckResult::pass(IDENTITY_INSTANCE),
+        Ok(live) => CheckResult::fail(
+            IDENTITY_INSTANCE,
+            format!(
+                "the Compute API's instance named {:?} has id {:?}, not the token's and approval's {:?}: \
+                 the approved VM was replaced by another one under its name (or another VM was renamed to it)",
+                live.name, live.instance_id, gce.instance_id
+            ),
+        ),
+        Err(error) => CheckResult::skipped(
+            IDENTITY_INSTANCE,
+            format!(
+                "the token matches the approval, but the live instance could not be fetched to bind it: {error}"
+            ),
+        ),
     }
 }
 

@@ -94,6 +94,29 @@ impl Default for TpmConfig {
     }
 }
 
+/// Sessions (DESIGN §4): every release runs in one, and its nonce is in the identity token's audience.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionsConfig {
+    /// `BeginSession` calls one instance may make in a burst (after authentication; beyond that
+    /// RESOURCE_EXHAUSTED). Per server process.
+    pub rate_limit_burst: u32,
+    /// Sustained `BeginSession` calls per minute per instance (the burst refills at this rate).
+    pub rate_limit_per_minute: u32,
+    /// How often expired sessions are deleted from the store, seconds.
+    pub purge_interval_secs: u64,
+}
+
+impl Default for SessionsConfig {
+    fn default() -> Self {
+        Self {
+            rate_limit_burst: 20,
+            rate_limit_per_minute: 60,
+            purge_interval_secs: 300,
+        }
+    }
+}
+
 /// Everything `tokenserver` reads at start (and again on SIGHUP).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -110,6 +133,8 @@ pub struct ServerConfig {
     pub token_max_age_secs: u64,
     /// How long a session (nonce) stays valid, seconds.
     pub session_ttl_secs: u64,
+    /// Session rate limit and purge.
+    pub sessions: SessionsConfig,
     /// How long evidence for one decision may take to gather before the request fails UNAVAILABLE.
     pub evidence_timeout_ms: u64,
     pub tls: TlsConfig,
@@ -133,6 +158,7 @@ impl Default for ServerConfig {
             store: "sqlite:///var/lib/tokendist/tokendist.db".to_string(),
             token_max_age_secs: 60,
             session_ttl_secs: 120,
+            sessions: SessionsConfig::default(),
             evidence_timeout_ms: 15_000,
             tls: TlsConfig::default(),
             keys: KeysConfig::default(),
@@ -195,6 +221,24 @@ impl ServerConfig {
                 origin: "config".into(),
                 message: "must be greater than zero (a zero limit would refuse every attestation)"
                     .into(),
+            });
+        }
+        if self.sessions.rate_limit_burst == 0
+            || self.sessions.rate_limit_per_minute == 0
+            || self.sessions.purge_interval_secs == 0
+        {
+            return Err(ConfigError::Invalid {
+                key: "sessions.rate_limit_burst/sessions.rate_limit_per_minute/sessions.purge_interval_secs"
+                    .into(),
+                origin: "config".into(),
+                message: "must be greater than zero (a zero limit would refuse every session)".into(),
+            });
+        }
+        if let Err(message) = self.gcp.checked_jwks_url() {
+            return Err(ConfigError::Invalid {
+                key: "gcp.jwks_url".into(),
+                origin: "config".into(),
+                message,
             });
         }
         if self.token_max_age_secs == 0 || self.session_ttl_secs == 0 {

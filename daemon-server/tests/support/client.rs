@@ -63,6 +63,13 @@ pub async fn get_token(
 }
 
 pub async fn begin_session(client: &mut Client, token: &str) -> pb::BeginSessionResponse {
+    try_begin_session(client, token).await.unwrap()
+}
+
+pub async fn try_begin_session(
+    client: &mut Client,
+    token: &str,
+) -> Result<pb::BeginSessionResponse, Status> {
     client
         .begin_session(with_token(
             pb::BeginSessionRequest {
@@ -71,8 +78,7 @@ pub async fn begin_session(client: &mut Client, token: &str) -> pb::BeginSession
             token,
         ))
         .await
-        .unwrap()
-        .into_inner()
+        .map(tonic::Response::into_inner)
 }
 
 /// The failed check names a denial carries, sorted.

@@ -163,6 +163,7 @@ secrets_key = "{secrets}"
 compute_endpoint = "http://{api}"
 logging_endpoint = "http://{api}"
 jwks_url = "http://{api}/oauth2/v3/certs"
+jwks_allow_http = true
 credentials = "anonymous"
 retry = "none"
 "#,
@@ -219,6 +220,39 @@ retry = "none"
 
     pub fn good_token(&self) -> String {
         self.token(GOOD_VM)
+    }
+
+    /// A fresh `format=full` token of `vm` for the audience of `session` (`<audience>/session/<hex
+    /// nonce>`): what the client asks the metadata server for after BeginSession (single-use tokens).
+    pub fn session_token(
+        &self,
+        vm: &str,
+        session: &tokendist_proto::v1::BeginSessionResponse,
+    ) -> String {
+        self.token_with(MintTokenRequest {
+            vm: vm.to_string(),
+            audience: tokendist_core::identity::session_audience(AUDIENCE, &session.nonce),
+            format: Some("full".into()),
+            licenses: false,
+            iat: None,
+            exp: None,
+        })
+    }
+
+    /// One release attempt of `vm` as its client makes it without a TPM: BeginSession with a token
+    /// for the plain audience, then GetToken in that session with a token for the session's audience.
+    pub async fn release(
+        &self,
+        client: &mut Client,
+        vm: &str,
+    ) -> Result<tokendist_proto::v1::TokenResponse, tonic::Status> {
+        let session = client::try_begin_session(client, &self.token(vm)).await?;
+        client::get_token(
+            client,
+            &self.session_token(vm, &session),
+            &session.session_id,
+        )
+        .await
     }
 
     /// An mTLS client presenting the world's client certificate.

@@ -1,5 +1,6 @@
-//! The admin API under `/admin/v1/` (JSON in, JSON out): key rotation, faults, audit entries,
-//! minted identity tokens, EK (and EK certificate) replacement, principal. Mirrors the `SimHandle` methods.
+//! The admin API under `/admin/v1/` (JSON in, JSON out): key rotation, an impostor key under the
+//! current kid, faults, audit entries, minted identity tokens, EK (and EK certificate) replacement,
+//! a same-name replacement of an instance, principal. Mirrors the `SimHandle` methods.
 
 use axum::http::{HeaderMap, Method};
 use axum::response::{IntoResponse, Response};
@@ -90,6 +91,14 @@ fn route(handle: &SimHandle, method: &Method, rest: &str, body: &[u8]) -> Result
                 .rotate_keys(request.drop_previous)
                 .map_err(sim_error)?;
             Ok(json!(result))
+        }
+        ["keys:addImpostor"] if post => {
+            let result = handle.add_impostor_key().map_err(sim_error)?;
+            Ok(json!(result))
+        }
+        ["instances", vm, "replacement"] if post => {
+            let id = handle.replace_instance(vm).map_err(sim_error)?;
+            Ok(json!({ "id": id.to_string() }))
         }
         ["faults"] if post => {
             let spec: FaultSpec = parse_required(body)?;

@@ -23,6 +23,9 @@ pub(crate) struct Envelope {
     /// Events: the time-ordered id (range filter and order).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) id: Option<String>,
+    /// Sessions: expiry in Unix seconds (the purge's range filter).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) expires_at: Option<i64>,
 }
 
 impl Envelope {

@@ -312,7 +312,7 @@ impl Store for FirestoreStore {
     }
 
     async fn create_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
-        let envelope = Envelope::of(encode("session record", session)?);
+        let envelope = session_envelope(session)?;
         documents::create(
             &self.db,
             &self.collection("sessions"),
@@ -344,7 +344,7 @@ impl Store for FirestoreStore {
             None => None,
         };
         let session = advanced_session(session_id, stored, from, to, update, now)?;
-        let envelope = Envelope::of(encode("session record", &session)?);
+        let envelope = session_envelope(&session)?;
         write_after_read(
             &self.db,
             &collection,
@@ -363,6 +363,38 @@ impl Store for FirestoreStore {
             other => other,
         })?;
         Ok(session)
+    }
+
+    async fn purge_expired_sessions(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let collection = self.collection("sessions");
+        let bound = before.timestamp();
+        let docs: Vec<_> = self
+            .db
+            .fluent()
+            .select()
+            .from(collection.as_str())
+            .filter(|q| q.for_all([q.field("expires_at").less_than(bound)]))
+            .stream_query_with_errors()
+            .await
+            .map_err(|e| map_error(&collection, e))?
+            .try_collect()
+            .await
+            .map_err(|e| map_error(&collection, e))?;
+        let mut removed = 0u64;
+        for doc in &docs {
+            let id = doc.name.rsplit('/').next().unwrap_or_default();
+            check_document_id(&collection, id)?;
+            self.db
+                .fluent()
+                .delete()
+                .from(collection.as_str())
+                .document_id(id)
+                .execute()
+                .await
+                .map_err(|e| map_error(&format!("{collection}/{id}"), e))?;
+            removed += 1;
+        }
+        Ok(removed)
     }
 
     async fn append_event(&self, event: &EventRecord) -> Result<(), StoreError> {
@@ -417,6 +449,14 @@ impl Store for FirestoreStore {
             })
             .collect()
     }
+}
+
+/// A session's document: the record plus its expiry, which the purge filters on.
+fn session_envelope(session: &SessionRecord) -> Result<Envelope, StoreError> {
+    Ok(Envelope {
+        expires_at: Some(session.expires_at.timestamp()),
+        ..Envelope::of(encode("session record", session)?)
+    })
 }
 
 /// A precondition that failed because the document vanished or changed is a lost race on the approval.

@@ -340,6 +340,19 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn purge_expired_sessions(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        // `expires_at` is RFC 3339 with `+00:00` as `to_rfc3339` writes it; a whole-second bound
+        // compares correctly as text against any stored fraction.
+        let bound = whole_seconds(before).to_rfc3339();
+        self.pool
+            .run(move |conn| {
+                conn.execute("DELETE FROM sessions WHERE expires_at < ?1", [&bound])
+                    .map(|removed| u64::try_from(removed).unwrap_or(u64::MAX))
+                    .map_err(map_error)
+            })
+            .await
+    }
+
     async fn append_event(&self, event: &EventRecord) -> Result<(), StoreError> {
         let event = event.clone();
         let json = encode("event record", &event)?;
@@ -408,4 +421,9 @@ fn write_approval(tx: &rusqlite::Transaction<'_>, approval: &Approval) -> Result
     )
     .map(|_| ())
     .map_err(map_error)
+}
+
+/// `time` without its fraction of a second (rounded down).
+fn whole_seconds(time: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp(time.timestamp(), 0).unwrap_or(time)
 }

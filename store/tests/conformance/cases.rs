@@ -597,3 +597,39 @@ pub async fn corrupt_session_is_reported_not_panicked(backend: &Backend) {
     let get = store.get_session("sess-1").await;
     assert!(matches!(get, Err(StoreError::Corrupt { .. })), "{get:?}");
 }
+
+pub async fn expired_sessions_are_purged_and_live_ones_kept(backend: &Backend) {
+    let store = &backend.store;
+    let now = t0() + Duration::hours(1);
+    // Expired long ago, expired a fraction of a second ago, consumed but still live, live.
+    let mut old = session("sess-old", t0());
+    old.expires_at = now - Duration::minutes(30);
+    let mut just = session("sess-just", t0());
+    just.expires_at = now - Duration::seconds(2) + Duration::milliseconds(250);
+    let consumed = session("sess-used", now - Duration::seconds(10));
+    let live = session("sess-live", now);
+    for s in [&old, &just, &consumed, &live] {
+        store.create_session(s).await.unwrap();
+    }
+    store
+        .advance_session(
+            "sess-used",
+            SessionStep::Begun,
+            SessionStep::Consumed,
+            SessionUpdate::default(),
+            now,
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(store.purge_expired_sessions(now).await.unwrap(), 2);
+    assert!(store.get_session("sess-old").await.unwrap().is_none());
+    assert!(store.get_session("sess-just").await.unwrap().is_none());
+    assert_eq!(
+        store.get_session("sess-used").await.unwrap().unwrap().step,
+        SessionStep::Consumed,
+        "a consumed session stays until it expires, so its token's replay reads as already used"
+    );
+    assert!(store.get_session("sess-live").await.unwrap().is_some());
+    assert_eq!(store.purge_expired_sessions(now).await.unwrap(), 0);
+}

@@ -278,12 +278,17 @@ secrets_key = "{keys}/secrets.key"
 compute_endpoint = "http://{api}"
 logging_endpoint = "http://{api}"
 jwks_url = "http://{api}/oauth2/v3/certs"
+jwks_allow_http = true
 credentials = "anonymous"
 retry = "none"
 [policy]
 trusted_container_digests = ["{GOOD_DIGEST}"]
 [tpm]
 # The clients here poll every second and attest on each attempt while pending.
+rate_limit_burst = 200
+rate_limit_per_minute = 600
+[sessions]
+# Every attempt opens a session.
 rate_limit_burst = 200
 rate_limit_per_minute = 600
 "#,
