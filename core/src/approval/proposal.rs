@@ -56,6 +56,7 @@ impl Approval {
             revision: 0,
             revoked_at: None,
             revoke_reason: None,
+            forced_reason: None,
             signature: String::new(),
         }
     }
@@ -91,6 +92,7 @@ impl Approval {
             revision: 0,
             revoked_at: None,
             revoke_reason: None,
+            forced_reason: None,
             signature: String::new(),
         }
     }
