@@ -181,10 +181,41 @@ const WRITE_FILES_KEYS: &[&str] = &["path", "content", "permissions", "owner", "
 /// Programs that run other programs named in their arguments or read from their input; what those
 /// run is not followed (`sh`/`bash`/`dash` with `-c SCRIPT` are unwrapped instead).
 const RUNNERS: &[&str] = &[
-    "sh", "bash", "dash", "ash", "zsh", "ksh", "busybox", "eval", "source", ".", "exec", "env",
-    "xargs", "nohup", "sudo", "su", "timeout", "nice", "ionice", "chroot", "nsenter", "setsid",
-    "stdbuf", "watch", "flock", "systemd-run", "toolbox", "python", "python3", "perl", "awk",
-    "command", "builtin", "trap", "coproc",
+    "sh",
+    "bash",
+    "dash",
+    "ash",
+    "zsh",
+    "ksh",
+    "busybox",
+    "eval",
+    "source",
+    ".",
+    "exec",
+    "env",
+    "xargs",
+    "nohup",
+    "sudo",
+    "su",
+    "timeout",
+    "nice",
+    "ionice",
+    "chroot",
+    "nsenter",
+    "setsid",
+    "stdbuf",
+    "watch",
+    "flock",
+    "systemd-run",
+    "toolbox",
+    "python",
+    "python3",
+    "perl",
+    "awk",
+    "command",
+    "builtin",
+    "trap",
+    "coproc",
 ];
 
 /// How a `write_files` path is read.
@@ -215,7 +246,8 @@ fn file_kind(path: &str) -> Option<FileKind> {
 impl Scan {
     /// Records that `place` holds something the analysis does not interpret.
     fn not_interpreted(&mut self, place: &str, why: &str) {
-        self.findings.push(format!("{place}: not interpreted: {why}"));
+        self.findings
+            .push(format!("{place}: not interpreted: {why}"));
         self.uninspectable.push(format!("{place}: {why}"));
     }
 
@@ -347,9 +379,9 @@ impl Scan {
                 }
             };
             match kind {
-                FileKind::TokendistData => self
-                    .findings
-                    .push(format!("{place}: tokendist client configuration (data, not run)")),
+                FileKind::TokendistData => self.findings.push(format!(
+                    "{place}: tokendist client configuration (data, not run)"
+                )),
                 FileKind::SystemdService => self.service_unit(&place, &text),
             }
         }
@@ -371,7 +403,10 @@ impl Scan {
                     }
                 }
                 Err(why) => {
-                    self.not_interpreted(place, &format!("a systemd command it does not parse: {why}"));
+                    self.not_interpreted(
+                        place,
+                        &format!("a systemd command it does not parse: {why}"),
+                    );
                 }
             }
         }
@@ -439,7 +474,8 @@ fn yaml11_not_a_string(text: &str) -> bool {
         lower.as_str(),
         "y" | "yes" | "n" | "no" | "on" | "off" | "true" | "false" | "null" | "~" | ""
     ) || text.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '+' | '.'))
-        || (text.starts_with('-') && text[1..].starts_with(|c: char| c.is_ascii_digit() || c == '.'))
+        || (text.starts_with('-')
+            && text[1..].starts_with(|c: char| c.is_ascii_digit() || c == '.'))
 }
 
 /// Replaces `sh -c "a; b"` (and bash/dash) by the commands inside it; refuses every other program
@@ -556,8 +592,7 @@ mod tests {
 
     #[test]
     fn gzip_content_is_reported_uninspectable() {
-        let text =
-            "#cloud-config\nwrite_files:\n- path: /etc/tokendist/x\n  encoding: gzip\n  content: abc\n";
+        let text = "#cloud-config\nwrite_files:\n- path: /etc/tokendist/x\n  encoding: gzip\n  content: abc\n";
         assert_eq!(
             analyse(text).unwrap().uninspectable,
             ["write_files[0] /etc/tokendist/x: gzip-encoded content"]

@@ -75,7 +75,8 @@ fn with_runcmd(replacement: &str) -> String {
 }
 
 #[test]
-fn the_demo_good_vm_passes_all_five_and_the_tampered_one_fails_the_template_naming_line_34_and_its_value() {
+fn the_demo_good_vm_passes_all_five_and_the_tampered_one_fails_the_template_naming_line_34_and_its_value()
+ {
     let results = review_user_data(&good(), &settings());
     assert!(results.iter().all(CheckResult::is_pass), "{results:#?}");
     let tampered = repo_file("sim/scenarios/tokenclient-tampered.cloud-config.yaml");
@@ -112,10 +113,7 @@ fn no_template_configured_fails_the_template_check_saying_how_to_configure_one()
 
 #[test]
 fn a_hole_value_that_breaks_its_pattern_is_named() {
-    let text = good().replace(
-        "tokenserver.alice.example:50051",
-        "evil.example:50051",
-    );
+    let text = good().replace("tokenserver.alice.example:50051", "evil.example:50051");
     let results = review_user_data(&text, &settings());
     assert_eq!(failed(&results), [CLOUDCONFIG_TEMPLATE]);
     let why = reason(&results, CLOUDCONFIG_TEMPLATE);
@@ -148,9 +146,7 @@ fn bad_hole_patterns_are_a_settings_error() {
 #[test]
 fn a_comment_inside_a_bootcmd_entry_is_not_hardening() {
     assert_uninspectable(
-        &with_ssh_line(
-            "- \"true # ; iptables -D INPUT -p tcp -m tcp --dport 22 -j ACCEPT\"\n",
-        ),
+        &with_ssh_line("- \"true # ; iptables -D INPUT -p tcp -m tcp --dport 22 -j ACCEPT\"\n"),
         "a comment",
     );
 }
@@ -175,9 +171,7 @@ fn a_comment_inside_sh_c_is_not_hardening() {
 
 #[test]
 fn hardening_after_and_and_never_runs_when_the_first_command_fails() {
-    let text = with_ssh_line(
-        "- false && iptables -D INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n",
-    );
+    let text = with_ssh_line("- false && iptables -D INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n");
     let results = review_user_data(&text, &settings());
     assert_eq!(
         failed(&results),
@@ -385,7 +379,11 @@ fn remote_and_deferred_write_files_are_uninspectable() {
         "  append: true\n",
     ] {
         assert_uninspectable(
-            &good().replacen("  permissions: 0644\n", &format!("  permissions: 0644\n{extra}"), 1),
+            &good().replacen(
+                "  permissions: 0644\n",
+                &format!("  permissions: 0644\n{extra}"),
+                1,
+            ),
             "remote, deferred or appended content",
         );
     }
@@ -397,7 +395,9 @@ fn base64_content_that_is_not_utf8_is_uninspectable() {
     assert_uninspectable(
         &good().replacen(
             "write_files:\n",
-            &format!("write_files:\n- path: /etc/tokendist/blob\n  encoding: b64\n  content: {bytes}\n"),
+            &format!(
+                "write_files:\n- path: /etc/tokendist/blob\n  encoding: b64\n  content: {bytes}\n"
+            ),
             1,
         ),
         "not UTF-8",
@@ -425,5 +425,18 @@ fn an_expansion_in_a_systemd_exec_line_is_uninspectable() {
             1,
         ),
         "systemd command",
+    );
+}
+
+#[test]
+fn hardening_after_or_never_runs_when_the_first_command_succeeds() {
+    let text = good().replace(
+        "- systemctl mask --now serial-getty@ttyS0.service\n",
+        "- true || systemctl mask --now serial-getty@ttyS0.service\n",
+    );
+    let results = review_user_data(&text, &settings());
+    assert_eq!(
+        failed(&results),
+        [CLOUDCONFIG_TEMPLATE, CLOUDCONFIG_SERIAL_DISABLED]
     );
 }

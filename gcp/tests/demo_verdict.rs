@@ -33,7 +33,8 @@ fn good_digest() -> String {
 /// gives it.
 fn demo_template() -> TemplateSettings {
     let repo = support::scenarios_dir().join("../..");
-    let settings = std::fs::read_to_string(support::scenarios_dir().join("demo-settings.toml")).unwrap();
+    let settings =
+        std::fs::read_to_string(support::scenarios_dir().join("demo-settings.toml")).unwrap();
     let holes = settings
         .lines()
         .filter_map(|line| line.strip_prefix("cloud_config_template.holes."))
@@ -45,7 +46,8 @@ fn demo_template() -> TemplateSettings {
     TemplateSettings {
         path: None,
         text: Some(
-            std::fs::read_to_string(repo.join("dist/cloud-config/tokenclient.template.yaml")).unwrap(),
+            std::fs::read_to_string(repo.join("dist/cloud-config/tokenclient.template.yaml"))
+                .unwrap(),
         ),
         holes,
     }

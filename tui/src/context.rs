@@ -64,8 +64,9 @@ fn load_template(settings: &mut Settings, settings_path: &Path) -> Result<(), Co
         .parent()
         .unwrap_or_else(|| Path::new("."))
         .join(relative);
-    let text = read_text(&file, "read the cloud-config template")
-        .map_err(|e| ConsoleError::Config(format!("settings file {}: {e}", settings_path.display())))?;
+    let text = read_text(&file, "read the cloud-config template").map_err(|e| {
+        ConsoleError::Config(format!("settings file {}: {e}", settings_path.display()))
+    })?;
     template.text = Some(text);
     Ok(())
 }

@@ -35,7 +35,9 @@ fn failed_review_checks(show: &Value) -> Vec<String> {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|c| c["name"].as_str().unwrap().starts_with("cloudconfig.") && c["outcome"] == "fail")
+        .filter(|c| {
+            c["name"].as_str().unwrap().starts_with("cloudconfig.") && c["outcome"] == "fail"
+        })
         .map(|c| c["name"].as_str().unwrap().to_owned())
         .collect()
 }
@@ -76,7 +78,8 @@ fn gcloud_set_user_data(console: &Console, vm: &str, user_data: &str) {
 
 fn good_user_data() -> String {
     std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../sim/scenarios/tokenclient-good.cloud-config.yaml"),
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../sim/scenarios/tokenclient-good.cloud-config.yaml"),
     )
     .unwrap()
 }
@@ -109,20 +112,35 @@ async fn a_comment_inside_bootcmd_set_with_gcloud_is_uninspectable_not_hardened(
     gcloud_set_user_data(&console, GOOD_VM, &bypass);
     let show = show(&console, GOOD_VM).await;
     assert_eq!(failed_review_checks(&show), REVIEW_CHECKS, "{show:#}");
-    let template = check(&show, "cloudconfig.template")["reason"].as_str().unwrap();
-    assert!(template.contains("line 40, column 3: expected \"iptables -D INPUT"), "{template}");
-    let ssh = check(&show, "cloudconfig.ssh_disabled")["reason"].as_str().unwrap();
-    assert!(ssh.contains("uninspectable") && ssh.contains("a comment"), "{ssh}");
+    let template = check(&show, "cloudconfig.template")["reason"]
+        .as_str()
+        .unwrap();
+    assert!(
+        template.contains("line 40, column 3: expected \"iptables -D INPUT"),
+        "{template}"
+    );
+    let ssh = check(&show, "cloudconfig.ssh_disabled")["reason"]
+        .as_str()
+        .unwrap();
+    assert!(
+        ssh.contains("uninspectable") && ssh.contains("a comment"),
+        "{ssh}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_merge_key_set_with_gcloud_is_uninspectable() {
     let console = Console::start().await;
-    let bypass = format!("{}<<: {{bootcmd: [iptables -P INPUT ACCEPT]}}\n", good_user_data());
+    let bypass = format!(
+        "{}<<: {{bootcmd: [iptables -P INPUT ACCEPT]}}\n",
+        good_user_data()
+    );
     gcloud_set_user_data(&console, GOOD_VM, &bypass);
     let show = show(&console, GOOD_VM).await;
     assert_eq!(failed_review_checks(&show), REVIEW_CHECKS, "{show:#}");
-    let ssh = check(&show, "cloudconfig.ssh_disabled")["reason"].as_str().unwrap();
+    let ssh = check(&show, "cloudconfig.ssh_disabled")["reason"]
+        .as_str()
+        .unwrap();
     assert!(ssh.contains("merge key"), "{ssh}");
 }
 
@@ -141,12 +159,18 @@ async fn approving_without_a_template_is_refused_naming_the_check() {
     remove_template(&console);
     let show = show(&console, GOOD_VM).await;
     assert_eq!(failed_review_checks(&show), ["cloudconfig.template"]);
-    let reason = check(&show, "cloudconfig.template")["reason"].as_str().unwrap();
+    let reason = check(&show, "cloudconfig.template")["reason"]
+        .as_str()
+        .unwrap();
     assert!(reason.contains("[cloud_config_template]"), "{reason}");
 
     let run = console.approve(GOOD_VM, &["--yes", "--no-tpm"]).await;
     assert_eq!(run.code, 3, "{run:?}");
-    assert!(run.stderr.contains("cloudconfig.template"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("cloudconfig.template"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("--force --reason"), "{}", run.stderr);
     let store = console.store().await;
     assert!(store.get_approval(GOOD_ID).await.unwrap().is_none());
@@ -158,7 +182,10 @@ async fn forcing_an_approval_without_a_template_signs_the_reason_into_the_approv
     remove_template(&console);
     let reason = "template not written yet; diff read by hand";
     let run = console
-        .approve(GOOD_VM, &["--yes", "--no-tpm", "--force", "--reason", reason])
+        .approve(
+            GOOD_VM,
+            &["--yes", "--no-tpm", "--force", "--reason", reason],
+        )
         .await;
     assert_eq!(run.code, 0, "{run:?}");
     let store = console.store().await;
@@ -179,7 +206,9 @@ async fn a_settings_file_with_a_bad_hole_pattern_is_a_configuration_error() {
         .unwrap()
         .replace("'sha256:[0-9a-f]{64}'", "'sha256:[0-9a-f'");
     std::fs::write(console.path("settings.toml"), settings).unwrap();
-    let run = console.run(&["show", GOOD_VM, "--project", PROJECT, "--zone", ZONE]).await;
+    let run = console
+        .run(&["show", GOOD_VM, "--project", PROJECT, "--zone", ZONE])
+        .await;
     assert_eq!(run.code, 78, "{run:?}");
     assert!(run.stderr.contains("image_digest"), "{}", run.stderr);
 }

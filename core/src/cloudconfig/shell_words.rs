@@ -67,7 +67,9 @@ pub fn parse(line: &str, syntax: Syntax) -> Result<Vec<SimpleCommand>, String> {
                             closed = true;
                             break;
                         }
-                        '$' | '`' => return Err(format!("`{q}` (an expansion) inside double quotes")),
+                        '$' | '`' => {
+                            return Err(format!("`{q}` (an expansion) inside double quotes"));
+                        }
                         '%' if syntax == Syntax::Systemd => {
                             return Err("a systemd `%` specifier".to_owned());
                         }
@@ -87,7 +89,9 @@ pub fn parse(line: &str, syntax: Syntax) -> Result<Vec<SimpleCommand>, String> {
                     return Err("a backslash escape in a systemd command".to_owned());
                 }
                 match chars.next() {
-                    Some('\n') | None => return Err("a line continuation (`\\` at the end of a line)".to_owned()),
+                    Some('\n') | None => {
+                        return Err("a line continuation (`\\` at the end of a line)".to_owned());
+                    }
                     Some(escaped) => {
                         in_word = true;
                         word.push(escaped);
@@ -107,15 +111,14 @@ pub fn parse(line: &str, syntax: Syntax) -> Result<Vec<SimpleCommand>, String> {
                 }
                 // After `&&`, `||` or `|` the next command depends on this one; `;`, `&` and a newline
                 // start an unconditional command unless this list is already conditional.
-                next_conditional = match (c, doubled) {
-                    ('&', true) | ('|', _) => true,
-                    _ => false,
-                };
+                next_conditional = matches!((c, doubled), ('&', true) | ('|', _));
                 conditional = next_conditional;
             }
             '$' | '`' => return Err(format!("`{c}` (an expansion)")),
             '<' | '>' => return Err(format!("a redirect or here-document (`{c}`)")),
-            '(' | ')' | '{' | '}' => return Err(format!("a subshell, group or brace expansion (`{c}`)")),
+            '(' | ')' | '{' | '}' => {
+                return Err(format!("a subshell, group or brace expansion (`{c}`)"));
+            }
             '*' | '?' | '[' => return Err(format!("a glob (`{c}`)")),
             '!' => return Err("`!`".to_owned()),
             '%' if syntax == Syntax::Systemd => return Err("a systemd `%` specifier".to_owned()),
@@ -182,7 +185,11 @@ mod tests {
 
     #[test]
     fn splits_on_operators_and_keeps_quoted_words_whole() {
-        let cmds = parse(r#"iptables -D INPUT && echo "a b" ; x 'c;d'"#, Syntax::Shell).unwrap();
+        let cmds = parse(
+            r#"iptables -D INPUT && echo "a b" ; x 'c;d'"#,
+            Syntax::Shell,
+        )
+        .unwrap();
         assert_eq!(cmds.len(), 3);
         assert_eq!(cmds[0].words, ["iptables", "-D", "INPUT"]);
         assert!(!cmds[0].conditional);

@@ -142,13 +142,13 @@ impl CloudConfigTemplate {
         {
             let template_line = self.lines.get(t);
             let live_line = live_lines.get(l).copied();
-            if let (Some(segments), Some(text)) = (template_line, live_line) {
-                if let Ok(found) = self.match_line(segments, text, &values) {
-                    values = found;
-                    t += 1;
-                    l += 1;
-                    continue;
-                }
+            if let (Some(segments), Some(text)) = (template_line, live_line)
+                && let Ok(found) = self.match_line(segments, text, &values)
+            {
+                values = found;
+                t += 1;
+                l += 1;
+                continue;
             }
             let matches_at = |t: usize, l: usize| match (self.lines.get(t), live_lines.get(l)) {
                 (Some(segments), Some(text)) => self.match_line(segments, text, &values).is_ok(),
@@ -166,7 +166,10 @@ impl CloudConfigTemplate {
                 (Some(segments), Some(text)) => {
                     let why = match self.match_line(segments, text, &values) {
                         Err(why) => why,
-                        Ok(_) => LineMismatch::Text { expected_from: 0, live_from: 0 },
+                        Ok(_) => LineMismatch::Text {
+                            expected_from: 0,
+                            live_from: 0,
+                        },
                     };
                     differences.push(Difference::changed(l + 1, segments, text, why));
                     t += 1;
@@ -355,7 +358,9 @@ fn compile_patterns(
             if !is_hole_name(name) {
                 return Err(TemplateError::BadPattern {
                     name: name.clone(),
-                    reason: "hole names are a lower-case letter, then lower-case letters, digits or `_`".to_owned(),
+                    reason:
+                        "hole names are a lower-case letter, then lower-case letters, digits or `_`"
+                            .to_owned(),
                 });
             }
             let regex = Regex::new(&format!(r"\A(?:{source})\z")).map_err(|e| {
@@ -398,14 +403,14 @@ fn parse_line(
             });
         }
         let after_hole = &after_open[close + 2..];
-        if let Some(next) = after_hole.chars().next() {
-            if is_value_char(next) || next == '{' {
-                return Err(TemplateError::AmbiguousHole {
-                    line: number,
-                    name: name.to_owned(),
-                    next,
-                });
-            }
+        if let Some(next) = after_hole.chars().next()
+            && (is_value_char(next) || next == '{')
+        {
+            return Err(TemplateError::AmbiguousHole {
+                line: number,
+                name: name.to_owned(),
+                next,
+            });
         }
         if open > 0 {
             segments.push(Segment::Literal(rest[..open].to_owned()));

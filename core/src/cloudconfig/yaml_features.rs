@@ -60,10 +60,12 @@ fn scan_line(line: &str, flow_depth: &mut usize) -> LineScan {
         return LineScan::Unsupported("a YAML directive (`%`)");
     }
     for marker in ["---", "..."] {
-        if let Some(rest) = line.strip_prefix(marker) {
-            if rest.is_empty() || rest.starts_with([' ', '\t']) {
-                return LineScan::Unsupported("a document marker (`---` or `...`): more than one document, or an explicit one");
-            }
+        if let Some(rest) = line.strip_prefix(marker)
+            && (rest.is_empty() || rest.starts_with([' ', '\t']))
+        {
+            return LineScan::Unsupported(
+                "a document marker (`---` or `...`): more than one document, or an explicit one",
+            );
         }
     }
     let mut expect_node = true;
@@ -103,9 +105,8 @@ fn scan_line(line: &str, flow_depth: &mut usize) -> LineScan {
                         .take_while(|h| !matches!(h, ' ' | '\t'))
                         .all(|h| h.is_ascii_digit() || matches!(h, '+' | '-'));
                     let rest: String = chars[i + 1..].iter().collect();
-                    let rest = rest.trim_start_matches(|h: char| {
-                        h.is_ascii_digit() || matches!(h, '+' | '-')
-                    });
+                    let rest = rest
+                        .trim_start_matches(|h: char| h.is_ascii_digit() || matches!(h, '+' | '-'));
                     let trailing = rest.trim_start();
                     if !header_ok || !(trailing.is_empty() || trailing.starts_with('#')) {
                         return LineScan::Unsupported("a malformed block scalar header");
@@ -126,9 +127,7 @@ fn scan_line(line: &str, flow_depth: &mut usize) -> LineScan {
                             continue;
                         }
                         None => {
-                            return LineScan::Unsupported(
-                                "a quoted scalar that spans lines",
-                            );
+                            return LineScan::Unsupported("a quoted scalar that spans lines");
                         }
                     }
                 }
@@ -219,7 +218,10 @@ mod tests {
     fn documents_directives_and_multi_line_quotes_are_found() {
         assert_eq!(whats("a: 1\n---\nb: 2\n")[0].0, 2);
         assert_eq!(whats("%YAML 1.1\n---\n")[0].0, 1);
-        assert_eq!(whats("a: \"x\n  y\"\n")[0].1, "a quoted scalar that spans lines");
+        assert_eq!(
+            whats("a: \"x\n  y\"\n")[0].1,
+            "a quoted scalar that spans lines"
+        );
         assert_eq!(whats("a: ? b\n")[0].1, "a YAML complex key (`?`)");
     }
 }

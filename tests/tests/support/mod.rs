@@ -178,7 +178,10 @@ fn demo_template_settings() -> String {
         .filter(|line| line.starts_with("cloud_config_template."))
         .map(|line| {
             if line.starts_with("cloud_config_template.path") {
-                format!("cloud_config_template.path = {:?}\n", template.to_str().unwrap())
+                format!(
+                    "cloud_config_template.path = {:?}\n",
+                    template.to_str().unwrap()
+                )
             } else {
                 format!("{line}\n")
             }
