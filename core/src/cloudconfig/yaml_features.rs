@@ -26,6 +26,15 @@ pub fn unsupported(text: &str) -> Vec<Unsupported> {
     for (index, line) in text.split('\n').enumerate() {
         let number = index + 1;
         let line = line.strip_suffix('\r').unwrap_or(line);
+        // YAML 1.1 (cloud-init's PyYAML, and libyaml) also breaks lines at a lone CR, NEL, LS and PS;
+        // this scanner does not, so such text is not interpreted at all.
+        if line.contains(['\r', '\u{85}', '\u{2028}', '\u{2029}']) {
+            found.push(Unsupported {
+                line: number,
+                what: "a line break other than LF or CRLF",
+            });
+            continue;
+        }
         let indent = line.len() - line.trim_start_matches(' ').len();
         if let Some(owner) = block_owner {
             if line.trim_start_matches(' ').is_empty() || indent > owner {
@@ -223,5 +232,16 @@ mod tests {
             "a quoted scalar that spans lines"
         );
         assert_eq!(whats("a: ? b\n")[0].1, "a YAML complex key (`?`)");
+        for text in [
+            "a: x\r- &b c\n",
+            "a: x\u{85}- &b c\n",
+            "a: x\u{2028}b: *c\n",
+        ] {
+            assert_eq!(
+                whats(text),
+                [(1, "a line break other than LF or CRLF")],
+                "{text:?}"
+            );
+        }
     }
 }
