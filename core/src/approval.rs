@@ -68,6 +68,10 @@ pub struct Approval {
     pub revision: u64,
     pub revoked_at: Option<DateTime<Utc>>,
     pub revoke_reason: Option<String>,
+    /// Why Alice approved although checks failed (`tokendist approve --force --reason`), e.g. with no
+    /// trusted cloud-config template; signed (canonical encoding v2) so it cannot be removed or edited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forced_reason: Option<String>,
     /// Ed25519 signature over the canonical encoding, base64; empty when unsigned.
     pub signature: String,
 }

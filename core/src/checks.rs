@@ -15,6 +15,7 @@ pub const INSTANCE_FINGERPRINT: &str = "instance.fingerprint";
 pub const INSTANCE_BOOT_IMAGE: &str = "instance.boot_image";
 pub const INSTANCE_SERVICE_ACCOUNT: &str = "instance.service_account";
 pub const INSTANCE_SHIELDED: &str = "instance.shielded";
+pub const CLOUDCONFIG_TEMPLATE: &str = "cloudconfig.template";
 pub const CLOUDCONFIG_SSH_DISABLED: &str = "cloudconfig.ssh_disabled";
 pub const CLOUDCONFIG_SERIAL_DISABLED: &str = "cloudconfig.serial_disabled";
 pub const CLOUDCONFIG_IMAGE_PINNED: &str = "cloudconfig.image_pinned";
@@ -50,8 +51,10 @@ pub const RELEASE_CHECKS: [&str; 20] = [
     TPM_QUOTE,
 ];
 
-/// The checks `policy::review` runs on a cloud-config when Alice reviews it.
-pub const REVIEW_CHECKS: [&str; 4] = [
+/// The checks `policy::review_user_data` runs on a cloud-config when Alice reviews it: the template
+/// gate, then the analysis that explains it.
+pub const REVIEW_CHECKS: [&str; 5] = [
+    CLOUDCONFIG_TEMPLATE,
     CLOUDCONFIG_SSH_DISABLED,
     CLOUDCONFIG_SERIAL_DISABLED,
     CLOUDCONFIG_IMAGE_PINNED,

@@ -2,15 +2,28 @@
 //! the SSH allow rule, mask the serial getty, which containers does it run and are they pinned by
 //! digest; plus the user-data digests the `instance.user_data` check pins. Pure text analysis.
 //!
-//! Where commands are read: `bootcmd` and `runcmd` entries (string form through a small shell
-//! splitter, list form as words, `sh -c "…"` unwrapped), and every line of every `write_files`
-//! content (systemd `Exec*=` prefixes stripped, `\` continuations joined). Hardening only counts when
-//! done by `bootcmd`/`runcmd`; anything anywhere that undoes it, or that cannot be read (gzip
-//! content), makes the corresponding result negative.
+//! The analysis explains; the gate is `cloudconfig.template` ([`template`]). It fails closed: whatever
+//! it does not interpret is recorded in [`CloudConfigAnalysis::uninspectable`] (and the review's four
+//! analysis checks then fail), never read as hardening. It interprets:
+//! - one implicit YAML document without anchors, aliases, tags, merge keys or directives
+//!   ([`yaml_features`], checked on the text because serde_yaml resolves them silently);
+//! - the top-level modules `write_files`, `bootcmd` and `runcmd` only (the ones a tokendist VM needs;
+//!   every other cloud-init module can run code or change users, packages or mounts);
+//! - `bootcmd`/`runcmd` entries: string form through a strict shell parser ([`shell_words`]), list
+//!   form as words (strings that YAML 1.1, which cloud-init uses, reads as strings), `sh -c "…"`
+//!   unwrapped; programs that run other programs from their arguments or input are not followed;
+//! - `write_files` entries with only `path`, `content`, `permissions`, `owner` and `encoding` (plain
+//!   text, or base64 of UTF-8 text), to systemd service units in `/etc/systemd/system/` (their `Exec*=`
+//!   lines) or tokendist's own configuration in `/etc/tokendist/` (data the client reads, never run).
+//!
+//! Hardening only counts when done unconditionally by `bootcmd`/`runcmd`; anything anywhere that undoes
+//! it makes the corresponding result negative.
 
 mod docker_run;
 mod hardening;
 mod shell_words;
+pub mod template;
+mod yaml_features;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -19,8 +32,10 @@ use serde_yaml::Value;
 use sha2::{Digest as _, Sha256};
 
 pub use docker_run::{ContainerRun, split_image};
+pub use template::{CloudConfigTemplate, TemplateError, TemplateSettings};
 
 use hardening::Effect;
+use shell_words::{SimpleCommand, Syntax};
 
 /// What the review checks need to know about one cloud-config.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,6 +76,11 @@ pub enum CloudConfigError {
     NotAMapping,
     #[error("cloud-config section {section} is malformed: {reason}")]
     BadSection { section: String, reason: String },
+    #[error(
+        "uninspectable: the analysis does not interpret {}",
+        .0.join("; ")
+    )]
+    Uninspectable(Vec<String>),
 }
 
 /// base64 (standard, padded) of the SHA-256 of `user_data`'s bytes, exactly as stored in metadata.
@@ -91,6 +111,15 @@ pub fn analyse(user_data: &str) -> Result<CloudConfigAnalysis, CloudConfigError>
             first_line: first_line.chars().take(60).collect(),
         });
     }
+    let features = yaml_features::unsupported(user_data);
+    if !features.is_empty() {
+        return Err(CloudConfigError::Uninspectable(
+            features
+                .iter()
+                .map(|f| format!("line {}: {}", f.line, f.what))
+                .collect(),
+        ));
+    }
     let document: Value = serde_yaml::from_str(user_data).map_err(|e| {
         let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
         CloudConfigError::Yaml {
@@ -115,7 +144,10 @@ pub fn analyse(user_data: &str) -> Result<CloudConfigAnalysis, CloudConfigError>
         match key.as_str() {
             "bootcmd" | "runcmd" => scan.command_section(key, value)?,
             "write_files" => scan.write_files(value)?,
-            _ => {}
+            other => scan.not_interpreted(
+                other,
+                "only the modules write_files, bootcmd and runcmd are interpreted",
+            ),
         }
     }
 
@@ -143,7 +175,82 @@ struct Scan {
     findings: Vec<String>,
 }
 
+/// The `write_files` keys the analysis interprets (`source`, `defer`, `append`, … are not).
+const WRITE_FILES_KEYS: &[&str] = &["path", "content", "permissions", "owner", "encoding"];
+
+/// Programs that run other programs named in their arguments or read from their input; what those
+/// run is not followed (`sh`/`bash`/`dash` with `-c SCRIPT` are unwrapped instead).
+const RUNNERS: &[&str] = &[
+    "sh",
+    "bash",
+    "dash",
+    "ash",
+    "zsh",
+    "ksh",
+    "busybox",
+    "eval",
+    "source",
+    ".",
+    "exec",
+    "env",
+    "xargs",
+    "nohup",
+    "sudo",
+    "su",
+    "timeout",
+    "nice",
+    "ionice",
+    "chroot",
+    "nsenter",
+    "setsid",
+    "stdbuf",
+    "watch",
+    "flock",
+    "systemd-run",
+    "toolbox",
+    "python",
+    "python3",
+    "perl",
+    "awk",
+    "command",
+    "builtin",
+    "trap",
+    "coproc",
+];
+
+/// How a `write_files` path is read.
+enum FileKind {
+    /// `/etc/systemd/system/NAME.service`: its `Exec*=` lines are commands.
+    SystemdService,
+    /// `/etc/tokendist/NAME`: the client's configuration, never run.
+    TokendistData,
+}
+
+fn file_kind(path: &str) -> Option<FileKind> {
+    let plain = |name: &str| {
+        !name.is_empty()
+            && name != "."
+            && name != ".."
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'))
+    };
+    if let Some(name) = path.strip_prefix("/etc/systemd/system/") {
+        return (plain(name) && name.ends_with(".service")).then_some(FileKind::SystemdService);
+    }
+    path.strip_prefix("/etc/tokendist/")
+        .filter(|name| plain(name))
+        .map(|_| FileKind::TokendistData)
+}
+
 impl Scan {
+    /// Records that `place` holds something the analysis does not interpret.
+    fn not_interpreted(&mut self, place: &str, why: &str) {
+        self.findings
+            .push(format!("{place}: not interpreted: {why}"));
+        self.uninspectable.push(format!("{place}: {why}"));
+    }
+
     fn command_section(&mut self, section: &str, value: &Value) -> Result<(), CloudConfigError> {
         let bad = |reason: &str| CloudConfigError::BadSection {
             section: section.to_owned(),
@@ -157,19 +264,44 @@ impl Scan {
         for (index, item) in items.iter().enumerate() {
             let place = format!("{section}[{index}]");
             let commands = match item {
-                Value::String(line) => shell_words::commands(line),
+                Value::String(line) => match shell_words::parse(line, Syntax::Shell) {
+                    Ok(commands) => commands,
+                    Err(why) => {
+                        self.not_interpreted(&place, &format!("shell it does not parse: {why}"));
+                        continue;
+                    }
+                },
                 Value::Sequence(words) => {
                     let words = words
                         .iter()
-                        .map(scalar_text)
-                        .collect::<Option<Vec<String>>>()
-                        .ok_or_else(|| bad("a list-form command must contain only scalars"))?;
-                    vec![words]
+                        .map(|w| match w {
+                            Value::String(s) if !yaml11_not_a_string(s) => Some(s.clone()),
+                            _ => None,
+                        })
+                        .collect::<Option<Vec<String>>>();
+                    match words {
+                        Some(words) => vec![SimpleCommand {
+                            words,
+                            conditional: false,
+                        }],
+                        None => {
+                            self.not_interpreted(
+                                &place,
+                                "a list-form command word that is not plainly a string (cloud-init's YAML 1.1 may read it as a number, boolean or null)",
+                            );
+                            continue;
+                        }
+                    }
                 }
                 _ => return Err(bad("each command must be a string or a list of strings")),
             };
-            for words in unwrap_shell_c(commands) {
-                self.command(&place, &words, true);
+            match unwrap_shell_c(commands, Syntax::Shell) {
+                Ok(commands) => {
+                    for command in commands {
+                        self.command(&place, &command, true);
+                    }
+                }
+                Err(why) => self.not_interpreted(&place, &why),
             }
         }
         Ok(())
@@ -189,53 +321,117 @@ impl Scan {
             let Value::Mapping(file) = item else {
                 return Err(bad(format!("entry {index} is not a mapping")));
             };
-            let path = file.get("path").and_then(scalar_text).unwrap_or_default();
+            let path = match file.get("path") {
+                Some(Value::String(path)) => path.clone(),
+                _ => String::new(),
+            };
             let place = format!("write_files[{index}] {path}");
-            let content = file
-                .get("content")
-                .and_then(scalar_text)
-                .unwrap_or_default();
-            let encoding = file
-                .get("encoding")
-                .and_then(scalar_text)
-                .unwrap_or_default()
-                .to_ascii_lowercase();
-            let text = match encoding.as_str() {
-                "" | "text/plain" => content,
-                "b64" | "base64" => match STANDARD.decode(content.trim()) {
-                    Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-                    Err(e) => return Err(bad(format!("{place}: content is not base64: {e}"))),
-                },
-                other => {
-                    self.findings.push(format!(
-                        "{place}: {other}-encoded content cannot be inspected"
-                    ));
-                    self.uninspectable.push(place);
+            let unknown: Vec<String> = file
+                .keys()
+                .map(|k| scalar_text(k).unwrap_or_else(|| "(a non-scalar key)".to_owned()))
+                .filter(|k| !WRITE_FILES_KEYS.contains(&k.as_str()))
+                .collect();
+            if !unknown.is_empty() {
+                self.not_interpreted(
+                    &place,
+                    &format!(
+                        "the key(s) {} (remote, deferred or appended content)",
+                        unknown.join(", ")
+                    ),
+                );
+                continue;
+            }
+            let Some(kind) = file_kind(&path) else {
+                self.not_interpreted(
+                    &place,
+                    "a file outside /etc/systemd/system/*.service and /etc/tokendist/ could be run by something the analysis does not follow",
+                );
+                continue;
+            };
+            let content = match file.get("content") {
+                Some(Value::String(content)) => content.clone(),
+                None => String::new(),
+                Some(_) => {
+                    self.not_interpreted(&place, "content that is not a string");
                     continue;
                 }
             };
-            for line in logical_lines(&text) {
-                let command_text = exec_value(&line).unwrap_or(&line);
-                for words in unwrap_shell_c(shell_words::commands(command_text)) {
-                    self.command(&place, &words, false);
+            let encoding = match file.get("encoding") {
+                None => String::new(),
+                Some(Value::String(encoding)) => encoding.to_ascii_lowercase(),
+                Some(_) => "(not a string)".to_owned(),
+            };
+            let text = match encoding.as_str() {
+                "" | "text/plain" => content,
+                "b64" | "base64" => match STANDARD.decode(content.trim()) {
+                    Ok(bytes) => match String::from_utf8(bytes) {
+                        Ok(text) => text,
+                        Err(_) => {
+                            self.not_interpreted(&place, "base64 content that is not UTF-8 text");
+                            continue;
+                        }
+                    },
+                    Err(e) => return Err(bad(format!("{place}: content is not base64: {e}"))),
+                },
+                other => {
+                    self.not_interpreted(&place, &format!("{other}-encoded content"));
+                    continue;
                 }
+            };
+            match kind {
+                FileKind::TokendistData => self.findings.push(format!(
+                    "{place}: tokendist client configuration (data, not run)"
+                )),
+                FileKind::SystemdService => self.service_unit(&place, &text),
             }
         }
         Ok(())
     }
 
+    /// Reads the `Exec*=` commands of a systemd service unit.
+    fn service_unit(&mut self, place: &str, text: &str) {
+        for line in logical_lines(text) {
+            let Some(command_text) = exec_value(&line) else {
+                continue;
+            };
+            let commands = shell_words::parse(command_text, Syntax::Systemd)
+                .and_then(|c| unwrap_shell_c(c, Syntax::Shell));
+            match commands {
+                Ok(commands) => {
+                    for command in commands {
+                        self.command(place, &command, false);
+                    }
+                }
+                Err(why) => {
+                    self.not_interpreted(
+                        place,
+                        &format!("a systemd command it does not parse: {why}"),
+                    );
+                }
+            }
+        }
+    }
+
     /// Records what one command does; `runs_at_boot` is true for `bootcmd`/`runcmd`.
-    fn command(&mut self, place: &str, words: &[String], runs_at_boot: bool) {
+    fn command(&mut self, place: &str, command: &SimpleCommand, runs_at_boot: bool) {
+        let words = &command.words;
+        let counts = runs_at_boot && !command.conditional;
         match hardening::effect(words) {
-            Effect::RemovesSshRule if runs_at_boot => {
+            Effect::RemovesSshRule if counts => {
                 self.ssh_removed = true;
                 self.findings
                     .push(format!("{place}: removes the port-22 ACCEPT rule"));
             }
-            Effect::MasksSerialGetty if runs_at_boot => {
+            Effect::MasksSerialGetty if counts => {
                 self.serial_masked = true;
                 self.findings
                     .push(format!("{place}: masks serial-getty@ttyS0"));
+            }
+            Effect::RemovesSshRule | Effect::MasksSerialGetty if runs_at_boot => {
+                self.findings.push(format!(
+                    "{place}: hardening that runs only if another command succeeds or fails does not count ({})",
+                    words.join(" ")
+                ));
             }
             Effect::ReopensSsh => {
                 self.ssh_reopened = true;
@@ -269,26 +465,52 @@ fn scalar_text(value: &Value) -> Option<String> {
     }
 }
 
-/// Replaces `sh -c "a; b"` (and bash/dash) by the commands inside it, keeping the others.
-fn unwrap_shell_c(commands: Vec<Vec<String>>) -> Vec<Vec<String>> {
-    let mut out = Vec::new();
-    for words in commands {
-        let is_shell = words
-            .first()
-            .is_some_and(|w| matches!(shell_words::program_name(w), "sh" | "bash" | "dash"));
-        let script = words
-            .iter()
-            .position(|w| w == "-c")
-            .and_then(|i| words.get(i + 1));
-        match (is_shell, script) {
-            (true, Some(script)) => out.extend(shell_words::commands(script)),
-            _ => out.push(words),
-        }
-    }
-    out
+/// True when YAML 1.1 (cloud-init's PyYAML) could read this plain text as something other than the
+/// same string: booleans (`on`, `yes`, …), null, and anything starting like a number (`022` is octal
+/// there). serde_yaml does not say whether a scalar was quoted, so quoted look-alikes count too.
+fn yaml11_not_a_string(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    matches!(
+        lower.as_str(),
+        "y" | "yes" | "n" | "no" | "on" | "off" | "true" | "false" | "null" | "~" | ""
+    ) || text.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '+' | '.'))
+        || (text.starts_with('-')
+            && text[1..].starts_with(|c: char| c.is_ascii_digit() || c == '.'))
 }
 
-/// Lines of a file with trailing-backslash continuations joined (systemd units and shell scripts).
+/// Replaces `sh -c "a; b"` (and bash/dash) by the commands inside it; refuses every other program
+/// that runs programs named in its arguments or input.
+fn unwrap_shell_c(
+    commands: Vec<SimpleCommand>,
+    syntax: Syntax,
+) -> Result<Vec<SimpleCommand>, String> {
+    let mut out = Vec::new();
+    for command in commands {
+        let program = command
+            .words
+            .first()
+            .map(|w| shell_words::program_name(w))
+            .unwrap_or_default();
+        let is_shell = matches!(program, "sh" | "bash" | "dash");
+        match command.words.as_slice() {
+            [_, flag, script, ..] if is_shell && flag == "-c" => {
+                for mut inner in shell_words::parse(script, syntax)? {
+                    inner.conditional |= command.conditional;
+                    out.extend(unwrap_shell_c(vec![inner], syntax)?);
+                }
+            }
+            _ if RUNNERS.contains(&program) => {
+                return Err(format!(
+                    "`{program}` runs commands the analysis does not follow"
+                ));
+            }
+            _ => out.push(command),
+        }
+    }
+    Ok(out)
+}
+
+/// Lines of a file with trailing-backslash continuations joined (systemd units).
 fn logical_lines(text: &str) -> Vec<String> {
     let mut lines = Vec::new();
     let mut current = String::new();
@@ -354,9 +576,9 @@ mod tests {
 
     #[test]
     fn docker_run_inside_sh_c_and_base64_files_is_found() {
-        let script = STANDARD.encode("#!/bin/sh\ndocker run evil:latest\n");
+        let unit = STANDARD.encode("[Service]\nExecStart=/usr/bin/docker run evil:latest\n");
         let text = format!(
-            "#cloud-config\nwrite_files:\n- path: /x.sh\n  encoding: b64\n  content: {script}\nruncmd:\n- sh -c \"docker run other@sha256:{}\"\n",
+            "#cloud-config\nwrite_files:\n- path: /etc/systemd/system/x.service\n  encoding: b64\n  content: {unit}\nruncmd:\n- sh -c \"docker run other@sha256:{}\"\n",
             "b".repeat(64)
         );
         let analysis = analyse(&text).unwrap();
@@ -370,8 +592,11 @@ mod tests {
 
     #[test]
     fn gzip_content_is_reported_uninspectable() {
-        let text = "#cloud-config\nwrite_files:\n- path: /x\n  encoding: gzip\n  content: abc\n";
-        assert_eq!(analyse(text).unwrap().uninspectable, ["write_files[0] /x"]);
+        let text = "#cloud-config\nwrite_files:\n- path: /etc/tokendist/x\n  encoding: gzip\n  content: abc\n";
+        assert_eq!(
+            analyse(text).unwrap().uninspectable,
+            ["write_files[0] /etc/tokendist/x: gzip-encoded content"]
+        );
     }
 
     #[test]

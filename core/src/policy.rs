@@ -19,7 +19,7 @@ use crate::settings::Settings;
 use crate::verdict::Verdict;
 
 pub use boot_image::{image_prefix_project, normalize_image};
-pub use review_checks::{review, review_user_data};
+pub use review_checks::{review, review_user_data, template as template_check};
 pub use tpm_checks::{describe_pcrs, pcrs_that_differ};
 
 /// Whether a real, signed approval is evaluated or a proposal for a VM nobody approved yet.

@@ -10,6 +10,7 @@ use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
 
 use crate::auditlog::DenyList;
+use crate::cloudconfig::{TemplateError, TemplateSettings};
 use crate::identity::IdentityExpectations;
 use crate::identity::verify::{DEFAULT_CLOCK_SKEW_SECS, DEFAULT_IAT_WINDOW_SECS};
 
@@ -46,6 +47,9 @@ pub struct Settings {
     pub always_allowed_metadata_keys: BTreeSet<String>,
     /// Ed25519 public keys of the approvers, standard base64 of the 32 raw bytes.
     pub trusted_approver_keys: Vec<String>,
+    /// Alice's trusted cloud-config template and its holes (`cloudconfig.template`); none means the
+    /// check fails and approving needs `--force --reason`.
+    pub cloud_config_template: Option<TemplateSettings>,
 }
 
 impl Default for Settings {
@@ -72,6 +76,7 @@ impl Default for Settings {
             .map(str::to_owned)
             .collect(),
             trusted_approver_keys: Vec::new(),
+            cloud_config_template: None,
         }
     }
 }
@@ -91,6 +96,8 @@ pub enum SettingsError {
     BadDigest { digest: String },
     #[error("audience is empty; set it to the URL clients request identity tokens for")]
     EmptyAudience,
+    #[error("cloud_config_template: {0}")]
+    Template(#[from] TemplateError),
 }
 
 impl Settings {
@@ -113,6 +120,9 @@ impl Settings {
                     digest: digest.clone(),
                 });
             }
+        }
+        if let Some(template) = &self.cloud_config_template {
+            template.validate()?;
         }
         Ok(())
     }

@@ -1,4 +1,5 @@
-//! Cloud-config analysis and the four `cloudconfig.*` review checks on the original's real user-data.
+//! Cloud-config analysis and the four `cloudconfig.*` analysis checks on the original's real user-data
+//! (`cloudconfig.template` is left out of `failed`: these settings configure no template).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -12,7 +13,7 @@ use tokendist_core::verdict::{CheckResult, Outcome};
 fn failed(results: &[CheckResult]) -> Vec<&str> {
     results
         .iter()
-        .filter(|c| c.is_fail())
+        .filter(|c| c.is_fail() && c.name != checks::CLOUDCONFIG_TEMPLATE)
         .map(|c| c.name.as_str())
         .collect()
 }
@@ -45,7 +46,7 @@ fn the_seed_file_passes_all_four() {
 
     let results = review(&analysis, &settings());
     let names: Vec<&str> = results.iter().map(|c| c.name.as_str()).collect();
-    assert_eq!(names, checks::REVIEW_CHECKS);
+    assert_eq!(names, checks::REVIEW_CHECKS[1..]);
     assert!(results.iter().all(CheckResult::is_pass), "{results:#?}");
 }
 
@@ -82,8 +83,8 @@ fn ssh_left_open() {
         &fixture("cos-cloud-config-google-docs-run-container.yaml"),
         &settings(),
     );
-    assert_eq!(results[0].name, checks::CLOUDCONFIG_SSH_DISABLED);
-    assert!(results[0].is_fail());
+    assert_eq!(results[1].name, checks::CLOUDCONFIG_SSH_DISABLED);
+    assert!(results[1].is_fail());
     let text = fixture("cos-cloud-config-seed-tokenclient.yaml").replace(
         "- iptables -D INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n",
         "",
@@ -117,7 +118,7 @@ fn image_by_tag() {
     assert!(!analysis.containers[0].pinned());
     assert_eq!(
         failed(&review(&analysis, &settings())),
-        checks::REVIEW_CHECKS.to_vec(),
+        checks::REVIEW_CHECKS[1..].to_vec(),
         "ssh, serial, pinned and trusted all fail for Google's example"
     );
 }
@@ -170,11 +171,18 @@ fn two_containers() {
 }
 
 #[test]
-fn template_with_placeholders_is_not_pinned() {
+fn template_with_shell_placeholders_is_uninspectable() {
     let analysis = analyse(&fixture("cos-cloud-config-seed-tokenclient-template.yaml")).unwrap();
-    assert_eq!(analysis.containers[0].image, "$tc_image_hash");
-    assert!(analysis.ssh_rule_removed && analysis.serial_getty_masked);
-    assert!(!analysis.containers[0].pinned());
+    assert!(analysis.containers.is_empty());
+    assert_eq!(analysis.uninspectable.len(), 1, "{analysis:#?}");
+    assert!(
+        analysis.uninspectable[0].contains("`$` (an expansion)"),
+        "{analysis:#?}"
+    );
+    assert_eq!(
+        failed(&review(&analysis, &settings())),
+        checks::REVIEW_CHECKS[1..].to_vec()
+    );
 }
 
 #[test]
@@ -187,7 +195,7 @@ fn malformed_yaml_errors() {
     assert!(*line >= 3, "line {line}: {err}");
     assert!(err.to_string().contains(&format!("line {line}")));
     let results = review_user_data(text, &settings());
-    assert_eq!(failed(&results), checks::REVIEW_CHECKS.to_vec());
+    assert_eq!(failed(&results), checks::REVIEW_CHECKS[1..].to_vec());
 }
 
 #[test]

@@ -7,7 +7,7 @@
 mod support;
 
 use support::approvals::{approve_with, sample_secrets};
-use support::client::{assert_denied, get_token};
+use support::client::{assert_denied, try_begin_session};
 use support::world::World;
 use support::{AUDIENCE, GOOD_SA, GOOD_VM, GOOD_VM_ID};
 use tokendist_sim::MintTokenRequest;
@@ -59,7 +59,7 @@ async fn a_denial_names_the_failed_checks_and_keeps_hashes_and_emails_for_the_st
     let mut client = world.client(server.addr).await;
 
     let status = assert_denied(
-        get_token(&mut client, &world.good_token(), "").await,
+        world.release(&mut client, GOOD_VM).await,
         Code::PermissionDenied,
         &[
             "identity.service_account",
@@ -105,7 +105,7 @@ async fn a_token_for_another_audience_is_unauthenticated_without_echoing_the_exp
     });
 
     let status = assert_denied(
-        get_token(&mut client, &token, "").await,
+        try_begin_session(&mut client, &token).await,
         Code::Unauthenticated,
         &["identity.claims"],
     );

@@ -10,7 +10,7 @@ mod support;
 
 use support::GOOD_VM;
 use support::approvals::{approve, approve_with, sample_secrets};
-use support::client::{assert_denied, get_token};
+use support::client::assert_denied;
 use support::world::{World, demo_toml, scenario_from};
 use tonic::Code;
 
@@ -38,7 +38,7 @@ async fn released_or_denied(
     approve(world, GOOD_VM, &sample_secrets("project")).await;
     let server = world.server("server").await;
     let mut client = world.client(server.addr).await;
-    get_token(&mut client, &world.good_token(), "").await
+    world.release(&mut client, GOOD_VM).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -105,7 +105,7 @@ async fn project_oslogin_turned_on_with_gcloud_after_the_approval_is_denied_by_p
         ],
     );
     assert_denied(
-        get_token(&mut client, &world.good_token(), "").await,
+        world.release(&mut client, GOOD_VM).await,
         Code::PermissionDenied,
         &["auditlog.clean", "instance.project_metadata"],
     );
@@ -161,7 +161,7 @@ async fn instance_startup_script_listed_in_a_signed_approval_is_denied_by_instan
     let server = world.server("server").await;
     let mut client = world.client(server.addr).await;
     assert_denied(
-        get_token(&mut client, &world.good_token(), "").await,
+        world.release(&mut client, GOOD_VM).await,
         Code::PermissionDenied,
         &["instance.metadata"],
     );

@@ -9,6 +9,7 @@ mod support;
 use chrono::Utc;
 use tokendist_core::approval::{Approval, sign};
 use tokendist_core::checks;
+use tokendist_core::cloudconfig::TemplateSettings;
 use tokendist_core::evidence::PeerEvidence;
 use tokendist_core::policy::{evaluate, review_user_data};
 use tokendist_core::settings::{Settings, encode_verifying_key};
@@ -28,6 +29,30 @@ fn good_digest() -> String {
     text[start..start + 71].to_string()
 }
 
+/// The demo's trusted cloud-config template (dist/) with the holes sim/scenarios/demo-settings.toml
+/// gives it.
+fn demo_template() -> TemplateSettings {
+    let repo = support::scenarios_dir().join("../..");
+    let settings =
+        std::fs::read_to_string(support::scenarios_dir().join("demo-settings.toml")).unwrap();
+    let holes = settings
+        .lines()
+        .filter_map(|line| line.strip_prefix("cloud_config_template.holes."))
+        .map(|line| {
+            let (name, pattern) = line.split_once(" = ").unwrap();
+            (name.to_owned(), pattern.trim_matches('\'').to_owned())
+        })
+        .collect();
+    TemplateSettings {
+        path: None,
+        text: Some(
+            std::fs::read_to_string(repo.join("dist/cloud-config/tokenclient.template.yaml"))
+                .unwrap(),
+        ),
+        holes,
+    }
+}
+
 /// Evidence of one demo VM, its signed proposal and the verdict plus review.
 async fn decide(vm: &str) -> (Verdict, Vec<tokendist_core::verdict::CheckResult>) {
     let sim = support::start(support::demo_scenario()).await;
@@ -38,6 +63,7 @@ async fn decide(vm: &str) -> (Verdict, Vec<tokendist_core::verdict::CheckResult>
     };
     settings.trusted_approver_keys = vec![encode_verifying_key(&key.verifying_key())];
     settings.trusted_container_digests.insert(good_digest());
+    settings.cloud_config_template = Some(demo_template());
 
     let collected = support::collector(&sim)
         .await
@@ -115,6 +141,7 @@ async fn tampered_demo_vm_fails_exactly_the_checks_its_tampering_breaks() {
     assert_eq!(
         failed(&review),
         vec![
+            checks::CLOUDCONFIG_TEMPLATE,
             checks::CLOUDCONFIG_IMAGE_PINNED,
             checks::CLOUDCONFIG_IMAGE_TRUSTED
         ]

@@ -255,6 +255,8 @@ pub async fn run(global: &GlobalOptions, args: &ApproveArgs) -> Result<(), Conso
     if let Ok(Some(image)) = review.boot_disk().map(|d| d.source_image.as_deref()) {
         approval.boot_images = vec![normalize_image(image)];
     }
+    // Signed with the approval: why Alice approved despite the failed checks (e.g. no template).
+    approval.forced_reason = forced_reason.clone();
     approval.secrets = sealing.seal_all(&secrets, &id)?;
     drop(secrets);
     let expected = existing.as_ref().map(|a| a.revision);

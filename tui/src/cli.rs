@@ -274,7 +274,8 @@ pub struct ApproveArgs {
     /// Do not ask for confirmation.
     #[arg(long)]
     pub yes: bool,
-    /// Approve even though checks fail (requires --reason, which is recorded in the event).
+    /// Approve even though checks fail, e.g. `cloudconfig.template` when no trusted template is
+    /// configured (requires --reason, which is signed into the approval and recorded in the event).
     #[arg(long, requires = "reason")]
     pub force: bool,
     /// Why the failing checks are acceptable (with --force).

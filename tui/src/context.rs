@@ -31,17 +31,44 @@ pub fn load_settings(path: Option<&Path>) -> Result<Settings, ConsoleError> {
     };
     let text =
         read_text(path, "read settings file").map_err(|e| ConsoleError::Config(e.to_string()))?;
-    let settings: Settings = toml::from_str(&text).map_err(|e| {
+    let mut settings: Settings = toml::from_str(&text).map_err(|e| {
         ConsoleError::Config(format!(
             "settings file {} is not valid: {}",
             path.display(),
             e.message()
         ))
     })?;
+    load_template(&mut settings, path)?;
     settings
         .validate()
         .map_err(|e| ConsoleError::Config(format!("settings file {}: {e}", path.display())))?;
     Ok(settings)
+}
+
+/// Reads the cloud-config template the settings name (`cloud_config_template.path`, relative to the
+/// settings file) into `cloud_config_template.text`; validation of its holes follows.
+fn load_template(settings: &mut Settings, settings_path: &Path) -> Result<(), ConsoleError> {
+    let Some(template) = settings.cloud_config_template.as_mut() else {
+        return Ok(());
+    };
+    let Some(relative) = template.path.as_deref() else {
+        return Ok(());
+    };
+    if template.text.is_some() {
+        return Err(ConsoleError::Config(format!(
+            "settings file {}: cloud_config_template has both `path` and `text`; keep one",
+            settings_path.display()
+        )));
+    }
+    let file = settings_path
+        .parent()
+        .unwrap_or_else(|| Path::new("."))
+        .join(relative);
+    let text = read_text(&file, "read the cloud-config template").map_err(|e| {
+        ConsoleError::Config(format!("settings file {}: {e}", settings_path.display()))
+    })?;
+    template.text = Some(text);
+    Ok(())
 }
 
 /// The Google API configuration the global options describe.

@@ -54,6 +54,8 @@ pub struct ApprovalJson {
     pub expires_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
     pub revoke_reason: Option<String>,
+    /// Why Alice approved despite failed checks (signed with the approval).
+    pub forced_reason: Option<String>,
     pub require_tpm: bool,
     pub peer_address: Option<String>,
     pub client_cert_serial: Option<String>,
@@ -74,6 +76,7 @@ impl From<&Approval> for ApprovalJson {
             expires_at: a.expires_at,
             revoked_at: a.revoked_at,
             revoke_reason: a.revoke_reason.clone(),
+            forced_reason: a.forced_reason.clone(),
             require_tpm: a.require_tpm,
             peer_address: a.peer_address.clone(),
             client_cert_serial: a.client_cert_serial.clone(),

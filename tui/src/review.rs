@@ -26,7 +26,7 @@ pub struct Review {
     pub target: Target,
     pub evidence: Evidence,
     pub shielded_identity: Fetched<ShieldedIdentity>,
-    /// The four `cloudconfig.*` checks on the live user-data.
+    /// The `cloudconfig.*` review checks on the live user-data (the template gate, then the analysis).
     pub cloud_config_review: Vec<CheckResult>,
     /// The audit log since creation, oldest first, each entry classified.
     pub timeline: Fetched<Vec<TimelineEvent>>,

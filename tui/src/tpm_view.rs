@@ -377,6 +377,7 @@ mod tests {
             revision: 1,
             revoked_at: None,
             revoke_reason: None,
+            forced_reason: None,
             signature: String::new(),
         }
     }

@@ -132,7 +132,7 @@ async fn show_json_of_an_unapproved_vm_evaluates_the_proposal_with_every_check()
             .contains("PUBLIC KEY")
     );
     assert_eq!(show["errors"], serde_json::json!([]));
-    assert_eq!(show["cloud_config_review"].as_array().unwrap().len(), 4);
+    assert_eq!(show["cloud_config_review"].as_array().unwrap().len(), 5);
     let timeline = show["timeline"].as_array().unwrap();
     assert!(
         timeline
@@ -152,6 +152,7 @@ async fn show_json_of_an_unapproved_vm_evaluates_the_proposal_with_every_check()
         serde_json::json!([
             "instance.metadata",
             "auditlog.clean",
+            "cloudconfig.template",
             "cloudconfig.image_pinned",
             "cloudconfig.image_trusted"
         ])

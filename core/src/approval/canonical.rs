@@ -12,6 +12,11 @@
 //! A [`PcrPolicy`] is `hash_alg` (u) then `pcrs` (map of u to s); a [`StoredSecret`] is its five
 //! fields in declaration order, each preceded by its name.
 //!
+//! Version 2 (domain tag `tokendist.approval.v2`) is version 1 followed by `forced_reason` (a string).
+//! It is used exactly when `forced_reason` is present, so every approval signed before the field
+//! existed still encodes, and verifies, as version 1; removing the reason from a v2 record changes
+//! its encoding (and domain tag), so the signature no longer verifies.
+//!
 //! Adding a field to `Approval` fails to compile here until the encoding covers it.
 
 use chrono::{DateTime, Utc};
@@ -20,6 +25,8 @@ use super::{Approval, PcrPolicy, StoredSecret};
 
 /// The domain tag that starts every encoding; bump it when the format changes.
 pub const DOMAIN_TAG: &str = "tokendist.approval.v1";
+/// The domain tag of the encoding of a forced approval (version 1 plus `forced_reason`).
+pub const DOMAIN_TAG_V2: &str = "tokendist.approval.v2";
 
 /// The bytes an approval's signature covers.
 pub fn encode(approval: &Approval) -> Vec<u8> {
@@ -46,11 +53,16 @@ pub fn encode(approval: &Approval) -> Vec<u8> {
         revision,
         revoked_at,
         revoke_reason,
+        forced_reason,
         signature: _,
     } = approval;
 
     let mut out = Encoder::default();
-    out.string(DOMAIN_TAG);
+    out.string(if forced_reason.is_some() {
+        DOMAIN_TAG_V2
+    } else {
+        DOMAIN_TAG
+    });
     out.field("instance_id").string(instance_id);
     out.field("instance_name").string(instance_name);
     out.field("project").string(project);
@@ -85,6 +97,9 @@ pub fn encode(approval: &Approval) -> Vec<u8> {
         .optional(revoked_at.as_ref(), Encoder::time);
     out.field("revoke_reason")
         .optional(revoke_reason.as_ref(), |e, v| e.string(v));
+    if let Some(reason) = forced_reason {
+        out.field("forced_reason").string(reason);
+    }
     out.bytes
 }
 

@@ -62,6 +62,7 @@ impl Approval {
             revision: 0,
             revoked_at: None,
             revoke_reason: None,
+            forced_reason: None,
             signature: String::new(),
         }
     }
@@ -97,6 +98,7 @@ impl Approval {
             revision: 0,
             revoked_at: None,
             revoke_reason: None,
+            forced_reason: None,
             signature: String::new(),
         }
     }

@@ -1,16 +1,44 @@
-//! The four `cloudconfig.*` checks Alice's review runs on a VM's user-data (the approval then pins its
-//! hash, so they need not run on every release).
+//! The `cloudconfig.*` checks Alice's review runs on a VM's user-data (the approval then pins its
+//! hash, so they need not run on every release): `cloudconfig.template`, the gate (the user-data is
+//! her trusted template with its holes filled), then the four checks of the analysis, which explain
+//! what the text does and fail closed on anything the analysis cannot interpret.
 
 use crate::checks::{
     CLOUDCONFIG_IMAGE_PINNED, CLOUDCONFIG_IMAGE_TRUSTED, CLOUDCONFIG_SERIAL_DISABLED,
-    CLOUDCONFIG_SSH_DISABLED, REVIEW_CHECKS,
+    CLOUDCONFIG_SSH_DISABLED, CLOUDCONFIG_TEMPLATE,
 };
-use crate::cloudconfig::{CloudConfigAnalysis, analyse};
+use crate::cloudconfig::template::describe;
+use crate::cloudconfig::{CloudConfigAnalysis, CloudConfigTemplate, analyse};
 use crate::settings::Settings;
 use crate::verdict::CheckResult;
 
-/// Runs the four cloud-config checks on an analysis.
+/// The analysis' four checks, in [`crate::checks::REVIEW_CHECKS`] order after the template.
+const ANALYSIS_CHECKS: [&str; 4] = [
+    CLOUDCONFIG_SSH_DISABLED,
+    CLOUDCONFIG_SERIAL_DISABLED,
+    CLOUDCONFIG_IMAGE_PINNED,
+    CLOUDCONFIG_IMAGE_TRUSTED,
+];
+
+/// What Alice reads when no template is configured.
+const NO_TEMPLATE: &str = "no trusted cloud-config template is configured, so nothing vouches for the user-data text: \
+add a [cloud_config_template] table to the settings file (--settings / TOKENDIST_SETTINGS) with \
+path = \"FILE\" (e.g. dist/cloud-config/tokenclient.template.yaml) and, under \
+[cloud_config_template.holes], one NAME = \"PATTERN\" per {{NAME}} in the file; \
+or approve with --force --reason TEXT";
+
+/// Runs the analysis' four checks; anything it could not interpret fails all four.
 pub fn review(analysis: &CloudConfigAnalysis, settings: &Settings) -> Vec<CheckResult> {
+    if !analysis.uninspectable.is_empty() {
+        let reason = format!(
+            "uninspectable (the analysis cannot tell what this does, so it vouches for nothing): {}",
+            analysis.uninspectable.join("; ")
+        );
+        return ANALYSIS_CHECKS
+            .iter()
+            .map(|name| CheckResult::fail(name, reason.clone()))
+            .collect();
+    }
     vec![
         ssh_disabled(analysis),
         serial_disabled(analysis),
@@ -19,14 +47,54 @@ pub fn review(analysis: &CloudConfigAnalysis, settings: &Settings) -> Vec<CheckR
     ]
 }
 
-/// Analyses `user_data` and reviews it; if it cannot be analysed, all four checks fail with the reason.
+/// Every review check on `user_data`: `cloudconfig.template`, then the analysis' four (all four fail
+/// with the reason when the text cannot be analysed).
 pub fn review_user_data(user_data: &str, settings: &Settings) -> Vec<CheckResult> {
+    let mut results = vec![template(user_data, settings)];
     match analyse(user_data) {
-        Ok(analysis) => review(&analysis, settings),
-        Err(e) => REVIEW_CHECKS
-            .iter()
-            .map(|name| CheckResult::fail(name, e.to_string()))
-            .collect(),
+        Ok(analysis) => results.extend(review(&analysis, settings)),
+        Err(e) => results.extend(
+            ANALYSIS_CHECKS
+                .iter()
+                .map(|name| CheckResult::fail(name, e.to_string())),
+        ),
+    }
+    results
+}
+
+/// `cloudconfig.template`: the live user-data is the configured template with every hole filled by
+/// a value its pattern accepts, byte for byte elsewhere.
+pub fn template(user_data: &str, settings: &Settings) -> CheckResult {
+    let Some(configured) = &settings.cloud_config_template else {
+        return CheckResult::fail(CLOUDCONFIG_TEMPLATE, NO_TEMPLATE);
+    };
+    let Some(text) = &configured.text else {
+        return CheckResult::fail(
+            CLOUDCONFIG_TEMPLATE,
+            format!(
+                "the template file {:?} was not read (the console reads it with its settings)",
+                configured.path.as_deref().unwrap_or_default()
+            ),
+        );
+    };
+    let template = match CloudConfigTemplate::parse(text, &configured.holes) {
+        Ok(template) => template,
+        Err(e) => {
+            return CheckResult::fail(
+                CLOUDCONFIG_TEMPLATE,
+                format!("the configured template cannot be used: {e}"),
+            );
+        }
+    };
+    match template.compare(user_data) {
+        Ok(_) => CheckResult::pass(CLOUDCONFIG_TEMPLATE),
+        Err(differences) => CheckResult::fail(
+            CLOUDCONFIG_TEMPLATE,
+            format!(
+                "the user-data is not the trusted template: {}",
+                describe(&differences)
+            ),
+        ),
     }
 }
 

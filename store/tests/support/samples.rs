@@ -49,6 +49,7 @@ pub fn approval(instance_id: &str) -> Approval {
         revision: 0,
         revoked_at: None,
         revoke_reason: None,
+        forced_reason: None,
         signature: "c2lnbmF0dXJl".into(),
     }
 }

@@ -169,6 +169,26 @@ impl World {
     }
 }
 
+/// The demo's `cloud_config_template.*` settings lines (sim/scenarios/demo-settings.toml), with the
+/// template's path made absolute, so that the console approves the good VM against its template.
+fn demo_template_settings() -> String {
+    let demo = std::fs::read_to_string(repo().join("sim/scenarios/demo-settings.toml")).unwrap();
+    let template = repo().join("dist/cloud-config/tokenclient.template.yaml");
+    demo.lines()
+        .filter(|line| line.starts_with("cloud_config_template."))
+        .map(|line| {
+            if line.starts_with("cloud_config_template.path") {
+                format!(
+                    "cloud_config_template.path = {:?}\n",
+                    template.to_str().unwrap()
+                )
+            } else {
+                format!("{line}\n")
+            }
+        })
+        .collect()
+}
+
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -253,7 +273,10 @@ impl World {
         }
         std::fs::write(
             path("settings.toml"),
-            format!("trusted_container_digests = [\"{GOOD_DIGEST}\"]\n"),
+            format!(
+                "trusted_container_digests = [\"{GOOD_DIGEST}\"]\n{}",
+                demo_template_settings()
+            ),
         )
         .unwrap();
         std::fs::write(path("secrets.json"), secrets.json()).unwrap();

@@ -52,6 +52,27 @@ pub struct Console {
     pub dir: tempfile::TempDir,
 }
 
+/// The demo's `cloud_config_template.*` settings lines (sim/scenarios/demo-settings.toml), with the
+/// template's path made absolute so that they work from any settings file.
+pub fn demo_template_settings() -> String {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let demo = std::fs::read_to_string(repo.join("sim/scenarios/demo-settings.toml")).unwrap();
+    let template = repo.join("dist/cloud-config/tokenclient.template.yaml");
+    demo.lines()
+        .filter(|line| line.starts_with("cloud_config_template."))
+        .map(|line| {
+            if line.starts_with("cloud_config_template.path") {
+                format!(
+                    "cloud_config_template.path = {:?}\n",
+                    template.to_str().unwrap()
+                )
+            } else {
+                format!("{line}\n")
+            }
+        })
+        .collect()
+}
+
 pub fn demo_scenario() -> Scenario {
     Scenario::from_file(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../sim/scenarios/demo.toml"))
         .unwrap()
@@ -82,7 +103,10 @@ impl Console {
         let console = Console::without_sim(Some(sim));
         std::fs::write(
             console.path("settings.toml"),
-            format!("trusted_container_digests = [\"{GOOD_DIGEST}\"]\n"),
+            format!(
+                "trusted_container_digests = [\"{GOOD_DIGEST}\"]\n{}",
+                demo_template_settings()
+            ),
         )
         .unwrap();
         console.write_secrets(&format!(
