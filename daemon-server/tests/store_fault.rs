@@ -79,7 +79,7 @@ async fn an_unwritable_sqlite_file_is_unavailable_and_the_same_server_heals_when
     let config = world.path("server.toml");
     let text = world.config_text(
         &[&world.keys.alice.public_path],
-        "[tpm]\nrate_limit_burst = 1000\nrate_limit_per_minute = 60000\n",
+        "[sessions]\nrate_limit_burst = 1000\nrate_limit_per_minute = 60000\n",
     );
     std::fs::write(&config, text).unwrap();
     let server = world.server_with_config("server", &config).await;
