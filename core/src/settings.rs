@@ -250,10 +250,7 @@ mod tests {
         .unwrap();
         assert_eq!(settings.validate(), Ok(()));
         assert_eq!(settings.audit_methods.allow.len(), 5);
-        assert_eq!(
-            settings.audit_methods.deny,
-            AuditMethods::default().deny
-        );
+        assert_eq!(settings.audit_methods.deny, AuditMethods::default().deny);
     }
 
     #[test]

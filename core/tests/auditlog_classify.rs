@@ -258,12 +258,38 @@ fn disk_entries_count_for_the_boot_disk_only() {
 fn anything_made_from_the_boot_disk_or_instance_fails_whatever_its_method() {
     let methods = AuditMethods::default();
     for (method, source_disk, source_instance) in [
-        ("v1.compute.snapshots.insert", Some("projects/tc-4f4f5a70/zones/us-central1-a/disks/tokenclient"), None),
-        ("v1.compute.images.insert", Some("https://www.googleapis.com/compute/v1/projects/tc-4f4f5a70/zones/us-central1-a/disks/4416311952730862183"), None),
-        ("v1.compute.disks.insert", Some("zones/us-central1-a/disks/tokenclient"), None),
-        ("v1.compute.instances.attachDisk", Some("zones/us-central1-a/disks/tokenclient"), None),
-        ("v1.compute.machineImages.insert", None, Some("projects/tc-4f4f5a70/zones/us-central1-a/instances/tokenclient")),
-        ("v1.compute.disks.setLabels", Some("zones/us-central1-a/disks/tokenclient"), None),
+        (
+            "v1.compute.snapshots.insert",
+            Some("projects/tc-4f4f5a70/zones/us-central1-a/disks/tokenclient"),
+            None,
+        ),
+        (
+            "v1.compute.images.insert",
+            Some(
+                "https://www.googleapis.com/compute/v1/projects/tc-4f4f5a70/zones/us-central1-a/disks/4416311952730862183",
+            ),
+            None,
+        ),
+        (
+            "v1.compute.disks.insert",
+            Some("zones/us-central1-a/disks/tokenclient"),
+            None,
+        ),
+        (
+            "v1.compute.instances.attachDisk",
+            Some("zones/us-central1-a/disks/tokenclient"),
+            None,
+        ),
+        (
+            "v1.compute.machineImages.insert",
+            None,
+            Some("projects/tc-4f4f5a70/zones/us-central1-a/instances/tokenclient"),
+        ),
+        (
+            "v1.compute.disks.setLabels",
+            Some("zones/us-central1-a/disks/tokenclient"),
+            None,
+        ),
     ] {
         let mut entry = with_method(method);
         entry.resource_type = "gce_other".into();

@@ -53,7 +53,9 @@ async fn recorded_reason(world: &World, check: &str) -> String {
 async fn gcloud_disks_snapshot_of_the_boot_disk_is_denied_by_boot_disk_and_audit_log() {
     let world = World::start().await;
     let (_server, mut client) = approved(&world).await;
-    get_token(&mut client, &world.good_token(), "").await.unwrap();
+    get_token(&mut client, &world.good_token(), "")
+        .await
+        .unwrap();
     let gcloud_config = tempfile::tempdir().unwrap();
     support::gcloud::run(
         world.sim.api,
@@ -86,7 +88,14 @@ async fn gcloud_attach_disk_of_the_boot_disk_to_another_vm_is_denied_by_boot_dis
     let gcloud_config = tempfile::tempdir().unwrap();
     for verb in ["attach-disk", "detach-disk"] {
         let mut args = vec![
-            "compute", "instances", verb, TAMPERED_VM, "--disk", GOOD_VM, "--zone", ZONE,
+            "compute",
+            "instances",
+            verb,
+            TAMPERED_VM,
+            "--disk",
+            GOOD_VM,
+            "--zone",
+            ZONE,
         ];
         if verb == "attach-disk" {
             args.extend(["--mode", "ro"]);

@@ -156,7 +156,9 @@ fn verbatim_gke_disk_maps_its_attach_history() {
     assert_eq!(evidence.last_detach_timestamp, None);
     assert_eq!(
         evidence.users,
-        ["https://www.googleapis.com/compute/v1/projects/cloud-custodian/zones/us-central1-a/instances/gke-dev-cluster-pool-1-faf29496-zp1k"]
+        [
+            "https://www.googleapis.com/compute/v1/projects/cloud-custodian/zones/us-central1-a/instances/gke-dev-cluster-pool-1-faf29496-zp1k"
+        ]
     );
 }
 

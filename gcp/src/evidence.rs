@@ -157,7 +157,11 @@ impl EvidenceCollector {
         };
         let sources = CopySources {
             disk_name: &disk.name,
-            disk_id: if disk_id.is_empty() { &disk.name } else { disk_id },
+            disk_id: if disk_id.is_empty() {
+                &disk.name
+            } else {
+                disk_id
+            },
             instance_name: &instance.name,
             instance_id: &instance.instance_id,
         };

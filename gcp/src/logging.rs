@@ -88,7 +88,12 @@ impl LoggingClient {
 
     /// Every admin-activity entry since `since` whose request names the boot disk or the instance as
     /// its source: snapshots, images, disk clones, machine images, templates, attachments elsewhere.
-    pub async fn copies_of(&self, project: &str, sources: &CopySources<'_>, since: DateTime<Utc>) -> Fetched<Vec<AuditEntry>> {
+    pub async fn copies_of(
+        &self,
+        project: &str,
+        sources: &CopySources<'_>,
+        since: DateTime<Utc>,
+    ) -> Fetched<Vec<AuditEntry>> {
         self.list_all(project, &copies_filter(project, sources, since))
             .await
     }

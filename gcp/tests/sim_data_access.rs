@@ -73,8 +73,5 @@ async fn a_serial_port_read_in_the_data_access_log_is_still_fetched() {
         methods.contains(&"v1.compute.instances.getSerialPortOutput".to_owned()),
         "{methods:?}"
     );
-    assert!(
-        !methods.iter().any(|m| m.ends_with(".get")),
-        "{methods:?}"
-    );
+    assert!(!methods.iter().any(|m| m.ends_with(".get")), "{methods:?}");
 }

@@ -12,7 +12,11 @@ fn demo_with_boot_disk(lines: &str) -> Result<Scenario, tokendist_sim::ScenarioE
     let text = std::fs::read_to_string(demo_path()).unwrap();
     let second = text.match_indices("[[vm]]").nth(1).unwrap().0;
     let cut = text[..second].rfind("\n#").map_or(second, |i| i + 1);
-    let text = format!("{}[vm.boot_disk]\n{lines}\n\n{}", &text[..cut], &text[cut..]);
+    let text = format!(
+        "{}[vm.boot_disk]\n{lines}\n\n{}",
+        &text[..cut],
+        &text[cut..]
+    );
     Scenario::from_toml_str(&text, demo_path().parent().unwrap())
 }
 
@@ -89,10 +93,7 @@ async fn admin_disk_entries_and_the_data_access_switch() {
         .await
         .unwrap();
     assert!(response.status().is_success(), "{response:?}");
-    assert_eq!(
-        entries(&sim, "resource.type=\"gce_disk\"").await.len(),
-        1
-    );
+    assert_eq!(entries(&sim, "resource.type=\"gce_disk\"").await.len(), 1);
     let data_access =
         "logName=\"projects/bob-project/logs/cloudaudit.googleapis.com%2Fdata_access\"";
     disk(&sim).await;
@@ -107,7 +108,10 @@ async fn admin_disk_entries_and_the_data_access_switch() {
     disk(&sim).await;
     let reads = entries(&sim, data_access).await;
     assert_eq!(reads.len(), 1, "{reads:#?}");
-    assert_eq!(reads[0]["protoPayload"]["methodName"], "v1.compute.disks.get");
+    assert_eq!(
+        reads[0]["protoPayload"]["methodName"],
+        "v1.compute.disks.get"
+    );
     assert_eq!(reads[0]["severity"], "INFO");
     assert!(reads[0].get("operation").is_none());
 }

@@ -132,8 +132,18 @@ fn attach_and_detach_disk_update_users_timestamps_and_the_instance_log() {
         .collect();
     assert_eq!(users.len(), 2, "{users:?}");
     assert!(users[1].ends_with(&format!("/instances/{TAMPERED_VM}")));
-    assert_ne!(attached["lastAttachTimestamp"], before["lastAttachTimestamp"]);
-    let tampered = gcloud.json(&["compute", "instances", "describe", TAMPERED_VM, "--zone", ZONE]);
+    assert_ne!(
+        attached["lastAttachTimestamp"],
+        before["lastAttachTimestamp"]
+    );
+    let tampered = gcloud.json(&[
+        "compute",
+        "instances",
+        "describe",
+        TAMPERED_VM,
+        "--zone",
+        ZONE,
+    ]);
     assert_eq!(tampered["disks"].as_array().unwrap().len(), 2);
 
     gcloud.run(&[
@@ -158,7 +168,10 @@ fn attach_and_detach_disk_update_users_timestamps_and_the_instance_log() {
         .collect();
     assert_eq!(
         methods,
-        ["v1.compute.instances.detachDisk", "v1.compute.instances.attachDisk"],
+        [
+            "v1.compute.instances.detachDisk",
+            "v1.compute.instances.attachDisk"
+        ],
         "gcloud logging read lists newest first"
     );
 }

@@ -146,14 +146,11 @@ pub fn relation(entry: &AuditEntry, scope: &AuditScope<'_>) -> Relation {
     {
         return Relation::CopyOfBootDisk;
     }
-    if entry.source_instance.as_deref().is_some_and(|s| {
-        names(
-            s,
-            Some(scope.instance_name),
-            Some(scope.instance_id),
-            entry,
-        )
-    }) {
+    if entry
+        .source_instance
+        .as_deref()
+        .is_some_and(|s| names(s, Some(scope.instance_name), Some(scope.instance_id), entry))
+    {
         return Relation::CopyOfInstance;
     }
     if entry.resource_type == "gce_project" {
@@ -188,7 +185,11 @@ pub fn relation(entry: &AuditEntry, scope: &AuditScope<'_>) -> Relation {
 /// denied (with the table's reason) or unknown. Any entry that made a copy of the boot disk or of the
 /// instance fails whatever its method. Failed calls (severity ERROR) are judged like successful
 /// ones: the attempt shows someone tried; Alice can re-approve after reading it.
-pub fn classify(entry: &AuditEntry, methods: &AuditMethods, scope: &AuditScope<'_>) -> Classification {
+pub fn classify(
+    entry: &AuditEntry,
+    methods: &AuditMethods,
+    scope: &AuditScope<'_>,
+) -> Classification {
     let relation = relation(entry, scope);
     if relation == Relation::Other {
         return Classification::OtherInstance;
@@ -205,7 +206,9 @@ pub fn classify(entry: &AuditEntry, methods: &AuditMethods, scope: &AuditScope<'
             reason: format!("{method} {place} {when_who}: {reason}"),
         },
         (_, Relation::CopyOfBootDisk | Relation::CopyOfInstance) => Classification::Denied {
-            reason: format!("{method} {place} {when_who}: used it as its source (a copy, or another VM reading it)"),
+            reason: format!(
+                "{method} {place} {when_who}: used it as its source (a copy, or another VM reading it)"
+            ),
         },
         (MethodVerdict::Allowed { .. }, _) => Classification::Allowed,
         (MethodVerdict::Unknown, _) => Classification::Unknown {
@@ -261,7 +264,10 @@ mod tests {
         };
         for (reference, matches) in [
             ("projects/p/zones/z/disks/vm", true),
-            ("https://www.googleapis.com/compute/v1/projects/p/zones/z/disks/vm", true),
+            (
+                "https://www.googleapis.com/compute/v1/projects/p/zones/z/disks/vm",
+                true,
+            ),
             ("zones/z/disks/vm", true),
             ("projects/p/zones/z/disks/123", true),
             ("projects/p/zones/z/disks/vm-other", false),

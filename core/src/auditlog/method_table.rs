@@ -131,10 +131,7 @@ pub const DENIED: &[(&str, &str)] = &[
         "compute.instances.getSerialPortOutput",
         "reads the serial console output, which may carry secrets",
     ),
-    (
-        "compute.instances.getScreenshot",
-        "reads the VM's display",
-    ),
+    ("compute.instances.getScreenshot", "reads the VM's display"),
     (
         "compute.instances.updateDisplayDevice",
         "enables a display device (screenshots)",

@@ -41,8 +41,12 @@ impl Default for AuditMethods {
 /// What the table says about one method.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MethodVerdict {
-    Allowed { why: String },
-    Denied { reason: String },
+    Allowed {
+        why: String,
+    },
+    Denied {
+        reason: String,
+    },
     /// In neither list: fails, as the table cannot say it is harmless.
     Unknown,
 }
@@ -121,9 +125,16 @@ mod tests {
         assert_eq!(AuditMethods::default().validate(), Ok(()));
         let mut methods = AuditMethods::default();
         methods.allow.remove("compute.disks.get");
-        assert!(methods.validate().unwrap_err().contains("compute.disks.get"));
+        assert!(
+            methods
+                .validate()
+                .unwrap_err()
+                .contains("compute.disks.get")
+        );
         let mut methods = AuditMethods::default();
-        methods.deny.insert("v1.compute.instances.get".into(), "x".into());
+        methods
+            .deny
+            .insert("v1.compute.instances.get".into(), "x".into());
         assert!(methods.validate().is_err());
         let mut methods = AuditMethods::default();
         methods.allow.insert("setLabels".into(), "x".into());

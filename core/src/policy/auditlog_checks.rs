@@ -40,10 +40,7 @@ pub(super) fn clean(
     if failing.len() > LISTED {
         reasons.push(format!("and {} more", failing.len() - LISTED));
     }
-    CheckResult::fail(
-        AUDITLOG_CLEAN,
-        format!("audit log: {}", reasons.join("; ")),
-    )
+    CheckResult::fail(AUDITLOG_CLEAN, format!("audit log: {}", reasons.join("; ")))
 }
 
 /// Verified when the VM's Data Access log was read and holds entries (so `getSerialPortOutput` and

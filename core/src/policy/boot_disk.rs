@@ -69,7 +69,9 @@ fn attachment_problems(
 ) -> Vec<String> {
     let mut problems = Vec::new();
     if disk.disk_id.is_none() {
-        problems.push("the Compute API reports no disk id, so its audit history cannot be read".to_owned());
+        problems.push(
+            "the Compute API reports no disk id, so its audit history cannot be read".to_owned(),
+        );
     }
     let created = instance.creation_timestamp;
     match disk.creation_timestamp {

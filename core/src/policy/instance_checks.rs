@@ -4,13 +4,13 @@
 
 use crate::approval::Approval;
 use crate::auditlog::{AuditEntry, Classification, classify};
-use crate::policy::audit_scope;
 use crate::checks::{
     INSTANCE_BOOT_IMAGE, INSTANCE_FINGERPRINT, INSTANCE_METADATA, INSTANCE_SERVICE_ACCOUNT,
     INSTANCE_SHIELDED, INSTANCE_USER_DATA,
 };
 use crate::cloudconfig::user_data_sha256_b64;
 use crate::evidence::{DiskEvidence, Evidence, Fetched, InstanceEvidence};
+use crate::policy::audit_scope;
 use crate::settings::{FingerprintPolicy, Settings};
 use crate::verdict::CheckResult;
 
@@ -150,8 +150,7 @@ fn fingerprint(
                 .filter(|e| e.instance_id.as_deref() == Some(approval.instance_id.as_str()))
                 .map(|e| classify(e, &settings.audit_methods, &audit_scope(approval, evidence)))
                 .collect();
-            if since_approval.iter().any(Classification::fails)
-            {
+            if since_approval.iter().any(Classification::fails) {
                 CheckResult::fail(
                     INSTANCE_FINGERPRINT,
                     format!(

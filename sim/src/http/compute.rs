@@ -10,11 +10,11 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::apply_fault;
+use crate::audit::AuditResource;
 use crate::faults::Api;
 use crate::google_error::{ComputeError, json_response};
 use crate::handle::SimHandle;
 use crate::resources::{disk, image, instance, project, shielded};
-use crate::audit::AuditResource;
 use crate::world::{AttachRequest, MetadataUpdate};
 
 #[derive(Debug, Deserialize)]
@@ -119,8 +119,13 @@ fn route(
             world.set_common_metadata(p, &update, now)
         }
         ["projects", p, "zones", z, "instances", vm] if get => {
-            let state = world.vm_at(p, z, vm).ok_or_else(|| instance_not_found(p, z, vm))?;
-            let (value, resource) = (instance::instance(state), AuditResource::instance(&state.spec));
+            let state = world
+                .vm_at(p, z, vm)
+                .ok_or_else(|| instance_not_found(p, z, vm))?;
+            let (value, resource) = (
+                instance::instance(state),
+                AuditResource::instance(&state.spec),
+            );
             world.record_read("v1.compute.instances.get", resource, now);
             Ok(value)
         }
@@ -133,7 +138,9 @@ fn route(
             vm,
             "getShieldedInstanceIdentity",
         ] if get => {
-            let state = world.vm_at(p, z, vm).ok_or_else(|| instance_not_found(p, z, vm))?;
+            let state = world
+                .vm_at(p, z, vm)
+                .ok_or_else(|| instance_not_found(p, z, vm))?;
             let value = shielded::shielded_identity(state);
             let resource = AuditResource::instance(&state.spec);
             world.record_read(

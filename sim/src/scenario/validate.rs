@@ -8,8 +8,8 @@ use sha2::{Digest, Sha256};
 
 use super::raw::{RawBootDisk, RawHistory, RawProject, RawScenario, RawVm};
 use super::{
-    AuditLogKind, BootDiskSpec, DEFAULT_JWKS_MAX_AGE_SECS, DEFAULT_PRINCIPAL, EkSource, HistorySpec, ProjectSpec,
-    Scenario, ScenarioError, Settings, ShieldedSpec, VmSpec,
+    AuditLogKind, BootDiskSpec, DEFAULT_JWKS_MAX_AGE_SECS, DEFAULT_PRINCIPAL, EkSource,
+    HistorySpec, ProjectSpec, Scenario, ScenarioError, Settings, ShieldedSpec, VmSpec,
 };
 
 /// COS licence codes: cos, cos-pcid, shielded-cos (see the fixtures' disks and identity tokens).

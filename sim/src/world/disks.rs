@@ -59,7 +59,9 @@ impl World {
     fn disk_index(&self, project: &str, zone: &str, disk: &str) -> Result<usize, ComputeError> {
         self.vms
             .iter()
-            .position(|vm| vm.disk.project == project && vm.disk.zone == zone && vm.disk.name == disk)
+            .position(|vm| {
+                vm.disk.project == project && vm.disk.zone == zone && vm.disk.name == disk
+            })
             .ok_or_else(|| {
                 ComputeError::not_found(&format!("projects/{project}/zones/{zone}/disks/{disk}"))
             })
@@ -190,14 +192,20 @@ impl World {
         if self.vms[disk_index].disk.users.contains(&link) {
             return Err(ComputeError::bad_request(
                 "invalid",
-                format!("The disk resource '{}' is already being used by '{link}'", disk.name),
+                format!(
+                    "The disk resource '{}' is already being used by '{link}'",
+                    disk.name
+                ),
             ));
         }
         let device_name = request
             .device_name
             .clone()
             .unwrap_or_else(|| disk.name.clone());
-        let mode = request.mode.clone().unwrap_or_else(|| "READ_WRITE".to_string());
+        let mode = request
+            .mode
+            .clone()
+            .unwrap_or_else(|| "READ_WRITE".to_string());
         let owner = self.vms[disk_index].spec.name.clone();
         let owner_disk = &self.vms[disk_index].disk;
         let source = format!(
@@ -284,7 +292,12 @@ impl World {
     }
 
     /// The audit resource of the boot disk `projects/P/zones/Z/disks/D`, if it exists.
-    pub fn disk_audit_resource(&self, project: &str, zone: &str, disk: &str) -> Option<AuditResource> {
+    pub fn disk_audit_resource(
+        &self,
+        project: &str,
+        zone: &str,
+        disk: &str,
+    ) -> Option<AuditResource> {
         self.disk_index(project, zone, disk)
             .ok()
             .map(|index| self.disk_resource(index))
@@ -297,10 +310,9 @@ mod tests {
 
     #[test]
     fn disk_references_parse_in_full_and_partial_form() {
-        let full = DiskRef::parse(
-            "https://www.googleapis.com/compute/v1/projects/p/zones/z/disks/d",
-        )
-        .unwrap();
+        let full =
+            DiskRef::parse("https://www.googleapis.com/compute/v1/projects/p/zones/z/disks/d")
+                .unwrap();
         assert_eq!(
             full,
             DiskRef {

@@ -133,7 +133,10 @@ impl World {
         }
         for index in 0..world.vms.len() {
             for other in world.vms[index].spec.boot_disk.also_attached_to.clone() {
-                if let Some(link) = world.vm_by_name(&other).map(crate::resources::instance::self_link) {
+                if let Some(link) = world
+                    .vm_by_name(&other)
+                    .map(crate::resources::instance::self_link)
+                {
                     world.vms[index].disk.users.push(link);
                 }
             }

@@ -94,7 +94,12 @@ fn check_fingerprint(update: &MetadataUpdate, current: &str) -> Result<(), Compu
 }
 
 impl World {
-    pub(super) fn instance_index(&self, project: &str, zone: &str, name: &str) -> Result<usize, ComputeError> {
+    pub(super) fn instance_index(
+        &self,
+        project: &str,
+        zone: &str,
+        name: &str,
+    ) -> Result<usize, ComputeError> {
         self.vms
             .iter()
             .position(|vm| {
