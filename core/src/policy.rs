@@ -94,6 +94,7 @@ fn run(approval: &Approval, evidence: &Evidence, settings: &Settings, mode: Mode
     ));
     checks.push(auditlog_checks::data_access(
         &evidence.data_access,
+        approval,
         settings,
     ));
     checks.push(network_checks::peer_ip(approval, &evidence.peer));

@@ -424,6 +424,23 @@ fn each_denied_case_fails_exactly_its_checks() {
             vec![AUDITLOG_CLEAN],
         ),
         (
+            "approval requires Data Access, log empty",
+            |a, _, _| {
+                a.require_data_access = true;
+                sign(a, &approver_key());
+            },
+            vec![AUDITLOG_DATA_ACCESS],
+        ),
+        (
+            "require_data_access switched off in the store after signing",
+            |a, _, _| {
+                a.require_data_access = true;
+                sign(a, &approver_key());
+                a.require_data_access = false;
+            },
+            vec![APPROVAL_SIGNATURE],
+        ),
+        (
             "Data Access log required but empty",
             |_, _, s| s.require_data_access = true,
             vec![AUDITLOG_DATA_ACCESS],

@@ -192,3 +192,28 @@ async fn harmless_label_changes_on_the_instance_and_its_disk_are_still_released(
     let response = get_token(&mut client, &world.good_token(), "").await;
     assert!(response.is_ok(), "{response:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approval_requiring_data_access_is_denied_until_the_data_access_log_is_readable() {
+    let world = World::start().await;
+    support::approvals::approve_with(&world, GOOD_VM, &sample_secrets("da"), |a| {
+        a.require_data_access = true;
+    })
+    .await;
+    let server = world.server("server").await;
+    let mut client = world.client(server.addr).await;
+    assert_denied(
+        get_token(&mut client, &world.good_token(), "").await,
+        Code::PermissionDenied,
+        &["auditlog.data_access"],
+    );
+    let reason = recorded_reason(&world, "auditlog.data_access").await;
+    assert!(reason.starts_with("not readable"), "{reason}");
+    // Bob's project turns Data Access audit logs on: the server's own reads are logged, proving the
+    // log is on and readable; they are not fetched as evidence, so they never deny.
+    world.sim.handle().set_data_access_reads(true);
+    for _ in 0..3 {
+        let response = get_token(&mut client, &world.good_token(), "").await;
+        assert!(response.is_ok(), "{response:?}");
+    }
+}

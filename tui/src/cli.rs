@@ -274,6 +274,10 @@ pub struct ApproveArgs {
     /// and the VM needs no TPM attestation.
     #[arg(long, conflicts_with = "pcrs")]
     pub no_tpm: bool,
+    /// Require the VM's Data Access audit log to be readable on every release
+    /// (`auditlog.data_access` fails instead of being skipped); signed into the approval.
+    #[arg(long)]
+    pub require_data_access: bool,
 }
 
 #[derive(Debug, Args)]

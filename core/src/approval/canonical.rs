@@ -12,7 +12,9 @@
 //! A [`PcrPolicy`] is `hash_alg` (u) then `pcrs` (map of u to s); a [`StoredSecret`] is its five
 //! fields in declaration order, each preceded by its name.
 //!
-//! Adding a field to `Approval` fails to compile here until the encoding covers it.
+//! Adding a field to `Approval` fails to compile here until the encoding covers it. Fields added
+//! after version 1 (`require_data_access`) are encoded only when they differ from their default, so
+//! older approvals keep their signatures.
 
 use chrono::{DateTime, Utc};
 
@@ -37,6 +39,7 @@ pub fn encode(approval: &Approval) -> Vec<u8> {
         client_cert_serial,
         require_confidential,
         require_tpm,
+        require_data_access,
         pcr_policy,
         ek_public_pem,
         secrets,
@@ -68,6 +71,10 @@ pub fn encode(approval: &Approval) -> Vec<u8> {
     out.field("require_confidential")
         .boolean(*require_confidential);
     out.field("require_tpm").boolean(*require_tpm);
+    // Encoded only when set: an approval from before the field encodes (and verifies) as it did.
+    if *require_data_access {
+        out.field("require_data_access").boolean(true);
+    }
     out.field("pcr_policy")
         .optional(pcr_policy.as_ref(), Encoder::pcr_policy);
     out.field("ek_public_pem")

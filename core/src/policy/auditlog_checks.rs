@@ -2,6 +2,7 @@
 //! created is on the allow-list (denied methods fail with their reason, unknown ones as unknown);
 //! `auditlog.data_access`: whether Data Access audit entries of the VM are readable.
 
+use crate::approval::Approval;
 use crate::auditlog::{AuditEntry, AuditScope, classify};
 use crate::checks::{AUDITLOG_CLEAN, AUDITLOG_DATA_ACCESS};
 use crate::evidence::{DataAccessEvidence, Fetched};
@@ -47,6 +48,7 @@ pub(super) fn clean(
 /// friends would be seen); otherwise "not readable": skipped, or failed when Alice requires it.
 pub(super) fn data_access(
     evidence: &Fetched<DataAccessEvidence>,
+    approval: &Approval,
     settings: &Settings,
 ) -> CheckResult {
     let not_readable = match evidence {
@@ -57,10 +59,15 @@ pub(super) fn data_access(
         Ok(_) => "not readable: the instance's Data Access audit log has no entry; enable Data Access audit logs (ADMIN_READ and DATA_READ) for compute.googleapis.com in the VM's project and let Alice read them".to_owned(),
         Err(e) => format!("not readable: {e}"),
     };
-    if settings.require_data_access {
+    if approval.require_data_access || settings.require_data_access {
+        let by = if approval.require_data_access {
+            "the approval"
+        } else {
+            "the policy"
+        };
         CheckResult::fail(
             AUDITLOG_DATA_ACCESS,
-            format!("{not_readable} (required by the policy)"),
+            format!("{not_readable} (required by {by})"),
         )
     } else {
         CheckResult::skipped(AUDITLOG_DATA_ACCESS, not_readable)
