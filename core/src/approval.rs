@@ -56,6 +56,10 @@ pub struct Approval {
     pub client_cert_serial: Option<String>,
     pub require_confidential: bool,
     pub require_tpm: bool,
+    /// `auditlog.data_access` fails (instead of being skipped) unless the VM's Data Access audit
+    /// log is readable. Signed only when true, so approvals made before the field verify unchanged.
+    #[serde(default)]
+    pub require_data_access: bool,
     pub pcr_policy: Option<PcrPolicy>,
     /// EK public key (PEM) from the shielded identity at approval time.
     pub ek_public_pem: Option<String>,

@@ -1,13 +1,15 @@
-//! Cloud Audit Log entries reduced to what the `auditlog.clean` check and the console timeline need.
-//! The deny-list lives in [`denylist`](mod@denylist), classification in [`classify`](mod@classify), the
-//! console timeline in [`timeline`](mod@timeline).
+//! Cloud Audit Log entries reduced to what the `auditlog.clean` / `instance.boot_disk` checks and the
+//! console timeline need. The allow/deny table of methods lives in [`methods`](mod@methods) (its
+//! defaults in [`method_table`](mod@method_table)), classification in [`classify`](mod@classify),
+//! the console timeline in [`timeline`](mod@timeline).
 
 pub mod classify;
-pub mod denylist;
+pub mod method_table;
+pub mod methods;
 pub mod timeline;
 
-pub use classify::{Classification, classify, normalize_method};
-pub use denylist::DenyList;
+pub use classify::{AuditScope, Classification, Relation, classify, normalize_method, relation};
+pub use methods::{AuditMethods, MethodVerdict};
 pub use timeline::{TimelineEvent, timeline};
 
 use chrono::{DateTime, Utc};
@@ -24,6 +26,16 @@ pub struct AuditEntry {
     pub resource_type: String,
     /// `resource.labels.instance_id` when present.
     pub instance_id: Option<String>,
+    /// `resource.labels.disk_id` when present (`gce_disk` entries).
+    #[serde(default)]
+    pub disk_id: Option<String>,
+    /// `protoPayload.request.sourceDisk` when present: the disk a snapshot, image or disk was made from.
+    #[serde(default)]
+    pub source_disk: Option<String>,
+    /// `protoPayload.request.sourceInstance` when present: the instance a machine image or template
+    /// was made from.
+    #[serde(default)]
+    pub source_instance: Option<String>,
     /// `protoPayload.methodName`, e.g. `v1.compute.instances.setMetadata`.
     pub method_name: String,
     /// `protoPayload.serviceName`, e.g. `compute.googleapis.com`.

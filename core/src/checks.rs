@@ -15,12 +15,14 @@ pub const INSTANCE_FINGERPRINT: &str = "instance.fingerprint";
 pub const INSTANCE_BOOT_IMAGE: &str = "instance.boot_image";
 pub const INSTANCE_SERVICE_ACCOUNT: &str = "instance.service_account";
 pub const INSTANCE_SHIELDED: &str = "instance.shielded";
+pub const INSTANCE_BOOT_DISK: &str = "instance.boot_disk";
 pub const CLOUDCONFIG_TEMPLATE: &str = "cloudconfig.template";
 pub const CLOUDCONFIG_SSH_DISABLED: &str = "cloudconfig.ssh_disabled";
 pub const CLOUDCONFIG_SERIAL_DISABLED: &str = "cloudconfig.serial_disabled";
 pub const CLOUDCONFIG_IMAGE_PINNED: &str = "cloudconfig.image_pinned";
 pub const CLOUDCONFIG_IMAGE_TRUSTED: &str = "cloudconfig.image_trusted";
 pub const AUDITLOG_CLEAN: &str = "auditlog.clean";
+pub const AUDITLOG_DATA_ACCESS: &str = "auditlog.data_access";
 pub const NETWORK_PEER_IP: &str = "network.peer_ip";
 pub const NETWORK_CLIENT_CERT: &str = "network.client_cert";
 pub const TPM_EK: &str = "tpm.ek";
@@ -28,7 +30,7 @@ pub const TPM_AK: &str = "tpm.ak";
 pub const TPM_QUOTE: &str = "tpm.quote";
 
 /// The checks `policy::evaluate` runs on every release, in the order it reports them.
-pub const RELEASE_CHECKS: [&str; 20] = [
+pub const RELEASE_CHECKS: [&str; 22] = [
     IDENTITY_SIGNATURE,
     IDENTITY_CLAIMS,
     IDENTITY_FRESH,
@@ -43,7 +45,9 @@ pub const RELEASE_CHECKS: [&str; 20] = [
     INSTANCE_SERVICE_ACCOUNT,
     INSTANCE_SHIELDED,
     INSTANCE_PROJECT_METADATA,
+    INSTANCE_BOOT_DISK,
     AUDITLOG_CLEAN,
+    AUDITLOG_DATA_ACCESS,
     NETWORK_PEER_IP,
     NETWORK_CLIENT_CERT,
     TPM_EK,

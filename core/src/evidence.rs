@@ -103,6 +103,40 @@ pub struct DiskEvidence {
     pub source_image: Option<String>,
     pub source_image_id: Option<String>,
     pub licenses: Vec<String>,
+    /// Numeric disk id, decimal (`resource.labels.disk_id` of its audit entries).
+    #[serde(default)]
+    pub disk_id: Option<String>,
+    /// `creationTimestamp`: when the disk was created (with its instance, or before it).
+    #[serde(default)]
+    pub creation_timestamp: Option<DateTime<Utc>>,
+    /// `users`: full URLs of the instances the disk is attached to now.
+    #[serde(default)]
+    pub users: Vec<String>,
+    /// `lastAttachTimestamp`.
+    #[serde(default)]
+    pub last_attach_timestamp: Option<DateTime<Utc>>,
+    /// `lastDetachTimestamp`: present once the disk was ever detached from an instance.
+    #[serde(default)]
+    pub last_detach_timestamp: Option<DateTime<Utc>>,
+}
+
+/// Whether the project's Data Access audit log for the instance can be read and has entries
+/// (`auditlog.data_access`): the newest `data_access` entry of the instance since its creation.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataAccessEvidence {
+    /// When the newest Data Access entry of the instance was written; `None`: the log read
+    /// succeeded but holds no entry (Data Access logs are off, or Alice cannot see them).
+    pub newest_entry: Option<DateTime<Utc>>,
+    /// That entry's method, for the console.
+    pub newest_method: Option<String>,
+}
+
+fn not_gathered_data_access() -> Fetched<DataAccessEvidence> {
+    Err(FetchError {
+        api: "logging.entries.list".to_owned(),
+        kind: FetchErrorKind::Malformed,
+        message: "the Data Access log was not read for this evidence".to_owned(),
+    })
 }
 
 /// `compute.projects.get` of the VM's project, reduced to its `commonInstanceMetadata`: keys every VM of
@@ -199,8 +233,12 @@ pub struct Evidence {
     /// with a fetch error here, so `instance.project_metadata` fails closed on it.
     #[serde(default = "project_not_recorded")]
     pub project: Fetched<ProjectEvidence>,
-    /// Audit-log entries since the instance's creation (instance-scoped and project metadata changes).
+    /// Audit-log entries since the instance's creation (instance-scoped and project metadata changes)
+    /// and since its boot disk's creation (`gce_disk` entries, and copies made from the disk).
     pub audit_log: Fetched<Vec<AuditEntry>>,
+    /// Whether Data Access audit entries of the instance are readable (`auditlog.data_access`).
+    #[serde(default = "not_gathered_data_access")]
+    pub data_access: Fetched<DataAccessEvidence>,
     pub peer: PeerEvidence,
     /// The caller's verified TPM session, if it presented one (`tpm.*` fail closed without it when
     /// the approval requires a TPM).

@@ -1,10 +1,12 @@
 //! The one decision function (DESIGN §3): [`evaluate`] runs every release check on an approval and the
 //! live evidence and returns a [`Verdict`]; [`review`] runs the cloud-config checks when Alice reviews.
 //! [`evaluate_unapproved`] / [`evaluate_for_review`] show pending VMs against a proposed approval.
-//! Each group of checks lives in its own submodule; this file only orders them.
+//! Each group of checks lives in its own submodule; this file only orders them (and names the VM
+//! audit-log entries are judged for, [`audit_scope`]).
 
 mod approval_checks;
 mod auditlog_checks;
+mod boot_disk;
 mod boot_image;
 mod identity_checks;
 mod instance_checks;
@@ -14,6 +16,7 @@ mod review_checks;
 mod tpm_checks;
 
 use crate::approval::Approval;
+use crate::auditlog::AuditScope;
 use crate::evidence::Evidence;
 use crate::settings::Settings;
 use crate::verdict::Verdict;
@@ -84,9 +87,16 @@ fn run(approval: &Approval, evidence: &Evidence, settings: &Settings, mode: Mode
     }
     checks.extend(instance_checks::run(approval, evidence, settings));
     checks.push(project_metadata::check(evidence));
+    let scope = audit_scope(approval, evidence);
+    checks.push(boot_disk::check(evidence, settings, &scope));
     checks.push(auditlog_checks::clean(
-        approval,
         &evidence.audit_log,
+        settings,
+        &scope,
+    ));
+    checks.push(auditlog_checks::data_access(
+        &evidence.data_access,
+        approval,
         settings,
     ));
     checks.push(network_checks::peer_ip(approval, &evidence.peer));
@@ -96,6 +106,17 @@ fn run(approval: &Approval, evidence: &Evidence, settings: &Settings, mode: Mode
         Mode::Proposal => checks.extend(tpm_checks::skipped_for_proposal()),
     }
     Verdict { checks }
+}
+
+/// The VM the audit-log entries are judged for: the approved instance and its live boot disk.
+pub fn audit_scope<'a>(approval: &'a Approval, evidence: &'a Evidence) -> AuditScope<'a> {
+    let disk = evidence.boot_disk.as_ref().ok();
+    AuditScope {
+        instance_id: &approval.instance_id,
+        instance_name: &approval.instance_name,
+        boot_disk_id: disk.and_then(|d| d.disk_id.as_deref()),
+        boot_disk_name: disk.map(|d| d.name.as_str()),
+    }
 }
 
 fn placeholder_claims() -> crate::identity::IdentityClaims {

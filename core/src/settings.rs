@@ -1,6 +1,7 @@
 //! Alice's policy settings (serde, every field defaulted): the audience, freshness window, approved
-//! boot images, trusted container digests, the audit-log deny-list, the fingerprint policy, metadata
-//! keys that are always allowed, and the trusted approver keys. Loaded by the daemons from TOML.
+//! boot images, trusted container digests, the audit-log method allow/deny table, the fingerprint
+//! policy, metadata keys that are always allowed, the trusted approver keys, and the boot-disk and
+//! Data Access options. Loaded by the daemons from TOML.
 
 use std::collections::BTreeSet;
 
@@ -9,8 +10,8 @@ use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
 
-use crate::auditlog::DenyList;
 use crate::cloudconfig::{TemplateError, TemplateSettings};
+use crate::auditlog::AuditMethods;
 use crate::identity::IdentityExpectations;
 use crate::identity::verify::{DEFAULT_CLOCK_SKEW_SECS, DEFAULT_IAT_WINDOW_SECS};
 
@@ -24,6 +25,23 @@ pub enum FingerprintPolicy {
     /// A difference passes only if the audit log shows instance events after the approval and none of
     /// them is denied (so a stop/start is fine, a `setMetadata` is not).
     AuditedChangesOnly,
+}
+
+/// Default of [`Settings::boot_disk_created_within_secs`]: the real gap is milliseconds; ten seconds
+/// leave room for a slow insert, never for creating, attaching elsewhere and detaching a disk.
+pub const DEFAULT_BOOT_DISK_CREATED_WITHIN_SECS: u64 = 10;
+
+/// The old `deny_list` setting: reading it is an error that names its replacement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetiredDenyList;
+
+impl<'de> Deserialize<'de> for RetiredDenyList {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        serde::de::IgnoredAny::deserialize(deserializer)?;
+        Err(serde::de::Error::custom(
+            "`deny_list` was replaced by `audit_methods`, an allow-list: `[policy.audit_methods.allow]` and `[policy.audit_methods.deny]` map method names to the reason shown; methods in neither fail as unknown (see dist/tokenserver.toml)",
+        ))
+    }
 }
 
 /// The policy settings shared by the server and the console.
@@ -41,7 +59,20 @@ pub struct Settings {
     pub approved_boot_image_prefixes: Vec<String>,
     /// Container image digests Alice trusts, `sha256:<64 hex>`.
     pub trusted_container_digests: BTreeSet<String>,
-    pub deny_list: DenyList,
+    /// Audit-logged methods: harmless ones pass, denied ones fail with their reason, any other
+    /// method fails as unknown (`auditlog.clean`, `instance.boot_disk`).
+    pub audit_methods: AuditMethods,
+    /// The retired deny-list: present only so that a configuration still using it gets an error
+    /// naming its replacement ([`Settings::audit_methods`]).
+    #[serde(skip_serializing)]
+    pub deny_list: Option<RetiredDenyList>,
+    /// How far apart the boot disk's and its instance's `creationTimestamp` may be for the disk to
+    /// count as created with the instance (`instance.boot_disk`). Google writes them milliseconds
+    /// apart when `instances.insert` creates the disk (7 ms in the fixtures).
+    pub boot_disk_created_within_secs: u64,
+    /// When true, `auditlog.data_access` fails (instead of being skipped) unless Data Access audit
+    /// entries of the VM are readable.
+    pub require_data_access: bool,
     pub fingerprint_policy: FingerprintPolicy,
     /// Metadata keys allowed on every approved VM besides the approval's own list.
     pub always_allowed_metadata_keys: BTreeSet<String>,
@@ -63,7 +94,10 @@ impl Default for Settings {
                 "projects/confidential-vm-images/".to_owned(),
             ],
             trusted_container_digests: BTreeSet::new(),
-            deny_list: DenyList::default(),
+            audit_methods: AuditMethods::default(),
+            deny_list: None,
+            boot_disk_created_within_secs: DEFAULT_BOOT_DISK_CREATED_WITHIN_SECS,
+            require_data_access: false,
             fingerprint_policy: FingerprintPolicy::default(),
             always_allowed_metadata_keys: [
                 "user-data",
@@ -98,6 +132,8 @@ pub enum SettingsError {
     EmptyAudience,
     #[error("cloud_config_template: {0}")]
     Template(#[from] TemplateError),
+    #[error("{0}")]
+    AuditMethods(String),
 }
 
 impl Settings {
@@ -107,6 +143,9 @@ impl Settings {
             return Err(SettingsError::EmptyAudience);
         }
         self.approver_keys()?;
+        self.audit_methods
+            .validate()
+            .map_err(SettingsError::AuditMethods)?;
         for prefix in &self.approved_boot_image_prefixes {
             if crate::policy::image_prefix_project(prefix).is_none() {
                 return Err(SettingsError::BadImagePrefix {
@@ -202,6 +241,26 @@ mod tests {
     fn unknown_settings_field_is_an_error() {
         let err = serde_json::from_str::<Settings>(r#"{"audiance":"x"}"#).unwrap_err();
         assert!(err.to_string().contains("audiance"), "{err}");
+    }
+
+    #[test]
+    fn the_retired_deny_list_names_its_replacement() {
+        let err = serde_json::from_str::<Settings>(
+            r#"{"deny_list":{"instance_methods":["compute.instances.stop"]}}"#,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("audit_methods"), "{err}");
+    }
+
+    #[test]
+    fn a_configured_allow_table_replaces_the_default_and_keeps_the_deny_table() {
+        let settings: Settings = serde_json::from_str(
+            r#"{"audit_methods":{"allow":{"compute.instances.get":"read","compute.instances.getShieldedInstanceIdentity":"read","compute.disks.get":"read","compute.projects.get":"read","compute.images.get":"read"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(settings.validate(), Ok(()));
+        assert_eq!(settings.audit_methods.allow.len(), 5);
+        assert_eq!(settings.audit_methods.deny, AuditMethods::default().deny);
     }
 
     #[test]

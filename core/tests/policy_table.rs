@@ -315,6 +315,7 @@ fn each_denied_case_fails_exactly_its_checks() {
                 INSTANCE_FINGERPRINT,
                 INSTANCE_SERVICE_ACCOUNT,
                 INSTANCE_SHIELDED,
+                INSTANCE_BOOT_DISK,
             ],
         ),
         (
@@ -325,7 +326,7 @@ fn each_denied_case_fails_exactly_its_checks() {
                     FetchErrorKind::PermissionDenied,
                 ))
             },
-            vec![INSTANCE_BOOT_IMAGE],
+            vec![INSTANCE_BOOT_IMAGE, INSTANCE_BOOT_DISK],
         ),
         (
             "audit log not readable",
@@ -335,7 +336,114 @@ fn each_denied_case_fails_exactly_its_checks() {
                     FetchErrorKind::PermissionDenied,
                 ))
             },
+            vec![INSTANCE_BOOT_DISK, AUDITLOG_CLEAN],
+        ),
+        (
+            "boot disk created a day before its instance",
+            |_, e, _| {
+                let disk = e.boot_disk.as_mut().unwrap();
+                disk.creation_timestamp = disk
+                    .creation_timestamp
+                    .map(|t| t - chrono::Duration::days(1));
+            },
+            vec![INSTANCE_BOOT_DISK],
+        ),
+        (
+            "boot disk detached once",
+            |_, e, _| {
+                let disk = e.boot_disk.as_mut().unwrap();
+                disk.last_detach_timestamp = disk.creation_timestamp;
+            },
+            vec![INSTANCE_BOOT_DISK],
+        ),
+        (
+            "boot disk also attached to another instance",
+            |_, e, _| {
+                let disk = e.boot_disk.as_mut().unwrap();
+                disk.users
+                    .push("projects/tc-4f4f5a70/zones/us-central1-a/instances/reader".into());
+            },
+            vec![INSTANCE_BOOT_DISK],
+        ),
+        (
+            "boot disk re-attached a day later",
+            |_, e, _| {
+                let disk = e.boot_disk.as_mut().unwrap();
+                disk.last_attach_timestamp = disk
+                    .creation_timestamp
+                    .map(|t| t + chrono::Duration::days(1));
+            },
+            vec![INSTANCE_BOOT_DISK],
+        ),
+        (
+            "boot disk snapshotted (gce_disk entry)",
+            |_, e, _| {
+                let disk_id = e.boot_disk.as_ref().unwrap().disk_id.clone();
+                let mut entry = e.audit_log.as_ref().unwrap()[0].clone();
+                entry.resource_type = "gce_disk".into();
+                entry.instance_id = None;
+                entry.disk_id = disk_id;
+                entry.method_name = "v1.compute.disks.createSnapshot".into();
+                e.audit_log.as_mut().unwrap().push(entry);
+            },
+            vec![INSTANCE_BOOT_DISK, AUDITLOG_CLEAN],
+        ),
+        (
+            "snapshot made from the boot disk by name (gce_snapshot entry)",
+            |_, e, _| {
+                let mut entry = e.audit_log.as_ref().unwrap()[0].clone();
+                entry.resource_type = "gce_snapshot".into();
+                entry.instance_id = None;
+                entry.method_name = "beta.compute.snapshots.insert".into();
+                entry.source_disk =
+                    Some("projects/tc-4f4f5a70/zones/us-central1-a/disks/tokenclient".into());
+                e.audit_log.as_mut().unwrap().push(entry);
+            },
+            vec![INSTANCE_BOOT_DISK, AUDITLOG_CLEAN],
+        ),
+        (
+            "machine image made from the instance",
+            |_, e, _| {
+                let mut entry = e.audit_log.as_ref().unwrap()[0].clone();
+                entry.resource_type = "gce_machine_image".into();
+                entry.instance_id = None;
+                entry.method_name = "v1.compute.machineImages.insert".into();
+                entry.source_instance =
+                    Some("projects/tc-4f4f5a70/zones/us-central1-a/instances/tokenclient".into());
+                e.audit_log.as_mut().unwrap().push(entry);
+            },
+            vec![INSTANCE_BOOT_DISK, AUDITLOG_CLEAN],
+        ),
+        (
+            "unknown method on the instance",
+            |_, e, _| {
+                let mut entry = e.audit_log.as_ref().unwrap()[0].clone();
+                entry.method_name = "v1.compute.instances.performMaintenance".into();
+                e.audit_log.as_mut().unwrap().push(entry);
+            },
             vec![AUDITLOG_CLEAN],
+        ),
+        (
+            "approval requires Data Access, log empty",
+            |a, _, _| {
+                a.require_data_access = true;
+                sign(a, &approver_key());
+            },
+            vec![AUDITLOG_DATA_ACCESS],
+        ),
+        (
+            "require_data_access switched off in the store after signing",
+            |a, _, _| {
+                a.require_data_access = true;
+                sign(a, &approver_key());
+                a.require_data_access = false;
+            },
+            vec![APPROVAL_SIGNATURE],
+        ),
+        (
+            "Data Access log required but empty",
+            |_, _, s| s.require_data_access = true,
+            vec![AUDITLOG_DATA_ACCESS],
         ),
     ];
     for (case, tamper, expected) in table {
@@ -492,4 +600,41 @@ fn verdict_round_trips_through_json() {
     let evidence_back: Evidence =
         serde_json::from_str(&serde_json::to_string(&evidence).unwrap()).unwrap();
     assert_eq!(evidence_back, evidence);
+}
+
+#[test]
+fn harmless_disk_and_instance_methods_pass_and_readable_data_access_is_verified() {
+    let mut evidence = good_evidence();
+    let disk_id = evidence.boot_disk.as_ref().unwrap().disk_id.clone();
+    let insert = evidence.audit_log.as_ref().unwrap()[0].clone();
+    for (method, on_disk) in [
+        ("v1.compute.instances.setLabels", false),
+        ("beta.compute.instances.stop", false),
+        ("v1.compute.disks.setLabels", true),
+        ("v1.compute.disks.resize", true),
+    ] {
+        let mut entry = insert.clone();
+        entry.insert_id = method.to_owned();
+        entry.method_name = method.to_owned();
+        if on_disk {
+            entry.resource_type = "gce_disk".into();
+            entry.instance_id = None;
+            entry.disk_id = disk_id.clone();
+        }
+        evidence.audit_log.as_mut().unwrap().push(entry);
+    }
+    evidence.data_access = Ok(tokendist_core::evidence::DataAccessEvidence {
+        newest_entry: Some(evidence.gathered_at),
+        newest_method: Some("v1.compute.instances.get".into()),
+    });
+    let mut settings = settings();
+    settings.require_data_access = true;
+    let verdict = evaluate(&good_approval(), &evidence, &settings);
+    assert!(verdict.allowed(), "{:#?}", verdict.checks);
+    let data_access = verdict
+        .checks
+        .iter()
+        .find(|c| c.name == AUDITLOG_DATA_ACCESS)
+        .unwrap();
+    assert_eq!(data_access.outcome, Outcome::Pass);
 }

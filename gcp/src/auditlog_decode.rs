@@ -87,6 +87,12 @@ pub fn audit_entry(entry: &LogEntry) -> Result<AuditEntry, FetchError> {
             .and_then(|r| r.labels.get("instance_id"))
             .filter(|id| !id.is_empty())
             .cloned(),
+        disk_id: resource
+            .and_then(|r| r.labels.get("disk_id"))
+            .filter(|id| !id.is_empty())
+            .cloned(),
+        source_disk: source_disk(&log),
+        source_instance: request_text(&log, "sourceInstance"),
         request_summary: summarise_request(&log),
         method_name: log.method_name,
         service_name: log.service_name,
@@ -96,6 +102,22 @@ pub fn audit_entry(entry: &LogEntry) -> Result<AuditEntry, FetchError> {
         operation_first: entry.operation.as_ref().is_some_and(|o| o.first),
         operation_last: entry.operation.as_ref().is_some_and(|o| o.last),
     })
+}
+
+fn request_text(log: &AuditLog, field: &str) -> Option<String> {
+    log.request
+        .as_ref()?
+        .get(field)?
+        .as_str()
+        .filter(|text| !text.is_empty())
+        .map(str::to_owned)
+}
+
+/// The disk a call read as its source: `sourceDisk` (snapshots, images, disk clones), or the disk an
+/// `attachDisk` attaches (`source`, a `.../disks/NAME` reference).
+fn source_disk(log: &AuditLog) -> Option<String> {
+    request_text(log, "sourceDisk")
+        .or_else(|| request_text(log, "source").filter(|s| s.contains("disks/")))
 }
 
 /// A short, operator-safe summary of what the audited call did: metadata key names, the service
@@ -125,6 +147,8 @@ pub fn summarise_request(log: &AuditLog) -> String {
     for (field, label) in [
         ("email", "service account"),
         ("source", "disk"),
+        ("sourceDisk", "source disk"),
+        ("sourceInstance", "source instance"),
         ("machineType", "machine type"),
     ] {
         if let Some(value) = request.and_then(|r| r.get(field)).and_then(Value::as_str) {

@@ -146,9 +146,27 @@ pub fn instance_evidence(instance: &Instance) -> Result<InstanceEvidence, FetchE
     })
 }
 
-/// Maps `disks.get`.
+/// Maps `disks.get`. A timestamp that is present but not RFC 3339 is malformed (never dropped).
 pub fn disk_evidence(disk: &Disk) -> Result<DiskEvidence, FetchError> {
+    let time = |field: &str, value: &Option<String>| -> Result<Option<DateTime<Utc>>, FetchError> {
+        value
+            .as_deref()
+            .map(|text| {
+                parse_rfc3339(text).ok_or_else(|| {
+                    malformed(
+                        API_DISKS_GET,
+                        format!("the disk {field} {text:?} is not RFC 3339"),
+                    )
+                })
+            })
+            .transpose()
+    };
     Ok(DiskEvidence {
+        disk_id: disk.id.map(|id| id.to_string()),
+        creation_timestamp: time("creationTimestamp", &disk.creation_timestamp)?,
+        users: disk.users.clone(),
+        last_attach_timestamp: time("lastAttachTimestamp", &disk.last_attach_timestamp)?,
+        last_detach_timestamp: time("lastDetachTimestamp", &disk.last_detach_timestamp)?,
         name: disk
             .name
             .clone()

@@ -144,6 +144,33 @@ fn seed_boot_disk_maps_source_image_and_licenses() {
 }
 
 #[test]
+fn verbatim_gke_disk_maps_its_attach_history() {
+    let disk: Disk = fixture("compute-disk-gke-cos-verbatim.json");
+    let evidence = disk_evidence(&disk).unwrap();
+    assert_eq!(evidence.disk_id.as_deref(), Some("7595388187556896112"));
+    let created = evidence.creation_timestamp.unwrap();
+    assert_eq!(created.to_rfc3339(), "2019-01-01T12:57:05.076+00:00");
+    // Created by instances.insert: attached 7 ms after creation, never detached.
+    let attached = evidence.last_attach_timestamp.unwrap();
+    assert_eq!((attached - created).num_milliseconds(), 7);
+    assert_eq!(evidence.last_detach_timestamp, None);
+    assert_eq!(
+        evidence.users,
+        [
+            "https://www.googleapis.com/compute/v1/projects/cloud-custodian/zones/us-central1-a/instances/gke-dev-cluster-pool-1-faf29496-zp1k"
+        ]
+    );
+}
+
+#[test]
+fn disk_with_an_unreadable_timestamp_is_malformed() {
+    let mut disk: Disk = fixture("compute-disk-gke-cos-verbatim.json");
+    disk.last_detach_timestamp = Some("yesterday".into());
+    let err = disk_evidence(&disk).unwrap_err();
+    assert_eq!(err.kind, FetchErrorKind::Malformed);
+}
+
+#[test]
 fn verbatim_gke_disk_maps_source_image() {
     let disk: Disk = fixture("compute-disk-gke-cos-verbatim.json");
     let evidence = disk_evidence(&disk).unwrap();

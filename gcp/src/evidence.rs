@@ -1,14 +1,15 @@
 //! `EvidenceCollector`: everything Google says about one VM for one decision. Fetches the instance
-//! (and, at the same time, its project's common instance metadata), then concurrently its boot disk,
-//! its shielded identity and the audit log since its creation.
+//! (and, at the same time, its project's common instance metadata), then concurrently its boot disk
+//! (then the disk's own audit entries and copies made from it), its shielded identity, the audit log
+//! since its creation and the newest Data Access entry.
 //! Fails closed: any failure becomes that part's `Fetched::Err` (and parts that depend on the
 //! instance inherit its failure), never a pass.
 
 use chrono::{DateTime, Utc};
 use tokendist_core::auditlog::AuditEntry;
 use tokendist_core::evidence::{
-    DiskEvidence, Evidence, FetchError, Fetched, InstanceEvidence, PeerEvidence, ProjectEvidence,
-    ShieldedIdentity,
+    DataAccessEvidence, DiskEvidence, Evidence, FetchError, Fetched, InstanceEvidence,
+    PeerEvidence, ProjectEvidence, ShieldedIdentity,
 };
 use tokendist_core::identity::{IdentityClaims, IdentityError};
 
@@ -16,7 +17,7 @@ use crate::auditlog_decode::API_ENTRIES_LIST;
 use crate::compute::ComputeClient;
 use crate::compute_mapping::{API_DISKS_GET, API_SHIELDED_IDENTITY, disk_location};
 use crate::fetch_error::malformed;
-use crate::logging::LoggingClient;
+use crate::logging::{CopySources, LoggingClient};
 
 /// The Google-sourced parts of the evidence for one VM.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,8 +27,11 @@ pub struct VmEvidence {
     pub shielded_identity: Fetched<ShieldedIdentity>,
     /// `projects.get` of the VM's project: its common instance metadata.
     pub project: Fetched<ProjectEvidence>,
-    /// Instance-scoped entries and project metadata changes since the instance's creation, oldest first.
+    /// Instance-scoped entries and project metadata changes since the instance's creation, the boot
+    /// disk's entries and copies made from it since the disk's creation; oldest first.
     pub audit_log: Fetched<Vec<AuditEntry>>,
+    /// The newest Data Access entry of the instance (`auditlog.data_access`).
+    pub data_access: Fetched<DataAccessEvidence>,
 }
 
 impl VmEvidence {
@@ -45,6 +49,7 @@ impl VmEvidence {
             boot_disk: self.boot_disk,
             project: self.project,
             audit_log: self.audit_log,
+            data_access: self.data_access,
             peer,
             tpm: None,
             gathered_at,
@@ -79,6 +84,7 @@ impl EvidenceCollector {
                     boot_disk: Err(dependent(API_DISKS_GET, &err)),
                     shielded_identity: Err(dependent(API_SHIELDED_IDENTITY, &err)),
                     audit_log: Err(dependent(API_ENTRIES_LIST, &err)),
+                    data_access: Err(dependent(API_ENTRIES_LIST, &err)),
                     instance: Err(err),
                 };
             }
@@ -96,6 +102,14 @@ impl EvidenceCollector {
             })?;
             self.compute.disk(&disk_project, &disk_zone, &disk).await
         };
+        let boot_disk_and_log = async {
+            let disk = boot_disk.await;
+            let log = match &disk {
+                Ok(disk) => self.disk_history(&instance, disk).await,
+                Err(err) => Err(dependent(API_ENTRIES_LIST, err)),
+            };
+            (disk, log)
+        };
         let shielded =
             self.compute
                 .shielded_identity(&instance.project, &instance.zone, &instance.name);
@@ -108,15 +122,62 @@ impl EvidenceCollector {
         let project_log = self
             .logging
             .project_metadata_changes(&instance.project, since);
-        let (boot_disk, shielded_identity, instance_log, project_log) =
-            tokio::join!(boot_disk, shielded, instance_log, project_log);
+        let data_access =
+            self.logging
+                .newest_data_access(&instance.project, &instance.instance_id, since);
+        let ((boot_disk, disk_log), shielded_identity, instance_log, project_log, data_access) = tokio::join!(
+            boot_disk_and_log,
+            shielded,
+            instance_log,
+            project_log,
+            data_access
+        );
         VmEvidence {
             boot_disk,
             shielded_identity,
             project: project_metadata,
-            audit_log: merge_logs(instance_log, project_log),
+            audit_log: merge_logs(merge_logs(instance_log, project_log), disk_log),
+            data_access,
             instance: Ok(instance),
         }
+    }
+
+    /// The boot disk's own entries and anything made from it or from the instance, since the
+    /// earlier of the disk's and the instance's creation. A disk without an id cannot be queried:
+    /// `instance.boot_disk` fails on it, and its entries are then just the copies.
+    async fn disk_history(
+        &self,
+        instance: &InstanceEvidence,
+        disk: &DiskEvidence,
+    ) -> Fetched<Vec<AuditEntry>> {
+        let since = disk
+            .creation_timestamp
+            .map_or(instance.creation_timestamp, |created| {
+                created.min(instance.creation_timestamp)
+            });
+        let disk_id = disk.disk_id.as_deref().unwrap_or("");
+        let own = async {
+            if disk_id.is_empty() {
+                Ok(Vec::new())
+            } else {
+                self.logging
+                    .audit_entries_for_disk(&instance.project, disk_id, since)
+                    .await
+            }
+        };
+        let sources = CopySources {
+            disk_name: &disk.name,
+            disk_id: if disk_id.is_empty() {
+                &disk.name
+            } else {
+                disk_id
+            },
+            instance_name: &instance.name,
+            instance_id: &instance.instance_id,
+        };
+        let copies = self.logging.copies_of(&instance.project, &sources, since);
+        let (own, copies) = tokio::join!(own, copies);
+        merge_logs(own, copies)
     }
 }
 
@@ -160,6 +221,9 @@ mod tests {
             log_name: "projects/p/logs/cloudaudit.googleapis.com%2Factivity".to_owned(),
             resource_type: "gce_instance".to_owned(),
             instance_id: Some("1".to_owned()),
+            disk_id: None,
+            source_disk: None,
+            source_instance: None,
             method_name: "v1.compute.instances.start".to_owned(),
             service_name: "compute.googleapis.com".to_owned(),
             resource_name: "projects/p/zones/z/instances/vm".to_owned(),

@@ -1,11 +1,15 @@
-//! `LoggingClient`: reads the Cloud Audit Log window the `auditlog.clean` check needs (every page),
-//! over the official `google-cloud-logging-v2` client (`POST /v2/entries:list`), and builds the
-//! filters it sends.
+//! `LoggingClient`: reads the Cloud Audit Log windows the `auditlog.clean` / `instance.boot_disk`
+//! checks need (every page): the instance's entries, its boot disk's `gce_disk` entries, anything made
+//! from the disk or the instance, project metadata changes; and the newest Data Access entry of the
+//! instance (`auditlog.data_access`). Over the official `google-cloud-logging-v2` client
+//! (`POST /v2/entries:list`). Builds the filters it sends: they leave out the token server's own
+//! harmless reads ([`UNFETCHED_READS`]), so that with Data Access logs on they do not pile up.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use google_cloud_logging_v2::client::LoggingServiceV2;
 use tokendist_core::auditlog::AuditEntry;
-use tokendist_core::evidence::{FetchError, Fetched};
+use tokendist_core::auditlog::method_table::{UNFETCHED_READS, VERSION_PREFIXES};
+use tokendist_core::evidence::{DataAccessEvidence, FetchError, Fetched};
 
 use crate::auditlog_decode::{API_ENTRIES_LIST, audit_entry};
 use crate::client_options::configure;
@@ -71,6 +75,59 @@ impl LoggingClient {
             .await
     }
 
+    /// Every audit entry of the boot disk `disk_id` (`gce_disk`) since `since` (its creation).
+    pub async fn audit_entries_for_disk(
+        &self,
+        project: &str,
+        disk_id: &str,
+        since: DateTime<Utc>,
+    ) -> Fetched<Vec<AuditEntry>> {
+        self.list_all(project, &disk_filter(project, disk_id, since))
+            .await
+    }
+
+    /// Every admin-activity entry since `since` whose request names the boot disk or the instance as
+    /// its source: snapshots, images, disk clones, machine images, templates, attachments elsewhere.
+    pub async fn copies_of(
+        &self,
+        project: &str,
+        sources: &CopySources<'_>,
+        since: DateTime<Utc>,
+    ) -> Fetched<Vec<AuditEntry>> {
+        self.list_all(project, &copies_filter(project, sources, since))
+            .await
+    }
+
+    /// The newest Data Access entry of instance `instance_id` since `since` (one entry, one page:
+    /// the cost does not grow with the log). `newest_entry` is `None` when there is none.
+    pub async fn newest_data_access(
+        &self,
+        project: &str,
+        instance_id: &str,
+        since: DateTime<Utc>,
+    ) -> Fetched<DataAccessEvidence> {
+        let page = self
+            .client
+            .list_log_entries()
+            .set_resource_names([format!("projects/{project}")])
+            .set_filter(data_access_filter(project, instance_id, since))
+            .set_order_by("timestamp desc")
+            .set_page_size(1)
+            .send()
+            .await
+            .map_err(|e| logged(from_gax(API_ENTRIES_LIST, &e)))?;
+        match page.entries.first() {
+            None => Ok(DataAccessEvidence::default()),
+            Some(entry) => {
+                let entry = audit_entry(entry).map_err(logged)?;
+                Ok(DataAccessEvidence {
+                    newest_entry: Some(entry.timestamp),
+                    newest_method: Some(entry.method_name),
+                })
+            }
+        }
+    }
+
     async fn list_all(&self, project: &str, filter: &str) -> Fetched<Vec<AuditEntry>> {
         let mut entries = Vec::new();
         let mut page_token = String::new();
@@ -127,12 +184,79 @@ fn since_clause(since: DateTime<Utc>) -> String {
     )
 }
 
+/// `NOT (protoPayload.methodName="v1.compute.instances.get" OR ...)`: the server's own harmless
+/// reads, in every version spelling, compared exactly (`:` would also drop `getSerialPortOutput`).
+pub fn unfetched_reads_clause() -> String {
+    let terms: Vec<String> = UNFETCHED_READS
+        .iter()
+        .flat_map(|read| {
+            VERSION_PREFIXES
+                .iter()
+                .map(move |version| format!("protoPayload.methodName=\"{version}{read}\""))
+        })
+        .collect();
+    format!("NOT ({})", terms.join(" OR "))
+}
+
 /// The filter for one instance's audit entries.
 pub fn instance_filter(project: &str, instance_id: &str, since: DateTime<Utc>) -> String {
     let (activity, data_access) = audit_log_names(project);
     format!(
         "resource.type=\"gce_instance\" AND resource.labels.instance_id=\"{instance_id}\" AND \
-         (logName=\"{activity}\" OR logName=\"{data_access}\") AND {}",
+         (logName=\"{activity}\" OR logName=\"{data_access}\") AND {} AND {}",
+        unfetched_reads_clause(),
+        since_clause(since)
+    )
+}
+
+/// The filter for the boot disk's own audit entries (`gce_disk`).
+pub fn disk_filter(project: &str, disk_id: &str, since: DateTime<Utc>) -> String {
+    let (activity, data_access) = audit_log_names(project);
+    format!(
+        "resource.type=\"gce_disk\" AND resource.labels.disk_id=\"{disk_id}\" AND \
+         (logName=\"{activity}\" OR logName=\"{data_access}\") AND {} AND {}",
+        unfetched_reads_clause(),
+        since_clause(since)
+    )
+}
+
+/// What copies are looked for: the boot disk and the instance, by name and by numeric id.
+#[derive(Debug, Clone, Copy)]
+pub struct CopySources<'a> {
+    pub disk_name: &'a str,
+    pub disk_id: &'a str,
+    pub instance_name: &'a str,
+    pub instance_id: &'a str,
+}
+
+/// The filter for entries whose request names the disk or the instance as a source (a superset:
+/// `:` is a substring match; classification then compares the reference exactly).
+pub fn copies_filter(project: &str, sources: &CopySources<'_>, since: DateTime<Utc>) -> String {
+    let (activity, _) = audit_log_names(project);
+    let mut terms = Vec::new();
+    for disk in [sources.disk_name, sources.disk_id] {
+        for field in ["sourceDisk", "source"] {
+            terms.push(format!("protoPayload.request.{field}:\"disks/{disk}\""));
+        }
+    }
+    for instance in [sources.instance_name, sources.instance_id] {
+        terms.push(format!(
+            "protoPayload.request.sourceInstance:\"instances/{instance}\""
+        ));
+    }
+    format!(
+        "({}) AND logName=\"{activity}\" AND {}",
+        terms.join(" OR "),
+        since_clause(since)
+    )
+}
+
+/// The filter for the instance's Data Access entries (the probe reads the newest one only).
+pub fn data_access_filter(project: &str, instance_id: &str, since: DateTime<Utc>) -> String {
+    let (_, data_access) = audit_log_names(project);
+    format!(
+        "resource.type=\"gce_instance\" AND resource.labels.instance_id=\"{instance_id}\" AND \
+         logName=\"{data_access}\" AND {}",
         since_clause(since)
     )
 }
@@ -166,6 +290,48 @@ mod tests {
             "resource.type=\"gce_instance\" AND resource.labels.instance_id=\"8939838129032687278\" AND \
              (logName=\"projects/tc-4f4f5a70/logs/cloudaudit.googleapis.com%2Factivity\" OR \
              logName=\"projects/tc-4f4f5a70/logs/cloudaudit.googleapis.com%2Fdata_access\") AND \
+             NOT (protoPayload.methodName=\"v1.compute.instances.get\" OR \
+             protoPayload.methodName=\"beta.compute.instances.get\" OR \
+             protoPayload.methodName=\"alpha.compute.instances.get\" OR \
+             protoPayload.methodName=\"compute.instances.get\" OR \
+             protoPayload.methodName=\"v1.compute.instances.getShieldedInstanceIdentity\" OR \
+             protoPayload.methodName=\"beta.compute.instances.getShieldedInstanceIdentity\" OR \
+             protoPayload.methodName=\"alpha.compute.instances.getShieldedInstanceIdentity\" OR \
+             protoPayload.methodName=\"compute.instances.getShieldedInstanceIdentity\" OR \
+             protoPayload.methodName=\"v1.compute.disks.get\" OR \
+             protoPayload.methodName=\"beta.compute.disks.get\" OR \
+             protoPayload.methodName=\"alpha.compute.disks.get\" OR \
+             protoPayload.methodName=\"compute.disks.get\" OR \
+             protoPayload.methodName=\"v1.compute.projects.get\" OR \
+             protoPayload.methodName=\"beta.compute.projects.get\" OR \
+             protoPayload.methodName=\"alpha.compute.projects.get\" OR \
+             protoPayload.methodName=\"compute.projects.get\" OR \
+             protoPayload.methodName=\"v1.compute.images.get\" OR \
+             protoPayload.methodName=\"beta.compute.images.get\" OR \
+             protoPayload.methodName=\"alpha.compute.images.get\" OR \
+             protoPayload.methodName=\"compute.images.get\") AND \
+             timestamp>=\"2021-06-22T11:57:59Z\""
+        );
+    }
+
+    #[test]
+    fn copies_filter_names_the_disk_and_instance_by_name_and_id() {
+        let since = Utc.with_ymd_and_hms(2021, 6, 22, 11, 57, 59).unwrap();
+        let sources = CopySources {
+            disk_name: "tokenclient",
+            disk_id: "44",
+            instance_name: "tokenclient",
+            instance_id: "89",
+        };
+        assert_eq!(
+            copies_filter("p1", &sources, since),
+            "(protoPayload.request.sourceDisk:\"disks/tokenclient\" OR \
+             protoPayload.request.source:\"disks/tokenclient\" OR \
+             protoPayload.request.sourceDisk:\"disks/44\" OR \
+             protoPayload.request.source:\"disks/44\" OR \
+             protoPayload.request.sourceInstance:\"instances/tokenclient\" OR \
+             protoPayload.request.sourceInstance:\"instances/89\") AND \
+             logName=\"projects/p1/logs/cloudaudit.googleapis.com%2Factivity\" AND \
              timestamp>=\"2021-06-22T11:57:59Z\""
         );
     }

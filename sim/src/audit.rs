@@ -6,9 +6,21 @@ use serde_json::{Map, Value, json};
 use crate::fingerprint::new_token;
 use crate::scenario::{AuditLogKind, VmSpec};
 
-/// What an entry is about: an instance (`gce_instance`) or a project (`gce_project`).
+/// What an entry is about: an instance (`gce_instance`), a disk (`gce_disk`), a snapshot
+/// (`gce_snapshot`) or a project (`gce_project`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuditResource {
+    Disk {
+        id: String,
+        project: String,
+        zone: String,
+        name: String,
+    },
+    Snapshot {
+        id: String,
+        project: String,
+        name: String,
+    },
     Instance {
         id: u64,
         project: String,
@@ -40,7 +52,23 @@ impl AuditResource {
             } => {
                 format!("projects/{project}/zones/{zone}/instances/{name}")
             }
+            AuditResource::Disk {
+                project,
+                zone,
+                name,
+                ..
+            } => format!("projects/{project}/zones/{zone}/disks/{name}"),
+            AuditResource::Snapshot { project, name, .. } => {
+                format!("projects/{project}/global/snapshots/{name}")
+            }
             AuditResource::Project { project } => format!("projects/{project}"),
+        }
+    }
+
+    fn zone(&self) -> Option<&str> {
+        match self {
+            AuditResource::Instance { zone, .. } | AuditResource::Disk { zone, .. } => Some(zone),
+            _ => None,
         }
     }
 
@@ -51,6 +79,17 @@ impl AuditResource {
             } => json!({
                 "type": "gce_instance",
                 "labels": { "instance_id": id.to_string(), "project_id": project, "zone": zone },
+            }),
+            // As Compute writes them for disks: `disk_id`, `project_id`, `zone`.
+            AuditResource::Disk {
+                id, project, zone, ..
+            } => json!({
+                "type": "gce_disk",
+                "labels": { "disk_id": id, "project_id": project, "zone": zone },
+            }),
+            AuditResource::Snapshot { id, project, .. } => json!({
+                "type": "gce_snapshot",
+                "labels": { "snapshot_id": id, "project_id": project },
             }),
             AuditResource::Project { project } => json!({
                 "type": "gce_project",
@@ -163,8 +202,8 @@ pub fn entry(input: &EntryInput<'_>) -> AuditRecord {
             }
         }
         let (type_name, delta_name) = match input.resource {
-            AuditResource::Instance { .. } => ("GceInstanceAuditMetadata", "instanceMetadataDelta"),
             AuditResource::Project { .. } => ("GceProjectAuditMetadata", "projectMetadataDelta"),
+            _ => ("GceInstanceAuditMetadata", "instanceMetadataDelta"),
         };
         payload.insert(
             "metadata".into(),
@@ -175,7 +214,7 @@ pub fn entry(input: &EntryInput<'_>) -> AuditRecord {
         );
     }
     payload.insert("request".into(), Value::Object(request));
-    if let AuditResource::Instance { zone, .. } = input.resource {
+    if let Some(zone) = input.resource.zone() {
         payload.insert(
             "resourceLocation".into(),
             json!({ "currentLocations": [zone] }),

@@ -30,13 +30,16 @@ pub struct RotationResult {
     pub published_kids: Vec<String>,
 }
 
-/// An audit entry to append (admin API). Exactly one of `vm` / `project` names the resource.
+/// An audit entry to append (admin API). Exactly one of `vm` / `disk` / `project` names the resource.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuditEntryInput {
     /// VM name: a `gce_instance` entry (or `gce_project` if the method is a `.projects.` one).
     #[serde(default)]
     pub vm: Option<String>,
+    /// VM name: a `gce_disk` entry on that VM's boot disk.
+    #[serde(default)]
+    pub disk: Option<String>,
     /// Project id: a `gce_project` entry.
     #[serde(default)]
     pub project: Option<String>,
@@ -247,7 +250,18 @@ impl SimHandle {
         }
         let mut world = self.lock();
         let (project, resource) = match (&input.vm, &input.project) {
-            (Some(vm), None) => {
+            (None, None) if input.disk.is_some() => {
+                let vm = input.disk.clone().unwrap_or_default();
+                let state = world
+                    .vm_by_name(&vm)
+                    .ok_or_else(|| SimError::UnknownVm(vm.clone()))?;
+                let (p, z) = (state.disk.project.clone(), state.disk.zone.clone());
+                let resource = world
+                    .disk_audit_resource(&p, &z, &state.disk.name.clone())
+                    .ok_or_else(|| SimError::UnknownVm(vm.clone()))?;
+                (p, resource)
+            }
+            (Some(vm), None) if input.disk.is_none() => {
                 let state = world
                     .vm_by_name(vm)
                     .ok_or_else(|| SimError::UnknownVm(vm.clone()))?;
@@ -260,7 +274,7 @@ impl SimHandle {
                 };
                 (state.spec.project.clone(), resource)
             }
-            (None, Some(project)) => {
+            (None, Some(project)) if input.disk.is_none() => {
                 if world.project(project).is_none() {
                     return Err(SimError::UnknownProject(project.clone()));
                 }
@@ -273,7 +287,7 @@ impl SimHandle {
             }
             _ => {
                 return Err(SimError::InvalidRequest(
-                    "give exactly one of `vm` or `project`".to_string(),
+                    "give exactly one of `vm`, `disk` or `project`".to_string(),
                 ));
             }
         };
@@ -342,6 +356,12 @@ impl SimHandle {
         self.lock()
             .vm_by_name(vm)
             .map(crate::resources::instance::instance)
+    }
+
+    /// Turns Data Access logging of Compute reads on or off (every `instances.get`, `disks.get`, ...
+    /// then writes a `data_access` entry, as GCE does with Data Access audit logs enabled).
+    pub fn set_data_access_reads(&self, enabled: bool) {
+        self.lock().data_access_reads = enabled;
     }
 
     /// Number of audit entries currently stored (all projects, all logs).

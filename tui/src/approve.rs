@@ -101,6 +101,7 @@ fn build_approval(
     approval.client_cert_serial = pins.client_cert_serial.clone();
     approval.expires_at = pins.expires_at;
     approval.require_tpm = false;
+    approval.require_data_access = args.require_data_access;
     approval.ek_public_pem = review
         .shielded_identity
         .as_ref()
@@ -290,6 +291,7 @@ pub async fn run(global: &GlobalOptions, args: &ApproveArgs) -> Result<(), Conso
             "revision": stored.revision,
             "previous_revision": expected,
             "require_tpm": stored.require_tpm,
+            "require_data_access": stored.require_data_access,
             "pcr_policy": stored.pcr_policy,
             "ek_fingerprint": match &sealing {
                 Sealing::Tpm(target) => Some(target.ek_fingerprint.clone()),

@@ -55,7 +55,7 @@ pub struct GlobalOptions {
     #[arg(long, global = true, env = "TOKENDIST_GCP_ANONYMOUS")]
     pub gcp_anonymous: bool,
     /// Policy settings (TOML, the server's `core::Settings`: trusted_container_digests,
-    /// approved_boot_image_prefixes, deny_list, trusted_approver_keys, ...). Defaults apply when unset.
+    /// approved_boot_image_prefixes, audit_methods, trusted_approver_keys, ...). Defaults apply when unset.
     #[arg(long, global = true, env = "TOKENDIST_SETTINGS", value_name = "FILE")]
     pub settings: Option<PathBuf>,
     /// The token server's receipt public key (receipt.pub from `keygen --server`, Ed25519 SPKI PEM).
@@ -114,7 +114,7 @@ Example:
     #[command(after_help = "\
 INSTANCE is a VM name or numeric id; --project/--zone default to the store's pending or approval
 record. Shows identity, project, zone, service account, IPs, boot image, fingerprint, shielded
-options, the cloud-config review, the audit-log timeline (DENIED entries marked) and every check with
+options, the cloud-config review, the audit-log timeline (DENIED and UNKNOWN entries marked) and every check with
 ✔ (pass), ✘ (fail) or – (not applicable here) and its reason. Checks run against the VM's approval
 when one exists, otherwise against the approval `approve` would propose. identity.* and network.* need
 the VM's own request, so the server decides them on each request.
@@ -285,6 +285,10 @@ pub struct ApproveArgs {
     /// and the VM needs no TPM attestation.
     #[arg(long, conflicts_with = "pcrs")]
     pub no_tpm: bool,
+    /// Require the VM's Data Access audit log to be readable on every release
+    /// (`auditlog.data_access` fails instead of being skipped); signed into the approval.
+    #[arg(long)]
+    pub require_data_access: bool,
 }
 
 #[derive(Debug, Args)]

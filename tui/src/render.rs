@@ -105,9 +105,10 @@ pub fn evidence(review: &Review) -> String {
     match &review.timeline {
         Ok(events) => {
             let denied = events.iter().filter(|e| e.is_denied()).count();
+            let unknown = events.iter().filter(|e| e.is_unknown()).count();
             let _ = writeln!(
                 out,
-                "\nAudit log since creation ({} events, {denied} denied)",
+                "\nAudit log since creation ({} events, {denied} denied, {unknown} unknown)",
                 events.len()
             );
             for event in events {

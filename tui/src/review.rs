@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokendist_core::approval::Approval;
-use tokendist_core::auditlog::{TimelineEvent, timeline};
+use tokendist_core::auditlog::{AuditScope, TimelineEvent, timeline};
 use tokendist_core::checks::{self, REVIEW_CHECKS};
 use tokendist_core::evidence::{
     DiskEvidence, Evidence, FetchError, Fetched, InstanceEvidence, PeerEvidence, ProjectEvidence,
@@ -68,11 +68,16 @@ pub async fn collect(
         Err(e) => fail_all(&REVIEW_CHECKS, &e.to_string()),
     };
     let timeline = match (&evidence.audit_log, &evidence.instance) {
-        (Ok(entries), Ok(instance)) => Ok(timeline(
-            entries,
-            &settings.deny_list,
-            &instance.instance_id,
-        )),
+        (Ok(entries), Ok(instance)) => {
+            let disk = evidence.boot_disk.as_ref().ok();
+            let scope = AuditScope {
+                instance_id: &instance.instance_id,
+                instance_name: &instance.name,
+                boot_disk_id: disk.and_then(|d| d.disk_id.as_deref()),
+                boot_disk_name: disk.map(|d| d.name.as_str()),
+            };
+            Ok(timeline(entries, &settings.audit_methods, &scope))
+        }
         (Err(e), _) | (Ok(_), Err(e)) => Err(e.clone()),
     };
     Review {

@@ -368,6 +368,7 @@ mod tests {
             client_cert_serial: None,
             require_confidential: false,
             require_tpm: true,
+            require_data_access: false,
             pcr_policy: None,
             ek_public_pem: None,
             secrets: Vec::new(),

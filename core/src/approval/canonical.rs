@@ -17,7 +17,9 @@
 //! existed still encodes, and verifies, as version 1; removing the reason from a v2 record changes
 //! its encoding (and domain tag), so the signature no longer verifies.
 //!
-//! Adding a field to `Approval` fails to compile here until the encoding covers it.
+//! Adding a field to `Approval` fails to compile here until the encoding covers it. Other fields
+//! added after version 1 (`require_data_access`) are encoded only when they differ from their
+//! default, so older approvals keep their signatures.
 
 use chrono::{DateTime, Utc};
 
@@ -44,6 +46,7 @@ pub fn encode(approval: &Approval) -> Vec<u8> {
         client_cert_serial,
         require_confidential,
         require_tpm,
+        require_data_access,
         pcr_policy,
         ek_public_pem,
         secrets,
@@ -80,6 +83,10 @@ pub fn encode(approval: &Approval) -> Vec<u8> {
     out.field("require_confidential")
         .boolean(*require_confidential);
     out.field("require_tpm").boolean(*require_tpm);
+    // Encoded only when set: an approval from before the field encodes (and verifies) as it did.
+    if *require_data_access {
+        out.field("require_data_access").boolean(true);
+    }
     out.field("pcr_policy")
         .optional(pcr_policy.as_ref(), Encoder::pcr_policy);
     out.field("ek_public_pem")

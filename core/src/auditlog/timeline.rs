@@ -1,9 +1,10 @@
-//! The audit-log timeline the console shows for one VM: its events oldest first, each classified.
+//! The audit-log timeline the console shows for one VM: its events oldest first, each classified
+//! (allowed, denied, or unknown to the allow-list).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{AuditEntry, Classification, DenyList, classify};
+use super::{AuditEntry, AuditMethods, AuditScope, Classification, classify};
 
 /// One line of the console's audit-log tab.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,14 +21,26 @@ pub struct TimelineEvent {
 }
 
 impl TimelineEvent {
-    /// True when this event denies release.
+    /// True when this event is a denied method.
     pub fn is_denied(&self) -> bool {
         matches!(self.classification, Classification::Denied { .. })
     }
 
-    /// A one-line rendering, e.g. `2021-06-22T12:51:46Z DENIED compute.instances.setMetadata by bob@x`.
+    /// True when this event's method is on neither list (it fails too, shown apart).
+    pub fn is_unknown(&self) -> bool {
+        matches!(self.classification, Classification::Unknown { .. })
+    }
+
+    /// A one-line rendering, e.g. `2021-06-22T12:51:46Z DENIED compute.instances.setMetadata by bob@x`
+    /// (`UNKNOWN` for a method the allow-list does not know).
     pub fn line(&self) -> String {
-        let mark = if self.is_denied() { "DENIED" } else { "ok" };
+        let mark = if self.is_denied() {
+            "DENIED"
+        } else if self.is_unknown() {
+            "UNKNOWN"
+        } else {
+            "ok"
+        };
         let by = self.principal.as_deref().unwrap_or("-");
         let mut line = format!(
             "{} {mark} {} by {by} [{}]",
@@ -43,12 +56,17 @@ impl TimelineEvent {
     }
 }
 
-/// The events of `instance_id` (and its project) oldest first; entries of other instances are left out.
-pub fn timeline(entries: &[AuditEntry], deny: &DenyList, instance_id: &str) -> Vec<TimelineEvent> {
+/// The events of the VM in `scope` (its instance, boot disk, project, copies) oldest first; entries
+/// of other resources are left out.
+pub fn timeline(
+    entries: &[AuditEntry],
+    methods: &AuditMethods,
+    scope: &AuditScope<'_>,
+) -> Vec<TimelineEvent> {
     let mut events: Vec<TimelineEvent> = entries
         .iter()
         .filter_map(|entry| {
-            let classification = classify(entry, deny, instance_id);
+            let classification = classify(entry, methods, scope);
             if classification == Classification::OtherInstance {
                 return None;
             }

@@ -1,52 +1,75 @@
-//! `auditlog.clean`: no denied method on the instance or in its project since the VM was created.
+//! `auditlog.clean`: every method on the instance, its boot disk and its project since the VM was
+//! created is on the allow-list (denied methods fail with their reason, unknown ones as unknown);
+//! `auditlog.data_access`: whether Data Access audit entries of the VM are readable.
 
 use crate::approval::Approval;
-use crate::auditlog::{AuditEntry, Classification, classify};
-use crate::checks::AUDITLOG_CLEAN;
-use crate::evidence::Fetched;
+use crate::auditlog::{AuditEntry, AuditScope, classify};
+use crate::checks::{AUDITLOG_CLEAN, AUDITLOG_DATA_ACCESS};
+use crate::evidence::{DataAccessEvidence, Fetched};
 use crate::settings::Settings;
 use crate::verdict::CheckResult;
 
-/// How many denied events the reason lists before summarising the rest.
+/// How many failing events the reason lists before summarising the rest.
 const LISTED: usize = 5;
 
 pub(super) fn clean(
-    approval: &Approval,
     audit_log: &Fetched<Vec<AuditEntry>>,
     settings: &Settings,
+    scope: &AuditScope<'_>,
 ) -> CheckResult {
     let entries = match audit_log {
         Ok(entries) => entries,
         Err(e) => return CheckResult::fail(AUDITLOG_CLEAN, e.to_string()),
     };
-    let mut denied: Vec<&AuditEntry> = entries
+    let mut failing: Vec<(&AuditEntry, String)> = entries
         .iter()
-        .filter(|e| {
-            matches!(
-                classify(e, &settings.deny_list, &approval.instance_id),
-                Classification::Denied { .. }
-            )
+        .filter_map(|e| {
+            classify(e, &settings.audit_methods, scope)
+                .reason()
+                .map(|reason| (e, reason.to_owned()))
         })
         .collect();
-    if denied.is_empty() {
+    if failing.is_empty() {
         return CheckResult::pass(AUDITLOG_CLEAN);
     }
-    denied.sort_by_key(|e| e.timestamp);
-    let mut reasons: Vec<String> = denied
+    failing.sort_by_key(|(e, _)| e.timestamp);
+    let mut reasons: Vec<String> = failing
         .iter()
         .take(LISTED)
-        .filter_map(
-            |e| match classify(e, &settings.deny_list, &approval.instance_id) {
-                Classification::Denied { reason } => Some(reason),
-                _ => None,
-            },
-        )
+        .map(|(_, reason)| reason.clone())
         .collect();
-    if denied.len() > LISTED {
-        reasons.push(format!("and {} more", denied.len() - LISTED));
+    if failing.len() > LISTED {
+        reasons.push(format!("and {} more", failing.len() - LISTED));
     }
-    CheckResult::fail(
-        AUDITLOG_CLEAN,
-        format!("denied events: {}", reasons.join("; ")),
-    )
+    CheckResult::fail(AUDITLOG_CLEAN, format!("audit log: {}", reasons.join("; ")))
+}
+
+/// Verified when the VM's Data Access log was read and holds entries (so `getSerialPortOutput` and
+/// friends would be seen); otherwise "not readable": skipped, or failed when Alice requires it.
+pub(super) fn data_access(
+    evidence: &Fetched<DataAccessEvidence>,
+    approval: &Approval,
+    settings: &Settings,
+) -> CheckResult {
+    let not_readable = match evidence {
+        Ok(DataAccessEvidence {
+            newest_entry: Some(_),
+            ..
+        }) => return CheckResult::pass(AUDITLOG_DATA_ACCESS),
+        Ok(_) => "not readable: the instance's Data Access audit log has no entry; enable Data Access audit logs (ADMIN_READ and DATA_READ) for compute.googleapis.com in the VM's project and let Alice read them".to_owned(),
+        Err(e) => format!("not readable: {e}"),
+    };
+    if approval.require_data_access || settings.require_data_access {
+        let by = if approval.require_data_access {
+            "the approval"
+        } else {
+            "the policy"
+        };
+        CheckResult::fail(
+            AUDITLOG_DATA_ACCESS,
+            format!("{not_readable} (required by {by})"),
+        )
+    } else {
+        CheckResult::skipped(AUDITLOG_DATA_ACCESS, not_readable)
+    }
 }

@@ -13,6 +13,7 @@ use crate::evidence::{DiskEvidence, Evidence, Fetched, InstanceEvidence};
 use crate::metadata_keys::{
     KeyClass, blocks_project_ssh_keys, classify_instance_key, clearly_on, shown,
 };
+use crate::policy::audit_scope;
 use crate::settings::{FingerprintPolicy, Settings};
 use crate::verdict::CheckResult;
 
@@ -40,7 +41,7 @@ pub(super) fn run(
     vec![
         user_data(approval, instance),
         metadata(approval, instance, settings),
-        fingerprint(approval, instance, &evidence.audit_log, settings),
+        fingerprint(approval, instance, evidence, settings),
         boot_image(approval, &evidence.boot_disk, settings),
         service_account(approval, instance),
         shielded(approval, instance),
@@ -112,9 +113,10 @@ fn metadata(approval: &Approval, instance: &InstanceEvidence, settings: &Setting
 fn fingerprint(
     approval: &Approval,
     instance: &InstanceEvidence,
-    audit_log: &Fetched<Vec<AuditEntry>>,
+    evidence: &Evidence,
     settings: &Settings,
 ) -> CheckResult {
+    let audit_log: &Fetched<Vec<AuditEntry>> = &evidence.audit_log;
     if approval.fingerprint.is_empty() {
         return CheckResult::fail(INSTANCE_FINGERPRINT, "the approval pins no fingerprint");
     }
@@ -141,12 +143,9 @@ fn fingerprint(
                 .iter()
                 .filter(|e| e.timestamp >= approval.approved_at)
                 .filter(|e| e.instance_id.as_deref() == Some(approval.instance_id.as_str()))
-                .map(|e| classify(e, &settings.deny_list, &approval.instance_id))
+                .map(|e| classify(e, &settings.audit_methods, &audit_scope(approval, evidence)))
                 .collect();
-            if since_approval
-                .iter()
-                .any(|c| matches!(c, Classification::Denied { .. }))
-            {
+            if since_approval.iter().any(Classification::fails) {
                 CheckResult::fail(
                     INSTANCE_FINGERPRINT,
                     format!(

@@ -14,7 +14,8 @@ use serde_json::Value;
 use tokendist_core::approval::{Approval, sign};
 use tokendist_core::auditlog::AuditEntry;
 use tokendist_core::evidence::{
-    DiskEvidence, Evidence, InstanceEvidence, PeerEvidence, ProjectEvidence, ShieldedConfig,
+    DataAccessEvidence, DiskEvidence, Evidence, InstanceEvidence, PeerEvidence, ProjectEvidence,
+    ShieldedConfig,
 };
 use tokendist_core::identity::{self, IdentityClaims};
 use tokendist_core::settings::{Settings, encode_verifying_key};
@@ -182,6 +183,16 @@ pub fn good_disk() -> DiskEvidence {
             .iter()
             .map(|l| l.as_str().unwrap().to_owned())
             .collect(),
+        disk_id: v["id"].as_str().map(str::to_owned),
+        creation_timestamp: v["creationTimestamp"].as_str().map(time),
+        users: v["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u.as_str().unwrap().to_owned())
+            .collect(),
+        last_attach_timestamp: v["lastAttachTimestamp"].as_str().map(time),
+        last_detach_timestamp: v["lastDetachTimestamp"].as_str().map(time),
     }
 }
 
@@ -200,6 +211,11 @@ pub fn audit_entry_from(v: &Value) -> AuditEntry {
         instance_id: v["resource"]["labels"]["instance_id"]
             .as_str()
             .map(str::to_owned),
+        disk_id: v["resource"]["labels"]["disk_id"]
+            .as_str()
+            .map(str::to_owned),
+        source_disk: p["request"]["sourceDisk"].as_str().map(str::to_owned),
+        source_instance: p["request"]["sourceInstance"].as_str().map(str::to_owned),
         method_name: p["methodName"].as_str().unwrap().to_owned(),
         service_name: p["serviceName"].as_str().unwrap().to_owned(),
         resource_name: p["resourceName"].as_str().unwrap().to_owned(),
@@ -245,6 +261,7 @@ pub fn good_evidence() -> Evidence {
         boot_disk: Ok(good_disk()),
         project: Ok(good_project()),
         audit_log: Ok(good_audit_log()),
+        data_access: Ok(DataAccessEvidence::default()),
         peer: PeerEvidence {
             address: Some("34.121.225.36".to_owned()),
             client_cert_serial: Some("27".to_owned()),

@@ -1,6 +1,7 @@
 //! The admin API under `/admin/v1/` (JSON in, JSON out): key rotation, an impostor key under the
 //! current kid, faults, audit entries, minted identity tokens, EK (and EK certificate) replacement,
-//! a same-name replacement of an instance, principal. Mirrors the `SimHandle` methods.
+//! a same-name replacement of an instance, principal, Data Access logging of reads. Mirrors the
+//! `SimHandle` methods.
 
 use axum::http::{HeaderMap, Method};
 use axum::response::{IntoResponse, Response};
@@ -36,6 +37,12 @@ struct EkRequest {
     /// The EK certificate PEM; absent: the VM serves no `ekCert`.
     #[serde(rename = "ekCert", default)]
     ek_cert: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DataAccessReadsRequest {
+    enabled: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -125,6 +132,11 @@ fn route(handle: &SimHandle, method: &Method, rest: &str, body: &[u8]) -> Result
             handle
                 .set_ek(vm, &request.ek_pub, request.ek_cert.as_deref())
                 .map_err(sim_error)?;
+            Ok(json!({}))
+        }
+        ["dataAccessReads"] if post => {
+            let request: DataAccessReadsRequest = parse_required(body)?;
+            handle.set_data_access_reads(request.enabled);
             Ok(json!({}))
         }
         ["principal"] if post => {

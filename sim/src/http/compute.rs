@@ -1,5 +1,7 @@
 //! Compute Engine REST (`/compute/v1/...`): instances get/getShieldedInstanceIdentity/setMetadata/
-//! stop/start, disks, images, projects get/setCommonInstanceMetadata, zonal and global operations.
+//! stop/start/attachDisk/detachDisk, disks get/createSnapshot, snapshots get, images, projects
+//! get/setCommonInstanceMetadata, zonal and global operations. Reads write `data_access` entries
+//! when the scenario turns Data Access logs on.
 
 use axum::http::Method;
 use axum::response::{IntoResponse, Response};
@@ -8,11 +10,33 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::apply_fault;
+use crate::audit::AuditResource;
 use crate::faults::Api;
 use crate::google_error::{ComputeError, json_response};
 use crate::handle::SimHandle;
 use crate::resources::{disk, image, instance, project, shielded};
-use crate::world::MetadataUpdate;
+use crate::world::{AttachRequest, MetadataUpdate};
+
+#[derive(Debug, Deserialize)]
+struct SnapshotBody {
+    #[serde(default)]
+    name: String,
+}
+
+fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ComputeError> {
+    serde_json::from_slice(body).map_err(|e| {
+        ComputeError::bad_request("parseError", format!("Invalid JSON payload received. {e}"))
+    })
+}
+
+/// The value of `name` in a query string (`deviceName=persistent-disk-1&alt=json`).
+fn query_value<'a>(query: &'a str, name: &str) -> Option<&'a str> {
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value)
+}
 
 #[derive(Debug, Deserialize)]
 struct MetadataBody {
@@ -51,12 +75,13 @@ pub(super) async fn handle(
     handle: &SimHandle,
     method: &Method,
     rest: &str,
+    query: &str,
     body: &[u8],
 ) -> Response {
     if let Some(status) = apply_fault(handle, Api::Compute).await {
         return ComputeError::injected(status).into_response();
     }
-    match route(handle, method, rest, body) {
+    match route(handle, method, rest, query, body) {
         Ok(value) => ok(value),
         Err(error) => {
             tracing::debug!(code = error.code, reason = error.reason, "compute error");
@@ -69,6 +94,7 @@ fn route(
     handle: &SimHandle,
     method: &Method,
     rest: &str,
+    query: &str,
     body: &[u8],
 ) -> Result<Value, ComputeError> {
     let segments: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
@@ -77,18 +103,32 @@ fn route(
     let now = Utc::now();
     let mut world = handle.lock();
     match segments.as_slice() {
-        ["projects", p] if get => world
-            .project(p)
-            .map(project::project)
-            .ok_or_else(|| ComputeError::not_found(&format!("projects/{p}"))),
+        ["projects", p] if get => {
+            let value = world
+                .project(p)
+                .map(project::project)
+                .ok_or_else(|| ComputeError::not_found(&format!("projects/{p}")))?;
+            let resource = AuditResource::Project {
+                project: p.to_string(),
+            };
+            world.record_read("v1.compute.projects.get", resource, now);
+            Ok(value)
+        }
         ["projects", p, "setCommonInstanceMetadata"] if post => {
             let update = parse_metadata(body)?;
             world.set_common_metadata(p, &update, now)
         }
-        ["projects", p, "zones", z, "instances", vm] if get => world
-            .vm_at(p, z, vm)
-            .map(instance::instance)
-            .ok_or_else(|| instance_not_found(p, z, vm)),
+        ["projects", p, "zones", z, "instances", vm] if get => {
+            let state = world
+                .vm_at(p, z, vm)
+                .ok_or_else(|| instance_not_found(p, z, vm))?;
+            let (value, resource) = (
+                instance::instance(state),
+                AuditResource::instance(&state.spec),
+            );
+            world.record_read("v1.compute.instances.get", resource, now);
+            Ok(value)
+        }
         [
             "projects",
             p,
@@ -97,10 +137,19 @@ fn route(
             "instances",
             vm,
             "getShieldedInstanceIdentity",
-        ] if get => world
-            .vm_at(p, z, vm)
-            .map(shielded::shielded_identity)
-            .ok_or_else(|| instance_not_found(p, z, vm)),
+        ] if get => {
+            let state = world
+                .vm_at(p, z, vm)
+                .ok_or_else(|| instance_not_found(p, z, vm))?;
+            let value = shielded::shielded_identity(state);
+            let resource = AuditResource::instance(&state.spec);
+            world.record_read(
+                "v1.compute.instances.getShieldedInstanceIdentity",
+                resource,
+                now,
+            );
+            Ok(value)
+        }
         ["projects", p, "zones", z, "instances", vm, "setMetadata"] if post => {
             if world.vm_at(p, z, vm).is_none() {
                 return Err(instance_not_found(p, z, vm));
@@ -117,10 +166,38 @@ fn route(
             vm,
             action @ ("stop" | "start"),
         ] if post => world.set_instance_running(p, z, vm, *action == "start", now),
-        ["projects", p, "zones", z, "disks", d] if get => world
-            .vm_at(p, z, d)
-            .map(disk::boot_disk)
-            .ok_or_else(|| ComputeError::not_found(&format!("projects/{p}/zones/{z}/disks/{d}"))),
+        ["projects", p, "zones", z, "instances", vm, "attachDisk"] if post => {
+            let request: AttachRequest = parse_body(body)?;
+            world.attach_disk(p, z, vm, &request, now)
+        }
+        ["projects", p, "zones", z, "instances", vm, "detachDisk"] if post => {
+            let device = query_value(query, "deviceName").ok_or_else(|| {
+                ComputeError::bad_request(
+                    "required",
+                    "Required parameter 'deviceName' not specified".to_string(),
+                )
+            })?;
+            world.detach_disk(p, z, vm, device, now)
+        }
+        ["projects", p, "zones", z, "disks", d] if get => {
+            let value = world
+                .vms
+                .iter()
+                .find(|vm| vm.disk.project == *p && vm.disk.zone == *z && vm.disk.name == *d)
+                .map(disk::boot_disk)
+                .ok_or_else(|| {
+                    ComputeError::not_found(&format!("projects/{p}/zones/{z}/disks/{d}"))
+                })?;
+            if let Some(resource) = world.disk_audit_resource(p, z, d) {
+                world.record_read("v1.compute.disks.get", resource, now);
+            }
+            Ok(value)
+        }
+        ["projects", p, "zones", z, "disks", d, "createSnapshot"] if post => {
+            let request: SnapshotBody = parse_body(body)?;
+            world.create_snapshot(p, z, d, &request.name, now)
+        }
+        ["projects", p, "global", "snapshots", name] if get => world.snapshot(p, name),
         ["projects", p, "global", "images", i] if get => {
             let url = format!(
                 "{}projects/{p}/global/images/{i}",

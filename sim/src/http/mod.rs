@@ -40,7 +40,7 @@ async fn dispatch(
     let path = uri.path().to_string();
     tracing::debug!(%method, %path, "api request");
     if let Some(rest) = path.strip_prefix("/compute/v1/") {
-        return compute::handle(&handle, &method, rest, &body).await;
+        return compute::handle(&handle, &method, rest, uri.query().unwrap_or(""), &body).await;
     }
     if path == "/v2/entries:list" {
         return logging::list(&handle, &method, &body).await;

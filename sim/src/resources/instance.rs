@@ -75,20 +75,7 @@ pub fn instance(vm: &VmState) -> Value {
             "fingerprint": vm.nic_fingerprint,
             "stackType": "IPV4_ONLY",
         }],
-        "disks": [{
-            "kind": "compute#attachedDisk",
-            "type": "PERSISTENT",
-            "mode": "READ_WRITE",
-            "source": format!("{project_base}/zones/{}/disks/{}", s.zone, s.name),
-            "deviceName": "persistent-disk-0",
-            "index": 0,
-            "boot": true,
-            "autoDelete": true,
-            "licenses": license_urls(&s.license_codes),
-            "interface": "SCSI",
-            "guestOsFeatures": guest_os_features(),
-            "diskSizeGb": "10",
-        }],
+        "disks": attached_disks(vm),
         "metadata": {
             "kind": "compute#metadata",
             "fingerprint": vm.metadata_fingerprint,
@@ -125,6 +112,38 @@ pub fn instance(vm: &VmState) -> Value {
         }
     }
     value
+}
+
+/// `disks[]`: the boot disk (while attached) and any disk attached since, in attach order.
+fn attached_disks(vm: &VmState) -> Value {
+    let s = &vm.spec;
+    Value::Array(
+        vm.attached
+            .iter()
+            .enumerate()
+            .map(|(index, disk)| {
+                let mut value = json!({
+                    "kind": "compute#attachedDisk",
+                    "type": "PERSISTENT",
+                    "mode": disk.mode,
+                    "source": disk.source,
+                    "deviceName": disk.device_name,
+                    "index": index,
+                    "boot": disk.boot,
+                    "autoDelete": disk.boot,
+                    "interface": "SCSI",
+                    "diskSizeGb": "10",
+                });
+                if disk.boot
+                    && let Some(map) = value.as_object_mut()
+                {
+                    map.insert("licenses".into(), json!(license_urls(&s.license_codes)));
+                    map.insert("guestOsFeatures".into(), guest_os_features());
+                }
+                value
+            })
+            .collect(),
+    )
 }
 
 /// Guest OS features of a COS image.

@@ -33,6 +33,8 @@ pub struct Settings {
     pub principal: String,
     /// JWKS `Cache-Control: max-age`.
     pub jwks_max_age_secs: u64,
+    /// Every Compute read writes a `data_access` audit entry (Data Access audit logs on).
+    pub data_access_reads: bool,
 }
 
 /// A GCP project.
@@ -98,6 +100,21 @@ pub struct VmSpec {
     pub history: Vec<HistorySpec>,
     /// Number of benign `v1.compute.instances.setLabels` entries at `created + 1s, +2s, ...`.
     pub pad_history: u32,
+    pub boot_disk: BootDiskSpec,
+}
+
+/// The boot disk (named like its VM) and its own history.
+#[derive(Debug, Clone)]
+pub struct BootDiskSpec {
+    /// `creationTimestamp`; default the VM's creation + 7 ms (as `instances.insert` creates it).
+    pub created: DateTime<Utc>,
+    /// `lastAttachTimestamp`; default `created` + 1 ms.
+    pub last_attach: DateTime<Utc>,
+    pub last_detach: Option<DateTime<Utc>>,
+    /// Other VMs (by name) the disk is attached to besides its own.
+    pub also_attached_to: Vec<String>,
+    /// `gce_disk` audit entries to pre-load.
+    pub history: Vec<HistorySpec>,
 }
 
 /// Which audit log an entry goes to.

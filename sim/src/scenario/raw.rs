@@ -20,6 +20,9 @@ pub(crate) struct RawScenario {
 pub(crate) struct RawSettings {
     pub principal: Option<String>,
     pub jwks_max_age_secs: Option<u64>,
+    /// Write a `data_access` entry for every Compute read (as with Data Access audit logs on).
+    #[serde(default)]
+    pub data_access_reads: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -93,6 +96,23 @@ pub(crate) struct RawVm {
     pub history: Vec<RawHistory>,
     #[serde(default)]
     pub pad_history: u32,
+    #[serde(default)]
+    pub boot_disk: RawBootDisk,
+}
+
+/// `[vm.boot_disk]`: the boot disk's own history (default: created with the VM, never detached).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawBootDisk {
+    pub created: Option<String>,
+    pub last_attach: Option<String>,
+    pub last_detach: Option<String>,
+    /// Names of other scenario VMs the disk is also attached to now (`users`).
+    #[serde(default)]
+    pub also_attached_to: Vec<String>,
+    /// `gce_disk` audit entries to pre-load.
+    #[serde(default)]
+    pub history: Vec<RawHistory>,
 }
 
 #[derive(Debug, Deserialize)]

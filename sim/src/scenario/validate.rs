@@ -6,10 +6,10 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
-use super::raw::{RawHistory, RawProject, RawScenario, RawVm};
+use super::raw::{RawBootDisk, RawHistory, RawProject, RawScenario, RawVm};
 use super::{
-    AuditLogKind, DEFAULT_JWKS_MAX_AGE_SECS, DEFAULT_PRINCIPAL, EkSource, HistorySpec, ProjectSpec,
-    Scenario, ScenarioError, Settings, ShieldedSpec, VmSpec,
+    AuditLogKind, BootDiskSpec, DEFAULT_JWKS_MAX_AGE_SECS, DEFAULT_PRINCIPAL, EkSource,
+    HistorySpec, ProjectSpec, Scenario, ScenarioError, Settings, ShieldedSpec, VmSpec,
 };
 
 /// COS licence codes: cos, cos-pcid, shielded-cos (see the fixtures' disks and identity tokens).
@@ -78,6 +78,7 @@ pub(super) fn build(text: &str, base_dir: &Path, file: &Path) -> Result<Scenario
             .settings
             .jwks_max_age_secs
             .unwrap_or(DEFAULT_JWKS_MAX_AGE_SECS),
+        data_access_reads: raw.settings.data_access_reads,
     };
     let mut projects = Vec::new();
     let mut project_ids = BTreeSet::new();
@@ -121,6 +122,16 @@ pub(super) fn build(text: &str, base_dir: &Path, file: &Path) -> Result<Scenario
             ));
         }
         vms.push(spec);
+    }
+    for (index, vm) in vms.iter().enumerate() {
+        for other in &vm.boot_disk.also_attached_to {
+            if !names.contains(other) || *other == vm.name {
+                return Err(ctx.invalid(
+                    format!("vm[{index}].boot_disk.also_attached_to"),
+                    format!("`{other}` is not another VM of the scenario"),
+                ));
+            }
+        }
     }
     Ok(Scenario {
         source: file.to_path_buf(),
@@ -285,6 +296,7 @@ fn vm_spec(ctx: &Ctx<'_>, index: usize, raw: RawVm) -> Result<VmSpec, ScenarioEr
         None => derived_unique_id(&raw.service_account),
     };
     let history = histories(ctx, &prefix, raw.history)?;
+    let boot_disk = boot_disk_spec(ctx, &prefix, created, raw.boot_disk)?;
     Ok(VmSpec {
         id,
         name: raw.name,
@@ -316,6 +328,36 @@ fn vm_spec(ctx: &Ctx<'_>, index: usize, raw: RawVm) -> Result<VmSpec, ScenarioEr
         labels: raw.labels,
         history,
         pad_history: raw.pad_history,
+        boot_disk,
+    })
+}
+
+fn boot_disk_spec(
+    ctx: &Ctx<'_>,
+    prefix: &str,
+    vm_created: DateTime<Utc>,
+    raw: RawBootDisk,
+) -> Result<BootDiskSpec, ScenarioError> {
+    let prefix = format!("{prefix}.boot_disk");
+    let field = |name: &str| format!("{prefix}.{name}");
+    let created = match &raw.created {
+        Some(text) => ctx.time(&field("created"), text)?,
+        None => vm_created + chrono::Duration::milliseconds(7),
+    };
+    let last_attach = match &raw.last_attach {
+        Some(text) => ctx.time(&field("last_attach"), text)?,
+        None => created + chrono::Duration::milliseconds(1),
+    };
+    let last_detach = match &raw.last_detach {
+        Some(text) => Some(ctx.time(&field("last_detach"), text)?),
+        None => None,
+    };
+    Ok(BootDiskSpec {
+        created,
+        last_attach,
+        last_detach,
+        also_attached_to: raw.also_attached_to,
+        history: histories(ctx, &prefix, raw.history)?,
     })
 }
 

@@ -1,5 +1,6 @@
 //! The simulated cloud's mutable state: projects, VMs, operations, the audit log, keys and faults.
 
+mod disks;
 mod mutations;
 
 use std::collections::BTreeMap;
@@ -14,6 +15,7 @@ use crate::fingerprint::{new_fingerprint, new_numeric_id};
 use crate::scenario::{EkSource, HistorySpec, ProjectSpec, Scenario, VmSpec};
 use crate::signing::SigningKeys;
 
+pub use disks::{AttachRequest, DiskRef};
 pub use mutations::MetadataUpdate;
 
 /// A project and its live common instance metadata.
@@ -39,10 +41,39 @@ pub struct VmState {
     /// EK certificate PEM served as `encryptionKey.ekCert` (replaceable at run time; cleared when the
     /// EK is replaced without a certificate, since it certified the previous key).
     pub ek_cert_pem: Option<String>,
-    pub disk_id: String,
+    /// The VM's boot disk (named like the VM) and its attach history.
+    pub disk: DiskState,
+    /// Disks attached to the VM, in `disks[]` order (its boot disk first, while attached).
+    pub attached: Vec<Attachment>,
     pub tags_fingerprint: String,
     pub label_fingerprint: String,
     pub nic_fingerprint: String,
+}
+
+/// A boot disk's live state (`compute#disk`).
+#[derive(Debug, Clone)]
+pub struct DiskState {
+    pub id: String,
+    pub name: String,
+    pub project: String,
+    pub zone: String,
+    pub created: DateTime<Utc>,
+    pub last_attach: DateTime<Utc>,
+    pub last_detach: Option<DateTime<Utc>>,
+    /// Self links of the instances it is attached to.
+    pub users: Vec<String>,
+}
+
+/// One entry of an instance's `disks[]`: whose boot disk it is, and how it is attached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// Name of the VM whose boot disk this is (disks are named like their VM).
+    pub disk_owner: String,
+    /// The disk's full URL (`disks[].source`).
+    pub source: String,
+    pub device_name: String,
+    pub boot: bool,
+    pub mode: String,
 }
 
 /// The whole simulated world.
@@ -58,6 +89,10 @@ pub struct World {
     pub audit: Vec<AuditRecord>,
     pub keys: SigningKeys,
     pub faults: Faults,
+    /// Snapshots by `(project, name)`.
+    pub snapshots: BTreeMap<(String, String), Value>,
+    /// Every Compute read writes a `data_access` entry (Data Access audit logs on).
+    pub data_access_reads: bool,
 }
 
 impl World {
@@ -71,6 +106,8 @@ impl World {
             audit: Vec::new(),
             keys: SigningKeys::generate()?,
             faults: Faults::default(),
+            snapshots: BTreeMap::new(),
+            data_access_reads: scenario.settings.data_access_reads,
         };
         for spec in &scenario.projects {
             for entry in &spec.history {
@@ -93,6 +130,16 @@ impl World {
         }
         for spec in &scenario.vms {
             world.add_vm(spec);
+        }
+        for index in 0..world.vms.len() {
+            for other in world.vms[index].spec.boot_disk.also_attached_to.clone() {
+                if let Some(link) = world
+                    .vm_by_name(&other)
+                    .map(crate::resources::instance::self_link)
+                {
+                    world.vms[index].disk.users.push(link);
+                }
+            }
         }
         Ok(world)
     }
@@ -134,6 +181,31 @@ impl World {
             };
             self.preload(entry, resource, &spec.project);
         }
+        let disk = DiskState {
+            id: new_numeric_id(),
+            name: spec.name.clone(),
+            project: spec.project.clone(),
+            zone: spec.zone.clone(),
+            created: spec.boot_disk.created,
+            last_attach: spec.boot_disk.last_attach,
+            last_detach: spec.boot_disk.last_detach,
+            users: vec![format!(
+                "{}projects/{}/zones/{}/instances/{}",
+                crate::resources::COMPUTE_BASE,
+                spec.project,
+                spec.zone,
+                spec.name
+            )],
+        };
+        let disk_resource = AuditResource::Disk {
+            id: disk.id.clone(),
+            project: spec.project.clone(),
+            zone: spec.zone.clone(),
+            name: spec.name.clone(),
+        };
+        for entry in &spec.boot_disk.history {
+            self.preload(entry, disk_resource.clone(), &spec.project);
+        }
         let ek_pem = match &spec.ek {
             EkSource::PemFile { pem, .. } => Some(pem.clone()),
             EkSource::None => None,
@@ -148,7 +220,20 @@ impl World {
             last_stop: None,
             ek_pem,
             ek_cert_pem: spec.ek_cert_pem.clone(),
-            disk_id: new_numeric_id(),
+            disk,
+            attached: vec![Attachment {
+                disk_owner: spec.name.clone(),
+                source: format!(
+                    "{}projects/{}/zones/{}/disks/{}",
+                    crate::resources::COMPUTE_BASE,
+                    spec.project,
+                    spec.zone,
+                    spec.name
+                ),
+                device_name: "persistent-disk-0".to_string(),
+                boot: true,
+                mode: "READ_WRITE".to_string(),
+            }],
             tags_fingerprint: new_fingerprint(),
             label_fingerprint: new_fingerprint(),
             nic_fingerprint: new_fingerprint(),

@@ -94,7 +94,12 @@ fn check_fingerprint(update: &MetadataUpdate, current: &str) -> Result<(), Compu
 }
 
 impl World {
-    fn instance_index(&self, project: &str, zone: &str, name: &str) -> Result<usize, ComputeError> {
+    pub(super) fn instance_index(
+        &self,
+        project: &str,
+        zone: &str,
+        name: &str,
+    ) -> Result<usize, ComputeError> {
         self.vms
             .iter()
             .position(|vm| {
@@ -112,6 +117,18 @@ impl World {
         index: usize,
         operation_type: &str,
         delta: Option<&MetadataDelta>,
+        now: DateTime<Utc>,
+    ) -> Value {
+        self.finish_instance_op_with(index, operation_type, delta, None, now)
+    }
+
+    /// Records a `DONE` zonal operation on instance `index` and its audit entry (with `request`).
+    pub(super) fn finish_instance_op_with(
+        &mut self,
+        index: usize,
+        operation_type: &str,
+        delta: Option<&MetadataDelta>,
+        request: Option<&serde_json::Map<String, Value>>,
         now: DateTime<Utc>,
     ) -> Value {
         let principal = self.principal.clone();
@@ -138,7 +155,7 @@ impl World {
             time: now,
             principal: &principal,
             log: AuditLogKind::Activity,
-            request: None,
+            request,
             delta,
             operation_id: Some(&op_name),
         });

@@ -31,6 +31,7 @@ pub fn approval(instance_id: &str) -> Approval {
         client_cert_serial: Some("0a1b".into()),
         require_confidential: true,
         require_tpm: true,
+        require_data_access: false,
         pcr_policy: Some(PcrPolicy {
             hash_alg: 0x000B,
             pcrs: BTreeMap::from([(0, "aa".repeat(32)), (7, "bb".repeat(32))]),
