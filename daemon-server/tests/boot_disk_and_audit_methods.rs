@@ -7,7 +7,7 @@
 mod support;
 
 use support::approvals::{approve, sample_secrets};
-use support::client::{assert_denied, get_token};
+use support::client::assert_denied;
 use support::world::{World, demo_toml, scenario_from};
 use support::{GOOD_VM, GOOD_VM_ID, TAMPERED_VM, ZONE};
 use tokendist_sim::AuditEntryInput;
@@ -53,7 +53,7 @@ async fn recorded_reason(world: &World, check: &str) -> String {
 async fn gcloud_disks_snapshot_of_the_boot_disk_is_denied_by_boot_disk_and_audit_log() {
     let world = World::start().await;
     let (_server, mut client) = approved(&world).await;
-    get_token(&mut client, &world.good_token(), "")
+    world.release(&mut client, GOOD_VM)
         .await
         .unwrap();
     let gcloud_config = tempfile::tempdir().unwrap();
@@ -73,7 +73,7 @@ async fn gcloud_disks_snapshot_of_the_boot_disk_is_denied_by_boot_disk_and_audit
     );
     world.assert_decodable(GOOD_VM).await;
     assert_denied(
-        get_token(&mut client, &world.good_token(), "").await,
+        world.release(&mut client, GOOD_VM).await,
         Code::PermissionDenied,
         &["auditlog.clean", "instance.boot_disk"],
     );
@@ -106,7 +106,7 @@ async fn gcloud_attach_disk_of_the_boot_disk_to_another_vm_is_denied_by_boot_dis
     // The attach and detach are logged on the other VM; the disk's own record shows the detach, and
     // the other VM's attachDisk names the boot disk as its source.
     assert_denied(
-        get_token(&mut client, &world.good_token(), "").await,
+        world.release(&mut client, GOOD_VM).await,
         Code::PermissionDenied,
         &["auditlog.clean", "instance.boot_disk"],
     );
@@ -120,7 +120,7 @@ async fn vm_booted_from_a_disk_made_a_day_before_it_is_denied_by_boot_disk() {
     let world = World::start_with(scenario_from(&text)).await;
     let (_server, mut client) = approved(&world).await;
     assert_denied(
-        get_token(&mut client, &world.good_token(), "").await,
+        world.release(&mut client, GOOD_VM).await,
         Code::PermissionDenied,
         &["instance.boot_disk"],
     );
@@ -139,7 +139,7 @@ async fn vm_booted_from_a_disk_attached_elsewhere_before_is_denied_by_boot_disk(
     let world = World::start_with(scenario_from(&text)).await;
     let (_server, mut client) = approved(&world).await;
     assert_denied(
-        get_token(&mut client, &world.good_token(), "").await,
+        world.release(&mut client, GOOD_VM).await,
         Code::PermissionDenied,
         &["instance.boot_disk"],
     );
@@ -159,7 +159,7 @@ async fn unknown_audit_method_is_denied_by_audit_log_as_unknown() {
         })
         .unwrap();
     assert_denied(
-        get_token(&mut client, &world.good_token(), "").await,
+        world.release(&mut client, GOOD_VM).await,
         Code::PermissionDenied,
         &["auditlog.clean"],
     );
@@ -189,7 +189,7 @@ async fn harmless_label_changes_on_the_instance_and_its_disk_are_still_released(
             ..Default::default()
         })
         .unwrap();
-    let response = get_token(&mut client, &world.good_token(), "").await;
+    let response = world.release(&mut client, GOOD_VM).await;
     assert!(response.is_ok(), "{response:?}");
 }
 
@@ -203,7 +203,7 @@ async fn approval_requiring_data_access_is_denied_until_the_data_access_log_is_r
     let server = world.server("server").await;
     let mut client = world.client(server.addr).await;
     assert_denied(
-        get_token(&mut client, &world.good_token(), "").await,
+        world.release(&mut client, GOOD_VM).await,
         Code::PermissionDenied,
         &["auditlog.data_access"],
     );
@@ -213,7 +213,7 @@ async fn approval_requiring_data_access_is_denied_until_the_data_access_log_is_r
     // log is on and readable; they are not fetched as evidence, so they never deny.
     world.sim.handle().set_data_access_reads(true);
     for _ in 0..3 {
-        let response = get_token(&mut client, &world.good_token(), "").await;
+        let response = world.release(&mut client, GOOD_VM).await;
         assert!(response.is_ok(), "{response:?}");
     }
 }
