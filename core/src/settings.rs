@@ -10,8 +10,8 @@ use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
 
-use crate::cloudconfig::{TemplateError, TemplateSettings};
 use crate::auditlog::AuditMethods;
+use crate::cloudconfig::{TemplateError, TemplateSettings};
 use crate::identity::IdentityExpectations;
 use crate::identity::verify::{DEFAULT_CLOCK_SKEW_SECS, DEFAULT_IAT_WINDOW_SECS};
 

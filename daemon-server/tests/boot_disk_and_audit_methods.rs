@@ -53,9 +53,7 @@ async fn recorded_reason(world: &World, check: &str) -> String {
 async fn gcloud_disks_snapshot_of_the_boot_disk_is_denied_by_boot_disk_and_audit_log() {
     let world = World::start().await;
     let (_server, mut client) = approved(&world).await;
-    world.release(&mut client, GOOD_VM)
-        .await
-        .unwrap();
+    world.release(&mut client, GOOD_VM).await.unwrap();
     let gcloud_config = tempfile::tempdir().unwrap();
     support::gcloud::run(
         world.sim.api,
