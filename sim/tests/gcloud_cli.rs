@@ -3,60 +3,9 @@
 
 mod support;
 
-use std::process::Command;
-
 use serde_json::Value;
-use support::{GOOD_VM, GOOD_VM_ID, PROJECT, SimProcess, ZONE, demo_path};
-
-struct Gcloud {
-    sim: SimProcess,
-    config: tempfile::TempDir,
-}
-
-impl Gcloud {
-    fn start() -> Gcloud {
-        Gcloud {
-            sim: SimProcess::spawn(&demo_path()),
-            config: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    /// Runs gcloud with the simulator's endpoints; returns stdout, panicking with stderr on failure.
-    fn run(&self, args: &[&str]) -> String {
-        let output = Command::new("/usr/bin/gcloud")
-            .args(args)
-            .env("CLOUDSDK_AUTH_DISABLE_CREDENTIALS", "true")
-            .env("CLOUDSDK_CORE_DISABLE_PROMPTS", "1")
-            .env("CLOUDSDK_CORE_PROJECT", PROJECT)
-            .env(
-                "CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE",
-                format!("http://{}/compute/v1/", self.sim.api),
-            )
-            .env(
-                "CLOUDSDK_API_ENDPOINT_OVERRIDES_LOGGING",
-                format!("http://{}/", self.sim.api),
-            )
-            .env("CLOUDSDK_CONFIG", self.config.path())
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "gcloud {args:?} failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).unwrap()
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut all = args.to_vec();
-        all.push("--format=json");
-        serde_json::from_str(&self.run(&all)).unwrap()
-    }
-
-    fn describe(&self) -> Value {
-        self.json(&["compute", "instances", "describe", GOOD_VM, "--zone", ZONE])
-    }
-}
+use support::gcloud::Gcloud;
+use support::{GOOD_VM, GOOD_VM_ID, PROJECT, ZONE, demo_path};
 
 fn metadata_value(instance: &Value, key: &str) -> Option<String> {
     instance["metadata"]["items"]

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tokendist_sim::{RunningSim, Scenario};
 
+pub mod gcloud;
+
 pub const PROJECT: &str = "bob-project";
 pub const ZONE: &str = "us-central1-a";
 pub const GOOD_VM: &str = "tokenclient-good";
