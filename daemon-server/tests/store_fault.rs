@@ -12,7 +12,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use support::client::{Client, with_token};
+use support::client::{Client, try_begin_session};
 use support::world::World;
 use tokendist_proto::v1 as pb;
 use tonic::Code;
@@ -60,17 +60,9 @@ fn store_files(dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
+/// BeginSession on a clone of `client` (one channel, many concurrent requests).
 async fn begin(client: &Client, token: &str) -> Result<pb::BeginSessionResponse, tonic::Status> {
-    client
-        .clone()
-        .begin_session(with_token(
-            pb::BeginSessionRequest {
-                client_version: "test".into(),
-            },
-            token,
-        ))
-        .await
-        .map(tonic::Response::into_inner)
+    try_begin_session(&mut client.clone(), token).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
