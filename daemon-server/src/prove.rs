@@ -26,7 +26,7 @@ use tokendist_store::records::{
 };
 
 use crate::denials::deny;
-use crate::sessions::RequestedSession;
+use crate::sessions::{self, RequestedSession};
 use crate::state::ServerState;
 use crate::status::ServiceError;
 use crate::store_errors::from_store;
@@ -102,7 +102,7 @@ pub async fn prove(
         }
     };
     let nonce = hex::decode(&session.nonce)
-        .map_err(|_| ServiceError::Internal("stored session nonce is not hex".into()))?;
+        .map_err(|_| sessions::unreadable_session(&session.session_id, "its nonce is not hex"))?;
     if let Err(error) = verify_quote(
         &ak,
         attest,
@@ -210,20 +210,17 @@ fn credential_matches(session: &SessionRecord, activated: &[u8]) -> bool {
 
 fn session_ak(session: &SessionRecord) -> Result<TpmtPublic, ServiceError> {
     let attestation = session.attestation.as_ref().ok_or_else(|| {
-        ServiceError::Internal(format!(
-            "session {} is attested but keeps no AK",
-            session.session_id
-        ))
+        sessions::unreadable_session(&session.session_id, "it is attested but keeps no AK")
     })?;
     STANDARD
         .decode(&attestation.ak_public)
         .map_err(|e| e.to_string())
         .and_then(|bytes| TpmtPublic::from_tpm2b(&bytes).map_err(|e| e.to_string()))
         .map_err(|e| {
-            ServiceError::Internal(format!(
-                "session {} keeps an unreadable AK: {e}",
-                session.session_id
-            ))
+            sessions::unreadable_session(
+                &session.session_id,
+                &format!("it keeps an unreadable AK: {e}"),
+            )
         })
 }
 

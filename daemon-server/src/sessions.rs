@@ -86,6 +86,20 @@ pub async fn begin(
 /// Why a session opened by another instance is refused (GetToken turns it into a denial).
 pub const OTHER_INSTANCE: &str = "session belongs to another instance";
 
+/// A session record whose content cannot be used (a nonce that is not hex, an attested session without
+/// a readable AK): the store holds something this server did not write. The caller is told to start
+/// a new session (a named, retryable refusal, never INTERNAL); the detail goes to the log.
+pub fn unreadable_session(session_id: &str, what: &str) -> ServiceError {
+    tracing::error!(
+        session_id,
+        what,
+        "session record in the store is unreadable"
+    );
+    ServiceError::FailedPrecondition(
+        "the session record is unreadable; call BeginSession again".into(),
+    )
+}
+
 /// A session id as `BeginSession` returns it: 32 hex digits.
 fn well_formed(session_id: &str) -> bool {
     session_id.len() == 32 && session_id.chars().all(|c| c.is_ascii_hexdigit())
@@ -144,12 +158,8 @@ impl RequestedSession {
                 "unknown session; call BeginSession".into(),
             ));
         };
-        let nonce = hex::decode(&session.nonce).map_err(|_| {
-            ServiceError::Internal(format!(
-                "stored nonce of session {} is not hex",
-                session.session_id
-            ))
-        })?;
+        let nonce = hex::decode(&session.nonce)
+            .map_err(|_| unreadable_session(&session.session_id, "its nonce is not hex"))?;
         Ok(TokenScope::Session {
             nonce,
             challenge: session.created_at,

@@ -1,7 +1,8 @@
 //! Store faults are UNAVAILABLE and heal (DESIGN §4, §6): the real `tokenserver` on a SQLite store
 //! whose files become unwritable while it runs answers UNAVAILABLE (never INTERNAL, never the store's
 //! own text) — including on connections SQLite could only open read-only — and once the files are
-//! writable again the next request succeeds in the same process, without a restart.
+//! writable again the next request succeeds in the same process, without a restart. A session record
+//! the server did not write (planted by a store writer) is a named refusal, never INTERNAL.
 //!
 //! Tests run as root, where `chmod` does not stop writes; the files are made immutable with
 //! `chattr +i` instead (needs CAP_LINUX_IMMUTABLE and an ext4/xfs/btrfs/tmpfs file system).
@@ -110,4 +111,48 @@ async fn an_unwritable_sqlite_file_is_unavailable_and_the_same_server_heals_when
         );
     }
     assert!(!server.stderr().contains("panicked"), "{}", server.stderr());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_record_the_server_did_not_write_is_a_named_refusal_never_internal() {
+    let world = World::start().await;
+    let server = world.server("server").await;
+    let client = world.client(server.addr).await;
+    // Someone with write access to the store plants a session whose nonce is not hex.
+    let now = chrono::Utc::now();
+    let planted = tokendist_store::SessionRecord {
+        session_id: "0123456789abcdef0123456789abcdef".into(),
+        instance_id: support::GOOD_VM_ID.into(),
+        nonce: "not a nonce".into(),
+        created_at: now,
+        expires_at: now + chrono::Duration::minutes(2),
+        step: tokendist_store::SessionStep::Begun,
+        credential_digest: None,
+        pcr_hash_alg: 0x000B,
+        pcr_selection: vec![0],
+        attestation: None,
+        quote: None,
+    };
+    world.store.create_session(&planted).await.unwrap();
+
+    let status = client
+        .clone()
+        .get_token(support::client::with_token(
+            pb::TokenRequest {
+                session_id: planted.session_id.clone(),
+            },
+            &world.good_token(),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+    assert!(status.message().contains("BeginSession"), "{status:?}");
+    assert!(!status.message().contains("hex"), "{status:?}");
+    assert!(
+        server
+            .stderr()
+            .contains("session record in the store is unreadable"),
+        "{}",
+        server.stderr()
+    );
 }
