@@ -115,9 +115,7 @@ pub(crate) fn open_connection(
         )));
     }
     conn.busy_timeout(busy_timeout).map_err(map_error)?;
-    let mode: String = conn
-        .query_row("PRAGMA journal_mode=WAL", [], |row| row.get(0))
-        .map_err(map_error)?;
+    let mode = switch_to_wal(&conn, busy_timeout)?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(StoreError::Config(format!(
             "SQLite database {} cannot use WAL journaling (got {mode}); put it on a local file system",
@@ -127,6 +125,26 @@ pub(crate) fn open_connection(
     conn.execute_batch("PRAGMA synchronous=NORMAL;")
         .map_err(map_error)?;
     Ok(conn)
+}
+
+/// Switches the connection to WAL journaling. Changing the journal mode of a file that other
+/// connections are opening at the same moment (several processes creating one new store) can answer
+/// SQLITE_BUSY without waiting in the busy handler, so it is retried for up to `busy_timeout`.
+fn switch_to_wal(conn: &Connection, busy_timeout: Duration) -> Result<String, StoreError> {
+    let started = std::time::Instant::now();
+    loop {
+        match conn.query_row("PRAGMA journal_mode=WAL", [], |row| row.get::<_, String>(0)) {
+            Err(error)
+                if matches!(
+                    error.sqlite_error_code(),
+                    Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+                ) && started.elapsed() < busy_timeout =>
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            result => return result.map_err(map_error),
+        }
+    }
 }
 
 /// Maps a rusqlite error by its SQLite code: a damaged file is `Corrupt`, everything else is an
