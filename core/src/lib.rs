@@ -7,8 +7,10 @@
 //! - [`evidence`]: what is known about a VM at decision time.
 //! - [`metadata_keys`]: Compute Engine metadata keys that run code or open access, and how values read.
 //! - [`approval`]: Alice's approval record, its canonical encoding and Ed25519 signature.
-//! - [`auditlog`]: Cloud Audit Log entries, the deny-list, classification and the console timeline.
-//! - [`cloudconfig`]: analysis of a COS `#cloud-config` user-data (hardening, containers, digests).
+//! - [`auditlog`]: Cloud Audit Log entries, the allowed/denied method tables (unknown fails), their
+//!   classification against the VM, its boot disk and project, and the console timeline.
+//! - [`cloudconfig`]: Alice's trusted cloud-config template (the `cloudconfig.template` gate) and the
+//!   fail-closed analysis of a COS `#cloud-config` beside it (hardening, containers, digests).
 //! - [`settings`]: Alice's policy settings (serde, with defaults).
 //! - [`verdict`]: named check results and the overall decision.
 //! - [`policy`]: `evaluate` (every release check) and `review` (the cloud-config checks).
