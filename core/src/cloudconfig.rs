@@ -6,10 +6,10 @@
 //! it does not interpret is recorded in [`CloudConfigAnalysis::uninspectable`] (and the review's four
 //! analysis checks then fail), never read as hardening. It interprets:
 //! - one implicit YAML document without anchors, aliases, tags, merge keys or directives
-//!   ([`yaml_features`], checked on the text because serde_yaml resolves them silently);
+//!   (`yaml_features`, checked on the text because serde_yaml resolves them silently);
 //! - the top-level modules `write_files`, `bootcmd` and `runcmd` only (the ones a tokendist VM needs;
 //!   every other cloud-init module can run code or change users, packages or mounts);
-//! - `bootcmd`/`runcmd` entries: string form through a strict shell parser ([`shell_words`]), list
+//! - `bootcmd`/`runcmd` entries: string form through a strict shell parser (`shell_words`), list
 //!   form as words (strings that YAML 1.1, which cloud-init uses, reads as strings), `sh -c "…"`
 //!   unwrapped; programs that run other programs from their arguments or input are not followed;
 //! - `write_files` entries with only `path`, `content`, `permissions`, `owner` and `encoding` (plain
