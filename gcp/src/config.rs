@@ -12,6 +12,8 @@ pub const DEFAULT_COMPUTE_ENDPOINT: &str = "https://compute.googleapis.com";
 pub const DEFAULT_LOGGING_ENDPOINT: &str = "https://logging.googleapis.com";
 /// The JWK set that signs GCE instance identity tokens.
 pub const DEFAULT_JWKS_URL: &str = "https://www.googleapis.com/oauth2/v3/certs";
+/// The largest accepted [`GcpConfig::jwks_stale_grace_secs`]: seven days.
+pub const MAX_JWKS_STALE_GRACE_SECS: u64 = 7 * 24 * 3600;
 /// Default [`GcpConfig::jwks_stale_grace_secs`]: one hour past the set's max-age.
 pub const DEFAULT_JWKS_STALE_GRACE_SECS: u64 = 3600;
 /// The metadata server as seen from inside a GCE VM.
@@ -139,6 +141,20 @@ impl GcpConfig {
         Err(format!("gcp.jwks_url {url:?} is not an https:// URL"))
     }
 
+    /// The JWKS grace, refused above [`MAX_JWKS_STALE_GRACE_SECS`] (a key Google withdrew must not be
+    /// trusted for weeks, and a huge value would overflow the cache's clock arithmetic).
+    pub fn checked_jwks_stale_grace(&self) -> Result<chrono::Duration, String> {
+        let secs = self.jwks_stale_grace_secs;
+        if secs > MAX_JWKS_STALE_GRACE_SECS {
+            return Err(format!(
+                "gcp.jwks_stale_grace_secs = {secs} is above the limit of {MAX_JWKS_STALE_GRACE_SECS} s (7 days)"
+            ));
+        }
+        Ok(chrono::Duration::seconds(
+            i64::try_from(secs).unwrap_or(i64::MAX / 1_000_000),
+        ))
+    }
+
     /// The per-request timeout as a `Duration`.
     pub fn request_timeout(&self) -> Duration {
         Duration::from_millis(self.request_timeout_ms)
@@ -148,6 +164,16 @@ impl GcpConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_jwks_grace_above_seven_days_is_refused() {
+        let mut config = GcpConfig::default();
+        assert!(config.checked_jwks_stale_grace().is_ok());
+        config.jwks_stale_grace_secs = MAX_JWKS_STALE_GRACE_SECS + 1;
+        assert!(config.checked_jwks_stale_grace().is_err());
+        config.jwks_stale_grace_secs = u64::MAX;
+        assert!(config.checked_jwks_stale_grace().is_err());
+    }
 
     #[test]
     fn defaults_point_at_googles_real_hosts() {

@@ -45,7 +45,8 @@ pub enum JwksError {
     /// The HTTP client could not be built.
     #[error("could not build the HTTP client for {url}: {reason}")]
     Client { url: String, reason: String },
-    /// The JWKS URL is not acceptable (plain http without the explicit flag, or not a URL).
+    /// The JWKS settings are not acceptable (plain http without the explicit flag, not a URL, or a
+    /// grace above the limit).
     #[error("{0}")]
     Url(String),
     /// The last good set is past its max-age plus the grace, and refreshing it fails.
@@ -101,9 +102,7 @@ impl JwksCache {
     /// A cache with explicit options.
     pub fn with_options(config: &GcpConfig, options: JwksCacheOptions) -> Result<Self, JwksError> {
         config.checked_jwks_url().map_err(JwksError::Url)?;
-        let stale_grace = Duration::seconds(
-            i64::try_from(config.jwks_stale_grace_secs).unwrap_or(i64::MAX / 1_000_000),
-        );
+        let stale_grace = config.checked_jwks_stale_grace().map_err(JwksError::Url)?;
         let http = reqwest::Client::builder()
             .timeout(config.request_timeout())
             .build()
@@ -239,7 +238,7 @@ impl JwksCache {
 
     /// The last good set while `now` is before its max-age plus the grace.
     fn last_good(&self, state: &CacheState, now: DateTime<Utc>) -> Option<Arc<JwkSet>> {
-        let until = state.fresh_until? + self.stale_grace;
+        let until = state.fresh_until?.checked_add_signed(self.stale_grace)?;
         (now < until).then(|| state.keys.clone()).flatten()
     }
 

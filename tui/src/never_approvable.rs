@@ -5,6 +5,7 @@
 
 use tokendist_core::evidence::InstanceEvidence;
 use tokendist_core::metadata_keys::{instance_findings, never_approvable};
+use tokendist_core::terminal_text::printable_line;
 
 use crate::error::ConsoleError;
 
@@ -34,19 +35,19 @@ pub fn refuse_dangerous_instance_metadata(
     if findings.is_empty() {
         return Ok(());
     }
-    // Bob chooses the key names: control characters never reach the terminal.
+    // Bob chooses the names: control characters never reach the terminal.
     let keys: Vec<String> = findings
         .iter()
-        .map(|f| f.key.chars().filter(|c| !c.is_control()).collect())
+        .map(|f| printable_line(&f.key).into_owned())
         .collect();
     let reasons: Vec<String> = findings.iter().map(ToString::to_string).collect();
     Err(ConsoleError::Refused(format!(
         "{name} has metadata that runs code or opens access on the VM, which no approval may allow \
          (--force --reason does not override this): {reasons}; remove it (gcloud compute instances \
          remove-metadata {name} --zone {zone} --keys {keys}) and review the VM again; failed checks: {failed}",
-        name = instance.name,
+        name = printable_line(&instance.name),
         reasons = reasons.join("; "),
-        zone = instance.zone,
+        zone = printable_line(&instance.zone),
         keys = keys.join(","),
         failed = failed.join(", "),
     )))

@@ -104,13 +104,18 @@ pub fn parse(line: &str, syntax: Syntax) -> Result<Vec<SimpleCommand>, String> {
                 if doubled {
                     chars.next();
                 }
+                if c == '&' && !doubled {
+                    return Err(
+                        "`&` (a background job): whether it finished cannot be known".to_owned(),
+                    );
+                }
                 if !words.is_empty() {
                     out.push(command(std::mem::take(&mut words), conditional)?);
                 } else if c != '\n' {
                     return Err(format!("`{c}` with no command before it"));
                 }
-                // After `&&`, `||` or `|` the next command depends on this one; `;`, `&` and a newline
-                // start an unconditional command unless this list is already conditional.
+                // After `&&`, `||` or `|` the next command depends on this one; after `;` or a newline
+                // it runs whatever the previous one did.
                 next_conditional = matches!((c, doubled), ('&', true) | ('|', _));
                 conditional = next_conditional;
             }
@@ -129,7 +134,12 @@ pub fn parse(line: &str, syntax: Syntax) -> Result<Vec<SimpleCommand>, String> {
                     "a `~` expansion".to_owned()
                 });
             }
-            c if c.is_whitespace() => finish_word(&mut word, &mut in_word, &mut words),
+            ' ' | '\t' => finish_word(&mut word, &mut in_word, &mut words),
+            // The shell splits words on space and tab only: a CR, NBSP or other control character
+            // would end a word here but stay part of the argument there (`ACCEPT\r`).
+            c if c.is_whitespace() || c.is_control() => {
+                return Err(format!("{c:?}, which the shell does not split words on"));
+            }
             c => {
                 in_word = true;
                 word.push(c);
@@ -233,8 +243,23 @@ mod tests {
     }
 
     #[test]
+    fn separators_the_shell_does_not_split_on_and_background_jobs_are_refused() {
+        for line in [
+            "iptables -D INPUT -p tcp -m tcp --dport 22 -j ACCEPT\r",
+            "iptables\u{a0}-D INPUT",
+            "iptables -D INPUT\u{3000}-p tcp",
+            "iptables -D INPUT\u{b}-p tcp",
+            "iptables -D INPUT -p tcp -m tcp --dport 22 -j ACCEPT &",
+            "sleep 1 & systemctl mask serial-getty@ttyS0.service",
+        ] {
+            assert!(parse(line, Syntax::Shell).is_err(), "{line:?}");
+        }
+        assert!(parse("a\tb c", Syntax::Shell).is_ok());
+    }
+
+    #[test]
     fn commands_after_or_in_pipelines_are_conditional() {
-        let cmds = parse("a || b | c & d; e", Syntax::Shell).unwrap();
+        let cmds = parse("a || b | c; d; e", Syntax::Shell).unwrap();
         let flags: Vec<bool> = cmds.iter().map(|c| c.conditional).collect();
         assert_eq!(flags, [false, true, true, false, false]);
     }

@@ -363,6 +363,12 @@ fn compile_patterns(
                             .to_owned(),
                 });
             }
+            // The pattern must stand on its own (balanced), so that it cannot close the anchoring
+            // group below and escape it (`x)|(?:.*`).
+            Regex::new(source).map_err(|e| TemplateError::BadPattern {
+                name: name.clone(),
+                reason: e.to_string(),
+            })?;
             let regex = Regex::new(&format!(r"\A(?:{source})\z")).map_err(|e| {
                 TemplateError::BadPattern {
                     name: name.clone(),
@@ -615,5 +621,14 @@ mod tests {
         assert!(t.compare("a 12b\n").is_err());
         let t = CloudConfigTemplate::parse("a {{x}}\n", &holes(&[("x", "ab|cd")])).unwrap();
         assert!(t.compare("a abd\n").is_err());
+    }
+
+    #[test]
+    fn a_pattern_cannot_close_the_anchoring_group_and_escape_it() {
+        let escaping = holes(&[("x", "x)|(?:.*")]);
+        assert!(matches!(
+            CloudConfigTemplate::parse("a {{x}}\n", &escaping),
+            Err(TemplateError::BadPattern { .. })
+        ));
     }
 }

@@ -15,6 +15,9 @@ use crate::verdict::CheckResult;
 /// How many history problems the reason lists before summarising the rest.
 const LISTED: usize = 3;
 
+/// The largest tolerance `boot_disk_created_within_secs` takes effect with: one day.
+const MAX_CREATED_WITHIN_SECS: u64 = 86_400;
+
 pub(super) fn check(
     evidence: &Evidence,
     settings: &Settings,
@@ -28,8 +31,15 @@ pub(super) fn check(
         Ok(disk) => disk,
         Err(e) => return CheckResult::fail(INSTANCE_BOOT_DISK, e.to_string()),
     };
+    // At most a day: a larger tolerance means nothing for "created with its instance", and keeps
+    // the clock arithmetic far from overflow.
     let within = Duration::seconds(
-        i64::try_from(settings.boot_disk_created_within_secs).unwrap_or(i64::MAX / 1000),
+        i64::try_from(
+            settings
+                .boot_disk_created_within_secs
+                .min(MAX_CREATED_WITHIN_SECS),
+        )
+        .unwrap_or(0),
     );
     let mut problems = attachment_problems(instance, disk, within);
     match &evidence.audit_log {

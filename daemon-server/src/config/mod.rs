@@ -234,6 +234,13 @@ impl ServerConfig {
                 message: "must be greater than zero (a zero limit would refuse every session)".into(),
             });
         }
+        if let Err(message) = self.gcp.checked_jwks_stale_grace() {
+            return Err(ConfigError::Invalid {
+                key: "gcp.jwks_stale_grace_secs".into(),
+                origin: "config".into(),
+                message,
+            });
+        }
         if let Err(message) = self.gcp.checked_jwks_url() {
             return Err(ConfigError::Invalid {
                 key: "gcp.jwks_url".into(),
