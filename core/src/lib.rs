@@ -20,6 +20,7 @@
 //! - [`receipt`]: server-signed release receipts over the evidence digest.
 //! - [`terminal_text`]: outside text made safe for a terminal (control characters escaped).
 //! - [`attestation_signature`]: the server's signature over an attestation record, and its check.
+//! - [`tink`]: binary Tink keysets with AES-GCM keys (the TINK secret type), as AEAD primitives.
 //! - [`tpm`]: TPM 2.0 wire formats and software crypto (MakeCredential, import blobs, quotes, envelopes).
 
 pub mod approval;
@@ -37,5 +38,6 @@ pub mod receipt;
 pub mod server_seal;
 pub mod settings;
 pub mod terminal_text;
+pub mod tink;
 pub mod tpm;
 pub mod verdict;

@@ -15,8 +15,8 @@ use tonic::Code;
 use crate::identity::TokenSource;
 use crate::secrets::import_blob::bank_of;
 use crate::secrets::{OpenContext, SecretError, SecretValue, open_secret};
-use crate::tpm::{AkInfo, PcrBank, TpmError, TpmHandle};
 use crate::transport::{ConnectError, ServerEndpoint, ServiceClient};
+use tokendist_tpm::{AkInfo, PcrBank, TpmError, TpmHandle};
 
 /// The client version sent in BeginSession.
 pub const CLIENT_VERSION: &str = concat!("tokenclient/", env!("CARGO_PKG_VERSION"));

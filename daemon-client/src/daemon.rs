@@ -21,8 +21,8 @@ use crate::deliver::Shelf;
 use crate::deliver::files::SecretDir;
 use crate::deliver::socket::{self, AllowedUids};
 use crate::identity::TokenSource;
-use crate::tpm::{AkInfo, TpmConfig, TpmError, TpmHandle};
 use crate::transport::ServerEndpoint;
+use tokendist_tpm::{AkInfo, TpmConfig, TpmError, TpmHandle};
 
 /// The environment variable the `--exec` workload finds its secrets directory in.
 pub const SECRETS_DIR_ENV: &str = "TOKENCLIENT_SECRETS_DIR";

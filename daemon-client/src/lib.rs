@@ -1,5 +1,5 @@
-//! tokendist-client: the library side of `tokenclient`, the daemon on Bob's VM. The only crate that
-//! links libtss2 (tss-esapi).
+//! tokendist-client: the library side of `tokenclient`, the daemon on Bob's VM. Its TPM work goes
+//! through `tokendist_tpm` (one worker thread owns the TPM; `TpmHandle` is its async API).
 //!
 //! - [`config`], [`cli`]: settings (file < `TOKENDIST_*` env < flags, the original's flag aliases).
 //! - [`daemon`]: the lifecycle (READY, one attempt at a time, backoff, re-attestation, STOPPING).
@@ -8,8 +8,6 @@
 //! - [`transport`], [`identity`]: TLS to the server; a fresh identity token per RPC.
 //! - [`secrets`]: opening secrets (TPM envelopes, import blobs, Tink keysets), redacted in `Debug`.
 //! - [`deliver`]: secret files (atomic, 0600) and the local Unix socket (SO_PEERCRED).
-//! - [`tpm`]: the TPM layer: one worker thread owns the TPM; [`tpm::TpmHandle`] is its async API.
-//! - `testing` (feature `test-support`): private swtpm instances for tests in any crate.
 
 pub mod attempt;
 pub mod backoff;
@@ -19,8 +17,4 @@ pub mod daemon;
 pub mod deliver;
 pub mod identity;
 pub mod secrets;
-pub mod tpm;
 pub mod transport;
-
-#[cfg(feature = "test-support")]
-pub mod testing;

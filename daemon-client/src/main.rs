@@ -59,8 +59,8 @@ fn main() -> ExitCode {
 
 /// `--print-ek`: reads the EK from the TPM and prints it as an SPKI PEM.
 fn print_ek(tcti: Option<&str>) -> ExitCode {
-    use tokendist_client::tpm::{TpmConfig, TpmHandle};
     use tokendist_core::tpm::{TpmtPublic, ek_public_to_pem};
+    use tokendist_tpm::{TpmConfig, TpmHandle};
     let config = tcti.map(TpmConfig::new).unwrap_or_default();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -11,10 +11,10 @@ use support::approvals::{approve, sample_secrets};
 use support::client::{assert_denied, begin_session, get_token, with_token};
 use support::world::World;
 use support::{GOOD_VM, GOOD_VM_ID};
-use tokendist_client::testing::Swtpm;
-use tokendist_client::tpm::{TpmConfig, TpmHandle};
 use tokendist_core::tpm::{TpmtPublic, ek_public_to_pem};
 use tokendist_proto::v1 as pb;
+use tokendist_testkit::Swtpm;
+use tokendist_tpm::{TpmConfig, TpmHandle};
 use tonic::Code;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,12 +10,12 @@ use support::approvals::{PlainSecret, approve, approve_with, sample_secrets};
 use support::client::{Client, assert_denied, begin_session, get_token, with_token};
 use support::world::World;
 use support::{GOOD_VM, GOOD_VM_ID, TAMPERED_VM};
-use tokendist_client::testing::Swtpm;
-use tokendist_client::tpm::{AkInfo, EkInfo, PcrBank, TpmConfig, TpmHandle};
 use tokendist_core::approval::PcrPolicy;
 use tokendist_core::tpm::{ObjectAttributes, TpmtPublic, ek_public_to_pem, marshal};
 use tokendist_proto::v1 as pb;
 use tokendist_store::{EventKind, EventQuery, SessionStep};
+use tokendist_testkit::Swtpm;
+use tokendist_tpm::{AkInfo, EkInfo, PcrBank, TpmConfig, TpmHandle};
 use tonic::{Code, Status};
 
 /// The VM's TPM: a private swtpm, a handle to it, its EK and a fresh AK.

@@ -208,7 +208,7 @@ async fn a_second_vm_replaying_the_first_vms_identity_with_its_own_tpm_is_denied
     if world.vm_tpm.is_none() {
         return;
     }
-    let impostor_tpm = tokendist_client::testing::Swtpm::start_with_new_identity().unwrap();
+    let impostor_tpm = tokendist_testkit::Swtpm::start_with_new_identity().unwrap();
     // Same metadata server (the good VM's identity tokens), different vTPM.
     let impostor = world
         .client("impostor", GOOD_VM, Some(&impostor_tpm), &[])
@@ -268,11 +268,9 @@ async fn extending_a_bound_pcr_on_the_vms_tpm_stops_the_next_release_and_removes
     approve_and_receive(&world, &client).await;
 
     // The client holds the TPM only during attempts; this waits for its turn on the swtpm.
-    let tpm = tokendist_client::tpm::TpmHandle::connect(tokendist_client::tpm::TpmConfig::new(
-        vm_tpm.tcti(),
-    ))
-    .await
-    .unwrap();
+    let tpm = tokendist_tpm::TpmHandle::connect(tokendist_tpm::TpmConfig::new(vm_tpm.tcti()))
+        .await
+        .unwrap();
     // PCR 14 is in the default selection the approval pinned (0, 4, 7, 8, 9, 14).
     tpm.extend_pcr(14, b"tokendist e2e: something else booted")
         .await

@@ -51,7 +51,7 @@ impl Default for TpmSettings {
     fn default() -> Self {
         Self {
             enabled: true,
-            tcti: crate::tpm::DEFAULT_TCTI.to_string(),
+            tcti: tokendist_tpm::DEFAULT_TCTI.to_string(),
         }
     }
 }

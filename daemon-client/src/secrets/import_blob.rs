@@ -5,7 +5,7 @@
 
 use prost::Message;
 
-use crate::tpm::PcrBank;
+use tokendist_tpm::PcrBank;
 
 /// go-tpm-tools `Pcrs`.
 #[derive(Clone, PartialEq, Message)]

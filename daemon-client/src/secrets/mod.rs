@@ -4,11 +4,9 @@
 //!
 //! - [`open`]: `open_secret`, from the wire `Secret` to a [`SecretValue`].
 //! - [`import_blob`]: the go-tpm-tools `ImportBlob` wire format of `TPM` secrets.
-//! - [`tink`]: binary Tink keysets with AES-GCM keys, as AEAD primitives.
 
 pub mod import_blob;
 pub mod open;
-pub mod tink;
 
 use std::fmt;
 

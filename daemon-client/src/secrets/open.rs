@@ -12,9 +12,9 @@ use tokendist_proto::v1 as pb;
 use zeroize::Zeroizing;
 
 use super::import_blob::{self, ImportBlobError, SealedBlob};
-use super::tink::{TinkAead, TinkError};
 use super::{SecretKind, SecretValue};
-use crate::tpm::{PcrBank, TpmError, TpmHandle};
+use tokendist_core::tink::{TinkAead, TinkError};
+use tokendist_tpm::{PcrBank, TpmError, TpmHandle};
 
 /// What opening needs besides the secret: the TPM (if any), this VM's instance id (the envelope's
 /// associated data), and the PCR selection of the session (the approval's PCR policy).
@@ -104,10 +104,11 @@ pub async fn open_secret(
                     name: name.into(),
                     source,
                 })?;
-            aead.self_test().map_err(|source| SecretError::Tink {
-                name: name.into(),
-                source,
-            })?;
+            aead.self_test(rand::random())
+                .map_err(|source| SecretError::Tink {
+                    name: name.into(),
+                    source,
+                })?;
             opened
         }
     };
@@ -307,7 +308,7 @@ mod tests {
 
     #[tokio::test]
     async fn tink_keyset_is_loaded_and_self_tested() {
-        let keyset = super::super::tink::keyset_with_aes_gcm_key(1_791_408_185, &[9; 32], 1);
+        let keyset = tokendist_core::tink::keyset_with_aes_gcm_key(1_791_408_185, &[9; 32], 1);
         let opened = open_secret(
             &secret(pb::SecretType::Tink, pb::SecretProtection::None, &keyset),
             no_tpm(),

@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use base64::Engine as _;
-use tokendist_client::testing::Swtpm;
-use tokendist_client::tpm::{TpmConfig, TpmHandle};
+use tokendist_testkit::Swtpm;
+use tokendist_tpm::{TpmConfig, TpmHandle};
 
 use process::{Daemon, Run};
 
@@ -47,11 +47,7 @@ impl Secrets {
             .collect();
         Secrets {
             password: format!("e2e-password-{suffix}").into_bytes(),
-            keyset: tokendist_client::secrets::tink::keyset_with_aes_gcm_key(
-                1_791_408_185,
-                &tink_key,
-                1,
-            ),
+            keyset: tokendist_core::tink::keyset_with_aes_gcm_key(1_791_408_185, &tink_key, 1),
             tink_key,
             sealed: None,
         }

@@ -5,11 +5,9 @@
 
 use std::net::{Ipv4Addr, TcpListener};
 
-use tokendist_client::{
-    testing::Swtpm,
-    tpm::{LoadedHandles, PcrBank, TpmConfig, TpmError, TpmHandle},
-};
 use tokendist_core::tpm::{TpmtPublic, create_import_blob, make_credential, policy_pcr_digest};
+use tokendist_testkit::Swtpm;
+use tokendist_tpm::{LoadedHandles, PcrBank, TpmConfig, TpmError, TpmHandle};
 
 const NOTHING_LOADED: LoadedHandles = LoadedHandles {
     transient_objects: 0,

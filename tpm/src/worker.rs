@@ -137,7 +137,7 @@ pub(crate) fn retry_busy<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tpm::rc::ResponseCode;
+    use crate::rc::ResponseCode;
 
     #[test]
     fn busy_tpm_is_asked_again_until_it_answers() {

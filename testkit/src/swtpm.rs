@@ -1,5 +1,4 @@
-//! Private swtpm instances for tests (this crate's, and other crates' through the `test-support`
-//! feature as `tokendist_client::testing::Swtpm`).
+//! Private swtpm instances for tests in any crate (`tokendist_testkit::Swtpm`).
 //!
 //! - A template TPM state (RSA EK persistent at 0x81010001, EK certificate in NV 0x01c00002 issued by
 //!   a private swtpm-localca CA, only the SHA-256 PCR bank active) is provisioned with `swtpm_setup`

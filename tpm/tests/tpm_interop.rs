@@ -6,15 +6,13 @@
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
-use tokendist_client::{
-    testing::Swtpm,
-    tpm::{AkInfo, PcrBank, TpmConfig, TpmError, TpmHandle},
-};
 use tokendist_core::tpm::{
     self as core_tpm, Envelope, QuoteError, TpmtPublic, check_ak_template, create_import_blob,
     ek_matches_pem, make_credential, open_envelope_with_data_key, policy_pcr_digest, seal_envelope,
     verify_certify, verify_quote,
 };
+use tokendist_testkit::Swtpm;
+use tokendist_tpm::{AkInfo, PcrBank, TpmConfig, TpmError, TpmHandle};
 
 const TPM_ALG_SHA256: u16 = 0x000B;
 /// PCRs a test may extend (resettable at locality 0) plus one firmware PCR.

@@ -1,6 +1,8 @@
-//! The client's TPM layer over tss-esapi: one worker thread owns the TPM; everything else holds a
-//! [`TpmHandle`] and exchanges marshalled TPM bytes with it (never tss-esapi types), which is also
-//! what travels to the server.
+//! tokendist-tpm: the TPM layer over tss-esapi, and the only crate that links libtss2. One worker
+//! thread owns the TPM; everything else holds a [`TpmHandle`] and exchanges marshalled TPM bytes with
+//! it (never tss-esapi types), which is also what travels to the server. `tokenclient` uses it on
+//! Bob's VM; tests and the console's demo use it against a private swtpm (see `tokendist-testkit`).
+//! The pure-Rust other side (MakeCredential, quote verification, import blobs) is `tokendist_core::tpm`.
 //!
 //! - [`handle`]: `TpmHandle`, the async API (connect, EK, AK, ActivateCredential, quote, unseal, certify).
 //! - [`worker`]: the thread owning the `tss_esapi::Context`; busy-TPM retries.

@@ -9,12 +9,12 @@ use std::fmt;
 use aes_gcm::aead::{Aead, Payload};
 use aes_gcm::{Aes128Gcm, Aes256Gcm, KeyInit, Nonce};
 use prost::Message;
-use rand::RngCore;
 use zeroize::{Zeroize, Zeroizing};
 
 /// The only key type this build supports.
 pub const AES_GCM_TYPE_URL: &str = "type.googleapis.com/google.crypto.tink.AesGcmKey";
-const IV_LEN: usize = 12;
+/// AES-GCM IV length in a Tink ciphertext.
+pub const IV_LEN: usize = 12;
 const TAG_LEN: usize = 16;
 const PREFIX_LEN: usize = 5;
 const STATUS_ENABLED: i32 = 1;
@@ -240,11 +240,15 @@ impl TinkAead {
         self.keys.get(self.primary).map_or(0, |k| k.key_id)
     }
 
-    /// Encrypts with the primary key: `prefix | iv | ciphertext | tag`.
-    pub fn encrypt(&self, plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>, TinkError> {
+    /// Encrypts with the primary key: `prefix | iv | ciphertext | tag`. The caller supplies a fresh
+    /// random `iv` for every call (core does no I/O, randomness included).
+    pub fn encrypt(
+        &self,
+        iv: [u8; IV_LEN],
+        plaintext: &[u8],
+        aad: &[u8],
+    ) -> Result<Vec<u8>, TinkError> {
         let key = self.keys.get(self.primary).ok_or(TinkError::Encrypt)?;
-        let mut iv = [0u8; IV_LEN];
-        rand::rng().fill_bytes(&mut iv);
         let sealed = seal(&key.material, &iv, plaintext, aad).ok_or(TinkError::Encrypt)?;
         Ok([key.prefix.as_slice(), &iv, &sealed].concat())
     }
@@ -270,10 +274,10 @@ impl TinkAead {
         Err(TinkError::Decrypt)
     }
 
-    /// The original client's check: encrypt a probe and decrypt it again.
-    pub fn self_test(&self) -> Result<(), TinkError> {
+    /// The original client's check: encrypt a probe under a fresh random `iv` and decrypt it again.
+    pub fn self_test(&self, iv: [u8; IV_LEN]) -> Result<(), TinkError> {
         let probe = b"tokenclient self-test";
-        let sealed = self.encrypt(probe, b"")?;
+        let sealed = self.encrypt(iv, probe, b"")?;
         let opened = self
             .decrypt(&sealed, b"")
             .map_err(|_| TinkError::SelfTest)?;
@@ -319,8 +323,8 @@ mod tests {
     fn tink_prefix_is_one_then_the_key_id_and_round_trips() {
         let keyset = keyset_with_aes_gcm_key(SAMPLE_KEY_ID, &[7u8; 32], PREFIX_TINK);
         let aead = TinkAead::from_binary_keyset(&keyset).unwrap();
-        aead.self_test().unwrap();
-        let sealed = aead.encrypt(b"foo", b"ad").unwrap();
+        aead.self_test([5; IV_LEN]).unwrap();
+        let sealed = aead.encrypt([3; IV_LEN], b"foo", b"ad").unwrap();
         assert_eq!(&sealed[..5], &[0x01, 0x6A, 0xC6, 0xB8, 0x39]);
         assert_eq!(sealed.len(), 5 + 12 + 3 + 16);
         assert_eq!(aead.decrypt(&sealed, b"ad").unwrap().as_slice(), b"foo");
@@ -344,9 +348,9 @@ mod tests {
     fn legacy_prefix_is_zero_then_the_key_id() {
         let keyset = keyset_with_aes_gcm_key(0x0102_0304, &[1u8; 16], PREFIX_LEGACY);
         let aead = TinkAead::from_binary_keyset(&keyset).unwrap();
-        let sealed = aead.encrypt(b"x", b"").unwrap();
+        let sealed = aead.encrypt([4; IV_LEN], b"x", b"").unwrap();
         assert_eq!(&sealed[..5], &[0x00, 1, 2, 3, 4]);
-        aead.self_test().unwrap();
+        aead.self_test([5; IV_LEN]).unwrap();
     }
 
     #[test]
