@@ -37,16 +37,10 @@ fn main() -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    let runtime = match runtime(builder.worker_threads(2)) {
         Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("tokenclient: cannot start the async runtime: {error}");
-            return code(exit::FAILURE);
-        }
+        Err(exit_code) => return exit_code,
     };
     match runtime.block_on(tokendist_client::daemon::run(config, sources, env)) {
         Ok(()) => ExitCode::SUCCESS,
@@ -62,15 +56,9 @@ fn print_ek(tcti: Option<&str>) -> ExitCode {
     use tokendist_core::tpm::{TpmtPublic, ek_public_to_pem};
     use tokendist_tpm::{TpmConfig, TpmHandle};
     let config = tcti.map(TpmConfig::new).unwrap_or_default();
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime(&mut tokio::runtime::Builder::new_current_thread()) {
         Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("tokenclient: cannot start the async runtime: {error}");
-            return code(exit::FAILURE);
-        }
+        Err(exit_code) => return exit_code,
     };
     let result = runtime.block_on(async {
         let handle = TpmHandle::connect(config)
@@ -94,6 +82,14 @@ fn print_ek(tcti: Option<&str>) -> ExitCode {
             code(exit_code)
         }
     }
+}
+
+/// Builds the async runtime, or says why not and gives the exit code.
+fn runtime(builder: &mut tokio::runtime::Builder) -> Result<tokio::runtime::Runtime, ExitCode> {
+    builder.enable_all().build().map_err(|error| {
+        eprintln!("tokenclient: cannot start the async runtime: {error}");
+        code(exit::FAILURE)
+    })
 }
 
 fn code(value: i32) -> ExitCode {

@@ -3,14 +3,14 @@
 use tss_esapi::{
     Context,
     interface_types::session_handles::AuthSession,
-    structures::{Data, Signature, SignatureScheme},
-    traits::Marshall,
+    structures::{Data, SignatureScheme},
 };
 
 use super::{
     ak::with_ak,
     ek::Ek,
     error::TpmError,
+    quote,
     types::{AkInfo, Certification},
 };
 
@@ -50,14 +50,7 @@ pub(crate) fn certify(
                     },
                 )
                 .map_err(TpmError::during(OP))?;
-            let attest = attest.marshall().map_err(TpmError::during(OP))?;
-            if !matches!(signature, Signature::RsaSsa(_)) {
-                return Err(TpmError::Inconsistent {
-                    op: OP,
-                    detail: format!("the AK signed with {:?}, not RSASSA", signature.algorithm()),
-                });
-            }
-            let signature = signature.marshall().map_err(TpmError::during(OP))?;
+            let (attest, signature) = quote::marshal_rsassa_attestation(OP, &attest, &signature)?;
             Ok(Certification { attest, signature })
         })
     })

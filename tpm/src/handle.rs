@@ -124,22 +124,15 @@ impl TpmHandle {
         bank: PcrBank,
         pcrs: &[u32],
     ) -> Result<Zeroizing<Vec<u8>>, TpmError> {
-        let (public, duplicate, seed, pcrs) = (
-            public.to_vec(),
-            duplicate.to_vec(),
-            encrypted_seed.to_vec(),
-            pcrs.to_vec(),
-        );
+        let blob = unseal::ImportBlob {
+            public: public.to_vec(),
+            duplicate: duplicate.to_vec(),
+            encrypted_seed: encrypted_seed.to_vec(),
+            bank,
+            pcrs: pcrs.to_vec(),
+        };
         self.call("Unseal", move |tpm| {
-            unseal::unseal_import_blob(
-                &mut tpm.ctx,
-                tpm.ek,
-                &public,
-                &duplicate,
-                &seed,
-                bank,
-                &pcrs,
-            )
+            unseal::unseal_import_blob(&mut tpm.ctx, tpm.ek, &blob)
         })
         .await
     }

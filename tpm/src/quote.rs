@@ -5,7 +5,7 @@
 use tss_esapi::{
     Context,
     interface_types::session_handles::AuthSession,
-    structures::{AttestInfo, Data, Signature, SignatureScheme},
+    structures::{Attest, AttestInfo, Data, Signature, SignatureScheme},
     traits::Marshall,
 };
 
@@ -65,14 +65,7 @@ pub(crate) fn quote(
                 );
                 continue;
             }
-            let attest = attest.marshall().map_err(TpmError::during(OP))?;
-            if !matches!(signature, Signature::RsaSsa(_)) {
-                return Err(TpmError::Inconsistent {
-                    op: OP,
-                    detail: format!("the AK signed with {:?}, not RSASSA", signature.algorithm()),
-                });
-            }
-            let signature = signature.marshall().map_err(TpmError::during(OP))?;
+            let (attest, signature) = marshal_rsassa_attestation(OP, &attest, &signature)?;
             return Ok(Quote {
                 attest,
                 signature,
@@ -86,4 +79,22 @@ pub(crate) fn quote(
             ),
         })
     })
+}
+
+/// Marshals what the AK signed and its signature (a quote or a certification), refusing any scheme
+/// but RSASSA (the only one the server verifies).
+pub(crate) fn marshal_rsassa_attestation(
+    op: &'static str,
+    attest: &Attest,
+    signature: &Signature,
+) -> Result<(Vec<u8>, Vec<u8>), TpmError> {
+    if !matches!(signature, Signature::RsaSsa(_)) {
+        return Err(TpmError::Inconsistent {
+            op,
+            detail: format!("the AK signed with {:?}, not RSASSA", signature.algorithm()),
+        });
+    }
+    let attest = attest.marshall().map_err(TpmError::during(op))?;
+    let signature = signature.marshall().map_err(TpmError::during(op))?;
+    Ok((attest, signature))
 }

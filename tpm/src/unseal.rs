@@ -22,32 +22,39 @@ use super::{
 
 const OP: &str = "Import";
 
-/// Imports, loads and unseals an import blob sealed with PolicyPCR over `pcrs` of `bank`.
+/// An import blob as it travels (marshalled TPM2B contents), with the PCR policy it was sealed to;
+/// owned so it can move to the TPM worker thread (which may run the operation again on a busy TPM).
+pub(crate) struct ImportBlob {
+    pub(crate) public: Vec<u8>,
+    pub(crate) duplicate: Vec<u8>,
+    pub(crate) encrypted_seed: Vec<u8>,
+    pub(crate) bank: PcrBank,
+    pub(crate) pcrs: Vec<u32>,
+}
+
+/// Imports, loads and unseals an import blob sealed with PolicyPCR over its `pcrs` of its `bank`.
 pub(crate) fn unseal_import_blob(
     ctx: &mut Context,
     ek: Ek,
-    public: &[u8],
-    duplicate: &[u8],
-    encrypted_seed: &[u8],
-    bank: PcrBank,
-    pcrs: &[u32],
+    blob: &ImportBlob,
 ) -> Result<Zeroizing<Vec<u8>>, TpmError> {
-    let public = ek::public_from_wire(public, OP, "sealed object public")?;
+    let public = ek::public_from_wire(&blob.public, OP, "sealed object public")?;
     let duplicate =
-        Private::try_from(duplicate.to_vec()).map_err(|error| TpmError::InvalidInput {
+        Private::try_from(blob.duplicate.clone()).map_err(|error| TpmError::InvalidInput {
             op: OP,
             what: "duplicate",
             reason: error.to_string(),
         })?;
-    let encrypted_seed = EncryptedSecret::try_from(encrypted_seed.to_vec()).map_err(|error| {
-        TpmError::InvalidInput {
-            op: OP,
-            what: "encrypted seed",
-            reason: error.to_string(),
-        }
-    })?;
-    let indices = pcr::indices(pcrs, "PolicyPCR")?;
-    let selection = pcr::selection(bank, &indices, "PolicyPCR")?;
+    let encrypted_seed =
+        EncryptedSecret::try_from(blob.encrypted_seed.clone()).map_err(|error| {
+            TpmError::InvalidInput {
+                op: OP,
+                what: "encrypted seed",
+                reason: error.to_string(),
+            }
+        })?;
+    let indices = pcr::indices(&blob.pcrs, "PolicyPCR")?;
+    let selection = pcr::selection(blob.bank, &indices, "PolicyPCR")?;
 
     let private = with_ek_policy(ctx, |ctx, session| {
         ctx.execute_with_session(Some(session), |ctx| {
