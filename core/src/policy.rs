@@ -7,7 +7,6 @@
 mod approval_checks;
 mod auditlog_checks;
 mod boot_disk;
-mod boot_image;
 mod identity_checks;
 mod instance_checks;
 mod network_checks;
@@ -21,7 +20,6 @@ use crate::evidence::Evidence;
 use crate::settings::Settings;
 use crate::verdict::Verdict;
 
-pub use boot_image::{image_prefix_project, normalize_image};
 pub use review_checks::{review, review_user_data, template as template_check};
 pub use tpm_checks::{describe_pcrs, pcrs_that_differ};
 

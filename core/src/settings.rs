@@ -147,7 +147,7 @@ impl Settings {
             .validate()
             .map_err(SettingsError::AuditMethods)?;
         for prefix in &self.approved_boot_image_prefixes {
-            if crate::policy::image_prefix_project(prefix).is_none() {
+            if crate::boot_image::image_prefix_project(prefix).is_none() {
                 return Err(SettingsError::BadImagePrefix {
                     prefix: prefix.clone(),
                 });

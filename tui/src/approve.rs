@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use tokendist_core::approval::{Approval, StoredSecret, sign, verify};
 use tokendist_core::network::{names_a_serial, normalize_serial};
-use tokendist_core::policy::normalize_image;
+use tokendist_core::boot_image::normalize_image;
 use tokendist_core::server_seal::{binding, seal};
 use tokendist_core::settings::Settings;
 use tokendist_store::{EventKind, EventRecord};

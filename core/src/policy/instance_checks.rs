@@ -17,7 +17,7 @@ use crate::policy::audit_scope;
 use crate::settings::{FingerprintPolicy, Settings};
 use crate::verdict::CheckResult;
 
-use super::boot_image::{matches_prefix, normalize_image};
+use crate::boot_image::{matches_prefix, normalize_image};
 
 pub(super) fn run(
     approval: &Approval,
