@@ -330,5 +330,4 @@ pub fn never_approvable(key: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-#[path = "metadata_keys_tests.rs"]
 mod tests;
