@@ -12,6 +12,7 @@ use crate::audit::{self, AuditResource};
 use crate::error::SimError;
 use crate::faults::{Api, FaultAction, FaultSpec, Faults};
 use crate::identity::{self, IdentityRequest};
+use crate::pem::check_certificate_pem;
 use crate::scenario::AuditLogKind;
 use crate::world::World;
 
@@ -75,20 +76,6 @@ pub struct MintTokenRequest {
     /// Override `exp` (Unix seconds); default iat + 3600.
     #[serde(default)]
     pub exp: Option<i64>,
-}
-
-/// How a PEM certificate starts.
-pub(crate) const CERTIFICATE_PEM_BEGIN: &str = "-----BEGIN CERTIFICATE-----";
-
-fn check_certificate_pem(pem: &str) -> Result<(), SimError> {
-    if pem.contains(CERTIFICATE_PEM_BEGIN) && pem.contains("-----END CERTIFICATE-----") {
-        Ok(())
-    } else {
-        Err(SimError::InvalidRequest(
-            "the EK certificate must be a PEM certificate (-----BEGIN CERTIFICATE-----)"
-                .to_string(),
-        ))
-    }
 }
 
 impl SimHandle {
@@ -255,11 +242,7 @@ impl SimHandle {
                 let state = world
                     .vm_by_name(&vm)
                     .ok_or_else(|| SimError::UnknownVm(vm.clone()))?;
-                let (p, z) = (state.disk.project.clone(), state.disk.zone.clone());
-                let resource = world
-                    .disk_audit_resource(&p, &z, &state.disk.name.clone())
-                    .ok_or_else(|| SimError::UnknownVm(vm.clone()))?;
-                (p, resource)
+                (state.disk.project.clone(), state.disk.audit_resource())
             }
             (Some(vm), None) if input.disk.is_none() => {
                 let state = world
