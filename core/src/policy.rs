@@ -63,11 +63,7 @@ pub fn evaluate_for_review(
             now,
         ),
         (Err(_), Ok(claims)) => Approval::proposed_from_claims(claims, approver, now),
-        (Err(_), Err(_)) => {
-            let mut empty = Approval::proposed_from_claims(&placeholder_claims(), approver, now);
-            empty.instance_id.clear();
-            empty
-        }
+        (Err(_), Err(_)) => Approval::unpinned("", "", "", "", approver, now),
     };
     let verdict = evaluate_unapproved(&proposed, evidence, settings);
     (proposed, verdict)
@@ -114,28 +110,5 @@ pub fn audit_scope<'a>(approval: &'a Approval, evidence: &'a Evidence) -> AuditS
         instance_name: &approval.instance_name,
         boot_disk_id: disk.and_then(|d| d.disk_id.as_deref()),
         boot_disk_name: disk.map(|d| d.name.as_str()),
-    }
-}
-
-fn placeholder_claims() -> crate::identity::IdentityClaims {
-    crate::identity::IdentityClaims {
-        iss: String::new(),
-        aud: String::new(),
-        sub: String::new(),
-        azp: None,
-        email: None,
-        email_verified: None,
-        iat: 0,
-        exp: 0,
-        compute_engine: crate::identity::ComputeEngineClaims {
-            instance_id: String::new(),
-            instance_name: String::new(),
-            project_id: String::new(),
-            project_number: 0,
-            zone: String::new(),
-            instance_creation_timestamp: 0,
-            instance_confidentiality: None,
-            license_id: Vec::new(),
-        },
     }
 }

@@ -259,8 +259,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(settings.validate(), Ok(()));
-        assert_eq!(settings.audit_methods.allow.len(), 5);
-        assert_eq!(settings.audit_methods.deny, AuditMethods::default().deny);
+        assert_eq!(settings.audit_methods.configured().allow.len(), 5);
+        assert_eq!(
+            settings.audit_methods.configured().deny,
+            AuditMethods::default().configured().deny
+        );
     }
 
     #[test]
