@@ -249,7 +249,7 @@ impl World {
         let link = self.vms[index].self_link();
         let attachment = self.vms[index].attached.remove(position);
         self.vms[index].fingerprint = new_fingerprint();
-        if let Some(owner) = self.vm_by_name_mut(&attachment.disk_owner) {
+        if let Ok(owner) = self.known_vm_mut(&attachment.disk_owner) {
             owner.disk.users.retain(|user| *user != link);
             owner.disk.last_detach = Some(now);
         }

@@ -274,8 +274,18 @@ impl World {
         self.vms.iter().find(|vm| vm.spec.name == name)
     }
 
-    pub(crate) fn vm_by_name_mut(&mut self, name: &str) -> Option<&mut VmState> {
-        self.vms.iter_mut().find(|vm| vm.spec.name == name)
+    /// The VM with this name, or `UnknownVm` (admin operations name VMs).
+    pub(crate) fn known_vm(&self, name: &str) -> Result<&VmState, SimError> {
+        self.vm_by_name(name)
+            .ok_or_else(|| SimError::UnknownVm(name.to_string()))
+    }
+
+    /// Like [`World::known_vm`], to change it.
+    pub(crate) fn known_vm_mut(&mut self, name: &str) -> Result<&mut VmState, SimError> {
+        self.vms
+            .iter_mut()
+            .find(|vm| vm.spec.name == name)
+            .ok_or_else(|| SimError::UnknownVm(name.to_string()))
     }
 
     /// The VM at `projects/P/zones/Z/instances/NAME`, if it exists there.
