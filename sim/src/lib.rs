@@ -2,8 +2,8 @@
 //! Google's JWKS, the Compute Engine REST API subset we use, and Cloud Logging `entries.list`.
 //!
 //! In-process use: `Scenario::from_file` → `RunningSim::start` → talk to `api` / `metadata[vm]`,
-//! drive admin operations through `RunningSim::handle()`. Everything else is private; the modules,
-//! from the leaves up (each uses only those above it):
+//! drive admin operations through `RunningSim::handle()`. Everything else is private. The modules,
+//! from the leaves up (each uses only modules listed before it):
 //!
 //! - `error`: [`SimError`]. `fingerprint`: random fingerprints, ids, tokens and operation names.
 //!   `compute_links`: Compute's URL prefix, instance and disk self links, timestamp format.
