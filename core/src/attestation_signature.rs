@@ -133,14 +133,21 @@ impl AttestationFields<'_> {
             .map_err(|_| RecordCheckError::BadSignature { key_id: expected })
     }
 
-    /// Checks the server's signature, then re-verifies the quote (AK signature, nonce, PCR selection
-    /// and digest) over the record's own PCR values; returns those values, decoded.
+    /// Checks the server's signature, then re-verifies the quote ([`Self::verify_quote`]); returns the
+    /// record's PCR values, decoded.
     pub fn verify(
         &self,
         signature: Option<&RecordSignature>,
         key: &ed25519_dalek::VerifyingKey,
     ) -> Result<BTreeMap<u32, Vec<u8>>, RecordCheckError> {
         self.verify_signature(signature, key)?;
+        self.verify_quote()
+    }
+
+    /// Re-verifies the quote (AK signature, nonce, PCR selection and digest, SHA-256 bank) over the
+    /// record's own PCR values; returns those values, decoded. They are the token server's only once
+    /// [`Self::verify_signature`] passed: call [`Self::verify`] unless that was checked already.
+    pub fn verify_quote(&self) -> Result<BTreeMap<u32, Vec<u8>>, RecordCheckError> {
         if self.quote_attest.is_empty() || self.quote_signature.is_empty() {
             return Err(RecordCheckError::NoQuote);
         }

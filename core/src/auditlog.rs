@@ -9,7 +9,7 @@ pub mod methods;
 pub mod timeline;
 
 pub use classify::{AuditScope, Classification, Relation, classify, normalize_method, relation};
-pub use methods::{AuditMethods, MethodVerdict};
+pub use methods::{AuditMethods, MethodTables, MethodVerdict};
 pub use timeline::{TimelineEvent, timeline};
 
 use chrono::{DateTime, Utc};

@@ -11,6 +11,7 @@
 //!   classification against the VM, its boot disk and project, and the console timeline.
 //! - [`cloudconfig`]: Alice's trusted cloud-config template (the `cloudconfig.template` gate) and the
 //!   fail-closed analysis of a COS `#cloud-config` beside it (hardening, containers, digests).
+//! - [`boot_image`]: boot-image names normalised from Compute URLs, and approved-prefix matching.
 //! - [`settings`]: Alice's policy settings (serde, with defaults).
 //! - [`verdict`]: named check results and the overall decision.
 //! - [`policy`]: `evaluate` (every release check) and `review` (the cloud-config checks).
@@ -26,6 +27,7 @@
 pub mod approval;
 pub mod attestation_signature;
 pub mod auditlog;
+pub mod boot_image;
 pub mod checks;
 pub mod cloudconfig;
 pub mod evidence;

@@ -64,6 +64,7 @@ enum Rule {
 const SCRIPT: &str =
     "runs a script as root (SYSTEM on Windows) when the VM boots, specializes or shuts down";
 const SSH_KEYS: &str = "adds SSH keys that log in to the VM";
+const OS_LOGIN: &str = "configures OS Login, which lets IAM principals log in over SSH";
 const OS_CONFIG: &str = "configures the OS Config agent, which runs patch jobs and software policies as root from the API";
 
 /// Key families by prefix: every documented form (`-url`, `-ps1`, `-cmd`, `-bat`, `-sh`, ...) and any
@@ -110,14 +111,8 @@ const KNOWN: &[(&str, Rule)] = &[
         "enable-oslogin",
         Rule::UnlessOff("lets IAM principals of the VM's project log in over SSH (OS Login)"),
     ),
-    (
-        "enable-oslogin-2fa",
-        Rule::UnlessOff("configures OS Login, which lets IAM principals log in over SSH"),
-    ),
-    (
-        "enable-oslogin-sk",
-        Rule::UnlessOff("configures OS Login, which lets IAM principals log in over SSH"),
-    ),
+    ("enable-oslogin-2fa", Rule::UnlessOff(OS_LOGIN)),
+    ("enable-oslogin-sk", Rule::UnlessOff(OS_LOGIN)),
     ("enable-osconfig", Rule::UnlessOff(OS_CONFIG)),
     (
         "enable-os-inventory",
@@ -330,5 +325,4 @@ pub fn never_approvable(key: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-#[path = "metadata_keys_tests.rs"]
 mod tests;

@@ -7,7 +7,6 @@
 mod approval_checks;
 mod auditlog_checks;
 mod boot_disk;
-mod boot_image;
 mod identity_checks;
 mod instance_checks;
 mod network_checks;
@@ -21,7 +20,6 @@ use crate::evidence::Evidence;
 use crate::settings::Settings;
 use crate::verdict::Verdict;
 
-pub use boot_image::{image_prefix_project, normalize_image};
 pub use review_checks::{review, review_user_data, template as template_check};
 pub use tpm_checks::{describe_pcrs, pcrs_that_differ};
 
@@ -65,11 +63,7 @@ pub fn evaluate_for_review(
             now,
         ),
         (Err(_), Ok(claims)) => Approval::proposed_from_claims(claims, approver, now),
-        (Err(_), Err(_)) => {
-            let mut empty = Approval::proposed_from_claims(&placeholder_claims(), approver, now);
-            empty.instance_id.clear();
-            empty
-        }
+        (Err(_), Err(_)) => Approval::unpinned("", "", "", "", approver, now),
     };
     let verdict = evaluate_unapproved(&proposed, evidence, settings);
     (proposed, verdict)
@@ -116,28 +110,5 @@ pub fn audit_scope<'a>(approval: &'a Approval, evidence: &'a Evidence) -> AuditS
         instance_name: &approval.instance_name,
         boot_disk_id: disk.and_then(|d| d.disk_id.as_deref()),
         boot_disk_name: disk.map(|d| d.name.as_str()),
-    }
-}
-
-fn placeholder_claims() -> crate::identity::IdentityClaims {
-    crate::identity::IdentityClaims {
-        iss: String::new(),
-        aud: String::new(),
-        sub: String::new(),
-        azp: None,
-        email: None,
-        email_verified: None,
-        iat: 0,
-        exp: 0,
-        compute_engine: crate::identity::ComputeEngineClaims {
-            instance_id: String::new(),
-            instance_name: String::new(),
-            project_id: String::new(),
-            project_number: 0,
-            zone: String::new(),
-            instance_creation_timestamp: 0,
-            instance_confidentiality: None,
-            license_id: Vec::new(),
-        },
     }
 }

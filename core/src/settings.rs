@@ -147,7 +147,7 @@ impl Settings {
             .validate()
             .map_err(SettingsError::AuditMethods)?;
         for prefix in &self.approved_boot_image_prefixes {
-            if crate::policy::image_prefix_project(prefix).is_none() {
+            if crate::boot_image::image_prefix_project(prefix).is_none() {
                 return Err(SettingsError::BadImagePrefix {
                     prefix: prefix.clone(),
                 });
@@ -259,8 +259,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(settings.validate(), Ok(()));
-        assert_eq!(settings.audit_methods.allow.len(), 5);
-        assert_eq!(settings.audit_methods.deny, AuditMethods::default().deny);
+        assert_eq!(settings.audit_methods.configured().allow.len(), 5);
+        assert_eq!(
+            settings.audit_methods.configured().deny,
+            AuditMethods::default().configured().deny
+        );
     }
 
     #[test]

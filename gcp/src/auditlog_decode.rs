@@ -179,5 +179,4 @@ fn string_list(value: Option<&Value>) -> Option<String> {
 }
 
 #[cfg(test)]
-#[path = "auditlog_decode_tests.rs"]
 mod tests;

@@ -279,9 +279,7 @@ fn parse_rfc3339(text: &str) -> Option<DateTime<Utc>> {
 }
 
 #[cfg(test)]
-#[path = "compute_mapping_tests.rs"]
 mod tests;
 
 #[cfg(test)]
-#[path = "compute_mapping_project_tests.rs"]
 mod project_tests;

@@ -21,6 +21,8 @@ pub mod jwks;
 mod jwks_cache_policy;
 pub mod logging;
 pub mod metadata;
+#[cfg(test)]
+mod test_fixtures;
 
 pub use compute::{ClientBuildError, ComputeClient};
 pub use config::{CredentialsMode, GcpConfig, RetryMode};

@@ -3,22 +3,17 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
 
-use crate::fingerprint::new_token;
+use crate::fingerprint::{new_token, operation_name};
 use crate::scenario::{AuditLogKind, VmSpec};
 
-/// What an entry is about: an instance (`gce_instance`), a disk (`gce_disk`), a snapshot
-/// (`gce_snapshot`) or a project (`gce_project`).
+/// What an entry is about: an instance (`gce_instance`), a disk (`gce_disk`) or a project
+/// (`gce_project`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AuditResource {
+pub(crate) enum AuditResource {
     Disk {
         id: String,
         project: String,
         zone: String,
-        name: String,
-    },
-    Snapshot {
-        id: String,
-        project: String,
         name: String,
     },
     Instance {
@@ -33,7 +28,7 @@ pub enum AuditResource {
 }
 
 impl AuditResource {
-    pub fn instance(spec: &VmSpec) -> AuditResource {
+    pub(crate) fn instance(spec: &VmSpec) -> AuditResource {
         AuditResource::Instance {
             id: spec.id,
             project: spec.project.clone(),
@@ -58,9 +53,6 @@ impl AuditResource {
                 name,
                 ..
             } => format!("projects/{project}/zones/{zone}/disks/{name}"),
-            AuditResource::Snapshot { project, name, .. } => {
-                format!("projects/{project}/global/snapshots/{name}")
-            }
             AuditResource::Project { project } => format!("projects/{project}"),
         }
     }
@@ -87,10 +79,6 @@ impl AuditResource {
                 "type": "gce_disk",
                 "labels": { "disk_id": id, "project_id": project, "zone": zone },
             }),
-            AuditResource::Snapshot { id, project, .. } => json!({
-                "type": "gce_snapshot",
-                "labels": { "snapshot_id": id, "project_id": project },
-            }),
             AuditResource::Project { project } => json!({
                 "type": "gce_project",
                 "labels": { "project_id": project },
@@ -101,7 +89,7 @@ impl AuditResource {
 
 /// One stored entry with its parsed timestamp (for ordering and filtering).
 #[derive(Debug, Clone)]
-pub struct AuditRecord {
+pub(crate) struct AuditRecord {
     pub time: DateTime<Utc>,
     /// Insertion sequence, the tie-breaker for equal timestamps.
     pub sequence: u64,
@@ -110,7 +98,7 @@ pub struct AuditRecord {
 
 /// How metadata keys changed (for `GceInstanceAuditMetadata` / `GceProjectAuditMetadata`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MetadataDelta {
+pub(crate) struct MetadataDelta {
     pub added: Vec<String>,
     pub modified: Vec<String>,
     pub deleted: Vec<String>,
@@ -118,7 +106,7 @@ pub struct MetadataDelta {
 
 impl MetadataDelta {
     /// All keys touched, sorted (the `Metadata Keys Modified` request field).
-    pub fn all_keys(&self) -> Vec<String> {
+    pub(crate) fn all_keys(&self) -> Vec<String> {
         let mut keys: Vec<String> = self
             .added
             .iter()
@@ -133,7 +121,7 @@ impl MetadataDelta {
 
 /// Everything needed to build one entry.
 #[derive(Debug)]
-pub struct EntryInput<'a> {
+pub(crate) struct EntryInput<'a> {
     pub project: &'a str,
     pub resource: &'a AuditResource,
     pub method: &'a str,
@@ -147,13 +135,13 @@ pub struct EntryInput<'a> {
 }
 
 /// RFC 3339 with microseconds and `Z`, as Logging writes `timestamp`.
-pub fn log_time(time: DateTime<Utc>) -> String {
+pub(crate) fn log_time(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
 /// Builds the entry. Activity entries are `NOTICE` with an `operation` (single entry: first and last);
 /// data-access entries are `INFO` without one.
-pub fn entry(input: &EntryInput<'_>) -> AuditRecord {
+pub(crate) fn entry(input: &EntryInput<'_>) -> AuditRecord {
     // `v1.compute.instances.setMetadata` -> request @type `type.googleapis.com/compute.instances.setMetadata`.
     let short_method = input
         .method
@@ -264,22 +252,4 @@ pub fn entry(input: &EntryInput<'_>) -> AuditRecord {
         sequence: 0,
         entry: Value::Object(entry),
     }
-}
-
-/// A GCE-style operation name: `operation-<ms>-<13 hex>-<8 hex>-<8 hex>`.
-pub fn operation_name(time: DateTime<Utc>) -> String {
-    let hex = |n: usize| -> String {
-        new_token(n * 2)
-            .bytes()
-            .map(|b| format!("{:x}", b % 16))
-            .take(n)
-            .collect()
-    };
-    format!(
-        "operation-{}-{}-{}-{}",
-        time.timestamp_millis(),
-        hex(13),
-        hex(8),
-        hex(8)
-    )
 }

@@ -37,19 +37,19 @@ pub struct FaultSpec {
 
 /// What a handler must do for one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FaultAction {
+pub(crate) struct FaultAction {
     pub status: Option<u16>,
     pub latency: Duration,
 }
 
 /// Active faults, at most one per API (a new one replaces the old).
 #[derive(Debug, Default)]
-pub struct Faults {
+pub(crate) struct Faults {
     active: BTreeMap<Api, (FaultSpec, u32)>,
 }
 
 impl Faults {
-    pub fn validate(spec: &FaultSpec) -> Result<(), String> {
+    pub(crate) fn validate(spec: &FaultSpec) -> Result<(), String> {
         if let Some(status) = spec.status
             && !(400..=599).contains(&status)
         {
@@ -68,12 +68,12 @@ impl Faults {
         Ok(())
     }
 
-    pub fn inject(&mut self, spec: FaultSpec) {
+    pub(crate) fn inject(&mut self, spec: FaultSpec) {
         let remaining = spec.count.unwrap_or(u32::MAX);
         self.active.insert(spec.api, (spec, remaining));
     }
 
-    pub fn clear(&mut self, api: Option<Api>) {
+    pub(crate) fn clear(&mut self, api: Option<Api>) {
         match api {
             Some(api) => {
                 self.active.remove(&api);
@@ -83,7 +83,7 @@ impl Faults {
     }
 
     /// Decides the fault (if any) for one request to `api`, consuming one from a counted fault.
-    pub fn take(&mut self, api: Api) -> Option<FaultAction> {
+    pub(crate) fn take(&mut self, api: Api) -> Option<FaultAction> {
         let (spec, remaining) = self.active.get_mut(&api)?;
         let latency = Duration::from_millis(spec.latency_ms.unwrap_or(0));
         let hit = match spec.rate {

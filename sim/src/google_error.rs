@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 /// A Compute API error: HTTP code, `errors[].reason`, message.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ComputeError {
+pub(crate) struct ComputeError {
     pub code: u16,
     pub reason: &'static str,
     pub message: String,
@@ -16,7 +16,7 @@ pub struct ComputeError {
 }
 
 impl ComputeError {
-    pub fn not_found(resource_path: &str) -> ComputeError {
+    pub(crate) fn not_found(resource_path: &str) -> ComputeError {
         ComputeError {
             code: 404,
             reason: "notFound",
@@ -25,7 +25,7 @@ impl ComputeError {
         }
     }
 
-    pub fn stale_fingerprint() -> ComputeError {
+    pub(crate) fn stale_fingerprint() -> ComputeError {
         ComputeError {
             code: 412,
             reason: "conditionNotMet",
@@ -35,7 +35,7 @@ impl ComputeError {
         }
     }
 
-    pub fn bad_request(reason: &'static str, message: impl Into<String>) -> ComputeError {
+    pub(crate) fn bad_request(reason: &'static str, message: impl Into<String>) -> ComputeError {
         ComputeError {
             code: 400,
             reason,
@@ -44,17 +44,8 @@ impl ComputeError {
         }
     }
 
-    pub fn conflict(message: impl Into<String>) -> ComputeError {
-        ComputeError {
-            code: 409,
-            reason: "resourceNotReady",
-            message: message.into(),
-            location: None,
-        }
-    }
-
     /// The error an injected fault returns for `code` (503 is Compute's `backendError`).
-    pub fn injected(code: u16) -> ComputeError {
+    pub(crate) fn injected(code: u16) -> ComputeError {
         let (reason, message) = match code {
             503 => (
                 "backendError",
@@ -89,7 +80,7 @@ impl ComputeError {
     }
 
     /// The JSON body, shaped like `compute-error-*.json`.
-    pub fn body(&self) -> Value {
+    pub(crate) fn body(&self) -> Value {
         let mut item = json!({
             "message": self.message,
             "domain": "global",
@@ -112,13 +103,13 @@ impl IntoResponse for ComputeError {
 
 /// A `google.rpc.Status` style error (Cloud Logging, OAuth endpoints).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RpcError {
+pub(crate) struct RpcError {
     pub code: u16,
     pub message: String,
 }
 
 impl RpcError {
-    pub fn invalid_argument(message: impl Into<String>) -> RpcError {
+    pub(crate) fn invalid_argument(message: impl Into<String>) -> RpcError {
         RpcError {
             code: 400,
             message: message.into(),
@@ -126,7 +117,7 @@ impl RpcError {
     }
 
     /// Google's canonical status name for an HTTP code.
-    pub fn status_name(code: u16) -> &'static str {
+    pub(crate) fn status_name(code: u16) -> &'static str {
         match code {
             400 => "INVALID_ARGUMENT",
             401 => "UNAUTHENTICATED",
@@ -143,7 +134,7 @@ impl RpcError {
         }
     }
 
-    pub fn injected(code: u16) -> RpcError {
+    pub(crate) fn injected(code: u16) -> RpcError {
         let message = match code {
             503 => "The service is currently unavailable.",
             429 => "Quota exceeded (gcpsim injected fault).",
@@ -155,7 +146,7 @@ impl RpcError {
         }
     }
 
-    pub fn body(&self) -> Value {
+    pub(crate) fn body(&self) -> Value {
         json!({ "error": {
             "code": self.code,
             "message": self.message,
@@ -171,7 +162,7 @@ impl IntoResponse for RpcError {
 }
 
 /// A JSON response with Google's content type.
-pub fn json_response(code: u16, body: &Value) -> Response {
+pub(crate) fn json_response(code: u16, body: &Value) -> Response {
     let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = (status, body.to_string()).into_response();
     response.headers_mut().insert(

@@ -12,7 +12,9 @@ use crate::audit::{self, AuditResource};
 use crate::error::SimError;
 use crate::faults::{Api, FaultAction, FaultSpec, Faults};
 use crate::identity::{self, IdentityRequest};
+use crate::pem::check_certificate_pem;
 use crate::scenario::AuditLogKind;
+use crate::signing::SigningKeys;
 use crate::world::World;
 
 /// Cloneable access to the simulated world.
@@ -28,6 +30,15 @@ pub struct RotationResult {
     pub current_kid: String,
     /// Every kid published in the JWKS, current first.
     pub published_kids: Vec<String>,
+}
+
+impl RotationResult {
+    fn of(keys: &SigningKeys) -> RotationResult {
+        RotationResult {
+            current_kid: keys.current_kid().to_string(),
+            published_kids: keys.published_kids(),
+        }
+    }
 }
 
 /// An audit entry to append (admin API). Exactly one of `vm` / `disk` / `project` names the resource.
@@ -77,20 +88,6 @@ pub struct MintTokenRequest {
     pub exp: Option<i64>,
 }
 
-/// How a PEM certificate starts.
-pub(crate) const CERTIFICATE_PEM_BEGIN: &str = "-----BEGIN CERTIFICATE-----";
-
-fn check_certificate_pem(pem: &str) -> Result<(), SimError> {
-    if pem.contains(CERTIFICATE_PEM_BEGIN) && pem.contains("-----END CERTIFICATE-----") {
-        Ok(())
-    } else {
-        Err(SimError::InvalidRequest(
-            "the EK certificate must be a PEM certificate (-----BEGIN CERTIFICATE-----)"
-                .to_string(),
-        ))
-    }
-}
-
 impl SimHandle {
     pub(crate) fn new(world: World) -> SimHandle {
         SimHandle {
@@ -109,10 +106,7 @@ impl SimHandle {
     pub fn rotate_keys(&self, drop_previous: bool) -> Result<RotationResult, SimError> {
         let mut world = self.lock();
         world.keys.rotate(drop_previous)?;
-        Ok(RotationResult {
-            current_kid: world.keys.current_kid().to_string(),
-            published_kids: world.keys.published_kids(),
-        })
+        Ok(RotationResult::of(&world.keys))
     }
 
     /// Publishes an attacker key under the current kid, listed first, that signs from now on (a JWKS
@@ -120,10 +114,7 @@ impl SimHandle {
     pub fn add_impostor_key(&self) -> Result<RotationResult, SimError> {
         let mut world = self.lock();
         world.keys.add_impostor()?;
-        Ok(RotationResult {
-            current_kid: world.keys.current_kid().to_string(),
-            published_kids: world.keys.published_kids(),
-        })
+        Ok(RotationResult::of(&world.keys))
     }
 
     /// Replaces the VM by another one under the same name, project and zone, with the same
@@ -132,9 +123,7 @@ impl SimHandle {
     /// entries are written: the twin is as perfect as Bob can make it, so only the id tells.
     pub fn replace_instance(&self, vm: &str) -> Result<u64, SimError> {
         let mut world = self.lock();
-        let state = world
-            .vm_by_name_mut(vm)
-            .ok_or_else(|| SimError::UnknownVm(vm.to_string()))?;
+        let state = world.known_vm_mut(vm)?;
         let mut id = state.spec.id;
         while id == state.spec.id {
             id = crate::fingerprint::new_numeric_id()
@@ -181,9 +170,7 @@ impl SimHandle {
     /// `encryptionKey`, as for a VM whose vTPM Google does not report.
     pub fn remove_ek(&self, vm: &str) -> Result<(), SimError> {
         let mut world = self.lock();
-        let state = world
-            .vm_by_name_mut(vm)
-            .ok_or_else(|| SimError::UnknownVm(vm.to_string()))?;
+        let state = world.known_vm_mut(vm)?;
         state.ek_pem = None;
         state.ek_cert_pem = None;
         Ok(())
@@ -194,9 +181,7 @@ impl SimHandle {
     pub fn set_ek_certificate_pem(&self, vm: &str, pem: &str) -> Result<(), SimError> {
         check_certificate_pem(pem)?;
         let mut world = self.lock();
-        let state = world
-            .vm_by_name_mut(vm)
-            .ok_or_else(|| SimError::UnknownVm(vm.to_string()))?;
+        let state = world.known_vm_mut(vm)?;
         if state.ek_pem.is_none() {
             return Err(SimError::InvalidRequest(format!(
                 "VM `{vm}` has no EK public key to certify; set one first (ekPub)"
@@ -223,9 +208,7 @@ impl SimHandle {
             check_certificate_pem(cert)?;
         }
         let mut world = self.lock();
-        let state = world
-            .vm_by_name_mut(vm)
-            .ok_or_else(|| SimError::UnknownVm(vm.to_string()))?;
+        let state = world.known_vm_mut(vm)?;
         state.ek_pem = Some(ek_pub_pem.to_string());
         state.ek_cert_pem = ek_cert_pem.map(str::to_string);
         Ok(())
@@ -252,19 +235,11 @@ impl SimHandle {
         let (project, resource) = match (&input.vm, &input.project) {
             (None, None) if input.disk.is_some() => {
                 let vm = input.disk.clone().unwrap_or_default();
-                let state = world
-                    .vm_by_name(&vm)
-                    .ok_or_else(|| SimError::UnknownVm(vm.clone()))?;
-                let (p, z) = (state.disk.project.clone(), state.disk.zone.clone());
-                let resource = world
-                    .disk_audit_resource(&p, &z, &state.disk.name.clone())
-                    .ok_or_else(|| SimError::UnknownVm(vm.clone()))?;
-                (p, resource)
+                let state = world.known_vm(&vm)?;
+                (state.disk.project.clone(), state.disk.audit_resource())
             }
             (Some(vm), None) if input.disk.is_none() => {
-                let state = world
-                    .vm_by_name(vm)
-                    .ok_or_else(|| SimError::UnknownVm(vm.clone()))?;
+                let state = world.known_vm(vm)?;
                 let resource = if input.method.contains(".projects.") {
                     AuditResource::Project {
                         project: state.spec.project.clone(),
@@ -341,9 +316,7 @@ impl SimHandle {
         request: &IdentityRequest,
     ) -> Result<String, SimError> {
         let world = self.lock();
-        let state = world
-            .vm_by_name(vm)
-            .ok_or_else(|| SimError::UnknownVm(vm.to_string()))?;
+        let state = world.known_vm(vm)?;
         let project = world
             .project(&state.spec.project)
             .ok_or_else(|| SimError::UnknownProject(state.spec.project.clone()))?;

@@ -6,11 +6,11 @@ use serde_json::{Map, Value, json};
 use crate::world::{ProjectState, VmState};
 
 /// Token lifetime Google uses.
-pub const TOKEN_LIFETIME_SECS: i64 = 3600;
+pub(crate) const TOKEN_LIFETIME_SECS: i64 = 3600;
 
 /// What the caller asked for (`audience`, `format`, `licenses`) plus optional overrides for tests.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdentityRequest {
+pub(crate) struct IdentityRequest {
     pub audience: String,
     /// `format=full`: email, email_verified and the `google.compute_engine` claim.
     pub full: bool,
@@ -23,7 +23,7 @@ pub struct IdentityRequest {
 }
 
 /// The claims object; serialized with sorted keys like Google's compact payloads.
-pub fn claims(
+pub(crate) fn claims(
     vm: &VmState,
     project: &ProjectState,
     request: &IdentityRequest,

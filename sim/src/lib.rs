@@ -2,22 +2,39 @@
 //! Google's JWKS, the Compute Engine REST API subset we use, and Cloud Logging `entries.list`.
 //!
 //! In-process use: `Scenario::from_file` → `RunningSim::start` → talk to `api` / `metadata[vm]`,
-//! drive admin operations through `RunningSim::handle()`.
+//! drive admin operations through `RunningSim::handle()`. Everything else is private. The modules,
+//! from the leaves up (each uses only modules listed before it):
+//!
+//! - `error`: [`SimError`]. `fingerprint`: random fingerprints, ids, tokens and operation names.
+//!   `compute_links`: Compute's URL prefix, instance and disk self links, timestamp format.
+//!   `pem`: what a PEM certificate looks like. `google_error`: Google's error bodies.
+//!   `faults`: injected faults ([`FaultSpec`]). `signing`: the rotating RS256 keys and the JWKS.
+//!   `logfilter`: the Cloud Logging filter language.
+//! - `scenario`: the parsed, validated [`Scenario`] (projects, VMs, declared history).
+//! - `audit`: Cloud Audit Log entries as Compute writes them.
+//! - `operation`: `compute#operation` objects.
+//! - `world`: the mutable state (VMs, disks, operations, audit log, keys, faults) and its mutations.
+//! - `resources`: Compute resource JSON rendered from the world. `identity`: identity token claims.
+//! - `handle`: [`SimHandle`], locked access to the world and the admin operations.
+//! - `http`: the API and metadata-server routers. `running`: [`RunningSim`], the listeners.
 
-pub mod audit;
-pub mod error;
-pub mod faults;
-pub mod fingerprint;
-pub mod google_error;
-pub mod handle;
-pub mod http;
-pub mod identity;
-pub mod logfilter;
-pub mod resources;
-pub mod running;
-pub mod scenario;
-pub mod signing;
-pub mod world;
+mod audit;
+mod compute_links;
+mod error;
+mod faults;
+mod fingerprint;
+mod google_error;
+mod handle;
+mod http;
+mod identity;
+mod logfilter;
+mod operation;
+mod pem;
+mod resources;
+mod running;
+mod scenario;
+mod signing;
+mod world;
 
 pub use error::SimError;
 pub use faults::{Api, FaultSpec};

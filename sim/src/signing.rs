@@ -49,14 +49,14 @@ impl SigningKey {
 
 /// The key ring: the current key signs, older ones stay published until rotated out.
 #[derive(Debug)]
-pub struct SigningKeys {
+pub(crate) struct SigningKeys {
     /// Newest first; index 0 signs.
     keys: Vec<SigningKey>,
 }
 
 impl SigningKeys {
     /// A ring with one fresh key.
-    pub fn generate() -> Result<SigningKeys, SimError> {
+    pub(crate) fn generate() -> Result<SigningKeys, SimError> {
         Ok(SigningKeys {
             keys: vec![SigningKey::generate()?],
         })
@@ -64,7 +64,7 @@ impl SigningKeys {
 
     /// Makes a new current key. The previous current key stays published (for verification) unless
     /// `drop_previous`; anything older is dropped, so at most two keys are published.
-    pub fn rotate(&mut self, drop_previous: bool) -> Result<(), SimError> {
+    pub(crate) fn rotate(&mut self, drop_previous: bool) -> Result<(), SimError> {
         let fresh = SigningKey::generate()?;
         let keep = if drop_previous { 0 } else { 1 };
         self.keys.truncate(keep);
@@ -75,7 +75,7 @@ impl SigningKeys {
     /// Publishes an attacker's key under the current key's id, listed first, and makes it the signing
     /// key: a JWKS with a duplicate `kid`, where a verifier that takes the first match trusts the
     /// attacker. `rotate(true)` removes it again.
-    pub fn add_impostor(&mut self) -> Result<(), SimError> {
+    pub(crate) fn add_impostor(&mut self) -> Result<(), SimError> {
         let mut impostor = SigningKey::generate()?;
         impostor.kid = self.current_kid().to_string();
         self.keys.insert(0, impostor);
@@ -83,23 +83,23 @@ impl SigningKeys {
     }
 
     /// Key id of the key that signs now.
-    pub fn current_kid(&self) -> &str {
+    pub(crate) fn current_kid(&self) -> &str {
         self.keys.first().map(|k| k.kid.as_str()).unwrap_or("")
     }
 
     /// Key ids of every published key, current first.
-    pub fn published_kids(&self) -> Vec<String> {
+    pub(crate) fn published_kids(&self) -> Vec<String> {
         self.keys.iter().map(|k| k.kid.clone()).collect()
     }
 
     /// The `/oauth2/v3/certs` document.
-    pub fn jwks(&self) -> Value {
+    pub(crate) fn jwks(&self) -> Value {
         json!({ "keys": self.keys.iter().map(SigningKey::jwk).collect::<Vec<_>>() })
     }
 
     /// Signs `claims` as a compact RS256 JWS with header `{alg, kid, typ}`. Object keys are serialized
     /// sorted, like Google's tokens.
-    pub fn sign(&self, claims: &Value) -> Result<String, SimError> {
+    pub(crate) fn sign(&self, claims: &Value) -> Result<String, SimError> {
         let key = self.keys.first().ok_or(SimError::Signing)?;
         let header = json!({ "alg": "RS256", "kid": key.kid, "typ": "JWT" });
         let encode = |v: &Value| -> Result<String, SimError> {

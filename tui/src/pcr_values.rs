@@ -166,8 +166,8 @@ pub fn choose(
             record.instance_id
         ))
     };
-    record
-        .signed_fields()
+    let fields = record.signed_fields();
+    fields
         .verify_signature(record.server_signature.as_ref(), key)
         .map_err(|e| refused(e.to_string()))?;
     if record.instance_id != instance_id {
@@ -193,7 +193,7 @@ pub fn choose(
             "{vm}'s last quote covers no PCRs; {WHAT_TO_DO}"
         )));
     }
-    let values = record.verify(key).map_err(|e| refused(e.to_string()))?;
+    let values = fields.verify_quote().map_err(|e| refused(e.to_string()))?;
     if let Some((index, _)) = values
         .iter()
         .find(|(index, value)| value.len() != SHA256_LEN || **index > MAX_PCR_INDEX)

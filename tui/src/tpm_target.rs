@@ -227,6 +227,19 @@ mod tests {
         BTreeMap::from([(0, vec![0x11; 32]), (7, vec![0x22; 32])])
     }
 
+    /// A target for the good EK that seals to `pcrs` (no attestation record, no pinned EK).
+    fn target_with_pcrs(instance_id: &str, pcrs: &BTreeMap<u32, Vec<u8>>) -> SealingTarget {
+        SealingTarget::new(
+            instance_id,
+            "vm-a",
+            &identity(Some(ek_pem())),
+            None,
+            Some(pcrs),
+            None,
+        )
+        .unwrap()
+    }
+
     fn secret(name: &str, secret_type: &'static str, data: &[u8]) -> PlainSecret {
         PlainSecret {
             name: name.to_owned(),
@@ -294,15 +307,7 @@ mod tests {
 
     #[test]
     fn raw_secrets_become_envelopes_and_pre_sealed_ones_pass_through_when_the_policy_matches() {
-        let target = SealingTarget::new(
-            "4708",
-            "vm-a",
-            &identity(Some(ek_pem())),
-            None,
-            Some(&pcrs()),
-            None,
-        )
-        .unwrap();
+        let target = target_with_pcrs("4708", &pcrs());
         let pre_sealed = target.seal("blob", b"sealed elsewhere").unwrap();
         let stored = target
             .seal_all(&[
@@ -326,26 +331,10 @@ mod tests {
 
     #[test]
     fn pre_sealed_secrets_with_another_policy_or_not_an_envelope_are_rejected() {
-        let target = SealingTarget::new(
-            "1",
-            "vm-a",
-            &identity(Some(ek_pem())),
-            None,
-            Some(&pcrs()),
-            None,
-        )
-        .unwrap();
+        let target = target_with_pcrs("1", &pcrs());
         let mut other_pcrs = pcrs();
         other_pcrs.insert(7, vec![0x33; 32]);
-        let other = SealingTarget::new(
-            "1",
-            "vm-a",
-            &identity(Some(ek_pem())),
-            None,
-            Some(&other_pcrs),
-            None,
-        )
-        .unwrap();
+        let other = target_with_pcrs("1", &other_pcrs);
         let foreign = other.seal("blob", b"x").unwrap();
         let error = target
             .seal_all(&[secret("blob", "TPM", &foreign)])

@@ -355,31 +355,8 @@ mod tests {
 
     fn approval() -> Approval {
         Approval {
-            instance_id: "1".into(),
-            instance_name: "a".into(),
-            project: "p".into(),
-            zone: "z".into(),
-            service_account: String::new(),
-            user_data_sha256: String::new(),
-            fingerprint: String::new(),
-            boot_images: Vec::new(),
-            allowed_metadata_keys: Default::default(),
-            peer_address: None,
-            client_cert_serial: None,
-            require_confidential: false,
-            require_tpm: true,
-            require_data_access: false,
-            pcr_policy: None,
-            ek_public_pem: None,
-            secrets: Vec::new(),
-            approver: "me".into(),
-            approved_at: Utc::now(),
-            expires_at: None,
             revision: 1,
-            revoked_at: None,
-            revoke_reason: None,
-            forced_reason: None,
-            signature: String::new(),
+            ..Approval::unpinned("1", "a", "p", "z", "me", Utc::now())
         }
     }
 

@@ -7,24 +7,24 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::classify::strip_version;
+use super::classify::{normalize_method, strip_version};
 use super::method_table::{ALLOWED, DENIED, UNFETCHED_READS};
 
-/// Which methods are harmless and which deny, each with the text Alice reads.
+/// The allow/deny tables as configured, each method → the text Alice reads.
 ///
 /// In TOML (`[policy.audit_methods]`): `allow = { "compute.instances.setLabels" = "why" }` and
 /// `deny = { "compute.instances.setMetadata" = "reason" }`. A table that is given replaces its
 /// default; one that is left out keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct AuditMethods {
+pub struct MethodTables {
     /// Harmless methods: method → why it cannot change the VM or expose it.
     pub allow: BTreeMap<String, String>,
     /// Methods that deny release: method → reason. A method in both lists is denied.
     pub deny: BTreeMap<String, String>,
 }
 
-impl Default for AuditMethods {
+impl Default for MethodTables {
     fn default() -> Self {
         let table = |rows: &[(&str, &str)]| {
             rows.iter()
@@ -35,6 +35,48 @@ impl Default for AuditMethods {
             allow: table(ALLOWED),
             deny: table(DENIED),
         }
+    }
+}
+
+/// Which methods are harmless and which deny: the [`MethodTables`] as configured (serialised as
+/// they were given), and their method names normalised once for lookups.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "MethodTables", into = "MethodTables")]
+pub struct AuditMethods {
+    configured: MethodTables,
+    /// `configured.allow` by [`normalize_method`] (of spellings that normalise alike, the first).
+    allow: BTreeMap<String, String>,
+    /// `configured.deny` by [`normalize_method`].
+    deny: BTreeMap<String, String>,
+}
+
+impl From<MethodTables> for AuditMethods {
+    fn from(configured: MethodTables) -> Self {
+        let normalized = |table: &BTreeMap<String, String>| {
+            let mut out = BTreeMap::new();
+            for (method, text) in table {
+                out.entry(normalize_method(method))
+                    .or_insert_with(|| text.clone());
+            }
+            out
+        };
+        Self {
+            allow: normalized(&configured.allow),
+            deny: normalized(&configured.deny),
+            configured,
+        }
+    }
+}
+
+impl From<AuditMethods> for MethodTables {
+    fn from(methods: AuditMethods) -> Self {
+        methods.configured
+    }
+}
+
+impl Default for AuditMethods {
+    fn default() -> Self {
+        MethodTables::default().into()
     }
 }
 
@@ -51,23 +93,21 @@ pub enum MethodVerdict {
     Unknown,
 }
 
-fn lookup<'a>(table: &'a BTreeMap<String, String>, method: &str) -> Option<&'a String> {
-    let wanted = strip_version(method.trim());
-    table
-        .iter()
-        .find(|(key, _)| strip_version(key.trim()).eq_ignore_ascii_case(wanted))
-        .map(|(_, text)| text)
-}
-
 impl AuditMethods {
+    /// The tables as configured.
+    pub fn configured(&self) -> &MethodTables {
+        &self.configured
+    }
+
     /// The verdict for `method` (any version prefix, any case); the deny list wins.
     pub fn verdict(&self, method: &str) -> MethodVerdict {
-        if let Some(reason) = lookup(&self.deny, method) {
+        let wanted = normalize_method(method);
+        if let Some(reason) = self.deny.get(&wanted) {
             return MethodVerdict::Denied {
                 reason: reason.clone(),
             };
         }
-        match lookup(&self.allow, method) {
+        match self.allow.get(&wanted) {
             Some(why) => MethodVerdict::Allowed { why: why.clone() },
             None => MethodVerdict::Unknown,
         }
@@ -77,7 +117,12 @@ impl AuditMethods {
     /// server leaves out of its Logging queries ([`UNFETCHED_READS`]) are allowed: an entry that is
     /// not fetched must be one that would pass.
     pub fn validate(&self) -> Result<(), String> {
-        for method in self.allow.keys().chain(self.deny.keys()) {
+        for method in self
+            .configured
+            .allow
+            .keys()
+            .chain(self.configured.deny.keys())
+        {
             let bare = strip_version(method.trim());
             if bare.split('.').count() < 3 || bare.split('.').any(str::is_empty) {
                 return Err(format!(
@@ -102,10 +147,11 @@ mod tests {
 
     #[test]
     fn deny_wins_over_allow_and_versions_and_case_do_not_matter() {
-        let mut methods = AuditMethods::default();
-        methods
+        let mut tables = MethodTables::default();
+        tables
             .allow
             .insert("compute.instances.setMetadata".into(), "oops".into());
+        let methods = AuditMethods::from(tables);
         assert!(matches!(
             methods.verdict("BETA.compute.instances.SETMETADATA"),
             MethodVerdict::Denied { .. }
@@ -123,21 +169,21 @@ mod tests {
     #[test]
     fn defaults_validate_and_an_allow_list_without_the_server_reads_does_not() {
         assert_eq!(AuditMethods::default().validate(), Ok(()));
-        let mut methods = AuditMethods::default();
-        methods.allow.remove("compute.disks.get");
+        let mut tables = MethodTables::default();
+        tables.allow.remove("compute.disks.get");
         assert!(
-            methods
+            AuditMethods::from(tables)
                 .validate()
                 .unwrap_err()
                 .contains("compute.disks.get")
         );
-        let mut methods = AuditMethods::default();
-        methods
+        let mut tables = MethodTables::default();
+        tables
             .deny
             .insert("v1.compute.instances.get".into(), "x".into());
-        assert!(methods.validate().is_err());
-        let mut methods = AuditMethods::default();
-        methods.allow.insert("setLabels".into(), "x".into());
-        assert!(methods.validate().is_err());
+        assert!(AuditMethods::from(tables).validate().is_err());
+        let mut tables = MethodTables::default();
+        tables.allow.insert("setLabels".into(), "x".into());
+        assert!(AuditMethods::from(tables).validate().is_err());
     }
 }

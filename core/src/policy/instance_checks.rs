@@ -4,20 +4,17 @@
 
 use crate::approval::Approval;
 use crate::auditlog::{AuditEntry, Classification, classify};
+use crate::boot_image::{matches_prefix, normalize_image};
 use crate::checks::{
     INSTANCE_BOOT_IMAGE, INSTANCE_FINGERPRINT, INSTANCE_METADATA, INSTANCE_SERVICE_ACCOUNT,
     INSTANCE_SHIELDED, INSTANCE_USER_DATA,
 };
 use crate::cloudconfig::user_data_sha256_b64;
 use crate::evidence::{DiskEvidence, Evidence, Fetched, InstanceEvidence};
-use crate::metadata_keys::{
-    KeyClass, blocks_project_ssh_keys, classify_instance_key, clearly_on, shown,
-};
+use crate::metadata_keys::{blocks_project_ssh_keys, clearly_on, instance_findings, shown};
 use crate::policy::audit_scope;
 use crate::settings::{FingerprintPolicy, Settings};
 use crate::verdict::CheckResult;
-
-use super::boot_image::{matches_prefix, normalize_image};
 
 pub(super) fn run(
     approval: &Approval,
@@ -72,20 +69,16 @@ fn user_data(approval: &Approval, instance: &InstanceEvidence) -> CheckResult {
 /// Keys outside the approved set fail; keys that run code or open access fail even when an approval
 /// (an older one, or one signed by hand) or the settings list them; project SSH keys must be blocked.
 fn metadata(approval: &Approval, instance: &InstanceEvidence, settings: &Settings) -> CheckResult {
+    let findings = instance_findings(&instance.metadata);
     let mut problems = Vec::new();
-    for (key, value) in &instance.metadata {
-        match classify_instance_key(key, value) {
-            KeyClass::Dangerous(reason) => {
-                problems.push(format!("{key:?} {reason} (never approvable)"));
-            }
-            KeyClass::Harmless | KeyClass::Unknown => {
-                let allowed = key == "user-data"
-                    || settings.always_allowed_metadata_keys.contains(key)
-                    || approval.allowed_metadata_keys.contains(key);
-                if !allowed {
-                    problems.push(format!("key {key:?} is not approved"));
-                }
-            }
+    for key in instance.metadata.keys() {
+        if let Some(finding) = findings.iter().find(|finding| finding.key == *key) {
+            problems.push(format!("{finding} (never approvable)"));
+        } else if !(key == "user-data"
+            || settings.always_allowed_metadata_keys.contains(key)
+            || approval.allowed_metadata_keys.contains(key))
+        {
+            problems.push(format!("key {key:?} is not approved"));
         }
     }
     if !blocks_project_ssh_keys(&instance.metadata) {

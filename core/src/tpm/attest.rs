@@ -202,15 +202,7 @@ impl TpmtSignature {
                 });
             }
         }
-        let hash_offset = reader.offset();
-        let hash_alg = reader.u16("TPMS_SIGNATURE_RSA.hash")?;
-        if !is_hash_alg(hash_alg) {
-            return Err(MarshalError::UnknownAlgorithm {
-                what: "TPMS_SIGNATURE_RSA.hash",
-                offset: hash_offset,
-                alg: hash_alg,
-            });
-        }
+        let hash_alg = reader.hash_alg("TPMS_SIGNATURE_RSA.hash")?;
         let signature = reader
             .tpm2b("TPMS_SIGNATURE_RSA.sig", MAX_RSA_KEY_BYTES)?
             .to_vec();

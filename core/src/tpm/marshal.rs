@@ -1,6 +1,7 @@
 //! Bounded big-endian reader and writer for TPM structures. Every length is checked against the
 //! input before use, nothing panics, and no allocation is larger than the input that justifies it.
 
+use super::alg::is_hash_alg;
 use super::errors::MarshalError;
 
 /// Largest value a TPM2B size field can hold.
@@ -68,6 +69,17 @@ impl<'a> Reader<'a> {
     /// A big-endian u16.
     pub fn u16(&mut self, what: &'static str) -> Result<u16, MarshalError> {
         Ok(u16::from_be_bytes(self.array(what)?))
+    }
+
+    /// A TPMI_ALG_HASH: a u16 naming a hash algorithm this code knows (SHA-1, SHA-256, ...).
+    pub fn hash_alg(&mut self, what: &'static str) -> Result<u16, MarshalError> {
+        let offset = self.offset();
+        let alg = self.u16(what)?;
+        if is_hash_alg(alg) {
+            Ok(alg)
+        } else {
+            Err(MarshalError::UnknownAlgorithm { what, offset, alg })
+        }
     }
 
     /// A big-endian u32.

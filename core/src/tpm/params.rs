@@ -91,16 +91,6 @@ impl Scheme {
         }
     }
 
-    fn read_hash(reader: &mut Reader<'_>, what: &'static str) -> Result<u16, MarshalError> {
-        let offset = reader.offset();
-        let alg = reader.u16(what)?;
-        if is_hash_alg(alg) {
-            Ok(alg)
-        } else {
-            Err(MarshalError::UnknownAlgorithm { what, offset, alg })
-        }
-    }
-
     pub(crate) fn read_rsa(reader: &mut Reader<'_>) -> Result<Self, MarshalError> {
         let offset = reader.offset();
         match reader.u16("TPMT_RSA_SCHEME.scheme")? {
@@ -109,7 +99,7 @@ impl Scheme {
                 ..Self::NULL
             }),
             scheme @ (ALG_RSASSA | ALG_RSAPSS | ALG_OAEP) => {
-                let hash_alg = Self::read_hash(reader, "TPMT_RSA_SCHEME.hashAlg")?;
+                let hash_alg = reader.hash_alg("TPMT_RSA_SCHEME.hashAlg")?;
                 Ok(Self::with_hash(scheme, hash_alg))
             }
             alg => Err(MarshalError::UnknownAlgorithm {
@@ -125,11 +115,11 @@ impl Scheme {
         match reader.u16("TPMT_KEYEDHASH_SCHEME.scheme")? {
             ALG_NULL => Ok(Self::NULL),
             ALG_HMAC => {
-                let hash_alg = Self::read_hash(reader, "TPMT_KEYEDHASH_SCHEME.hashAlg")?;
+                let hash_alg = reader.hash_alg("TPMT_KEYEDHASH_SCHEME.hashAlg")?;
                 Ok(Self::with_hash(ALG_HMAC, hash_alg))
             }
             ALG_XOR => {
-                let hash_alg = Self::read_hash(reader, "TPMT_KEYEDHASH_SCHEME.hashAlg")?;
+                let hash_alg = reader.hash_alg("TPMT_KEYEDHASH_SCHEME.hashAlg")?;
                 let kdf_offset = reader.offset();
                 let kdf = reader.u16("TPMT_KEYEDHASH_SCHEME.kdf")?;
                 if kdf != ALG_KDF1_SP800_108 {

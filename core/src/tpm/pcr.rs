@@ -71,15 +71,7 @@ impl PcrSelectionList {
         }
         let mut banks = Vec::with_capacity(count);
         for _ in 0..count {
-            let alg_offset = reader.offset();
-            let hash_alg = reader.u16("TPMS_PCR_SELECTION.hash")?;
-            if !is_hash_alg(hash_alg) {
-                return Err(MarshalError::UnknownAlgorithm {
-                    what: "TPMS_PCR_SELECTION.hash",
-                    offset: alg_offset,
-                    alg: hash_alg,
-                });
-            }
+            let hash_alg = reader.hash_alg("TPMS_PCR_SELECTION.hash")?;
             let size_offset = reader.offset();
             let size = usize::from(reader.u8("TPMS_PCR_SELECTION.sizeofSelect")?);
             if size > PCR_SELECT_MAX {

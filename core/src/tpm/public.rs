@@ -106,15 +106,7 @@ impl TpmtPublic {
     pub fn read(reader: &mut Reader<'_>) -> Result<Self, MarshalError> {
         let type_offset = reader.offset();
         let object_type = reader.u16("TPMT_PUBLIC.type")?;
-        let name_offset = reader.offset();
-        let name_alg = reader.u16("TPMT_PUBLIC.nameAlg")?;
-        if !is_hash_alg(name_alg) {
-            return Err(MarshalError::UnknownAlgorithm {
-                what: "TPMT_PUBLIC.nameAlg",
-                offset: name_offset,
-                alg: name_alg,
-            });
-        }
+        let name_alg = reader.hash_alg("TPMT_PUBLIC.nameAlg")?;
         let attributes = ObjectAttributes(reader.u32("TPMT_PUBLIC.objectAttributes")?);
         let auth_policy = reader
             .tpm2b("TPMT_PUBLIC.authPolicy", MAX_DIGEST_BYTES)?

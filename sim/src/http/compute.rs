@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::apply_fault;
 use crate::audit::AuditResource;
+use crate::compute_links::COMPUTE_BASE;
 use crate::faults::Api;
 use crate::google_error::{ComputeError, json_response};
 use crate::handle::SimHandle;
@@ -180,17 +181,9 @@ fn route(
             world.detach_disk(p, z, vm, device, now)
         }
         ["projects", p, "zones", z, "disks", d] if get => {
-            let value = world
-                .vms
-                .iter()
-                .find(|vm| vm.disk.project == *p && vm.disk.zone == *z && vm.disk.name == *d)
-                .map(disk::boot_disk)
-                .ok_or_else(|| {
-                    ComputeError::not_found(&format!("projects/{p}/zones/{z}/disks/{d}"))
-                })?;
-            if let Some(resource) = world.disk_audit_resource(p, z, d) {
-                world.record_read("v1.compute.disks.get", resource, now);
-            }
+            let state = world.vm_with_boot_disk(p, z, d)?;
+            let (value, resource) = (disk::boot_disk(state), state.disk.audit_resource());
+            world.record_read("v1.compute.disks.get", resource, now);
             Ok(value)
         }
         ["projects", p, "zones", z, "disks", d, "createSnapshot"] if post => {
@@ -199,10 +192,7 @@ fn route(
         }
         ["projects", p, "global", "snapshots", name] if get => world.snapshot(p, name),
         ["projects", p, "global", "images", i] if get => {
-            let url = format!(
-                "{}projects/{p}/global/images/{i}",
-                crate::resources::COMPUTE_BASE
-            );
+            let url = format!("{COMPUTE_BASE}projects/{p}/global/images/{i}");
             world
                 .vms
                 .iter()

@@ -13,7 +13,7 @@ fn page(code: u16, title: &str, message_html: &str) -> String {
 }
 
 /// 403 for a request without `Metadata-Flavor: Google`.
-pub fn missing_flavor_page(path: &str) -> String {
+pub(crate) fn missing_flavor_page(path: &str) -> String {
     page(
         403,
         "Forbidden",
@@ -25,7 +25,7 @@ pub fn missing_flavor_page(path: &str) -> String {
 }
 
 /// 403 for a proxied request (`X-Forwarded-For` present).
-pub fn forwarded_page(path: &str) -> String {
+pub(crate) fn forwarded_page(path: &str) -> String {
     page(
         403,
         "Forbidden",
@@ -37,7 +37,7 @@ pub fn forwarded_page(path: &str) -> String {
 }
 
 /// 404 for an unknown metadata path.
-pub fn not_found_page(path: &str) -> String {
+pub(crate) fn not_found_page(path: &str) -> String {
     page(
         404,
         "Not Found",

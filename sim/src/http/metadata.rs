@@ -272,7 +272,7 @@ fn tree(world: &World, vm_name: &str) -> Option<Value> {
     }
     let image = s
         .boot_image
-        .strip_prefix(crate::resources::COMPUTE_BASE)
+        .strip_prefix(crate::compute_links::COMPUTE_BASE)
         .unwrap_or(&s.boot_image);
     let region = s.zone.rsplit_once('-').map(|(r, _)| r).unwrap_or(&s.zone);
     Some(json!({

@@ -4,7 +4,7 @@
 
 mod admin;
 mod compute;
-pub mod error_pages;
+pub(crate) mod error_pages;
 mod jwks;
 mod logging;
 mod metadata;
@@ -19,12 +19,12 @@ use crate::google_error::ComputeError;
 use crate::handle::SimHandle;
 
 /// The API listener's router.
-pub fn api_router(handle: SimHandle) -> Router {
+pub(crate) fn api_router(handle: SimHandle) -> Router {
     Router::new().fallback(dispatch).with_state(handle)
 }
 
 /// A VM's metadata-server router.
-pub fn metadata_router(handle: SimHandle, vm: String) -> Router {
+pub(crate) fn metadata_router(handle: SimHandle, vm: String) -> Router {
     Router::new()
         .fallback(metadata::serve)
         .with_state(metadata::MetadataState { handle, vm })

@@ -50,7 +50,7 @@ fn compare(actual: &str, op: Op, expected: &str) -> bool {
 impl Filter {
     /// Whether `entry` (a LogEntry as JSON) satisfies the filter. A missing field never matches a
     /// comparison (so `NOT field=x` matches entries without the field).
-    pub fn matches(&self, entry: &Value) -> bool {
+    pub(crate) fn matches(&self, entry: &Value) -> bool {
         match self {
             Filter::All => true,
             Filter::And(terms) => terms.iter().all(|t| t.matches(entry)),

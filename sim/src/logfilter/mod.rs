@@ -6,11 +6,11 @@
 mod eval;
 mod parser;
 
-pub use parser::parse;
+pub(crate) use parser::parse;
 
 /// A comparison operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Op {
+pub(crate) enum Op {
     Eq,
     Ne,
     Lt,
@@ -23,7 +23,7 @@ pub enum Op {
 
 /// A parsed filter expression.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Filter {
+pub(crate) enum Filter {
     /// The empty filter: matches everything.
     All,
     And(Vec<Filter>),
@@ -40,7 +40,7 @@ pub enum Filter {
 /// Why a filter was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid filter at character {position}: {problem}")]
-pub struct FilterError {
+pub(crate) struct FilterError {
     pub position: usize,
     pub problem: String,
 }

@@ -3,7 +3,7 @@
 use super::{Filter, FilterError, Op};
 
 /// Parses a filter; an empty or blank filter matches everything.
-pub fn parse(text: &str) -> Result<Filter, FilterError> {
+pub(crate) fn parse(text: &str) -> Result<Filter, FilterError> {
     let mut parser = Parser {
         chars: text.chars().collect(),
         pos: 0,

@@ -5,10 +5,11 @@
 use serde_json::{Value, json};
 
 use super::instance::{guest_os_features, license_urls};
-use super::{COMPUTE_BASE, compute_time, stable_id};
+use super::stable_id;
+use crate::compute_links::{COMPUTE_BASE, compute_time};
 use crate::world::VmState;
 
-pub fn boot_disk(vm: &VmState) -> Value {
+pub(crate) fn boot_disk(vm: &VmState) -> Value {
     let s = &vm.spec;
     let d = &vm.disk;
     let zone_base = format!("{COMPUTE_BASE}projects/{}/zones/{}", d.project, d.zone);
@@ -21,7 +22,7 @@ pub fn boot_disk(vm: &VmState) -> Value {
         "sizeGb": "10",
         "zone": zone_base,
         "status": "READY",
-        "selfLink": format!("{zone_base}/disks/{}", d.name),
+        "selfLink": d.self_link(),
         "sourceImage": s.boot_image,
         "sourceImageId": stable_id(image_name),
         "type": format!("{zone_base}/diskTypes/pd-standard"),

@@ -4,10 +4,16 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::instance::license_urls;
-use super::{COMPUTE_BASE, compute_time, stable_id};
+use super::stable_id;
+use crate::compute_links::{COMPUTE_BASE, compute_time};
 
 /// The image at `projects/{project}/global/images/{name}`, with licences of the VMs that use it.
-pub fn image(project: &str, name: &str, license_codes: &[String], created: DateTime<Utc>) -> Value {
+pub(crate) fn image(
+    project: &str,
+    name: &str,
+    license_codes: &[String],
+    created: DateTime<Utc>,
+) -> Value {
     // cos-stable-109-17800-147-54 -> family cos-stable, milestone 109.
     let parts: Vec<&str> = name.split('-').collect();
     let milestone_at = parts

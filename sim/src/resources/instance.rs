@@ -2,20 +2,11 @@
 
 use serde_json::{Value, json};
 
-use super::{COMPUTE_BASE, compute_time};
+use crate::compute_links::{COMPUTE_BASE, compute_time};
 use crate::world::VmState;
 
-/// Self link of a VM.
-pub fn self_link(vm: &VmState) -> String {
-    let s = &vm.spec;
-    format!(
-        "{COMPUTE_BASE}projects/{}/zones/{}/instances/{}",
-        s.project, s.zone, s.name
-    )
-}
-
 /// `metadata` items in Google's shape (sorted by key).
-pub fn metadata_items(items: &std::collections::BTreeMap<String, String>) -> Value {
+pub(crate) fn metadata_items(items: &std::collections::BTreeMap<String, String>) -> Value {
     Value::Array(
         items
             .iter()
@@ -25,7 +16,7 @@ pub fn metadata_items(items: &std::collections::BTreeMap<String, String>) -> Val
 }
 
 /// Licence URLs matching the VM's licence codes (COS codes are named; others by code).
-pub fn license_urls(codes: &[String]) -> Vec<String> {
+pub(crate) fn license_urls(codes: &[String]) -> Vec<String> {
     codes
         .iter()
         .map(|code| match code.as_str() {
@@ -41,7 +32,7 @@ pub fn license_urls(codes: &[String]) -> Vec<String> {
         .collect()
 }
 
-pub fn instance(vm: &VmState) -> Value {
+pub(crate) fn instance(vm: &VmState) -> Value {
     let s = &vm.spec;
     let project_base = format!("{COMPUTE_BASE}projects/{}", s.project);
     let region = s.zone.rsplit_once('-').map(|(r, _)| r).unwrap_or(&s.zone);
@@ -82,7 +73,7 @@ pub fn instance(vm: &VmState) -> Value {
             "items": metadata_items(&vm.metadata),
         },
         "serviceAccounts": [{ "email": s.service_account, "scopes": s.scopes }],
-        "selfLink": self_link(vm),
+        "selfLink": vm.self_link(),
         "scheduling": {
             "onHostMaintenance": if s.confidential { "TERMINATE" } else { "MIGRATE" },
             "automaticRestart": true,
@@ -147,7 +138,7 @@ fn attached_disks(vm: &VmState) -> Value {
 }
 
 /// Guest OS features of a COS image.
-pub fn guest_os_features() -> Value {
+pub(crate) fn guest_os_features() -> Value {
     json!([
         { "type": "VIRTIO_SCSI_MULTIQUEUE" },
         { "type": "SEV_CAPABLE" },

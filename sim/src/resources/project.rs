@@ -3,10 +3,10 @@
 use serde_json::{Value, json};
 
 use super::instance::metadata_items;
-use super::{COMPUTE_BASE, compute_time};
+use crate::compute_links::{COMPUTE_BASE, compute_time};
 use crate::world::ProjectState;
 
-pub fn project(project: &ProjectState) -> Value {
+pub(crate) fn project(project: &ProjectState) -> Value {
     let s = &project.spec;
     // Like Google, `commonInstanceMetadata` has no `items` when nothing is set.
     let mut common = json!({

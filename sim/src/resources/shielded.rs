@@ -4,7 +4,7 @@ use serde_json::{Map, Value, json};
 
 use crate::world::VmState;
 
-pub fn shielded_identity(vm: &VmState) -> Value {
+pub(crate) fn shielded_identity(vm: &VmState) -> Value {
     let mut value = Map::new();
     value.insert("kind".into(), json!("compute#shieldedInstanceIdentity"));
     let key = |pub_pem: &Option<String>, cert_pem: &Option<String>| -> Option<Value> {

@@ -12,9 +12,9 @@ use chrono::{DateTime, Utc};
 pub use error::ScenarioError;
 
 /// Default principal written into audit-log entries for mutations made through the API.
-pub const DEFAULT_PRINCIPAL: &str = "bob@bob-project.example";
+pub(crate) const DEFAULT_PRINCIPAL: &str = "bob@bob-project.example";
 /// Default JWKS `Cache-Control: max-age` (seconds), in the range Google serves.
-pub const DEFAULT_JWKS_MAX_AGE_SECS: u64 = 21_155;
+pub(crate) const DEFAULT_JWKS_MAX_AGE_SECS: u64 = 21_155;
 
 /// A parsed and validated scenario.
 #[derive(Debug, Clone)]
@@ -128,7 +128,7 @@ pub enum AuditLogKind {
 
 impl AuditLogKind {
     /// The URL-encoded log id part of `logName`.
-    pub fn log_id(self) -> &'static str {
+    pub(crate) fn log_id(self) -> &'static str {
         match self {
             AuditLogKind::Activity => "cloudaudit.googleapis.com%2Factivity",
             AuditLogKind::DataAccess => "cloudaudit.googleapis.com%2Fdata_access",

@@ -269,7 +269,7 @@ fn vm_spec(ctx: &Ctx<'_>, index: usize, raw: RawVm) -> Result<VmSpec, ScenarioEr
                 "an EK certificate needs the EK it certifies; add ek_public_key = \"keys/NAME.pem\"",
             ));
         }
-        if !cert.contains(crate::handle::CERTIFICATE_PEM_BEGIN) {
+        if !cert.contains(crate::pem::CERTIFICATE_PEM_BEGIN) {
             return Err(ctx.invalid(
                 field("ek_cert"),
                 "the EK certificate file is not a PEM certificate (-----BEGIN CERTIFICATE-----)",

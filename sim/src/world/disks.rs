@@ -6,24 +6,24 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
-use super::World;
+use super::{VmState, World};
 use crate::audit::{self, AuditResource};
+use crate::compute_links::{COMPUTE_BASE, compute_time};
 use crate::fingerprint::{new_fingerprint, new_numeric_id};
 use crate::google_error::ComputeError;
-use crate::resources::operation::{self, Scope};
-use crate::resources::{COMPUTE_BASE, compute_time, instance};
+use crate::operation::{self, Scope};
 use crate::scenario::AuditLogKind;
 
 /// A disk named by a request: `.../projects/P/zones/Z/disks/D`, full URL or partial path.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DiskRef {
+pub(crate) struct DiskRef {
     pub project: Option<String>,
     pub zone: Option<String>,
     pub name: String,
 }
 
 impl DiskRef {
-    pub fn parse(reference: &str) -> Option<DiskRef> {
+    pub(crate) fn parse(reference: &str) -> Option<DiskRef> {
         let segments: Vec<&str> = reference.trim().trim_end_matches('/').split('/').collect();
         let after = |word: &str| {
             segments
@@ -44,7 +44,7 @@ impl DiskRef {
 /// The body of `instances.attachDisk` (an `AttachedDisk`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct AttachRequest {
+pub(crate) struct AttachRequest {
     pub source: String,
     #[serde(default)]
     pub device_name: Option<String>,
@@ -67,19 +67,20 @@ impl World {
             })
     }
 
-    fn disk_resource(&self, index: usize) -> AuditResource {
-        let disk = &self.vms[index].disk;
-        AuditResource::Disk {
-            id: disk.id.clone(),
-            project: disk.project.clone(),
-            zone: disk.zone.clone(),
-            name: disk.name.clone(),
-        }
+    /// The VM whose boot disk is `projects/P/zones/Z/disks/D` (`disks.get` serves its disk).
+    pub(crate) fn vm_with_boot_disk(
+        &self,
+        project: &str,
+        zone: &str,
+        disk: &str,
+    ) -> Result<&VmState, ComputeError> {
+        self.disk_index(project, zone, disk)
+            .map(|index| &self.vms[index])
     }
 
     /// `disks.createSnapshot`: a `DONE` operation, the snapshot (`snapshots.get` serves it) and a
     /// `v1.compute.disks.createSnapshot` entry on the disk (`gce_disk`).
-    pub fn create_snapshot(
+    pub(crate) fn create_snapshot(
         &mut self,
         project: &str,
         zone: &str,
@@ -105,10 +106,7 @@ impl World {
         }
         let principal = self.principal.clone();
         let disk_state = self.vms[index].disk.clone();
-        let disk_link = format!(
-            "{COMPUTE_BASE}projects/{project}/zones/{zone}/disks/{}",
-            disk_state.name
-        );
+        let disk_link = disk_state.self_link();
         let op = operation::done(
             Scope::Zone { project, zone },
             "createSnapshot",
@@ -120,7 +118,7 @@ impl World {
         let op_name = op["name"].as_str().unwrap_or_default().to_string();
         let mut request = Map::new();
         request.insert("name".into(), json!(snapshot_name));
-        let resource = self.disk_resource(index);
+        let resource = disk_state.audit_resource();
         let record = audit::entry(&audit::EntryInput {
             project,
             resource: &resource,
@@ -154,7 +152,7 @@ impl World {
     }
 
     /// `snapshots.get`.
-    pub fn snapshot(&self, project: &str, name: &str) -> Result<Value, ComputeError> {
+    pub(crate) fn snapshot(&self, project: &str, name: &str) -> Result<Value, ComputeError> {
         self.snapshots
             .get(&(project.to_string(), name.to_string()))
             .cloned()
@@ -165,7 +163,7 @@ impl World {
 
     /// `instances.attachDisk` of one of the scenario's disks: the disk's `users` gains the instance,
     /// `lastAttachTimestamp` is now; the entry is on the instance, its request names the disk.
-    pub fn attach_disk(
+    pub(crate) fn attach_disk(
         &mut self,
         project: &str,
         zone: &str,
@@ -188,7 +186,7 @@ impl World {
             disk.zone.as_deref().unwrap_or(zone),
             &disk.name,
         )?;
-        let link = instance::self_link(&self.vms[index]);
+        let link = self.vms[index].self_link();
         if self.vms[disk_index].disk.users.contains(&link) {
             return Err(ComputeError::bad_request(
                 "invalid",
@@ -207,11 +205,7 @@ impl World {
             .clone()
             .unwrap_or_else(|| "READ_WRITE".to_string());
         let owner = self.vms[disk_index].spec.name.clone();
-        let owner_disk = &self.vms[disk_index].disk;
-        let source = format!(
-            "{COMPUTE_BASE}projects/{}/zones/{}/disks/{}",
-            owner_disk.project, owner_disk.zone, owner_disk.name
-        );
+        let source = self.vms[disk_index].disk.self_link();
         let vm = &mut self.vms[index];
         vm.attached.push(super::Attachment {
             disk_owner: owner,
@@ -233,7 +227,7 @@ impl World {
 
     /// `instances.detachDisk?deviceName=D`: the disk leaves the instance's `disks[]` and `users`,
     /// its `lastDetachTimestamp` is now.
-    pub fn detach_disk(
+    pub(crate) fn detach_disk(
         &mut self,
         project: &str,
         zone: &str,
@@ -252,10 +246,10 @@ impl World {
                     format!("Invalid value for field 'deviceName': '{device_name}'. No attached disk found with device name '{device_name}'"),
                 )
             })?;
-        let link = instance::self_link(&self.vms[index]);
+        let link = self.vms[index].self_link();
         let attachment = self.vms[index].attached.remove(position);
         self.vms[index].fingerprint = new_fingerprint();
-        if let Some(owner) = self.vm_by_name_mut(&attachment.disk_owner) {
+        if let Ok(owner) = self.known_vm_mut(&attachment.disk_owner) {
             owner.disk.users.retain(|user| *user != link);
             owner.disk.last_detach = Some(now);
         }
@@ -266,14 +260,18 @@ impl World {
 
     /// A `data_access` entry for a Compute read (`v1.compute.instances.get`, ...) when the scenario
     /// turns Data Access logs on; nothing otherwise.
-    pub fn record_read(&mut self, method: &str, resource: AuditResource, now: DateTime<Utc>) {
+    pub(crate) fn record_read(
+        &mut self,
+        method: &str,
+        resource: AuditResource,
+        now: DateTime<Utc>,
+    ) {
         if !self.data_access_reads {
             return;
         }
         let project = match &resource {
             AuditResource::Instance { project, .. }
             | AuditResource::Disk { project, .. }
-            | AuditResource::Snapshot { project, .. }
             | AuditResource::Project { project } => project.clone(),
         };
         let principal = self.principal.clone();
@@ -289,18 +287,6 @@ impl World {
             operation_id: None,
         });
         self.push_audit(record);
-    }
-
-    /// The audit resource of the boot disk `projects/P/zones/Z/disks/D`, if it exists.
-    pub fn disk_audit_resource(
-        &self,
-        project: &str,
-        zone: &str,
-        disk: &str,
-    ) -> Option<AuditResource> {
-        self.disk_index(project, zone, disk)
-            .ok()
-            .map(|index| self.disk_resource(index))
     }
 }
 

@@ -9,18 +9,19 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::audit::{self, AuditRecord, AuditResource};
+use crate::compute_links::{disk_link, instance_link};
 use crate::error::SimError;
 use crate::faults::Faults;
 use crate::fingerprint::{new_fingerprint, new_numeric_id};
-use crate::scenario::{EkSource, HistorySpec, ProjectSpec, Scenario, VmSpec};
+use crate::scenario::{AuditLogKind, EkSource, HistorySpec, ProjectSpec, Scenario, VmSpec};
 use crate::signing::SigningKeys;
 
-pub use disks::{AttachRequest, DiskRef};
-pub use mutations::MetadataUpdate;
+pub(crate) use disks::AttachRequest;
+pub(crate) use mutations::MetadataUpdate;
 
 /// A project and its live common instance metadata.
 #[derive(Debug)]
-pub struct ProjectState {
+pub(crate) struct ProjectState {
     pub spec: ProjectSpec,
     pub metadata: BTreeMap<String, String>,
     pub metadata_fingerprint: String,
@@ -28,7 +29,7 @@ pub struct ProjectState {
 
 /// A VM and everything about it that changes.
 #[derive(Debug)]
-pub struct VmState {
+pub(crate) struct VmState {
     pub spec: VmSpec,
     pub metadata: BTreeMap<String, String>,
     pub metadata_fingerprint: String,
@@ -52,7 +53,7 @@ pub struct VmState {
 
 /// A boot disk's live state (`compute#disk`).
 #[derive(Debug, Clone)]
-pub struct DiskState {
+pub(crate) struct DiskState {
     pub id: String,
     pub name: String,
     pub project: String,
@@ -64,9 +65,33 @@ pub struct DiskState {
     pub users: Vec<String>,
 }
 
+impl VmState {
+    /// The instance's self link.
+    pub(crate) fn self_link(&self) -> String {
+        instance_link(&self.spec.project, &self.spec.zone, &self.spec.name)
+    }
+}
+
+impl DiskState {
+    /// The disk's self link.
+    pub(crate) fn self_link(&self) -> String {
+        disk_link(&self.project, &self.zone, &self.name)
+    }
+
+    /// What audit entries about this disk are on (`gce_disk`).
+    pub(crate) fn audit_resource(&self) -> AuditResource {
+        AuditResource::Disk {
+            id: self.id.clone(),
+            project: self.project.clone(),
+            zone: self.zone.clone(),
+            name: self.name.clone(),
+        }
+    }
+}
+
 /// One entry of an instance's `disks[]`: whose boot disk it is, and how it is attached.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Attachment {
+pub(crate) struct Attachment {
     /// Name of the VM whose boot disk this is (disks are named like their VM).
     pub disk_owner: String,
     /// The disk's full URL (`disks[].source`).
@@ -78,7 +103,7 @@ pub struct Attachment {
 
 /// The whole simulated world.
 #[derive(Debug)]
-pub struct World {
+pub(crate) struct World {
     pub principal: String,
     pub jwks_max_age_secs: u64,
     pub projects: BTreeMap<String, ProjectState>,
@@ -96,7 +121,7 @@ pub struct World {
 }
 
 impl World {
-    pub fn new(scenario: &Scenario) -> Result<World, SimError> {
+    pub(crate) fn new(scenario: &Scenario) -> Result<World, SimError> {
         let mut world = World {
             principal: scenario.settings.principal.clone(),
             jwks_max_age_secs: scenario.settings.jwks_max_age_secs,
@@ -133,10 +158,7 @@ impl World {
         }
         for index in 0..world.vms.len() {
             for other in world.vms[index].spec.boot_disk.also_attached_to.clone() {
-                if let Some(link) = world
-                    .vm_by_name(&other)
-                    .map(crate::resources::instance::self_link)
-                {
+                if let Some(link) = world.vm_by_name(&other).map(VmState::self_link) {
                     world.vms[index].disk.users.push(link);
                 }
             }
@@ -153,7 +175,7 @@ impl World {
             method: "v1.compute.instances.insert",
             time: spec.created,
             principal: &principal,
-            log: crate::scenario::AuditLogKind::Activity,
+            log: AuditLogKind::Activity,
             request: None,
             delta: None,
             operation_id: None,
@@ -165,7 +187,7 @@ impl World {
                 method: "v1.compute.instances.setLabels",
                 time: spec.created + chrono::Duration::seconds(i64::from(index)),
                 principal: &principal,
-                log: crate::scenario::AuditLogKind::Activity,
+                log: AuditLogKind::Activity,
                 request: None,
                 delta: None,
                 operation_id: None,
@@ -189,20 +211,9 @@ impl World {
             created: spec.boot_disk.created,
             last_attach: spec.boot_disk.last_attach,
             last_detach: spec.boot_disk.last_detach,
-            users: vec![format!(
-                "{}projects/{}/zones/{}/instances/{}",
-                crate::resources::COMPUTE_BASE,
-                spec.project,
-                spec.zone,
-                spec.name
-            )],
+            users: vec![instance_link(&spec.project, &spec.zone, &spec.name)],
         };
-        let disk_resource = AuditResource::Disk {
-            id: disk.id.clone(),
-            project: spec.project.clone(),
-            zone: spec.zone.clone(),
-            name: spec.name.clone(),
-        };
+        let disk_resource = disk.audit_resource();
         for entry in &spec.boot_disk.history {
             self.preload(entry, disk_resource.clone(), &spec.project);
         }
@@ -210,6 +221,7 @@ impl World {
             EkSource::PemFile { pem, .. } => Some(pem.clone()),
             EkSource::None => None,
         };
+        let boot_source = disk.self_link();
         self.vms.push(VmState {
             spec: spec.clone(),
             metadata: spec.metadata.clone(),
@@ -223,13 +235,7 @@ impl World {
             disk,
             attached: vec![Attachment {
                 disk_owner: spec.name.clone(),
-                source: format!(
-                    "{}projects/{}/zones/{}/disks/{}",
-                    crate::resources::COMPUTE_BASE,
-                    spec.project,
-                    spec.zone,
-                    spec.name
-                ),
+                source: boot_source,
                 device_name: "persistent-disk-0".to_string(),
                 boot: true,
                 mode: "READ_WRITE".to_string(),
@@ -259,27 +265,37 @@ impl World {
     }
 
     /// Appends an audit record, stamping its insertion sequence.
-    pub fn push_audit(&mut self, mut record: AuditRecord) {
+    pub(crate) fn push_audit(&mut self, mut record: AuditRecord) {
         record.sequence = self.audit.len() as u64;
         self.audit.push(record);
     }
 
-    pub fn vm_by_name(&self, name: &str) -> Option<&VmState> {
+    pub(crate) fn vm_by_name(&self, name: &str) -> Option<&VmState> {
         self.vms.iter().find(|vm| vm.spec.name == name)
     }
 
-    pub fn vm_by_name_mut(&mut self, name: &str) -> Option<&mut VmState> {
-        self.vms.iter_mut().find(|vm| vm.spec.name == name)
+    /// The VM with this name, or `UnknownVm` (admin operations name VMs).
+    pub(crate) fn known_vm(&self, name: &str) -> Result<&VmState, SimError> {
+        self.vm_by_name(name)
+            .ok_or_else(|| SimError::UnknownVm(name.to_string()))
+    }
+
+    /// Like [`World::known_vm`], to change it.
+    pub(crate) fn known_vm_mut(&mut self, name: &str) -> Result<&mut VmState, SimError> {
+        self.vms
+            .iter_mut()
+            .find(|vm| vm.spec.name == name)
+            .ok_or_else(|| SimError::UnknownVm(name.to_string()))
     }
 
     /// The VM at `projects/P/zones/Z/instances/NAME`, if it exists there.
-    pub fn vm_at(&self, project: &str, zone: &str, name: &str) -> Option<&VmState> {
+    pub(crate) fn vm_at(&self, project: &str, zone: &str, name: &str) -> Option<&VmState> {
         self.vms
             .iter()
             .find(|vm| vm.spec.project == project && vm.spec.zone == zone && vm.spec.name == name)
     }
 
-    pub fn project(&self, id: &str) -> Option<&ProjectState> {
+    pub(crate) fn project(&self, id: &str) -> Option<&ProjectState> {
         self.projects.get(id)
     }
 }

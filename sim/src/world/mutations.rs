@@ -10,15 +10,15 @@ use serde_json::Value;
 
 use super::World;
 use crate::audit::{self, AuditResource, MetadataDelta};
+use crate::compute_links::COMPUTE_BASE;
 use crate::fingerprint::new_fingerprint;
 use crate::google_error::ComputeError;
-use crate::resources::operation::{self, Scope};
-use crate::resources::{COMPUTE_BASE, instance};
+use crate::operation::{self, Scope};
 use crate::scenario::AuditLogKind;
 
 /// The body of `setMetadata` / `setCommonInstanceMetadata`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MetadataUpdate {
+pub(crate) struct MetadataUpdate {
     /// The metadata fingerprint the caller last read (required, as in GCE).
     pub fingerprint: Option<String>,
     /// The complete new item list.
@@ -140,7 +140,7 @@ impl World {
                 zone: &zone,
             },
             operation_type,
-            &instance::self_link(vm),
+            &vm.self_link(),
             &vm.spec.id.to_string(),
             &principal,
             now,
@@ -165,7 +165,7 @@ impl World {
     }
 
     /// `instances.setMetadata`: 412 `conditionNotMet` unless the fingerprint is current.
-    pub fn set_instance_metadata(
+    pub(crate) fn set_instance_metadata(
         &mut self,
         project: &str,
         zone: &str,
@@ -185,7 +185,7 @@ impl World {
     }
 
     /// `instances.stop` (`start == false`) and `instances.start`.
-    pub fn set_instance_running(
+    pub(crate) fn set_instance_running(
         &mut self,
         project: &str,
         zone: &str,
@@ -208,7 +208,7 @@ impl World {
     }
 
     /// `projects.setCommonInstanceMetadata` (a global operation; `gce_project` audit entry).
-    pub fn set_common_metadata(
+    pub(crate) fn set_common_metadata(
         &mut self,
         project_id: &str,
         update: &MetadataUpdate,
@@ -255,7 +255,7 @@ impl World {
     }
 
     /// A recorded operation, if it belongs to that project and scope.
-    pub fn operation(
+    pub(crate) fn operation(
         &self,
         project: &str,
         zone: Option<&str>,

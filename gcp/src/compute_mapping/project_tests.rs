@@ -5,6 +5,7 @@
 use google_cloud_compute_v1::model::Project;
 
 use super::*;
+use crate::test_fixtures::keys;
 
 fn project(json: serde_json::Value) -> Project {
     serde_json::from_value(json).unwrap()
@@ -42,11 +43,7 @@ fn common_instance_metadata_maps_keys_values_fingerprint_and_number() {
     );
     assert_eq!(evidence.metadata_fingerprint, "o-P3cNLV6_Q=");
     assert_eq!(
-        evidence
-            .metadata
-            .keys()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
+        keys(&evidence.metadata),
         ["empty-value", "enable-oslogin", "startup-script"]
     );
     assert_eq!(evidence.metadata["enable-oslogin"], "TRUE");

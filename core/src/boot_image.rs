@@ -37,7 +37,7 @@ pub fn image_prefix_project(prefix: &str) -> Option<(&str, &str)> {
 }
 
 /// True when `image` (any accepted form) lies under `prefix`, with the project compared exactly.
-pub(super) fn matches_prefix(image: &str, prefix: &str) -> bool {
+pub(crate) fn matches_prefix(image: &str, prefix: &str) -> bool {
     let Some((want_project, want_rest)) = image_prefix_project(prefix) else {
         return false;
     };

@@ -6,15 +6,7 @@ use google_cloud_logging_v2::model::{ListLogEntriesResponse, LogEntry};
 use tokendist_core::evidence::FetchErrorKind;
 
 use super::*;
-
-fn fixture<T: serde::de::DeserializeOwned>(name: &str) -> T {
-    let path = format!(
-        "{}/../../shared/fixtures/gce/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {path}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("parse {path}: {e}"))
-}
+use crate::test_fixtures::fixture;
 
 fn decoded(name: &str) -> AuditEntry {
     audit_entry(&fixture::<LogEntry>(name)).unwrap()

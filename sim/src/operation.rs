@@ -3,19 +3,18 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::{COMPUTE_BASE, compute_time};
-use crate::audit::operation_name;
-use crate::fingerprint::new_numeric_id;
+use crate::compute_links::{COMPUTE_BASE, compute_time};
+use crate::fingerprint::{new_numeric_id, operation_name};
 
 /// Where the operation lives.
 #[derive(Debug, Clone, Copy)]
-pub enum Scope<'a> {
+pub(crate) enum Scope<'a> {
     Zone { project: &'a str, zone: &'a str },
     Global { project: &'a str },
 }
 
 /// A finished operation of `operation_type` on `target_link` / `target_id`.
-pub fn done(
+pub(crate) fn done(
     scope: Scope<'_>,
     operation_type: &str,
     target_link: &str,

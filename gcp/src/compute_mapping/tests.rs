@@ -6,15 +6,7 @@ use google_cloud_compute_v1::model::{Disk, Image, Instance, ShieldedInstanceIden
 use tokendist_core::evidence::{FetchErrorKind, ShieldedConfig};
 
 use super::*;
-
-fn fixture<T: serde::de::DeserializeOwned>(name: &str) -> T {
-    let path = format!(
-        "{}/../../shared/fixtures/gce/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {path}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("parse {path}: {e}"))
-}
+use crate::test_fixtures::{fixture, keys};
 
 #[test]
 fn seed_tokenclient_instance_maps_every_field_the_checks_use() {
@@ -34,11 +26,7 @@ fn seed_tokenclient_instance_maps_every_field_the_checks_use() {
     assert_eq!(evidence.fingerprint, "sSHMqlnfdVM=");
     assert_eq!(evidence.metadata_fingerprint, "wXaR2D5iY1E=");
     assert_eq!(
-        evidence
-            .metadata
-            .keys()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
+        keys(&evidence.metadata),
         [
             "google-logging-enabled",
             "google-monitoring-enabled",
