@@ -21,9 +21,9 @@ use zeroize::Zeroizing;
 
 use crate::denials::deny;
 use crate::ek_check::{EkRefusal, accept_ek};
-use crate::sessions::RequestedSession;
+use crate::sessions::{RequestedSession, SessionRefusal};
 use crate::state::ServerState;
-use crate::status::ServiceError;
+use crate::status::{Dependency, ServiceError};
 use crate::store_errors::from_store;
 use crate::tls::PeerInfo;
 
@@ -49,19 +49,18 @@ pub async fn attest(
 ) -> Result<pb::AttestResponse, ServiceError> {
     let live = state.live();
     let instance_id = &claims.compute_engine.instance_id;
-    let session = session.live(instance_id, state.now())?;
+    let session = session.live(instance_id, state.now())?.record;
     if session.step != SessionStep::Begun {
-        return Err(ServiceError::FailedPrecondition(format!(
-            "session is already {}; call BeginSession again",
-            session.step.as_str()
-        )));
+        return Err(SessionRefusal::AlreadyAt(session.step).into());
     }
     let ek = parse_public(&request.ek_public, "ek_public")?;
     let ak = parse_public(&request.ak_public, "ak_public")?;
 
     let ek_source = match accept_ek(state, &live, claims, &ek, &request.ek_certificate).await {
         Ok(source) => source,
-        Err(EkRefusal::Unavailable(message)) => return Err(ServiceError::Unavailable(message)),
+        Err(EkRefusal::Unavailable(api)) => {
+            return Err(ServiceError::Unavailable(Dependency::GoogleApi(api)));
+        }
         Err(EkRefusal::Denied(reason)) => {
             return Err(deny(
                 state,
@@ -132,6 +131,29 @@ pub async fn attest(
     })
 }
 
+/// A new attestation record of the session's instance for these keys (base64 of their TPMT_PUBLIC),
+/// without a quote yet; unsigned.
+pub fn unquoted_record(
+    session: &SessionRecord,
+    ek_public: String,
+    ak_public: String,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AttestationRecord {
+    AttestationRecord {
+        instance_id: session.instance_id.clone(),
+        ek_public,
+        ak_public,
+        pcr_hash_alg: session.pcr_hash_alg,
+        pcr_values: Default::default(),
+        nonce: session.nonce.clone(),
+        quoted_at: now,
+        verified: false,
+        quote_attest: String::new(),
+        quote_signature: String::new(),
+        server_signature: None,
+    }
+}
+
 /// Upserts the instance's attestation record with the EK and AK (keeping its last quote only when
 /// they are the ones that made it), signed with the server's receipt key.
 async fn record_keys(
@@ -159,19 +181,7 @@ async fn record_keys(
             previous
         }
         // New keys: a quote by an earlier AK says nothing about them, so none is kept.
-        _ => AttestationRecord {
-            instance_id: session.instance_id.clone(),
-            ek_public,
-            ak_public,
-            pcr_hash_alg: session.pcr_hash_alg,
-            pcr_values: Default::default(),
-            nonce: session.nonce.clone(),
-            quoted_at: now,
-            verified: false,
-            quote_attest: String::new(),
-            quote_signature: String::new(),
-            server_signature: None,
-        },
+        _ => unquoted_record(session, ek_public, ak_public, now),
     };
     record.sign(&state.live().keys.receipt_key);
     state

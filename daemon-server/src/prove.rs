@@ -25,8 +25,9 @@ use tokendist_store::records::{
     SessionUpdate,
 };
 
+use crate::attest::unquoted_record;
 use crate::denials::deny;
-use crate::sessions::{self, RequestedSession};
+use crate::sessions::{self, RequestedSession, SessionRefusal};
 use crate::state::ServerState;
 use crate::status::ServiceError;
 use crate::store_errors::from_store;
@@ -50,7 +51,10 @@ pub async fn prove(
     request: &pb::ProveRequest,
 ) -> Result<pb::ProveResponse, ServiceError> {
     let instance_id = &claims.compute_engine.instance_id;
-    let session = session.bound(instance_id)?;
+    let RequestedSession {
+        record: session,
+        nonce,
+    } = session.bound(instance_id)?;
     let summary = quote_summary(&session, request);
     let replay = || {
         CheckResult::fail(
@@ -59,20 +63,14 @@ pub async fn prove(
         )
     };
     match session.step {
-        SessionStep::Begun => {
-            return Err(ServiceError::FailedPrecondition(
-                "session not attested yet; call Attest first".into(),
-            ));
-        }
+        SessionStep::Begun => return Err(SessionRefusal::NotAttested.into()),
         SessionStep::Proven | SessionStep::Consumed => {
             return Err(deny(state, claims, peer, replay(), Some(summary)).await);
         }
         SessionStep::Attested => {}
     }
     if session.is_expired(state.now()) {
-        return Err(ServiceError::FailedPrecondition(
-            "session expired; call BeginSession again".into(),
-        ));
+        return Err(SessionRefusal::Expired.into());
     }
 
     if !credential_matches(&session, &request.activated_secret) {
@@ -101,8 +99,6 @@ pub async fn prove(
             return Err(deny(state, claims, peer, check, Some(summary)).await);
         }
     };
-    let nonce = hex::decode(&session.nonce)
-        .map_err(|_| sessions::unreadable_session(&session.session_id, "its nonce is not hex"))?;
     if let Err(error) = verify_quote(
         &ak,
         attest,
@@ -350,20 +346,19 @@ async fn record_quote(
             .unwrap_or_default()
     };
     let mut record = AttestationRecord {
-        instance_id: session.instance_id.clone(),
-        ek_public: public_of(&attestation.ek_public),
-        ak_public: public_of(&attestation.ak_public),
-        pcr_hash_alg: session.pcr_hash_alg,
         pcr_values: values
             .iter()
             .map(|(index, value)| (*index, hex::encode(value)))
             .collect(),
-        nonce: session.nonce.clone(),
-        quoted_at: now,
         verified,
         quote_attest: STANDARD.encode(attest),
         quote_signature: STANDARD.encode(quote_signature),
-        server_signature: None,
+        ..unquoted_record(
+            session,
+            public_of(&attestation.ek_public),
+            public_of(&attestation.ak_public),
+            now,
+        )
     };
     record.sign(&state.live().keys.receipt_key);
     if let Err(error) = state.store.put_attestation(&record).await {

@@ -24,9 +24,9 @@ use zeroize::Zeroizing;
 
 use crate::config::EnforcementConfig;
 use crate::denials::record_denial;
-use crate::sessions::{self, RequestedSession};
+use crate::sessions::{RequestedSession, SessionRefusal};
 use crate::state::{LiveSettings, ServerState};
-use crate::status::ServiceError;
+use crate::status::{Dependency, ServiceError};
 use crate::store_errors::from_store;
 use crate::tls::PeerInfo;
 use crate::tpm_session;
@@ -49,10 +49,10 @@ pub async fn get_token(
     let live = state.live();
     let instance_id = claims.compute_engine.instance_id.clone();
     let session = match session.live(&instance_id, state.now()) {
-        Ok(session) => session,
+        Ok(session) => session.record,
         // Another VM's attested session vouches for that VM's TPM, not for this caller. It is
         // left untouched (its own VM may still use it).
-        Err(ServiceError::FailedPrecondition(reason)) if reason == sessions::OTHER_INSTANCE => {
+        Err(SessionRefusal::OtherInstance) => {
             let checks = vec![CheckResult::fail(
                 checks::TPM_QUOTE,
                 "the attestation session belongs to another instance; its quote does not vouch for this caller",
@@ -63,7 +63,7 @@ pub async fn get_token(
                 pending_approval: false,
             });
         }
-        Err(other) => return Err(other),
+        Err(other) => return Err(other.into()),
     };
     // Single use (DESIGN §4): this GetToken spends the session, and with it the identity token
     // minted for its audience, whatever the decision. A copy of the token is worthless afterwards
@@ -106,9 +106,7 @@ pub async fn get_token(
         Ok(vm) => vm,
         Err(_) => {
             state.metrics.observe_dependency_error("evidence");
-            return Err(ServiceError::Unavailable(
-                "gathering evidence from Google timed out; retry".into(),
-            ));
+            return Err(ServiceError::Unavailable(Dependency::EvidenceTimeout));
         }
     };
     let peer_evidence = PeerEvidence {
@@ -130,9 +128,7 @@ pub async fn get_token(
             .iter()
             .any(|name| DEFINITIVE.contains(name));
         if let Some(api) = unavailable_dependency(&evidence, state).filter(|_| !definitive) {
-            return Err(ServiceError::Unavailable(format!(
-                "{api} is unavailable; retry"
-            )));
+            return Err(ServiceError::Unavailable(Dependency::GoogleApi(api)));
         }
         record_denial(state, claims, peer, &verdict.checks, None).await;
         return Err(ServiceError::Denied {

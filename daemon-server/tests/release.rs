@@ -99,7 +99,7 @@ async fn unknown_vm_is_denied_pending_approval_and_its_attempts_are_counted() {
             Code::PermissionDenied,
             &["approval.state"],
         );
-        let denial = tokendist_server::status::denial_of(&status).unwrap();
+        let denial = tokendist_proto::denial_of(&status).unwrap();
         assert!(denial.pending_approval);
     }
     let pending = world.store.list_pending().await.unwrap();

@@ -28,7 +28,7 @@ mod sqlite;
 pub mod store_url;
 mod transitions;
 
-pub use error::StoreError;
+pub use error::{Outage, Record, RecordKind, StoreError};
 pub use event_id::EventId;
 pub use records::{
     AttestationRecord, EventKind, EventQuery, EventRecord, FailedCheck, PendingAttempt,

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use tokendist_core::approval::Approval;
 
-use crate::error::StoreError;
+use crate::error::{Record, RecordKind, StoreError};
 use crate::records::{SessionRecord, SessionStep, SessionUpdate};
 
 /// The revision an approval write stores, given the stored revision (`None`: no approval stored).
@@ -13,7 +13,7 @@ pub(crate) fn next_approval_revision(
     stored: Option<u64>,
     expected: Option<u64>,
 ) -> Result<u64, StoreError> {
-    let what = || format!("approval {instance_id}");
+    let what = || Record::new(RecordKind::Approval, instance_id);
     match (stored, expected) {
         (None, None) => Ok(1),
         (Some(current), None) => Err(StoreError::conflict(
@@ -37,8 +37,8 @@ pub(crate) fn revoked_approval(
     at: DateTime<Utc>,
     expected_revision: u64,
 ) -> Result<Approval, StoreError> {
-    let mut approval =
-        stored.ok_or_else(|| StoreError::not_found(format!("approval {instance_id}")))?;
+    let mut approval = stored
+        .ok_or_else(|| StoreError::not_found(Record::new(RecordKind::Approval, instance_id)))?;
     let revision = next_approval_revision(
         instance_id,
         Some(approval.revision),
@@ -46,7 +46,7 @@ pub(crate) fn revoked_approval(
     )?;
     if let Some(revoked_at) = approval.revoked_at {
         return Err(StoreError::conflict(
-            format!("approval {instance_id}"),
+            Record::new(RecordKind::Approval, instance_id),
             format!("already revoked at {}", revoked_at.to_rfc3339()),
         ));
     }
@@ -68,11 +68,11 @@ pub(crate) fn advanced_session(
     if to <= from {
         return Err(StoreError::InvalidTransition { from, to });
     }
-    let mut session =
-        stored.ok_or_else(|| StoreError::not_found(format!("session {session_id}")))?;
+    let what = || Record::new(RecordKind::Session, session_id);
+    let mut session = stored.ok_or_else(|| StoreError::not_found(what()))?;
     if session.step != from {
         return Err(StoreError::conflict(
-            format!("session {session_id}"),
+            what(),
             format!(
                 "it is at step {:?}, not {from:?}: that step was already taken",
                 session.step

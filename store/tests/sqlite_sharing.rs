@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Duration as TimeDelta;
-use tokendist_store::{SessionStep, SessionUpdate, Store, StoreError, StoreOptions};
+use tokendist_store::{Outage, SessionStep, SessionUpdate, Store, StoreError, StoreOptions};
 
 use support::samples::{approval, session, t0};
 
@@ -121,7 +121,13 @@ async fn writer_locked_out_beyond_busy_timeout_gets_retryable_unavailable() {
     other_process.execute_batch("BEGIN IMMEDIATE").unwrap();
     let result = store.put_approval(approval("1001"), None).await;
     assert!(
-        matches!(result, Err(StoreError::Unavailable(_))),
+        matches!(
+            result,
+            Err(StoreError::Unavailable {
+                outage: Outage::Locked,
+                ..
+            })
+        ),
         "{result:?}"
     );
     assert!(result.unwrap_err().is_retryable());

@@ -17,7 +17,7 @@ use tokendist_core::approval::Approval;
 use self::pool::{ConnectionPool, map_error};
 use crate::Store;
 use crate::codec::{decode, encode};
-use crate::error::StoreError;
+use crate::error::{Record, RecordKind, StoreError};
 use crate::event_id::EventId;
 use crate::records::{
     AttestationRecord, EventQuery, EventRecord, PendingAttempt, PendingRecord, SessionRecord,
@@ -51,18 +51,19 @@ impl SqliteStore {
     }
 }
 
-/// Reads one record column by key; `what` names the record for errors.
+/// Reads one record of `kind` by key with `sql`.
 fn read_record<T: serde::de::DeserializeOwned>(
     conn: &Connection,
     sql: &str,
+    kind: RecordKind,
     key: &str,
-    what: &str,
 ) -> Result<Option<T>, StoreError> {
     let json: Option<String> = conn
         .query_row(sql, [key], |row| row.get(0))
         .optional()
         .map_err(map_error)?;
-    json.map(|json| decode(what, &json)).transpose()
+    json.map(|json| decode(&Record::new(kind, key), &json))
+        .transpose()
 }
 
 /// Reads every (key, record) row of a query and decodes the records.
@@ -70,7 +71,7 @@ fn read_records<T: serde::de::DeserializeOwned>(
     conn: &Connection,
     sql: &str,
     params: impl rusqlite::Params,
-    table: &str,
+    kind: RecordKind,
 ) -> Result<Vec<T>, StoreError> {
     let mut statement = conn.prepare(sql).map_err(map_error)?;
     let rows = statement
@@ -81,7 +82,7 @@ fn read_records<T: serde::de::DeserializeOwned>(
     let mut records = Vec::new();
     for row in rows {
         let (key, json) = row.map_err(map_error)?;
-        records.push(decode(&format!("{table}/{key}"), &json)?);
+        records.push(decode(&Record::new(kind, key), &json)?);
     }
     Ok(records)
 }
@@ -117,7 +118,7 @@ impl Store for SqliteStore {
     async fn get_approval(&self, instance_id: &str) -> Result<Option<Approval>, StoreError> {
         let key = instance_id.to_string();
         self.pool
-            .run(move |conn| read_record(conn, GET_APPROVAL, &key, &format!("approvals/{key}")))
+            .run(move |conn| read_record(conn, GET_APPROVAL, RecordKind::Approval, &key))
             .await
     }
 
@@ -128,7 +129,7 @@ impl Store for SqliteStore {
                     conn,
                     "SELECT instance_id, record FROM approvals ORDER BY instance_id",
                     [],
-                    "approvals",
+                    RecordKind::Approval,
                 )
             })
             .await
@@ -154,7 +155,10 @@ impl Store for SqliteStore {
                     let stored = stored
                         .map(|r| {
                             u64::try_from(r).map_err(|_| {
-                                StoreError::corrupt(format!("approvals/{key}"), "negative revision")
+                                StoreError::corrupt(
+                                    Record::new(RecordKind::Approval, &key),
+                                    "negative revision",
+                                )
                             })
                         })
                         .transpose()?;
@@ -178,7 +182,7 @@ impl Store for SqliteStore {
         self.pool
             .run(move |conn| {
                 immediate(conn, |tx| {
-                    let stored = read_record(tx, GET_APPROVAL, &key, &format!("approvals/{key}"))?;
+                    let stored = read_record(tx, GET_APPROVAL, RecordKind::Approval, &key)?;
                     let approval = revoked_approval(&key, stored, &reason, at, expected_revision)?;
                     write_approval(tx, &approval)?;
                     Ok(approval)
@@ -193,7 +197,7 @@ impl Store for SqliteStore {
             .run(move |conn| {
                 immediate(conn, |tx| {
                     let key = &attempt.instance_id;
-                    let previous = read_record(tx, GET_PENDING, key, &format!("pending/{key}"))?;
+                    let previous = read_record(tx, GET_PENDING, RecordKind::Pending, key)?;
                     let record = PendingRecord::after_attempt(previous, &attempt);
                     tx.execute(
                         "INSERT INTO pending (instance_id, last_seen, record) VALUES (?1, ?2, ?3)
@@ -201,7 +205,7 @@ impl Store for SqliteStore {
                         params![
                             key,
                             record.last_seen.to_rfc3339(),
-                            encode("pending record", &record)?
+                            encode(RecordKind::Pending, &record)?
                         ],
                     )
                     .map_err(map_error)?;
@@ -214,7 +218,7 @@ impl Store for SqliteStore {
     async fn get_pending(&self, instance_id: &str) -> Result<Option<PendingRecord>, StoreError> {
         let key = instance_id.to_string();
         self.pool
-            .run(move |conn| read_record(conn, GET_PENDING, &key, &format!("pending/{key}")))
+            .run(move |conn| read_record(conn, GET_PENDING, RecordKind::Pending, &key))
             .await
     }
 
@@ -225,7 +229,7 @@ impl Store for SqliteStore {
                     conn,
                     "SELECT instance_id, record FROM pending ORDER BY instance_id",
                     [],
-                    "pending",
+                    RecordKind::Pending,
                 )
             })
             .await
@@ -244,7 +248,7 @@ impl Store for SqliteStore {
 
     async fn put_attestation(&self, record: &AttestationRecord) -> Result<(), StoreError> {
         let key = record.instance_id.clone();
-        let json = encode("attestation record", record)?;
+        let json = encode(RecordKind::Attestation, record)?;
         self.pool
             .run(move |conn| {
                 conn.execute(
@@ -268,8 +272,8 @@ impl Store for SqliteStore {
                 read_record(
                     conn,
                     "SELECT record FROM attestations WHERE instance_id = ?1",
+                    RecordKind::Attestation,
                     &key,
-                    &format!("attestations/{key}"),
                 )
             })
             .await
@@ -277,7 +281,7 @@ impl Store for SqliteStore {
 
     async fn create_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
         let session = session.clone();
-        let json = encode("session record", &session)?;
+        let json = encode(RecordKind::Session, &session)?;
         self.pool
             .run(move |conn| {
                 let inserted = conn
@@ -295,7 +299,7 @@ impl Store for SqliteStore {
                     .map_err(map_error)?;
                 if inserted == 0 {
                     return Err(StoreError::conflict(
-                        format!("session {}", session.session_id),
+                        Record::new(RecordKind::Session, &session.session_id),
                         "a session with this id already exists",
                     ));
                 }
@@ -307,7 +311,7 @@ impl Store for SqliteStore {
     async fn get_session(&self, session_id: &str) -> Result<Option<SessionRecord>, StoreError> {
         let key = session_id.to_string();
         self.pool
-            .run(move |conn| read_record(conn, GET_SESSION, &key, &format!("sessions/{key}")))
+            .run(move |conn| read_record(conn, GET_SESSION, RecordKind::Session, &key))
             .await
     }
 
@@ -323,14 +327,14 @@ impl Store for SqliteStore {
         self.pool
             .run(move |conn| {
                 immediate(conn, |tx| {
-                    let stored = read_record(tx, GET_SESSION, &key, &format!("sessions/{key}"))?;
+                    let stored = read_record(tx, GET_SESSION, RecordKind::Session, &key)?;
                     let session = advanced_session(&key, stored, from, to, update, now)?;
                     tx.execute(
                         "UPDATE sessions SET step = ?2, record = ?3 WHERE session_id = ?1",
                         params![
                             key,
                             session.step.as_str(),
-                            encode("session record", &session)?
+                            encode(RecordKind::Session, &session)?
                         ],
                     )
                     .map_err(map_error)?;
@@ -355,7 +359,7 @@ impl Store for SqliteStore {
 
     async fn append_event(&self, event: &EventRecord) -> Result<(), StoreError> {
         let event = event.clone();
-        let json = encode("event record", &event)?;
+        let json = encode(RecordKind::Event, &event)?;
         self.pool
             .run(move |conn| {
                 let inserted = conn
@@ -372,7 +376,7 @@ impl Store for SqliteStore {
                     .map_err(map_error)?;
                 if inserted == 0 {
                     return Err(StoreError::conflict(
-                        format!("event {}", event.id),
+                        Record::new(RecordKind::Event, event.id.as_str()),
                         "an event with this id already exists",
                     ));
                 }
@@ -392,13 +396,13 @@ impl Store for SqliteStore {
                     "SELECT id, record FROM events WHERE instance_id = ?1 AND id >= ?2
                      ORDER BY id DESC LIMIT ?3",
                     params![instance_id, lower_bound, limit],
-                    "events",
+                    RecordKind::Event,
                 ),
                 None => read_records(
                     conn,
                     "SELECT id, record FROM events WHERE id >= ?1 ORDER BY id DESC LIMIT ?2",
                     params![lower_bound, limit],
-                    "events",
+                    RecordKind::Event,
                 ),
             })
             .await
@@ -416,7 +420,7 @@ fn write_approval(tx: &rusqlite::Transaction<'_>, approval: &Approval) -> Result
         params![
             approval.instance_id,
             revision,
-            encode("approval", approval)?
+            encode(RecordKind::Approval, approval)?
         ],
     )
     .map(|_| ())
