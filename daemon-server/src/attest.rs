@@ -10,22 +10,20 @@ use base64::engine::general_purpose::STANDARD;
 use rand::Rng;
 use sha2::{Digest, Sha256};
 use tokendist_core::checks;
-use tokendist_core::identity::IdentityClaims;
 use tokendist_core::tpm::{TpmtPublic, check_ak_template, make_credential, marshal};
 use tokendist_core::verdict::CheckResult;
 use tokendist_proto::v1 as pb;
 use tokendist_store::records::{
-    AttestationRecord, SessionAttestation, SessionRecord, SessionStep, SessionUpdate,
+    AttestationRecord, SessionAttestation, SessionRecord, SessionStep, SessionUpdate, StepChange,
 };
 use zeroize::Zeroizing;
 
 use crate::denials::deny;
 use crate::ek_check::{EkRefusal, accept_ek};
-use crate::sessions::{RequestedSession, SessionRefusal};
+use crate::sessions::{SessionRefusal, StepCall};
 use crate::state::ServerState;
 use crate::status::{Dependency, ServiceError};
 use crate::store_errors::from_store;
-use crate::tls::PeerInfo;
 
 /// Parses a TPM2B_PUBLIC field of a request; malformed input is INVALID_ARGUMENT naming the field.
 pub fn parse_public(bytes: &[u8], field: &str) -> Result<TpmtPublic, ServiceError> {
@@ -40,13 +38,15 @@ pub fn parse_public(bytes: &[u8], field: &str) -> Result<TpmtPublic, ServiceErro
 }
 
 /// Serves `Attest` for an authenticated (and rate-limited) caller.
-pub async fn attest(
-    state: &ServerState,
-    claims: &IdentityClaims,
-    peer: Option<&PeerInfo>,
-    session: RequestedSession,
-    request: &pb::AttestRequest,
-) -> Result<pb::AttestResponse, ServiceError> {
+pub async fn attest(call: StepCall<pb::AttestRequest>) -> Result<pb::AttestResponse, ServiceError> {
+    let StepCall {
+        state,
+        claims,
+        peer,
+        session,
+        request,
+    } = call;
+    let (state, claims, peer, request) = (&state, &claims, peer.as_ref(), &request);
     let live = state.live();
     let instance_id = &claims.compute_engine.instance_id;
     let session = session.live(instance_id, state.now())?.record;
@@ -116,10 +116,12 @@ pub async fn attest(
         .store
         .advance_session(
             &session.session_id,
-            SessionStep::Begun,
-            SessionStep::Attested,
-            update,
-            now,
+            StepChange {
+                from: SessionStep::Begun,
+                to: SessionStep::Attested,
+                update,
+                now,
+            },
         )
         .await
         .map_err(from_store)?;

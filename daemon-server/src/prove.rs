@@ -14,7 +14,6 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use tokendist_core::approval::PcrPolicy;
 use tokendist_core::checks;
-use tokendist_core::identity::IdentityClaims;
 use tokendist_core::policy::{describe_pcrs, pcrs_that_differ};
 use tokendist_core::tpm::{QuoteError, TpmtPublic, marshal, verify_quote};
 use tokendist_core::verdict::CheckResult;
@@ -22,16 +21,15 @@ use tokendist_proto::v1 as pb;
 use tokendist_store::StoreError;
 use tokendist_store::records::{
     AttestationRecord, EventKind, EventRecord, SessionQuote, SessionRecord, SessionStep,
-    SessionUpdate,
+    SessionUpdate, StepChange,
 };
 
 use crate::attest::unquoted_record;
 use crate::denials::deny;
-use crate::sessions::{self, RequestedSession, SessionRefusal};
+use crate::sessions::{self, RequestedSession, SessionRefusal, StepCall};
 use crate::state::ServerState;
 use crate::status::ServiceError;
 use crate::store_errors::from_store;
-use crate::tls::PeerInfo;
 
 /// TPM_ALG_SHA256: quotes are verified in this bank only.
 const SHA256_BANK: u16 = 0x000B;
@@ -43,13 +41,15 @@ struct Expected {
 }
 
 /// Serves `ProveAttestation` for an authenticated (and rate-limited) caller.
-pub async fn prove(
-    state: &ServerState,
-    claims: &IdentityClaims,
-    peer: Option<&PeerInfo>,
-    session: RequestedSession,
-    request: &pb::ProveRequest,
-) -> Result<pb::ProveResponse, ServiceError> {
+pub async fn prove(call: StepCall<pb::ProveRequest>) -> Result<pb::ProveResponse, ServiceError> {
+    let StepCall {
+        state,
+        claims,
+        peer,
+        session,
+        request,
+    } = call;
+    let (state, claims, peer, request) = (&state, &claims, peer.as_ref(), &request);
     let instance_id = &claims.compute_engine.instance_id;
     let RequestedSession {
         record: session,
@@ -143,10 +143,12 @@ pub async fn prove(
         .store
         .advance_session(
             &session.session_id,
-            SessionStep::Attested,
-            SessionStep::Proven,
-            update,
-            now,
+            StepChange {
+                from: SessionStep::Attested,
+                to: SessionStep::Proven,
+                update,
+                now,
+            },
         )
         .await;
     match advanced {

@@ -15,7 +15,7 @@ use tokendist_proto::v1::token_service_server::TokenService;
 use tonic::{Request, Response, Status};
 
 use crate::authenticate::{TokenScope, authenticate, authenticate_step, bearer_token};
-use crate::sessions::RequestedSession;
+use crate::sessions::StepCall;
 use crate::state::ServerState;
 use crate::status::{Limited, ServiceError};
 use crate::tls::PeerInfo;
@@ -33,12 +33,6 @@ struct Call<T> {
     message: T,
     token: Result<String, ServiceError>,
     peer: Option<PeerInfo>,
-}
-
-/// An authenticated session step: the caller's verified claims and the session its request names.
-struct Step {
-    claims: IdentityClaims,
-    session: RequestedSession,
 }
 
 impl TokenServiceImpl {
@@ -74,19 +68,36 @@ impl TokenServiceImpl {
         result.map(Response::new).map_err(Status::from)
     }
 
-    /// Authenticates a session step (the token first, then the session it names); `limited` steps
-    /// also take one request from the caller's attestation bucket.
-    async fn step(
+    /// Serves a session step: authenticates it (the token first, then the session `session_id`
+    /// names), takes one request from the caller's `limited` bucket, and runs `step`.
+    async fn serve_step<T, R, F>(
         &self,
-        token: Result<String, ServiceError>,
-        session_id: &str,
-        limited: bool,
-    ) -> Result<Step, ServiceError> {
-        let (claims, session) = authenticate_step(&self.state, &token?, session_id).await?;
-        if limited {
-            self.rate_limit(&claims, Limited::AttestationSteps)?;
-        }
-        Ok(Step { claims, session })
+        rpc: &'static str,
+        request: Request<T>,
+        limited: Option<Limited>,
+        step: impl FnOnce(StepCall<T>) -> F,
+    ) -> Result<Response<R>, Status>
+    where
+        T: NamesSession,
+        F: Future<Output = Result<R, ServiceError>>,
+    {
+        self.serve(rpc, request, |call| async move {
+            let token = call.token?;
+            let session_id = call.message.session_id();
+            let (claims, session) = authenticate_step(&self.state, &token, session_id).await?;
+            if let Some(limited) = limited {
+                self.rate_limit(&claims, limited)?;
+            }
+            step(StepCall {
+                state: self.state.clone(),
+                claims,
+                peer: call.peer,
+                session,
+                request: call.message,
+            })
+            .await
+        })
+        .await
     }
 
     /// Takes one request from the caller's instance bucket for `limited`, or RESOURCE_EXHAUSTED.
@@ -127,52 +138,42 @@ impl TokenService for TokenServiceImpl {
         &self,
         request: Request<pb::AttestRequest>,
     ) -> Result<Response<pb::AttestResponse>, Status> {
-        self.serve("Attest", request, |call| async move {
-            let Step { claims, session } = self
-                .step(call.token, &call.message.session_id, true)
-                .await?;
-            attest::attest(
-                &self.state,
-                &claims,
-                call.peer.as_ref(),
-                session,
-                &call.message,
-            )
+        let limited = Some(Limited::AttestationSteps);
+        self.serve_step("Attest", request, limited, attest::attest)
             .await
-        })
-        .await
     }
 
     async fn prove_attestation(
         &self,
         request: Request<pb::ProveRequest>,
     ) -> Result<Response<pb::ProveResponse>, Status> {
-        self.serve("ProveAttestation", request, |call| async move {
-            let Step { claims, session } = self
-                .step(call.token, &call.message.session_id, true)
-                .await?;
-            prove::prove(
-                &self.state,
-                &claims,
-                call.peer.as_ref(),
-                session,
-                &call.message,
-            )
+        let limited = Some(Limited::AttestationSteps);
+        self.serve_step("ProveAttestation", request, limited, prove::prove)
             .await
-        })
-        .await
     }
 
     async fn get_token(
         &self,
         request: Request<pb::TokenRequest>,
     ) -> Result<Response<pb::TokenResponse>, Status> {
-        self.serve("GetToken", request, |call| async move {
-            let Step { claims, session } = self
-                .step(call.token, &call.message.session_id, false)
-                .await?;
-            release::get_token(&self.state, &claims, session, call.peer.as_ref()).await
-        })
-        .await
+        self.serve_step("GetToken", request, None, release::get_token)
+            .await
     }
 }
+
+/// A session step's request: it names its session.
+trait NamesSession {
+    fn session_id(&self) -> &str;
+}
+
+macro_rules! names_session {
+    ($($request:ty),*) => {
+        $(impl NamesSession for $request {
+            fn session_id(&self) -> &str {
+                &self.session_id
+            }
+        })*
+    };
+}
+
+names_session!(pb::AttestRequest, pb::ProveRequest, pb::TokenRequest);

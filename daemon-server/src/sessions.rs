@@ -15,6 +15,7 @@ use crate::authenticate::TokenScope;
 use crate::state::ServerState;
 use crate::status::ServiceError;
 use crate::store_errors::from_store;
+use crate::tls::PeerInfo;
 
 /// TPM_ALG_SHA256.
 const SHA256_BANK: u16 = 0x000B;
@@ -81,6 +82,18 @@ pub async fn begin(
         }),
         tpm_required,
     })
+}
+
+/// An authenticated session step as its handler (`Attest`, `ProveAttestation`, `GetToken`) gets it:
+/// the shared state, the caller's verified claims and peer, the session its request names, and the
+/// request.
+#[derive(Debug)]
+pub struct StepCall<T> {
+    pub state: ServerState,
+    pub claims: IdentityClaims,
+    pub peer: Option<PeerInfo>,
+    pub session: RequestedSession,
+    pub request: T,
 }
 
 /// Why a session step refuses the session a request names (FAILED_PRECONDITION: the client begins a

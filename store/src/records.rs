@@ -227,6 +227,16 @@ pub struct SessionUpdate {
     pub quote: Option<SessionQuote>,
 }
 
+/// One step of a session: from `from` to `to` (forward only), applying `update`, at `now` (which
+/// must be before the session's expiry).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepChange {
+    pub from: SessionStep,
+    pub to: SessionStep,
+    pub update: SessionUpdate,
+    pub now: DateTime<Utc>,
+}
+
 /// What an audit event records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

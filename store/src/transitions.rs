@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use tokendist_core::approval::Approval;
 
 use crate::error::{Record, RecordKind, StoreError};
-use crate::records::{SessionRecord, SessionStep, SessionUpdate};
+use crate::records::{SessionRecord, StepChange};
 
 /// The revision an approval write stores, given the stored revision (`None`: no approval stored).
 pub(crate) fn next_approval_revision(
@@ -56,15 +56,18 @@ pub(crate) fn revoked_approval(
     Ok(approval)
 }
 
-/// The session after moving from `from` to `to`, or why it cannot move.
+/// The session after `change`, or why it cannot move.
 pub(crate) fn advanced_session(
     session_id: &str,
     stored: Option<SessionRecord>,
-    from: SessionStep,
-    to: SessionStep,
-    update: SessionUpdate,
-    now: DateTime<Utc>,
+    change: StepChange,
 ) -> Result<SessionRecord, StoreError> {
+    let StepChange {
+        from,
+        to,
+        update,
+        now,
+    } = change;
     if to <= from {
         return Err(StoreError::InvalidTransition { from, to });
     }

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Duration as TimeDelta;
-use tokendist_store::{Outage, SessionStep, SessionUpdate, Store, StoreError, StoreOptions};
+use tokendist_store::{
+    Outage, SessionStep, SessionUpdate, StepChange, Store, StoreError, StoreOptions,
+};
 
 use support::samples::{approval, session, t0};
 
@@ -36,7 +38,15 @@ async fn two_opens_of_one_file_race_on_consume_and_exactly_one_wins() {
             (SessionStep::Attested, SessionStep::Proven),
         ] {
             second
-                .advance_session(&id, from, to, SessionUpdate::default(), now)
+                .advance_session(
+                    &id,
+                    StepChange {
+                        from,
+                        to,
+                        update: SessionUpdate::default(),
+                        now,
+                    },
+                )
                 .await
                 .unwrap();
         }

@@ -2,9 +2,13 @@
 //! plus the key fields queries and compare-and-swap need. Also the low-level reads and conditional
 //! writes the backend is built from, and the mapping of `firestore` errors to `StoreError`.
 
+use firestore::FirestoreResult;
 use firestore::errors::FirestoreError;
+use firestore::gcloud_sdk::google::firestore::v1::Document;
 use firestore::gcloud_sdk::prost_types::Timestamp;
 use firestore::{FirestoreDb, FirestoreWritePrecondition};
+use futures::TryStreamExt;
+use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 
 use crate::codec::decode;
@@ -77,10 +81,7 @@ pub(crate) fn check_document_id(collection: &Collection, id: &str) -> Result<(),
 }
 
 /// Decodes a fetched document's envelope.
-pub(crate) fn envelope_of(
-    what: &Record,
-    doc: &firestore::gcloud_sdk::google::firestore::v1::Document,
-) -> Result<Envelope, StoreError> {
+pub(crate) fn envelope_of(what: &Record, doc: &Document) -> Result<Envelope, StoreError> {
     FirestoreDb::deserialize_doc_to::<Envelope>(doc).map_err(|_| {
         StoreError::corrupt(what.clone(), "document is not a tokendist record envelope")
     })
@@ -135,18 +136,21 @@ pub(crate) async fn create(
     id: &str,
     envelope: &Envelope,
 ) -> Result<(), StoreError> {
-    check_document_id(collection, id)?;
-    let written = db
-        .fluent()
-        .insert()
-        .into(&collection.name)
-        .document_id(id)
-        .object(envelope)
-        .execute::<Envelope>()
-        .await;
-    written
-        .map(|_| ())
-        .map_err(|e| map_error(&collection.record(id), e))
+    let absent = FirestoreWritePrecondition::Exists(false);
+    update(db, collection, id, envelope, Some(absent)).await
+}
+
+/// Every document a listing or query streams, or the first error it met.
+pub(crate) async fn all_documents(
+    collection: &Collection,
+    stream: FirestoreResult<BoxStream<'_, FirestoreResult<Document>>>,
+) -> Result<Vec<Document>, StoreError> {
+    let what = collection.whole();
+    stream
+        .map_err(|e| map_error(&what, e))?
+        .try_collect()
+        .await
+        .map_err(|e| map_error(&what, e))
 }
 
 /// Creates or replaces a document: unconditionally (last writer wins: attestations only) without

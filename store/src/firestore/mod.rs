@@ -19,13 +19,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use firestore::{FirestoreDb, FirestoreDbOptions};
-use futures::TryStreamExt;
 use rand::Rng;
 use tokendist_core::approval::Approval;
 
 use self::documents::{
-    Collection, Envelope, check_document_id, envelope_of, map_error, read, read_record,
-    write_after_read,
+    Collection, Envelope, all_documents, check_document_id, envelope_of, map_error, read,
+    read_record, write_after_read,
 };
 use crate::Store;
 use crate::codec::{decode, encode};
@@ -33,7 +32,7 @@ use crate::error::{Outage, Record, RecordKind, StoreError};
 use crate::event_id::EventId;
 use crate::records::{
     AttestationRecord, EventQuery, EventRecord, PendingAttempt, PendingRecord, SessionRecord,
-    SessionStep, SessionUpdate,
+    StepChange,
 };
 use crate::transitions::{advanced_session, next_approval_revision, revoked_approval};
 
@@ -114,17 +113,14 @@ impl FirestoreStore {
         kind: RecordKind,
     ) -> Result<Vec<T>, StoreError> {
         let collection = self.collection(kind);
-        let docs: Vec<_> = self
+        let listing = self
             .db
             .fluent()
             .list()
             .from(collection.name.as_str())
             .stream_all_with_errors()
-            .await
-            .map_err(|e| map_error(&collection.whole(), e))?
-            .try_collect()
-            .await
-            .map_err(|e| map_error(&collection.whole(), e))?;
+            .await;
+        let docs = all_documents(&collection, listing).await?;
         let mut keyed = Vec::with_capacity(docs.len());
         for doc in &docs {
             let id = doc.name.rsplit('/').next().unwrap_or_default().to_string();
@@ -336,15 +332,13 @@ impl Store for FirestoreStore {
     async fn advance_session(
         &self,
         session_id: &str,
-        from: SessionStep,
-        to: SessionStep,
-        update: SessionUpdate,
-        now: DateTime<Utc>,
+        change: StepChange,
     ) -> Result<SessionRecord, StoreError> {
+        let from = change.from;
         self.read_modify_write(
             RecordKind::Session,
             session_id,
-            |stored| advanced_session(session_id, stored, from, to, update, now),
+            |stored| advanced_session(session_id, stored, change),
             session_envelope,
             |_| {
                 StoreError::conflict(
@@ -359,18 +353,15 @@ impl Store for FirestoreStore {
     async fn purge_expired_sessions(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         let collection = self.collection(RecordKind::Session);
         let bound = before.timestamp();
-        let docs: Vec<_> = self
+        let expired = self
             .db
             .fluent()
             .select()
             .from(collection.name.as_str())
             .filter(|q| q.for_all([q.field("expires_at").less_than(bound)]))
             .stream_query_with_errors()
-            .await
-            .map_err(|e| map_error(&collection.whole(), e))?
-            .try_collect()
-            .await
-            .map_err(|e| map_error(&collection.whole(), e))?;
+            .await;
+        let docs = all_documents(&collection, expired).await?;
         let mut removed = 0u64;
         for doc in &docs {
             let id = doc.name.rsplit('/').next().unwrap_or_default();
@@ -411,7 +402,7 @@ impl Store for FirestoreStore {
         let lower_bound = query.since.map(EventId::lower_bound).unwrap_or_default();
         let instance_id = query.instance_id.clone();
         let limit = u32::try_from(query.limit).unwrap_or(u32::MAX);
-        let docs: Vec<_> = self
+        let docs = self
             .db
             .fluent()
             .select()
@@ -427,11 +418,8 @@ impl Store for FirestoreStore {
             .order(|o| o.fields([o.field("id").desc()]))
             .limit(limit)
             .stream_query_with_errors()
-            .await
-            .map_err(|e| map_error(&collection.whole(), e))?
-            .try_collect()
-            .await
-            .map_err(|e| map_error(&collection.whole(), e))?;
+            .await;
+        let docs = all_documents(&collection, docs).await?;
         docs.iter()
             .map(|doc| {
                 let id = doc.name.rsplit('/').next().unwrap_or_default();

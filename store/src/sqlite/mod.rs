@@ -21,7 +21,7 @@ use crate::error::{Record, RecordKind, StoreError};
 use crate::event_id::EventId;
 use crate::records::{
     AttestationRecord, EventQuery, EventRecord, PendingAttempt, PendingRecord, SessionRecord,
-    SessionStep, SessionUpdate,
+    StepChange,
 };
 use crate::transitions::{advanced_session, next_approval_revision, revoked_approval};
 
@@ -48,6 +48,32 @@ impl SqliteStore {
         pool.run(schema::migrate).await?;
         tracing::debug!(path = %pool.path().display(), "opened SQLite store");
         Ok(SqliteStore { pool })
+    }
+
+    /// One record of `kind` by key, read with `sql`.
+    async fn get<T>(
+        &self,
+        sql: &'static str,
+        kind: RecordKind,
+        key: &str,
+    ) -> Result<Option<T>, StoreError>
+    where
+        T: serde::de::DeserializeOwned + Send + 'static,
+    {
+        let key = key.to_string();
+        self.pool
+            .run(move |conn| read_record(conn, sql, kind, &key))
+            .await
+    }
+
+    /// Every record of `kind`, read with `sql` (which selects key and record).
+    async fn list<T>(&self, sql: &'static str, kind: RecordKind) -> Result<Vec<T>, StoreError>
+    where
+        T: serde::de::DeserializeOwned + Send + 'static,
+    {
+        self.pool
+            .run(move |conn| read_records(conn, sql, [], kind))
+            .await
     }
 }
 
@@ -116,23 +142,13 @@ impl Store for SqliteStore {
     }
 
     async fn get_approval(&self, instance_id: &str) -> Result<Option<Approval>, StoreError> {
-        let key = instance_id.to_string();
-        self.pool
-            .run(move |conn| read_record(conn, GET_APPROVAL, RecordKind::Approval, &key))
+        self.get(GET_APPROVAL, RecordKind::Approval, instance_id)
             .await
     }
 
     async fn list_approvals(&self) -> Result<Vec<Approval>, StoreError> {
-        self.pool
-            .run(|conn| {
-                read_records(
-                    conn,
-                    "SELECT instance_id, record FROM approvals ORDER BY instance_id",
-                    [],
-                    RecordKind::Approval,
-                )
-            })
-            .await
+        let sql = "SELECT instance_id, record FROM approvals ORDER BY instance_id";
+        self.list(sql, RecordKind::Approval).await
     }
 
     async fn put_approval(
@@ -216,23 +232,13 @@ impl Store for SqliteStore {
     }
 
     async fn get_pending(&self, instance_id: &str) -> Result<Option<PendingRecord>, StoreError> {
-        let key = instance_id.to_string();
-        self.pool
-            .run(move |conn| read_record(conn, GET_PENDING, RecordKind::Pending, &key))
+        self.get(GET_PENDING, RecordKind::Pending, instance_id)
             .await
     }
 
     async fn list_pending(&self) -> Result<Vec<PendingRecord>, StoreError> {
-        self.pool
-            .run(|conn| {
-                read_records(
-                    conn,
-                    "SELECT instance_id, record FROM pending ORDER BY instance_id",
-                    [],
-                    RecordKind::Pending,
-                )
-            })
-            .await
+        let sql = "SELECT instance_id, record FROM pending ORDER BY instance_id";
+        self.list(sql, RecordKind::Pending).await
     }
 
     async fn remove_pending(&self, instance_id: &str) -> Result<bool, StoreError> {
@@ -266,17 +272,8 @@ impl Store for SqliteStore {
         &self,
         instance_id: &str,
     ) -> Result<Option<AttestationRecord>, StoreError> {
-        let key = instance_id.to_string();
-        self.pool
-            .run(move |conn| {
-                read_record(
-                    conn,
-                    "SELECT record FROM attestations WHERE instance_id = ?1",
-                    RecordKind::Attestation,
-                    &key,
-                )
-            })
-            .await
+        let sql = "SELECT record FROM attestations WHERE instance_id = ?1";
+        self.get(sql, RecordKind::Attestation, instance_id).await
     }
 
     async fn create_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
@@ -309,26 +306,20 @@ impl Store for SqliteStore {
     }
 
     async fn get_session(&self, session_id: &str) -> Result<Option<SessionRecord>, StoreError> {
-        let key = session_id.to_string();
-        self.pool
-            .run(move |conn| read_record(conn, GET_SESSION, RecordKind::Session, &key))
-            .await
+        self.get(GET_SESSION, RecordKind::Session, session_id).await
     }
 
     async fn advance_session(
         &self,
         session_id: &str,
-        from: SessionStep,
-        to: SessionStep,
-        update: SessionUpdate,
-        now: DateTime<Utc>,
+        change: StepChange,
     ) -> Result<SessionRecord, StoreError> {
         let key = session_id.to_string();
         self.pool
             .run(move |conn| {
                 immediate(conn, |tx| {
                     let stored = read_record(tx, GET_SESSION, RecordKind::Session, &key)?;
-                    let session = advanced_session(&key, stored, from, to, update, now)?;
+                    let session = advanced_session(&key, stored, change)?;
                     tx.execute(
                         "UPDATE sessions SET step = ?2, record = ?3 WHERE session_id = ?1",
                         params![

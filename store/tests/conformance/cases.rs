@@ -7,7 +7,7 @@ use chrono::Duration;
 use tokendist_core::evidence::EkSource;
 use tokendist_store::{
     EventKind, EventQuery, Record, RecordKind, SessionAttestation, SessionQuote, SessionStep,
-    SessionUpdate, Store, StoreError,
+    SessionUpdate, StepChange, Store, StoreError,
 };
 
 use crate::support::backends::Backend;
@@ -91,10 +91,12 @@ pub async fn missing_records_read_as_none(backend: &Backend) {
     let advance = store
         .advance_session(
             "404",
-            SessionStep::Begun,
-            SessionStep::Attested,
-            SessionUpdate::default(),
-            t0(),
+            StepChange {
+                from: SessionStep::Begun,
+                to: SessionStep::Attested,
+                update: SessionUpdate::default(),
+                now: t0(),
+            },
         )
         .await;
     assert!(
@@ -283,10 +285,12 @@ pub async fn session_step_can_be_taken_once(backend: &Backend) {
     let attested = store
         .advance_session(
             "sess-1",
-            SessionStep::Begun,
-            SessionStep::Attested,
-            update.clone(),
-            now,
+            StepChange {
+                from: SessionStep::Begun,
+                to: SessionStep::Attested,
+                update: update.clone(),
+                now,
+            },
         )
         .await
         .unwrap();
@@ -297,10 +301,12 @@ pub async fn session_step_can_be_taken_once(backend: &Backend) {
     let again = store
         .advance_session(
             "sess-1",
-            SessionStep::Begun,
-            SessionStep::Attested,
-            update,
-            now,
+            StepChange {
+                from: SessionStep::Begun,
+                to: SessionStep::Attested,
+                update,
+                now,
+            },
         )
         .await;
     assert!(is_conflict(&again), "{again:?}");
@@ -326,14 +332,16 @@ pub async fn session_keeps_the_attested_keys_and_the_verified_quote(backend: &Ba
     store
         .advance_session(
             "sess-tpm",
-            SessionStep::Begun,
-            SessionStep::Attested,
-            SessionUpdate {
-                credential_digest: Some("cd".repeat(32)),
-                attestation: Some(attestation.clone()),
-                quote: None,
+            StepChange {
+                from: SessionStep::Begun,
+                to: SessionStep::Attested,
+                update: SessionUpdate {
+                    credential_digest: Some("cd".repeat(32)),
+                    attestation: Some(attestation.clone()),
+                    quote: None,
+                },
+                now,
             },
-            now,
         )
         .await
         .unwrap();
@@ -346,13 +354,15 @@ pub async fn session_keeps_the_attested_keys_and_the_verified_quote(backend: &Ba
     let proven = store
         .advance_session(
             "sess-tpm",
-            SessionStep::Attested,
-            SessionStep::Proven,
-            SessionUpdate {
-                quote: Some(quote.clone()),
-                ..SessionUpdate::default()
+            StepChange {
+                from: SessionStep::Attested,
+                to: SessionStep::Proven,
+                update: SessionUpdate {
+                    quote: Some(quote.clone()),
+                    ..SessionUpdate::default()
+                },
+                now,
             },
-            now,
         )
         .await
         .unwrap();
@@ -373,10 +383,12 @@ pub async fn session_steps_only_move_forward(backend: &Backend) {
     let result = store
         .advance_session(
             "sess-1",
-            SessionStep::Begun,
-            SessionStep::Begun,
-            SessionUpdate::default(),
-            t0(),
+            StepChange {
+                from: SessionStep::Begun,
+                to: SessionStep::Begun,
+                update: SessionUpdate::default(),
+                now: t0(),
+            },
         )
         .await;
     assert!(
@@ -422,20 +434,24 @@ async fn proven_session(store: &Arc<dyn Store>, id: &str) {
     store
         .advance_session(
             id,
-            SessionStep::Begun,
-            SessionStep::Attested,
-            SessionUpdate::default(),
-            now,
+            StepChange {
+                from: SessionStep::Begun,
+                to: SessionStep::Attested,
+                update: SessionUpdate::default(),
+                now,
+            },
         )
         .await
         .unwrap();
     store
         .advance_session(
             id,
-            SessionStep::Attested,
-            SessionStep::Proven,
-            SessionUpdate::default(),
-            now,
+            StepChange {
+                from: SessionStep::Attested,
+                to: SessionStep::Proven,
+                update: SessionUpdate::default(),
+                now,
+            },
         )
         .await
         .unwrap();
@@ -614,10 +630,12 @@ pub async fn expired_sessions_are_purged_and_live_ones_kept(backend: &Backend) {
     store
         .advance_session(
             "sess-used",
-            SessionStep::Begun,
-            SessionStep::Consumed,
-            SessionUpdate::default(),
-            now,
+            StepChange {
+                from: SessionStep::Begun,
+                to: SessionStep::Consumed,
+                update: SessionUpdate::default(),
+                now,
+            },
         )
         .await
         .unwrap();
