@@ -39,13 +39,7 @@ pub fn parse_public(bytes: &[u8], field: &str) -> Result<TpmtPublic, ServiceErro
 
 /// Serves `Attest` for an authenticated (and rate-limited) caller.
 pub async fn attest(call: StepCall<pb::AttestRequest>) -> Result<pb::AttestResponse, ServiceError> {
-    let StepCall {
-        state,
-        claims,
-        peer,
-        session,
-        request,
-    } = call;
+    let (state, claims, peer, session, request) = call.into_parts();
     let (state, claims, peer, request) = (&state, &claims, peer.as_ref(), &request);
     let live = state.live();
     let instance_id = &claims.compute_engine.instance_id;

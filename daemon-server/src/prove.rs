@@ -42,13 +42,7 @@ struct Expected {
 
 /// Serves `ProveAttestation` for an authenticated (and rate-limited) caller.
 pub async fn prove(call: StepCall<pb::ProveRequest>) -> Result<pb::ProveResponse, ServiceError> {
-    let StepCall {
-        state,
-        claims,
-        peer,
-        session,
-        request,
-    } = call;
+    let (state, claims, peer, session, request) = call.into_parts();
     let (state, claims, peer, request) = (&state, &claims, peer.as_ref(), &request);
     let instance_id = &claims.compute_engine.instance_id;
     let RequestedSession {

@@ -41,13 +41,7 @@ const DEFINITIVE: [&str; 4] = [
 pub async fn get_token(
     call: StepCall<pb::TokenRequest>,
 ) -> Result<pb::TokenResponse, ServiceError> {
-    let StepCall {
-        state,
-        claims,
-        peer,
-        session,
-        ..
-    } = call;
+    let (state, claims, peer, session, _) = call.into_parts();
     let (state, claims, peer) = (&state, &claims, peer.as_ref());
     let live = state.live();
     let instance_id = claims.compute_engine.instance_id.clone();

@@ -96,6 +96,27 @@ pub struct StepCall<T> {
     pub request: T,
 }
 
+impl<T> StepCall<T> {
+    /// The call's parts, for handlers that borrow some and consume others.
+    pub fn into_parts(
+        self,
+    ) -> (
+        ServerState,
+        IdentityClaims,
+        Option<PeerInfo>,
+        RequestedSession,
+        T,
+    ) {
+        (
+            self.state,
+            self.claims,
+            self.peer,
+            self.session,
+            self.request,
+        )
+    }
+}
+
 /// Why a session step refuses the session a request names (FAILED_PRECONDITION: the client begins a
 /// new session). Decided here and in the store mapping; the caller's message is built in
 /// [`crate::status`].
