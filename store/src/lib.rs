@@ -32,8 +32,8 @@ pub use error::{Outage, Record, RecordKind, StoreError};
 pub use event_id::EventId;
 pub use records::{
     AttestationRecord, EventKind, EventQuery, EventRecord, FailedCheck, PendingAttempt,
-    PendingRecord, SessionAttestation, SessionQuote, SessionRecord, SessionStep, SessionUpdate,
-    StepChange,
+    PendingRecord, Revocation, SessionAttestation, SessionQuote, SessionRecord, SessionStep,
+    SessionUpdate, StepChange,
 };
 pub use store_url::StoreLocation;
 
@@ -87,9 +87,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn revoke(
         &self,
         instance_id: &str,
-        reason: &str,
-        at: DateTime<Utc>,
-        expected_revision: u64,
+        revocation: Revocation,
     ) -> Result<Approval, StoreError>;
 
     /// Records a denied attempt: creates the pending record or atomically counts one more attempt,

@@ -1,11 +1,10 @@
 //! The compare-and-swap rules both backends apply between reading a record and writing it back, so
 //! that SQLite and Firestore decide every race the same way.
 
-use chrono::{DateTime, Utc};
 use tokendist_core::approval::Approval;
 
 use crate::error::{Record, RecordKind, StoreError};
-use crate::records::{SessionRecord, StepChange};
+use crate::records::{Revocation, SessionRecord, StepChange};
 
 /// The revision an approval write stores, given the stored revision (`None`: no approval stored).
 pub(crate) fn next_approval_revision(
@@ -33,10 +32,13 @@ pub(crate) fn next_approval_revision(
 pub(crate) fn revoked_approval(
     instance_id: &str,
     stored: Option<Approval>,
-    reason: &str,
-    at: DateTime<Utc>,
-    expected_revision: u64,
+    revocation: Revocation,
 ) -> Result<Approval, StoreError> {
+    let Revocation {
+        reason,
+        at,
+        expected_revision,
+    } = revocation;
     let mut approval = stored
         .ok_or_else(|| StoreError::not_found(Record::new(RecordKind::Approval, instance_id)))?;
     let revision = next_approval_revision(
@@ -52,7 +54,7 @@ pub(crate) fn revoked_approval(
     }
     approval.revision = revision;
     approval.revoked_at = Some(at);
-    approval.revoke_reason = Some(reason.to_string());
+    approval.revoke_reason = Some(reason);
     Ok(approval)
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use chrono::Duration as TimeDelta;
 use tokendist_store::{
-    Outage, SessionStep, SessionUpdate, StepChange, Store, StoreError, StoreOptions,
+    Outage, Revocation, SessionStep, SessionUpdate, StepChange, Store, StoreError, StoreOptions,
 };
 
 use support::samples::{approval, session, t0};
@@ -173,7 +173,10 @@ async fn data_survives_reopening_the_file() {
             .await
             .unwrap();
         store.put_approval(approval("1001"), None).await.unwrap();
-        store.revoke("1001", "tampered", t0(), 1).await.unwrap();
+        store
+            .revoke("1001", Revocation::new("tampered", t0(), 1))
+            .await
+            .unwrap();
     }
     let store = tokendist_store::open(&url, &StoreOptions::default())
         .await

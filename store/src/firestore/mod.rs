@@ -31,8 +31,8 @@ use crate::codec::{decode, encode};
 use crate::error::{Outage, Record, RecordKind, StoreError};
 use crate::event_id::EventId;
 use crate::records::{
-    AttestationRecord, EventQuery, EventRecord, PendingAttempt, PendingRecord, SessionRecord,
-    StepChange,
+    AttestationRecord, EventQuery, EventRecord, PendingAttempt, PendingRecord, Revocation,
+    SessionRecord, StepChange,
 };
 use crate::transitions::{advanced_session, next_approval_revision, revoked_approval};
 
@@ -230,14 +230,12 @@ impl Store for FirestoreStore {
     async fn revoke(
         &self,
         instance_id: &str,
-        reason: &str,
-        at: DateTime<Utc>,
-        expected_revision: u64,
+        revocation: Revocation,
     ) -> Result<Approval, StoreError> {
         self.read_modify_write(
             RecordKind::Approval,
             instance_id,
-            |stored| revoked_approval(instance_id, stored, reason, at, expected_revision),
+            |stored| revoked_approval(instance_id, stored, revocation),
             approval_envelope,
             |_| lost_race(instance_id),
         )

@@ -20,8 +20,8 @@ use crate::codec::{decode, encode};
 use crate::error::{Record, RecordKind, StoreError};
 use crate::event_id::EventId;
 use crate::records::{
-    AttestationRecord, EventQuery, EventRecord, PendingAttempt, PendingRecord, SessionRecord,
-    StepChange,
+    AttestationRecord, EventQuery, EventRecord, PendingAttempt, PendingRecord, Revocation,
+    SessionRecord, StepChange,
 };
 use crate::transitions::{advanced_session, next_approval_revision, revoked_approval};
 
@@ -189,17 +189,14 @@ impl Store for SqliteStore {
     async fn revoke(
         &self,
         instance_id: &str,
-        reason: &str,
-        at: DateTime<Utc>,
-        expected_revision: u64,
+        revocation: Revocation,
     ) -> Result<Approval, StoreError> {
         let key = instance_id.to_string();
-        let reason = reason.to_string();
         self.pool
             .run(move |conn| {
                 immediate(conn, |tx| {
                     let stored = read_record(tx, GET_APPROVAL, RecordKind::Approval, &key)?;
-                    let approval = revoked_approval(&key, stored, &reason, at, expected_revision)?;
+                    let approval = revoked_approval(&key, stored, revocation)?;
                     write_approval(tx, &approval)?;
                     Ok(approval)
                 })

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use chrono::Duration;
 use tokendist_core::evidence::EkSource;
 use tokendist_store::{
-    EventKind, EventQuery, Record, RecordKind, SessionAttestation, SessionQuote, SessionStep,
-    SessionUpdate, StepChange, Store, StoreError,
+    EventKind, EventQuery, Record, RecordKind, Revocation, SessionAttestation, SessionQuote,
+    SessionStep, SessionUpdate, StepChange, Store, StoreError,
 };
 
 use crate::support::backends::Backend;
@@ -143,7 +143,10 @@ pub async fn approval_update_of_missing_approval_is_not_found(backend: &Backend)
         matches!(result, Err(StoreError::NotFound { .. })),
         "{result:?}"
     );
-    let revoke = backend.store.revoke("1001", "gone", t0(), 1).await;
+    let revoke = backend
+        .store
+        .revoke("1001", Revocation::new("gone", t0(), 1))
+        .await;
     assert!(
         matches!(revoke, Err(StoreError::NotFound { .. })),
         "{revoke:?}"
@@ -165,10 +168,11 @@ pub async fn concurrent_approve_and_revoke_exactly_one_wins(backend: &Backend) {
             update.instance_name = "re-approved".into();
             a.put_approval(update, Some(1)).await.map(|_| "approve")
         });
-        let revoke =
-            tokio::spawn(
-                async move { b.revoke(&id_b, "tampered", t0(), 1).await.map(|_| "revoke") },
-            );
+        let revoke = tokio::spawn(async move {
+            b.revoke(&id_b, Revocation::new("tampered", t0(), 1))
+                .await
+                .map(|_| "revoke")
+        });
         let results = [approve.await.unwrap(), revoke.await.unwrap()];
         let winners: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
         assert_eq!(winners.len(), 1, "round {round}: {results:?}");
@@ -194,13 +198,13 @@ pub async fn revoke_records_reason_and_cannot_repeat(backend: &Backend) {
     store.put_approval(approval("1001"), None).await.unwrap();
     let at = t0() + Duration::hours(1);
     let revoked = store
-        .revoke("1001", "user-data changed", at, 1)
+        .revoke("1001", Revocation::new("user-data changed", at, 1))
         .await
         .unwrap();
     assert_eq!((revoked.revision, revoked.revoked_at), (2, Some(at)));
     assert_eq!(revoked.revoke_reason.as_deref(), Some("user-data changed"));
     assert_eq!(store.get_approval("1001").await.unwrap(), Some(revoked));
-    let again = store.revoke("1001", "again", at, 2).await;
+    let again = store.revoke("1001", Revocation::new("again", at, 2)).await;
     assert!(is_conflict(&again), "{again:?}");
 }
 
@@ -589,7 +593,7 @@ pub async fn corrupt_approval_is_reported_not_panicked(backend: &Backend) {
     );
     let list = store.list_approvals().await;
     assert!(matches!(list, Err(StoreError::Corrupt { .. })), "{list:?}");
-    let revoke = store.revoke("1001", "r", t0(), 1).await;
+    let revoke = store.revoke("1001", Revocation::new("r", t0(), 1)).await;
     assert!(
         matches!(revoke, Err(StoreError::Corrupt { .. })),
         "{revoke:?}"
