@@ -2,7 +2,7 @@
 //! for the plain audience; every later step with a token for the session's audience, issued after
 //! its challenge — single-use tokens, DESIGN §4), rate-limits `BeginSession` and the attestation
 //! steps per instance (after authentication) and dispatches to the step's module. One wrapper
-//! ([`TokenServiceImpl::serve`]) extracts the bearer token and the peer, times every RPC for metrics
+//! (`TokenServiceImpl::serve`) extracts the bearer token and the peer, times every RPC for metrics
 //! and converts failures through the one mapping in [`crate::status`].
 
 use std::future::Future;
