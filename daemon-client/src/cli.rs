@@ -6,7 +6,6 @@
 use std::path::PathBuf;
 
 use clap::Parser;
-use toml::Value;
 
 use crate::config::ConfigSources;
 use tokendist_daemon_kit::config::FlagOverrides;
@@ -146,94 +145,53 @@ pub fn parse_interval(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("{text:?} is too long"))
 }
 
-fn int(value: u64) -> Value {
-    Value::Integer(i64::try_from(value).unwrap_or(i64::MAX))
-}
-
 impl Cli {
     /// The flags the user gave, as configuration overrides.
     pub fn sources(&self, env: std::collections::BTreeMap<String, String>) -> ConfigSources {
-        let mut overrides = FlagOverrides::default();
-        let mut set = |flag: &str, key: &str, value: Value| overrides.set(flag, key, value);
-        let text = |s: &str| Value::String(s.to_string());
-        let path = |p: &PathBuf| Value::String(p.display().to_string());
-        if let Some(v) = &self.address {
-            set("--address", "address", text(v));
-        }
-        if let Some(v) = &self.server_name {
-            set("--server-name", "server_name", text(v));
-        }
-        if let Some(v) = &self.audience {
-            set("--audience", "audience", text(v));
-        }
-        if let Some(v) = &self.tls_ca {
-            set("--tls-ca", "tls.ca", path(v));
-        }
-        if let Some(v) = self.mtls {
-            set("--mtls", "tls.mtls", Value::Boolean(v));
-        }
-        if let Some(v) = &self.tls_client_cert {
-            set("--tls-client-cert", "tls.client_cert", path(v));
-        }
-        if let Some(v) = &self.tls_client_key {
-            set("--tls-client-key", "tls.client_key", path(v));
-        }
-        if let Some(v) = self.tpm {
-            set("--tpm", "tpm.enabled", Value::Boolean(v));
-        }
-        if self.no_tpm {
-            set("--no-tpm", "tpm.enabled", Value::Boolean(false));
-        }
-        if let Some(v) = &self.tcti {
-            set("--tcti", "tpm.tcti", text(v));
-        }
-        if let Some(v) = self.max_attempts {
-            set("--max-attempts", "max_attempts", int(u64::from(v)));
-        }
-        if let Some(v) = self.poll_wait_seconds {
-            set(
-                "--pollWaitSeconds",
-                "poll_interval_ms",
-                int(v.saturating_mul(1000)),
-            );
-        }
-        if let Some(v) = self.poll_interval_ms {
-            set("--poll-interval-ms", "poll_interval_ms", int(v));
-        }
-        if let Some(v) = &self.metadata_host {
-            set("--metadata-host", "metadata_host", text(v));
-        }
-        if let Some(v) = &self.secrets_dir {
-            set("--secrets-dir", "delivery.dir", path(v));
-        }
-        if let Some(v) = &self.socket {
-            set("--socket", "delivery.socket", path(v));
-        }
-        if !self.allow_uids.is_empty() {
-            set(
-                "--allow-uid",
-                "delivery.allowed_uids",
-                Value::Array(
-                    self.allow_uids
-                        .iter()
-                        .map(|u| Value::Integer(i64::from(*u)))
-                        .collect(),
-                ),
-            );
-        }
-        if self.keep_secrets_on_exit {
-            set(
-                "--keep-secrets-on-exit",
-                "delivery.keep_on_exit",
-                Value::Boolean(true),
-            );
-        }
-        if let Some(v) = &self.exec {
-            set("--exec", "delivery.exec", text(v));
-        }
-        if let Some(v) = self.reattest_interval {
-            set("--reattest-interval", "reattest_interval_secs", int(v));
-        }
-        overrides.into_sources(self.config.clone(), env, true)
+        let mut o = FlagOverrides::default();
+        o.given("--address", "address", self.address.as_ref());
+        o.given("--server-name", "server_name", self.server_name.as_ref());
+        o.given("--audience", "audience", self.audience.as_ref());
+        o.given("--tls-ca", "tls.ca", self.tls_ca.as_ref());
+        o.given("--mtls", "tls.mtls", self.mtls);
+        o.given(
+            "--tls-client-cert",
+            "tls.client_cert",
+            self.tls_client_cert.as_ref(),
+        );
+        o.given(
+            "--tls-client-key",
+            "tls.client_key",
+            self.tls_client_key.as_ref(),
+        );
+        o.given("--tpm", "tpm.enabled", self.tpm);
+        o.given("--no-tpm", "tpm.enabled", self.no_tpm.then_some(false));
+        o.given("--tcti", "tpm.tcti", self.tcti.as_ref());
+        o.given("--max-attempts", "max_attempts", self.max_attempts);
+        let poll_ms = self.poll_wait_seconds.map(|secs| secs.saturating_mul(1000));
+        o.given("--pollWaitSeconds", "poll_interval_ms", poll_ms);
+        o.given(
+            "--poll-interval-ms",
+            "poll_interval_ms",
+            self.poll_interval_ms,
+        );
+        o.given(
+            "--metadata-host",
+            "metadata_host",
+            self.metadata_host.as_ref(),
+        );
+        o.given("--secrets-dir", "delivery.dir", self.secrets_dir.as_ref());
+        o.given("--socket", "delivery.socket", self.socket.as_ref());
+        let uids = (!self.allow_uids.is_empty()).then_some(self.allow_uids.as_slice());
+        o.given("--allow-uid", "delivery.allowed_uids", uids);
+        let keep = self.keep_secrets_on_exit.then_some(true);
+        o.given("--keep-secrets-on-exit", "delivery.keep_on_exit", keep);
+        o.given("--exec", "delivery.exec", self.exec.as_ref());
+        o.given(
+            "--reattest-interval",
+            "reattest_interval_secs",
+            self.reattest_interval,
+        );
+        o.into_sources(self.config.clone(), env, true)
     }
 }

@@ -138,6 +138,60 @@ fn describe_origin(
     }
 }
 
+/// A flag's value as a configuration setting.
+pub trait ToSetting {
+    fn to_setting(self) -> Value;
+}
+
+impl ToSetting for &str {
+    fn to_setting(self) -> Value {
+        Value::String(self.to_string())
+    }
+}
+
+impl ToSetting for &String {
+    fn to_setting(self) -> Value {
+        Value::String(self.clone())
+    }
+}
+
+impl ToSetting for &PathBuf {
+    fn to_setting(self) -> Value {
+        Value::String(self.display().to_string())
+    }
+}
+
+impl ToSetting for bool {
+    fn to_setting(self) -> Value {
+        Value::Boolean(self)
+    }
+}
+
+impl ToSetting for u64 {
+    /// Saturates at `i64::MAX` (TOML integers are signed).
+    fn to_setting(self) -> Value {
+        Value::Integer(i64::try_from(self).unwrap_or(i64::MAX))
+    }
+}
+
+impl ToSetting for u32 {
+    fn to_setting(self) -> Value {
+        Value::Integer(i64::from(self))
+    }
+}
+
+impl<T: Copy + ToSetting> ToSetting for &[T] {
+    fn to_setting(self) -> Value {
+        Value::Array(self.iter().map(|item| item.to_setting()).collect())
+    }
+}
+
+impl ToSetting for &[PathBuf] {
+    fn to_setting(self) -> Value {
+        Value::Array(self.iter().map(ToSetting::to_setting).collect())
+    }
+}
+
 /// The flags a user gave, collected as configuration overrides (each remembers its flag for errors).
 #[derive(Debug, Clone, Default)]
 pub struct FlagOverrides {
@@ -158,9 +212,11 @@ impl FlagOverrides {
         self.set(flag, key, Value::String(value.to_string()));
     }
 
-    /// Sets a path setting.
-    pub fn path(&mut self, flag: &str, key: &str, value: &Path) {
-        self.set(flag, key, Value::String(value.display().to_string()));
+    /// Sets the dotted `key` from `flag` when the flag was given (`value` is `Some`).
+    pub fn given(&mut self, flag: &str, key: &str, value: Option<impl ToSetting>) {
+        if let Some(value) = value {
+            self.set(flag, key, value.to_setting());
+        }
     }
 
     /// The configuration sources: this file (if named), the environment, these flags.
@@ -225,5 +281,50 @@ mod tests {
             err.to_string().contains("port") && err.to_string().contains("flag --port"),
             "{err}"
         );
+    }
+
+    /// The sources of a daemon run with `file` holding `text`, and `env`.
+    fn from_file(dir: &tempfile::TempDir, text: &str, env: &[(&str, &str)]) -> ConfigSources {
+        let file = dir.path().join("daemon.toml");
+        std::fs::write(&file, text).unwrap();
+        ConfigSources {
+            file: Some(file),
+            env: crate::layers::tests::env(env),
+            ..ConfigSources::default()
+        }
+    }
+
+    #[test]
+    fn unknown_setting_is_rejected_with_its_name_and_origin() {
+        let dir = tempfile::tempdir().unwrap();
+        let err =
+            load_layered::<Sample>(&from_file(&dir, "colour = 5\n", &[]), &options()).unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, ConfigError::Invalid { .. }), "{text}");
+        assert!(
+            text.contains("colour") && text.contains("config file") && text.contains("daemon.toml"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn wrongly_typed_env_value_names_the_variable() {
+        let dir = tempfile::tempdir().unwrap();
+        let sources = from_file(&dir, "name = \"a\"\n", &[("T_PORT", "many")]);
+        let err = load_layered::<Sample>(&sources, &options()).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("port") && text.contains("environment variable T_PORT"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn malformed_toml_is_a_syntax_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = load_layered::<Sample>(&from_file(&dir, "name = \"open\n", &[]), &options())
+            .unwrap_err();
+        assert!(matches!(err, ConfigError::Syntax { .. }), "{err}");
+        assert!(err.to_string().contains("daemon.toml"), "{err}");
     }
 }

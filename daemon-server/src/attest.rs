@@ -10,22 +10,20 @@ use base64::engine::general_purpose::STANDARD;
 use rand::Rng;
 use sha2::{Digest, Sha256};
 use tokendist_core::checks;
-use tokendist_core::identity::IdentityClaims;
 use tokendist_core::tpm::{TpmtPublic, check_ak_template, make_credential, marshal};
 use tokendist_core::verdict::CheckResult;
 use tokendist_proto::v1 as pb;
 use tokendist_store::records::{
-    AttestationRecord, SessionAttestation, SessionRecord, SessionStep, SessionUpdate,
+    AttestationRecord, SessionAttestation, SessionRecord, SessionStep, SessionUpdate, StepChange,
 };
 use zeroize::Zeroizing;
 
 use crate::denials::deny;
 use crate::ek_check::{EkRefusal, accept_ek};
-use crate::sessions::RequestedSession;
+use crate::sessions::{SessionRefusal, StepCall};
 use crate::state::ServerState;
-use crate::status::ServiceError;
+use crate::status::{Dependency, ServiceError};
 use crate::store_errors::from_store;
-use crate::tls::PeerInfo;
 
 /// Parses a TPM2B_PUBLIC field of a request; malformed input is INVALID_ARGUMENT naming the field.
 pub fn parse_public(bytes: &[u8], field: &str) -> Result<TpmtPublic, ServiceError> {
@@ -40,28 +38,23 @@ pub fn parse_public(bytes: &[u8], field: &str) -> Result<TpmtPublic, ServiceErro
 }
 
 /// Serves `Attest` for an authenticated (and rate-limited) caller.
-pub async fn attest(
-    state: &ServerState,
-    claims: &IdentityClaims,
-    peer: Option<&PeerInfo>,
-    session: RequestedSession,
-    request: &pb::AttestRequest,
-) -> Result<pb::AttestResponse, ServiceError> {
+pub async fn attest(call: StepCall<pb::AttestRequest>) -> Result<pb::AttestResponse, ServiceError> {
+    let (state, claims, peer, session, request) = call.into_parts();
+    let (state, claims, peer, request) = (&state, &claims, peer.as_ref(), &request);
     let live = state.live();
     let instance_id = &claims.compute_engine.instance_id;
-    let session = session.live(instance_id, state.now())?;
+    let session = session.live(instance_id, state.now())?.record;
     if session.step != SessionStep::Begun {
-        return Err(ServiceError::FailedPrecondition(format!(
-            "session is already {}; call BeginSession again",
-            session.step.as_str()
-        )));
+        return Err(SessionRefusal::AlreadyAt(session.step).into());
     }
     let ek = parse_public(&request.ek_public, "ek_public")?;
     let ak = parse_public(&request.ak_public, "ak_public")?;
 
     let ek_source = match accept_ek(state, &live, claims, &ek, &request.ek_certificate).await {
         Ok(source) => source,
-        Err(EkRefusal::Unavailable(message)) => return Err(ServiceError::Unavailable(message)),
+        Err(EkRefusal::Unavailable(api)) => {
+            return Err(ServiceError::Unavailable(Dependency::GoogleApi(api)));
+        }
         Err(EkRefusal::Denied(reason)) => {
             return Err(deny(
                 state,
@@ -117,10 +110,12 @@ pub async fn attest(
         .store
         .advance_session(
             &session.session_id,
-            SessionStep::Begun,
-            SessionStep::Attested,
-            update,
-            now,
+            StepChange {
+                from: SessionStep::Begun,
+                to: SessionStep::Attested,
+                update,
+                now,
+            },
         )
         .await
         .map_err(from_store)?;
@@ -130,6 +125,29 @@ pub async fn attest(
         credential_blob,
         encrypted_secret,
     })
+}
+
+/// A new attestation record of the session's instance for these keys (base64 of their TPMT_PUBLIC),
+/// without a quote yet; unsigned.
+pub fn unquoted_record(
+    session: &SessionRecord,
+    ek_public: String,
+    ak_public: String,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AttestationRecord {
+    AttestationRecord {
+        instance_id: session.instance_id.clone(),
+        ek_public,
+        ak_public,
+        pcr_hash_alg: session.pcr_hash_alg,
+        pcr_values: Default::default(),
+        nonce: session.nonce.clone(),
+        quoted_at: now,
+        verified: false,
+        quote_attest: String::new(),
+        quote_signature: String::new(),
+        server_signature: None,
+    }
 }
 
 /// Upserts the instance's attestation record with the EK and AK (keeping its last quote only when
@@ -159,19 +177,7 @@ async fn record_keys(
             previous
         }
         // New keys: a quote by an earlier AK says nothing about them, so none is kept.
-        _ => AttestationRecord {
-            instance_id: session.instance_id.clone(),
-            ek_public,
-            ak_public,
-            pcr_hash_alg: session.pcr_hash_alg,
-            pcr_values: Default::default(),
-            nonce: session.nonce.clone(),
-            quoted_at: now,
-            verified: false,
-            quote_attest: String::new(),
-            quote_signature: String::new(),
-            server_signature: None,
-        },
+        _ => unquoted_record(session, ek_public, ak_public, now),
     };
     record.sign(&state.live().keys.receipt_key);
     state

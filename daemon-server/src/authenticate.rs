@@ -6,15 +6,23 @@
 //! plain server audience; [`TokenScope::Session`] (every later step) accepts only
 //! `core::identity::session_audience(audience, nonce)` of the session the request names, issued
 //! after that session's challenge. A token for one is refused (`identity.claims`) by the other.
+//!
+//! A session step verifies the token before the store is read ([`authenticate_step`]): first for
+//! [`TokenScope::AnyStep`] (signature, issuer, freshness, and an audience that is the server's or
+//! one of its session audiences), then, with the session read, for that session. So a caller without
+//! a valid token learns nothing about which sessions exist.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use tokendist_core::checks;
 use tokendist_core::identity::{IdentityClaims, session_audience};
 use tokendist_core::verdict::CheckResult;
 use tokendist_gcp::jwks::TokenVerifyError;
 
+use crate::sessions::{self, RequestedSession};
 use crate::state::ServerState;
-use crate::status::ServiceError;
+use crate::status::{Dependency, ServiceError};
 
 /// Longest bearer token accepted (Google's identity tokens are about 1 KiB).
 const MAX_TOKEN_LEN: usize = 16 * 1024;
@@ -52,6 +60,9 @@ pub fn bearer_token(metadata: &tonic::metadata::MetadataMap) -> Result<String, S
 pub enum TokenScope {
     /// `BeginSession`: the plain server audience.
     OpenSession,
+    /// A session step before its session is read: the plain audience or any session audience under
+    /// it (the session's own is checked next, with [`TokenScope::Session`]).
+    AnyStep,
     /// A step of the session with this nonce, issued at `challenge`: the session's audience, and no
     /// token older than the challenge.
     Session {
@@ -60,16 +71,48 @@ pub enum TokenScope {
     },
 }
 
+/// Verifies the token of a session step, then reads the session `session_id` names: the token's
+/// checks that do not depend on the session come first, so an unknown session is told only to a
+/// caller with a valid token. Returns the claims verified for the session's own audience.
+pub async fn authenticate_step(
+    state: &ServerState,
+    token: &str,
+    session_id: &str,
+) -> Result<(IdentityClaims, RequestedSession), ServiceError> {
+    let id = sessions::requested_id(session_id)?;
+    authenticate(state, token, &TokenScope::AnyStep).await?;
+    let session = RequestedSession::read(state, id).await?;
+    let claims = authenticate(state, token, &session.token_scope()).await?;
+    Ok((claims, session))
+}
+
+/// The `aud` claim of a token, read without verifying anything (the signature is verified next, for
+/// exactly this audience when it is one the server accepts).
+fn claimed_audience(token: &str) -> Option<String> {
+    let payload = token.split('.').nth(1)?;
+    let json = URL_SAFE_NO_PAD.decode(payload).ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&json).ok()?;
+    claims.get("aud")?.as_str().map(str::to_string)
+}
+
 /// Verifies the caller's identity token for `scope`.
 pub async fn authenticate(
     state: &ServerState,
-    metadata: &tonic::metadata::MetadataMap,
+    token: &str,
     scope: &TokenScope,
 ) -> Result<IdentityClaims, ServiceError> {
-    let token = bearer_token(metadata)?;
     let live = state.live();
     let expectations = match scope {
         TokenScope::OpenSession => live.policy.identity_expectations(None),
+        TokenScope::AnyStep => {
+            let mut expectations = live.policy.identity_expectations(None);
+            // `<audience>/session/`: what every session audience starts with.
+            let steps = session_audience(&expectations.audience, &[]);
+            if let Some(claimed) = claimed_audience(token).filter(|aud| aud.starts_with(&steps)) {
+                expectations.audience = claimed;
+            }
+            expectations
+        }
         TokenScope::Session { nonce, challenge } => {
             let mut expectations = live.policy.identity_expectations(Some(*challenge));
             expectations.audience = session_audience(&expectations.audience, nonce);
@@ -78,7 +121,7 @@ pub async fn authenticate(
     };
     match state
         .jwks
-        .verify_identity_token(&token, &expectations, state.now())
+        .verify_identity_token(token, &expectations, state.now())
         .await
     {
         Ok(claims) => Ok(claims),
@@ -91,10 +134,7 @@ pub async fn authenticate(
                 error = %tokendist_core::terminal_text::printable_line(&error.to_string()),
                 "Google's token signing keys are unavailable"
             );
-            Err(ServiceError::Unavailable(
-                "cannot verify identity tokens right now (Google's signing keys are unavailable); retry"
-                    .into(),
-            ))
+            Err(ServiceError::Unavailable(Dependency::IdentityKeys))
         }
     }
 }
@@ -123,5 +163,17 @@ mod tests {
             );
         }
         assert!(bearer_token(&tonic::metadata::MetadataMap::new()).is_err());
+    }
+
+    #[test]
+    fn the_claimed_audience_is_read_from_the_payload() {
+        let payload = URL_SAFE_NO_PAD.encode(br#"{"aud":"https://a/session/00ff","sub":"1"}"#);
+        assert_eq!(
+            claimed_audience(&format!("e30.{payload}.sig")).as_deref(),
+            Some("https://a/session/00ff")
+        );
+        for garbage in ["", "abc", "e30.!!!.sig", "e30.e30.sig"] {
+            assert_eq!(claimed_audience(garbage), None, "{garbage}");
+        }
     }
 }

@@ -7,7 +7,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Parser;
-use toml::Value;
 
 use crate::config::ConfigSources;
 use tokendist_daemon_kit::config::FlagOverrides;
@@ -148,99 +147,61 @@ fn listen_from_grpcport(value: &str) -> String {
 impl Cli {
     /// The flags the user gave, as configuration overrides.
     pub fn sources(&self, env: std::collections::BTreeMap<String, String>) -> ConfigSources {
-        let mut overrides = FlagOverrides::default();
-        let mut set = |flag: &str, key: &str, value: Value| overrides.set(flag, key, value);
-        let text = |s: &str| Value::String(s.to_string());
-        let path = |p: &PathBuf| Value::String(p.display().to_string());
-        if let Some(v) = &self.grpcport {
-            set("--grpcport", "listen", text(&listen_from_grpcport(v)));
-        }
-        if let Some(v) = &self.listen {
-            set("--listen", "listen", text(&v.to_string()));
-        }
-        if let Some(v) = &self.audience {
-            set("--audience", "audience", text(v));
-        }
-        if let Some(project) = &self.firestore_project {
+        let mut o = FlagOverrides::default();
+        let grpcport = self.grpcport.as_deref().map(listen_from_grpcport);
+        o.given("--grpcport", "listen", grpcport.as_ref());
+        o.given(
+            "--listen",
+            "listen",
+            self.listen.map(|a| a.to_string()).as_ref(),
+        );
+        let firestore = self.firestore_project.as_ref().map(|project| {
             let prefix = self.firestore_collection.clone().unwrap_or_default();
-            set(
-                "--firestoreProjectId",
-                "store",
-                text(&format!(
-                    "firestore://{project}/(default)?collection_prefix={prefix}"
-                )),
-            );
-        }
-        if let Some(v) = &self.store {
-            set("--store", "store", text(v));
-        }
-        if let Some(v) = &self.metrics_listen {
-            set("--metrics-listen", "metrics_listen", text(&v.to_string()));
-        }
-        if let Some(v) = &self.tls_cert {
-            set("--tls-cert", "tls.cert", path(v));
-        }
-        if let Some(v) = &self.tls_key {
-            set("--tls-key", "tls.key", path(v));
-        }
-        if let Some(v) = &self.client_ca {
-            set("--client-ca", "tls.client_ca", path(v));
-        }
-        if self.mtls {
-            set("--mtls", "tls.mode", text("mtls"));
-        }
-        if self.tls_only {
-            set("--tls-only", "tls.mode", text("tls"));
-        }
-        if let Some(v) = self.validate_peer_ip {
-            set("--validate-peer-ip", "enforce.peer_ip", Value::Boolean(v));
-        }
-        if let Some(v) = self.validate_peer_sn {
-            set(
-                "--validate-peer-sn",
-                "enforce.client_cert_serial",
-                Value::Boolean(v),
-            );
-        }
-        if let Some(v) = self.token_max_age {
-            set(
-                "--token-max-age",
-                "token_max_age_secs",
-                Value::Integer(i64::try_from(v).unwrap_or(i64::MAX)),
-            );
-        }
-        if !self.trusted_approvers.is_empty() {
-            set(
-                "--trusted-approver",
-                "keys.trusted_approvers",
-                Value::Array(self.trusted_approvers.iter().map(path).collect()),
-            );
-        }
-        if let Some(v) = &self.receipt_key {
-            set("--receipt-key", "keys.receipt_key", path(v));
-        }
-        if let Some(v) = &self.secrets_key {
-            set("--secrets-key", "keys.secrets_key", path(v));
-        }
-        if let Some(v) = &self.compute_endpoint {
-            set("--compute-endpoint", "gcp.compute_endpoint", text(v));
-        }
-        if let Some(v) = &self.logging_endpoint {
-            set("--logging-endpoint", "gcp.logging_endpoint", text(v));
-        }
-        if let Some(v) = &self.jwks_url {
-            set("--jwks-url", "gcp.jwks_url", text(v));
-        }
-        if self.gcp_anonymous {
-            set("--gcp-anonymous", "gcp.credentials", text("anonymous"));
-        }
-        if self.jwks_allow_http {
-            set(
-                "--jwks-allow-http",
-                "gcp.jwks_allow_http",
-                Value::Boolean(true),
-            );
-        }
-        overrides.into_sources(self.config.clone(), env, false)
+            format!("firestore://{project}/(default)?collection_prefix={prefix}")
+        });
+        o.given("--firestoreProjectId", "store", firestore.as_ref());
+        o.given("--audience", "audience", self.audience.as_ref());
+        o.given("--store", "store", self.store.as_ref());
+        let metrics = self.metrics_listen.map(|a| a.to_string());
+        o.given("--metrics-listen", "metrics_listen", metrics.as_ref());
+        o.given("--tls-cert", "tls.cert", self.tls_cert.as_ref());
+        o.given("--tls-key", "tls.key", self.tls_key.as_ref());
+        o.given("--client-ca", "tls.client_ca", self.client_ca.as_ref());
+        o.given("--mtls", "tls.mode", self.mtls.then_some("mtls"));
+        o.given("--tls-only", "tls.mode", self.tls_only.then_some("tls"));
+        o.given(
+            "--validate-peer-ip",
+            "enforce.peer_ip",
+            self.validate_peer_ip,
+        );
+        let serial = self.validate_peer_sn;
+        o.given("--validate-peer-sn", "enforce.client_cert_serial", serial);
+        o.given("--token-max-age", "token_max_age_secs", self.token_max_age);
+        let approvers =
+            (!self.trusted_approvers.is_empty()).then_some(self.trusted_approvers.as_slice());
+        o.given("--trusted-approver", "keys.trusted_approvers", approvers);
+        o.given(
+            "--receipt-key",
+            "keys.receipt_key",
+            self.receipt_key.as_ref(),
+        );
+        o.given(
+            "--secrets-key",
+            "keys.secrets_key",
+            self.secrets_key.as_ref(),
+        );
+        let compute = self.compute_endpoint.as_ref();
+        o.given("--compute-endpoint", "gcp.compute_endpoint", compute);
+        let logging = self.logging_endpoint.as_ref();
+        o.given("--logging-endpoint", "gcp.logging_endpoint", logging);
+        o.given("--jwks-url", "gcp.jwks_url", self.jwks_url.as_ref());
+        let anonymous = self.gcp_anonymous.then_some("anonymous");
+        o.given("--gcp-anonymous", "gcp.credentials", anonymous);
+        o.given(
+            "--jwks-allow-http",
+            "gcp.jwks_allow_http",
+            self.jwks_allow_http.then_some(true),
+        );
+        o.into_sources(self.config.clone(), env, false)
     }
 }

@@ -19,7 +19,7 @@ use crate::state::{LiveSettings, ServerState};
 pub enum EkRefusal {
     /// A `tpm.ek` failure with its reason.
     Denied(String),
-    /// The Compute API could not be asked; the client should retry.
+    /// The named Google API could not be asked; the client should retry.
     Unavailable(String),
 }
 
@@ -67,10 +67,7 @@ async fn shielded_identity(
         Ok(identity) => Ok(identity),
         Err(error) if error.kind == FetchErrorKind::Unavailable => {
             state.metrics.observe_dependency_error(&error.api);
-            Err(EkRefusal::Unavailable(format!(
-                "{} is unavailable; retry",
-                error.api
-            )))
+            Err(EkRefusal::Unavailable(error.api))
         }
         Err(error) => Err(EkRefusal::Denied(format!(
             "cannot read the instance's shielded identity: {error}"

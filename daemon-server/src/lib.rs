@@ -3,12 +3,15 @@
 //! - [`config`]: typed settings and their layered loading; [`cli`]: the command line (with the
 //!   original server's flag names as aliases).
 //! - [`serve`]: start-up, systemd notification, reload on SIGHUP, drain on SIGTERM.
-//! - [`service`]: the gRPC service; [`authenticate`]: identity tokens; [`sessions`]: `BeginSession`;
+//! - [`service`]: the gRPC service (one wrapper times every RPC and extracts its token and peer);
+//!   [`authenticate`]: identity tokens; [`sessions`]: `BeginSession`, the session a step names and
+//!   why it is refused;
 //!   [`attest`] and [`prove`]: the vTPM attestation steps, with [`ek_check`] / [`ek_certificate`]
 //!   (where an EK is accepted from), [`tpm_session`] (a proven session as policy evidence) and
 //!   [`rate_limit`]; [`release`]: the `GetToken` decision; [`denials`]: recording denials.
 //! - [`state`]: what handlers share; [`key_files`]: the server's keys.
-//! - [`status`]: the one mapping from failures to gRPC statuses; [`store_errors`]: store failures.
+//! - [`status`]: the one mapping from failures to gRPC statuses and the callers' messages;
+//!   [`store_errors`]: store failures, decided on their typed kind.
 //! - [`tls`]: TLS/mTLS listener with reload and peer information; [`metrics`]: Prometheus metrics.
 
 pub mod attest;

@@ -14,7 +14,6 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use tokendist_core::approval::PcrPolicy;
 use tokendist_core::checks;
-use tokendist_core::identity::IdentityClaims;
 use tokendist_core::policy::{describe_pcrs, pcrs_that_differ};
 use tokendist_core::tpm::{QuoteError, TpmtPublic, marshal, verify_quote};
 use tokendist_core::verdict::CheckResult;
@@ -22,15 +21,15 @@ use tokendist_proto::v1 as pb;
 use tokendist_store::StoreError;
 use tokendist_store::records::{
     AttestationRecord, EventKind, EventRecord, SessionQuote, SessionRecord, SessionStep,
-    SessionUpdate,
+    SessionUpdate, StepChange,
 };
 
+use crate::attest::unquoted_record;
 use crate::denials::deny;
-use crate::sessions::{self, RequestedSession};
+use crate::sessions::{self, RequestedSession, SessionRefusal, StepCall};
 use crate::state::ServerState;
 use crate::status::ServiceError;
 use crate::store_errors::from_store;
-use crate::tls::PeerInfo;
 
 /// TPM_ALG_SHA256: quotes are verified in this bank only.
 const SHA256_BANK: u16 = 0x000B;
@@ -42,15 +41,14 @@ struct Expected {
 }
 
 /// Serves `ProveAttestation` for an authenticated (and rate-limited) caller.
-pub async fn prove(
-    state: &ServerState,
-    claims: &IdentityClaims,
-    peer: Option<&PeerInfo>,
-    session: RequestedSession,
-    request: &pb::ProveRequest,
-) -> Result<pb::ProveResponse, ServiceError> {
+pub async fn prove(call: StepCall<pb::ProveRequest>) -> Result<pb::ProveResponse, ServiceError> {
+    let (state, claims, peer, session, request) = call.into_parts();
+    let (state, claims, peer, request) = (&state, &claims, peer.as_ref(), &request);
     let instance_id = &claims.compute_engine.instance_id;
-    let session = session.bound(instance_id)?;
+    let RequestedSession {
+        record: session,
+        nonce,
+    } = session.bound(instance_id)?;
     let summary = quote_summary(&session, request);
     let replay = || {
         CheckResult::fail(
@@ -59,20 +57,14 @@ pub async fn prove(
         )
     };
     match session.step {
-        SessionStep::Begun => {
-            return Err(ServiceError::FailedPrecondition(
-                "session not attested yet; call Attest first".into(),
-            ));
-        }
+        SessionStep::Begun => return Err(SessionRefusal::NotAttested.into()),
         SessionStep::Proven | SessionStep::Consumed => {
             return Err(deny(state, claims, peer, replay(), Some(summary)).await);
         }
         SessionStep::Attested => {}
     }
     if session.is_expired(state.now()) {
-        return Err(ServiceError::FailedPrecondition(
-            "session expired; call BeginSession again".into(),
-        ));
+        return Err(SessionRefusal::Expired.into());
     }
 
     if !credential_matches(&session, &request.activated_secret) {
@@ -101,8 +93,6 @@ pub async fn prove(
             return Err(deny(state, claims, peer, check, Some(summary)).await);
         }
     };
-    let nonce = hex::decode(&session.nonce)
-        .map_err(|_| sessions::unreadable_session(&session.session_id, "its nonce is not hex"))?;
     if let Err(error) = verify_quote(
         &ak,
         attest,
@@ -147,10 +137,12 @@ pub async fn prove(
         .store
         .advance_session(
             &session.session_id,
-            SessionStep::Attested,
-            SessionStep::Proven,
-            update,
-            now,
+            StepChange {
+                from: SessionStep::Attested,
+                to: SessionStep::Proven,
+                update,
+                now,
+            },
         )
         .await;
     match advanced {
@@ -350,20 +342,19 @@ async fn record_quote(
             .unwrap_or_default()
     };
     let mut record = AttestationRecord {
-        instance_id: session.instance_id.clone(),
-        ek_public: public_of(&attestation.ek_public),
-        ak_public: public_of(&attestation.ak_public),
-        pcr_hash_alg: session.pcr_hash_alg,
         pcr_values: values
             .iter()
             .map(|(index, value)| (*index, hex::encode(value)))
             .collect(),
-        nonce: session.nonce.clone(),
-        quoted_at: now,
         verified,
         quote_attest: STANDARD.encode(attest),
         quote_signature: STANDARD.encode(quote_signature),
-        server_signature: None,
+        ..unquoted_record(
+            session,
+            public_of(&attestation.ek_public),
+            public_of(&attestation.ak_public),
+            now,
+        )
     };
     record.sign(&state.live().keys.receipt_key);
     if let Err(error) = state.store.put_attestation(&record).await {

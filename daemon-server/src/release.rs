@@ -13,22 +13,20 @@
 use tokendist_core::approval::{Approval, StoredSecret};
 use tokendist_core::checks;
 use tokendist_core::evidence::{Evidence, FetchErrorKind, PeerEvidence};
-use tokendist_core::identity::IdentityClaims;
 use tokendist_core::receipt::{Receipt, evidence_digest};
 use tokendist_core::server_seal;
 use tokendist_core::verdict::{CheckResult, Outcome, Verdict};
 use tokendist_proto::v1 as pb;
 use tokendist_store::StoreError;
-use tokendist_store::records::{EventKind, EventRecord, SessionStep, SessionUpdate};
+use tokendist_store::records::{EventKind, EventRecord, SessionStep, SessionUpdate, StepChange};
 use zeroize::Zeroizing;
 
 use crate::config::EnforcementConfig;
-use crate::denials::record_denial;
-use crate::sessions::{self, RequestedSession};
+use crate::denials::{deny, record_denial};
+use crate::sessions::{SessionRefusal, StepCall};
 use crate::state::{LiveSettings, ServerState};
-use crate::status::ServiceError;
+use crate::status::{Dependency, ServiceError};
 use crate::store_errors::from_store;
-use crate::tls::PeerInfo;
 use crate::tpm_session;
 
 /// Checks whose failure is definitive even while a dependency is down.
@@ -41,29 +39,24 @@ const DEFINITIVE: [&str; 4] = [
 
 /// Decides a `GetToken` for an authenticated caller.
 pub async fn get_token(
-    state: &ServerState,
-    claims: &IdentityClaims,
-    session: RequestedSession,
-    peer: Option<&PeerInfo>,
+    call: StepCall<pb::TokenRequest>,
 ) -> Result<pb::TokenResponse, ServiceError> {
+    let (state, claims, peer, session, _) = call.into_parts();
+    let (state, claims, peer) = (&state, &claims, peer.as_ref());
     let live = state.live();
     let instance_id = claims.compute_engine.instance_id.clone();
     let session = match session.live(&instance_id, state.now()) {
-        Ok(session) => session,
+        Ok(session) => session.record,
         // Another VM's attested session vouches for that VM's TPM, not for this caller. It is
         // left untouched (its own VM may still use it).
-        Err(ServiceError::FailedPrecondition(reason)) if reason == sessions::OTHER_INSTANCE => {
-            let checks = vec![CheckResult::fail(
+        Err(SessionRefusal::OtherInstance) => {
+            let check = CheckResult::fail(
                 checks::TPM_QUOTE,
                 "the attestation session belongs to another instance; its quote does not vouch for this caller",
-            )];
-            record_denial(state, claims, peer, &checks, None).await;
-            return Err(ServiceError::Denied {
-                checks,
-                pending_approval: false,
-            });
+            );
+            return Err(deny(state, claims, peer, check, None).await);
         }
-        Err(other) => return Err(other),
+        Err(other) => return Err(other.into()),
     };
     // Single use (DESIGN §4): this GetToken spends the session, and with it the identity token
     // minted for its audience, whatever the decision. A copy of the token is worthless afterwards
@@ -84,15 +77,11 @@ pub async fn get_token(
         }
         Err(StoreError::Corrupt { what, reason }) => {
             tracing::error!(instance_id, %what, %reason, "approval record in the store is unreadable; denying");
-            let checks = vec![CheckResult::fail(
+            let check = CheckResult::fail(
                 checks::APPROVAL_SIGNATURE,
                 "the stored approval is unreadable (corrupt record)",
-            )];
-            record_denial(state, claims, peer, &checks, None).await;
-            return Err(ServiceError::Denied {
-                checks,
-                pending_approval: false,
-            });
+            );
+            return Err(deny(state, claims, peer, check, None).await);
         }
         Err(other) => return Err(from_store(other)),
     };
@@ -106,9 +95,7 @@ pub async fn get_token(
         Ok(vm) => vm,
         Err(_) => {
             state.metrics.observe_dependency_error("evidence");
-            return Err(ServiceError::Unavailable(
-                "gathering evidence from Google timed out; retry".into(),
-            ));
+            return Err(ServiceError::Unavailable(Dependency::EvidenceTimeout));
         }
     };
     let peer_evidence = PeerEvidence {
@@ -130,9 +117,7 @@ pub async fn get_token(
             .iter()
             .any(|name| DEFINITIVE.contains(name));
         if let Some(api) = unavailable_dependency(&evidence, state).filter(|_| !definitive) {
-            return Err(ServiceError::Unavailable(format!(
-                "{api} is unavailable; retry"
-            )));
+            return Err(ServiceError::Unavailable(Dependency::GoogleApi(api)));
         }
         record_denial(state, claims, peer, &verdict.checks, None).await;
         return Err(ServiceError::Denied {
@@ -220,10 +205,12 @@ async fn spend_session(
             .store
             .advance_session(
                 &session.session_id,
-                session.step,
-                SessionStep::Consumed,
-                SessionUpdate::default(),
-                now,
+                StepChange {
+                    from: session.step,
+                    to: SessionStep::Consumed,
+                    update: SessionUpdate::default(),
+                    now,
+                },
             )
             .await
     };

@@ -1,9 +1,11 @@
 //! The `tokendist.v1.TokenService` gRPC service: authenticates each call (`BeginSession` with a token
 //! for the plain audience; every later step with a token for the session's audience, issued after
 //! its challenge — single-use tokens, DESIGN §4), rate-limits `BeginSession` and the attestation
-//! steps per instance (after authentication), dispatches to the step's module, times it for metrics,
+//! steps per instance (after authentication) and dispatches to the step's module. One wrapper
+//! (`TokenServiceImpl::serve`) extracts the bearer token and the peer, times every RPC for metrics
 //! and converts failures through the one mapping in [`crate::status`].
 
+use std::future::Future;
 use std::time::Instant;
 
 use tokendist_core::identity::IdentityClaims;
@@ -12,10 +14,10 @@ use tokendist_proto::v1 as pb;
 use tokendist_proto::v1::token_service_server::TokenService;
 use tonic::{Request, Response, Status};
 
-use crate::authenticate::{TokenScope, authenticate};
-use crate::sessions::RequestedSession;
+use crate::authenticate::{TokenScope, authenticate, authenticate_step, bearer_token};
+use crate::sessions::StepCall;
 use crate::state::ServerState;
-use crate::status::ServiceError;
+use crate::status::{Limited, ServiceError};
 use crate::tls::PeerInfo;
 use crate::{attest, prove, release, sessions};
 
@@ -25,17 +27,37 @@ pub struct TokenServiceImpl {
     state: ServerState,
 }
 
+/// What every handler takes from its request, extracted once: the message, the caller's bearer
+/// token (or why there is none) and its peer.
+struct Call<T> {
+    message: T,
+    token: Result<String, ServiceError>,
+    peer: Option<PeerInfo>,
+}
+
 impl TokenServiceImpl {
     pub fn new(state: ServerState) -> Self {
         Self { state }
     }
 
-    fn finish<T>(
+    /// Runs one RPC: extracts its [`Call`], runs `handler`, times it for metrics and converts a
+    /// failure through [`crate::status`].
+    async fn serve<T, R, F>(
         &self,
-        rpc: &str,
-        started: Instant,
-        result: Result<T, ServiceError>,
-    ) -> Result<Response<T>, Status> {
+        rpc: &'static str,
+        request: Request<T>,
+        handler: impl FnOnce(Call<T>) -> F,
+    ) -> Result<Response<R>, Status>
+    where
+        F: Future<Output = Result<R, ServiceError>>,
+    {
+        let started = Instant::now();
+        let call = Call {
+            token: bearer_token(request.metadata()),
+            peer: request.extensions().get::<PeerInfo>().cloned(),
+            message: request.into_inner(),
+        };
+        let result = handler(call).await;
         let code = match &result {
             Ok(_) => tonic::Code::Ok,
             Err(error) => error.code(),
@@ -45,55 +67,55 @@ impl TokenServiceImpl {
             .observe_request(rpc, code, started.elapsed());
         result.map(Response::new).map_err(Status::from)
     }
-}
 
-fn peer_of<T>(request: &Request<T>) -> Option<PeerInfo> {
-    request.extensions().get::<PeerInfo>().cloned()
-}
-
-impl TokenServiceImpl {
-    /// Verifies the caller's token for the session the request names: its audience must be that
-    /// session's, and it must not predate the session's challenge.
-    async fn authenticate_for_session(
+    /// Serves a session step: authenticates it (the token first, then the session `session_id`
+    /// names), takes one request from the caller's `limited` bucket, and runs `step`.
+    async fn serve_step<T, R, F>(
         &self,
-        metadata: &tonic::metadata::MetadataMap,
-        session: &mut RequestedSession,
-    ) -> Result<IdentityClaims, ServiceError> {
-        // A request without a bearer token is UNAUTHENTICATED whatever session it names.
-        crate::authenticate::bearer_token(metadata)?;
-        let scope = session.token_scope()?;
-        authenticate(&self.state, metadata, &scope).await
-    }
-
-    /// Takes one `BeginSession` from the caller's instance bucket, or RESOURCE_EXHAUSTED.
-    fn session_rate_limit(&self, claims: &IdentityClaims) -> Result<(), ServiceError> {
-        let limit = self.state.live().session_rate;
-        let instance_id = &claims.compute_engine.instance_id;
-        self.state
-            .session_limiter
-            .take(instance_id, limit, Instant::now())
-            .map_err(|wait| {
-                tracing::warn!(instance_id, "session rate limit reached");
-                ServiceError::RateLimited(format!(
-                    "too many sessions from this instance; retry in {} s",
-                    wait.as_secs().max(1)
-                ))
+        rpc: &'static str,
+        request: Request<T>,
+        limited: Option<Limited>,
+        step: impl FnOnce(StepCall<T>) -> F,
+    ) -> Result<Response<R>, Status>
+    where
+        T: NamesSession,
+        F: Future<Output = Result<R, ServiceError>>,
+    {
+        self.serve(rpc, request, |call| async move {
+            let token = call.token?;
+            let session_id = call.message.session_id();
+            let (claims, session) = authenticate_step(&self.state, &token, session_id).await?;
+            if let Some(limited) = limited {
+                self.rate_limit(&claims, limited)?;
+            }
+            step(StepCall {
+                state: self.state.clone(),
+                claims,
+                peer: call.peer,
+                session,
+                request: call.message,
             })
+            .await
+        })
+        .await
     }
 
-    /// Takes one attestation request from the caller's instance bucket, or RESOURCE_EXHAUSTED.
-    fn rate_limit(&self, claims: &IdentityClaims) -> Result<(), ServiceError> {
-        let limit = self.state.live().attestation_rate;
+    /// Takes one request from the caller's instance bucket for `limited`, or RESOURCE_EXHAUSTED.
+    fn rate_limit(&self, claims: &IdentityClaims, limited: Limited) -> Result<(), ServiceError> {
+        let live = self.state.live();
+        let (limiter, limit) = match limited {
+            Limited::Sessions => (&self.state.session_limiter, live.session_rate),
+            Limited::AttestationSteps => (&self.state.attestation_limiter, live.attestation_rate),
+        };
         let instance_id = &claims.compute_engine.instance_id;
-        self.state
-            .attestation_limiter
+        limiter
             .take(instance_id, limit, Instant::now())
             .map_err(|wait| {
-                tracing::warn!(instance_id, "attestation rate limit reached");
-                ServiceError::RateLimited(format!(
-                    "too many attestation requests from this instance; retry in {} s",
-                    wait.as_secs().max(1)
-                ))
+                tracing::warn!(instance_id, ?limited, "rate limit reached");
+                ServiceError::RateLimited {
+                    limited,
+                    retry_in_secs: wait.as_secs(),
+                }
             })
     }
 }
@@ -104,84 +126,54 @@ impl TokenService for TokenServiceImpl {
         &self,
         request: Request<pb::BeginSessionRequest>,
     ) -> Result<Response<pb::BeginSessionResponse>, Status> {
-        let started = Instant::now();
-        let result = async {
-            let claims =
-                authenticate(&self.state, request.metadata(), &TokenScope::OpenSession).await?;
-            self.session_rate_limit(&claims)?;
+        self.serve("BeginSession", request, |call| async move {
+            let claims = authenticate(&self.state, &call.token?, &TokenScope::OpenSession).await?;
+            self.rate_limit(&claims, Limited::Sessions)?;
             sessions::begin(&self.state, &claims).await
-        }
-        .await;
-        self.finish("BeginSession", started, result)
+        })
+        .await
     }
 
     async fn attest(
         &self,
         request: Request<pb::AttestRequest>,
     ) -> Result<Response<pb::AttestResponse>, Status> {
-        let started = Instant::now();
-        let peer = peer_of(&request);
-        let result = async {
-            let mut session =
-                RequestedSession::read(&self.state, &request.get_ref().session_id).await;
-            let claims = self
-                .authenticate_for_session(request.metadata(), &mut session)
-                .await?;
-            self.rate_limit(&claims)?;
-            attest::attest(
-                &self.state,
-                &claims,
-                peer.as_ref(),
-                session,
-                request.get_ref(),
-            )
+        let limited = Some(Limited::AttestationSteps);
+        self.serve_step("Attest", request, limited, attest::attest)
             .await
-        }
-        .await;
-        self.finish("Attest", started, result)
     }
 
     async fn prove_attestation(
         &self,
         request: Request<pb::ProveRequest>,
     ) -> Result<Response<pb::ProveResponse>, Status> {
-        let started = Instant::now();
-        let peer = peer_of(&request);
-        let result = async {
-            let mut session =
-                RequestedSession::read(&self.state, &request.get_ref().session_id).await;
-            let claims = self
-                .authenticate_for_session(request.metadata(), &mut session)
-                .await?;
-            self.rate_limit(&claims)?;
-            prove::prove(
-                &self.state,
-                &claims,
-                peer.as_ref(),
-                session,
-                request.get_ref(),
-            )
+        let limited = Some(Limited::AttestationSteps);
+        self.serve_step("ProveAttestation", request, limited, prove::prove)
             .await
-        }
-        .await;
-        self.finish("ProveAttestation", started, result)
     }
 
     async fn get_token(
         &self,
         request: Request<pb::TokenRequest>,
     ) -> Result<Response<pb::TokenResponse>, Status> {
-        let started = Instant::now();
-        let peer = peer_of(&request);
-        let result = async {
-            let mut session =
-                RequestedSession::read(&self.state, &request.get_ref().session_id).await;
-            let claims = self
-                .authenticate_for_session(request.metadata(), &mut session)
-                .await?;
-            release::get_token(&self.state, &claims, session, peer.as_ref()).await
-        }
-        .await;
-        self.finish("GetToken", started, result)
+        self.serve_step("GetToken", request, None, release::get_token)
+            .await
     }
 }
+
+/// A session step's request: it names its session.
+trait NamesSession {
+    fn session_id(&self) -> &str;
+}
+
+macro_rules! names_session {
+    ($($request:ty),*) => {
+        $(impl NamesSession for $request {
+            fn session_id(&self) -> &str {
+                &self.session_id
+            }
+        })*
+    };
+}
+
+names_session!(pb::AttestRequest, pb::ProveRequest, pb::TokenRequest);

@@ -2,19 +2,20 @@
 //! replica can serve the session's later steps and a restart loses nothing. And [`RequestedSession`]:
 //! the session a later step names, read from the store once per request, which says what the step's
 //! identity token must carry ([`RequestedSession::token_scope`]: the session's audience). Every
-//! later step needs a session; the purge of expired sessions is [`spawn_purger`].
+//! later step needs a session; [`SessionRefusal`] says why one is refused; the purge of expired
+//! sessions is [`spawn_purger`].
 
 use chrono::{DateTime, Utc};
 use rand::Rng;
 use tokendist_core::identity::IdentityClaims;
 use tokendist_proto::v1 as pb;
-use tokendist_store::StoreError;
 use tokendist_store::records::{SessionRecord, SessionStep};
 
 use crate::authenticate::TokenScope;
 use crate::state::ServerState;
 use crate::status::ServiceError;
 use crate::store_errors::from_store;
+use crate::tls::PeerInfo;
 
 /// TPM_ALG_SHA256.
 const SHA256_BANK: u16 = 0x000B;
@@ -83,8 +84,67 @@ pub async fn begin(
     })
 }
 
-/// Why a session opened by another instance is refused (GetToken turns it into a denial).
-pub const OTHER_INSTANCE: &str = "session belongs to another instance";
+/// An authenticated session step as its handler (`Attest`, `ProveAttestation`, `GetToken`) gets it:
+/// the shared state, the caller's verified claims and peer, the session its request names, and the
+/// request.
+#[derive(Debug)]
+pub struct StepCall<T> {
+    pub state: ServerState,
+    pub claims: IdentityClaims,
+    pub peer: Option<PeerInfo>,
+    pub session: RequestedSession,
+    pub request: T,
+}
+
+impl<T> StepCall<T> {
+    /// The call's parts, for handlers that borrow some and consume others.
+    pub fn into_parts(
+        self,
+    ) -> (
+        ServerState,
+        IdentityClaims,
+        Option<PeerInfo>,
+        RequestedSession,
+        T,
+    ) {
+        (
+            self.state,
+            self.claims,
+            self.peer,
+            self.session,
+            self.request,
+        )
+    }
+}
+
+/// Why a session step refuses the session a request names (FAILED_PRECONDITION: the client begins a
+/// new session). Decided here and in the store mapping; the caller's message is built in
+/// [`crate::status`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionRefusal {
+    /// No such session (never begun, or purged after expiry).
+    Unknown,
+    /// Its expiry has passed.
+    Expired,
+    /// A `GetToken` spent it.
+    Used,
+    /// Another request took the step first, or the steps came out of order.
+    UsedOrOutOfOrder,
+    /// `Attest` in a session that is already at this step.
+    AlreadyAt(SessionStep),
+    /// `ProveAttestation` before `Attest`.
+    NotAttested,
+    /// It was opened by another instance (GetToken turns this into a `tpm.quote` denial).
+    OtherInstance,
+    /// The stored record holds something this server did not write (logged where it is found).
+    Unreadable,
+}
+
+impl From<SessionRefusal> for ServiceError {
+    fn from(refusal: SessionRefusal) -> Self {
+        ServiceError::Session(refusal)
+    }
+}
 
 /// A session record whose content cannot be used (a nonce that is not hex, an attested session without
 /// a readable AK): the store holds something this server did not write. The caller is told to start
@@ -95,108 +155,79 @@ pub fn unreadable_session(session_id: &str, what: &str) -> ServiceError {
         what,
         "session record in the store is unreadable"
     );
-    ServiceError::FailedPrecondition(
-        "the session record is unreadable; call BeginSession again".into(),
-    )
+    ServiceError::Session(SessionRefusal::Unreadable)
 }
 
-/// A session id as `BeginSession` returns it: 32 hex digits.
-fn well_formed(session_id: &str) -> bool {
-    session_id.len() == 32 && session_id.chars().all(|c| c.is_ascii_hexdigit())
+/// The session id a request names, checked for form (32 hex digits, as `BeginSession` returns it)
+/// before anything is verified or read.
+pub fn requested_id(session_id: &str) -> Result<&str, ServiceError> {
+    let id = session_id.trim();
+    if id.is_empty() {
+        return Err(ServiceError::InvalidArgument(
+            "session_id is required: call BeginSession, then send an identity token for the \
+             session's audience (<audience>/session/<hex nonce>)"
+                .into(),
+        ));
+    }
+    if id.len() != 32 || !id.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(ServiceError::InvalidArgument(
+            "session_id must be the 32 hex digits BeginSession returned".into(),
+        ));
+    }
+    Ok(id)
 }
 
-fn malformed_id() -> ServiceError {
-    ServiceError::InvalidArgument(
-        "session_id must be the 32 hex digits BeginSession returned".into(),
-    )
-}
-
-/// The session a request names, read once: authentication needs its challenge time before the
-/// caller is known, and the step then checks the same record against the caller.
+/// The session a request names, read once (after the caller's token passed every check that does
+/// not depend on the session): it says what the step's token must carry
+/// ([`RequestedSession::token_scope`]), and the step then checks it against the caller.
 #[derive(Debug)]
 pub struct RequestedSession {
-    id: String,
-    read: Result<Option<SessionRecord>, StoreError>,
+    pub record: SessionRecord,
+    /// The session's nonce, decoded once.
+    pub nonce: Vec<u8>,
 }
 
 impl RequestedSession {
-    /// Reads the session `session_id` names (nothing for an empty or malformed id).
-    pub async fn read(state: &ServerState, session_id: &str) -> Self {
-        let id = session_id.trim().to_string();
-        let read = if well_formed(&id) {
-            state.store.get_session(&id).await
-        } else {
-            Ok(None)
-        };
-        Self { id, read }
+    /// Reads the session with the (well-formed) id `id`: an unknown one is
+    /// [`SessionRefusal::Unknown`], an unreadable store UNAVAILABLE.
+    pub async fn read(state: &ServerState, id: &str) -> Result<Self, ServiceError> {
+        let record = state
+            .store
+            .get_session(id)
+            .await
+            .map_err(from_store)?
+            .ok_or(SessionRefusal::Unknown)?;
+        let nonce = hex::decode(&record.nonce)
+            .map_err(|_| unreadable_session(&record.session_id, "its nonce is not hex"))?;
+        Ok(Self { record, nonce })
     }
 
     /// What the step's identity token must carry: the audience with this session's nonce, issued
-    /// after its challenge. Decided before authentication, since the audience depends on the
-    /// session: no session id (or a malformed one) is INVALID_ARGUMENT, an unknown (or purged) one
-    /// FAILED_PRECONDITION, an unreadable store UNAVAILABLE — never UNAUTHENTICATED, which the
-    /// client would take for a refusal.
-    pub fn token_scope(&mut self) -> Result<TokenScope, ServiceError> {
-        if self.id.is_empty() {
-            return Err(ServiceError::InvalidArgument(
-                "session_id is required: call BeginSession, then send an identity token for the \
-                 session's audience (<audience>/session/<hex nonce>)"
-                    .into(),
-            ));
+    /// after its challenge.
+    pub fn token_scope(&self) -> TokenScope {
+        TokenScope::Session {
+            nonce: self.nonce.clone(),
+            challenge: self.record.created_at,
         }
-        if !well_formed(&self.id) {
-            return Err(malformed_id());
-        }
-        if self.read.is_err() {
-            // The request ends here: hand the store error over (it is not `Clone`).
-            if let Err(error) = std::mem::replace(&mut self.read, Ok(None)) {
-                return Err(from_store(error));
-            }
-        }
-        let Ok(Some(session)) = &self.read else {
-            return Err(ServiceError::FailedPrecondition(
-                "unknown session; call BeginSession".into(),
-            ));
-        };
-        let nonce = hex::decode(&session.nonce)
-            .map_err(|_| unreadable_session(&session.session_id, "its nonce is not hex"))?;
-        Ok(TokenScope::Session {
-            nonce,
-            challenge: session.created_at,
-        })
     }
 
-    /// The session if it exists and belongs to the caller (any step, expired or not): for steps that
-    /// judge a used session themselves (`ProveAttestation`'s replay denial).
-    pub fn bound(self, instance_id: &str) -> Result<SessionRecord, ServiceError> {
-        if !well_formed(&self.id) {
-            return Err(malformed_id());
+    /// The session if it belongs to the caller (any step, expired or not): for steps that judge a
+    /// used session themselves (`ProveAttestation`'s replay denial).
+    pub fn bound(self, instance_id: &str) -> Result<Self, SessionRefusal> {
+        if self.record.instance_id != instance_id {
+            return Err(SessionRefusal::OtherInstance);
         }
-        let session = self.read.map_err(from_store)?.ok_or_else(|| {
-            ServiceError::FailedPrecondition("unknown session; call BeginSession".into())
-        })?;
-        if session.instance_id != instance_id {
-            return Err(ServiceError::FailedPrecondition(OTHER_INSTANCE.into()));
-        }
-        Ok(session)
+        Ok(self)
     }
 
     /// The session if it belongs to the caller, is unused and unexpired at `now`.
-    pub fn live(
-        self,
-        instance_id: &str,
-        now: DateTime<Utc>,
-    ) -> Result<SessionRecord, ServiceError> {
+    pub fn live(self, instance_id: &str, now: DateTime<Utc>) -> Result<Self, SessionRefusal> {
         let session = self.bound(instance_id)?;
-        if session.step == SessionStep::Consumed {
-            return Err(ServiceError::FailedPrecondition(
-                "session already used; call BeginSession again".into(),
-            ));
+        if session.record.step == SessionStep::Consumed {
+            return Err(SessionRefusal::Used);
         }
-        if session.is_expired(now) {
-            return Err(ServiceError::FailedPrecondition(
-                "session expired; call BeginSession again".into(),
-            ));
+        if session.record.is_expired(now) {
+            return Err(SessionRefusal::Expired);
         }
         Ok(session)
     }

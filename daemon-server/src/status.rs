@@ -6,10 +6,11 @@
 //! something went wrong (the detail is logged); every other message is stripped of control
 //! characters.
 
-use prost::Message;
 use tokendist_core::terminal_text::printable_line;
 use tokendist_core::verdict::{CheckResult, Outcome};
 use tokendist_proto::v1 as pb;
+
+use crate::sessions::SessionRefusal;
 
 /// Why a request was not served.
 #[derive(Debug, thiserror::Error)]
@@ -25,23 +26,91 @@ pub enum ServiceError {
         pending_approval: bool,
     },
     /// The session is in the wrong state (unknown, expired, used, out of order, another instance).
-    #[error("failed precondition: {0}")]
-    FailedPrecondition(String),
-    /// The request is malformed.
+    #[error("failed precondition: {}", session_text(*.0))]
+    Session(SessionRefusal),
+    /// The request is malformed (the message is about the caller's own input).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
-    /// A dependency (store, Compute, Logging, JWKS) is down; the client should retry.
-    #[error("unavailable: {0}")]
-    Unavailable(String),
-    /// Too many requests from one instance.
-    #[error("resource exhausted: {0}")]
-    RateLimited(String),
-    /// The RPC is not offered by this server version.
-    #[error("not supported: {0}")]
-    NotSupported(String),
+    /// A dependency is down; the client should retry. Its own error text goes to the log only.
+    #[error("unavailable: {}", dependency_text(.0))]
+    Unavailable(Dependency),
+    /// Too many requests of one kind from one instance.
+    #[error("resource exhausted: {}", rate_text(*.limited, *.retry_in_secs))]
+    RateLimited {
+        limited: Limited,
+        retry_in_secs: u64,
+    },
     /// A bug or an unexpected state; details are logged, not returned.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// What was unavailable, as the caller is told (the dependency's own error is logged where it
+/// happened).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dependency {
+    /// The store (SQLite or Firestore).
+    Store,
+    /// Google's token signing keys.
+    IdentityKeys,
+    /// Gathering the evidence took longer than the configured timeout.
+    EvidenceTimeout,
+    /// A Google API, by its short name (`compute`, `logging`).
+    GoogleApi(String),
+}
+
+/// Which per-instance rate limit a request hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limited {
+    Sessions,
+    AttestationSteps,
+}
+
+/// What every caller is told when the store fails.
+pub const STORE_UNAVAILABLE: &str = "the token server's store is unavailable; retry later";
+
+fn session_text(refusal: SessionRefusal) -> String {
+    match refusal {
+        SessionRefusal::Unknown => "unknown session; call BeginSession".into(),
+        SessionRefusal::Expired => "session expired; call BeginSession again".into(),
+        SessionRefusal::Used => "session already used; call BeginSession again".into(),
+        SessionRefusal::UsedOrOutOfOrder => {
+            "session already used or out of order; call BeginSession again".into()
+        }
+        SessionRefusal::AlreadyAt(step) => {
+            format!(
+                "session is already {}; call BeginSession again",
+                step.as_str()
+            )
+        }
+        SessionRefusal::NotAttested => "session not attested yet; call Attest first".into(),
+        SessionRefusal::OtherInstance => "session belongs to another instance".into(),
+        SessionRefusal::Unreadable => {
+            "the session record is unreadable; call BeginSession again".into()
+        }
+    }
+}
+
+fn dependency_text(dependency: &Dependency) -> String {
+    match dependency {
+        Dependency::Store => STORE_UNAVAILABLE.into(),
+        Dependency::IdentityKeys => "cannot verify identity tokens right now (Google's signing \
+                                     keys are unavailable); retry"
+            .into(),
+        Dependency::EvidenceTimeout => "gathering evidence from Google timed out; retry".into(),
+        Dependency::GoogleApi(api) => format!("{api} is unavailable; retry"),
+    }
+}
+
+fn rate_text(limited: Limited, retry_in_secs: u64) -> String {
+    let what = match limited {
+        Limited::Sessions => "sessions",
+        Limited::AttestationSteps => "attestation requests",
+    };
+    format!(
+        "too many {what} from this instance; retry in {} s",
+        retry_in_secs.max(1)
+    )
 }
 
 fn failed_list(checks: &[CheckResult]) -> String {
@@ -77,11 +146,10 @@ impl ServiceError {
         match self {
             Self::Unauthenticated { .. } => tonic::Code::Unauthenticated,
             Self::Denied { .. } => tonic::Code::PermissionDenied,
-            Self::FailedPrecondition(_) => tonic::Code::FailedPrecondition,
+            Self::Session(_) => tonic::Code::FailedPrecondition,
             Self::InvalidArgument(_) => tonic::Code::InvalidArgument,
             Self::Unavailable(_) => tonic::Code::Unavailable,
-            Self::RateLimited(_) => tonic::Code::ResourceExhausted,
-            Self::NotSupported(_) => tonic::Code::Unimplemented,
+            Self::RateLimited { .. } => tonic::Code::ResourceExhausted,
             Self::Internal(_) => tonic::Code::Internal,
         }
     }
@@ -106,11 +174,10 @@ impl From<ServiceError> for tonic::Status {
                 } else {
                     format!("denied; failed checks: {}", failed_list(&checks))
                 };
-                let details = pb::Denial {
+                let details = prost::Message::encode_to_vec(&pb::Denial {
                     checks: failed,
                     pending_approval,
-                }
-                .encode_to_vec();
+                });
                 tonic::Status::with_details(code, message, details.into())
             }
             ServiceError::Unauthenticated { check } => {
@@ -118,11 +185,10 @@ impl From<ServiceError> for tonic::Status {
                     tracing::info!(check = %check.name, reason = %printable_line(reason), "identity token refused");
                 }
                 let message = format!("identity token refused ({})", check.name);
-                let details = pb::Denial {
+                let details = prost::Message::encode_to_vec(&pb::Denial {
                     checks: vec![to_proto_check(&check)],
                     pending_approval: false,
-                }
-                .encode_to_vec();
+                });
                 tonic::Status::with_details(code, message, details.into())
             }
             ServiceError::Internal(detail) => {
@@ -137,21 +203,10 @@ impl From<ServiceError> for tonic::Status {
     }
 }
 
-/// Decodes the [`pb::Denial`] a PERMISSION_DENIED or UNAUTHENTICATED status carries (used by clients
-/// and tests).
-pub fn denial_of(status: &tonic::Status) -> Option<pb::Denial> {
-    if !matches!(
-        status.code(),
-        tonic::Code::PermissionDenied | tonic::Code::Unauthenticated
-    ) {
-        return None;
-    }
-    pb::Denial::decode(status.details()).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokendist_proto::denial_of;
 
     #[test]
     fn every_error_maps_to_its_code() {
@@ -163,10 +218,6 @@ mod tests {
                 tonic::Code::Unauthenticated,
             ),
             (
-                ServiceError::NotSupported("Attest".into()),
-                tonic::Code::Unimplemented,
-            ),
-            (
                 ServiceError::Denied {
                     checks: vec![],
                     pending_approval: true,
@@ -174,7 +225,7 @@ mod tests {
                 tonic::Code::PermissionDenied,
             ),
             (
-                ServiceError::FailedPrecondition("session expired".into()),
+                ServiceError::Session(SessionRefusal::Expired),
                 tonic::Code::FailedPrecondition,
             ),
             (
@@ -182,11 +233,14 @@ mod tests {
                 tonic::Code::InvalidArgument,
             ),
             (
-                ServiceError::Unavailable("compute unavailable".into()),
+                ServiceError::Unavailable(Dependency::GoogleApi("compute".into())),
                 tonic::Code::Unavailable,
             ),
             (
-                ServiceError::RateLimited("slow down".into()),
+                ServiceError::RateLimited {
+                    limited: Limited::Sessions,
+                    retry_in_secs: 0,
+                },
                 tonic::Code::ResourceExhausted,
             ),
             (

@@ -12,7 +12,7 @@ use support::world::{World, demo_toml, scenario_from};
 use support::{AUDIENCE, GOOD_VM, GOOD_VM_ID, TAMPERED_VM, TAMPERED_VM_ID};
 use tokendist_core::receipt::Receipt;
 use tokendist_sim::{Api, FaultSpec, MintTokenRequest};
-use tokendist_store::{EventKind, EventQuery};
+use tokendist_store::{EventKind, EventQuery, Revocation};
 use tonic::Code;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -99,7 +99,7 @@ async fn unknown_vm_is_denied_pending_approval_and_its_attempts_are_counted() {
             Code::PermissionDenied,
             &["approval.state"],
         );
-        let denial = tokendist_server::status::denial_of(&status).unwrap();
+        let denial = tokendist_proto::denial_of(&status).unwrap();
         assert!(denial.pending_approval);
     }
     let pending = world.store.list_pending().await.unwrap();
@@ -156,9 +156,7 @@ async fn revocation_written_without_a_signature_still_denies() {
         .store
         .revoke(
             GOOD_VM_ID,
-            "incident",
-            chrono::Utc::now(),
-            approval.revision,
+            Revocation::new("incident", chrono::Utc::now(), approval.revision),
         )
         .await
         .unwrap();

@@ -178,7 +178,7 @@ async fn proven_session(
 /// The reason Alice reads for `check` (the store's pending record); the caller's denial names the
 /// check without it.
 async fn reason_of(world: &World, status: &Status, check: &str) -> String {
-    let denial = tokendist_server::status::denial_of(status).unwrap();
+    let denial = tokendist_proto::denial_of(status).unwrap();
     assert!(denial.checks.iter().any(|c| c.name == check), "{status:?}");
     assert!(
         denial.checks.iter().all(|c| c.reason.is_empty()),

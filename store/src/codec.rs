@@ -4,23 +4,24 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::error::StoreError;
+use crate::error::{Record, RecordKind, StoreError};
 
 /// Encodes a record for storage.
-pub(crate) fn encode<T: Serialize>(what: &str, record: &T) -> Result<String, StoreError> {
+pub(crate) fn encode<T: Serialize>(what: RecordKind, record: &T) -> Result<String, StoreError> {
     serde_json::to_string(record).map_err(|e| {
         StoreError::Config(format!(
-            "cannot encode {what} as JSON: {:?} error",
+            "cannot encode a record of {} as JSON: {:?} error",
+            what.collection(),
             e.classify()
         ))
     })
 }
 
-/// Decodes a stored record; `what` names it (e.g. `approvals/123`) for the error.
-pub(crate) fn decode<T: DeserializeOwned>(what: &str, json: &str) -> Result<T, StoreError> {
+/// Decodes a stored record; `what` names it for the error.
+pub(crate) fn decode<T: DeserializeOwned>(what: &Record, json: &str) -> Result<T, StoreError> {
     serde_json::from_str(json).map_err(|e| {
         StoreError::corrupt(
-            what,
+            what.clone(),
             format_args!(
                 "undecodable JSON ({:?} error at line {} column {})",
                 e.classify(),
@@ -38,10 +39,11 @@ mod tests {
 
     #[test]
     fn corrupt_json_reports_position_but_not_content() {
-        let err =
-            decode::<FailedCheck>("pending/1", r#"{"name": "s3cr3t", "reason": 5}"#).unwrap_err();
+        let what = Record::new(RecordKind::Pending, "1");
+        let err = decode::<FailedCheck>(&what, r#"{"name": "s3cr3t", "reason": 5}"#).unwrap_err();
         let text = err.to_string();
-        assert!(matches!(err, StoreError::Corrupt { ref what, .. } if what == "pending/1"));
+        assert!(matches!(err, StoreError::Corrupt { what: ref w, .. } if *w == what));
+        assert!(text.contains("pending/1"), "{text}");
         assert!(!text.contains("s3cr3t"), "{text}");
         assert!(text.contains("column"), "{text}");
     }

@@ -28,11 +28,12 @@ mod sqlite;
 pub mod store_url;
 mod transitions;
 
-pub use error::StoreError;
+pub use error::{Outage, Record, RecordKind, StoreError};
 pub use event_id::EventId;
 pub use records::{
     AttestationRecord, EventKind, EventQuery, EventRecord, FailedCheck, PendingAttempt,
-    PendingRecord, SessionAttestation, SessionQuote, SessionRecord, SessionStep, SessionUpdate,
+    PendingRecord, Revocation, SessionAttestation, SessionQuote, SessionRecord, SessionStep,
+    SessionUpdate, StepChange,
 };
 pub use store_url::StoreLocation;
 
@@ -86,9 +87,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn revoke(
         &self,
         instance_id: &str,
-        reason: &str,
-        at: DateTime<Utc>,
-        expected_revision: u64,
+        revocation: Revocation,
     ) -> Result<Approval, StoreError>;
 
     /// Records a denied attempt: creates the pending record or atomically counts one more attempt,
@@ -110,16 +109,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Creates a session; an existing id is a `Conflict`.
     async fn create_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
     async fn get_session(&self, session_id: &str) -> Result<Option<SessionRecord>, StoreError>;
-    /// Atomically moves the session from `from` to `to` (forward only) and applies `update`. Fails with
-    /// `Conflict` when the session is not at `from` (the step was already taken), `SessionExpired`
-    /// when `now` is at or past its expiry, `NotFound` when it does not exist.
+    /// Atomically moves the session from `change.from` to `change.to` (forward only) and applies
+    /// `change.update`. Fails with `Conflict` when the session is not at `from` (the step was already
+    /// taken), `SessionExpired` when `now` is at or past its expiry, `NotFound` when it does not exist.
     async fn advance_session(
         &self,
-        session_id: &str,
-        from: SessionStep,
-        to: SessionStep,
-        update: SessionUpdate,
-        now: DateTime<Utc>,
+        id: &str,
+        change: StepChange,
     ) -> Result<SessionRecord, StoreError>;
     /// Spends a `Proven` session: succeeds for exactly one caller, across processes.
     async fn consume_session(
@@ -127,14 +123,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         session_id: &str,
         now: DateTime<Utc>,
     ) -> Result<SessionRecord, StoreError> {
-        self.advance_session(
-            session_id,
-            SessionStep::Proven,
-            SessionStep::Consumed,
-            SessionUpdate::default(),
+        let change = StepChange {
+            from: SessionStep::Proven,
+            to: SessionStep::Consumed,
+            update: SessionUpdate::default(),
             now,
-        )
-        .await
+        };
+        self.advance_session(session_id, change).await
     }
 
     /// Deletes every session that expired before `before` and returns how many went. An expired session

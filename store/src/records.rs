@@ -227,6 +227,34 @@ pub struct SessionUpdate {
     pub quote: Option<SessionQuote>,
 }
 
+/// A revocation of an approval: why, when, and the revision it must still be at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revocation {
+    pub reason: String,
+    pub at: DateTime<Utc>,
+    pub expected_revision: u64,
+}
+
+impl Revocation {
+    pub fn new(reason: impl Into<String>, at: DateTime<Utc>, expected_revision: u64) -> Self {
+        Revocation {
+            reason: reason.into(),
+            at,
+            expected_revision,
+        }
+    }
+}
+
+/// One step of a session: from `from` to `to` (forward only), applying `update`, at `now` (which
+/// must be before the session's expiry).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepChange {
+    pub from: SessionStep,
+    pub to: SessionStep,
+    pub update: SessionUpdate,
+    pub now: DateTime<Utc>,
+}
+
 /// What an audit event records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -1,11 +1,10 @@
 //! The compare-and-swap rules both backends apply between reading a record and writing it back, so
 //! that SQLite and Firestore decide every race the same way.
 
-use chrono::{DateTime, Utc};
 use tokendist_core::approval::Approval;
 
-use crate::error::StoreError;
-use crate::records::{SessionRecord, SessionStep, SessionUpdate};
+use crate::error::{Record, RecordKind, StoreError};
+use crate::records::{Revocation, SessionRecord, StepChange};
 
 /// The revision an approval write stores, given the stored revision (`None`: no approval stored).
 pub(crate) fn next_approval_revision(
@@ -13,7 +12,7 @@ pub(crate) fn next_approval_revision(
     stored: Option<u64>,
     expected: Option<u64>,
 ) -> Result<u64, StoreError> {
-    let what = || format!("approval {instance_id}");
+    let what = || Record::new(RecordKind::Approval, instance_id);
     match (stored, expected) {
         (None, None) => Ok(1),
         (Some(current), None) => Err(StoreError::conflict(
@@ -33,12 +32,15 @@ pub(crate) fn next_approval_revision(
 pub(crate) fn revoked_approval(
     instance_id: &str,
     stored: Option<Approval>,
-    reason: &str,
-    at: DateTime<Utc>,
-    expected_revision: u64,
+    revocation: Revocation,
 ) -> Result<Approval, StoreError> {
-    let mut approval =
-        stored.ok_or_else(|| StoreError::not_found(format!("approval {instance_id}")))?;
+    let Revocation {
+        reason,
+        at,
+        expected_revision,
+    } = revocation;
+    let mut approval = stored
+        .ok_or_else(|| StoreError::not_found(Record::new(RecordKind::Approval, instance_id)))?;
     let revision = next_approval_revision(
         instance_id,
         Some(approval.revision),
@@ -46,33 +48,36 @@ pub(crate) fn revoked_approval(
     )?;
     if let Some(revoked_at) = approval.revoked_at {
         return Err(StoreError::conflict(
-            format!("approval {instance_id}"),
+            Record::new(RecordKind::Approval, instance_id),
             format!("already revoked at {}", revoked_at.to_rfc3339()),
         ));
     }
     approval.revision = revision;
     approval.revoked_at = Some(at);
-    approval.revoke_reason = Some(reason.to_string());
+    approval.revoke_reason = Some(reason);
     Ok(approval)
 }
 
-/// The session after moving from `from` to `to`, or why it cannot move.
+/// The session after `change`, or why it cannot move.
 pub(crate) fn advanced_session(
     session_id: &str,
     stored: Option<SessionRecord>,
-    from: SessionStep,
-    to: SessionStep,
-    update: SessionUpdate,
-    now: DateTime<Utc>,
+    change: StepChange,
 ) -> Result<SessionRecord, StoreError> {
+    let StepChange {
+        from,
+        to,
+        update,
+        now,
+    } = change;
     if to <= from {
         return Err(StoreError::InvalidTransition { from, to });
     }
-    let mut session =
-        stored.ok_or_else(|| StoreError::not_found(format!("session {session_id}")))?;
+    let what = || Record::new(RecordKind::Session, session_id);
+    let mut session = stored.ok_or_else(|| StoreError::not_found(what()))?;
     if session.step != from {
         return Err(StoreError::conflict(
-            format!("session {session_id}"),
+            what(),
             format!(
                 "it is at step {:?}, not {from:?}: that step was already taken",
                 session.step

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Duration as TimeDelta;
-use tokendist_store::{SessionStep, SessionUpdate, Store, StoreError, StoreOptions};
+use tokendist_store::{
+    Outage, Revocation, SessionStep, SessionUpdate, StepChange, Store, StoreError, StoreOptions,
+};
 
 use support::samples::{approval, session, t0};
 
@@ -36,7 +38,15 @@ async fn two_opens_of_one_file_race_on_consume_and_exactly_one_wins() {
             (SessionStep::Attested, SessionStep::Proven),
         ] {
             second
-                .advance_session(&id, from, to, SessionUpdate::default(), now)
+                .advance_session(
+                    &id,
+                    StepChange {
+                        from,
+                        to,
+                        update: SessionUpdate::default(),
+                        now,
+                    },
+                )
                 .await
                 .unwrap();
         }
@@ -121,7 +131,13 @@ async fn writer_locked_out_beyond_busy_timeout_gets_retryable_unavailable() {
     other_process.execute_batch("BEGIN IMMEDIATE").unwrap();
     let result = store.put_approval(approval("1001"), None).await;
     assert!(
-        matches!(result, Err(StoreError::Unavailable(_))),
+        matches!(
+            result,
+            Err(StoreError::Unavailable {
+                outage: Outage::Locked,
+                ..
+            })
+        ),
         "{result:?}"
     );
     assert!(result.unwrap_err().is_retryable());
@@ -157,7 +173,10 @@ async fn data_survives_reopening_the_file() {
             .await
             .unwrap();
         store.put_approval(approval("1001"), None).await.unwrap();
-        store.revoke("1001", "tampered", t0(), 1).await.unwrap();
+        store
+            .revoke("1001", Revocation::new("tampered", t0(), 1))
+            .await
+            .unwrap();
     }
     let store = tokendist_store::open(&url, &StoreOptions::default())
         .await

@@ -93,13 +93,16 @@ mod tests {
     #[test]
     fn store_conflicts_and_configuration_errors_get_their_own_exit_codes() {
         let conflict = ConsoleError::from(StoreError::Conflict {
-            what: "approval 1".into(),
+            what: tokendist_store::Record::new(tokendist_store::RecordKind::Approval, "1"),
             detail: "revision 2, expected 1".into(),
         });
         assert_eq!(conflict.exit_code(), exit::CONFLICT);
         let config = ConsoleError::from(StoreError::Config("unknown scheme".into()));
         assert_eq!(config.exit_code(), exit::CONFIG);
-        let down = ConsoleError::from(StoreError::Unavailable("locked".into()));
+        let down = ConsoleError::from(StoreError::Unavailable {
+            outage: tokendist_store::Outage::Locked,
+            detail: "locked".into(),
+        });
         assert_eq!(down.exit_code(), exit::ERROR);
         assert_eq!(ConsoleError::Refused("x".into()).exit_code(), exit::REFUSED);
     }

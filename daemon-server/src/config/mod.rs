@@ -1,5 +1,5 @@
 //! `tokenserver` configuration: the typed `ServerConfig`, its defaults, and `load`, which layers the
-//! TOML file, `TOKENDIST_*` environment variables and command-line flags (see [`layers`]) and
+//! TOML file, `TOKENDIST_*` environment variables and command-line flags (see [`tokendist_daemon_kit::layers`]) and
 //! validates the result. A bad configuration is a [`ConfigError`]; the binary exits with 78 on it.
 
 use std::net::SocketAddr;

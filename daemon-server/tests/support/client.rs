@@ -3,9 +3,9 @@
 
 use std::net::SocketAddr;
 
+use tokendist_proto::denial_of;
 use tokendist_proto::v1 as pb;
 use tokendist_proto::v1::token_service_client::TokenServiceClient;
-use tokendist_server::status::denial_of;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 use tonic::{Code, Request, Status};
 

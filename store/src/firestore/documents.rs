@@ -2,12 +2,17 @@
 //! plus the key fields queries and compare-and-swap need. Also the low-level reads and conditional
 //! writes the backend is built from, and the mapping of `firestore` errors to `StoreError`.
 
+use firestore::FirestoreResult;
 use firestore::errors::FirestoreError;
+use firestore::gcloud_sdk::google::firestore::v1::Document;
 use firestore::gcloud_sdk::prost_types::Timestamp;
 use firestore::{FirestoreDb, FirestoreWritePrecondition};
+use futures::TryStreamExt;
+use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 
-use crate::error::StoreError;
+use crate::codec::decode;
+use crate::error::{Outage, Record, RecordKind, StoreError};
 
 /// The stored form of every record.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -44,38 +49,56 @@ pub(crate) struct ReadDocument {
     pub(crate) update_time: Timestamp,
 }
 
+/// The collection of one record kind, with the store's prefix in its name.
+#[derive(Debug, Clone)]
+pub(crate) struct Collection {
+    pub(crate) name: String,
+    pub(crate) kind: RecordKind,
+}
+
+impl Collection {
+    /// The record with document id `id` in this collection, as errors name it.
+    pub(crate) fn record(&self, id: &str) -> Record {
+        Record::new(self.kind, id)
+    }
+
+    /// The collection as a whole, as errors about listing it name it.
+    pub(crate) fn whole(&self) -> Record {
+        Record::new(self.kind, "")
+    }
+}
+
 /// Rejects ids Firestore cannot use as a document id (empty, `/`, `.`/`..`, `__reserved__`).
-pub(crate) fn check_document_id(what: &str, id: &str) -> Result<(), StoreError> {
+pub(crate) fn check_document_id(collection: &Collection, id: &str) -> Result<(), StoreError> {
     let reserved = id.starts_with("__") && id.ends_with("__");
     if id.is_empty() || id.contains('/') || id == "." || id == ".." || reserved || id.len() > 1500 {
         return Err(StoreError::Config(format!(
-            "{what} id {id:?} cannot be a Firestore document id (empty, contains '/', or reserved)"
+            "{} id {id:?} cannot be a Firestore document id (empty, contains '/', or reserved)",
+            collection.name
         )));
     }
     Ok(())
 }
 
 /// Decodes a fetched document's envelope.
-pub(crate) fn envelope_of(
-    what: &str,
-    doc: &firestore::gcloud_sdk::google::firestore::v1::Document,
-) -> Result<Envelope, StoreError> {
-    FirestoreDb::deserialize_doc_to::<Envelope>(doc)
-        .map_err(|_| StoreError::corrupt(what, "document is not a tokendist record envelope"))
+pub(crate) fn envelope_of(what: &Record, doc: &Document) -> Result<Envelope, StoreError> {
+    FirestoreDb::deserialize_doc_to::<Envelope>(doc).map_err(|_| {
+        StoreError::corrupt(what.clone(), "document is not a tokendist record envelope")
+    })
 }
 
 /// Reads one document.
 pub(crate) async fn read(
     db: &FirestoreDb,
-    collection: &str,
+    collection: &Collection,
     id: &str,
 ) -> Result<Option<ReadDocument>, StoreError> {
-    let what = format!("{collection}/{id}");
+    let what = collection.record(id);
     check_document_id(collection, id)?;
     let doc = db
         .fluent()
         .select()
-        .by_id_in(collection)
+        .by_id_in(&collection.name)
         .one(id)
         .await
         .map_err(|e| map_error(&what, e))?;
@@ -83,92 +106,101 @@ pub(crate) async fn read(
     let envelope = envelope_of(&what, &doc)?;
     let update_time = doc
         .update_time
-        .ok_or_else(|| StoreError::corrupt(&what, "document has no update time"))?;
+        .ok_or_else(|| StoreError::corrupt(what, "document has no update time"))?;
     Ok(Some(ReadDocument {
         envelope,
         update_time,
     }))
 }
 
+/// Reads and decodes one record (`None` when its document does not exist), with the update time a
+/// conditional write must match.
+pub(crate) async fn read_record<T: serde::de::DeserializeOwned>(
+    db: &FirestoreDb,
+    collection: &Collection,
+    id: &str,
+) -> Result<Option<(T, Timestamp)>, StoreError> {
+    match read(db, collection, id).await? {
+        Some(doc) => Ok(Some((
+            decode(&collection.record(id), &doc.envelope.record)?,
+            doc.update_time,
+        ))),
+        None => Ok(None),
+    }
+}
+
 /// Creates a document; `Conflict` if it exists.
 pub(crate) async fn create(
     db: &FirestoreDb,
-    collection: &str,
+    collection: &Collection,
     id: &str,
     envelope: &Envelope,
 ) -> Result<(), StoreError> {
-    let what = format!("{collection}/{id}");
-    check_document_id(collection, id)?;
-    db.fluent()
-        .insert()
-        .into(collection)
-        .document_id(id)
-        .object(envelope)
-        .execute::<Envelope>()
+    let absent = FirestoreWritePrecondition::Exists(false);
+    update(db, collection, id, envelope, Some(absent)).await
+}
+
+/// Every document a listing or query streams, or the first error it met.
+pub(crate) async fn all_documents(
+    collection: &Collection,
+    stream: FirestoreResult<BoxStream<'_, FirestoreResult<Document>>>,
+) -> Result<Vec<Document>, StoreError> {
+    let what = collection.whole();
+    stream
+        .map_err(|e| map_error(&what, e))?
+        .try_collect()
         .await
-        .map(|_| ())
         .map_err(|e| map_error(&what, e))
 }
 
-/// Replaces a document only if it has not changed since `read_at`; `Conflict` otherwise.
-pub(crate) async fn replace_unchanged(
+/// Creates or replaces a document: unconditionally (last writer wins: attestations only) without
+/// `precondition`, else only if it holds (`Conflict` otherwise).
+pub(crate) async fn update(
     db: &FirestoreDb,
-    collection: &str,
+    collection: &Collection,
     id: &str,
     envelope: &Envelope,
-    read_at: &Timestamp,
+    precondition: Option<FirestoreWritePrecondition>,
 ) -> Result<(), StoreError> {
-    let what = format!("{collection}/{id}");
-    let instant = firestore::timestamp_utils::from_timestamp(*read_at)
-        .map_err(|_| StoreError::corrupt(&what, "document update time out of range"))?;
-    db.fluent()
-        .update()
-        .in_col(collection)
-        .precondition(FirestoreWritePrecondition::UpdateTime(instant))
+    check_document_id(collection, id)?;
+    let update = db.fluent().update().in_col(&collection.name);
+    let update = match precondition {
+        Some(precondition) => update.precondition(precondition),
+        None => update,
+    };
+    let written = update
         .document_id(id)
         .object(envelope)
         .execute::<Envelope>()
-        .await
+        .await;
+    written
         .map(|_| ())
-        .map_err(|e| map_error(&what, e))
+        .map_err(|e| map_error(&collection.record(id), e))
 }
 
-/// Creates `id` if `previous` is `None`, else replaces it if unchanged since it was read.
+/// Creates `id` if `previous` is `None`, else replaces it if unchanged since it was read at that
+/// update time (`Conflict` otherwise).
 pub(crate) async fn write_after_read(
     db: &FirestoreDb,
-    collection: &str,
+    collection: &Collection,
     id: &str,
     envelope: &Envelope,
     previous: Option<&Timestamp>,
 ) -> Result<(), StoreError> {
-    match previous {
-        None => create(db, collection, id, envelope).await,
-        Some(read_at) => replace_unchanged(db, collection, id, envelope, read_at).await,
-    }
+    let Some(read_at) = previous else {
+        return create(db, collection, id, envelope).await;
+    };
+    let instant = firestore::timestamp_utils::from_timestamp(*read_at).map_err(|_| {
+        StoreError::corrupt(collection.record(id), "document update time out of range")
+    })?;
+    let precondition = FirestoreWritePrecondition::UpdateTime(instant);
+    update(db, collection, id, envelope, Some(precondition)).await
 }
 
-/// Creates or replaces a document unconditionally (last writer wins: attestations only).
-pub(crate) async fn put(
-    db: &FirestoreDb,
-    collection: &str,
-    id: &str,
-    envelope: &Envelope,
-) -> Result<(), StoreError> {
-    let what = format!("{collection}/{id}");
-    check_document_id(collection, id)?;
-    db.fluent()
-        .update()
-        .in_col(collection)
-        .document_id(id)
-        .object(envelope)
-        .execute::<Envelope>()
-        .await
-        .map(|_| ())
-        .map_err(|e| map_error(&what, e))
-}
-
-/// Maps a `firestore` error on `what`: lost preconditions are conflicts, transport trouble is retryable.
-pub(crate) fn map_error(what: &str, error: FirestoreError) -> StoreError {
+/// Maps a `firestore` error on `what`: lost preconditions are conflicts, transport trouble is
+/// retryable. (The `firestore` crate gives a database error's gRPC code only as its name.)
+pub(crate) fn map_error(what: &Record, error: FirestoreError) -> StoreError {
+    let what = what.clone();
     match error {
         FirestoreError::DataConflictError(_) => {
             StoreError::conflict(what, "the document already exists")
@@ -196,6 +228,9 @@ pub(crate) fn map_error(what: &str, error: FirestoreError) -> StoreError {
         FirestoreError::DeserializeError(_) => {
             StoreError::corrupt(what, "undecodable Firestore document")
         }
-        other => StoreError::Unavailable(format!("Firestore request on {what} failed: {other}")),
+        other => StoreError::unavailable(
+            Outage::Unreachable,
+            format!("Firestore request on {what} failed: {other}"),
+        ),
     }
 }

@@ -19,20 +19,20 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use firestore::{FirestoreDb, FirestoreDbOptions};
-use futures::TryStreamExt;
 use rand::Rng;
 use tokendist_core::approval::Approval;
 
 use self::documents::{
-    Envelope, check_document_id, envelope_of, map_error, read, write_after_read,
+    Collection, Envelope, all_documents, check_document_id, envelope_of, map_error, read,
+    read_record, write_after_read,
 };
 use crate::Store;
 use crate::codec::{decode, encode};
-use crate::error::StoreError;
+use crate::error::{Outage, Record, RecordKind, StoreError};
 use crate::event_id::EventId;
 use crate::records::{
-    AttestationRecord, EventQuery, EventRecord, PendingAttempt, PendingRecord, SessionRecord,
-    SessionStep, SessionUpdate,
+    AttestationRecord, EventQuery, EventRecord, PendingAttempt, PendingRecord, Revocation,
+    SessionRecord, StepChange,
 };
 use crate::transitions::{advanced_session, next_approval_revision, revoked_approval};
 
@@ -92,50 +92,75 @@ impl FirestoreStore {
         Ok(FirestoreStore { db, prefix })
     }
 
-    fn collection(&self, name: &str) -> String {
-        format!("{}{name}", self.prefix)
+    fn collection(&self, kind: RecordKind) -> Collection {
+        Collection {
+            name: format!("{}{}", self.prefix, kind.collection()),
+            kind,
+        }
     }
 
     async fn get_record<T: serde::de::DeserializeOwned>(
         &self,
-        name: &str,
+        kind: RecordKind,
         id: &str,
     ) -> Result<Option<T>, StoreError> {
-        let collection = self.collection(name);
-        match read(&self.db, &collection, id).await? {
-            Some(doc) => Ok(Some(decode(
-                &format!("{collection}/{id}"),
-                &doc.envelope.record,
-            )?)),
-            None => Ok(None),
-        }
+        let found = read_record(&self.db, &self.collection(kind), id).await?;
+        Ok(found.map(|(record, _)| record))
     }
 
     async fn list_records<T: serde::de::DeserializeOwned>(
         &self,
-        name: &str,
+        kind: RecordKind,
     ) -> Result<Vec<T>, StoreError> {
-        let collection = self.collection(name);
-        let docs: Vec<_> = self
+        let collection = self.collection(kind);
+        let listing = self
             .db
             .fluent()
             .list()
-            .from(collection.as_str())
+            .from(collection.name.as_str())
             .stream_all_with_errors()
-            .await
-            .map_err(|e| map_error(&collection, e))?
-            .try_collect()
-            .await
-            .map_err(|e| map_error(&collection, e))?;
+            .await;
+        let docs = all_documents(&collection, listing).await?;
         let mut keyed = Vec::with_capacity(docs.len());
         for doc in &docs {
             let id = doc.name.rsplit('/').next().unwrap_or_default().to_string();
-            let what = format!("{collection}/{id}");
+            let what = collection.record(&id);
             let envelope = envelope_of(&what, doc)?;
             keyed.push((id, decode(&what, &envelope.record)?));
         }
         keyed.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(keyed.into_iter().map(|(_, record)| record).collect())
+    }
+
+    /// Reads a record, lets `next` decide what to store instead (or refuse), and writes that back
+    /// only if the document has not changed since it was read; a write that loses the race fails
+    /// with what `lost` makes of its `Conflict` or `NotFound`.
+    async fn read_modify_write<T, R>(
+        &self,
+        kind: RecordKind,
+        id: &str,
+        next: impl FnOnce(Option<T>) -> Result<R, StoreError>,
+        envelope: impl FnOnce(&R) -> Result<Envelope, StoreError>,
+        lost: impl FnOnce(StoreError) -> StoreError,
+    ) -> Result<R, StoreError>
+    where
+        T: serde::de::DeserializeOwned,
+    {
+        let collection = self.collection(kind);
+        let current = read_record(&self.db, &collection, id).await?;
+        let (stored, read_at) = match current {
+            Some((record, read_at)) => (Some(record), Some(read_at)),
+            None => (None, None),
+        };
+        let record = next(stored)?;
+        let envelope = envelope(&record)?;
+        write_after_read(&self.db, &collection, id, &envelope, read_at.as_ref())
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict { .. } | StoreError::NotFound { .. } => lost(e),
+                other => other,
+            })?;
+        Ok(record)
     }
 }
 
@@ -145,22 +170,25 @@ fn approval_envelope(approval: &Approval) -> Result<Envelope, StoreError> {
     })?;
     Ok(Envelope {
         revision: Some(revision),
-        ..Envelope::of(encode("approval", approval)?)
+        ..Envelope::of(encode(RecordKind::Approval, approval)?)
     })
 }
 
 #[async_trait]
 impl Store for FirestoreStore {
     async fn ping(&self) -> Result<(), StoreError> {
-        self.db.ping().await.map_err(|e| map_error("ping", e))
+        self.db
+            .ping()
+            .await
+            .map_err(|e| map_error(&Record::new(RecordKind::Database, ""), e))
     }
 
     async fn get_approval(&self, instance_id: &str) -> Result<Option<Approval>, StoreError> {
-        self.get_record("approvals", instance_id).await
+        self.get_record(RecordKind::Approval, instance_id).await
     }
 
     async fn list_approvals(&self) -> Result<Vec<Approval>, StoreError> {
-        self.list_records("approvals").await
+        self.list_records(RecordKind::Approval).await
     }
 
     async fn put_approval(
@@ -168,7 +196,7 @@ impl Store for FirestoreStore {
         mut approval: Approval,
         expected_revision: Option<u64>,
     ) -> Result<Approval, StoreError> {
-        let collection = self.collection("approvals");
+        let collection = self.collection(RecordKind::Approval);
         let key = approval.instance_id.clone();
         let current = read(&self.db, &collection, &key).await?;
         let stored_revision = match &current {
@@ -177,10 +205,7 @@ impl Store for FirestoreStore {
                     .revision
                     .and_then(|r| u64::try_from(r).ok())
                     .ok_or_else(|| {
-                        StoreError::corrupt(
-                            format!("{collection}/{key}"),
-                            "missing or negative revision",
-                        )
+                        StoreError::corrupt(collection.record(&key), "missing or negative revision")
                     })?,
             ),
             None => None,
@@ -195,64 +220,42 @@ impl Store for FirestoreStore {
             current.as_ref().map(|d| &d.update_time),
         )
         .await
-        .map_err(|e| lost_race(e, &key))?;
+        .map_err(|e| match e {
+            StoreError::Conflict { .. } | StoreError::NotFound { .. } => lost_race(&key),
+            other => other,
+        })?;
         Ok(approval)
     }
 
     async fn revoke(
         &self,
         instance_id: &str,
-        reason: &str,
-        at: DateTime<Utc>,
-        expected_revision: u64,
+        revocation: Revocation,
     ) -> Result<Approval, StoreError> {
-        let collection = self.collection("approvals");
-        let current = read(&self.db, &collection, instance_id).await?;
-        let stored = match &current {
-            Some(doc) => Some(decode(
-                &format!("{collection}/{instance_id}"),
-                &doc.envelope.record,
-            )?),
-            None => None,
-        };
-        let approval = revoked_approval(instance_id, stored, reason, at, expected_revision)?;
-        let envelope = approval_envelope(&approval)?;
-        write_after_read(
-            &self.db,
-            &collection,
+        self.read_modify_write(
+            RecordKind::Approval,
             instance_id,
-            &envelope,
-            current.as_ref().map(|d| &d.update_time),
+            |stored| revoked_approval(instance_id, stored, revocation),
+            approval_envelope,
+            |_| lost_race(instance_id),
         )
         .await
-        .map_err(|e| lost_race(e, instance_id))?;
-        Ok(approval)
     }
 
     async fn upsert_pending(&self, attempt: &PendingAttempt) -> Result<PendingRecord, StoreError> {
-        let collection = self.collection("pending");
         let key = &attempt.instance_id;
         for _ in 0..PENDING_UPSERT_ATTEMPTS {
-            let current = read(&self.db, &collection, key).await?;
-            let previous = match &current {
-                Some(doc) => Some(decode(
-                    &format!("{collection}/{key}"),
-                    &doc.envelope.record,
-                )?),
-                None => None,
-            };
-            let record = PendingRecord::after_attempt(previous, attempt);
-            let envelope = Envelope::of(encode("pending record", &record)?);
-            match write_after_read(
-                &self.db,
-                &collection,
-                key,
-                &envelope,
-                current.as_ref().map(|d| &d.update_time),
-            )
-            .await
-            {
-                Ok(()) => return Ok(record),
+            let written = self
+                .read_modify_write(
+                    RecordKind::Pending,
+                    key,
+                    |previous| Ok(PendingRecord::after_attempt(previous, attempt)),
+                    |record| Ok(Envelope::of(encode(RecordKind::Pending, record)?)),
+                    |lost| lost,
+                )
+                .await;
+            match written {
+                Ok(record) => return Ok(record),
                 Err(StoreError::Conflict { .. } | StoreError::NotFound { .. }) => {
                     // Another writer counted an attempt first: back off a little and count on top of it.
                     let jitter = rand::rng().random_range(1..=20);
@@ -261,27 +264,30 @@ impl Store for FirestoreStore {
                 Err(other) => return Err(other),
             }
         }
-        Err(StoreError::Unavailable(format!(
-            "pending record {key} is contended: lost {PENDING_UPSERT_ATTEMPTS} races in a row"
-        )))
+        Err(StoreError::unavailable(
+            Outage::Unreachable,
+            format!(
+                "pending record {key} is contended: lost {PENDING_UPSERT_ATTEMPTS} races in a row"
+            ),
+        ))
     }
 
     async fn get_pending(&self, instance_id: &str) -> Result<Option<PendingRecord>, StoreError> {
-        self.get_record("pending", instance_id).await
+        self.get_record(RecordKind::Pending, instance_id).await
     }
 
     async fn list_pending(&self) -> Result<Vec<PendingRecord>, StoreError> {
-        self.list_records("pending").await
+        self.list_records(RecordKind::Pending).await
     }
 
     async fn remove_pending(&self, instance_id: &str) -> Result<bool, StoreError> {
-        let collection = self.collection("pending");
+        let collection = self.collection(RecordKind::Pending);
         check_document_id(&collection, instance_id)?;
         let result = self
             .db
             .fluent()
             .delete()
-            .from(collection.as_str())
+            .from(collection.name.as_str())
             .precondition(firestore::FirestoreWritePrecondition::Exists(true))
             .document_id(instance_id)
             .execute()
@@ -289,33 +295,28 @@ impl Store for FirestoreStore {
         match result {
             Ok(()) => Ok(true),
             Err(firestore::errors::FirestoreError::DataNotFoundError(_)) => Ok(false),
-            Err(e) => Err(map_error(&format!("{collection}/{instance_id}"), e)),
+            Err(e) => Err(map_error(&collection.record(instance_id), e)),
         }
     }
 
     async fn put_attestation(&self, record: &AttestationRecord) -> Result<(), StoreError> {
-        let envelope = Envelope::of(encode("attestation record", record)?);
-        documents::put(
-            &self.db,
-            &self.collection("attestations"),
-            &record.instance_id,
-            &envelope,
-        )
-        .await
+        let envelope = Envelope::of(encode(RecordKind::Attestation, record)?);
+        let collection = self.collection(RecordKind::Attestation);
+        documents::update(&self.db, &collection, &record.instance_id, &envelope, None).await
     }
 
     async fn get_attestation(
         &self,
         instance_id: &str,
     ) -> Result<Option<AttestationRecord>, StoreError> {
-        self.get_record("attestations", instance_id).await
+        self.get_record(RecordKind::Attestation, instance_id).await
     }
 
     async fn create_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
         let envelope = session_envelope(session)?;
         documents::create(
             &self.db,
-            &self.collection("sessions"),
+            &self.collection(RecordKind::Session),
             &session.session_id,
             &envelope,
         )
@@ -323,63 +324,42 @@ impl Store for FirestoreStore {
     }
 
     async fn get_session(&self, session_id: &str) -> Result<Option<SessionRecord>, StoreError> {
-        self.get_record("sessions", session_id).await
+        self.get_record(RecordKind::Session, session_id).await
     }
 
     async fn advance_session(
         &self,
         session_id: &str,
-        from: SessionStep,
-        to: SessionStep,
-        update: SessionUpdate,
-        now: DateTime<Utc>,
+        change: StepChange,
     ) -> Result<SessionRecord, StoreError> {
-        let collection = self.collection("sessions");
-        let current = read(&self.db, &collection, session_id).await?;
-        let stored = match &current {
-            Some(doc) => Some(decode(
-                &format!("{collection}/{session_id}"),
-                &doc.envelope.record,
-            )?),
-            None => None,
-        };
-        let session = advanced_session(session_id, stored, from, to, update, now)?;
-        let envelope = session_envelope(&session)?;
-        write_after_read(
-            &self.db,
-            &collection,
+        let from = change.from;
+        self.read_modify_write(
+            RecordKind::Session,
             session_id,
-            &envelope,
-            current.as_ref().map(|d| &d.update_time),
+            |stored| advanced_session(session_id, stored, change),
+            session_envelope,
+            |_| {
+                StoreError::conflict(
+                    Record::new(RecordKind::Session, session_id),
+                    format!("another caller moved the session from {from:?} first"),
+                )
+            },
         )
         .await
-        .map_err(|e| match e {
-            StoreError::Conflict { what, .. } | StoreError::NotFound { what } => {
-                StoreError::Conflict {
-                    what,
-                    detail: format!("another caller moved the session from {from:?} first"),
-                }
-            }
-            other => other,
-        })?;
-        Ok(session)
     }
 
     async fn purge_expired_sessions(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
-        let collection = self.collection("sessions");
+        let collection = self.collection(RecordKind::Session);
         let bound = before.timestamp();
-        let docs: Vec<_> = self
+        let expired = self
             .db
             .fluent()
             .select()
-            .from(collection.as_str())
+            .from(collection.name.as_str())
             .filter(|q| q.for_all([q.field("expires_at").less_than(bound)]))
             .stream_query_with_errors()
-            .await
-            .map_err(|e| map_error(&collection, e))?
-            .try_collect()
-            .await
-            .map_err(|e| map_error(&collection, e))?;
+            .await;
+        let docs = all_documents(&collection, expired).await?;
         let mut removed = 0u64;
         for doc in &docs {
             let id = doc.name.rsplit('/').next().unwrap_or_default();
@@ -387,11 +367,11 @@ impl Store for FirestoreStore {
             self.db
                 .fluent()
                 .delete()
-                .from(collection.as_str())
+                .from(collection.name.as_str())
                 .document_id(id)
                 .execute()
                 .await
-                .map_err(|e| map_error(&format!("{collection}/{id}"), e))?;
+                .map_err(|e| map_error(&collection.record(id), e))?;
             removed += 1;
         }
         Ok(removed)
@@ -401,11 +381,11 @@ impl Store for FirestoreStore {
         let envelope = Envelope {
             instance_id: Some(event.instance_id.clone()),
             id: Some(event.id.as_str().to_string()),
-            ..Envelope::of(encode("event record", event)?)
+            ..Envelope::of(encode(RecordKind::Event, event)?)
         };
         documents::create(
             &self.db,
-            &self.collection("events"),
+            &self.collection(RecordKind::Event),
             event.id.as_str(),
             &envelope,
         )
@@ -413,18 +393,18 @@ impl Store for FirestoreStore {
     }
 
     async fn list_events(&self, query: &EventQuery) -> Result<Vec<EventRecord>, StoreError> {
-        let collection = self.collection("events");
+        let collection = self.collection(RecordKind::Event);
         if query.limit == 0 {
             return Ok(Vec::new());
         }
         let lower_bound = query.since.map(EventId::lower_bound).unwrap_or_default();
         let instance_id = query.instance_id.clone();
         let limit = u32::try_from(query.limit).unwrap_or(u32::MAX);
-        let docs: Vec<_> = self
+        let docs = self
             .db
             .fluent()
             .select()
-            .from(collection.as_str())
+            .from(collection.name.as_str())
             .filter(|q| {
                 q.for_all([
                     instance_id
@@ -436,15 +416,12 @@ impl Store for FirestoreStore {
             .order(|o| o.fields([o.field("id").desc()]))
             .limit(limit)
             .stream_query_with_errors()
-            .await
-            .map_err(|e| map_error(&collection, e))?
-            .try_collect()
-            .await
-            .map_err(|e| map_error(&collection, e))?;
+            .await;
+        let docs = all_documents(&collection, docs).await?;
         docs.iter()
             .map(|doc| {
                 let id = doc.name.rsplit('/').next().unwrap_or_default();
-                let what = format!("{collection}/{id}");
+                let what = collection.record(id);
                 decode(&what, &envelope_of(&what, doc)?.record)
             })
             .collect()
@@ -455,17 +432,14 @@ impl Store for FirestoreStore {
 fn session_envelope(session: &SessionRecord) -> Result<Envelope, StoreError> {
     Ok(Envelope {
         expires_at: Some(session.expires_at.timestamp()),
-        ..Envelope::of(encode("session record", session)?)
+        ..Envelope::of(encode(RecordKind::Session, session)?)
     })
 }
 
 /// A precondition that failed because the document vanished or changed is a lost race on the approval.
-fn lost_race(error: StoreError, instance_id: &str) -> StoreError {
-    match error {
-        StoreError::NotFound { .. } | StoreError::Conflict { .. } => StoreError::conflict(
-            format!("approval {instance_id}"),
-            "another writer changed it at the same time; re-read and retry",
-        ),
-        other => other,
-    }
+fn lost_race(instance_id: &str) -> StoreError {
+    StoreError::conflict(
+        Record::new(RecordKind::Approval, instance_id),
+        "another writer changed it at the same time; re-read and retry",
+    )
 }

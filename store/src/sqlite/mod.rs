@@ -17,11 +17,11 @@ use tokendist_core::approval::Approval;
 use self::pool::{ConnectionPool, map_error};
 use crate::Store;
 use crate::codec::{decode, encode};
-use crate::error::StoreError;
+use crate::error::{Record, RecordKind, StoreError};
 use crate::event_id::EventId;
 use crate::records::{
-    AttestationRecord, EventQuery, EventRecord, PendingAttempt, PendingRecord, SessionRecord,
-    SessionStep, SessionUpdate,
+    AttestationRecord, EventQuery, EventRecord, PendingAttempt, PendingRecord, Revocation,
+    SessionRecord, StepChange,
 };
 use crate::transitions::{advanced_session, next_approval_revision, revoked_approval};
 
@@ -49,20 +49,47 @@ impl SqliteStore {
         tracing::debug!(path = %pool.path().display(), "opened SQLite store");
         Ok(SqliteStore { pool })
     }
+
+    /// One record of `kind` by key, read with `sql`.
+    async fn get<T>(
+        &self,
+        sql: &'static str,
+        kind: RecordKind,
+        key: &str,
+    ) -> Result<Option<T>, StoreError>
+    where
+        T: serde::de::DeserializeOwned + Send + 'static,
+    {
+        let key = key.to_string();
+        self.pool
+            .run(move |conn| read_record(conn, sql, kind, &key))
+            .await
+    }
+
+    /// Every record of `kind`, read with `sql` (which selects key and record).
+    async fn list<T>(&self, sql: &'static str, kind: RecordKind) -> Result<Vec<T>, StoreError>
+    where
+        T: serde::de::DeserializeOwned + Send + 'static,
+    {
+        self.pool
+            .run(move |conn| read_records(conn, sql, [], kind))
+            .await
+    }
 }
 
-/// Reads one record column by key; `what` names the record for errors.
+/// Reads one record of `kind` by key with `sql`.
 fn read_record<T: serde::de::DeserializeOwned>(
     conn: &Connection,
     sql: &str,
+    kind: RecordKind,
     key: &str,
-    what: &str,
 ) -> Result<Option<T>, StoreError> {
     let json: Option<String> = conn
         .query_row(sql, [key], |row| row.get(0))
         .optional()
         .map_err(map_error)?;
-    json.map(|json| decode(what, &json)).transpose()
+    json.map(|json| decode(&Record::new(kind, key), &json))
+        .transpose()
 }
 
 /// Reads every (key, record) row of a query and decodes the records.
@@ -70,7 +97,7 @@ fn read_records<T: serde::de::DeserializeOwned>(
     conn: &Connection,
     sql: &str,
     params: impl rusqlite::Params,
-    table: &str,
+    kind: RecordKind,
 ) -> Result<Vec<T>, StoreError> {
     let mut statement = conn.prepare(sql).map_err(map_error)?;
     let rows = statement
@@ -81,7 +108,7 @@ fn read_records<T: serde::de::DeserializeOwned>(
     let mut records = Vec::new();
     for row in rows {
         let (key, json) = row.map_err(map_error)?;
-        records.push(decode(&format!("{table}/{key}"), &json)?);
+        records.push(decode(&Record::new(kind, key), &json)?);
     }
     Ok(records)
 }
@@ -115,23 +142,13 @@ impl Store for SqliteStore {
     }
 
     async fn get_approval(&self, instance_id: &str) -> Result<Option<Approval>, StoreError> {
-        let key = instance_id.to_string();
-        self.pool
-            .run(move |conn| read_record(conn, GET_APPROVAL, &key, &format!("approvals/{key}")))
+        self.get(GET_APPROVAL, RecordKind::Approval, instance_id)
             .await
     }
 
     async fn list_approvals(&self) -> Result<Vec<Approval>, StoreError> {
-        self.pool
-            .run(|conn| {
-                read_records(
-                    conn,
-                    "SELECT instance_id, record FROM approvals ORDER BY instance_id",
-                    [],
-                    "approvals",
-                )
-            })
-            .await
+        let sql = "SELECT instance_id, record FROM approvals ORDER BY instance_id";
+        self.list(sql, RecordKind::Approval).await
     }
 
     async fn put_approval(
@@ -154,7 +171,10 @@ impl Store for SqliteStore {
                     let stored = stored
                         .map(|r| {
                             u64::try_from(r).map_err(|_| {
-                                StoreError::corrupt(format!("approvals/{key}"), "negative revision")
+                                StoreError::corrupt(
+                                    Record::new(RecordKind::Approval, &key),
+                                    "negative revision",
+                                )
                             })
                         })
                         .transpose()?;
@@ -169,17 +189,14 @@ impl Store for SqliteStore {
     async fn revoke(
         &self,
         instance_id: &str,
-        reason: &str,
-        at: DateTime<Utc>,
-        expected_revision: u64,
+        revocation: Revocation,
     ) -> Result<Approval, StoreError> {
         let key = instance_id.to_string();
-        let reason = reason.to_string();
         self.pool
             .run(move |conn| {
                 immediate(conn, |tx| {
-                    let stored = read_record(tx, GET_APPROVAL, &key, &format!("approvals/{key}"))?;
-                    let approval = revoked_approval(&key, stored, &reason, at, expected_revision)?;
+                    let stored = read_record(tx, GET_APPROVAL, RecordKind::Approval, &key)?;
+                    let approval = revoked_approval(&key, stored, revocation)?;
                     write_approval(tx, &approval)?;
                     Ok(approval)
                 })
@@ -193,7 +210,7 @@ impl Store for SqliteStore {
             .run(move |conn| {
                 immediate(conn, |tx| {
                     let key = &attempt.instance_id;
-                    let previous = read_record(tx, GET_PENDING, key, &format!("pending/{key}"))?;
+                    let previous = read_record(tx, GET_PENDING, RecordKind::Pending, key)?;
                     let record = PendingRecord::after_attempt(previous, &attempt);
                     tx.execute(
                         "INSERT INTO pending (instance_id, last_seen, record) VALUES (?1, ?2, ?3)
@@ -201,7 +218,7 @@ impl Store for SqliteStore {
                         params![
                             key,
                             record.last_seen.to_rfc3339(),
-                            encode("pending record", &record)?
+                            encode(RecordKind::Pending, &record)?
                         ],
                     )
                     .map_err(map_error)?;
@@ -212,23 +229,13 @@ impl Store for SqliteStore {
     }
 
     async fn get_pending(&self, instance_id: &str) -> Result<Option<PendingRecord>, StoreError> {
-        let key = instance_id.to_string();
-        self.pool
-            .run(move |conn| read_record(conn, GET_PENDING, &key, &format!("pending/{key}")))
+        self.get(GET_PENDING, RecordKind::Pending, instance_id)
             .await
     }
 
     async fn list_pending(&self) -> Result<Vec<PendingRecord>, StoreError> {
-        self.pool
-            .run(|conn| {
-                read_records(
-                    conn,
-                    "SELECT instance_id, record FROM pending ORDER BY instance_id",
-                    [],
-                    "pending",
-                )
-            })
-            .await
+        let sql = "SELECT instance_id, record FROM pending ORDER BY instance_id";
+        self.list(sql, RecordKind::Pending).await
     }
 
     async fn remove_pending(&self, instance_id: &str) -> Result<bool, StoreError> {
@@ -244,7 +251,7 @@ impl Store for SqliteStore {
 
     async fn put_attestation(&self, record: &AttestationRecord) -> Result<(), StoreError> {
         let key = record.instance_id.clone();
-        let json = encode("attestation record", record)?;
+        let json = encode(RecordKind::Attestation, record)?;
         self.pool
             .run(move |conn| {
                 conn.execute(
@@ -262,22 +269,13 @@ impl Store for SqliteStore {
         &self,
         instance_id: &str,
     ) -> Result<Option<AttestationRecord>, StoreError> {
-        let key = instance_id.to_string();
-        self.pool
-            .run(move |conn| {
-                read_record(
-                    conn,
-                    "SELECT record FROM attestations WHERE instance_id = ?1",
-                    &key,
-                    &format!("attestations/{key}"),
-                )
-            })
-            .await
+        let sql = "SELECT record FROM attestations WHERE instance_id = ?1";
+        self.get(sql, RecordKind::Attestation, instance_id).await
     }
 
     async fn create_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
         let session = session.clone();
-        let json = encode("session record", &session)?;
+        let json = encode(RecordKind::Session, &session)?;
         self.pool
             .run(move |conn| {
                 let inserted = conn
@@ -295,7 +293,7 @@ impl Store for SqliteStore {
                     .map_err(map_error)?;
                 if inserted == 0 {
                     return Err(StoreError::conflict(
-                        format!("session {}", session.session_id),
+                        Record::new(RecordKind::Session, &session.session_id),
                         "a session with this id already exists",
                     ));
                 }
@@ -305,32 +303,26 @@ impl Store for SqliteStore {
     }
 
     async fn get_session(&self, session_id: &str) -> Result<Option<SessionRecord>, StoreError> {
-        let key = session_id.to_string();
-        self.pool
-            .run(move |conn| read_record(conn, GET_SESSION, &key, &format!("sessions/{key}")))
-            .await
+        self.get(GET_SESSION, RecordKind::Session, session_id).await
     }
 
     async fn advance_session(
         &self,
         session_id: &str,
-        from: SessionStep,
-        to: SessionStep,
-        update: SessionUpdate,
-        now: DateTime<Utc>,
+        change: StepChange,
     ) -> Result<SessionRecord, StoreError> {
         let key = session_id.to_string();
         self.pool
             .run(move |conn| {
                 immediate(conn, |tx| {
-                    let stored = read_record(tx, GET_SESSION, &key, &format!("sessions/{key}"))?;
-                    let session = advanced_session(&key, stored, from, to, update, now)?;
+                    let stored = read_record(tx, GET_SESSION, RecordKind::Session, &key)?;
+                    let session = advanced_session(&key, stored, change)?;
                     tx.execute(
                         "UPDATE sessions SET step = ?2, record = ?3 WHERE session_id = ?1",
                         params![
                             key,
                             session.step.as_str(),
-                            encode("session record", &session)?
+                            encode(RecordKind::Session, &session)?
                         ],
                     )
                     .map_err(map_error)?;
@@ -355,7 +347,7 @@ impl Store for SqliteStore {
 
     async fn append_event(&self, event: &EventRecord) -> Result<(), StoreError> {
         let event = event.clone();
-        let json = encode("event record", &event)?;
+        let json = encode(RecordKind::Event, &event)?;
         self.pool
             .run(move |conn| {
                 let inserted = conn
@@ -372,7 +364,7 @@ impl Store for SqliteStore {
                     .map_err(map_error)?;
                 if inserted == 0 {
                     return Err(StoreError::conflict(
-                        format!("event {}", event.id),
+                        Record::new(RecordKind::Event, event.id.as_str()),
                         "an event with this id already exists",
                     ));
                 }
@@ -392,13 +384,13 @@ impl Store for SqliteStore {
                     "SELECT id, record FROM events WHERE instance_id = ?1 AND id >= ?2
                      ORDER BY id DESC LIMIT ?3",
                     params![instance_id, lower_bound, limit],
-                    "events",
+                    RecordKind::Event,
                 ),
                 None => read_records(
                     conn,
                     "SELECT id, record FROM events WHERE id >= ?1 ORDER BY id DESC LIMIT ?2",
                     params![lower_bound, limit],
-                    "events",
+                    RecordKind::Event,
                 ),
             })
             .await
@@ -416,7 +408,7 @@ fn write_approval(tx: &rusqlite::Transaction<'_>, approval: &Approval) -> Result
         params![
             approval.instance_id,
             revision,
-            encode("approval", approval)?
+            encode(RecordKind::Approval, approval)?
         ],
     )
     .map(|_| ())

@@ -1,8 +1,11 @@
 //! SQLite connections: opened with WAL and a busy timeout, kept in a small idle pool, and used on
 //! tokio's blocking threads (rusqlite is synchronous). Also maps rusqlite errors to `StoreError` by
-//! their SQLite code. A connection SQLite could only open read-only (the file was not writable at that
-//! moment) is never kept, and a connection that saw an outage is dropped, so the store heals by
-//! itself once the file is writable again.
+//! their SQLite result code, never their text: a lock held too long is a retryable [`Outage::Locked`]
+//! (the connection is kept); a file that cannot be opened or written, an I/O error or a full disk is a
+//! retryable outage after which the connection is dropped; a damaged or foreign file is `Corrupt`;
+//! anything else (a constraint, a statement SQLite rejects) is `Refused`, not retryable. A connection
+//! SQLite could only open read-only (the file was not writable at that moment) is never kept, so the
+//! store heals by itself once the file is writable again.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -10,7 +13,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
-use crate::error::StoreError;
+use crate::error::{Outage, Record, RecordKind, StoreError};
 
 /// Idle connections kept for reuse; more may be open while many operations run at once.
 const MAX_IDLE: usize = 4;
@@ -46,15 +49,15 @@ impl ConnectionPool {
         tokio::task::spawn_blocking(move || {
             let mut conn = pool.checkout()?;
             let result = operation(&mut conn);
-            // A connection that saw an outage may be stuck in it (e.g. opened before the file became
-            // unwritable): open a fresh one next time.
-            if !matches!(&result, Err(error) if error.is_retryable()) {
+            if still_usable(&result) {
                 pool.checkin(conn);
             }
             result
         })
         .await
-        .map_err(|e| StoreError::Unavailable(format!("SQLite worker task failed: {e}")))?
+        .map_err(|e| {
+            StoreError::unavailable(Outage::Worker, format!("SQLite worker task failed: {e}"))
+        })?
     }
 
     fn checkout(&self) -> Result<Connection, StoreError> {
@@ -86,33 +89,18 @@ pub(crate) fn open_connection(
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags).map_err(|e| match e.sqlite_error_code() {
-        // Not writable or not reachable right now: the next request may succeed.
-        Some(
-            ErrorCode::CannotOpen
-            | ErrorCode::PermissionDenied
-            | ErrorCode::ReadOnly
-            | ErrorCode::SystemIoFailure
-            | ErrorCode::DatabaseBusy
-            | ErrorCode::DatabaseLocked,
-        ) => StoreError::Unavailable(format!(
-            "cannot open SQLite database {} ({}); check that the directory exists and is writable",
-            path.display(),
-            code_name(e.sqlite_error_code())
-        )),
-        _ => StoreError::Config(format!(
-            "cannot open SQLite database {}: {e}; check that the path names a SQLite database",
-            path.display()
-        )),
-    })?;
+    let conn = Connection::open_with_flags(path, flags).map_err(map_error)?;
     // SQLite falls back to read-only when the file is not writable at this moment; such a
     // connection would fail every write until restart, so it is never used.
     if conn.is_readonly(rusqlite::MAIN_DB).map_err(map_error)? {
-        return Err(StoreError::Unavailable(format!(
-            "SQLite database {} is not writable right now (SQLite could only open it read-only); \
-             check the permissions of the file, its -wal/-shm files and its directory",
-            path.display()
-        )));
+        return Err(StoreError::unavailable(
+            Outage::NotWritable,
+            format!(
+                "SQLite database {} is not writable right now (SQLite could only open it \
+                 read-only); check the permissions of the file, its -wal/-shm files and its directory",
+                path.display()
+            ),
+        ));
     }
     conn.busy_timeout(busy_timeout).map_err(map_error)?;
     let mode = switch_to_wal(&conn, busy_timeout)?;
@@ -147,43 +135,185 @@ fn switch_to_wal(conn: &Connection, busy_timeout: Duration) -> Result<String, St
     }
 }
 
-/// Maps a rusqlite error by its SQLite code: a damaged file is `Corrupt`, everything else is an
-/// outage the caller may retry (locks held too long, files not writable, I/O errors, a full disk).
+/// Whether a connection that produced `result` may serve the next operation: not after an outage
+/// other than another writer's lock (it may be stuck in it, e.g. opened before the file became
+/// unwritable), nor once the file turned out damaged.
+fn still_usable<T>(result: &Result<T, StoreError>) -> bool {
+    match result {
+        Err(StoreError::Unavailable { outage, .. }) => *outage == Outage::Locked,
+        Err(StoreError::Corrupt { what, .. }) => what.kind != RecordKind::Database,
+        _ => true,
+    }
+}
+
+/// Maps a rusqlite error by its SQLite primary result code (the extended code goes into the detail,
+/// for operators); the error's text never decides.
 pub(crate) fn map_error(error: rusqlite::Error) -> StoreError {
-    let code = error.sqlite_error_code();
-    match code {
-        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Unavailable(
-            "SQLite database locked by another writer for longer than the busy timeout".into(),
+    let rusqlite::Error::SqliteFailure(failure, _) = &error else {
+        // Not an SQLite result: a value that does not read back as written, a misused statement.
+        return StoreError::Refused(format!("SQLite: {error}"));
+    };
+    let code = format!(
+        "{}, extended code {}",
+        code_name(failure.code),
+        failure.extended_code
+    );
+    match failure.code {
+        ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => StoreError::unavailable(
+            Outage::Locked,
+            format!(
+                "SQLite database locked by another writer for longer than the busy timeout ({code})"
+            ),
         ),
-        Some(ErrorCode::ReadOnly | ErrorCode::PermissionDenied | ErrorCode::CannotOpen) => {
-            StoreError::Unavailable(format!(
-                "SQLite database not writable ({}); check the permissions of the file, its -wal/-shm \
-                 files and its directory",
-                code_name(code)
-            ))
+        ErrorCode::CannotOpen | ErrorCode::PermissionDenied | ErrorCode::ReadOnly => {
+            StoreError::unavailable(
+                Outage::NotWritable,
+                format!(
+                    "SQLite database cannot be opened or written ({code}); check the permissions \
+                     of the file, its -wal/-shm files and its directory"
+                ),
+            )
         }
-        Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => {
-            StoreError::corrupt("SQLite database", code_name(code))
+        ErrorCode::SystemIoFailure
+        | ErrorCode::DiskFull
+        | ErrorCode::FileLockingProtocolFailed
+        | ErrorCode::OutOfMemory => StoreError::unavailable(
+            Outage::Io,
+            format!("SQLite could not read or write the database ({code}): {error}"),
+        ),
+        ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase => {
+            StoreError::corrupt(Record::new(RecordKind::Database, ""), code)
         }
-        _ => StoreError::Unavailable(format!("SQLite error ({}): {error}", code_name(code))),
+        _ => StoreError::Refused(format!("SQLite ({code}): {error}")),
     }
 }
 
 /// The SQLite result-code name of an error code (`SQLITE_READONLY`, ...), for operators' logs.
-fn code_name(code: Option<ErrorCode>) -> &'static str {
+fn code_name(code: ErrorCode) -> &'static str {
     match code {
-        None => "not an SQLite error",
-        Some(ErrorCode::DatabaseBusy) => "SQLITE_BUSY",
-        Some(ErrorCode::DatabaseLocked) => "SQLITE_LOCKED",
-        Some(ErrorCode::ReadOnly) => "SQLITE_READONLY",
-        Some(ErrorCode::PermissionDenied) => "SQLITE_PERM",
-        Some(ErrorCode::CannotOpen) => "SQLITE_CANTOPEN",
-        Some(ErrorCode::SystemIoFailure) => "SQLITE_IOERR",
-        Some(ErrorCode::DiskFull) => "SQLITE_FULL",
-        Some(ErrorCode::DatabaseCorrupt) => "SQLITE_CORRUPT",
-        Some(ErrorCode::NotADatabase) => "SQLITE_NOTADB",
-        Some(ErrorCode::OutOfMemory) => "SQLITE_NOMEM",
-        Some(ErrorCode::ConstraintViolation) => "SQLITE_CONSTRAINT",
-        Some(_) => "another SQLite error",
+        ErrorCode::DatabaseBusy => "SQLITE_BUSY",
+        ErrorCode::DatabaseLocked => "SQLITE_LOCKED",
+        ErrorCode::ReadOnly => "SQLITE_READONLY",
+        ErrorCode::PermissionDenied => "SQLITE_PERM",
+        ErrorCode::CannotOpen => "SQLITE_CANTOPEN",
+        ErrorCode::SystemIoFailure => "SQLITE_IOERR",
+        ErrorCode::DiskFull => "SQLITE_FULL",
+        ErrorCode::FileLockingProtocolFailed => "SQLITE_PROTOCOL",
+        ErrorCode::DatabaseCorrupt => "SQLITE_CORRUPT",
+        ErrorCode::NotADatabase => "SQLITE_NOTADB",
+        ErrorCode::OutOfMemory => "SQLITE_NOMEM",
+        ErrorCode::ConstraintViolation => "SQLITE_CONSTRAINT",
+        _ => "another SQLite error",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(code: std::ffi::c_int, text: &str) -> rusqlite::Error {
+        rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), Some(text.into()))
+    }
+
+    fn database(dir: &tempfile::TempDir) -> Connection {
+        open_connection(&dir.path().join("t.db"), Duration::from_millis(50)).unwrap()
+    }
+
+    fn outage(error: &StoreError) -> Option<Outage> {
+        match error {
+            StoreError::Unavailable { outage, .. } => Some(*outage),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn the_code_decides_never_the_text() {
+        use rusqlite::ffi;
+        // Each code with the text of another, so a mapping by text gets them wrong.
+        let cases = [
+            (ffi::SQLITE_BUSY, "disk I/O error", Some(Outage::Locked)),
+            (
+                ffi::SQLITE_IOERR_WRITE,
+                "database is locked",
+                Some(Outage::Io),
+            ),
+            (ffi::SQLITE_FULL, "constraint failed", Some(Outage::Io)),
+            (
+                ffi::SQLITE_CANTOPEN,
+                "UNIQUE constraint failed",
+                Some(Outage::NotWritable),
+            ),
+            (
+                ffi::SQLITE_CONSTRAINT_UNIQUE,
+                "unable to open database file",
+                None,
+            ),
+            (ffi::SQLITE_MISMATCH, "database is locked", None),
+        ];
+        for (code, text, expected) in cases {
+            let error = map_error(failure(code, text));
+            assert_eq!(outage(&error), expected, "{code}: {error:?}");
+            if expected.is_none() {
+                assert!(matches!(error, StoreError::Refused(_)), "{code}: {error:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_lock_held_by_another_connection_is_retryable_and_keeps_the_connection() {
+        let dir = tempfile::tempdir().unwrap();
+        let holder = database(&dir);
+        holder.execute_batch("BEGIN IMMEDIATE;").unwrap();
+        let mut waiter = database(&dir);
+        let error = waiter
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map(|_| ())
+            .map_err(map_error)
+            .unwrap_err();
+        assert_eq!(outage(&error), Some(Outage::Locked), "{error:?}");
+        assert!(error.is_retryable());
+        assert!(still_usable::<()>(&Err(error)));
+    }
+
+    #[test]
+    fn a_violated_constraint_is_refused_not_retried() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = database(&dir);
+        conn.execute_batch("CREATE TABLE t (id TEXT PRIMARY KEY); INSERT INTO t VALUES ('a');")
+            .unwrap();
+        let error = conn
+            .execute("INSERT INTO t VALUES ('a')", [])
+            .map_err(map_error)
+            .unwrap_err();
+        assert!(matches!(error, StoreError::Refused(_)), "{error:?}");
+        assert!(!error.is_retryable());
+        assert!(still_usable::<()>(&Err(error)));
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_database_is_corrupt_not_retried() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("not.db");
+        std::fs::write(
+            &path,
+            "this is a text file, not an SQLite database\n".repeat(100),
+        )
+        .unwrap();
+        let error = open_connection(&path, Duration::from_millis(50)).unwrap_err();
+        assert!(
+            matches!(&error, StoreError::Corrupt { what, .. } if what.kind == RecordKind::Database),
+            "{error:?}"
+        );
+        assert!(!error.is_retryable());
+        assert!(!still_usable::<()>(&Err(error)));
+    }
+
+    #[test]
+    fn a_directory_that_does_not_exist_is_an_outage_that_drops_the_connection() {
+        let dir = tempfile::tempdir().unwrap();
+        let error = open_connection(&dir.path().join("missing/t.db"), Duration::from_millis(50))
+            .unwrap_err();
+        assert_eq!(outage(&error), Some(Outage::NotWritable), "{error:?}");
+        assert!(!still_usable::<()>(&Err(error)));
     }
 }

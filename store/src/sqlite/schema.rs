@@ -4,7 +4,7 @@
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 use super::pool::map_error;
-use crate::error::StoreError;
+use crate::error::{Record, RecordKind, StoreError};
 
 /// Migrations in order; the schema version is the number applied.
 const MIGRATIONS: &[&str] = &[
@@ -51,8 +51,12 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         .query_row("SELECT version FROM schema_version", [], |row| row.get(0))
         .optional()
         .map_err(map_error)?;
-    let current = usize::try_from(current.unwrap_or(0))
-        .map_err(|_| StoreError::corrupt("schema_version", "negative schema version"))?;
+    let current = usize::try_from(current.unwrap_or(0)).map_err(|_| {
+        StoreError::corrupt(
+            Record::new(RecordKind::Schema, ""),
+            "negative schema version",
+        )
+    })?;
     if current > MIGRATIONS.len() {
         return Err(StoreError::Config(format!(
             "SQLite schema version {current} is newer than this tokendist understands ({}); upgrade tokendist",
@@ -75,14 +79,19 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn migrating_twice_keeps_one_version_row() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut conn = super::super::pool::open_connection(
+    /// A connection to a new database file (kept while the directory lives).
+    fn fresh_connection(dir: &tempfile::TempDir) -> Connection {
+        super::super::pool::open_connection(
             &dir.path().join("s.db"),
             std::time::Duration::from_secs(5),
         )
-        .unwrap();
+        .unwrap()
+    }
+
+    #[test]
+    fn migrating_twice_keeps_one_version_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = fresh_connection(&dir);
         migrate(&mut conn).unwrap();
         migrate(&mut conn).unwrap();
         let rows: Vec<i64> = conn
@@ -98,11 +107,7 @@ mod tests {
     #[test]
     fn newer_schema_version_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let mut conn = super::super::pool::open_connection(
-            &dir.path().join("s.db"),
-            std::time::Duration::from_secs(5),
-        )
-        .unwrap();
+        let mut conn = fresh_connection(&dir);
         migrate(&mut conn).unwrap();
         conn.execute("UPDATE schema_version SET version = 99", [])
             .unwrap();

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use chrono::Duration;
 use tokendist_core::evidence::EkSource;
 use tokendist_store::{
-    EventKind, EventQuery, SessionAttestation, SessionQuote, SessionStep, SessionUpdate, Store,
-    StoreError,
+    EventKind, EventQuery, Record, RecordKind, Revocation, SessionAttestation, SessionQuote,
+    SessionStep, SessionUpdate, StepChange, Store, StoreError,
 };
 
 use crate::support::backends::Backend;
@@ -91,14 +91,16 @@ pub async fn missing_records_read_as_none(backend: &Backend) {
     let advance = store
         .advance_session(
             "404",
-            SessionStep::Begun,
-            SessionStep::Attested,
-            SessionUpdate::default(),
-            t0(),
+            StepChange {
+                from: SessionStep::Begun,
+                to: SessionStep::Attested,
+                update: SessionUpdate::default(),
+                now: t0(),
+            },
         )
         .await;
     assert!(
-        matches!(advance, Err(StoreError::NotFound { .. })),
+        matches!(advance, Err(StoreError::NotFound { ref what }) if what.kind == RecordKind::Session),
         "{advance:?}"
     );
 }
@@ -141,7 +143,10 @@ pub async fn approval_update_of_missing_approval_is_not_found(backend: &Backend)
         matches!(result, Err(StoreError::NotFound { .. })),
         "{result:?}"
     );
-    let revoke = backend.store.revoke("1001", "gone", t0(), 1).await;
+    let revoke = backend
+        .store
+        .revoke("1001", Revocation::new("gone", t0(), 1))
+        .await;
     assert!(
         matches!(revoke, Err(StoreError::NotFound { .. })),
         "{revoke:?}"
@@ -163,10 +168,11 @@ pub async fn concurrent_approve_and_revoke_exactly_one_wins(backend: &Backend) {
             update.instance_name = "re-approved".into();
             a.put_approval(update, Some(1)).await.map(|_| "approve")
         });
-        let revoke =
-            tokio::spawn(
-                async move { b.revoke(&id_b, "tampered", t0(), 1).await.map(|_| "revoke") },
-            );
+        let revoke = tokio::spawn(async move {
+            b.revoke(&id_b, Revocation::new("tampered", t0(), 1))
+                .await
+                .map(|_| "revoke")
+        });
         let results = [approve.await.unwrap(), revoke.await.unwrap()];
         let winners: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
         assert_eq!(winners.len(), 1, "round {round}: {results:?}");
@@ -192,13 +198,13 @@ pub async fn revoke_records_reason_and_cannot_repeat(backend: &Backend) {
     store.put_approval(approval("1001"), None).await.unwrap();
     let at = t0() + Duration::hours(1);
     let revoked = store
-        .revoke("1001", "user-data changed", at, 1)
+        .revoke("1001", Revocation::new("user-data changed", at, 1))
         .await
         .unwrap();
     assert_eq!((revoked.revision, revoked.revoked_at), (2, Some(at)));
     assert_eq!(revoked.revoke_reason.as_deref(), Some("user-data changed"));
     assert_eq!(store.get_approval("1001").await.unwrap(), Some(revoked));
-    let again = store.revoke("1001", "again", at, 2).await;
+    let again = store.revoke("1001", Revocation::new("again", at, 2)).await;
     assert!(is_conflict(&again), "{again:?}");
 }
 
@@ -283,10 +289,12 @@ pub async fn session_step_can_be_taken_once(backend: &Backend) {
     let attested = store
         .advance_session(
             "sess-1",
-            SessionStep::Begun,
-            SessionStep::Attested,
-            update.clone(),
-            now,
+            StepChange {
+                from: SessionStep::Begun,
+                to: SessionStep::Attested,
+                update: update.clone(),
+                now,
+            },
         )
         .await
         .unwrap();
@@ -297,10 +305,12 @@ pub async fn session_step_can_be_taken_once(backend: &Backend) {
     let again = store
         .advance_session(
             "sess-1",
-            SessionStep::Begun,
-            SessionStep::Attested,
-            update,
-            now,
+            StepChange {
+                from: SessionStep::Begun,
+                to: SessionStep::Attested,
+                update,
+                now,
+            },
         )
         .await;
     assert!(is_conflict(&again), "{again:?}");
@@ -326,14 +336,16 @@ pub async fn session_keeps_the_attested_keys_and_the_verified_quote(backend: &Ba
     store
         .advance_session(
             "sess-tpm",
-            SessionStep::Begun,
-            SessionStep::Attested,
-            SessionUpdate {
-                credential_digest: Some("cd".repeat(32)),
-                attestation: Some(attestation.clone()),
-                quote: None,
+            StepChange {
+                from: SessionStep::Begun,
+                to: SessionStep::Attested,
+                update: SessionUpdate {
+                    credential_digest: Some("cd".repeat(32)),
+                    attestation: Some(attestation.clone()),
+                    quote: None,
+                },
+                now,
             },
-            now,
         )
         .await
         .unwrap();
@@ -346,13 +358,15 @@ pub async fn session_keeps_the_attested_keys_and_the_verified_quote(backend: &Ba
     let proven = store
         .advance_session(
             "sess-tpm",
-            SessionStep::Attested,
-            SessionStep::Proven,
-            SessionUpdate {
-                quote: Some(quote.clone()),
-                ..SessionUpdate::default()
+            StepChange {
+                from: SessionStep::Attested,
+                to: SessionStep::Proven,
+                update: SessionUpdate {
+                    quote: Some(quote.clone()),
+                    ..SessionUpdate::default()
+                },
+                now,
             },
-            now,
         )
         .await
         .unwrap();
@@ -373,10 +387,12 @@ pub async fn session_steps_only_move_forward(backend: &Backend) {
     let result = store
         .advance_session(
             "sess-1",
-            SessionStep::Begun,
-            SessionStep::Begun,
-            SessionUpdate::default(),
-            t0(),
+            StepChange {
+                from: SessionStep::Begun,
+                to: SessionStep::Begun,
+                update: SessionUpdate::default(),
+                now: t0(),
+            },
         )
         .await;
     assert!(
@@ -422,20 +438,24 @@ async fn proven_session(store: &Arc<dyn Store>, id: &str) {
     store
         .advance_session(
             id,
-            SessionStep::Begun,
-            SessionStep::Attested,
-            SessionUpdate::default(),
-            now,
+            StepChange {
+                from: SessionStep::Begun,
+                to: SessionStep::Attested,
+                update: SessionUpdate::default(),
+                now,
+            },
         )
         .await
         .unwrap();
     store
         .advance_session(
             id,
-            SessionStep::Attested,
-            SessionStep::Proven,
-            SessionUpdate::default(),
-            now,
+            StepChange {
+                from: SessionStep::Attested,
+                to: SessionStep::Proven,
+                update: SessionUpdate::default(),
+                now,
+            },
         )
         .await
         .unwrap();
@@ -568,12 +588,12 @@ pub async fn corrupt_approval_is_reported_not_panicked(backend: &Backend) {
         .await;
     let get = store.get_approval("1001").await;
     assert!(
-        matches!(get, Err(StoreError::Corrupt { ref what, .. }) if what.ends_with("approvals/1001")),
+        matches!(get, Err(StoreError::Corrupt { ref what, .. }) if *what == Record::new(RecordKind::Approval, "1001")),
         "{get:?}"
     );
     let list = store.list_approvals().await;
     assert!(matches!(list, Err(StoreError::Corrupt { .. })), "{list:?}");
-    let revoke = store.revoke("1001", "r", t0(), 1).await;
+    let revoke = store.revoke("1001", Revocation::new("r", t0(), 1)).await;
     assert!(
         matches!(revoke, Err(StoreError::Corrupt { .. })),
         "{revoke:?}"
@@ -591,7 +611,7 @@ pub async fn corrupt_session_is_reported_not_panicked(backend: &Backend) {
         .await;
     let consume = store.consume_session("sess-1", t0()).await;
     assert!(
-        matches!(consume, Err(StoreError::Corrupt { ref what, .. }) if what.ends_with("sessions/sess-1")),
+        matches!(consume, Err(StoreError::Corrupt { ref what, .. }) if *what == Record::new(RecordKind::Session, "sess-1")),
         "{consume:?}"
     );
     let get = store.get_session("sess-1").await;
@@ -614,10 +634,12 @@ pub async fn expired_sessions_are_purged_and_live_ones_kept(backend: &Backend) {
     store
         .advance_session(
             "sess-used",
-            SessionStep::Begun,
-            SessionStep::Consumed,
-            SessionUpdate::default(),
-            now,
+            StepChange {
+                from: SessionStep::Begun,
+                to: SessionStep::Consumed,
+                update: SessionUpdate::default(),
+                now,
+            },
         )
         .await
         .unwrap();
