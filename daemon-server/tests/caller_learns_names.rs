@@ -16,7 +16,7 @@ use tonic::{Code, Status};
 /// Asserts that `status` names checks only: every detail's reason is empty, and neither the message
 /// nor the details contain any of `secrets` or a hex digest.
 fn assert_names_only(status: &Status, secrets: &[&str]) {
-    let denial = tokendist_server::status::denial_of(status).unwrap();
+    let denial = tokendist_proto::denial_of(status).unwrap();
     for check in &denial.checks {
         assert!(
             check.reason.is_empty(),

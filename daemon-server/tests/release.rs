@@ -31,7 +31,7 @@ async fn approved_vm_receives_its_secrets_with_a_verifiable_receipt_and_the_rele
     let response = world
         .release(&mut client, GOOD_VM)
         .await
-        .unwrap_or_else(|status| panic!("{status:?}\n{}", server.stderr()));
+        .unwrap_or_else(|status| panic!("{status:?}\n{}", server.log_text()));
 
     let received: Vec<(String, Vec<u8>)> = response
         .secrets
@@ -99,7 +99,7 @@ async fn unknown_vm_is_denied_pending_approval_and_its_attempts_are_counted() {
             Code::PermissionDenied,
             &["approval.state"],
         );
-        let denial = tokendist_server::status::denial_of(&status).unwrap();
+        let denial = tokendist_proto::denial_of(&status).unwrap();
         assert!(denial.pending_approval);
     }
     let pending = world.store.list_pending().await.unwrap();
@@ -319,7 +319,7 @@ async fn user_data_changed_with_gcloud_add_metadata_is_denied_by_user_data_and_a
     let gcloud_config = tempfile::tempdir().unwrap();
     let argument = format!("user-data={}", tampered.display());
     let add_metadata = || {
-        support::gcloud::run(
+        tokendist_testkit::gcpsim::gcloud(
             world.sim.api,
             gcloud_config.path(),
             &[
@@ -370,7 +370,7 @@ async fn ssh_keys_in_the_instance_metadata_are_denied_by_instance_metadata() {
 async fn project_wide_metadata_change_is_denied_by_audit_log_and_project_metadata() {
     let (world, _server, mut client) = approved_world().await;
     let gcloud_config = tempfile::tempdir().unwrap();
-    support::gcloud::run(
+    tokendist_testkit::gcpsim::gcloud(
         world.sim.api,
         gcloud_config.path(),
         &[
@@ -486,7 +486,7 @@ async fn compute_api_503_is_unavailable_and_release_resumes_once_the_fault_clear
     world
         .release(&mut client, GOOD_VM)
         .await
-        .unwrap_or_else(|status| panic!("{status:?}\n{}", server.stderr()));
+        .unwrap_or_else(|status| panic!("{status:?}\n{}", server.log_text()));
 }
 
 /// The server's logging client reads 1,000 entries per page: with 2,100 benign entries first, the

@@ -3,10 +3,8 @@
 //! input validation.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::net::{Ipv4Addr, TcpListener};
-
 use tokendist_core::tpm::{TpmtPublic, create_import_blob, make_credential, policy_pcr_digest};
-use tokendist_testkit::Swtpm;
+use tokendist_testkit::{Swtpm, closed_port};
 use tokendist_tpm::{LoadedHandles, PcrBank, TpmConfig, TpmError, TpmHandle};
 
 const NOTHING_LOADED: LoadedHandles = LoadedHandles {
@@ -46,12 +44,8 @@ async fn missing_tpm_device_is_a_no_tpm_error_naming_the_device() {
 
 #[tokio::test]
 async fn swtpm_port_without_a_tpm_is_a_no_tpm_error() {
-    let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let tcti = format!("swtpm:host=127.0.0.1,port={port}");
+    let closed = closed_port();
+    let tcti = format!("swtpm:host=127.0.0.1,port={}", closed.port());
 
     let error = TpmHandle::connect(TpmConfig::new(tcti.clone()))
         .await

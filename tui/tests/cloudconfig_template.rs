@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
-use support::{Console, GOOD_DIGEST, GOOD_ID, GOOD_VM, PROJECT, TAMPERED_VM, ZONE};
+use support::{Console, GOOD_DIGEST, GOOD_VM, GOOD_VM_ID, PROJECT, TAMPERED_VM, ZONE};
 use tokendist_core::approval::verify;
 use tokendist_core::checks::REVIEW_CHECKS;
 
@@ -173,7 +173,7 @@ async fn approving_without_a_template_is_refused_naming_the_check() {
     );
     assert!(run.stderr.contains("--force --reason"), "{}", run.stderr);
     let store = console.store().await;
-    assert!(store.get_approval(GOOD_ID).await.unwrap().is_none());
+    assert!(store.get_approval(GOOD_VM_ID).await.unwrap().is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -189,7 +189,7 @@ async fn forcing_an_approval_without_a_template_signs_the_reason_into_the_approv
         .await;
     assert_eq!(run.code, 0, "{run:?}");
     let store = console.store().await;
-    let mut approval = store.get_approval(GOOD_ID).await.unwrap().unwrap();
+    let mut approval = store.get_approval(GOOD_VM_ID).await.unwrap().unwrap();
     assert_eq!(approval.forced_reason.as_deref(), Some(reason));
     verify(&approval, &[console.alice_public()]).unwrap();
     approval.forced_reason = None;
