@@ -2,13 +2,9 @@
 //! ([`keys`]), the server as a child process ([`server`]), an mTLS gRPC client ([`client`]), the
 //! test world with gcpsim in-process ([`world`]) and approvals written through the libraries
 //! ([`approvals`]). The demo's names come from `tokendist_testkit::demo`.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    dead_code,
-    unused_imports
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// Not every test binary uses every helper or re-exported name.
+#![allow(dead_code, unused_imports)]
 
 pub mod approvals;
 pub mod client;

@@ -1,12 +1,8 @@
 //! Test harness: builds this crate's clients against gcpsim in-process (`tokendist_testkit::gcpsim`,
 //! on the demo scenario or a variant) with no retries, so a failure costs milliseconds.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    dead_code,
-    unused_imports
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// Not every test binary uses every helper or re-exported name.
+#![allow(dead_code, unused_imports)]
 
 use tokendist_gcp::{ComputeClient, EvidenceCollector, GcpConfig, LoggingClient, MetadataClient};
 use tokendist_sim::RunningSim;

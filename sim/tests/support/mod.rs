@@ -1,12 +1,8 @@
 //! Test helpers: fixtures and JSON shape comparison; the demo scenario, the in-process simulator and
 //! the `gcpsim` binary as a child process come from `tokendist_testkit`.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    dead_code,
-    unused_imports
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// Not every test binary uses every helper or re-exported name.
+#![allow(dead_code, unused_imports)]
 
 use std::time::Duration;
 

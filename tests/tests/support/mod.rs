@@ -2,13 +2,9 @@
 //! gcpsim (readiness: `--ready-file`), tokenserver and tokenclient (readiness and status: a
 //! NOTIFY_SOCKET datagram socket per daemon), tokendist subcommands for PKI, keys, list, approve and
 //! revoke, a private swtpm per VM, and the real `gcloud` against gcpsim. Every wait is bounded.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    dead_code,
-    unused_imports
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// Not every test binary uses every helper or re-exported name.
+#![allow(dead_code, unused_imports)]
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

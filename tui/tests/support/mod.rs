@@ -1,13 +1,9 @@
 //! Test harness for the `tokendist` binary: starts gcpsim in-process on the demo scenario, prepares a
 //! temporary directory (SQLite store, Alice's keys, the server's keys, settings trusting the good
 //! VM's container digest, a secrets file) and runs the real binary against them with stdin closed.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    dead_code,
-    unused_imports
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// Not every test binary uses every helper or re-exported name.
+#![allow(dead_code, unused_imports)]
 
 pub mod vtpm;
 
