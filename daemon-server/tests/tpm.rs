@@ -42,7 +42,7 @@ impl VmTpm {
     }
 
     async fn new() -> VmTpm {
-        Self::start(Swtpm::start().unwrap()).await
+        Self::start(Swtpm::start().await.unwrap()).await
     }
 
     fn ek_pem(&self) -> String {
@@ -379,7 +379,7 @@ async fn credential_activated_by_a_different_tpm_is_denied_by_tpm_ak() {
     let vm = VmTpm::new().await;
     let (world, _server, mut client) = tpm_world(&vm, &sample_secrets("other-tpm")).await;
     // A copy of the VM presents the VM's EK but an AK of its own TPM.
-    let copy = VmTpm::start(Swtpm::start_with_new_identity().unwrap()).await;
+    let copy = VmTpm::start(Swtpm::start_with_new_identity().await.unwrap()).await;
 
     let session = begin_session(&mut client, &world.good_token()).await;
     let challenge = attest(
@@ -570,7 +570,7 @@ async fn ek_certificate_chaining_to_a_configured_root_is_accepted_without_the_sh
     let vm = VmTpm::new().await;
     let (world, _server, _client) = tpm_world(&vm, &sample_secrets("cert")).await;
     // The Compute API no longer reports the VM's EK; its EK certificate vouches for it instead.
-    let other = VmTpm::start(Swtpm::start_with_new_identity().unwrap()).await;
+    let other = VmTpm::start(Swtpm::start_with_new_identity().await.unwrap()).await;
     world.sim.handle().remove_ek(GOOD_VM).unwrap();
     let ca = world.path("ek-ca.pem");
     let swtpm_ca = vm._swtpm.ek_ca();

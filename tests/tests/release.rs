@@ -208,7 +208,9 @@ async fn a_second_vm_replaying_the_first_vms_identity_with_its_own_tpm_is_denied
     if world.vm_tpm.is_none() {
         return;
     }
-    let impostor_tpm = tokendist_testkit::Swtpm::start_with_new_identity().unwrap();
+    let impostor_tpm = tokendist_testkit::Swtpm::start_with_new_identity()
+        .await
+        .unwrap();
     // Same metadata server (the good VM's identity tokens), different vTPM.
     let impostor = world
         .client("impostor", GOOD_VM, Some(&impostor_tpm), &[])

@@ -189,7 +189,7 @@ impl World {
         let gcpsim = GcpsimProcess::start_in(bin("gcpsim"), demo_path(), dir.path().into()).await;
         let (api, metadata) = (gcpsim.api, gcpsim.metadata.clone());
 
-        let vm_tpm = Swtpm::start_or_skip().unwrap();
+        let vm_tpm = Swtpm::start_or_skip().await.unwrap();
         if let Some(swtpm) = &vm_tpm {
             publish_ek(api, GOOD_VM, swtpm).await;
         }
