@@ -1,109 +1,30 @@
 //! The real `tokenclient` binary as a child process: READY=1 once running, STOPPING=1 and exit 0 on
 //! SIGTERM (secret files removed), exit 78 on a bad configuration and on a server certificate that
-//! does not verify, exit 69 when the configured TPM is not there. Readiness is read from a
-//! NOTIFY_SOCKET datagram socket with a bounded wait.
+//! does not verify, exit 69 when the configured TPM is not there (a closed port that stays reserved).
+//! Readiness is read from a NOTIFY_SOCKET datagram socket with a bounded wait
+//! (`tokendist_testkit::process`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+use tokendist_testkit::closed_port;
+use tokendist_testkit::process::{Daemon, Notify};
 
 const DEADLINE: Duration = Duration::from_secs(30);
 
-struct Daemon {
-    child: Child,
-    notify: UnixDatagram,
-    stderr: PathBuf,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Daemon {
-    fn start(dir: &Path, args: &[&str]) -> Daemon {
-        Self::start_with_env(dir, args, &[])
-    }
-
-    fn start_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Daemon {
-        let socket = dir.join("notify.sock");
-        let notify = UnixDatagram::bind(&socket).unwrap();
-        notify.set_read_timeout(Some(DEADLINE)).unwrap();
-        let stderr = dir.join("tokenclient.stderr");
-        let child = Command::new(env!("CARGO_BIN_EXE_tokenclient"))
-            .args(args)
-            .env("NOTIFY_SOCKET", &socket)
-            .env_remove("TOKENDIST_CONFIG")
-            .env_remove("GCE_METADATA_HOST")
-            .env("RUST_LOG", "info")
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&stderr).unwrap())
-            .spawn()
-            .unwrap();
-        Daemon {
-            child,
-            notify,
-            stderr,
-        }
-    }
-
-    /// The first notification containing `needle` (bounded by the socket's read timeout).
-    fn wait_for(&self, needle: &str) -> String {
-        let until = Instant::now() + DEADLINE;
-        let mut buffer = [0u8; 4096];
-        let mut seen = Vec::new();
-        while Instant::now() < until {
-            let Ok(n) = self.notify.recv(&mut buffer) else {
-                break;
-            };
-            let message = String::from_utf8_lossy(&buffer[..n]).into_owned();
-            if message.contains(needle) {
-                return message;
-            }
-            seen.push(message);
-        }
-        panic!(
-            "no {needle:?} notification; saw {seen:?}; stderr:\n{}",
-            self.stderr_text()
-        );
-    }
-
-    fn stderr_text(&self) -> String {
-        std::fs::read_to_string(&self.stderr).unwrap_or_default()
-    }
-
-    fn wait_exit(&mut self) -> ExitStatus {
-        let until = Instant::now() + DEADLINE;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < until,
-                "tokenclient did not exit; stderr:\n{}",
-                self.stderr_text()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .arg(format!("-{name}"))
-            .arg(self.child.id().to_string())
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
+/// Starts `tokenclient ARGS` in `dir` with a NOTIFY_SOCKET (and `env` on top).
+fn start(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Daemon {
+    Daemon::spawn(
+        "tokenclient",
+        Path::new(env!("CARGO_BIN_EXE_tokenclient")),
+        args,
+        dir,
+        Notify::Yes,
+        env,
+    )
 }
 
 struct Ca {
@@ -159,12 +80,12 @@ socket = "{socket}"
     )
 }
 
-#[test]
-fn ready_once_running_then_stopping_and_exit_0_on_sigterm() {
+#[tokio::test]
+async fn ready_once_running_then_stopping_and_exit_0_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let config = config(dir.path(), "127.0.0.1:1", &ca("test CA").pem);
-    let mut daemon = Daemon::start(dir.path(), &["--config", config.to_str().unwrap()]);
-    let ready = daemon.wait_for("READY=1");
+    let mut daemon = start(dir.path(), &["--config", config.to_str().unwrap()], &[]);
+    let ready = daemon.wait_for("READY=1", DEADLINE).await;
     assert!(
         ready.contains("STATUS=waiting for the token server at 127.0.0.1:1"),
         "{ready}"
@@ -172,58 +93,54 @@ fn ready_once_running_then_stopping_and_exit_0_on_sigterm() {
     assert!(dir.path().join("secrets").is_dir());
     assert!(dir.path().join("secrets.sock").exists());
     // The server is unreachable: the loop keeps retrying and says so.
-    let retrying = daemon.wait_for("STATUS=retrying");
+    let retrying = daemon.wait_for("STATUS=retrying", DEADLINE).await;
     assert!(retrying.contains("127.0.0.1:1"), "{retrying}");
     daemon.signal("TERM");
-    daemon.wait_for("STOPPING=1");
-    let status = daemon.wait_exit();
-    assert_eq!(status.code(), Some(0), "{}", daemon.stderr_text());
+    daemon.wait_for("STOPPING=1", DEADLINE).await;
+    let status = daemon.wait_exit(DEADLINE).await;
+    assert_eq!(status.code(), Some(0), "{}", daemon.log_text());
     assert!(
         !dir.path().join("secrets.sock").exists(),
         "the socket is removed on exit"
     );
 }
 
-#[test]
-fn bad_configuration_exits_78_saying_what_to_set() {
+#[tokio::test]
+async fn bad_configuration_exits_78_saying_what_to_set() {
     let dir = tempfile::tempdir().unwrap();
     let config = write(dir.path(), "bad.toml", "audience = \"https://x\"\n");
-    let mut daemon = Daemon::start(dir.path(), &["--config", config.to_str().unwrap()]);
-    let status = daemon.wait_exit();
+    let mut daemon = start(dir.path(), &["--config", config.to_str().unwrap()], &[]);
+    let status = daemon.wait_exit(DEADLINE).await;
     assert_eq!(status.code(), Some(78));
     assert!(
-        daemon.stderr_text().contains("TOKENDIST_ADDRESS"),
+        daemon.log_text().contains("TOKENDIST_ADDRESS"),
         "{}",
-        daemon.stderr_text()
+        daemon.log_text()
     );
 }
 
-#[test]
-fn unknown_key_in_the_file_exits_78_naming_it() {
+#[tokio::test]
+async fn unknown_key_in_the_file_exits_78_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let config = config(dir.path(), "127.0.0.1:1", &ca("test CA").pem);
     let text = std::fs::read_to_string(&config).unwrap();
     std::fs::write(&config, format!("pollWaitSeconds = 3\n{text}")).unwrap();
-    let mut daemon = Daemon::start(dir.path(), &["--config", config.to_str().unwrap()]);
-    assert_eq!(daemon.wait_exit().code(), Some(78));
+    let mut daemon = start(dir.path(), &["--config", config.to_str().unwrap()], &[]);
+    assert_eq!(daemon.wait_exit(DEADLINE).await.code(), Some(78));
     assert!(
-        daemon.stderr_text().contains("pollWaitSeconds"),
+        daemon.log_text().contains("pollWaitSeconds"),
         "{}",
-        daemon.stderr_text()
+        daemon.log_text()
     );
 }
 
-#[test]
-fn missing_tpm_exits_69_and_suggests_no_tpm() {
+#[tokio::test]
+async fn missing_tpm_exits_69_and_suggests_no_tpm() {
     let dir = tempfile::tempdir().unwrap();
     let config = config(dir.path(), "127.0.0.1:1", &ca("test CA").pem);
-    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let tcti = format!("swtpm:host=127.0.0.1,port={closed_port}");
-    let mut daemon = Daemon::start(
+    let closed = closed_port();
+    let tcti = format!("swtpm:host=127.0.0.1,port={}", closed.port());
+    let mut daemon = start(
         dir.path(),
         &[
             "--config",
@@ -232,17 +149,18 @@ fn missing_tpm_exits_69_and_suggests_no_tpm() {
             "--tcti",
             &tcti,
         ],
+        &[],
     );
     assert_eq!(
-        daemon.wait_exit().code(),
+        daemon.wait_exit(DEADLINE).await.code(),
         Some(69),
         "{}",
-        daemon.stderr_text()
+        daemon.log_text()
     );
     assert!(
-        daemon.stderr_text().contains("--no-tpm"),
+        daemon.log_text().contains("--no-tpm"),
         "{}",
-        daemon.stderr_text()
+        daemon.log_text()
     );
 }
 
@@ -284,13 +202,8 @@ async fn a_server_certificate_from_another_ca_is_fatal_exit_78() {
     let impostor_ca = ca("impostor CA");
     let addr = tls_server(&impostor_ca).await;
     let config = config(dir.path(), &addr.to_string(), &ca("the real CA").pem);
-    let mut daemon = Daemon::start(dir.path(), &["--config", config.to_str().unwrap()]);
-    let status = tokio::task::spawn_blocking(move || {
-        let status = daemon.wait_exit();
-        (status, daemon.stderr_text())
-    })
-    .await
-    .unwrap();
+    let daemon = start(dir.path(), &["--config", config.to_str().unwrap()], &[]);
+    let status = daemon.exit_status(DEADLINE).await;
     assert_eq!(status.0.code(), Some(78), "{}", status.1);
     assert!(
         status.1.contains("does not verify") && status.1.contains("tls.ca"),
@@ -299,67 +212,67 @@ async fn a_server_certificate_from_another_ca_is_fatal_exit_78() {
     );
 }
 
-#[test]
-fn sighup_reloads_the_configuration_and_a_bad_one_keeps_the_running_config() {
+#[tokio::test]
+async fn sighup_reloads_the_configuration_and_a_bad_one_keeps_the_running_config() {
     let dir = tempfile::tempdir().unwrap();
     let ca_pem = ca("test CA").pem;
     let file = config(dir.path(), "127.0.0.1:1", &ca_pem);
-    let mut daemon = Daemon::start(dir.path(), &["--config", file.to_str().unwrap()]);
-    daemon.wait_for("READY=1");
-    daemon.wait_for("STATUS=retrying");
+    let mut daemon = start(dir.path(), &["--config", file.to_str().unwrap()], &[]);
+    daemon.wait_for("READY=1", DEADLINE).await;
+    daemon.wait_for("STATUS=retrying", DEADLINE).await;
 
     // A new server address takes effect without a restart.
     config(dir.path(), "127.0.0.1:2", &ca_pem);
     daemon.signal("HUP");
-    daemon.wait_for("RELOADING=1");
-    let reloaded = daemon.wait_for("READY=1");
+    daemon.wait_for("RELOADING=1", DEADLINE).await;
+    let reloaded = daemon.wait_for("READY=1", DEADLINE).await;
     assert!(
         reloaded.contains("reloaded; token server 127.0.0.1:2"),
         "{reloaded}"
     );
-    let retrying = daemon.wait_for("STATUS=retrying");
+    let retrying = daemon.wait_for("STATUS=retrying", DEADLINE).await;
     assert!(retrying.contains("127.0.0.1:2"), "{retrying}");
 
     // A broken file is refused and the daemon keeps running with what it had.
     std::fs::write(&file, "address = \n").unwrap();
     daemon.signal("HUP");
-    daemon.wait_for("RELOADING=1");
-    let kept = daemon.wait_for("READY=1");
+    daemon.wait_for("RELOADING=1", DEADLINE).await;
+    let kept = daemon.wait_for("READY=1", DEADLINE).await;
     assert!(
         kept.contains("reload failed, running configuration kept"),
         "{kept}"
     );
 
     daemon.signal("TERM");
-    daemon.wait_for("STOPPING=1");
+    daemon.wait_for("STOPPING=1", DEADLINE).await;
     assert_eq!(
-        daemon.wait_exit().code(),
+        daemon.wait_exit(DEADLINE).await.code(),
         Some(0),
         "{}",
-        daemon.stderr_text()
+        daemon.log_text()
     );
 }
 
-#[test]
-fn watchdog_pings_arrive_while_the_loop_is_alive() {
+#[tokio::test]
+async fn watchdog_pings_arrive_while_the_loop_is_alive() {
     let dir = tempfile::tempdir().unwrap();
     let file = config(dir.path(), "127.0.0.1:1", &ca("test CA").pem);
     // systemd's WatchdogSec=400ms: the daemon must ping at least every 200 ms while it retries.
-    let mut daemon = Daemon::start_with_env(
+    let mut daemon = start(
         dir.path(),
         &["--config", file.to_str().unwrap()],
         &[("WATCHDOG_USEC", "400000")],
     );
-    daemon.wait_for("READY=1");
+    daemon.wait_for("READY=1", DEADLINE).await;
     for _ in 0..3 {
-        daemon.wait_for("WATCHDOG=1");
+        daemon.wait_for("WATCHDOG=1", DEADLINE).await;
     }
     daemon.signal("TERM");
-    daemon.wait_for("STOPPING=1");
+    daemon.wait_for("STOPPING=1", DEADLINE).await;
     assert_eq!(
-        daemon.wait_exit().code(),
+        daemon.wait_exit(DEADLINE).await.code(),
         Some(0),
         "{}",
-        daemon.stderr_text()
+        daemon.log_text()
     );
 }

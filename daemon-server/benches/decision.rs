@@ -5,7 +5,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::hint::black_box;
-use std::path::Path;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use ed25519_dalek::SigningKey;
@@ -15,10 +14,11 @@ use tokendist_core::evidence::{Evidence, PeerEvidence};
 use tokendist_core::identity::verify::{IdentityExpectations, verify};
 use tokendist_core::settings::{Settings, encode_verifying_key};
 use tokendist_gcp::{ComputeClient, EvidenceCollector, GcpConfig, LoggingClient};
-use tokendist_sim::{MintTokenRequest, RunningSim, Scenario};
+use tokendist_sim::MintTokenRequest;
+use tokendist_testkit::demo::{GOOD_VM as VM, PROJECT, ZONE, scenario_with_padded_history};
+use tokendist_testkit::gcpsim;
 
 const AUDIENCE: &str = "https://tokenserver.bench.example";
-const VM: &str = "tokenclient-good";
 
 /// Everything one decision needs, gathered once from gcpsim.
 struct Inputs {
@@ -30,31 +30,17 @@ struct Inputs {
     settings: Settings,
 }
 
-fn scenario(pad_history: usize) -> Scenario {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sim/scenarios");
-    let text = std::fs::read_to_string(dir.join("demo.toml"))
-        .unwrap()
-        .replacen(
-            "labels = { app = \"tokenclient\" }\n",
-            &format!("labels = {{ app = \"tokenclient\" }}\npad_history = {pad_history}\n"),
-            1,
-        );
-    Scenario::from_toml_str(&text, &dir).unwrap()
-}
-
 async fn gather(pad_history: usize) -> Inputs {
     // gcpsim's fingerprints are sometimes not decodable by the Google client (see the tests'
     // support/world.rs); start again until the evidence is complete.
     for _ in 0..30 {
-        let sim = RunningSim::start(scenario(pad_history), "127.0.0.1".parse().unwrap())
-            .await
-            .unwrap();
+        let sim = gcpsim::start(scenario_with_padded_history(pad_history)).await;
         let config = GcpConfig::for_simulator(sim.api, None);
         let collector = EvidenceCollector::new(
             ComputeClient::new(&config).await.unwrap(),
             LoggingClient::new(&config).await.unwrap(),
         );
-        let vm = collector.collect("bob-project", "us-central1-a", VM).await;
+        let vm = collector.collect(PROJECT, ZONE, VM).await;
         let (Ok(instance), true, true) = (
             vm.instance.clone(),
             vm.boot_disk.is_ok(),

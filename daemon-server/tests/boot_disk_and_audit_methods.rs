@@ -55,7 +55,7 @@ async fn gcloud_disks_snapshot_of_the_boot_disk_is_denied_by_boot_disk_and_audit
     let (_server, mut client) = approved(&world).await;
     world.release(&mut client, GOOD_VM).await.unwrap();
     let gcloud_config = tempfile::tempdir().unwrap();
-    support::gcloud::run(
+    tokendist_testkit::gcpsim::gcloud(
         world.sim.api,
         gcloud_config.path(),
         &[
@@ -98,7 +98,7 @@ async fn gcloud_attach_disk_of_the_boot_disk_to_another_vm_is_denied_by_boot_dis
         if verb == "attach-disk" {
             args.extend(["--mode", "ro"]);
         }
-        support::gcloud::run(world.sim.api, gcloud_config.path(), &args);
+        tokendist_testkit::gcpsim::gcloud(world.sim.api, gcloud_config.path(), &args);
     }
     world.assert_decodable(GOOD_VM).await;
     // The attach and detach are logged on the other VM; the disk's own record shows the detach, and

@@ -51,8 +51,9 @@ async fn a_bad_hole_pattern_exits_78_naming_the_hole() {
         ),
     )
     .unwrap();
-    let (status, stderr) =
-        server::launch(world.dir.path(), "bad-template", &config, &[]).exit_status(NOTICE);
+    let (status, stderr) = server::launch(world.dir.path(), "bad-template", &config, &[])
+        .exit_status(NOTICE)
+        .await;
     assert_eq!(status.code(), Some(78), "{stderr}");
     assert!(stderr.contains("image_digest"), "{stderr}");
 }

@@ -40,8 +40,8 @@ async fn sigterm_sends_stopping_and_exits_zero() {
     server.signal("TERM");
     let notice = server.next_notification(NOTICE).await;
     assert_eq!(notice.as_deref(), Some("STOPPING=1"));
-    let status = server.wait_exit(NOTICE);
-    assert_eq!(status.code(), Some(0), "{}", server.stderr());
+    let status = server.wait_exit(NOTICE).await;
+    assert_eq!(status.code(), Some(0), "{}", server.log_text());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -55,8 +55,9 @@ async fn bad_config_exits_78_naming_the_setting() {
         );
     let config = world.path("bad.toml");
     std::fs::write(&config, text).unwrap();
-    let (status, stderr) =
-        server::launch(world.dir.path(), "bad", &config, &[]).exit_status(NOTICE);
+    let (status, stderr) = server::launch(world.dir.path(), "bad", &config, &[])
+        .exit_status(NOTICE)
+        .await;
     assert_eq!(status.code(), Some(78), "{stderr}");
     assert!(stderr.contains("token_max_age_secs"), "{stderr}");
     assert!(stderr.contains("bad.toml"), "{stderr}");
@@ -68,8 +69,9 @@ async fn missing_trusted_approver_file_exits_78_naming_the_file() {
     let missing = world.path("nobody.pub.pem");
     let config = world.path("missing.toml");
     std::fs::write(&config, world.config_text(&[&missing], "")).unwrap();
-    let (status, stderr) =
-        server::launch(world.dir.path(), "missing", &config, &[]).exit_status(NOTICE);
+    let (status, stderr) = server::launch(world.dir.path(), "missing", &config, &[])
+        .exit_status(NOTICE)
+        .await;
     assert_eq!(status.code(), Some(78), "{stderr}");
     assert!(stderr.contains("nobody.pub.pem"), "{stderr}");
 }
@@ -104,7 +106,7 @@ async fn sighup_with_a_newly_trusted_approver_accepts_its_approvals_without_a_re
     world
         .release(&mut client, GOOD_VM)
         .await
-        .unwrap_or_else(|status| panic!("{status:?}\n{}", server.stderr()));
+        .unwrap_or_else(|status| panic!("{status:?}\n{}", server.log_text()));
 }
 
 /// A good release afterwards proves the server kept serving.

@@ -55,14 +55,14 @@ async fn a_same_name_replacement_instance_is_denied_by_identity_instance() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ek_certificate_contradicting_the_shielded_identity_ek_is_denied_by_tpm_ek() {
     let world = World::start().await;
-    let swtpm = Swtpm::start().unwrap();
+    let swtpm = Swtpm::start().await.unwrap();
     let tpm = TpmHandle::connect(TpmConfig::new(swtpm.tcti()))
         .await
         .unwrap();
     let ek = tpm.ek_public().await.unwrap();
     let ak = tpm.create_ak().await.unwrap();
     // Google records another vTPM's EK for the instance than the one the client's certificate names.
-    let other = Swtpm::start_with_new_identity().unwrap();
+    let other = Swtpm::start_with_new_identity().await.unwrap();
     let other_tpm = TpmHandle::connect(TpmConfig::new(other.tcti()))
         .await
         .unwrap();

@@ -33,9 +33,9 @@ async fn a_jwks_listing_an_attacker_key_first_under_googles_kid_refuses_every_to
         assert!(status.message().contains("identity tokens"), "{status:?}");
     }
     assert!(
-        server.stderr().contains("more than once"),
+        server.log_text().contains("more than once"),
         "the refusal names the duplicate kid:\n{}",
-        server.stderr()
+        server.log_text()
     );
 }
 
@@ -81,7 +81,7 @@ async fn a_key_set_past_its_grace_makes_verification_unavailable_instead_of_trus
     let mut client = world.client(server.addr).await;
     try_begin_session(&mut client, &world.good_token())
         .await
-        .unwrap_or_else(|status| panic!("{status:?}\n{}", server.stderr()));
+        .unwrap_or_else(|status| panic!("{status:?}\n{}", server.log_text()));
 
     world
         .sim
@@ -101,9 +101,9 @@ async fn a_key_set_past_its_grace_makes_verification_unavailable_instead_of_trus
     // The caller learns only that the keys are unavailable; the server's log says why.
     assert!(!status.message().contains("grace"), "{status:?}");
     assert!(
-        server.stderr().contains("grace is over"),
+        server.log_text().contains("grace is over"),
         "{}",
-        server.stderr()
+        server.log_text()
     );
 }
 
@@ -115,8 +115,9 @@ async fn an_http_jwks_url_without_the_insecure_flag_exits_78() {
         .replace("jwks_allow_http = true\n", "");
     let config = world.path("http.toml");
     std::fs::write(&config, text).unwrap();
-    let (status, stderr) =
-        server::launch(world.dir.path(), "http", &config, &[]).exit_status(Duration::from_secs(20));
+    let (status, stderr) = server::launch(world.dir.path(), "http", &config, &[])
+        .exit_status(Duration::from_secs(20))
+        .await;
     assert_eq!(status.code(), Some(78), "{stderr}");
     assert!(stderr.contains("jwks_allow_http"), "{stderr}");
 }

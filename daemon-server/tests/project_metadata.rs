@@ -93,7 +93,7 @@ async fn project_oslogin_turned_on_with_gcloud_after_the_approval_is_denied_by_p
     let server = world.server("server").await;
     let mut client = world.client(server.addr).await;
     let gcloud_config = tempfile::tempdir().unwrap();
-    support::gcloud::run(
+    tokendist_testkit::gcpsim::gcloud(
         world.sim.api,
         gcloud_config.path(),
         &[

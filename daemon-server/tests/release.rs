@@ -31,7 +31,7 @@ async fn approved_vm_receives_its_secrets_with_a_verifiable_receipt_and_the_rele
     let response = world
         .release(&mut client, GOOD_VM)
         .await
-        .unwrap_or_else(|status| panic!("{status:?}\n{}", server.stderr()));
+        .unwrap_or_else(|status| panic!("{status:?}\n{}", server.log_text()));
 
     let received: Vec<(String, Vec<u8>)> = response
         .secrets
@@ -317,7 +317,7 @@ async fn user_data_changed_with_gcloud_add_metadata_is_denied_by_user_data_and_a
     let gcloud_config = tempfile::tempdir().unwrap();
     let argument = format!("user-data={}", tampered.display());
     let add_metadata = || {
-        support::gcloud::run(
+        tokendist_testkit::gcpsim::gcloud(
             world.sim.api,
             gcloud_config.path(),
             &[
@@ -368,7 +368,7 @@ async fn ssh_keys_in_the_instance_metadata_are_denied_by_instance_metadata() {
 async fn project_wide_metadata_change_is_denied_by_audit_log_and_project_metadata() {
     let (world, _server, mut client) = approved_world().await;
     let gcloud_config = tempfile::tempdir().unwrap();
-    support::gcloud::run(
+    tokendist_testkit::gcpsim::gcloud(
         world.sim.api,
         gcloud_config.path(),
         &[
@@ -484,7 +484,7 @@ async fn compute_api_503_is_unavailable_and_release_resumes_once_the_fault_clear
     world
         .release(&mut client, GOOD_VM)
         .await
-        .unwrap_or_else(|status| panic!("{status:?}\n{}", server.stderr()));
+        .unwrap_or_else(|status| panic!("{status:?}\n{}", server.log_text()));
 }
 
 /// The server's logging client reads 1,000 entries per page: with 2,100 benign entries first, the

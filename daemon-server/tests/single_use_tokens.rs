@@ -40,7 +40,7 @@ async fn a_captured_release_token_is_refused_when_replayed_in_any_way() {
     let (session, captured) = session_and_token(&world, &mut client).await;
     let released = get_token(&mut client, &captured, &session.session_id)
         .await
-        .unwrap_or_else(|status| panic!("{status:?}\n{}", server.stderr()));
+        .unwrap_or_else(|status| panic!("{status:?}\n{}", server.log_text()));
     assert_eq!(released.secrets.len(), 2);
 
     // The same token in the same session: the session is spent.
@@ -93,7 +93,7 @@ async fn a_token_minted_for_the_plain_audience_is_refused_after_begin_session() 
     // Refusing the wrong token did not spend the session: the right token still releases.
     get_token(&mut client, &session_token, &session.session_id)
         .await
-        .unwrap_or_else(|status| panic!("{status:?}\n{}", server.stderr()));
+        .unwrap_or_else(|status| panic!("{status:?}\n{}", server.log_text()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -112,7 +112,7 @@ async fn a_token_of_session_a_is_refused_for_session_b() {
     );
     get_token(&mut client, &token_b, &b.session_id)
         .await
-        .unwrap_or_else(|status| panic!("{status:?}\n{}", server.stderr()));
+        .unwrap_or_else(|status| panic!("{status:?}\n{}", server.log_text()));
 }
 
 /// A denied GetToken spends its session too: a token captured while the VM was pending is worthless
@@ -138,7 +138,7 @@ async fn a_token_captured_from_a_denied_attempt_is_refused_after_approval() {
     world
         .release(&mut client, GOOD_VM)
         .await
-        .unwrap_or_else(|status| panic!("{status:?}\n{}", server.stderr()));
+        .unwrap_or_else(|status| panic!("{status:?}\n{}", server.log_text()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -153,7 +153,7 @@ async fn a_token_used_on_one_replica_is_refused_by_another_sharing_the_store() {
     let (session, captured) = session_and_token(&world, &mut on_first).await;
     get_token(&mut on_first, &captured, &session.session_id)
         .await
-        .unwrap_or_else(|status| panic!("{status:?}\n{}", first.stderr()));
+        .unwrap_or_else(|status| panic!("{status:?}\n{}", first.log_text()));
     let replay = get_token(&mut on_second, &captured, &session.session_id)
         .await
         .unwrap_err();
@@ -161,7 +161,7 @@ async fn a_token_used_on_one_replica_is_refused_by_another_sharing_the_store() {
         replay.code(),
         Code::FailedPrecondition,
         "{replay:?}\n{}",
-        second.stderr()
+        second.log_text()
     );
     let sessionless = get_token(&mut on_second, &captured, "").await.unwrap_err();
     assert_eq!(sessionless.code(), Code::InvalidArgument, "{sessionless:?}");
@@ -192,7 +192,7 @@ async fn begin_session_is_rate_limited_per_instance_after_authentication() {
     for _ in 0..2 {
         try_begin_session(&mut client, &world.good_token())
             .await
-            .unwrap_or_else(|status| panic!("{status:?}\n{}", server.stderr()));
+            .unwrap_or_else(|status| panic!("{status:?}\n{}", server.log_text()));
     }
     let limited = try_begin_session(&mut client, &world.good_token())
         .await
@@ -240,7 +240,7 @@ async fn expired_sessions_are_purged_from_the_store() {
         assert!(
             Instant::now() < deadline,
             "the expired session was not purged\n{}",
-            server.stderr()
+            server.log_text()
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

@@ -5,9 +5,6 @@
 
 mod support;
 
-#[path = "../../store/tests/support/firestore_emulator.rs"]
-mod firestore_emulator;
-
 use base64::Engine as _;
 use support::approvals::{PlainSecret, approve, approve_with, sample_secrets};
 use support::client::{begin_session, get_token};
@@ -66,7 +63,7 @@ async fn exercise(world: &World) -> Vec<PlainSecret> {
         &session.session_id,
     )
     .await
-    .unwrap_or_else(|status| panic!("{status:?}\n{}", server.stderr()));
+    .unwrap_or_else(|status| panic!("{status:?}\n{}", server.log_text()));
     assert_eq!(released.secrets.len(), 2);
     let denied = world.release(&mut client, TAMPERED_VM).await.unwrap_err();
     assert_eq!(denied.code(), Code::PermissionDenied);
@@ -111,11 +108,12 @@ async fn sqlite_store_file_and_every_table_hold_no_secret_value() {
     }
     assert!(rows_seen >= 5, "only {rows_seen} rows");
     drop(conn);
-    // The raw files, including the write-ahead log the rows may still live in.
-    for name in ["tokendist.db", "tokendist.db-wal"] {
-        if let Ok(bytes) = std::fs::read(world.path(name)) {
-            assert_absent(name, &bytes, &forbidden);
-        }
+    // The raw files: the database (which must exist), and the write-ahead log the rows may still
+    // live in (if there is one).
+    let database = std::fs::read(world.path("tokendist.db")).unwrap();
+    assert_absent("tokendist.db", &database, &forbidden);
+    if let Ok(wal) = std::fs::read(world.path("tokendist.db-wal")) {
+        assert_absent("tokendist.db-wal", &wal, &forbidden);
     }
 }
 
@@ -165,7 +163,7 @@ async fn firestore_dump(host: &str, project: &str) -> (Vec<String>, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn firestore_store_documents_hold_no_secret_value() {
-    let emulator = firestore_emulator::FirestoreEmulator::start_or_reuse();
+    let emulator = tokendist_testkit::FirestoreEmulator::start_or_reuse().await;
     let project = format!("srv-{}", hex::encode(rand::random::<[u8; 6]>()));
     let url = format!("firestore://{project}/(default)?collection_prefix=td_");
     let options = StoreOptions {
@@ -210,7 +208,7 @@ async fn session_begun_on_one_replica_completes_on_the_other_exactly_once() {
     let session_token = world.session_token(GOOD_VM, &session);
     let released = get_token(&mut on_second, &session_token, &session.session_id)
         .await
-        .unwrap_or_else(|status| panic!("{status:?}\n{}", second.stderr()));
+        .unwrap_or_else(|status| panic!("{status:?}\n{}", second.log_text()));
     assert_eq!(released.secrets.len(), 2);
 
     for client in [&mut on_first, &mut on_second] {
@@ -225,8 +223,8 @@ async fn session_begun_on_one_replica_completes_on_the_other_exactly_once() {
             again.code(),
             Code::FailedPrecondition,
             "{again:?}\n{}\n{}",
-            first.stderr(),
-            second.stderr()
+            first.log_text(),
+            second.log_text()
         );
     }
 }

@@ -110,7 +110,11 @@ async fn an_unwritable_sqlite_file_is_unavailable_and_the_same_server_heals_when
             "request {attempt} after the fault: {result:?}"
         );
     }
-    assert!(!server.stderr().contains("panicked"), "{}", server.stderr());
+    assert!(
+        !server.log_text().contains("panicked"),
+        "{}",
+        server.log_text()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -150,9 +154,9 @@ async fn a_session_record_the_server_did_not_write_is_a_named_refusal_never_inte
     assert!(!status.message().contains("hex"), "{status:?}");
     assert!(
         server
-            .stderr()
+            .log_text()
             .contains("session record in the store is unreadable"),
         "{}",
-        server.stderr()
+        server.log_text()
     );
 }

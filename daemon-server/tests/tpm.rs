@@ -42,7 +42,7 @@ impl VmTpm {
     }
 
     async fn new() -> VmTpm {
-        Self::start(Swtpm::start().unwrap()).await
+        Self::start(Swtpm::start().await.unwrap()).await
     }
 
     fn ek_pem(&self) -> String {
@@ -213,7 +213,7 @@ async fn full_tpm_session_releases_the_secrets_once_and_records_the_quote() {
         attest_request(&session.session_id, &vm.ek, &vm.ak.public),
     )
     .await
-    .unwrap_or_else(|status| panic!("{status:?}\n{}", server.stderr()));
+    .unwrap_or_else(|status| panic!("{status:?}\n{}", server.log_text()));
     let activated = vm.activate(&challenge).await;
     let request = vm.prove_request(&session, activated, &session.nonce).await;
     let proven = prove(
@@ -222,7 +222,7 @@ async fn full_tpm_session_releases_the_secrets_once_and_records_the_quote() {
         request,
     )
     .await
-    .unwrap_or_else(|status| panic!("{status:?}\n{}", server.stderr()));
+    .unwrap_or_else(|status| panic!("{status:?}\n{}", server.log_text()));
     assert_eq!(proven.valid_until_unix, session.expires_at_unix);
 
     let response = get_token(
@@ -231,7 +231,7 @@ async fn full_tpm_session_releases_the_secrets_once_and_records_the_quote() {
         &session.session_id,
     )
     .await
-    .unwrap_or_else(|status| panic!("{status:?}\n{}", server.stderr()));
+    .unwrap_or_else(|status| panic!("{status:?}\n{}", server.log_text()));
     let received: Vec<(String, Vec<u8>)> = response
         .secrets
         .into_iter()
@@ -316,7 +316,7 @@ async fn ek_differing_from_the_shielded_identity_is_denied_by_tpm_ek() {
     let (world, _server, mut client) = tpm_world(&vm, &sample_secrets("ek")).await;
     // Google now reports another EK for the instance (the scenario's own key, not the swtpm's).
     let other = std::fs::read_to_string(
-        support::world::scenarios_dir().join("keys/tokenclient-good-ek.pem"),
+        tokendist_testkit::demo::scenarios_dir().join("keys/tokenclient-good-ek.pem"),
     )
     .unwrap();
     assert_ne!(other, vm.ek_pem());
@@ -379,7 +379,7 @@ async fn credential_activated_by_a_different_tpm_is_denied_by_tpm_ak() {
     let vm = VmTpm::new().await;
     let (world, _server, mut client) = tpm_world(&vm, &sample_secrets("other-tpm")).await;
     // A copy of the VM presents the VM's EK but an AK of its own TPM.
-    let copy = VmTpm::start(Swtpm::start_with_new_identity().unwrap()).await;
+    let copy = VmTpm::start(Swtpm::start_with_new_identity().await.unwrap()).await;
 
     let session = begin_session(&mut client, &world.good_token()).await;
     let challenge = attest(
@@ -570,7 +570,7 @@ async fn ek_certificate_chaining_to_a_configured_root_is_accepted_without_the_sh
     let vm = VmTpm::new().await;
     let (world, _server, _client) = tpm_world(&vm, &sample_secrets("cert")).await;
     // The Compute API no longer reports the VM's EK; its EK certificate vouches for it instead.
-    let other = VmTpm::start(Swtpm::start_with_new_identity().unwrap()).await;
+    let other = VmTpm::start(Swtpm::start_with_new_identity().await.unwrap()).await;
     world.sim.handle().remove_ek(GOOD_VM).unwrap();
     let ca = world.path("ek-ca.pem");
     let swtpm_ca = vm._swtpm.ek_ca();
@@ -598,7 +598,7 @@ async fn ek_certificate_chaining_to_a_configured_root_is_accepted_without_the_sh
         request,
     )
     .await
-    .unwrap_or_else(|status| panic!("{status:?}\n{}", server.stderr()));
+    .unwrap_or_else(|status| panic!("{status:?}\n{}", server.log_text()));
 
     // Another TPM's certificate (another CA) for the VM's EK is refused.
     let session = begin_session(&mut client, &world.good_token()).await;

@@ -16,6 +16,7 @@ use tokendist_core::settings::{Settings, encode_verifying_key};
 use tokendist_core::verdict::{Outcome, Verdict};
 use tokendist_gcp::JwksCache;
 use tokendist_sim::MintTokenRequest;
+use tokendist_testkit::demo::{GOOD_VM, PROJECT, TAMPERED_VM, ZONE};
 
 const AUDIENCE: &str = "https://tokenserver.alice.example";
 
@@ -67,7 +68,7 @@ async fn decide(vm: &str) -> (Verdict, Vec<tokendist_core::verdict::CheckResult>
 
     let collected = support::collector(&sim)
         .await
-        .collect("bob-project", "us-central1-a", vm)
+        .collect(PROJECT, ZONE, vm)
         .await;
     let token = sim
         .handle()
@@ -116,7 +117,7 @@ fn failed(checks: &[tokendist_core::verdict::CheckResult]) -> Vec<&str> {
 
 #[tokio::test]
 async fn good_demo_vm_passes_every_release_and_review_check() {
-    let (verdict, review) = decide("tokenclient-good").await;
+    let (verdict, review) = decide(GOOD_VM).await;
     assert!(verdict.allowed(), "failed: {:?}", verdict.failed_names());
     assert!(failed(&review).is_empty(), "review failed: {review:?}");
     // Everything that applies passed; only the TPM checks (not required), unpinned network checks and
@@ -136,7 +137,7 @@ async fn good_demo_vm_passes_every_release_and_review_check() {
 
 #[tokio::test]
 async fn tampered_demo_vm_fails_exactly_the_checks_its_tampering_breaks() {
-    let (verdict, review) = decide("tokenclient-tampered").await;
+    let (verdict, review) = decide(TAMPERED_VM).await;
     assert_eq!(
         verdict.failed_names(),
         vec![checks::INSTANCE_METADATA, checks::AUDITLOG_CLEAN]

@@ -6,10 +6,11 @@
 mod support;
 
 use std::time::{Duration, Instant};
+use tokendist_testkit::demo::{GOOD_VM, PROJECT, TAMPERED_VM, ZONE};
 
 use tokendist_core::evidence::{FetchErrorKind, ShieldedConfig};
 use tokendist_gcp::compute_mapping::API_INSTANCES_GET;
-use tokendist_sim::{Api, FaultSpec, Scenario};
+use tokendist_sim::{Api, FaultSpec};
 
 fn fault(api: Api, status: u16) -> FaultSpec {
     FaultSpec {
@@ -107,9 +108,7 @@ async fn clients_pointed_at_gcpsim_return_the_evidence_the_scenario_declares() {
 async fn tampered_vm_audit_entry_summarises_the_modified_metadata_keys() {
     let sim = support::start(support::demo_scenario()).await;
     let collector = support::collector(&sim).await;
-    let evidence = collector
-        .collect("bob-project", "us-central1-a", "tokenclient-tampered")
-        .await;
+    let evidence = collector.collect(PROJECT, ZONE, TAMPERED_VM).await;
     let audit = evidence.audit_log.unwrap();
     let set_metadata = audit
         .iter()
@@ -133,14 +132,14 @@ async fn project_metadata_change_appears_in_the_collected_audit_log() {
     let sim = support::start(support::demo_scenario()).await;
     sim.handle()
         .add_audit_entry(tokendist_sim::AuditEntryInput {
-            project: Some("bob-project".to_owned()),
+            project: Some(PROJECT.to_owned()),
             method: "v1.compute.projects.setCommonInstanceMetadata".to_owned(),
             ..Default::default()
         })
         .unwrap();
     let evidence = support::collector(&sim)
         .await
-        .collect("bob-project", "us-central1-a", "tokenclient-good")
+        .collect(PROJECT, ZONE, GOOD_VM)
         .await;
     let audit = evidence.audit_log.unwrap();
     let project_entry = audit
@@ -160,10 +159,7 @@ async fn compute_503_is_unavailable_within_milliseconds_and_collection_fails_clo
     sim.handle().inject_fault(fault(Api::Compute, 503)).unwrap();
     let compute = support::compute(&sim).await;
     let started = Instant::now();
-    let err = compute
-        .instance("bob-project", "us-central1-a", "tokenclient-good")
-        .await
-        .unwrap_err();
+    let err = compute.instance(PROJECT, ZONE, GOOD_VM).await.unwrap_err();
     assert!(
         started.elapsed() < Duration::from_secs(2),
         "took {:?}",
@@ -175,7 +171,7 @@ async fn compute_503_is_unavailable_within_milliseconds_and_collection_fails_clo
 
     let evidence = support::collector(&sim)
         .await
-        .collect("bob-project", "us-central1-a", "tokenclient-good")
+        .collect(PROJECT, ZONE, GOOD_VM)
         .await;
     assert_eq!(
         evidence.instance.unwrap_err().kind,
@@ -201,7 +197,7 @@ async fn logging_503_fails_only_the_audit_log() {
     sim.handle().inject_fault(fault(Api::Logging, 503)).unwrap();
     let evidence = support::collector(&sim)
         .await
-        .collect("bob-project", "us-central1-a", "tokenclient-good")
+        .collect(PROJECT, ZONE, GOOD_VM)
         .await;
     assert!(evidence.instance.is_ok());
     assert!(evidence.boot_disk.is_ok());
@@ -215,15 +211,12 @@ async fn compute_403_is_permission_denied_and_unknown_instance_is_not_found() {
     let sim = support::start(support::demo_scenario()).await;
     let compute = support::compute(&sim).await;
     let missing = compute
-        .instance("bob-project", "us-central1-a", "no-such-vm")
+        .instance(PROJECT, ZONE, "no-such-vm")
         .await
         .unwrap_err();
     assert_eq!(missing.kind, FetchErrorKind::NotFound);
     sim.handle().inject_fault(fault(Api::Compute, 403)).unwrap();
-    let denied = compute
-        .disk("bob-project", "us-central1-a", "tokenclient-good")
-        .await
-        .unwrap_err();
+    let denied = compute.disk(PROJECT, ZONE, GOOD_VM).await.unwrap_err();
     assert_eq!(denied.kind, FetchErrorKind::PermissionDenied);
     assert_eq!(denied.api, "compute.disks.get");
 }
@@ -248,15 +241,9 @@ async fn boot_image_is_fetched_by_url() {
 
 #[tokio::test]
 async fn audit_log_across_several_pages_is_read_entirely() {
-    let demo = std::fs::read_to_string(support::scenarios_dir().join("demo.toml")).unwrap();
     // The good VM with 25 padding entries after its insert: 26 entries, read 10 per page.
-    let padded = demo.replacen(
-        "status = \"RUNNING\"\n",
-        "status = \"RUNNING\"\npad_history = 25\n",
-        1,
-    );
-    let scenario = Scenario::from_toml_str(&padded, &support::scenarios_dir()).unwrap();
-    let vm = scenario.vm("tokenclient-good").unwrap().clone();
+    let scenario = tokendist_testkit::demo::scenario_with_padded_history(25);
+    let vm = scenario.vm(GOOD_VM).unwrap().clone();
     assert_eq!(vm.pad_history, 25);
     let sim = support::start(scenario).await;
     let logging = support::logging(&sim).await.with_page_size(10);
@@ -284,7 +271,7 @@ async fn audit_log_across_several_pages_is_read_entirely() {
 #[tokio::test]
 async fn audit_window_starts_at_since() {
     let scenario = support::demo_scenario();
-    let vm = scenario.vm("tokenclient-tampered").unwrap().clone();
+    let vm = scenario.vm(TAMPERED_VM).unwrap().clone();
     let sim = support::start(scenario).await;
     let logging = support::logging(&sim).await;
     let after_insert = vm.created + chrono::Duration::seconds(1);
@@ -311,11 +298,8 @@ async fn attempt_limit_retries_a_single_503_and_succeeds() {
         })
         .unwrap();
     let started = Instant::now();
-    let disk = compute
-        .disk("bob-project", "us-central1-a", "tokenclient-good")
-        .await
-        .unwrap();
-    assert_eq!(disk.name, "tokenclient-good");
+    let disk = compute.disk(PROJECT, ZONE, GOOD_VM).await.unwrap();
+    assert_eq!(disk.name, GOOD_VM);
     assert!(
         started.elapsed() < Duration::from_secs(2),
         "took {:?}",
@@ -337,16 +321,8 @@ async fn attempt_limit_gives_up_after_the_limit() {
             ..fault(Api::Compute, 503)
         })
         .unwrap();
-    let err = compute
-        .disk("bob-project", "us-central1-a", "tokenclient-good")
-        .await
-        .unwrap_err();
+    let err = compute.disk(PROJECT, ZONE, GOOD_VM).await.unwrap_err();
     assert_eq!(err.kind, FetchErrorKind::Unavailable);
     // Both faulty answers were consumed; the next call succeeds.
-    assert!(
-        compute
-            .disk("bob-project", "us-central1-a", "tokenclient-good")
-            .await
-            .is_ok()
-    );
+    assert!(compute.disk(PROJECT, ZONE, GOOD_VM).await.is_ok());
 }

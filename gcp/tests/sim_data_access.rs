@@ -5,9 +5,7 @@
 
 mod support;
 
-const PROJECT: &str = "bob-project";
-const ZONE: &str = "us-central1-a";
-const VM: &str = "tokenclient-good";
+use tokendist_testkit::demo::{GOOD_VM as VM, PROJECT, ZONE};
 
 #[tokio::test]
 async fn entries_fetched_stay_flat_over_releases_while_data_access_entries_pile_up() {

@@ -10,9 +10,9 @@ use tokendist_core::identity::{IdentityError, IdentityExpectations};
 use tokendist_gcp::jwks::{JwksCacheOptions, TokenVerifyError};
 use tokendist_gcp::{JwksCache, JwksError, MetadataError};
 use tokendist_sim::{Api, FaultSpec, MintTokenRequest};
+use tokendist_testkit::demo::GOOD_VM as VM;
 
 const AUDIENCE: &str = "https://tokenserver.example";
-const VM: &str = "tokenclient-good";
 
 fn fault(api: Api, status: u16) -> FaultSpec {
     FaultSpec {
@@ -250,14 +250,9 @@ async fn metadata_server_errors_are_classified() {
 
 #[tokio::test]
 async fn unreachable_metadata_server_is_a_clear_error() {
-    // Bind and drop a listener to get a loopback port nothing listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let closed = tokendist_testkit::closed_port();
     let config = tokendist_gcp::GcpConfig {
-        metadata_host: format!("127.0.0.1:{port}"),
+        metadata_host: closed.addr().to_string(),
         ..Default::default()
     };
     let err = tokendist_gcp::MetadataClient::new(&config)

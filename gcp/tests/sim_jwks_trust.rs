@@ -11,9 +11,9 @@ use tokendist_core::identity::{IdentityError, IdentityExpectations};
 use tokendist_gcp::jwks::TokenVerifyError;
 use tokendist_gcp::{GcpConfig, JwksCache, JwksError};
 use tokendist_sim::{Api, FaultSpec, MintTokenRequest, RunningSim};
+use tokendist_testkit::demo::GOOD_VM as VM;
 
 const AUDIENCE: &str = "https://tokenserver.example";
-const VM: &str = "tokenclient-good";
 /// gcpsim's default `Cache-Control: max-age`.
 const SIM_MAX_AGE: i64 = 21_155;
 

@@ -8,16 +8,13 @@ mod support;
 
 use tokendist_core::evidence::FetchErrorKind;
 use tokendist_sim::Scenario;
+use tokendist_testkit::demo::{GOOD_VM, PROJECT, ZONE};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_projects_metadata_decodes_and_is_collected_with_the_vm() {
     let sim = support::start(support::demo_scenario()).await;
-    let project = support::compute(&sim)
-        .await
-        .project("bob-project")
-        .await
-        .unwrap();
-    assert_eq!(project.project, "bob-project");
+    let project = support::compute(&sim).await.project(PROJECT).await.unwrap();
+    assert_eq!(project.project, PROJECT);
     assert_eq!(project.project_number.as_deref(), Some("493201784516"));
     assert!(!project.metadata_fingerprint.is_empty());
     assert_eq!(
@@ -27,7 +24,7 @@ async fn the_demo_projects_metadata_decodes_and_is_collected_with_the_vm() {
 
     let collected = support::collector(&sim)
         .await
-        .collect("bob-project", "us-central1-a", "tokenclient-good")
+        .collect(PROJECT, ZONE, GOOD_VM)
         .await;
     assert_eq!(collected.project, Ok(project));
 }
@@ -39,11 +36,7 @@ async fn a_project_without_metadata_is_an_empty_map() {
         .replacen("[project.metadata]\nenable-oslogin = \"FALSE\"\n", "", 1);
     let scenario = Scenario::from_toml_str(&text, &support::scenarios_dir()).unwrap();
     let sim = support::start(scenario).await;
-    let project = support::compute(&sim)
-        .await
-        .project("bob-project")
-        .await
-        .unwrap();
+    let project = support::compute(&sim).await.project(PROJECT).await.unwrap();
     assert!(project.metadata.is_empty(), "{project:?}");
 }
 
@@ -60,7 +53,7 @@ async fn an_unknown_project_is_not_found() {
     // The collector still reports the project part when the instance is missing too.
     let collected = support::collector(&sim)
         .await
-        .collect("nobody-project", "us-central1-a", "tokenclient-good")
+        .collect("nobody-project", ZONE, GOOD_VM)
         .await;
     assert_eq!(
         collected.project.unwrap_err().kind,

@@ -3,37 +3,33 @@
 
 mod support;
 
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use support::{GOOD_VM, SimProcess, demo_path};
+use support::{GOOD_VM, TAMPERED_VM, demo_path};
+use tokendist_testkit::gcpsim::GcpsimProcess;
 
-#[test]
-fn ready_file_lists_api_and_every_vm_metadata_address() {
-    let sim = SimProcess::spawn(&demo_path());
-    assert!(sim.api.starts_with("127.0.0.1:"));
-    let metadata = sim.metadata.as_object().unwrap();
-    assert_eq!(metadata.len(), 2);
-    assert!(
-        metadata[GOOD_VM]
-            .as_str()
-            .unwrap()
-            .starts_with("127.0.0.1:")
-    );
+fn spawn_demo() -> GcpsimProcess {
+    GcpsimProcess::spawn(Path::new(env!("CARGO_BIN_EXE_gcpsim")), &demo_path())
 }
 
 #[test]
-fn sigterm_stops_gcpsim_with_exit_code_zero() {
-    let mut sim = SimProcess::spawn(&demo_path());
-    let status = Command::new("kill")
-        .arg("-TERM")
-        .arg(sim.pid().to_string())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let exit = sim
-        .wait_exit(Duration::from_secs(10))
-        .expect("gcpsim did not stop on SIGTERM");
+fn ready_file_lists_api_and_every_vm_metadata_address() {
+    let sim = spawn_demo();
+    assert!(sim.api.ip().is_loopback());
+    assert_eq!(
+        sim.metadata.keys().collect::<Vec<_>>(),
+        [GOOD_VM, TAMPERED_VM]
+    );
+    assert!(sim.metadata.values().all(|addr| addr.ip().is_loopback()));
+}
+
+#[tokio::test]
+async fn sigterm_stops_gcpsim_with_exit_code_zero() {
+    let mut sim = tokio::task::spawn_blocking(spawn_demo).await.unwrap();
+    sim.daemon.signal("TERM");
+    let exit = sim.daemon.wait_exit(Duration::from_secs(10)).await;
     assert_eq!(exit.code(), Some(0));
 }
 

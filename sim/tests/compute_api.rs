@@ -4,7 +4,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::{GOOD_VM, PROJECT, ZONE, http, instance_url, start_demo};
+use support::{GOOD_VM, GOOD_VM_ID, PROJECT, ZONE, http, instance_url, start_demo};
 
 async fn post(url: &str, body: &str) -> (u16, Value) {
     let response = http()
@@ -75,7 +75,7 @@ async fn set_metadata_operation_can_be_fetched_and_waited_on() {
         .await
         .unwrap();
     assert_eq!(got["status"], "DONE");
-    assert_eq!(got["targetId"], "4708131932155938716");
+    assert_eq!(got["targetId"], GOOD_VM_ID);
     // Metadata removed entirely, both fingerprints changed.
     let after = sim.handle().instance_json(GOOD_VM).unwrap();
     assert_eq!(after["metadata"]["items"], json!([]));

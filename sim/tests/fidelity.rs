@@ -7,7 +7,9 @@ mod support;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
-use support::{GOOD_VM, PROJECT, ZONE, fixture, http, instance_url, shape_diff, start_demo};
+use support::{
+    GOOD_VM, GOOD_VM_ID, PROJECT, ZONE, fixture, http, instance_url, shape_diff, start_demo,
+};
 use tokendist_sim::{Api, FaultSpec, MintTokenRequest};
 
 fn assert_shape(ours: &Value, google: &Value, allowed: &[&str]) {
@@ -38,7 +40,7 @@ async fn instance_has_the_shape_of_a_real_cos_shielded_instance() {
             "$.labels: extra in ours",
         ],
     );
-    assert_eq!(ours["id"], "4708131932155938716");
+    assert_eq!(ours["id"], GOOD_VM_ID);
 }
 
 #[tokio::test]
@@ -141,7 +143,7 @@ async fn set_metadata_audit_entry_and_list_envelope_have_googles_shape() {
         .post(format!("{}/v2/entries:list", sim.api_url()))
         .json(&json!({
             "resourceNames": [format!("projects/{PROJECT}")],
-            "filter": "protoPayload.methodName=\"v1.compute.instances.setMetadata\" resource.labels.instance_id=4708131932155938716",
+            "filter": format!("protoPayload.methodName=\"v1.compute.instances.setMetadata\" resource.labels.instance_id={GOOD_VM_ID}"),
             "orderBy": "timestamp desc",
         }))
         .send()
@@ -179,10 +181,7 @@ async fn set_metadata_audit_entry_and_list_envelope_have_googles_shape() {
         "projects/bob-project/logs/cloudaudit.googleapis.com%2Factivity"
     );
     assert_eq!(entry["severity"], "NOTICE");
-    assert_eq!(
-        entry["resource"]["labels"]["instance_id"],
-        "4708131932155938716"
-    );
+    assert_eq!(entry["resource"]["labels"]["instance_id"], GOOD_VM_ID);
     let google_list = fixture("logging-entries-list-response-two-entries.json");
     assert_eq!(
         list.as_object().unwrap().keys().collect::<Vec<_>>(),
@@ -197,7 +196,7 @@ async fn insert_entry_is_synthesised_at_creation_time_with_googles_shape() {
         .post(format!("{}/v2/entries:list", sim.api_url()))
         .json(&json!({
             "resourceNames": [format!("projects/{PROJECT}")],
-            "filter": "protoPayload.methodName=\"v1.compute.instances.insert\" AND resource.labels.instance_id=4708131932155938716",
+            "filter": format!("protoPayload.methodName=\"v1.compute.instances.insert\" AND resource.labels.instance_id={GOOD_VM_ID}"),
         }))
         .send()
         .await

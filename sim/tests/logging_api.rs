@@ -4,7 +4,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::{PROJECT, http, start};
+use support::{PROJECT, TAMPERED_VM_ID, http, start};
 use tokendist_sim::Scenario;
 
 const PADDED: &str = r#"
@@ -188,8 +188,8 @@ async fn tampered_vm_history_shows_declared_set_metadata_after_insert() {
     let (status, page) = list(
         &sim.api_url(),
         json!({
-            "resourceNames": ["projects/bob-project"],
-            "filter": "logName=\"projects/bob-project/logs/cloudaudit.googleapis.com%2Factivity\" AND resource.labels.instance_id=7294015836620471935",
+            "resourceNames": [format!("projects/{PROJECT}")],
+            "filter": format!("logName=\"projects/{PROJECT}/logs/cloudaudit.googleapis.com%2Factivity\" AND resource.labels.instance_id={TAMPERED_VM_ID}"),
         }),
     )
     .await;

@@ -6,7 +6,9 @@ mod support;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
-use support::{GOOD_VM, TAMPERED_VM, http, instance_url, start_demo};
+use support::{
+    GOOD_VM, GOOD_VM_ID, PROJECT, TAMPERED_VM, TAMPERED_VM_ID, http, instance_url, start_demo,
+};
 
 fn fixture_body(name: &str) -> String {
     let path = format!(
@@ -91,8 +93,8 @@ async fn instance_and_project_values_are_served_as_text() {
     let sim = start_demo().await;
     let base = sim.metadata_url(GOOD_VM).unwrap();
     let cases = [
-        ("/computeMetadata/v1/instance/id", "4708131932155938716"),
-        ("/computeMetadata/v1/instance/name", "tokenclient-good"),
+        ("/computeMetadata/v1/instance/id", GOOD_VM_ID),
+        ("/computeMetadata/v1/instance/name", GOOD_VM),
         (
             "/computeMetadata/v1/instance/zone",
             "projects/493201784516/zones/us-central1-a",
@@ -125,7 +127,7 @@ async fn instance_and_project_values_are_served_as_text() {
             "/computeMetadata/v1/instance/attributes/block-project-ssh-keys",
             "TRUE",
         ),
-        ("/computeMetadata/v1/project/project-id", "bob-project"),
+        ("/computeMetadata/v1/project/project-id", PROJECT),
         (
             "/computeMetadata/v1/project/numeric-project-id",
             "493201784516",
@@ -151,9 +153,9 @@ async fn recursive_instance_json_keeps_the_id_as_an_exact_number() {
     let (status, headers, body) = get(&base, "/computeMetadata/v1/instance/?recursive=true").await;
     assert_eq!(status, 200);
     assert_eq!(headers["content-type"], "application/json");
-    assert!(body.contains("\"id\":4708131932155938716"));
+    assert!(body.contains(&format!("\"id\":{GOOD_VM_ID}")));
     let value: Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(value["name"], "tokenclient-good");
+    assert_eq!(value["name"], GOOD_VM);
     assert_eq!(
         value["networkInterfaces"][0]["accessConfigs"][0]["externalIp"],
         "34.121.225.36"
@@ -200,8 +202,8 @@ async fn identity_full_with_licenses_has_compute_engine_claims_for_this_vm() {
     let claims = claims(&token);
     assert_eq!(claims["aud"], "https://tokenserver");
     let engine = &claims["google"]["compute_engine"];
-    assert_eq!(engine["instance_id"], "7294015836620471935");
-    assert_eq!(engine["instance_name"], "tokenclient-tampered");
+    assert_eq!(engine["instance_id"], TAMPERED_VM_ID);
+    assert_eq!(engine["instance_name"], TAMPERED_VM);
     assert_eq!(
         engine["license_id"],
         json!(["1001010", "6880041984096540132", "166739712233658766"])

@@ -6,6 +6,7 @@ mod support;
 use std::path::Path;
 
 use tokendist_sim::{Scenario, ScenarioError};
+use tokendist_testkit::demo::{GOOD_VM, GOOD_VM_ID, TAMPERED_VM};
 
 fn scenarios_dir() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios"))
@@ -43,10 +44,10 @@ fn invalid_field(text: &str) -> (String, String) {
 fn demo_scenario_loads_with_two_vms_and_user_data() {
     let scenario = support::demo();
     assert_eq!(scenario.vms.len(), 2);
-    let good = scenario.vm("tokenclient-good").unwrap();
-    assert_eq!(good.id, 4708131932155938716);
+    let good = scenario.vm(GOOD_VM).unwrap();
+    assert_eq!(good.id.to_string(), GOOD_VM_ID);
     assert!(good.metadata["user-data"].contains("@sha256:"));
-    let tampered = scenario.vm("tokenclient-tampered").unwrap();
+    let tampered = scenario.vm(TAMPERED_VM).unwrap();
     assert!(tampered.metadata["user-data"].contains("tokenclient:latest"));
     assert!(tampered.metadata.contains_key("ssh-keys"));
     assert_eq!(

@@ -4,8 +4,10 @@
 
 mod support;
 
-#[path = "conformance/cases.rs"]
-mod cases;
+/// The cases (`conformance/cases.rs`): one async fn each, taking the backend under test.
+mod conformance {
+    pub mod cases;
+}
 
 /// Generates `mod CASE { fn sqlite(); fn firestore(); }` for each case in `cases`.
 macro_rules! conformance {
@@ -14,13 +16,13 @@ macro_rules! conformance {
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn sqlite() {
                 let backend = crate::support::backends::Backend::sqlite().await;
-                crate::cases::$case(&backend).await;
+                crate::conformance::cases::$case(&backend).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn firestore() {
                 let backend = crate::support::backends::Backend::firestore().await;
-                crate::cases::$case(&backend).await;
+                crate::conformance::cases::$case(&backend).await;
             }
         }
     )*};

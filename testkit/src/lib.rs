@@ -1,8 +1,31 @@
-//! tokendist-testkit: test support shared by every crate's tests (never linked into a binary).
+//! tokendist-testkit: test support shared by every crate's tests (never linked into a binary: it is
+//! only ever a dev-dependency). Helpers panic with a readable message instead of returning errors,
+//! except the swtpm harness, whose typed error lets a test choose to skip.
 //!
 //! - [`swtpm`]: private swtpm instances, one per test, from a cached provisioned template
 //!   ([`Swtpm::start`]); a missing swtpm fails the test naming what to install.
+//! - [`firestore`]: the official Cloud Firestore emulator (shared through `FIRESTORE_EMULATOR_HOST`
+//!   or private per test); a missing emulator fails the test naming what to install.
+//! - [`demo`]: the demo scenario (`sim/scenarios/demo.toml`): its named constants (VMs, ids,
+//!   project, zone, service account), its files, and variants of it.
+//! - [`gcpsim`]: the simulator in-process ([`gcpsim::start`]) or as the `gcpsim` binary
+//!   ([`gcpsim::GcpsimProcess`]), and the real `gcloud` CLI against it.
+//! - [`process`]: a workspace binary (tokenserver, tokenclient, gcpsim) as a child process: logs in
+//!   files, systemd notifications on a NOTIFY_SOCKET, bounded waits, killed on drop.
+//! - [`denial`]: `assert_denied`, the exact failed-check list of a refused gRPC call.
+//! - [`ports`]: [`closed_port`], a loopback port that refuses connections and stays reserved.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod demo;
+pub mod denial;
+pub mod firestore;
+pub mod gcpsim;
+pub mod ports;
+pub mod process;
 pub mod swtpm;
 
+pub use denial::{assert_denied, failed_checks};
+pub use firestore::FirestoreEmulator;
+pub use ports::{ClosedPort, closed_port};
+pub use process::Daemon;
 pub use swtpm::{EkCa, Swtpm, SwtpmError};

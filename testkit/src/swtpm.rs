@@ -4,7 +4,8 @@
 //!   a private swtpm-localca CA, only the SHA-256 PCR bank active) is provisioned with `swtpm_setup`
 //!   once per machine and cached under the temp dir (built in a scratch dir, then renamed into place,
 //!   so concurrent test processes never see half a template).
-//! - Each `Swtpm::start()` copies the template state into its own temp dir and runs
+//! - Each `Swtpm::start().await` (run on a blocking thread, so no runtime worker waits) copies the
+//!   template state into its own temp dir and runs
 //!   `swtpm socket --tpm2` as a child process on a free port pair P, P+1 picked by the harness
 //!   (libtss2's swtpm TCTI wants the control port at P+1), retrying on port collisions, with readiness
 //!   polled by connecting to both ports under a bounded deadline. Drop kills the child and removes
@@ -97,7 +98,11 @@ impl Swtpm {
     }
 
     /// Starts a swtpm from the shared template (the same EK and EK certificate every time).
-    pub fn start() -> Result<Swtpm, SwtpmError> {
+    pub async fn start() -> Result<Swtpm, SwtpmError> {
+        off_the_runtime(Self::start_blocking).await
+    }
+
+    fn start_blocking() -> Result<Swtpm, SwtpmError> {
         require_installed()?;
         let template = template_dir()?;
         let dir = scratch_dir("tokendist-swtpm-")?;
@@ -112,7 +117,11 @@ impl Swtpm {
 
     /// Starts a swtpm with a freshly provisioned state and its own CA: a different EK than `start()`'s.
     /// Takes about a second (swtpm_setup).
-    pub fn start_with_new_identity() -> Result<Swtpm, SwtpmError> {
+    pub async fn start_with_new_identity() -> Result<Swtpm, SwtpmError> {
+        off_the_runtime(Self::start_with_new_identity_blocking).await
+    }
+
+    fn start_with_new_identity_blocking() -> Result<Swtpm, SwtpmError> {
         require_installed()?;
         let dir = scratch_dir("tokendist-swtpm-")?;
         provision(dir.path())?;
@@ -125,7 +134,11 @@ impl Swtpm {
 
     /// Starts a swtpm on an empty state: a TPM as manufactured, with no persistent EK, no EK
     /// certificate and all four PCR banks active (the client must create its EK from the template).
-    pub fn start_unprovisioned() -> Result<Swtpm, SwtpmError> {
+    pub async fn start_unprovisioned() -> Result<Swtpm, SwtpmError> {
+        off_the_runtime(Self::start_unprovisioned_blocking).await
+    }
+
+    fn start_unprovisioned_blocking() -> Result<Swtpm, SwtpmError> {
         require_installed()?;
         let dir = scratch_dir("tokendist-swtpm-")?;
         let ek_ca = EkCa {
@@ -138,13 +151,13 @@ impl Swtpm {
     /// `start()`. A missing swtpm fails the test (naming what to install), unless the developer
     /// explicitly set `TOKENDIST_TEST_SKIP_TPM=1`: then `None` after a loud SKIPPED line. CI never
     /// sets it (`.ci/run` unsets it), so there the TPM tests always run.
-    pub fn start_or_skip() -> Result<Option<Swtpm>, SwtpmError> {
+    pub async fn start_or_skip() -> Result<Option<Swtpm>, SwtpmError> {
         let skip_allowed = std::env::var("TOKENDIST_TEST_SKIP_TPM").is_ok_and(|v| v == "1");
         if skip_allowed && !Swtpm::is_installed() {
             eprintln!("SKIPPED: swtpm not installed and TOKENDIST_TEST_SKIP_TPM=1");
             return Ok(None);
         }
-        Swtpm::start().map(Some)
+        Swtpm::start().await.map(Some)
     }
 
     /// The TCTI for `TpmConfig`: `swtpm:host=127.0.0.1,port=P`.
@@ -173,6 +186,14 @@ impl Drop for Swtpm {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Runs a start (provisioning, spawning, polling for readiness) on a blocking thread, so that no
+/// runtime worker of the test waits.
+async fn off_the_runtime(start: fn() -> Result<Swtpm, SwtpmError>) -> Result<Swtpm, SwtpmError> {
+    tokio::task::spawn_blocking(start)
+        .await
+        .unwrap_or_else(|error| panic!("the swtpm start panicked: {error}"))
 }
 
 fn find_on_path(tool: &str) -> Option<PathBuf> {

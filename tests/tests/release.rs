@@ -8,7 +8,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::{Client, DEADLINE, GOOD_ID, GOOD_VM, POLL_INTERVAL, World, ZONE};
+use support::{Client, DEADLINE, GOOD_VM, GOOD_VM_ID, POLL_INTERVAL, World, ZONE};
 use tokendist_store::EventKind;
 
 /// Slack for one attempt (a full TPM session on a loaded 2-core machine) on top of the poll interval.
@@ -64,7 +64,7 @@ async fn pending_vm_is_listed_with_its_failed_checks_then_receives_every_secret_
 
     let listed = world.listed(GOOD_VM).await;
     assert_eq!(listed["state"], "pending", "{listed}");
-    assert_eq!(listed["instance_id"], GOOD_ID);
+    assert_eq!(listed["instance_id"], GOOD_VM_ID);
     let failed: Vec<&str> = listed["failed_checks"]
         .as_array()
         .unwrap()
@@ -94,7 +94,7 @@ async fn pending_vm_is_listed_with_its_failed_checks_then_receives_every_secret_
         .collect();
     assert_eq!(releases.len(), 1, "{events:?}");
     let receipt = releases[0].receipt.as_ref().expect("release has a receipt");
-    assert_eq!(receipt["instance_id"], GOOD_ID, "{receipt}");
+    assert_eq!(receipt["instance_id"], GOOD_VM_ID, "{receipt}");
     assert!(receipt["signature"].as_str().is_some_and(|s| !s.is_empty()));
     world.assert_logs_free_of_secrets();
 }
@@ -141,7 +141,7 @@ async fn tampering_with_the_vm_denies_the_next_attempt_and_removes_the_secrets()
     assert!(denied.contains("auditlog.clean"), "{denied}");
     // The first denial already withdrew the secrets; its status may have gone by while we waited.
     let removed = |seen: &Vec<String>| seen.iter().any(|m| m.contains("STATUS=secrets removed"));
-    if !removed(&client.daemon.seen.lock().unwrap()) {
+    if !removed(&client.daemon.seen()) {
         client
             .daemon
             .wait_for("STATUS=secrets removed", DEADLINE)
@@ -208,7 +208,9 @@ async fn a_second_vm_replaying_the_first_vms_identity_with_its_own_tpm_is_denied
     if world.vm_tpm.is_none() {
         return;
     }
-    let impostor_tpm = tokendist_testkit::Swtpm::start_with_new_identity().unwrap();
+    let impostor_tpm = tokendist_testkit::Swtpm::start_with_new_identity()
+        .await
+        .unwrap();
     // Same metadata server (the good VM's identity tokens), different vTPM.
     let impostor = world
         .client("impostor", GOOD_VM, Some(&impostor_tpm), &[])
@@ -282,7 +284,7 @@ async fn extending_a_bound_pcr_on_the_vms_tpm_stops_the_next_release_and_removes
         .wait_for("STATUS=secrets removed", DEADLINE)
         .await;
     assert!(removed.contains("secrets removed: 2"), "{removed}");
-    let seen = client.daemon.seen.lock().unwrap().join("\n");
+    let seen = client.daemon.seen().join("\n");
     println!("client statuses after the PCR extend:\n{seen}");
     assert!(
         seen.contains("tpm.quote") || seen.contains("does not unseal"),

@@ -3,10 +3,8 @@
 //! input validation.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::net::{Ipv4Addr, TcpListener};
-
 use tokendist_core::tpm::{TpmtPublic, create_import_blob, make_credential, policy_pcr_digest};
-use tokendist_testkit::Swtpm;
+use tokendist_testkit::{Swtpm, closed_port};
 use tokendist_tpm::{LoadedHandles, PcrBank, TpmConfig, TpmError, TpmHandle};
 
 const NOTHING_LOADED: LoadedHandles = LoadedHandles {
@@ -46,12 +44,8 @@ async fn missing_tpm_device_is_a_no_tpm_error_naming_the_device() {
 
 #[tokio::test]
 async fn swtpm_port_without_a_tpm_is_a_no_tpm_error() {
-    let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let tcti = format!("swtpm:host=127.0.0.1,port={port}");
+    let closed = closed_port();
+    let tcti = format!("swtpm:host=127.0.0.1,port={}", closed.port());
 
     let error = TpmHandle::connect(TpmConfig::new(tcti.clone()))
         .await
@@ -74,7 +68,7 @@ async fn invalid_tcti_is_rejected_before_connecting() {
 
 #[tokio::test]
 async fn provisioned_swtpm_uses_its_persistent_ek_and_has_an_ek_certificate() {
-    let Some(swtpm) = Swtpm::start_or_skip().unwrap() else {
+    let Some(swtpm) = Swtpm::start_or_skip().await.unwrap() else {
         return;
     };
     let tpm = connect(&swtpm).await;
@@ -97,10 +91,10 @@ async fn provisioned_swtpm_uses_its_persistent_ek_and_has_an_ek_certificate() {
 
 #[tokio::test]
 async fn unprovisioned_tpm_gets_its_ek_from_the_template_and_has_no_certificate() {
-    let Some(_) = Swtpm::start_or_skip().unwrap() else {
+    let Some(_) = Swtpm::start_or_skip().await.unwrap() else {
         return;
     };
-    let swtpm = Swtpm::start_unprovisioned().unwrap();
+    let swtpm = Swtpm::start_unprovisioned().await.unwrap();
     let tpm = connect(&swtpm).await;
 
     let ek = tpm.ek_public().await.unwrap();
@@ -130,10 +124,10 @@ async fn unprovisioned_tpm_gets_its_ek_from_the_template_and_has_no_certificate(
 
 #[tokio::test]
 async fn two_swtpms_from_the_template_have_the_same_ek() {
-    let Some(first) = Swtpm::start_or_skip().unwrap() else {
+    let Some(first) = Swtpm::start_or_skip().await.unwrap() else {
         return;
     };
-    let second = Swtpm::start().unwrap();
+    let second = Swtpm::start().await.unwrap();
 
     let first_ek = connect(&first).await.ek_public().await.unwrap();
     let second_ek = connect(&second).await.ek_public().await.unwrap();
@@ -144,7 +138,7 @@ async fn two_swtpms_from_the_template_have_the_same_ek() {
 
 #[tokio::test]
 async fn fifty_operations_in_a_row_succeeding_and_failing_leave_nothing_loaded() {
-    let Some(swtpm) = Swtpm::start_or_skip().unwrap() else {
+    let Some(swtpm) = Swtpm::start_or_skip().await.unwrap() else {
         return;
     };
     let tpm = connect(&swtpm).await;
@@ -233,7 +227,7 @@ async fn objects_left_by_a_killed_client_are_flushed_when_connecting() {
         abstraction::{AsymmetricAlgorithmSelection, DefaultKey, ek},
         interface_types::key_bits::RsaKeyBits,
     };
-    let Some(swtpm) = Swtpm::start_or_skip().unwrap() else {
+    let Some(swtpm) = Swtpm::start_or_skip().await.unwrap() else {
         return;
     };
     // A client that fills all 3 object slots and dies without its Drop (as after SIGKILL).
@@ -266,7 +260,7 @@ async fn without_flushing_leftovers_connecting_to_a_full_tpm_fails_with_object_m
         abstraction::{AsymmetricAlgorithmSelection, DefaultKey, ek},
         interface_types::key_bits::RsaKeyBits,
     };
-    let Some(swtpm) = Swtpm::start_or_skip().unwrap() else {
+    let Some(swtpm) = Swtpm::start_or_skip().await.unwrap() else {
         return;
     };
     let mut dead_client = Context::new(swtpm.tcti().parse::<TctiNameConf>().unwrap()).unwrap();
@@ -306,7 +300,7 @@ async fn without_flushing_leftovers_connecting_to_a_full_tpm_fails_with_object_m
 
 #[tokio::test]
 async fn quote_of_a_pcr_that_does_not_exist_is_invalid_input() {
-    let Some(swtpm) = Swtpm::start_or_skip().unwrap() else {
+    let Some(swtpm) = Swtpm::start_or_skip().await.unwrap() else {
         return;
     };
     let tpm = connect(&swtpm).await;
@@ -332,7 +326,7 @@ async fn quote_of_a_pcr_that_does_not_exist_is_invalid_input() {
 
 #[tokio::test]
 async fn nonce_longer_than_64_bytes_is_invalid_input() {
-    let Some(swtpm) = Swtpm::start_or_skip().unwrap() else {
+    let Some(swtpm) = Swtpm::start_or_skip().await.unwrap() else {
         return;
     };
     let tpm = connect(&swtpm).await;
@@ -358,7 +352,7 @@ async fn nonce_longer_than_64_bytes_is_invalid_input() {
 
 #[tokio::test]
 async fn reading_an_inactive_pcr_bank_is_a_clear_error() {
-    let Some(swtpm) = Swtpm::start_or_skip().unwrap() else {
+    let Some(swtpm) = Swtpm::start_or_skip().await.unwrap() else {
         return;
     };
     let tpm = connect(&swtpm).await;
@@ -380,7 +374,7 @@ async fn reading_an_inactive_pcr_bank_is_a_clear_error() {
 
 #[tokio::test]
 async fn malformed_import_blob_is_invalid_input_and_leaves_nothing_loaded() {
-    let Some(swtpm) = Swtpm::start_or_skip().unwrap() else {
+    let Some(swtpm) = Swtpm::start_or_skip().await.unwrap() else {
         return;
     };
     let tpm = connect(&swtpm).await;
@@ -406,7 +400,7 @@ async fn malformed_import_blob_is_invalid_input_and_leaves_nothing_loaded() {
 
 #[tokio::test]
 async fn tampered_duplicate_fails_import_with_integrity() {
-    let Some(swtpm) = Swtpm::start_or_skip().unwrap() else {
+    let Some(swtpm) = Swtpm::start_or_skip().await.unwrap() else {
         return;
     };
     let tpm = connect(&swtpm).await;
@@ -442,7 +436,7 @@ async fn tampered_duplicate_fails_import_with_integrity() {
 
 #[tokio::test]
 async fn clones_of_a_handle_share_one_worker_and_run_concurrently_without_exhausting_slots() {
-    let Some(swtpm) = Swtpm::start_or_skip().unwrap() else {
+    let Some(swtpm) = Swtpm::start_or_skip().await.unwrap() else {
         return;
     };
     let tpm = connect(&swtpm).await;

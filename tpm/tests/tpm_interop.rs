@@ -38,7 +38,7 @@ fn ak_public(ak: &AkInfo) -> TpmtPublic {
 
 /// Starts a swtpm, connects, and creates an AK; `None` (test skipped) when swtpm is not installed.
 async fn tpm_with_ak() -> Option<(Swtpm, TpmHandle, AkInfo)> {
-    let swtpm = Swtpm::start_or_skip().expect("start swtpm")?;
+    let swtpm = Swtpm::start_or_skip().await.expect("start swtpm")?;
     let tpm = connect(&swtpm).await;
     let ak = tpm.create_ak().await.expect("create AK");
     Some((swtpm, tpm, ak))
@@ -67,7 +67,7 @@ async fn credential_made_for_one_tpm_does_not_activate_on_a_different_tpm() {
     let Some((_victim_swtpm, victim, _victim_ak)) = tpm_with_ak().await else {
         return;
     };
-    let attacker_swtpm = Swtpm::start_with_new_identity().unwrap();
+    let attacker_swtpm = Swtpm::start_with_new_identity().await.unwrap();
     let attacker = connect(&attacker_swtpm).await;
     let attacker_ak = attacker.create_ak().await.unwrap();
     let victim_ek = victim.ek_public().await.unwrap();
@@ -110,7 +110,7 @@ async fn credential_made_for_one_tpm_does_not_activate_on_a_different_tpm() {
 
 #[tokio::test]
 async fn software_import_blob_is_unsealed_under_matching_pcrs() {
-    let Some(swtpm) = Swtpm::start_or_skip().unwrap() else {
+    let Some(swtpm) = Swtpm::start_or_skip().await.unwrap() else {
         return;
     };
     let tpm = connect(&swtpm).await;
@@ -137,7 +137,7 @@ async fn software_import_blob_is_unsealed_under_matching_pcrs() {
 
 #[tokio::test]
 async fn unseal_after_extending_a_bound_pcr_fails_with_policy_fail() {
-    let Some(swtpm) = Swtpm::start_or_skip().unwrap() else {
+    let Some(swtpm) = Swtpm::start_or_skip().await.unwrap() else {
         return;
     };
     let tpm = connect(&swtpm).await;
@@ -278,7 +278,7 @@ async fn tpm_ak_passes_the_ak_template_check_and_its_name_is_the_software_name()
 
 #[tokio::test]
 async fn envelopes_of_1_byte_128_bytes_and_1_mib_round_trip_through_the_tpm() {
-    let Some(swtpm) = Swtpm::start_or_skip().unwrap() else {
+    let Some(swtpm) = Swtpm::start_or_skip().await.unwrap() else {
         return;
     };
     let tpm = connect(&swtpm).await;
@@ -328,7 +328,7 @@ fn pem(label: &str, der: &[u8]) -> String {
 
 #[tokio::test]
 async fn ek_public_from_the_tpm_matches_its_certificate_issued_by_the_swtpm_ca() {
-    let Some(swtpm) = Swtpm::start_or_skip().unwrap() else {
+    let Some(swtpm) = Swtpm::start_or_skip().await.unwrap() else {
         return;
     };
     let tpm = connect(&swtpm).await;
@@ -351,7 +351,7 @@ async fn ek_public_from_the_tpm_matches_its_certificate_issued_by_the_swtpm_ca()
     let (_, issuer) = x509_parser::parse_x509_certificate(&issuer_der).unwrap();
     assert_eq!(certificate.issuer(), issuer.subject());
     // A different TPM's EK does not match this certificate.
-    let other = Swtpm::start_with_new_identity().unwrap();
+    let other = Swtpm::start_with_new_identity().await.unwrap();
     let other_ek = connect(&other).await.ek_public().await.unwrap();
     assert!(!ek_matches_pem(&ek_public(&other_ek.public), &spki_pem));
 }

@@ -4,7 +4,7 @@
 mod support;
 
 use base64::Engine as _;
-use support::{Console, GOOD_ID, GOOD_VM, SECRET_VALUES, TAMPERED_ID, TAMPERED_VM};
+use support::{Console, GOOD_VM, GOOD_VM_ID, SECRET_VALUES, TAMPERED_VM, TAMPERED_VM_ID};
 use tokendist_core::approval::verify;
 use tokendist_core::server_seal;
 use tokendist_store::{EventKind, EventQuery};
@@ -18,14 +18,14 @@ async fn approving_the_good_vm_stores_a_signed_approval_with_encrypted_secrets_o
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
         run.stdout
-            .contains(&format!("Approved {GOOD_VM} (id {GOOD_ID}): revision 1")),
+            .contains(&format!("Approved {GOOD_VM} (id {GOOD_VM_ID}): revision 1")),
         "{}",
         run.stdout
     );
 
     let store = console.store().await;
     let approval = store
-        .get_approval(GOOD_ID)
+        .get_approval(GOOD_VM_ID)
         .await
         .unwrap()
         .expect("approval stored");
@@ -54,7 +54,7 @@ async fn approving_the_good_vm_stores_a_signed_approval_with_encrypted_secrets_o
         let opened = server_seal::open(
             &server_key,
             &sealed,
-            &server_seal::binding(GOOD_ID, &secret.name),
+            &server_seal::binding(GOOD_VM_ID, &secret.name),
         )
         .unwrap();
         assert_eq!(&opened[..], value.as_bytes());
@@ -77,7 +77,7 @@ async fn approving_the_good_vm_stores_a_signed_approval_with_encrypted_secrets_o
     }
 
     let events = store
-        .list_events(&EventQuery::latest(10).for_instance(GOOD_ID))
+        .list_events(&EventQuery::latest(10).for_instance(GOOD_VM_ID))
         .await
         .unwrap();
     assert_eq!(events.len(), 1);
@@ -91,7 +91,7 @@ async fn re_approval_replaces_the_record_at_the_next_revision_and_removes_the_pe
     let console = Console::start().await;
     let store = console.store().await;
     store
-        .upsert_pending(&support::pending_attempt(GOOD_ID, GOOD_VM))
+        .upsert_pending(&support::pending_attempt(GOOD_VM_ID, GOOD_VM))
         .await
         .unwrap();
     assert_eq!(
@@ -99,12 +99,12 @@ async fn re_approval_replaces_the_record_at_the_next_revision_and_removes_the_pe
         0
     );
     assert!(
-        store.get_pending(GOOD_ID).await.unwrap().is_none(),
+        store.get_pending(GOOD_VM_ID).await.unwrap().is_none(),
         "pending record removed"
     );
-    let second = console.approve(GOOD_ID, &["--yes", "--no-tpm"]).await;
+    let second = console.approve(GOOD_VM_ID, &["--yes", "--no-tpm"]).await;
     assert_eq!(second.code, 0, "{second:?}");
-    let approval = store.get_approval(GOOD_ID).await.unwrap().unwrap();
+    let approval = store.get_approval(GOOD_VM_ID).await.unwrap().unwrap();
     assert_eq!(approval.revision, 2);
     verify(&approval, &[console.alice_public()]).unwrap();
 }
@@ -133,7 +133,7 @@ async fn approving_the_tampered_vm_is_refused_naming_the_failed_checks() {
     assert!(run.stderr.contains("--force --reason"), "{}", run.stderr);
     let store = console.store().await;
     assert!(
-        store.get_approval(TAMPERED_ID).await.unwrap().is_none(),
+        store.get_approval(TAMPERED_VM_ID).await.unwrap().is_none(),
         "nothing written"
     );
 }
@@ -159,7 +159,7 @@ async fn forcing_the_tampered_vm_is_refused_because_its_ssh_keys_are_never_appro
         run.stderr
     );
     let store = console.store().await;
-    assert!(store.get_approval(TAMPERED_ID).await.unwrap().is_none());
+    assert!(store.get_approval(TAMPERED_VM_ID).await.unwrap().is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -182,7 +182,7 @@ async fn approve_without_a_terminal_or_yes_is_refused_and_says_to_pass_yes() {
         console
             .store()
             .await
-            .get_approval(GOOD_ID)
+            .get_approval(GOOD_VM_ID)
             .await
             .unwrap()
             .is_none()
@@ -215,7 +215,7 @@ async fn no_tpm_without_the_servers_key_is_a_usage_error_naming_server_key() {
         console
             .store()
             .await
-            .get_approval(GOOD_ID)
+            .get_approval(GOOD_VM_ID)
             .await
             .unwrap()
             .is_none()

@@ -9,7 +9,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use sha2::{Digest as _, Sha256};
 use support::vtpm::{EXTENDED_PCR, POLICY_PCRS, VmTpm};
-use support::{Console, GOOD_ID, GOOD_VM, PROJECT, SECRET_VALUES, ZONE};
+use support::{Console, GOOD_VM, GOOD_VM_ID, PROJECT, SECRET_VALUES, ZONE};
 use tokendist_core::approval::verify;
 use tokendist_store::{EventKind, EventQuery};
 
@@ -50,7 +50,7 @@ async fn tpm_approval_seals_every_secret_so_only_the_vms_tpm_with_the_approved_p
         return;
     };
     let store = console.store().await;
-    let record = vm.verified_quote_record(GOOD_ID).await;
+    let record = vm.verified_quote_record(GOOD_VM_ID).await;
     store.put_attestation(&record).await.unwrap();
 
     let run = console.approve(GOOD_VM, &["--yes"]).await;
@@ -68,7 +68,7 @@ async fn tpm_approval_seals_every_secret_so_only_the_vms_tpm_with_the_approved_p
         "{}",
         run.stdout
     );
-    let approval = store.get_approval(GOOD_ID).await.unwrap().unwrap();
+    let approval = store.get_approval(GOOD_VM_ID).await.unwrap().unwrap();
     verify(&approval, &[console.alice_public()]).unwrap();
     assert!(approval.require_tpm);
     let policy = approval.pcr_policy.as_ref().unwrap();
@@ -83,7 +83,7 @@ async fn tpm_approval_seals_every_secret_so_only_the_vms_tpm_with_the_approved_p
         assert_eq!(secret.plaintext_len, value.len() as u64);
         let envelope = STANDARD.decode(&secret.data).unwrap();
         let opened = vm
-            .open(&envelope, &POLICY_PCRS, GOOD_ID, &secret.name)
+            .open(&envelope, &POLICY_PCRS, GOOD_VM_ID, &secret.name)
             .await
             .unwrap();
         assert_eq!(opened, value.as_bytes());
@@ -112,7 +112,7 @@ async fn tpm_approval_seals_every_secret_so_only_the_vms_tpm_with_the_approved_p
     }
 
     let events = store
-        .list_events(&EventQuery::latest(10).for_instance(GOOD_ID))
+        .list_events(&EventQuery::latest(10).for_instance(GOOD_VM_ID))
         .await
         .unwrap();
     assert_eq!(events[0].kind, EventKind::Approved);
@@ -128,7 +128,7 @@ async fn tpm_approval_seals_every_secret_so_only_the_vms_tpm_with_the_approved_p
         .await
         .unwrap();
     let error = vm
-        .open(&envelopes[0], &POLICY_PCRS, GOOD_ID, "db-password")
+        .open(&envelopes[0], &POLICY_PCRS, GOOD_VM_ID, "db-password")
         .await
         .unwrap_err();
     assert!(
@@ -152,20 +152,20 @@ async fn tpm_approval_without_a_verified_quote_or_pcr_is_refused_with_exit_3_say
         "{}",
         run.stderr
     );
-    assert!(store.get_approval(GOOD_ID).await.unwrap().is_none());
+    assert!(store.get_approval(GOOD_VM_ID).await.unwrap().is_none());
 
     // A quote that did not verify is no better.
     let Some(vm) = VmTpm::install(&console, GOOD_VM).await else {
         return;
     };
-    let mut record = vm.verified_quote_record(GOOD_ID).await;
+    let mut record = vm.verified_quote_record(GOOD_VM_ID).await;
     record.verified = false;
     record.sign(&vm.server_receipt_key);
     store.put_attestation(&record).await.unwrap();
     let run = console.approve(GOOD_VM, &["--yes"]).await;
     assert_eq!(run.code, 3, "{run:?}");
     assert!(run.stderr.contains("did not verify"), "{}", run.stderr);
-    assert!(store.get_approval(GOOD_ID).await.unwrap().is_none());
+    assert!(store.get_approval(GOOD_VM_ID).await.unwrap().is_none());
 
     let seal_run = {
         std::fs::write(console.path("plain.bin"), b"value").unwrap();
@@ -197,7 +197,7 @@ async fn tpm_approval_with_pcr_flags_seals_to_those_values_without_an_attestatio
     let approval = console
         .store()
         .await
-        .get_approval(GOOD_ID)
+        .get_approval(GOOD_VM_ID)
         .await
         .unwrap()
         .unwrap();
@@ -209,7 +209,7 @@ async fn tpm_approval_with_pcr_flags_seals_to_those_values_without_an_attestatio
         .open(
             &STANDARD.decode(&secret.data).unwrap(),
             &POLICY_PCRS,
-            GOOD_ID,
+            GOOD_VM_ID,
             &secret.name,
         )
         .await
@@ -230,7 +230,7 @@ async fn tpm_approval_of_a_vm_without_an_ek_is_refused_suggesting_no_tpm() {
         run.stderr
     );
     let store = console.store().await;
-    assert!(store.get_approval(GOOD_ID).await.unwrap().is_none());
+    assert!(store.get_approval(GOOD_VM_ID).await.unwrap().is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -241,7 +241,7 @@ async fn sealed_file_opens_in_the_vms_tpm_and_approve_stores_it_unchanged() {
     };
     let store = console.store().await;
     store
-        .put_attestation(&vm.verified_quote_record(GOOD_ID).await)
+        .put_attestation(&vm.verified_quote_record(GOOD_VM_ID).await)
         .await
         .unwrap();
     let secret = b"api-token-value-9931 \x00\xff binary too";
@@ -252,7 +252,7 @@ async fn sealed_file_opens_in_the_vms_tpm_and_approve_stores_it_unchanged() {
     assert_eq!(run.code, 0, "{run:?}");
     let sealed = std::fs::read(console.path("sealed.bin")).unwrap();
     let opened = vm
-        .open(&sealed, &POLICY_PCRS, GOOD_ID, "api-token")
+        .open(&sealed, &POLICY_PCRS, GOOD_VM_ID, "api-token")
         .await
         .unwrap();
     assert_eq!(opened, secret);
@@ -266,8 +266,8 @@ async fn sealed_file_opens_in_the_vms_tpm_and_approve_stores_it_unchanged() {
     let envelope = tokendist_core::tpm::Envelope::decode(&sealed).unwrap();
     let data_key = vm.unseal_data_key(&envelope, &POLICY_PCRS).await.unwrap();
     for (instance, name) in [
-        (GOOD_ID, "db-password"),
-        (support::TAMPERED_ID, "api-token"),
+        (GOOD_VM_ID, "db-password"),
+        (support::TAMPERED_VM_ID, "api-token"),
     ] {
         assert_eq!(
             tokendist_core::tpm::open_envelope_with_data_key(
@@ -288,7 +288,7 @@ async fn sealed_file_opens_in_the_vms_tpm_and_approve_stores_it_unchanged() {
     ));
     let run = console.approve(GOOD_VM, &["--yes"]).await;
     assert_eq!(run.code, 0, "{run:?}");
-    let approval = store.get_approval(GOOD_ID).await.unwrap().unwrap();
+    let approval = store.get_approval(GOOD_VM_ID).await.unwrap().unwrap();
     let stored = &approval.secrets[1];
     assert_eq!(
         (stored.secret_type.as_str(), stored.protection.as_str()),
@@ -306,7 +306,7 @@ async fn a_sealed_file_for_other_pcr_values_is_refused_by_approve() {
     };
     let store = console.store().await;
     store
-        .put_attestation(&vm.verified_quote_record(GOOD_ID).await)
+        .put_attestation(&vm.verified_quote_record(GOOD_VM_ID).await)
         .await
         .unwrap();
     std::fs::write(console.path("plain.bin"), b"value").unwrap();
@@ -329,7 +329,7 @@ async fn a_sealed_file_for_other_pcr_values_is_refused_by_approve() {
         "{}",
         run.stderr
     );
-    assert!(store.get_approval(GOOD_ID).await.unwrap().is_none());
+    assert!(store.get_approval(GOOD_VM_ID).await.unwrap().is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -340,7 +340,7 @@ async fn show_compares_the_last_quote_with_the_approved_pcr_policy_per_pcr() {
     };
     let store = console.store().await;
     store
-        .put_attestation(&vm.verified_quote_record(GOOD_ID).await)
+        .put_attestation(&vm.verified_quote_record(GOOD_VM_ID).await)
         .await
         .unwrap();
     assert_eq!(console.approve(GOOD_VM, &["--yes"]).await.code, 0);
@@ -389,7 +389,7 @@ async fn show_compares_the_last_quote_with_the_approved_pcr_policy_per_pcr() {
     // The VM's PCR 16 changes and its next quote records that.
     vm.tpm.extend_pcr(EXTENDED_PCR, b"tampered").await.unwrap();
     store
-        .put_attestation(&vm.verified_quote_record(GOOD_ID).await)
+        .put_attestation(&vm.verified_quote_record(GOOD_VM_ID).await)
         .await
         .unwrap();
     let text = console.run(&["show", GOOD_VM, "--trust-key", &trust]).await;

@@ -11,12 +11,12 @@ mod support;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use support::vtpm::{POLICY_PCRS, VmTpm};
-use support::{Console, GOOD_ID, GOOD_VM, PROJECT, SECRET_VALUES, ZONE};
+use support::{Console, GOOD_VM, GOOD_VM_ID, PROJECT, SECRET_VALUES, ZONE};
 use tokendist_store::AttestationRecord;
 
 /// The record name the refusals must give.
 fn record_name() -> String {
-    format!("attestations/{GOOD_ID}")
+    format!("attestations/{GOOD_VM_ID}")
 }
 
 /// Rewrites the good VM's `attestations` row directly in the SQLite file, as someone with write
@@ -26,7 +26,7 @@ fn edit_row(console: &Console, edit: impl FnOnce(&mut AttestationRecord)) {
     let json: String = conn
         .query_row(
             "SELECT record FROM attestations WHERE instance_id = ?1",
-            [GOOD_ID],
+            [GOOD_VM_ID],
             |row| row.get(0),
         )
         .unwrap();
@@ -35,7 +35,7 @@ fn edit_row(console: &Console, edit: impl FnOnce(&mut AttestationRecord)) {
     let changed = conn
         .execute(
             "UPDATE attestations SET record = ?1 WHERE instance_id = ?2",
-            rusqlite::params![serde_json::to_string(&record).unwrap(), GOOD_ID],
+            rusqlite::params![serde_json::to_string(&record).unwrap(), GOOD_VM_ID],
         )
         .unwrap();
     assert_eq!(changed, 1);
@@ -53,7 +53,7 @@ async fn an_edited_attestation_row_is_refused_by_name_and_the_untouched_row_stil
         return;
     };
     let store = console.store().await;
-    let original = vm.verified_quote_record(GOOD_ID).await;
+    let original = vm.verified_quote_record(GOOD_VM_ID).await;
     let attacker = ed25519_dalek::SigningKey::from_bytes(&[0x66; 32]);
 
     type Edit = Box<dyn FnOnce(&mut AttestationRecord)>;
@@ -109,7 +109,7 @@ async fn an_edited_attestation_row_is_refused_by_name_and_the_untouched_row_stil
             run.stderr
         );
         assert!(
-            store.get_approval(GOOD_ID).await.unwrap().is_none(),
+            store.get_approval(GOOD_VM_ID).await.unwrap().is_none(),
             "{attack}: an approval was written"
         );
     }
@@ -152,14 +152,14 @@ async fn an_edited_attestation_row_is_refused_by_name_and_the_untouched_row_stil
     );
     let run = console.approve(GOOD_VM, &["--yes"]).await;
     assert_eq!(run.code, 0, "{run:?}");
-    let approval = store.get_approval(GOOD_ID).await.unwrap().unwrap();
+    let approval = store.get_approval(GOOD_VM_ID).await.unwrap().unwrap();
     assert_eq!(approval.pcr_policy.unwrap().pcrs, original.pcr_values);
     let secret = &approval.secrets[0];
     let opened = vm
         .open(
             &STANDARD.decode(&secret.data).unwrap(),
             &POLICY_PCRS,
-            GOOD_ID,
+            GOOD_VM_ID,
             &secret.name,
         )
         .await
@@ -176,7 +176,7 @@ async fn a_signed_row_whose_quote_does_not_cover_its_values_is_refused() {
         return;
     };
     let store = console.store().await;
-    let mut record = vm.verified_quote_record(GOOD_ID).await;
+    let mut record = vm.verified_quote_record(GOOD_VM_ID).await;
     record.pcr_values.insert(7, bobs_value());
     record.sign(&vm.server_receipt_key);
     store.put_attestation(&record).await.unwrap();
@@ -189,7 +189,7 @@ async fn a_signed_row_whose_quote_does_not_cover_its_values_is_refused() {
         "{}",
         run.stderr
     );
-    assert!(store.get_approval(GOOD_ID).await.unwrap().is_none());
+    assert!(store.get_approval(GOOD_VM_ID).await.unwrap().is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -200,7 +200,7 @@ async fn without_the_servers_receipt_key_the_record_is_not_used() {
     };
     let store = console.store().await;
     store
-        .put_attestation(&vm.verified_quote_record(GOOD_ID).await)
+        .put_attestation(&vm.verified_quote_record(GOOD_VM_ID).await)
         .await
         .unwrap();
 
@@ -214,5 +214,5 @@ async fn without_the_servers_receipt_key_the_record_is_not_used() {
         "{}",
         run.stderr
     );
-    assert!(store.get_approval(GOOD_ID).await.unwrap().is_none());
+    assert!(store.get_approval(GOOD_VM_ID).await.unwrap().is_none());
 }

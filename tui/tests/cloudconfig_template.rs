@@ -5,11 +5,8 @@
 
 mod support;
 
-use std::path::Path;
-use std::process::Command;
-
 use serde_json::Value;
-use support::{Console, GOOD_DIGEST, GOOD_ID, GOOD_VM, PROJECT, TAMPERED_VM, ZONE};
+use support::{Console, GOOD_DIGEST, GOOD_VM, GOOD_VM_ID, PROJECT, TAMPERED_VM, ZONE};
 use tokendist_core::approval::verify;
 use tokendist_core::checks::REVIEW_CHECKS;
 
@@ -47,9 +44,10 @@ fn gcloud_set_user_data(console: &Console, vm: &str, user_data: &str) {
     let file = console.path("user-data.yaml");
     std::fs::write(&file, user_data).unwrap();
     let api = console.sim.as_ref().unwrap().api;
-    let config_dir = console.path("gcloud");
-    let output = Command::new("/usr/bin/gcloud")
-        .args([
+    tokendist_testkit::gcpsim::gcloud(
+        api,
+        &console.path("gcloud"),
+        &[
             "compute",
             "instances",
             "add-metadata",
@@ -58,28 +56,13 @@ fn gcloud_set_user_data(console: &Console, vm: &str, user_data: &str) {
             ZONE,
             "--metadata-from-file",
             &format!("user-data={}", file.display()),
-        ])
-        .env("CLOUDSDK_AUTH_DISABLE_CREDENTIALS", "true")
-        .env("CLOUDSDK_CORE_DISABLE_PROMPTS", "1")
-        .env("CLOUDSDK_CORE_PROJECT", PROJECT)
-        .env(
-            "CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE",
-            format!("http://{api}/compute/v1/"),
-        )
-        .env("CLOUDSDK_CONFIG", &config_dir)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "gcloud failed: {}",
-        String::from_utf8_lossy(&output.stderr)
+        ],
     );
 }
 
 fn good_user_data() -> String {
     std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../sim/scenarios/tokenclient-good.cloud-config.yaml"),
+        tokendist_testkit::demo::scenarios_dir().join("tokenclient-good.cloud-config.yaml"),
     )
     .unwrap()
 }
@@ -173,7 +156,7 @@ async fn approving_without_a_template_is_refused_naming_the_check() {
     );
     assert!(run.stderr.contains("--force --reason"), "{}", run.stderr);
     let store = console.store().await;
-    assert!(store.get_approval(GOOD_ID).await.unwrap().is_none());
+    assert!(store.get_approval(GOOD_VM_ID).await.unwrap().is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -189,7 +172,7 @@ async fn forcing_an_approval_without_a_template_signs_the_reason_into_the_approv
         .await;
     assert_eq!(run.code, 0, "{run:?}");
     let store = console.store().await;
-    let mut approval = store.get_approval(GOOD_ID).await.unwrap().unwrap();
+    let mut approval = store.get_approval(GOOD_VM_ID).await.unwrap().unwrap();
     assert_eq!(approval.forced_reason.as_deref(), Some(reason));
     verify(&approval, &[console.alice_public()]).unwrap();
     approval.forced_reason = None;

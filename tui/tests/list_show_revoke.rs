@@ -5,7 +5,7 @@
 mod support;
 
 use serde_json::Value;
-use support::{Console, GOOD_ID, GOOD_VM, PROJECT, TAMPERED_ID, TAMPERED_VM, ZONE};
+use support::{Console, GOOD_VM, GOOD_VM_ID, PROJECT, TAMPERED_VM, TAMPERED_VM_ID, ZONE};
 use tokendist_core::approval::verify;
 use tokendist_store::{EventKind, EventQuery};
 
@@ -23,11 +23,11 @@ async fn list_json_shows_pending_and_approved_vms_with_the_documented_fields() {
     let console = Console::start().await;
     let store = console.store().await;
     store
-        .upsert_pending(&support::pending_attempt(TAMPERED_ID, TAMPERED_VM))
+        .upsert_pending(&support::pending_attempt(TAMPERED_VM_ID, TAMPERED_VM))
         .await
         .unwrap();
     store
-        .upsert_pending(&support::pending_attempt(TAMPERED_ID, TAMPERED_VM))
+        .upsert_pending(&support::pending_attempt(TAMPERED_VM_ID, TAMPERED_VM))
         .await
         .unwrap();
     assert_eq!(
@@ -42,7 +42,7 @@ async fn list_json_shows_pending_and_approved_vms_with_the_documented_fields() {
     assert_eq!(vms.len(), 2);
     let pending = &vms[0];
     assert_eq!(pending["state"], "pending");
-    assert_eq!(pending["instance_id"], TAMPERED_ID);
+    assert_eq!(pending["instance_id"], TAMPERED_VM_ID);
     assert_eq!(pending["name"], TAMPERED_VM);
     assert_eq!(pending["project"], PROJECT);
     assert_eq!(pending["zone"], ZONE);
@@ -54,7 +54,7 @@ async fn list_json_shows_pending_and_approved_vms_with_the_documented_fields() {
     assert!(pending["last_seen"].is_string() && pending["approved_at"].is_null());
     let approved = &vms[1];
     assert_eq!(approved["state"], "approved");
-    assert_eq!(approved["instance_id"], GOOD_ID);
+    assert_eq!(approved["instance_id"], GOOD_VM_ID);
     assert_eq!(approved["revision"], 1);
     assert_eq!(approved["attempts"], 0);
     assert!(approved["approved_at"].is_string() && approved["revoked_at"].is_null());
@@ -90,7 +90,7 @@ async fn list_json_shows_pending_and_approved_vms_with_the_documented_fields() {
     assert!(
         table
             .stdout
-            .contains(&format!("{TAMPERED_ID}  {TAMPERED_VM}")),
+            .contains(&format!("{TAMPERED_VM_ID}  {TAMPERED_VM}")),
         "{}",
         table.stdout
     );
@@ -114,7 +114,7 @@ async fn show_json_of_an_unapproved_vm_evaluates_the_proposal_with_every_check()
     let show = run.json();
     assert_eq!(show["evaluated_against"], "proposal");
     assert!(show["approval"].is_null());
-    assert_eq!(show["instance"]["instance_id"], TAMPERED_ID);
+    assert_eq!(show["instance"]["instance_id"], TAMPERED_VM_ID);
     assert_eq!(
         show["instance"]["nat_ips"],
         serde_json::json!(["34.121.225.37"])
@@ -181,7 +181,7 @@ async fn show_by_id_of_an_approved_vm_finds_it_in_the_store_and_checks_the_appro
     let run = console
         .run(&[
             "show",
-            GOOD_ID,
+            GOOD_VM_ID,
             "--json",
             "--trust-key",
             &console.arg("alice.pub"),
@@ -203,7 +203,7 @@ async fn show_by_id_of_an_approved_vm_finds_it_in_the_store_and_checks_the_appro
     assert_eq!(show["failed_checks"], serde_json::json!([]));
 
     // Without trusting Alice's key the same approval fails approval.signature, as on the server.
-    let untrusted = console.run(&["show", GOOD_ID, "--json"]).await.json();
+    let untrusted = console.run(&["show", GOOD_VM_ID, "--json"]).await.json();
     assert_eq!(check(&untrusted, "approval.signature")["outcome"], "fail");
 
     let text = console.run(&["show", GOOD_VM]).await;
@@ -270,13 +270,13 @@ async fn revoke_sets_revoked_at_in_a_record_whose_signature_still_verifies() {
         .await;
     assert_eq!(run.code, 0, "{run:?}");
     let store = console.store().await;
-    let approval = store.get_approval(GOOD_ID).await.unwrap().unwrap();
+    let approval = store.get_approval(GOOD_VM_ID).await.unwrap().unwrap();
     assert!(approval.revoked_at.is_some());
     assert_eq!(approval.revoke_reason.as_deref(), Some("decommissioned"));
     assert_eq!(approval.revision, 2);
     verify(&approval, &[console.alice_public()]).unwrap();
     let events = store
-        .list_events(&EventQuery::latest(10).for_instance(GOOD_ID))
+        .list_events(&EventQuery::latest(10).for_instance(GOOD_VM_ID))
         .await
         .unwrap();
     assert_eq!(events[0].kind, EventKind::Revoked);
@@ -286,7 +286,7 @@ async fn revoke_sets_revoked_at_in_a_record_whose_signature_still_verifies() {
     assert_eq!(list["vms"][0]["state"], "revoked");
     let again = console
         .run(&[
-            "revoke", GOOD_ID, "--reason", "twice", "--key", &key, "--yes",
+            "revoke", GOOD_VM_ID, "--reason", "twice", "--key", &key, "--yes",
         ])
         .await;
     assert_eq!(again.code, 1, "{again:?}");

@@ -10,7 +10,7 @@ mod support;
 use std::path::Path;
 
 use serde_json::Value;
-use support::{Console, GOOD_ID, GOOD_VM, PROJECT, ZONE};
+use support::{Console, GOOD_VM, GOOD_VM_ID, PROJECT, ZONE};
 use tokendist_sim::{Api, FaultSpec, Scenario};
 use tokendist_store::{EventKind, EventQuery};
 
@@ -64,7 +64,7 @@ async fn assert_nothing_approved(console: &Console) {
         console
             .store()
             .await
-            .get_approval(GOOD_ID)
+            .get_approval(GOOD_VM_ID)
             .await
             .unwrap()
             .is_none(),
@@ -225,7 +225,7 @@ async fn forcing_a_project_check_records_the_reason_and_the_failed_check() {
     let events = console
         .store()
         .await
-        .list_events(&EventQuery::latest(10).for_instance(GOOD_ID))
+        .list_events(&EventQuery::latest(10).for_instance(GOOD_VM_ID))
         .await
         .unwrap();
     assert_eq!(events[0].kind, EventKind::Approved);

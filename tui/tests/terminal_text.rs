@@ -8,7 +8,7 @@ mod support;
 
 use std::path::Path;
 
-use support::{Console, GOOD_VM, PROJECT, TAMPERED_ID, ZONE};
+use support::{Console, GOOD_VM, PROJECT, TAMPERED_VM_ID, ZONE};
 use tokendist_sim::{AuditEntryInput, Scenario};
 
 const CLEAR_SCREEN: &str = "\u{1b}[2J";
@@ -48,7 +48,7 @@ async fn show_and_list_escape_control_characters_from_google_and_the_store() {
     let store = console.store().await;
     store
         .upsert_pending(&support::pending_attempt(
-            TAMPERED_ID,
+            TAMPERED_VM_ID,
             &format!("tokenclient-{CLEAR_SCREEN}\rtampered"),
         ))
         .await

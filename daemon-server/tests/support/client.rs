@@ -1,5 +1,5 @@
 //! A tonic `TokenService` client over mTLS (pinning the test CA, SNI `localhost`), and helpers to call
-//! it with a bearer token and to read denials (gRPC code + the failed check names in the details).
+//! it with a bearer token; denials are read with `tokendist_testkit::assert_denied`.
 
 use std::net::SocketAddr;
 
@@ -7,7 +7,7 @@ use tokendist_proto::denial_of;
 use tokendist_proto::v1 as pb;
 use tokendist_proto::v1::token_service_client::TokenServiceClient;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
-use tonic::{Code, Request, Status};
+use tonic::{Request, Status};
 
 use super::pki::ClientIdentity;
 
@@ -81,33 +81,4 @@ pub async fn try_begin_session(
         .map(tonic::Response::into_inner)
 }
 
-/// The failed check names a denial carries, sorted.
-pub fn failed_checks(status: &Status) -> Vec<String> {
-    let denial =
-        denial_of(status).unwrap_or_else(|| panic!("{status:?} carries no Denial details"));
-    let mut names: Vec<String> = denial
-        .checks
-        .iter()
-        .filter(|c| c.outcome == pb::CheckOutcome::Fail as i32)
-        .map(|c| c.name.clone())
-        .collect();
-    names.sort();
-    names
-}
-
-/// Asserts `result` is an error with `code` whose Denial lists exactly `expected` (any order).
-pub fn assert_denied<T: std::fmt::Debug>(
-    result: Result<T, Status>,
-    code: Code,
-    expected: &[&str],
-) -> Status {
-    let status = match result {
-        Ok(value) => panic!("expected {code:?} {expected:?}, got a release: {value:?}"),
-        Err(status) => status,
-    };
-    assert_eq!(status.code(), code, "{status:?}");
-    let mut expected: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
-    expected.sort();
-    assert_eq!(failed_checks(&status), expected, "{status:?}");
-    status
-}
+pub use tokendist_testkit::{assert_denied, failed_checks};

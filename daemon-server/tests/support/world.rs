@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+
 use std::sync::Arc;
 
 use tokendist_sim::{MintTokenRequest, RunningSim, Scenario};
@@ -17,20 +18,7 @@ use super::{AUDIENCE, CLIENT_SERIAL, GOOD_VM, PROJECT, TAMPERED_VM, ZONE};
 use tokendist_core::evidence::{FetchError, FetchErrorKind};
 use tokendist_gcp::{ComputeClient, EvidenceCollector, GcpConfig, LoggingClient};
 
-/// The simulator's scenarios directory (cloud-configs and keys live next to demo.toml).
-pub fn scenarios_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../sim/scenarios")
-}
-
-/// The demo scenario's TOML text, for variants.
-pub fn demo_toml() -> String {
-    std::fs::read_to_string(scenarios_dir().join("demo.toml")).unwrap()
-}
-
-/// A scenario from TOML text, resolving paths against the demo's directory.
-pub fn scenario_from(text: &str) -> Scenario {
-    Scenario::from_toml_str(text, &scenarios_dir()).unwrap()
-}
+pub use tokendist_testkit::demo::{demo_toml, scenario_from};
 
 /// The VMs whose evidence tests read.
 const VMS: [&str; 2] = [GOOD_VM, TAMPERED_VM];
@@ -58,9 +46,7 @@ pub async fn undecodable_evidence(sim: &RunningSim, vm: &str) -> Option<String> 
 /// Starts gcpsim and checks that every VM's evidence decodes through the real Compute client
 /// (a fingerprint Google's decoder rejects is a gcpsim fidelity bug, and fails the test here).
 async fn start_decodable_sim(scenario: Scenario) -> RunningSim {
-    let sim = RunningSim::start(scenario, "127.0.0.1".parse().unwrap())
-        .await
-        .unwrap();
+    let sim = tokendist_testkit::gcpsim::start(scenario).await;
     for vm in VMS {
         if sim.metadata.contains_key(vm)
             && let Some(reason) = undecodable_evidence(&sim, vm).await
@@ -198,7 +184,7 @@ retry = "none"
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
         server::launch(self.dir.path(), name, config, &env)
-            .ready()
+            .serving(server::READY_DEADLINE)
             .await
     }
 

@@ -2,15 +2,16 @@
 //! overridden, no credentials, a private configuration directory), for the gcloud tests.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code)]
 
-use std::process::Command;
+use std::path::Path;
 
 use serde_json::Value;
+use tokendist_testkit::gcpsim::{GcpsimProcess, gcloud};
 
-use super::{GOOD_VM, PROJECT, SimProcess, ZONE, demo_path};
+use super::{GOOD_VM, ZONE, demo_path};
 
 /// `gcloud` against a running demo `gcpsim`.
 pub struct Gcloud {
-    pub sim: SimProcess,
+    pub sim: GcpsimProcess,
     config: tempfile::TempDir,
 }
 
@@ -18,35 +19,14 @@ impl Gcloud {
     /// Starts `gcpsim` on the demo scenario.
     pub fn start() -> Gcloud {
         Gcloud {
-            sim: SimProcess::spawn(&demo_path()),
+            sim: GcpsimProcess::spawn(Path::new(env!("CARGO_BIN_EXE_gcpsim")), &demo_path()),
             config: tempfile::tempdir().unwrap(),
         }
     }
 
     /// Runs gcloud with the simulator's endpoints; returns stdout, panicking with stderr on failure.
     pub fn run(&self, args: &[&str]) -> String {
-        let output = Command::new("/usr/bin/gcloud")
-            .args(args)
-            .env("CLOUDSDK_AUTH_DISABLE_CREDENTIALS", "true")
-            .env("CLOUDSDK_CORE_DISABLE_PROMPTS", "1")
-            .env("CLOUDSDK_CORE_PROJECT", PROJECT)
-            .env(
-                "CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE",
-                format!("http://{}/compute/v1/", self.sim.api),
-            )
-            .env(
-                "CLOUDSDK_API_ENDPOINT_OVERRIDES_LOGGING",
-                format!("http://{}/", self.sim.api),
-            )
-            .env("CLOUDSDK_CONFIG", self.config.path())
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "gcloud {args:?} failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).unwrap()
+        gcloud(self.sim.api, self.config.path(), args)
     }
 
     /// [`Gcloud::run`] with `--format=json`, parsed.

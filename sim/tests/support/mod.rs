@@ -1,40 +1,20 @@
-//! Test helpers: the demo scenario, an in-process simulator, the `gcpsim` binary as a child process,
-//! fixtures, and JSON shape comparison.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code)]
+//! Test helpers: fixtures and JSON shape comparison; the demo scenario, the in-process simulator and
+//! the `gcpsim` binary as a child process come from `tokendist_testkit`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// Not every test binary uses every helper or re-exported name.
+#![allow(dead_code, unused_imports)]
 
-use std::net::{IpAddr, Ipv4Addr};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
-use tokendist_sim::{RunningSim, Scenario};
+use tokendist_sim::RunningSim;
+pub use tokendist_testkit::demo::{
+    GOOD_VM, GOOD_VM_ID, PROJECT, TAMPERED_VM, TAMPERED_VM_ID, ZONE, demo_path,
+    demo_scenario as demo,
+};
+pub use tokendist_testkit::gcpsim::{start, start_demo};
 
 pub mod gcloud;
-
-pub const PROJECT: &str = "bob-project";
-pub const ZONE: &str = "us-central1-a";
-pub const GOOD_VM: &str = "tokenclient-good";
-pub const GOOD_VM_ID: &str = "4708131932155938716";
-pub const TAMPERED_VM: &str = "tokenclient-tampered";
-
-pub fn demo_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/demo.toml")
-}
-
-pub fn demo() -> Scenario {
-    Scenario::from_file(&demo_path()).unwrap()
-}
-
-pub async fn start(scenario: Scenario) -> RunningSim {
-    RunningSim::start(scenario, IpAddr::V4(Ipv4Addr::LOCALHOST))
-        .await
-        .unwrap()
-}
-
-pub async fn start_demo() -> RunningSim {
-    start(demo()).await
-}
 
 pub fn fixture(name: &str) -> Value {
     let path = format!(
@@ -106,71 +86,5 @@ fn diff_into(ours: &Value, google: &Value, path: &str, out: &mut Vec<String>) {
             }
         }
         _ => {}
-    }
-}
-
-/// The `gcpsim` binary running as a child process; killed on drop.
-pub struct SimProcess {
-    child: Child,
-    pub api: String,
-    pub metadata: Value,
-    _dir: tempfile::TempDir,
-}
-
-impl SimProcess {
-    pub fn spawn(scenario: &Path) -> SimProcess {
-        let dir = tempfile::tempdir().unwrap();
-        let ready = dir.path().join("ready.json");
-        let child = Command::new(env!("CARGO_BIN_EXE_gcpsim"))
-            .arg("--scenario")
-            .arg(scenario)
-            .arg("--ready-file")
-            .arg(&ready)
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut process = SimProcess {
-            child,
-            api: String::new(),
-            metadata: Value::Null,
-            _dir: dir,
-        };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Ok(text) = std::fs::read_to_string(&ready) {
-                let value: Value = serde_json::from_str(&text).unwrap();
-                process.api = value["api"].as_str().unwrap().to_string();
-                process.metadata = value["metadata"].clone();
-                return process;
-            }
-            if let Some(status) = process.child.try_wait().unwrap() {
-                panic!("gcpsim exited before it was ready: {status}");
-            }
-            assert!(Instant::now() < deadline, "gcpsim not ready within 20 s");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
-        let deadline = Instant::now() + limit;
-        while Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return Some(status);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        None
-    }
-}
-
-impl Drop for SimProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tokendist_store::{Store, StoreOptions};
 
-use super::firestore_emulator::FirestoreEmulator;
+use tokendist_testkit::FirestoreEmulator;
 
 /// How a test reaches a backend's raw storage.
 pub enum Raw {
@@ -44,7 +44,7 @@ impl Backend {
 
     /// A fresh Firestore store: its own random project on the (private or shared) emulator.
     pub async fn firestore() -> Self {
-        let emulator = FirestoreEmulator::start_or_reuse();
+        let emulator = FirestoreEmulator::start_or_reuse().await;
         let project = format!("test-{}", hex::encode(rand::random::<[u8; 6]>()));
         let url = format!("firestore://{project}/(default)?collection_prefix=td_");
         let options = StoreOptions {

@@ -2,9 +2,9 @@
 //! gcpsim (readiness: `--ready-file`), tokenserver and tokenclient (readiness and status: a
 //! NOTIFY_SOCKET datagram socket per daemon), tokendist subcommands for PKI, keys, list, approve and
 //! revoke, a private swtpm per VM, and the real `gcloud` against gcpsim. Every wait is bounded.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code)]
-
-pub mod process;
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// Not every test binary uses every helper or re-exported name.
+#![allow(dead_code, unused_imports)]
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -13,22 +13,29 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use tokendist_testkit::Swtpm;
+pub use tokendist_testkit::demo::{GOOD_DIGEST, GOOD_VM, GOOD_VM_ID, PROJECT, ZONE};
+use tokendist_testkit::demo::{demo_path, demo_template_settings};
+use tokendist_testkit::gcpsim::GcpsimProcess;
+use tokendist_testkit::process::{Daemon, Notify, binary};
 use tokendist_tpm::{TpmConfig, TpmHandle};
 
-use process::{Daemon, Run};
-
-pub const PROJECT: &str = "bob-project";
-pub const ZONE: &str = "us-central1-a";
-pub const GOOD_VM: &str = "tokenclient-good";
-pub const GOOD_ID: &str = "4708131932155938716";
 pub const AUDIENCE: &str = "https://tokenserver.e2e.example";
-/// The container digest the good VM's cloud-config runs (trusted by Alice's settings).
-pub const GOOD_DIGEST: &str =
-    "sha256:7a82d1280debe6609a7558cd90a33182849b4001616a6742bd1ed07e69cdb6a7";
+/// The binaries the end-to-end tests run.
+pub const BINARIES: [&str; 4] = ["gcpsim", "tokenserver", "tokendist", "tokenclient"];
+/// Every process logs at debug level here, so that the secret-leak checks read the most text.
+const DEBUG_LOG: [(&str, &str); 1] = [("RUST_LOG", "debug")];
 /// The client's longest wait between attempts in these tests.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(1000);
 /// How long any component may take to come up or answer.
 pub const DEADLINE: Duration = Duration::from_secs(60);
+
+/// What one run of a command-line tool produced.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
 
 /// The secrets Alice releases: a RAW password and a binary Tink keyset.
 pub struct Secrets {
@@ -122,7 +129,7 @@ pub struct Client {
 /// Everything one end-to-end test runs.
 pub struct World {
     pub dir: tempfile::TempDir,
-    pub gcpsim: Daemon,
+    pub gcpsim: GcpsimProcess,
     pub api: SocketAddr,
     pub metadata: BTreeMap<String, SocketAddr>,
     pub server: Daemon,
@@ -165,72 +172,24 @@ impl World {
     }
 }
 
-/// The demo's `cloud_config_template.*` settings lines (sim/scenarios/demo-settings.toml), with the
-/// template's path made absolute, so that the console approves the good VM against its template.
-fn demo_template_settings() -> String {
-    let demo = std::fs::read_to_string(repo().join("sim/scenarios/demo-settings.toml")).unwrap();
-    let template = repo().join("dist/cloud-config/tokenclient.template.yaml");
-    demo.lines()
-        .filter(|line| line.starts_with("cloud_config_template."))
-        .map(|line| {
-            if line.starts_with("cloud_config_template.path") {
-                format!(
-                    "cloud_config_template.path = {:?}\n",
-                    template.to_str().unwrap()
-                )
-            } else {
-                format!("{line}\n")
-            }
-        })
-        .collect()
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
 pub fn bin(name: &str) -> PathBuf {
-    tokendist_e2e::binary(name).unwrap_or_else(|e| panic!("{e}"))
+    binary(name).unwrap_or_else(|e| panic!("{e}"))
 }
 
 impl World {
     /// gcpsim on the demo scenario with the good VM's EK taken from a private swtpm (when swtpm is
     /// installed), PKI and keys from `tokendist`, and a ready tokenserver.
     pub async fn start() -> World {
-        for name in tokendist_e2e::BINARIES {
+        for name in BINARIES {
             bin(name);
         }
         let dir = tempfile::tempdir().unwrap();
         let path = |name: &str| dir.path().join(name);
 
-        let ready_file = path("gcpsim.ready");
-        let scenario = repo().join("sim/scenarios/demo.toml");
-        let gcpsim = Daemon::spawn(
-            "gcpsim",
-            &bin("gcpsim"),
-            &[
-                "--scenario",
-                scenario.to_str().unwrap(),
-                "--listen",
-                "127.0.0.1:0",
-                "--ready-file",
-                ready_file.to_str().unwrap(),
-            ],
-            dir.path(),
-            false,
-            &[],
-        );
-        let ready = gcpsim.wait_for_file(&ready_file, DEADLINE).await;
-        let ready: serde_json::Value = serde_json::from_str(&ready).unwrap();
-        let api: SocketAddr = ready["api"].as_str().unwrap().parse().unwrap();
-        let metadata = ready["metadata"]
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.as_str().unwrap().parse().unwrap()))
-            .collect();
+        let gcpsim = GcpsimProcess::start_in(bin("gcpsim"), demo_path(), dir.path().into()).await;
+        let (api, metadata) = (gcpsim.api, gcpsim.metadata.clone());
 
-        let vm_tpm = Swtpm::start_or_skip().unwrap();
+        let vm_tpm = Swtpm::start_or_skip().await.unwrap();
         if let Some(swtpm) = &vm_tpm {
             publish_ek(api, GOOD_VM, swtpm).await;
         }
@@ -323,17 +282,13 @@ rate_limit_per_minute = 600
             &bin("tokenserver"),
             &["--config", config.to_str().unwrap()],
             dir.path(),
-            true,
-            &[],
-        );
-        let ready = server.wait_for("READY=1", DEADLINE).await;
-        let server_addr: SocketAddr = ready
-            .lines()
-            .find_map(|l| l.strip_prefix("STATUS=serving on "))
-            .unwrap_or_else(|| panic!("no address in {ready:?}"))
-            .trim()
-            .parse()
-            .unwrap();
+            Notify::Yes,
+            &DEBUG_LOG,
+        )
+        .serving(DEADLINE)
+        .await;
+        let server_addr = server.addr;
+        let server = server.daemon;
         World {
             dir,
             gcpsim,
@@ -402,7 +357,14 @@ socket = "{socket}"
         .unwrap();
         let mut args = vec!["--config", config.to_str().unwrap()];
         args.extend_from_slice(extra);
-        let daemon = Daemon::spawn(name, &bin("tokenclient"), &args, self.dir.path(), true, &[]);
+        let daemon = Daemon::spawn(
+            name,
+            &bin("tokenclient"),
+            &args,
+            self.dir.path(),
+            Notify::Yes,
+            &DEBUG_LOG,
+        );
         daemon.wait_for("READY=1", DEADLINE).await;
         Client {
             daemon,
@@ -460,28 +422,7 @@ socket = "{socket}"
 
     /// The real gcloud against gcpsim.
     pub fn gcloud(&self, args: &[&str]) -> String {
-        let output = std::process::Command::new("gcloud")
-            .args(args)
-            .env("CLOUDSDK_AUTH_DISABLE_CREDENTIALS", "true")
-            .env("CLOUDSDK_CORE_DISABLE_PROMPTS", "1")
-            .env("CLOUDSDK_CORE_PROJECT", PROJECT)
-            .env(
-                "CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE",
-                format!("http://{}/compute/v1/", self.api),
-            )
-            .env(
-                "CLOUDSDK_API_ENDPOINT_OVERRIDES_LOGGING",
-                format!("http://{}/", self.api),
-            )
-            .env("CLOUDSDK_CONFIG", self.path("gcloud-config"))
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "gcloud {args:?} failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).into_owned()
+        tokendist_testkit::gcpsim::gcloud(self.api, &self.path("gcloud-config"), args)
     }
 
     /// The store's events of the good VM.
@@ -490,7 +431,7 @@ socket = "{socket}"
             .await
             .unwrap();
         store
-            .list_events(&tokendist_store::EventQuery::latest(100).for_instance(GOOD_ID))
+            .list_events(&tokendist_store::EventQuery::latest(100).for_instance(GOOD_VM_ID))
             .await
             .unwrap()
     }

@@ -1,26 +1,22 @@
 //! Test harness for the `tokendist` binary: starts gcpsim in-process on the demo scenario, prepares a
 //! temporary directory (SQLite store, Alice's keys, the server's keys, settings trusting the good
 //! VM's container digest, a secrets file) and runs the real binary against them with stdin closed.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// Not every test binary uses every helper or re-exported name.
+#![allow(dead_code, unused_imports)]
 
 pub mod vtpm;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Arc;
 
 use tokendist_sim::{RunningSim, Scenario};
 use tokendist_store::{Store, StoreOptions};
-
-pub const PROJECT: &str = "bob-project";
-pub const ZONE: &str = "us-central1-a";
-pub const GOOD_VM: &str = "tokenclient-good";
-pub const GOOD_ID: &str = "4708131932155938716";
-pub const TAMPERED_VM: &str = "tokenclient-tampered";
-pub const TAMPERED_ID: &str = "7294015836620471935";
-/// The container digest the good VM's cloud-config runs.
-pub const GOOD_DIGEST: &str =
-    "sha256:7a82d1280debe6609a7558cd90a33182849b4001616a6742bd1ed07e69cdb6a7";
+pub use tokendist_testkit::demo::{
+    GOOD_DIGEST, GOOD_VM, GOOD_VM_ID, GOOD_VM_NAT_IP, PROJECT, SERVICE_ACCOUNT, TAMPERED_VM,
+    TAMPERED_VM_ID, ZONE, demo_scenario, demo_template_settings, scenario_without_good_ek,
+};
 /// Secret values that must never reach the store in plaintext.
 pub const SECRET_VALUES: [&str; 2] = [
     "correct-horse-battery-staple-4711",
@@ -52,42 +48,6 @@ pub struct Console {
     pub dir: tempfile::TempDir,
 }
 
-/// The demo's `cloud_config_template.*` settings lines (sim/scenarios/demo-settings.toml), with the
-/// template's path made absolute so that they work from any settings file.
-pub fn demo_template_settings() -> String {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let demo = std::fs::read_to_string(repo.join("sim/scenarios/demo-settings.toml")).unwrap();
-    let template = repo.join("dist/cloud-config/tokenclient.template.yaml");
-    demo.lines()
-        .filter(|line| line.starts_with("cloud_config_template."))
-        .map(|line| {
-            if line.starts_with("cloud_config_template.path") {
-                format!(
-                    "cloud_config_template.path = {:?}\n",
-                    template.to_str().unwrap()
-                )
-            } else {
-                format!("{line}\n")
-            }
-        })
-        .collect()
-}
-
-pub fn demo_scenario() -> Scenario {
-    Scenario::from_file(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../sim/scenarios/demo.toml"))
-        .unwrap()
-}
-
-/// The demo scenario with the good VM's vTPM turned off: Google publishes no EK for it.
-pub fn scenario_without_good_ek() -> Scenario {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sim/scenarios");
-    let text = std::fs::read_to_string(dir.join("demo.toml"))
-        .unwrap()
-        .replacen("ek_public_key = \"keys/tokenclient-good-ek.pem\"\n", "", 1)
-        .replacen("vtpm = true", "vtpm = false", 1);
-    Scenario::from_toml_str(&text, &dir).unwrap()
-}
-
 impl Console {
     /// Starts gcpsim on the demo scenario, writes settings and secrets, and creates Alice's and the
     /// server's keys with the binary itself.
@@ -97,9 +57,7 @@ impl Console {
 
     /// [`Console::start`] on another scenario.
     pub async fn start_with(scenario: Scenario) -> Console {
-        let sim = RunningSim::start(scenario, "127.0.0.1".parse().unwrap())
-            .await
-            .unwrap();
+        let sim = tokendist_testkit::gcpsim::start(scenario).await;
         let console = Console::without_sim(Some(sim));
         std::fs::write(
             console.path("settings.toml"),
@@ -280,9 +238,9 @@ pub fn pending_attempt(id: &str, name: &str) -> tokendist_store::PendingAttempt 
         project: PROJECT.to_owned(),
         zone: ZONE.to_owned(),
         instance_name: name.to_owned(),
-        service_account: "tokenclient@bob-project.iam.gserviceaccount.com".to_owned(),
+        service_account: SERVICE_ACCOUNT.to_owned(),
         seen_at: chrono::Utc::now(),
-        peer_address: Some("34.121.225.36".to_owned()),
+        peer_address: Some(GOOD_VM_NAT_IP.to_owned()),
         failed_checks: vec![tokendist_store::FailedCheck {
             name: "approval.state".to_owned(),
             reason: "no approval".to_owned(),

@@ -3,17 +3,16 @@
 //! `cargo bench -p tokendist-core --bench tpm`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "../tests/tpm_support/mod.rs"]
-mod tpm_support;
+mod fixtures;
 
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use fixtures::*;
 use tokendist_core::tpm::alg::ALG_SHA256;
 use tokendist_core::tpm::{
     create_import_blob, make_credential, policy_pcr_digest, seal_envelope, verify_quote,
 };
-use tpm_support::*;
 
 fn bench_make_credential(c: &mut Criterion) {
     let ek = ek_public();

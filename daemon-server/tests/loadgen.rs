@@ -1,18 +1,17 @@
-//! Load generator for `tokenserver`: starts gcpsim in-process, approves the demo's good VM (through
-//! the test harness in `tests/support`), starts the real `tokenserver` binary on loopback with mTLS,
+//! Load generator for `tokenserver` (an ignored test, so that it shares the harness in
+//! `tests/support` and is compiled and linted with the tests): starts gcpsim in-process, approves the
+//! demo's good VM, starts the real `tokenserver` binary on loopback with mTLS,
 //! then drives releases from N concurrent callers (each its own TLS connection, like one VM each)
 //! for a bounded number of requests, and prints throughput and latency percentiles. One request is
 //! one release as a client makes it since tokens are single use: `BeginSession` (a plain-audience
 //! token, minted every 20 s) + `GetToken` (a token minted for that session's audience).
 //!
 //! ```text
-//! cargo build --release -p tokendist-server --bin tokenserver --example loadgen
-//! target/release/examples/loadgen [--requests 5000] [--concurrency 256]
+//! LOADGEN_REQUESTS=5000 LOADGEN_CONCURRENCY=256 \
+//!   cargo test --release -p tokendist-server --test loadgen -- --ignored --nocapture
 //! ```
-//! (`TOKENSERVER_BIN` overrides the server binary; default: `tokenserver` of the same profile.)
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "../tests/support/mod.rs"]
 mod support;
 
 use std::collections::BTreeMap;
@@ -32,23 +31,22 @@ struct Options {
     concurrency: usize,
 }
 
+/// `LOADGEN_REQUESTS` (default 5000) and `LOADGEN_CONCURRENCY` (default 256, positive).
 fn options() -> anyhow::Result<Options> {
-    let mut options = Options {
-        requests: 5_000,
-        concurrency: 256,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let value = args
-            .next()
-            .ok_or_else(|| anyhow::anyhow!("{flag} needs a value"))?;
-        match flag.as_str() {
-            "--requests" => options.requests = value.parse()?,
-            "--concurrency" => options.concurrency = value.parse()?,
-            other => anyhow::bail!("unknown flag {other}; use --requests N --concurrency C"),
+    let number = |name: &str, default: usize| -> anyhow::Result<usize> {
+        match std::env::var(name) {
+            Ok(value) => Ok(value.parse()?),
+            Err(_) => Ok(default),
         }
-    }
-    anyhow::ensure!(options.concurrency > 0, "--concurrency must be positive");
+    };
+    let options = Options {
+        requests: number("LOADGEN_REQUESTS", 5_000)?,
+        concurrency: number("LOADGEN_CONCURRENCY", 256)?,
+    };
+    anyhow::ensure!(
+        options.concurrency > 0,
+        "LOADGEN_CONCURRENCY must be positive"
+    );
     Ok(options)
 }
 
@@ -60,8 +58,9 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "load generator: run it with --ignored --nocapture, in release (see the top of the file)"]
+async fn load() -> anyhow::Result<()> {
     let options = options()?;
     let world = Arc::new(World::start().await);
     approve(&world, support::GOOD_VM, &sample_secrets("load")).await;
@@ -77,7 +76,7 @@ async fn main() -> anyhow::Result<()> {
     let server = world.server_with_config("loadgen", &config).await;
     println!(
         "tokenserver {} on {} (store {}), gcpsim on {}",
-        support::server::tokenserver_binary().display(),
+        env!("CARGO_BIN_EXE_tokenserver"),
         server.addr,
         world.store_url,
         world.sim.api

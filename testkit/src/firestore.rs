@@ -1,8 +1,8 @@
-//! The official Cloud Firestore emulator for tests: reuses `FIRESTORE_EMULATOR_HOST` when set (the
-//! Makefile may start one shared emulator), otherwise starts the emulator jar with java on a free
-//! port as a child of this test process, waits until `GET /` answers `Ok` (bounded), and kills it
-//! when dropped. A missing jar is a test failure, not a skip.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! The official Cloud Firestore emulator for tests: reuses `FIRESTORE_EMULATOR_HOST` when set
+//! (`scripts/with-firestore-emulator` starts one shared emulator), otherwise starts the emulator jar
+//! with java on a free port as a child of this test process, waits until `GET /` answers `Ok`
+//! (bounded, on a blocking thread), and kills it when dropped. A missing jar or java is a test
+//! failure naming what to install, never a skip.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -26,19 +26,20 @@ pub struct FirestoreEmulator {
 }
 
 impl FirestoreEmulator {
-    /// The emulator named by `FIRESTORE_EMULATOR_HOST`, or a freshly started private one.
-    pub fn start_or_reuse() -> Self {
+    /// The emulator named by `FIRESTORE_EMULATOR_HOST`, or a freshly started private one (started on
+    /// a blocking thread, so no runtime worker waits for the JVM).
+    pub async fn start_or_reuse() -> Self {
         match std::env::var("FIRESTORE_EMULATOR_HOST") {
             Ok(host) if !host.is_empty() => FirestoreEmulator {
                 host,
                 child: None,
                 _log_dir: None,
             },
-            _ => Self::start(),
+            _ => tokio::task::spawn_blocking(Self::start).await.unwrap(),
         }
     }
 
-    /// Starts a private emulator and waits until it is ready.
+    /// Starts a private emulator and waits (blocking) until it is ready.
     pub fn start() -> Self {
         let jar = Path::new(EMULATOR_JAR);
         assert!(
@@ -64,7 +65,12 @@ impl FirestoreEmulator {
             .stdout(Stdio::from(log.try_clone().unwrap()))
             .stderr(Stdio::from(log))
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start java for the Firestore emulator: {e}"));
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start java for the Firestore emulator ({e}): install a Java runtime \
+                     (the Debian package default-jre-headless)"
+                )
+            });
         let mut emulator = FirestoreEmulator {
             host,
             child: Some(child),
