@@ -1,9 +1,7 @@
 //! Certify: the AK vouches that another key (made under the same EK) lives in this TPM.
 
 use tss_esapi::{
-    Context,
-    interface_types::session_handles::AuthSession,
-    structures::{Data, SignatureScheme},
+    Context, interface_types::session_handles::AuthSession, structures::SignatureScheme,
 };
 
 use super::{
@@ -25,12 +23,7 @@ pub(crate) fn certify(
     subject: &AkInfo,
     nonce: &[u8],
 ) -> Result<Certification, TpmError> {
-    let qualifying_data =
-        Data::try_from(nonce.to_vec()).map_err(|error| TpmError::InvalidInput {
-            op: OP,
-            what: "nonce",
-            reason: error.to_string(),
-        })?;
+    let qualifying_data = quote::qualifying_data(OP, nonce)?;
     with_ak(ctx, ek, signer, OP, |ctx, signer_handle| {
         with_ak(ctx, ek, subject, OP, |ctx, subject_handle| {
             let (attest, signature) = ctx

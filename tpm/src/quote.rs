@@ -33,12 +33,7 @@ pub(crate) fn quote(
 ) -> Result<Quote, TpmError> {
     let indices = pcr::indices(pcrs, OP)?;
     let selection = pcr::selection(bank, &indices, OP)?;
-    let qualifying_data =
-        Data::try_from(nonce.to_vec()).map_err(|error| TpmError::InvalidInput {
-            op: OP,
-            what: "nonce",
-            reason: error.to_string(),
-        })?;
+    let qualifying_data = qualifying_data(OP, nonce)?;
     with_ak(ctx, ek, ak, OP, |ctx, ak_handle| {
         for attempt in 1..=QUOTE_ATTEMPTS {
             let pcr_values = pcr::read(ctx, bank, &indices)?;
@@ -78,6 +73,15 @@ pub(crate) fn quote(
                 "the PCRs changed between PCR_Read and Quote in all {QUOTE_ATTEMPTS} attempts; retry later"
             ),
         })
+    })
+}
+
+/// The server's nonce as the `qualifyingData` an AK signs over (at most 64 bytes).
+pub(crate) fn qualifying_data(op: &'static str, nonce: &[u8]) -> Result<Data, TpmError> {
+    Data::try_from(nonce.to_vec()).map_err(|error| TpmError::InvalidInput {
+        op,
+        what: "nonce",
+        reason: error.to_string(),
     })
 }
 
