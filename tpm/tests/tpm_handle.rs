@@ -298,18 +298,23 @@ async fn without_flushing_leftovers_connecting_to_a_full_tpm_fails_with_object_m
     );
 }
 
-#[tokio::test]
-async fn quote_of_a_pcr_that_does_not_exist_is_invalid_input() {
-    let Some(swtpm) = Swtpm::start_or_skip().await.unwrap() else {
-        return;
-    };
+/// The error of quoting `pcrs` over `nonce` with a fresh AK in a private swtpm (`None`: skipped).
+async fn quote_error(nonce: &[u8], pcrs: &[u32]) -> Option<TpmError> {
+    let swtpm = Swtpm::start_or_skip().await.unwrap()?;
     let tpm = connect(&swtpm).await;
     let ak = tpm.create_ak().await.unwrap();
+    Some(
+        tpm.quote(&ak, nonce, PcrBank::Sha256, pcrs)
+            .await
+            .unwrap_err(),
+    )
+}
 
-    let error = tpm
-        .quote(&ak, b"nonce", PcrBank::Sha256, &[7, 24])
-        .await
-        .unwrap_err();
+#[tokio::test]
+async fn quote_of_a_pcr_that_does_not_exist_is_invalid_input() {
+    let Some(error) = quote_error(b"nonce", &[7, 24]).await else {
+        return;
+    };
 
     assert!(
         matches!(
@@ -326,16 +331,9 @@ async fn quote_of_a_pcr_that_does_not_exist_is_invalid_input() {
 
 #[tokio::test]
 async fn nonce_longer_than_64_bytes_is_invalid_input() {
-    let Some(swtpm) = Swtpm::start_or_skip().await.unwrap() else {
+    let Some(error) = quote_error(&[0u8; 65], &[0]).await else {
         return;
     };
-    let tpm = connect(&swtpm).await;
-    let ak = tpm.create_ak().await.unwrap();
-
-    let error = tpm
-        .quote(&ak, &[0u8; 65], PcrBank::Sha256, &[0])
-        .await
-        .unwrap_err();
 
     assert!(
         matches!(

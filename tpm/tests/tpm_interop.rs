@@ -5,13 +5,12 @@
 
 use std::collections::BTreeMap;
 
-use base64::Engine as _;
 use tokendist_core::tpm::{
     self as core_tpm, Envelope, QuoteError, TpmtPublic, check_ak_template, create_import_blob,
     ek_matches_pem, make_credential, open_envelope_with_data_key, policy_pcr_digest, seal_envelope,
     verify_certify, verify_quote,
 };
-use tokendist_testkit::Swtpm;
+use tokendist_testkit::{Swtpm, pem::pem};
 use tokendist_tpm::{AkInfo, PcrBank, TpmConfig, TpmError, TpmHandle};
 
 const TPM_ALG_SHA256: u16 = 0x000B;
@@ -22,6 +21,21 @@ async fn connect(swtpm: &Swtpm) -> TpmHandle {
     TpmHandle::connect(TpmConfig::new(swtpm.tcti()))
         .await
         .expect("connect to swtpm")
+}
+
+/// Unseals `blob` under [`POLICY_PCRS`] of the SHA-256 bank.
+async fn unseal_policy_pcrs(
+    tpm: &TpmHandle,
+    blob: &core_tpm::ImportBlob,
+) -> Result<zeroize::Zeroizing<Vec<u8>>, TpmError> {
+    tpm.unseal_import_blob(
+        &blob.public,
+        &blob.duplicate,
+        &blob.encrypted_seed,
+        PcrBank::Sha256,
+        &POLICY_PCRS,
+    )
+    .await
 }
 
 fn seed() -> [u8; 32] {
@@ -121,16 +135,7 @@ async fn software_import_blob_is_unsealed_under_matching_pcrs() {
     let data = b"a 42-byte secret for the approved vm only!";
     let blob = create_import_blob(&ek_public(&ek.public), data, Some(&policy), seed()).unwrap();
 
-    let unsealed = tpm
-        .unseal_import_blob(
-            &blob.public,
-            &blob.duplicate,
-            &blob.encrypted_seed,
-            PcrBank::Sha256,
-            &POLICY_PCRS,
-        )
-        .await
-        .unwrap();
+    let unsealed = unseal_policy_pcrs(&tpm, &blob).await.unwrap();
 
     assert_eq!(unsealed.as_slice(), data.as_slice());
 }
@@ -148,16 +153,7 @@ async fn unseal_after_extending_a_bound_pcr_fails_with_policy_fail() {
         create_import_blob(&ek_public(&ek.public), b"sealed", Some(&policy), seed()).unwrap();
 
     tpm.extend_pcr(16, b"tampering").await.unwrap();
-    let error = tpm
-        .unseal_import_blob(
-            &blob.public,
-            &blob.duplicate,
-            &blob.encrypted_seed,
-            PcrBank::Sha256,
-            &POLICY_PCRS,
-        )
-        .await
-        .unwrap_err();
+    let error = unseal_policy_pcrs(&tpm, &blob).await.unwrap_err();
 
     assert!(
         matches!(error, TpmError::Command { op: "Unseal", .. }),
@@ -293,16 +289,7 @@ async fn envelopes_of_1_byte_128_bytes_and_1_mib_round_trip_through_the_tpm() {
         let envelope = Envelope::decode(&sealed).unwrap();
         let blob = &envelope.import_blob;
 
-        let data_key = tpm
-            .unseal_import_blob(
-                &blob.public,
-                &blob.duplicate,
-                &blob.encrypted_seed,
-                PcrBank::Sha256,
-                &POLICY_PCRS,
-            )
-            .await
-            .unwrap();
+        let data_key = unseal_policy_pcrs(&tpm, blob).await.unwrap();
         let opened = open_envelope_with_data_key(&envelope, &data_key, aad).unwrap();
 
         assert_eq!(opened.len(), size);
@@ -311,19 +298,6 @@ async fn envelopes_of_1_byte_128_bytes_and_1_mib_round_trip_through_the_tpm() {
             "envelope of {size} bytes did not round trip"
         );
     }
-}
-
-fn pem(label: &str, der: &[u8]) -> String {
-    let body = base64::engine::general_purpose::STANDARD.encode(der);
-    let lines: Vec<&str> = body
-        .as_bytes()
-        .chunks(64)
-        .map(|chunk| std::str::from_utf8(chunk).unwrap())
-        .collect();
-    format!(
-        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
-        lines.join("\n")
-    )
 }
 
 #[tokio::test]

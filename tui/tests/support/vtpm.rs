@@ -8,7 +8,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use tokendist_core::tpm::{Envelope, TpmtPublic, ek_public_to_pem, open_envelope_with_data_key};
 use tokendist_store::AttestationRecord;
-use tokendist_testkit::Swtpm;
+use tokendist_testkit::{Swtpm, pem::pem};
 use tokendist_tpm::{PcrBank, TpmConfig, TpmError, TpmHandle};
 
 use super::Console;
@@ -137,18 +137,4 @@ impl VmTpm {
             .unwrap()
             .to_vec())
     }
-}
-
-/// DER → PEM with 64-column lines.
-pub fn pem(label: &str, der: &[u8]) -> String {
-    let body = STANDARD.encode(der);
-    let lines: Vec<&str> = body
-        .as_bytes()
-        .chunks(64)
-        .map(|chunk| std::str::from_utf8(chunk).unwrap())
-        .collect();
-    format!(
-        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
-        lines.join("\n")
-    )
 }
