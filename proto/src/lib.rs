@@ -1,6 +1,10 @@
 //! The tokendist wire protocol, package `tokendist.v1`, generated from `tokenservice.proto`.
 //!
 //! TPM structures travel as their marshalled TPM bytes; nothing here depends on a TPM library.
+//!
+//! - [`v1`] (re-exported at the root): the generated messages, the `TokenService` client and server.
+//! - [`denial_of`], [`failed_check_names`]: reading a denial back out of a refused call's status
+//!   (the server, the client and the tests all use these; there is no other copy).
 
 #![allow(missing_debug_implementations)]
 
