@@ -10,8 +10,10 @@ demo: deps
 	scripts/demo
 
 ## test: everything, as CI runs it (system packages are installed first)
+# (nextest builds every package's binaries with its tests, into target/debug/ where the end-to-end
+# tests find them; a separate `cargo build --bins` would compile the workspace a second time with
+# other features.)
 test: deps
-	$(CARGO) build --workspace --bins
 	scripts/with-firestore-emulator $(CARGO) nextest run --workspace --no-fail-fast
 
 ## deps: install missing system packages (idempotent)
