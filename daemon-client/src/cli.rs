@@ -103,7 +103,7 @@ pub struct Cli {
     pub secrets_dir: Option<PathBuf>,
 
     /// Unix socket serving GET /v1/secrets/NAME ("" disables) [default: /run/tokenclient/secrets.sock].
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", value_parser = path_or_empty)]
     pub socket: Option<PathBuf>,
 
     /// Uid allowed to read secrets from the socket (repeatable) [default: the daemon's own uid].
@@ -122,6 +122,11 @@ pub struct Cli {
     /// secrets are removed when the server refuses.
     #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
     pub reattest_interval: Option<u64>,
+}
+
+/// A path where the empty string is a value (it means "off"); clap's own path parser refuses it.
+fn path_or_empty(text: &str) -> Result<PathBuf, String> {
+    Ok(PathBuf::from(text))
 }
 
 /// Parses `30s`, `15m`, `2h` or a bare number of minutes into seconds.

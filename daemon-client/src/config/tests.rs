@@ -199,3 +199,13 @@ fn no_tpm_and_use_tpm_conflict() {
     let parsed = Cli::try_parse_from(["tokenclient", "--no-tpm", "--useTPM"]);
     assert!(parsed.is_err());
 }
+
+#[test]
+fn an_empty_socket_flag_disables_the_socket() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "c.toml", MINIMAL);
+    let config = load_with_flags(&file, &["--socket", ""], BTreeMap::new());
+    assert!(config.delivery.socket.as_os_str().is_empty());
+    let config = load_with_flags(&file, &["--socket", "/run/x.sock"], BTreeMap::new());
+    assert_eq!(config.delivery.socket, PathBuf::from("/run/x.sock"));
+}
