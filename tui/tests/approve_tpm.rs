@@ -203,17 +203,8 @@ async fn tpm_approval_with_pcr_flags_seals_to_those_values_without_an_attestatio
         .unwrap();
     let expected: std::collections::BTreeMap<u32, String> =
         pcrs.iter().map(|(i, v)| (*i, hex::encode(v))).collect();
-    assert_eq!(approval.pcr_policy.unwrap().pcrs, expected);
-    let secret = &approval.secrets[0];
-    let opened = vm
-        .open(
-            &STANDARD.decode(&secret.data).unwrap(),
-            &POLICY_PCRS,
-            GOOD_VM_ID,
-            &secret.name,
-        )
-        .await
-        .unwrap();
+    assert_eq!(approval.pcr_policy.as_ref().unwrap().pcrs, expected);
+    let opened = vm.open_approved_secret(&approval, 0).await;
     assert_eq!(opened, SECRET_VALUES[0].as_bytes());
 }
 

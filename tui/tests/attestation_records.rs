@@ -8,10 +8,8 @@
 
 mod support;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
-use support::vtpm::{POLICY_PCRS, VmTpm};
-use support::{Console, GOOD_VM, GOOD_VM_ID, PROJECT, SECRET_VALUES, ZONE};
+use support::vtpm::VmTpm;
+use support::{Console, GOOD_VM, GOOD_VM_ID, SECRET_VALUES};
 use tokendist_store::AttestationRecord;
 
 /// The record name the refusals must give.
@@ -115,18 +113,7 @@ async fn an_edited_attestation_row_is_refused_by_name_and_the_untouched_row_stil
     }
 
     // `show` says the same about the last edited row.
-    let show = console
-        .run(&[
-            "show",
-            GOOD_VM,
-            "--project",
-            PROJECT,
-            "--zone",
-            ZONE,
-            "--json",
-        ])
-        .await
-        .json();
+    let show = console.show_json(GOOD_VM).await;
     assert_eq!(
         show["tpm"]["last_quote"]["record_signature"], "refused",
         "{show}"
@@ -134,18 +121,7 @@ async fn an_edited_attestation_row_is_refused_by_name_and_the_untouched_row_stil
 
     // The untouched row seals, and the VM's TPM opens what was sealed.
     store.put_attestation(&original).await.unwrap();
-    let show = console
-        .run(&[
-            "show",
-            GOOD_VM,
-            "--project",
-            PROJECT,
-            "--zone",
-            ZONE,
-            "--json",
-        ])
-        .await
-        .json();
+    let show = console.show_json(GOOD_VM).await;
     assert_eq!(
         show["tpm"]["last_quote"]["record_signature"], "verified",
         "{show}"
@@ -153,17 +129,11 @@ async fn an_edited_attestation_row_is_refused_by_name_and_the_untouched_row_stil
     let run = console.approve(GOOD_VM, &["--yes"]).await;
     assert_eq!(run.code, 0, "{run:?}");
     let approval = store.get_approval(GOOD_VM_ID).await.unwrap().unwrap();
-    assert_eq!(approval.pcr_policy.unwrap().pcrs, original.pcr_values);
-    let secret = &approval.secrets[0];
-    let opened = vm
-        .open(
-            &STANDARD.decode(&secret.data).unwrap(),
-            &POLICY_PCRS,
-            GOOD_VM_ID,
-            &secret.name,
-        )
-        .await
-        .unwrap();
+    assert_eq!(
+        approval.pcr_policy.as_ref().unwrap().pcrs,
+        original.pcr_values
+    );
+    let opened = vm.open_approved_secret(&approval, 0).await;
     assert_eq!(opened, SECRET_VALUES[0].as_bytes());
 }
 

@@ -19,14 +19,6 @@ fn check<'a>(show: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("check {name} missing"))
 }
 
-async fn show(console: &Console, vm: &str) -> Value {
-    let run = console
-        .run(&["show", vm, "--project", PROJECT, "--zone", ZONE, "--json"])
-        .await;
-    assert_eq!(run.code, 0, "{run:?}");
-    run.json()
-}
-
 fn failed_review_checks(show: &Value) -> Vec<String> {
     show["checks"]
         .as_array()
@@ -70,11 +62,11 @@ fn good_user_data() -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_good_demo_vm_matches_its_template_and_the_tampered_one_fails_naming_the_line() {
     let console = Console::start().await;
-    let good = show(&console, GOOD_VM).await;
+    let good = console.show_json(GOOD_VM).await;
     for name in REVIEW_CHECKS {
         assert_eq!(check(&good, name)["outcome"], "pass", "{name}: {good:#}");
     }
-    let tampered = show(&console, TAMPERED_VM).await;
+    let tampered = console.show_json(TAMPERED_VM).await;
     let template = check(&tampered, "cloudconfig.template");
     assert_eq!(template["outcome"], "fail");
     let reason = template["reason"].as_str().unwrap();
@@ -93,7 +85,7 @@ async fn a_comment_inside_bootcmd_set_with_gcloud_is_uninspectable_not_hardened(
         "- \"true # ; iptables -D INPUT -p tcp -m tcp --dport 22 -j ACCEPT\"\n",
     );
     gcloud_set_user_data(&console, GOOD_VM, &bypass);
-    let show = show(&console, GOOD_VM).await;
+    let show = console.show_json(GOOD_VM).await;
     assert_eq!(failed_review_checks(&show), REVIEW_CHECKS, "{show:#}");
     let template = check(&show, "cloudconfig.template")["reason"]
         .as_str()
@@ -119,7 +111,7 @@ async fn a_merge_key_set_with_gcloud_is_uninspectable() {
         good_user_data()
     );
     gcloud_set_user_data(&console, GOOD_VM, &bypass);
-    let show = show(&console, GOOD_VM).await;
+    let show = console.show_json(GOOD_VM).await;
     assert_eq!(failed_review_checks(&show), REVIEW_CHECKS, "{show:#}");
     let ssh = check(&show, "cloudconfig.ssh_disabled")["reason"]
         .as_str()
@@ -140,7 +132,7 @@ fn remove_template(console: &Console) {
 async fn approving_without_a_template_is_refused_naming_the_check() {
     let console = Console::start().await;
     remove_template(&console);
-    let show = show(&console, GOOD_VM).await;
+    let show = console.show_json(GOOD_VM).await;
     assert_eq!(failed_review_checks(&show), ["cloudconfig.template"]);
     let reason = check(&show, "cloudconfig.template")["reason"]
         .as_str()

@@ -99,19 +99,7 @@ async fn list_json_shows_pending_and_approved_vms_with_the_documented_fields() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn show_json_of_an_unapproved_vm_evaluates_the_proposal_with_every_check() {
     let console = Console::start().await;
-    let run = console
-        .run(&[
-            "show",
-            TAMPERED_VM,
-            "--project",
-            PROJECT,
-            "--zone",
-            ZONE,
-            "--json",
-        ])
-        .await;
-    assert_eq!(run.code, 0, "{run:?}");
-    let show = run.json();
+    let show = console.show_json(TAMPERED_VM).await;
     assert_eq!(show["evaluated_against"], "proposal");
     assert!(show["approval"].is_null());
     assert_eq!(show["instance"]["instance_id"], TAMPERED_VM_ID);

@@ -118,6 +118,15 @@ impl Console {
         self.run_without(args, &[]).await
     }
 
+    /// `tokendist show VM --json` in the demo project and zone; the run must succeed.
+    pub async fn show_json(&self, vm: &str) -> serde_json::Value {
+        let run = self
+            .run(&["show", vm, "--project", PROJECT, "--zone", ZONE, "--json"])
+            .await;
+        assert_eq!(run.code, 0, "{run:?}");
+        run.json()
+    }
+
     /// [`Console::run`] with the environment variables `unset` removed.
     pub async fn run_without(&self, args: &[&str], unset: &[&str]) -> Run {
         let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_tokendist"));

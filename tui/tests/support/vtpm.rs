@@ -137,4 +137,21 @@ impl VmTpm {
             .unwrap()
             .to_vec())
     }
+
+    /// Opens the `index`th secret of the good VM's approval as the VM does (sealed to [`POLICY_PCRS`]).
+    pub async fn open_approved_secret(
+        &self,
+        approval: &tokendist_core::approval::Approval,
+        index: usize,
+    ) -> Vec<u8> {
+        let secret = &approval.secrets[index];
+        self.open(
+            &STANDARD.decode(&secret.data).unwrap(),
+            &POLICY_PCRS,
+            &approval.instance_id,
+            &secret.name,
+        )
+        .await
+        .unwrap()
+    }
 }
