@@ -220,17 +220,13 @@ async fn fifty_operations_in_a_row_succeeding_and_failing_leave_nothing_loaded()
     assert_eq!(tpm.loaded_handles().await.unwrap(), NOTHING_LOADED);
 }
 
-#[tokio::test]
-async fn objects_left_by_a_killed_client_are_flushed_when_connecting() {
+/// A client that fills all 3 of swtpm's object slots and dies without its Drop (as after SIGKILL).
+fn fill_object_slots_and_die(swtpm: &Swtpm) {
     use tss_esapi::{
         Context, TctiNameConf,
         abstraction::{AsymmetricAlgorithmSelection, DefaultKey, ek},
         interface_types::key_bits::RsaKeyBits,
     };
-    let Some(swtpm) = Swtpm::start_or_skip().await.unwrap() else {
-        return;
-    };
-    // A client that fills all 3 object slots and dies without its Drop (as after SIGKILL).
     let mut dead_client = Context::new(swtpm.tcti().parse::<TctiNameConf>().unwrap()).unwrap();
     for _ in 0..3 {
         ek::create_ek_object_2(
@@ -241,6 +237,14 @@ async fn objects_left_by_a_killed_client_are_flushed_when_connecting() {
         .unwrap();
     }
     std::mem::forget(dead_client);
+}
+
+#[tokio::test]
+async fn objects_left_by_a_killed_client_are_flushed_when_connecting() {
+    let Some(swtpm) = Swtpm::start_or_skip().await.unwrap() else {
+        return;
+    };
+    fill_object_slots_and_die(&swtpm);
 
     let tpm = connect(&swtpm).await;
 
@@ -255,24 +259,10 @@ async fn objects_left_by_a_killed_client_are_flushed_when_connecting() {
 
 #[tokio::test]
 async fn without_flushing_leftovers_connecting_to_a_full_tpm_fails_with_object_memory() {
-    use tss_esapi::{
-        Context, TctiNameConf,
-        abstraction::{AsymmetricAlgorithmSelection, DefaultKey, ek},
-        interface_types::key_bits::RsaKeyBits,
-    };
     let Some(swtpm) = Swtpm::start_or_skip().await.unwrap() else {
         return;
     };
-    let mut dead_client = Context::new(swtpm.tcti().parse::<TctiNameConf>().unwrap()).unwrap();
-    for _ in 0..3 {
-        ek::create_ek_object_2(
-            &mut dead_client,
-            AsymmetricAlgorithmSelection::Rsa(RsaKeyBits::Rsa2048),
-            None::<DefaultKey>,
-        )
-        .unwrap();
-    }
-    std::mem::forget(dead_client);
+    fill_object_slots_and_die(&swtpm);
     let config = TpmConfig {
         flush_leftovers_on_connect: false,
         ..TpmConfig::new(swtpm.tcti())
