@@ -74,21 +74,7 @@ async fn an_ek_certificate_contradicting_the_shielded_identity_ek_is_denied_by_t
         .set_ek_public_pem(GOOD_VM, &other_pem)
         .unwrap();
     // The client's certificate chains to a configured EK CA.
-    let ca = world.path("ek-ca.pem");
-    let swtpm_ca = swtpm.ek_ca();
-    std::fs::write(
-        &ca,
-        format!("{}\n{}", swtpm_ca.issuer_pem, swtpm_ca.root_pem),
-    )
-    .unwrap();
-    let extra = format!("[tpm]\nek_ca_roots = [{:?}]\n", ca.display().to_string());
-    let config = world.path("cert.toml");
-    std::fs::write(
-        &config,
-        world.config_text(&[&world.keys.alice.public_path], &extra),
-    )
-    .unwrap();
-    let server = world.server_with_config("cert", &config).await;
+    let server = world.server_trusting_ek_ca(swtpm.ek_ca()).await;
     let mut client = world.client(server.addr).await;
 
     let session = begin_session(&mut client, &world.good_token()).await;

@@ -572,21 +572,7 @@ async fn ek_certificate_chaining_to_a_configured_root_is_accepted_without_the_sh
     // The Compute API no longer reports the VM's EK; its EK certificate vouches for it instead.
     let other = VmTpm::start(Swtpm::start_with_new_identity().await.unwrap()).await;
     world.sim.handle().remove_ek(GOOD_VM).unwrap();
-    let ca = world.path("ek-ca.pem");
-    let swtpm_ca = vm._swtpm.ek_ca();
-    std::fs::write(
-        &ca,
-        format!("{}\n{}", swtpm_ca.issuer_pem, swtpm_ca.root_pem),
-    )
-    .unwrap();
-    let extra = format!("[tpm]\nek_ca_roots = [{:?}]\n", ca.display().to_string());
-    let config = world.path("cert.toml");
-    std::fs::write(
-        &config,
-        world.config_text(&[&world.keys.alice.public_path], &extra),
-    )
-    .unwrap();
-    let server = world.server_with_config("cert", &config).await;
+    let server = world.server_trusting_ek_ca(vm._swtpm.ek_ca()).await;
     let mut client = world.client(server.addr).await;
 
     let session = begin_session(&mut client, &world.good_token()).await;

@@ -188,6 +188,21 @@ retry = "none"
             .await
     }
 
+    /// A server (with Alice's key) that also accepts EKs whose certificate chains to `ek_ca`
+    /// (`[tpm] ek_ca_roots`).
+    pub async fn server_trusting_ek_ca(&self, ek_ca: &tokendist_testkit::EkCa) -> ServerProcess {
+        let ca = self.path("ek-ca.pem");
+        std::fs::write(&ca, format!("{}\n{}", ek_ca.issuer_pem, ek_ca.root_pem)).unwrap();
+        let extra = format!("[tpm]\nek_ca_roots = [{:?}]\n", ca.display().to_string());
+        let config = self.path("cert.toml");
+        std::fs::write(
+            &config,
+            self.config_text(&[&self.keys.alice.public_path], &extra),
+        )
+        .unwrap();
+        self.server_with_config("cert", &config).await
+    }
+
     /// A fresh `format=full` identity token of `vm` for the server's audience.
     pub fn token(&self, vm: &str) -> String {
         self.token_with(MintTokenRequest {
