@@ -54,21 +54,16 @@ async fn gcloud_disks_snapshot_of_the_boot_disk_is_denied_by_boot_disk_and_audit
     let world = World::start().await;
     let (_server, mut client) = approved(&world).await;
     world.release(&mut client, GOOD_VM).await.unwrap();
-    let gcloud_config = tempfile::tempdir().unwrap();
-    tokendist_testkit::gcpsim::gcloud(
-        world.sim.api,
-        gcloud_config.path(),
-        &[
-            "compute",
-            "disks",
-            "snapshot",
-            GOOD_VM,
-            "--zone",
-            ZONE,
-            "--snapshot-names",
-            "bobs-copy-of-the-boot-disk",
-        ],
-    );
+    world.gcloud(&[
+        "compute",
+        "disks",
+        "snapshot",
+        GOOD_VM,
+        "--zone",
+        ZONE,
+        "--snapshot-names",
+        "bobs-copy-of-the-boot-disk",
+    ]);
     world.assert_decodable(GOOD_VM).await;
     assert_denied(
         world.release(&mut client, GOOD_VM).await,
@@ -83,7 +78,6 @@ async fn gcloud_disks_snapshot_of_the_boot_disk_is_denied_by_boot_disk_and_audit
 async fn gcloud_attach_disk_of_the_boot_disk_to_another_vm_is_denied_by_boot_disk() {
     let world = World::start().await;
     let (_server, mut client) = approved(&world).await;
-    let gcloud_config = tempfile::tempdir().unwrap();
     for verb in ["attach-disk", "detach-disk"] {
         let mut args = vec![
             "compute",
@@ -98,7 +92,7 @@ async fn gcloud_attach_disk_of_the_boot_disk_to_another_vm_is_denied_by_boot_dis
         if verb == "attach-disk" {
             args.extend(["--mode", "ro"]);
         }
-        tokendist_testkit::gcpsim::gcloud(world.sim.api, gcloud_config.path(), &args);
+        world.gcloud(&args);
     }
     world.assert_decodable(GOOD_VM).await;
     // The attach and detach are logged on the other VM; the disk's own record shows the detach, and

@@ -92,18 +92,13 @@ async fn project_oslogin_turned_on_with_gcloud_after_the_approval_is_denied_by_p
     approve(&world, GOOD_VM, &sample_secrets("oslogin")).await;
     let server = world.server("server").await;
     let mut client = world.client(server.addr).await;
-    let gcloud_config = tempfile::tempdir().unwrap();
-    tokendist_testkit::gcpsim::gcloud(
-        world.sim.api,
-        gcloud_config.path(),
-        &[
-            "compute",
-            "project-info",
-            "add-metadata",
-            "--metadata",
-            "enable-oslogin=TRUE",
-        ],
-    );
+    world.gcloud(&[
+        "compute",
+        "project-info",
+        "add-metadata",
+        "--metadata",
+        "enable-oslogin=TRUE",
+    ]);
     assert_denied(
         world.release(&mut client, GOOD_VM).await,
         Code::PermissionDenied,

