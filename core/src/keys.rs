@@ -81,7 +81,8 @@ pub fn ed25519_public_from_pem(pem: &str) -> Result<ed25519_dalek::VerifyingKey,
     })
 }
 
-fn pem_block(label: &str, der: &[u8]) -> String {
+/// DER → a PEM block with 64-column base64 lines, as OpenSSL writes it.
+pub fn pem_block(label: &str, der: &[u8]) -> String {
     let body = STANDARD.encode(der);
     let mut out = format!("-----BEGIN {label}-----\n");
     for chunk in body.as_bytes().chunks(64) {

@@ -14,14 +14,12 @@
 //!   files, systemd notifications on a NOTIFY_SOCKET, bounded waits, killed on drop.
 //! - [`denial`]: `assert_denied`, the exact failed-check list of a refused gRPC call.
 //! - [`ports`]: [`closed_port`], a loopback port that refuses connections and stays reserved.
-//! - [`pem`]: DER → PEM text.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod demo;
 pub mod denial;
 pub mod firestore;
 pub mod gcpsim;
-pub mod pem;
 pub mod ports;
 pub mod process;
 pub mod swtpm;

@@ -5,12 +5,13 @@
 
 use std::collections::BTreeMap;
 
+use tokendist_core::keys::pem_block as pem;
 use tokendist_core::tpm::{
     self as core_tpm, Envelope, QuoteError, TpmtPublic, check_ak_template, create_import_blob,
     ek_matches_pem, make_credential, open_envelope_with_data_key, policy_pcr_digest, seal_envelope,
     verify_certify, verify_quote,
 };
-use tokendist_testkit::{Swtpm, pem::pem};
+use tokendist_testkit::Swtpm;
 use tokendist_tpm::{AkInfo, PcrBank, TpmConfig, TpmError, TpmHandle};
 
 const TPM_ALG_SHA256: u16 = 0x000B;

@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use tokendist_core::keys::pem_block as pem;
 use tokendist_core::tpm::{Envelope, TpmtPublic, ek_public_to_pem, open_envelope_with_data_key};
 use tokendist_store::AttestationRecord;
-use tokendist_testkit::{Swtpm, pem::pem};
+use tokendist_testkit::Swtpm;
 use tokendist_tpm::{PcrBank, TpmConfig, TpmError, TpmHandle};
 
 use super::Console;
