@@ -25,6 +25,7 @@ pub mod files;
 pub mod keygen;
 pub mod list;
 pub mod never_approvable;
+pub mod operations;
 pub mod output;
 pub mod pcr_values;
 pub mod render;
