@@ -1,6 +1,7 @@
 //! tokendist-tui: Alice's console. This release holds the scriptable half — the subcommands of the
 //! `tokendist` binary; the full-screen console comes later and will reuse the same modules.
 //!
+//! - [`console`]: the full-screen console (model / update / view, background effects, terminal).
 //! - [`cli`]: the clap command line (global options, one subcommand per operation).
 //! - [`dispatch`]: runs a parsed command; [`exit`] and [`error`]: documented exit codes and errors.
 //! - [`keygen`], [`certs`]: key pairs and demo certificates ([`files`] writes them safely).
@@ -16,6 +17,7 @@ pub mod approve;
 pub mod certs;
 pub mod cli;
 pub mod confirm;
+pub mod console;
 pub mod context;
 pub mod dispatch;
 pub mod error;

@@ -1,0 +1,26 @@
+//! What the update function asks the effects runner ([`super::effects`]) to do in the background.
+//! Each command ends in exactly one [`super::event::Event`] carrying its result.
+
+use super::model::{ApprovalInputs, VmRef};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Re-read the list from the store → `Event::ListLoaded`.
+    RefreshList,
+    /// Gather the VM's detail (store + Google) → `Event::DetailLoaded`; supersedes an earlier load.
+    LoadDetail(VmRef),
+    /// Compute what an approval would sign → `Event::ApprovalPlanned`.
+    PlanApproval {
+        target: VmRef,
+        inputs: ApprovalInputs,
+    },
+    /// List the `*.json` files of the current directory → `Event::SecretsFilesFound`.
+    FindSecretsFiles,
+    /// Seal, sign and store the approval → `Event::Approved`.
+    CommitApproval {
+        target: VmRef,
+        inputs: ApprovalInputs,
+    },
+    /// Re-sign the approval as revoked → `Event::Revoked`.
+    CommitRevocation { target: VmRef, reason: String },
+}

@@ -1,0 +1,465 @@
+//! The console's update function: `update(&mut Model, Event) -> Vec<Command>`. Pure — no terminal,
+//! no store, no clock of its own — so every key and every background result is unit-tested
+//! (`update/tests.rs`), including the races (a refresh while a dialog is open, the selected VM
+//! disappearing, a detail arriving for a VM that is no longer selected).
+
+mod dialogs;
+#[cfg(test)]
+mod tests;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, MouseEvent, MouseEventKind};
+
+use super::command::Command;
+use super::event::Event;
+use super::failure::Failure;
+use super::keymap::Action;
+use super::layout::Areas;
+use super::model::{DetailState, Dialog, Model, Pane, REFRESH_EVERY, Tone, VmRef};
+use super::rows::ListLine;
+use super::view::detail_line_count;
+use crate::list::VmState;
+
+/// Applies `event` to `model` and returns the background work it asks for.
+pub fn update(model: &mut Model, event: Event) -> Vec<Command> {
+    match event {
+        Event::Key(key) if key.kind != KeyEventKind::Release => on_key(model, key),
+        Event::Key(_) => Vec::new(),
+        Event::Mouse(mouse) => on_mouse(model, mouse),
+        Event::Resize(width, height) => {
+            model.size = (width, height);
+            keep_selection_visible(model);
+            Vec::new()
+        }
+        Event::Tick(now) => on_tick(model, now),
+        Event::ListLoaded(result) => on_list(model, result),
+        Event::DetailLoaded {
+            instance_id,
+            result,
+        } => {
+            on_detail(model, &instance_id, result);
+            Vec::new()
+        }
+        Event::ApprovalPlanned {
+            instance_id,
+            result,
+        } => {
+            dialogs::on_plan(model, &instance_id, result);
+            Vec::new()
+        }
+        Event::SecretsFilesFound(files) => {
+            dialogs::on_secrets_files(model, files);
+            Vec::new()
+        }
+        Event::Approved {
+            instance_id,
+            result,
+        } => on_written(model, &instance_id, result, "approving"),
+        Event::Revoked {
+            instance_id,
+            result,
+        } => on_written(model, &instance_id, result, "revoking"),
+    }
+}
+
+fn on_tick(model: &mut Model, now: chrono::DateTime<chrono::Utc>) -> Vec<Command> {
+    model.now = now;
+    model.spinner = model.spinner.wrapping_add(1);
+    let due = model.refreshed_at.is_none_or(|at| {
+        (now - at)
+            .to_std()
+            .is_ok_and(|elapsed| elapsed >= REFRESH_EVERY)
+    });
+    if due && !model.list.loading {
+        refresh(model)
+    } else {
+        Vec::new()
+    }
+}
+
+fn refresh(model: &mut Model) -> Vec<Command> {
+    model.list.loading = true;
+    model.refreshed_at = Some(model.now);
+    vec![Command::RefreshList]
+}
+
+fn on_list(
+    model: &mut Model,
+    result: Result<crate::operations::model::VmList, Failure>,
+) -> Vec<Command> {
+    model.list.loading = false;
+    let list = match result {
+        Ok(list) => list,
+        Err(failure) => {
+            let text = failure.status_text("refreshing the list");
+            model.list.error = Some(text.clone());
+            model.set_status(Tone::Error, text);
+            return Vec::new();
+        }
+    };
+    model.list.error = None;
+    let before = model.list.selected_row().cloned();
+    let line_before = model.list.selected_line();
+    model.list.replace(list);
+    let Some(before) = before else {
+        return select_line(model, first_row_line(model, 0));
+    };
+    match model.list.selected_row() {
+        Some(now) if model.list.selected_line().is_some() => {
+            // Still there: reload the detail only when the store's record of it changed.
+            if *now != before && model.busy.is_none() {
+                reload_detail(model)
+            } else {
+                keep_selection_visible(model);
+                Vec::new()
+            }
+        }
+        Some(_) => select_line(model, first_row_line(model, 0)),
+        None => {
+            model.set_status(
+                Tone::Info,
+                format!(
+                    "{} (id {}) is no longer in the store",
+                    before.name, before.instance_id
+                ),
+            );
+            model.list.selected = None;
+            select_line(model, first_row_line(model, line_before.unwrap_or(0)))
+        }
+    }
+}
+
+fn on_detail(
+    model: &mut Model,
+    instance_id: &str,
+    result: Result<Box<crate::operations::model::VmDetail>, Failure>,
+) {
+    // A result for a VM that is no longer the one shown is dropped.
+    if model.detail.instance_id.as_deref() != Some(instance_id) {
+        return;
+    }
+    model.detail.loading = false;
+    match result {
+        Ok(detail) => {
+            model.detail.detail = Some(detail);
+            model.detail.error = None;
+        }
+        Err(failure) => {
+            let name = model
+                .list
+                .selected_row()
+                .map_or(instance_id.to_owned(), |r| r.name.clone());
+            let text = failure.status_text(&format!("loading {name}"));
+            model.detail.error = Some(text.clone());
+            model.set_status(Tone::Error, text);
+        }
+    }
+}
+
+fn on_written(
+    model: &mut Model,
+    instance_id: &str,
+    result: Result<String, Failure>,
+    doing: &str,
+) -> Vec<Command> {
+    let what = model.busy.take().unwrap_or_else(|| doing.to_owned());
+    match result {
+        Ok(outcome) => model.set_status(Tone::Success, outcome),
+        Err(failure) => model.set_status(Tone::Error, failure.status_text(&what)),
+    }
+    let mut commands = refresh(model);
+    if model.list.selected.as_deref() == Some(instance_id) {
+        commands.extend(reload_detail(model));
+    }
+    commands
+}
+
+fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
+    if model.help {
+        if matches!(
+            model.keymap.resolve(&key),
+            Some(Action::Help | Action::Back | Action::Quit)
+        ) || key.code == KeyCode::Esc
+        {
+            model.help = false;
+        }
+        return Vec::new();
+    }
+    if model.dialog.is_some() {
+        return dialogs::on_key(model, key);
+    }
+    if model.list.filter_editing {
+        return on_filter_key(model, key);
+    }
+    match model.keymap.resolve(&key) {
+        Some(action) => on_action(model, action),
+        None => Vec::new(),
+    }
+}
+
+fn on_filter_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
+    match key.code {
+        KeyCode::Enter => {
+            model.list.filter_editing = false;
+            return Vec::new();
+        }
+        KeyCode::Esc => {
+            model.list.filter_editing = false;
+            model.list.filter.clear();
+        }
+        KeyCode::Backspace => {
+            model.list.filter.pop();
+        }
+        KeyCode::Char(c) => model.list.filter.push(c),
+        _ => return Vec::new(),
+    }
+    filter_changed(model)
+}
+
+fn filter_changed(model: &mut Model) -> Vec<Command> {
+    model.list.rebuild();
+    model.list.offset = 0;
+    if model.list.selected_line().is_some() {
+        keep_selection_visible(model);
+        Vec::new()
+    } else {
+        select_line(model, first_row_line(model, 0))
+    }
+}
+
+fn on_action(model: &mut Model, action: Action) -> Vec<Command> {
+    let page = Areas::new(model.size.0, model.size.1).list_rows().max(1);
+    let step = |n: usize| isize::try_from(n).unwrap_or(isize::MAX);
+    match action {
+        Action::Down => move_by(model, 1),
+        Action::Up => move_by(model, -1),
+        Action::PageDown => move_by(model, step(page / 2).max(1)),
+        Action::PageUp => move_by(model, -step(page / 2).max(1)),
+        Action::Top => move_by(model, isize::MIN / 2),
+        Action::Bottom => move_by(model, isize::MAX / 2),
+        Action::NextPane | Action::PrevPane => {
+            model.focus = match model.focus {
+                Pane::List => Pane::Detail,
+                Pane::Detail => Pane::List,
+            };
+            Vec::new()
+        }
+        Action::Tab(tab) => {
+            show_tab(model, tab);
+            Vec::new()
+        }
+        Action::NextTab => {
+            show_tab(model, model.tab.cycled(1));
+            Vec::new()
+        }
+        Action::PrevTab => {
+            show_tab(model, model.tab.cycled(-1));
+            Vec::new()
+        }
+        Action::Filter => {
+            model.list.filter_editing = true;
+            Vec::new()
+        }
+        Action::Refresh => {
+            let mut commands = refresh(model);
+            commands.extend(reload_detail(model));
+            commands
+        }
+        Action::Approve => dialogs::open_approve(model),
+        Action::Revoke => dialogs::open_revoke(model),
+        Action::Help => {
+            model.help = true;
+            Vec::new()
+        }
+        Action::Back => {
+            if !model.list.filter.is_empty() {
+                model.list.filter.clear();
+                return filter_changed(model);
+            }
+            model.focus = Pane::List;
+            Vec::new()
+        }
+        Action::Quit => {
+            quit(model);
+            Vec::new()
+        }
+    }
+}
+
+/// Quits, unless a write is under way: then the first `q` warns and the second quits.
+fn quit(model: &mut Model) {
+    let warning = "a write is under way: wait for its outcome, or quit again to leave now";
+    match &model.busy {
+        Some(_) if model.status.as_ref().is_none_or(|s| s.text != warning) => {
+            model.set_status(Tone::Error, warning);
+        }
+        _ => model.quit = true,
+    }
+}
+
+fn show_tab(model: &mut Model, tab: super::keymap::DetailTab) {
+    if model.tab != tab {
+        model.tab = tab;
+        model.detail.scroll = 0;
+    }
+}
+
+/// Moves the selection (list focused) or scrolls the detail (detail focused) by `delta`.
+fn move_by(model: &mut Model, delta: isize) -> Vec<Command> {
+    match model.focus {
+        Pane::Detail => {
+            let max = detail_line_count(model)
+                .saturating_sub(Areas::new(model.size.0, model.size.1).detail_content().height.into());
+            model.detail.scroll = model.detail.scroll.saturating_add_signed(delta).min(max);
+            Vec::new()
+        }
+        Pane::List => {
+            let rows: Vec<usize> = row_lines(model).collect();
+            if rows.is_empty() {
+                return Vec::new();
+            }
+            let current = model
+                .list
+                .selected_line()
+                .and_then(|line| rows.iter().position(|r| *r == line));
+            let next = match current {
+                Some(at) => at.saturating_add_signed(delta).min(rows.len() - 1),
+                None => 0,
+            };
+            select_line(model, rows.get(next).copied())
+        }
+    }
+}
+
+fn row_lines(model: &Model) -> impl Iterator<Item = usize> + '_ {
+    model
+        .list
+        .lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| matches!(l, ListLine::Row(_)))
+        .map(|(i, _)| i)
+}
+
+/// The first row line at or after `from` (or the last row line when there is none after it).
+fn first_row_line(model: &Model, from: usize) -> Option<usize> {
+    row_lines(model)
+        .find(|line| *line >= from)
+        .or_else(|| row_lines(model).last())
+}
+
+/// Selects the row on `line` (or nothing) and asks for its detail when the selection changed.
+fn select_line(model: &mut Model, line: Option<usize>) -> Vec<Command> {
+    let row = line
+        .and_then(|l| match model.list.lines.get(l) {
+            Some(ListLine::Row(i)) => model.list.rows.get(*i),
+            _ => None,
+        })
+        .cloned();
+    let id = row.as_ref().map(|r| r.instance_id.clone());
+    let changed = id != model.list.selected;
+    model.list.selected = id;
+    keep_selection_visible(model);
+    if !changed {
+        return Vec::new();
+    }
+    model.detail = DetailState::default();
+    match row {
+        Some(_) => reload_detail(model),
+        None => Vec::new(),
+    }
+}
+
+/// Asks for the selected VM's detail again (keeping what is shown until it arrives).
+fn reload_detail(model: &mut Model) -> Vec<Command> {
+    let Some(row) = model.list.selected_row() else {
+        return Vec::new();
+    };
+    let target = VmRef::of(row);
+    model.detail.instance_id = Some(target.instance_id.clone());
+    model.detail.loading = true;
+    vec![Command::LoadDetail(target)]
+}
+
+/// Scrolls the list so the selected line (and, at the top, its group header) is visible.
+fn keep_selection_visible(model: &mut Model) {
+    let height = Areas::new(model.size.0, model.size.1).list_rows().max(1);
+    let total = model.list.lines.len();
+    let Some(line) = model.list.selected_line() else {
+        model.list.offset = model.list.offset.min(total.saturating_sub(height));
+        return;
+    };
+    if line < model.list.offset {
+        // Show the header above the first row of a group.
+        model.list.offset = if line > 0
+            && matches!(model.list.lines.get(line - 1), Some(ListLine::Header { .. }))
+        {
+            line - 1
+        } else {
+            line
+        };
+    } else if line >= model.list.offset + height {
+        model.list.offset = line + 1 - height;
+    }
+}
+
+fn on_mouse(model: &mut Model, mouse: MouseEvent) -> Vec<Command> {
+    if model.help || model.dialog.is_some() {
+        return Vec::new();
+    }
+    let areas = Areas::new(model.size.0, model.size.1);
+    let (column, row) = (mouse.column, mouse.row);
+    match mouse.kind {
+        MouseEventKind::Down(_) => {
+            if let Some(tab) = areas.tab_at(column, row) {
+                model.focus = Pane::Detail;
+                show_tab(model, tab);
+                return Vec::new();
+            }
+            if areas.in_detail(column, row) {
+                model.focus = Pane::Detail;
+                return Vec::new();
+            }
+            let Some(line) = areas.list_line_at(column, row, model.list.offset) else {
+                return Vec::new();
+            };
+            model.focus = Pane::List;
+            match model.list.lines.get(line) {
+                Some(ListLine::Row(_)) => select_line(model, Some(line)),
+                _ => Vec::new(),
+            }
+        }
+        MouseEventKind::ScrollDown | MouseEventKind::ScrollUp => {
+            let delta = if mouse.kind == MouseEventKind::ScrollDown {
+                3
+            } else {
+                -3
+            };
+            let focus = model.focus;
+            if areas.in_detail(column, row) {
+                model.focus = Pane::Detail;
+            } else if areas.in_list(column, row) {
+                model.focus = Pane::List;
+            } else {
+                return Vec::new();
+            }
+            let commands = move_by(model, delta);
+            model.focus = focus;
+            commands
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Whether the row's approval can be revoked (approved or expired, not yet revoked).
+pub(crate) fn revocable(state: VmState) -> bool {
+    matches!(state, VmState::Approved | VmState::Expired)
+}
+
+/// Whether a dialog of the model is about `instance_id`.
+pub(crate) fn dialog_is_for(model: &Model, instance_id: &str) -> bool {
+    match &model.dialog {
+        Some(Dialog::Approve(d)) => d.target.instance_id == instance_id,
+        Some(Dialog::Revoke(d)) => d.target.instance_id == instance_id,
+        None => false,
+    }
+}

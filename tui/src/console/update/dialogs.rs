@@ -1,0 +1,295 @@
+//! The approve and revoke dialogs' part of the update function: opening them, their keys, the plan
+//! arriving, and the confirmation rules — approve defaults to No and refuses failed checks unless a
+//! reason is typed; revoke needs the VM's name typed exactly and a reason.
+
+use crossterm::event::{KeyCode, KeyEvent};
+
+use super::super::command::Command;
+use super::super::failure::Failure;
+use super::super::model::{
+    ApprovalInputs, ApproveDialog, ApproveField, Dialog, Model, PlanState, PlanSummary,
+    RevokeDialog, RevokeField, Tone, VmRef,
+};
+use super::{dialog_is_for, revocable};
+
+/// Why an action cannot start now, if it cannot.
+fn cannot_act(model: &Model, verb: &str) -> Option<String> {
+    if model.read_only {
+        return Some(format!("read-only: cannot {verb}"));
+    }
+    if let Some(busy) = &model.busy {
+        return Some(format!("{busy}: wait for its outcome before you {verb}"));
+    }
+    if model.list.selected_row().is_none() {
+        return Some(format!("select a VM to {verb}"));
+    }
+    None
+}
+
+pub(super) fn open_approve(model: &mut Model) -> Vec<Command> {
+    if let Some(why) = cannot_act(model, "approve") {
+        model.set_status(Tone::Error, why);
+        return Vec::new();
+    }
+    let Some(row) = model.list.selected_row() else {
+        return Vec::new();
+    };
+    let target = VmRef::of(row);
+    let inputs = ApprovalInputs {
+        secrets_file: model.defaults.secrets_file.clone().unwrap_or_default(),
+        require_tpm: true,
+        expiry: String::new(),
+        reason: String::new(),
+    };
+    model.dialog = Some(Dialog::Approve(ApproveDialog {
+        target: target.clone(),
+        plan: PlanState::Loading,
+        inputs: inputs.clone(),
+        secrets_choices: Vec::new(),
+        focus: ApproveField::default(),
+        yes: false,
+        problem: None,
+    }));
+    vec![
+        Command::PlanApproval { target, inputs },
+        Command::FindSecretsFiles,
+    ]
+}
+
+pub(super) fn open_revoke(model: &mut Model) -> Vec<Command> {
+    if let Some(why) = cannot_act(model, "revoke") {
+        model.set_status(Tone::Error, why);
+        return Vec::new();
+    }
+    let Some(row) = model.list.selected_row() else {
+        return Vec::new();
+    };
+    if !revocable(row.state) {
+        let text = format!("{} has no approval in force to revoke", row.name);
+        model.set_status(Tone::Error, text);
+        return Vec::new();
+    }
+    model.dialog = Some(Dialog::Revoke(RevokeDialog {
+        target: VmRef::of(row),
+        typed_name: String::new(),
+        reason: String::new(),
+        focus: RevokeField::Name,
+        problem: None,
+    }));
+    Vec::new()
+}
+
+pub(super) fn on_plan(model: &mut Model, instance_id: &str, result: Result<PlanSummary, Failure>) {
+    if !dialog_is_for(model, instance_id) {
+        return;
+    }
+    if let Some(Dialog::Approve(dialog)) = &mut model.dialog {
+        dialog.plan = match result {
+            Ok(plan) => PlanState::Ready(plan),
+            Err(failure) => PlanState::Failed(failure),
+        };
+    }
+}
+
+pub(super) fn on_secrets_files(model: &mut Model, files: Vec<String>) {
+    if let Some(Dialog::Approve(dialog)) = &mut model.dialog {
+        dialog.secrets_choices = files;
+    }
+}
+
+pub(super) fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
+    if key.code == KeyCode::Esc {
+        let what = match &model.dialog {
+            Some(Dialog::Approve(d)) => format!("approval of {} cancelled", d.target.name),
+            Some(Dialog::Revoke(d)) => format!("revocation of {} cancelled", d.target.name),
+            None => String::new(),
+        };
+        model.dialog = None;
+        model.set_status(Tone::Info, what);
+        return Vec::new();
+    }
+    let outcome = match &mut model.dialog {
+        Some(Dialog::Approve(dialog)) => approve_key(dialog, key),
+        Some(Dialog::Revoke(dialog)) => revoke_key(dialog, key),
+        None => Outcome::Stay,
+    };
+    match outcome {
+        Outcome::Stay => Vec::new(),
+        Outcome::Cancel => {
+            model.dialog = None;
+            model.set_status(Tone::Info, "cancelled: nothing was written");
+            Vec::new()
+        }
+        Outcome::Run { busy, command } => {
+            model.dialog = None;
+            model.busy = Some(busy);
+            model.status = None;
+            vec![command]
+        }
+    }
+}
+
+/// What a key in a dialog leads to.
+enum Outcome {
+    Stay,
+    Cancel,
+    Run { busy: String, command: Command },
+}
+
+/// Edits a text field: characters append, Backspace deletes; false when the key is not an edit.
+fn edit(text: &mut String, key: KeyEvent) -> bool {
+    match key.code {
+        KeyCode::Char(c) => text.push(c),
+        KeyCode::Backspace => {
+            text.pop();
+        }
+        _ => return false,
+    }
+    true
+}
+
+fn approve_key(dialog: &mut ApproveDialog, key: KeyEvent) -> Outcome {
+    let order = ApproveField::ORDER;
+    let at = order.iter().position(|f| *f == dialog.focus).unwrap_or(0);
+    match key.code {
+        KeyCode::Tab | KeyCode::Down => {
+            dialog.focus = order[(at + 1) % order.len()];
+            return Outcome::Stay;
+        }
+        KeyCode::BackTab | KeyCode::Up => {
+            dialog.focus = order[(at + order.len() - 1) % order.len()];
+            return Outcome::Stay;
+        }
+        _ => {}
+    }
+    dialog.problem = None;
+    match dialog.focus {
+        ApproveField::SecretsFile => match key.code {
+            KeyCode::Left | KeyCode::Right => pick_secrets_file(dialog, key.code == KeyCode::Right),
+            KeyCode::Enter => dialog.focus = ApproveField::Buttons,
+            _ => {
+                edit(&mut dialog.inputs.secrets_file, key);
+            }
+        },
+        ApproveField::RequireTpm => match key.code {
+            KeyCode::Char(' ') => dialog.inputs.require_tpm = !dialog.inputs.require_tpm,
+            KeyCode::Enter => dialog.focus = ApproveField::Buttons,
+            _ => {}
+        },
+        ApproveField::Expiry | ApproveField::Reason => {
+            if key.code == KeyCode::Enter {
+                dialog.focus = ApproveField::Buttons;
+            } else if dialog.focus == ApproveField::Expiry {
+                edit(&mut dialog.inputs.expiry, key);
+            } else {
+                edit(&mut dialog.inputs.reason, key);
+            }
+        }
+        ApproveField::Buttons => match key.code {
+            KeyCode::Left | KeyCode::Right | KeyCode::Char('h' | 'l') => dialog.yes = !dialog.yes,
+            KeyCode::Char('y' | 'Y') => {
+                dialog.yes = true;
+                return confirm_approval(dialog);
+            }
+            KeyCode::Char('n' | 'N') => return Outcome::Cancel,
+            KeyCode::Enter if dialog.yes => return confirm_approval(dialog),
+            KeyCode::Enter => return Outcome::Cancel,
+            _ => {}
+        },
+    }
+    Outcome::Stay
+}
+
+/// Steps through the `*.json` files of the current directory.
+fn pick_secrets_file(dialog: &mut ApproveDialog, forward: bool) {
+    let choices = &dialog.secrets_choices;
+    if choices.is_empty() {
+        dialog.problem = Some("no *.json file in the current directory: type a path".to_owned());
+        return;
+    }
+    let current = choices
+        .iter()
+        .position(|c| *c == dialog.inputs.secrets_file);
+    let next = match (current, forward) {
+        (None, true) => 0,
+        (None, false) => choices.len() - 1,
+        (Some(at), true) => (at + 1) % choices.len(),
+        (Some(at), false) => (at + choices.len() - 1) % choices.len(),
+    };
+    dialog.inputs.secrets_file.clone_from(&choices[next]);
+}
+
+fn confirm_approval(dialog: &mut ApproveDialog) -> Outcome {
+    let refusal = match &dialog.plan {
+        PlanState::Loading => Some("the plan is still being computed; wait a moment".to_owned()),
+        PlanState::Failed(failure) => Some(failure.status_text("planning the approval")),
+        PlanState::Ready(_) if dialog.inputs.secrets_file.trim().is_empty() => {
+            Some("choose a secrets file (←/→ picks a *.json file, or type a path)".to_owned())
+        }
+        PlanState::Ready(plan)
+            if !plan.failed_checks.is_empty() && dialog.inputs.reason.trim().is_empty() =>
+        {
+            Some(format!(
+                "refused: {} check(s) fail: {}; type a reason to approve anyway",
+                plan.failed_checks.len(),
+                plan.failed_checks.join(", ")
+            ))
+        }
+        PlanState::Ready(_) => None,
+    };
+    if let Some(problem) = refusal {
+        dialog.problem = Some(problem);
+        dialog.yes = false;
+        return Outcome::Stay;
+    }
+    Outcome::Run {
+        busy: format!("approving {}", dialog.target.name),
+        command: Command::CommitApproval {
+            target: dialog.target.clone(),
+            inputs: dialog.inputs.clone(),
+        },
+    }
+}
+
+fn revoke_key(dialog: &mut RevokeDialog, key: KeyEvent) -> Outcome {
+    match key.code {
+        KeyCode::Tab | KeyCode::BackTab | KeyCode::Down | KeyCode::Up => {
+            dialog.focus = match dialog.focus {
+                RevokeField::Name => RevokeField::Reason,
+                RevokeField::Reason => RevokeField::Name,
+            };
+            return Outcome::Stay;
+        }
+        KeyCode::Enter => return confirm_revocation(dialog),
+        _ => {}
+    }
+    dialog.problem = None;
+    match dialog.focus {
+        RevokeField::Name => edit(&mut dialog.typed_name, key),
+        RevokeField::Reason => edit(&mut dialog.reason, key),
+    };
+    Outcome::Stay
+}
+
+fn confirm_revocation(dialog: &mut RevokeDialog) -> Outcome {
+    if dialog.typed_name.trim() != dialog.target.name {
+        dialog.problem = Some(format!(
+            "type the VM's name exactly ({}) to revoke it",
+            dialog.target.name
+        ));
+        dialog.focus = RevokeField::Name;
+        return Outcome::Stay;
+    }
+    if dialog.reason.trim().is_empty() {
+        dialog.problem = Some("say why the approval is revoked".to_owned());
+        dialog.focus = RevokeField::Reason;
+        return Outcome::Stay;
+    }
+    Outcome::Run {
+        busy: format!("revoking {}", dialog.target.name),
+        command: Command::CommitRevocation {
+            target: dialog.target.clone(),
+            reason: dialog.reason.trim().to_owned(),
+        },
+    }
+}

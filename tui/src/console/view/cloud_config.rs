@@ -1,0 +1,152 @@
+//! The Cloud-config tab: the live user-data against the trusted template (holes filled) and against
+//! the text approved last time, as unified diffs with both line numbers and a `+` / `-` gutter; the
+//! lines that break a check flagged inline with the check's name; then each hole's live value and
+//! whether it matches its pattern. Without a diff, the live text is shown with its flagged lines.
+
+use std::collections::BTreeMap;
+
+use ratatui::text::{Line, Span};
+
+use super::super::theme::Theme;
+use super::text::{heading, safe, wrap};
+use crate::operations::model::{CloudConfigView, DiffTag, FlaggedLine, TextDiff, VmDetail};
+
+pub fn lines(detail: &VmDetail, width: usize, theme: Theme) -> Vec<Line<'static>> {
+    let view = &detail.cloud_config;
+    let flags: BTreeMap<usize, Vec<&FlaggedLine>> =
+        view.flagged.iter().fold(BTreeMap::new(), |mut map, f| {
+            map.entry(f.line).or_insert_with(Vec::new).push(f);
+            map
+        });
+    let mut out = Vec::new();
+    if view.live.is_none() {
+        out.push(Line::styled(
+            "✘ the instance has no user-data (or it could not be read)".to_owned(),
+            theme.danger(),
+        ));
+    }
+    if !view.flagged.is_empty() {
+        out.push(Line::styled(
+            format!("✘ {} line(s) break a check (marked ✘ below)", view.flagged.len()),
+            theme.danger(),
+        ));
+    }
+    match &view.against_template {
+        Some(diff) => out.extend(diff_lines(diff, &flags, theme)),
+        None => {
+            out.push(heading(
+                "No trusted template configured: the live user-data as it is",
+                theme,
+            ));
+            out.extend(live_lines(view, &flags, theme));
+        }
+    }
+    out.extend(holes(view, width, theme));
+    out.push(Line::default());
+    match (&view.against_approved, &view.approved_text_problem) {
+        (Some(diff), _) => out.extend(diff_lines(diff, &flags, theme)),
+        (None, Some(problem)) => out.push(Line::styled(
+            format!("✘ no diff against the approved text: {}", safe(problem)),
+            theme.danger(),
+        )),
+        (None, None) => out.push(Line::styled(
+            "– no approved text to compare with (not approved yet)".to_owned(),
+            theme.muted(),
+        )),
+    }
+    out
+}
+
+/// A diff as lines: `old new ±text`, flagged live lines followed by the checks they break.
+fn diff_lines(
+    diff: &TextDiff,
+    flags: &BTreeMap<usize, Vec<&FlaggedLine>>,
+    theme: Theme,
+) -> Vec<Line<'static>> {
+    let changed = diff.lines.iter().filter(|l| l.tag != DiffTag::Same).count();
+    let mut out = vec![Line::from(vec![
+        Span::styled(format!("Against {}", safe(&diff.against)), theme.heading()),
+        Span::styled(format!("  ({changed} changed line(s))"), theme.muted()),
+    ])];
+    for line in &diff.lines {
+        let (marker, style) = match line.tag {
+            DiffTag::Same => (' ', ratatui::style::Style::new()),
+            DiffTag::Added => ('+', theme.diff_added()),
+            DiffTag::Removed => ('-', theme.diff_removed()),
+        };
+        let number = |n: Option<usize>| n.map_or_else(|| "    ".to_owned(), |n| format!("{n:>4}"));
+        let flagged = line.new_line.and_then(|n| flags.get(&n));
+        let mut spans = vec![
+            Span::styled(
+                format!("{} {} ", number(line.old_line), number(line.new_line)),
+                theme.muted(),
+            ),
+            Span::styled(format!("{marker}{}", safe(&line.text)), style),
+        ];
+        if let Some(flagged) = flagged {
+            spans.push(flag_note(flagged, theme));
+        }
+        out.push(Line::from(spans));
+    }
+    out
+}
+
+fn flag_note(flagged: &[&FlaggedLine], theme: Theme) -> Span<'static> {
+    let text: Vec<String> = flagged
+        .iter()
+        .map(|f| format!("{}: {}", safe(&f.check), safe(&f.why)))
+        .collect();
+    Span::styled(format!("  ✘ {}", text.join("; ")), theme.flagged())
+}
+
+fn live_lines(
+    view: &CloudConfigView,
+    flags: &BTreeMap<usize, Vec<&FlaggedLine>>,
+    theme: Theme,
+) -> Vec<Line<'static>> {
+    let Some(live) = &view.live else {
+        return Vec::new();
+    };
+    live.lines()
+        .enumerate()
+        .map(|(i, text)| {
+            let n = i + 1;
+            let mut spans = vec![
+                Span::styled(format!("{n:>4} "), theme.muted()),
+                Span::raw(safe(text)),
+            ];
+            if let Some(flagged) = flags.get(&n) {
+                spans.push(flag_note(flagged, theme));
+            }
+            Line::from(spans)
+        })
+        .collect()
+}
+
+fn holes(view: &CloudConfigView, width: usize, theme: Theme) -> Vec<Line<'static>> {
+    if view.holes.is_empty() {
+        return Vec::new();
+    }
+    let mut out = vec![Line::default(), heading("Template holes (live values)", theme)];
+    for hole in &view.holes {
+        let value = hole
+            .value
+            .as_deref()
+            .map_or_else(|| "(not found)".to_owned(), safe);
+        let (marker, style) = match &hole.problem {
+            None => ("✔", theme.ok()),
+            Some(_) => ("✘", theme.danger()),
+        };
+        out.push(Line::from(vec![
+            Span::styled(format!("{marker} {}", safe(&hole.name)), style),
+            Span::raw(format!(" = {value}")),
+            Span::styled(format!("  pattern {}", safe(&hole.pattern)), theme.muted()),
+        ]));
+        if let Some(problem) = &hole.problem {
+            for part in wrap(&safe(problem), width.saturating_sub(4)) {
+                out.push(Line::styled(format!("    {part}"), theme.danger()));
+            }
+        }
+    }
+    out
+}

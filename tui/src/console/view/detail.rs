@@ -1,0 +1,110 @@
+//! The detail pane (right): the tab bar (1–6, the current tab highlighted) and the visible window of
+//! the current tab's lines, scrolled by the model. Loading and error states are drawn here, so each
+//! tab only turns a [`VmDetail`] into lines.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+
+use super::super::keymap::DetailTab;
+use super::super::layout::{Areas, TAB_GAP, inner, tab_label};
+use super::super::model::{Model, Pane};
+use super::super::theme::Theme;
+use super::text::{safe, spinner};
+use super::{audit, cloud_config, history, overview, secrets, tpm};
+use crate::operations::model::VmDetail;
+
+/// The lines of `tab` for `detail` at `width` columns.
+pub fn tab_lines(
+    tab: DetailTab,
+    detail: &VmDetail,
+    width: usize,
+    theme: Theme,
+) -> Vec<Line<'static>> {
+    match tab {
+        DetailTab::Overview => overview::lines(detail, width, theme),
+        DetailTab::CloudConfig => cloud_config::lines(detail, width, theme),
+        DetailTab::AuditLog => audit::lines(detail, width, theme),
+        DetailTab::Tpm => tpm::lines(detail, width, theme),
+        DetailTab::Secrets => secrets::lines(detail, theme),
+        DetailTab::History => history::lines(detail, width, theme),
+    }
+}
+
+/// How many lines the current tab has (the update function clamps scrolling with it).
+pub fn line_count(model: &Model) -> usize {
+    let width = Areas::new(model.size.0, model.size.1).detail_content().width;
+    model.selected_detail().map_or(0, |detail| {
+        tab_lines(model.tab, detail, usize::from(width), Theme::new(false)).len()
+    })
+}
+
+pub fn draw(frame: &mut Frame<'_>, area: Rect, model: &Model, theme: Theme) {
+    let title = model
+        .list
+        .selected_row()
+        .map_or_else(String::new, |row| format!(" {} ", safe(&row.name)));
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border(model.focus == Pane::Detail))
+        .title(title);
+    frame.render_widget(block, area);
+    let inside = inner(area);
+    frame.render_widget(
+        Paragraph::new(vec![tab_bar(model.tab, theme), Line::default()]),
+        Rect::new(inside.x, inside.y, inside.width, 2.min(inside.height)),
+    );
+    let content = Areas::new(model.size.0, model.size.1).detail_content();
+    let content = Rect::new(
+        inside.x,
+        inside.y.saturating_add(2),
+        inside.width,
+        content.height.min(inside.height.saturating_sub(2)),
+    );
+    let height = usize::from(content.height);
+    let lines = match model.selected_detail() {
+        Some(detail) => {
+            let all = tab_lines(model.tab, detail, usize::from(content.width), theme);
+            let top = model.detail.scroll.min(all.len().saturating_sub(height));
+            all.into_iter().skip(top).take(height).collect()
+        }
+        None => placeholder(model, theme),
+    };
+    frame.render_widget(Paragraph::new(lines), content);
+}
+
+fn tab_bar(current: DetailTab, theme: Theme) -> Line<'static> {
+    let mut spans = Vec::new();
+    for tab in DetailTab::ALL {
+        let style = if tab == current {
+            theme.selection()
+        } else {
+            theme.muted()
+        };
+        spans.push(Span::styled(tab_label(tab), style));
+        spans.push(Span::raw(" ".repeat(usize::from(TAB_GAP))));
+    }
+    Line::from(spans)
+}
+
+/// What the pane shows without a loaded detail.
+fn placeholder(model: &Model, theme: Theme) -> Vec<Line<'static>> {
+    let Some(row) = model.list.selected_row() else {
+        return vec![Line::styled(
+            "select a VM on the left".to_owned(),
+            theme.muted(),
+        )];
+    };
+    if let Some(error) = &model.detail.error {
+        return vec![Line::styled(error.clone(), theme.danger())];
+    }
+    vec![Line::styled(
+        format!(
+            "{} gathering {}'s evidence from the store and Google…",
+            spinner(model.spinner),
+            safe(&row.name)
+        ),
+        theme.muted(),
+    )]
+}
