@@ -9,17 +9,19 @@ pub enum Command {
     RefreshList,
     /// Gather the VM's detail (store + Google) → `Event::DetailLoaded`; supersedes an earlier load.
     LoadDetail(VmRef),
-    /// Compute what an approval would sign → `Event::ApprovalPlanned`.
+    /// Compute what an approval would sign → `Event::ApprovalPlanned` with the same generation.
     PlanApproval {
         target: VmRef,
         inputs: ApprovalInputs,
+        generation: u64,
     },
     /// List the `*.json` files of the current directory → `Event::SecretsFilesFound`.
     FindSecretsFiles,
-    /// Seal, sign and store the approval → `Event::Approved`.
+    /// Seal, sign and store exactly the plan of that generation, with the reason → `Event::Approved`.
     CommitApproval {
         target: VmRef,
-        inputs: ApprovalInputs,
+        generation: u64,
+        reason: String,
     },
     /// Re-sign the approval as revoked → `Event::Revoked`.
     CommitRevocation { target: VmRef, reason: String },

@@ -23,8 +23,8 @@ pub enum Event {
         result: Result<Box<VmDetail>, Failure>,
     },
     ApprovalPlanned {
-        instance_id: String,
-        result: Result<PlanSummary, Failure>,
+        generation: u64,
+        result: Result<Box<PlanSummary>, Failure>,
     },
     /// The `*.json` files of the current directory (the secrets file picker).
     SecretsFilesFound(Vec<String>),

@@ -116,16 +116,21 @@ impl Action {
             Self::Top => "first VM / top",
             Self::Bottom => "last VM / bottom",
             Self::NextPane => "focus the next pane",
-            Self::PrevPane => "focus the previous pane",
-            Self::Tab(tab) => tab.title(),
+            Self::PrevPane => "focus the other pane",
+            Self::Tab(DetailTab::Overview) => "tab Overview",
+            Self::Tab(DetailTab::CloudConfig) => "tab Cloud-config",
+            Self::Tab(DetailTab::AuditLog) => "tab Audit log",
+            Self::Tab(DetailTab::Tpm) => "tab TPM",
+            Self::Tab(DetailTab::Secrets) => "tab Secrets",
+            Self::Tab(DetailTab::History) => "tab History",
             Self::NextTab => "next detail tab",
             Self::PrevTab => "previous detail tab",
-            Self::Filter => "filter VMs (name, project, check)",
+            Self::Filter => "filter by name or check",
             Self::Refresh => "refresh now",
             Self::Approve => "approve the selected VM",
             Self::Revoke => "revoke the selected VM",
             Self::Help => "this help",
-            Self::Back => "close / clear filter / back",
+            Self::Back => "close, clear filter, back",
             Self::Quit => "quit",
         }
     }
@@ -334,6 +339,7 @@ impl Keymap {
         let file: KeymapFile =
             toml::from_str(text).map_err(|e| KeymapError::Toml(e.message().to_owned()))?;
         let mut keymap = Keymap::default();
+        let mut from_file: BTreeMap<String, &'static str> = BTreeMap::new();
         for (name, keys) in file.bindings {
             let action =
                 Action::from_name(&name).ok_or_else(|| KeymapError::UnknownAction(name.clone()))?;
@@ -341,6 +347,15 @@ impl Keymap {
                 .iter()
                 .map(|k| Key::parse(k))
                 .collect::<Result<Vec<_>, _>>()?;
+            for key in &keys {
+                if let Some(first) = from_file.insert(key.label(), action.name()) {
+                    return Err(KeymapError::Conflict {
+                        key: key.label(),
+                        first,
+                        second: action.name(),
+                    });
+                }
+            }
             for (bound, existing) in &mut keymap.bindings {
                 if *bound == action {
                     existing.clone_from(&keys);

@@ -60,15 +60,15 @@ impl Areas {
         contains(inside, column, row).then(|| offset + usize::from(row - inside.y))
     }
 
-    /// The tab whose title is under a click on the tab bar.
-    pub fn tab_at(&self, column: u16, row: u16) -> Option<DetailTab> {
+    /// The tab whose title is under a click on the tab bar (`current` decides the labels).
+    pub fn tab_at(&self, column: u16, row: u16, current: DetailTab) -> Option<DetailTab> {
         let inside = inner(self.detail);
         if row != inside.y || column < inside.x {
             return None;
         }
         let mut x = inside.x;
-        for tab in DetailTab::ALL {
-            let width = tab_label(tab).chars().count();
+        for (tab, label) in tab_labels(current, inside.width) {
+            let width = label.chars().count();
             let end = x.saturating_add(u16::try_from(width).unwrap_or(u16::MAX));
             if (x..end).contains(&column) {
                 return Some(tab);
@@ -90,9 +90,29 @@ impl Areas {
 /// Columns between two tab titles.
 pub const TAB_GAP: u16 = 1;
 
-/// A tab's title on the tab bar, with its number key.
-pub fn tab_label(tab: DetailTab) -> String {
-    format!(" {} {} ", tab.index() + 1, tab.title())
+/// The tab bar's titles with their number keys; when they do not all fit in `width`, only the
+/// current tab keeps its name and the others show their number.
+pub fn tab_labels(current: DetailTab, width: u16) -> Vec<(DetailTab, String)> {
+    let full: Vec<(DetailTab, String)> = DetailTab::ALL
+        .into_iter()
+        .map(|tab| (tab, format!(" {} {} ", tab.index() + 1, tab.title())))
+        .collect();
+    let total: usize = full
+        .iter()
+        .map(|(_, label)| label.chars().count() + usize::from(TAB_GAP))
+        .sum();
+    if total <= usize::from(width) {
+        return full;
+    }
+    full.into_iter()
+        .map(|(tab, label)| {
+            if tab == current {
+                (tab, label)
+            } else {
+                (tab, format!(" {} ", tab.index() + 1))
+            }
+        })
+        .collect()
 }
 
 /// The inside of a bordered block.
@@ -121,11 +141,15 @@ mod tests {
         assert_eq!(areas.list_line_at(3, 2, 10), Some(10));
         assert_eq!(areas.list_line_at(0, 2, 10), None);
         let inside = inner(areas.detail);
-        assert_eq!(
-            areas.tab_at(inside.x, inside.y),
-            Some(DetailTab::Overview)
-        );
-        let second = inside.x + u16::try_from(tab_label(DetailTab::Overview).len()).unwrap() + TAB_GAP;
-        assert_eq!(areas.tab_at(second, inside.y), Some(DetailTab::CloudConfig));
+        let current = DetailTab::Overview;
+        assert_eq!(areas.tab_at(inside.x, inside.y, current), Some(DetailTab::Overview));
+        // At 80 columns the other tabs show only their number: " 1 Overview " then " 2 ".
+        let second = inside.x + 12 + TAB_GAP;
+        assert_eq!(areas.tab_at(second, inside.y, current), Some(DetailTab::CloudConfig));
+        let wide = Areas::new(160, 48);
+        let inside = inner(wide.detail);
+        let second = inside.x + 12 + TAB_GAP;
+        assert_eq!(wide.tab_at(second + 5, inside.y, current), Some(DetailTab::CloudConfig));
+        assert_eq!(wide.tab_at(inside.x, inside.y + 1, current), None);
     }
 }

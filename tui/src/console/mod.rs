@@ -21,3 +21,6 @@ pub mod rows;
 pub mod theme;
 pub mod update;
 pub mod view;
+
+#[cfg(test)]
+pub(crate) mod fixtures;

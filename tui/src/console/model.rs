@@ -130,13 +130,17 @@ pub struct PlanSummary {
     pub failed_checks: Vec<String>,
     /// Who signs (the approval key's id).
     pub approver: Option<String>,
+    /// Why this approval cannot be made at all (e.g. no EK to seal to), when it cannot.
+    pub blocked: Option<String>,
 }
 
 /// The approval plan while it is computed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PlanState {
+    /// No plan until a secrets file is chosen (the plan reads it).
+    NeedsSecretsFile,
     Loading,
-    Ready(PlanSummary),
+    Ready(Box<PlanSummary>),
     Failed(Failure),
 }
 
@@ -162,15 +166,14 @@ impl ApproveField {
     ];
 }
 
-/// What Alice entered in the approve dialog (what the effects runner passes to the operations).
+/// What Alice entered in the approve dialog that the plan depends on (the effects runner passes it
+/// to the operations); the reason is added only when she confirms.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ApprovalInputs {
     pub secrets_file: String,
     pub require_tpm: bool,
     /// A duration (30d, 12h) or an RFC 3339 time; empty for never.
     pub expiry: String,
-    /// Why failing checks are acceptable; empty when none fail.
-    pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -178,6 +181,10 @@ pub struct ApproveDialog {
     pub target: VmRef,
     pub plan: PlanState,
     pub inputs: ApprovalInputs,
+    /// Why failing checks are acceptable (signed into the approval); empty when none fail.
+    pub reason: String,
+    /// The inputs the shown plan was computed from, and its number: Yes commits exactly that plan.
+    pub planned: Option<(ApprovalInputs, u64)>,
     /// The `*.json` files of the current directory, offered for the secrets file.
     pub secrets_choices: Vec<String>,
     pub focus: ApproveField,
@@ -206,7 +213,7 @@ pub struct RevokeDialog {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Dialog {
-    Approve(ApproveDialog),
+    Approve(Box<ApproveDialog>),
     Revoke(RevokeDialog),
 }
 
@@ -253,6 +260,8 @@ pub struct Model {
     pub defaults: Defaults,
     /// Where the data comes from, for the header (the store URL without credentials).
     pub source: String,
+    /// The number of the last approval plan asked for (results of older plans are dropped).
+    pub plan_generation: u64,
     pub quit: bool,
 }
 
@@ -279,6 +288,7 @@ impl Model {
             refreshed_at: None,
             defaults: Defaults::default(),
             source: String::new(),
+            plan_generation: 0,
             quit: false,
         }
     }

@@ -93,27 +93,9 @@ pub fn build_lines(rows: &[VmRow], filter: &str) -> Vec<ListLine> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-
-    pub(crate) fn row(id: &str, name: &str, state: VmState, failed: &[&str]) -> VmRow {
-        VmRow {
-            instance_id: id.to_owned(),
-            name: name.to_owned(),
-            project: "bob-project".to_owned(),
-            zone: "us-central1-a".to_owned(),
-            state,
-            approved_at: None,
-            expires_at: None,
-            revoked_at: None,
-            revoke_reason: None,
-            revision: None,
-            first_seen: None,
-            last_seen: None,
-            attempts: u64::try_from(failed.len()).unwrap_or(0),
-            failed_checks: failed.iter().map(|s| (*s).to_owned()).collect(),
-        }
-    }
+    use crate::console::fixtures::row;
 
     #[test]
     fn rows_are_grouped_by_need_of_attention_with_counts() {

@@ -14,7 +14,7 @@ use super::event::Event;
 use super::failure::Failure;
 use super::keymap::Action;
 use super::layout::Areas;
-use super::model::{DetailState, Dialog, Model, Pane, REFRESH_EVERY, Tone, VmRef};
+use super::model::{DetailState, Model, Pane, REFRESH_EVERY, Tone, VmRef};
 use super::rows::ListLine;
 use super::view::detail_line_count;
 use crate::list::VmState;
@@ -39,11 +39,8 @@ pub fn update(model: &mut Model, event: Event) -> Vec<Command> {
             on_detail(model, &instance_id, result);
             Vec::new()
         }
-        Event::ApprovalPlanned {
-            instance_id,
-            result,
-        } => {
-            dialogs::on_plan(model, &instance_id, result);
+        Event::ApprovalPlanned { generation, result } => {
+            dialogs::on_plan(model, generation, result);
             Vec::new()
         }
         Event::SecretsFilesFound(files) => {
@@ -410,7 +407,7 @@ fn on_mouse(model: &mut Model, mouse: MouseEvent) -> Vec<Command> {
     let (column, row) = (mouse.column, mouse.row);
     match mouse.kind {
         MouseEventKind::Down(_) => {
-            if let Some(tab) = areas.tab_at(column, row) {
+            if let Some(tab) = areas.tab_at(column, row, model.tab) {
                 model.focus = Pane::Detail;
                 show_tab(model, tab);
                 return Vec::new();
@@ -453,13 +450,4 @@ fn on_mouse(model: &mut Model, mouse: MouseEvent) -> Vec<Command> {
 /// Whether the row's approval can be revoked (approved or expired, not yet revoked).
 pub(crate) fn revocable(state: VmState) -> bool {
     matches!(state, VmState::Approved | VmState::Expired)
-}
-
-/// Whether a dialog of the model is about `instance_id`.
-pub(crate) fn dialog_is_for(model: &Model, instance_id: &str) -> bool {
-    match &model.dialog {
-        Some(Dialog::Approve(d)) => d.target.instance_id == instance_id,
-        Some(Dialog::Revoke(d)) => d.target.instance_id == instance_id,
-        None => false,
-    }
 }

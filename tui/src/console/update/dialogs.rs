@@ -10,7 +10,7 @@ use super::super::model::{
     ApprovalInputs, ApproveDialog, ApproveField, Dialog, Model, PlanState, PlanSummary,
     RevokeDialog, RevokeField, Tone, VmRef,
 };
-use super::{dialog_is_for, revocable};
+use super::revocable;
 
 /// Why an action cannot start now, if it cannot.
 fn cannot_act(model: &Model, verb: &str) -> Option<String> {
@@ -34,26 +34,53 @@ pub(super) fn open_approve(model: &mut Model) -> Vec<Command> {
     let Some(row) = model.list.selected_row() else {
         return Vec::new();
     };
-    let target = VmRef::of(row);
-    let inputs = ApprovalInputs {
-        secrets_file: model.defaults.secrets_file.clone().unwrap_or_default(),
-        require_tpm: true,
-        expiry: String::new(),
+    let mut dialog = Box::new(ApproveDialog {
+        target: VmRef::of(row),
+        plan: PlanState::NeedsSecretsFile,
+        inputs: ApprovalInputs {
+            secrets_file: model.defaults.secrets_file.clone().unwrap_or_default(),
+            require_tpm: true,
+            expiry: String::new(),
+        },
         reason: String::new(),
-    };
-    model.dialog = Some(Dialog::Approve(ApproveDialog {
-        target: target.clone(),
-        plan: PlanState::Loading,
-        inputs: inputs.clone(),
+        planned: None,
         secrets_choices: Vec::new(),
-        focus: ApproveField::default(),
+        focus: ApproveField::SecretsFile,
         yes: false,
         problem: None,
-    }));
-    vec![
-        Command::PlanApproval { target, inputs },
-        Command::FindSecretsFiles,
-    ]
+    });
+    let mut commands = vec![Command::FindSecretsFiles];
+    if !dialog.inputs.secrets_file.is_empty() {
+        dialog.focus = ApproveField::Buttons;
+        commands.extend(replan(&mut dialog, &mut model.plan_generation));
+    }
+    model.dialog = Some(Dialog::Approve(dialog));
+    commands
+}
+
+/// Asks for a new plan when the inputs it depends on changed since the shown one (and a secrets
+/// file is chosen: the plan reads it).
+fn replan(dialog: &mut ApproveDialog, generation: &mut u64) -> Option<Command> {
+    if dialog.inputs.secrets_file.trim().is_empty() {
+        dialog.plan = PlanState::NeedsSecretsFile;
+        dialog.planned = None;
+        return None;
+    }
+    if dialog
+        .planned
+        .as_ref()
+        .is_some_and(|(inputs, _)| *inputs == dialog.inputs)
+    {
+        return None;
+    }
+    *generation += 1;
+    dialog.planned = Some((dialog.inputs.clone(), *generation));
+    dialog.plan = PlanState::Loading;
+    Some(Command::PlanApproval {
+        target: dialog.target.clone(),
+        inputs: dialog.inputs.clone(),
+        generation: *generation,
+    })
 }
 
 pub(super) fn open_revoke(model: &mut Model) -> Vec<Command> {
@@ -79,16 +106,18 @@ pub(super) fn open_revoke(model: &mut Model) -> Vec<Command> {
     Vec::new()
 }
 
-pub(super) fn on_plan(model: &mut Model, instance_id: &str, result: Result<PlanSummary, Failure>) {
-    if !dialog_is_for(model, instance_id) {
+pub(super) fn on_plan(model: &mut Model, generation: u64, result: Result<Box<PlanSummary>, Failure>) {
+    // Only the plan of the inputs shown now counts; an older one (or one for a closed dialog) is dropped.
+    let Some(Dialog::Approve(dialog)) = &mut model.dialog else {
+        return;
+    };
+    if dialog.planned.as_ref().map(|(_, g)| *g) != Some(generation) {
         return;
     }
-    if let Some(Dialog::Approve(dialog)) = &mut model.dialog {
-        dialog.plan = match result {
-            Ok(plan) => PlanState::Ready(plan),
-            Err(failure) => PlanState::Failed(failure),
-        };
-    }
+    dialog.plan = match result {
+        Ok(plan) => PlanState::Ready(plan),
+        Err(failure) => PlanState::Failed(failure),
+    };
 }
 
 pub(super) fn on_secrets_files(model: &mut Model, files: Vec<String>) {
@@ -109,12 +138,13 @@ pub(super) fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
         return Vec::new();
     }
     let outcome = match &mut model.dialog {
-        Some(Dialog::Approve(dialog)) => approve_key(dialog, key),
+        Some(Dialog::Approve(dialog)) => approve_key(dialog, key, &mut model.plan_generation),
         Some(Dialog::Revoke(dialog)) => revoke_key(dialog, key),
         None => Outcome::Stay,
     };
     match outcome {
         Outcome::Stay => Vec::new(),
+        Outcome::Plan(command) => vec![command],
         Outcome::Cancel => {
             model.dialog = None;
             model.set_status(Tone::Info, "cancelled: nothing was written");
@@ -124,7 +154,7 @@ pub(super) fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
             model.dialog = None;
             model.busy = Some(busy);
             model.status = None;
-            vec![command]
+            vec![*command]
         }
     }
 }
@@ -132,8 +162,10 @@ pub(super) fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
 /// What a key in a dialog leads to.
 enum Outcome {
     Stay,
+    /// Stay, and compute the plan again (its inputs changed).
+    Plan(Command),
     Cancel,
-    Run { busy: String, command: Command },
+    Run { busy: String, command: Box<Command> },
 }
 
 /// Edits a text field: characters append, Backspace deletes; false when the key is not an edit.
@@ -148,51 +180,48 @@ fn edit(text: &mut String, key: KeyEvent) -> bool {
     true
 }
 
-fn approve_key(dialog: &mut ApproveDialog, key: KeyEvent) -> Outcome {
+fn approve_key(dialog: &mut ApproveDialog, key: KeyEvent, generation: &mut u64) -> Outcome {
     let order = ApproveField::ORDER;
     let at = order.iter().position(|f| *f == dialog.focus).unwrap_or(0);
-    match key.code {
-        KeyCode::Tab | KeyCode::Down => {
-            dialog.focus = order[(at + 1) % order.len()];
-            return Outcome::Stay;
-        }
-        KeyCode::BackTab | KeyCode::Up => {
-            dialog.focus = order[(at + order.len() - 1) % order.len()];
-            return Outcome::Stay;
-        }
-        _ => {}
+    let moved_to = match key.code {
+        KeyCode::Tab | KeyCode::Down => Some(order[(at + 1) % order.len()]),
+        KeyCode::BackTab | KeyCode::Up => Some(order[(at + order.len() - 1) % order.len()]),
+        KeyCode::Enter if dialog.focus != ApproveField::Buttons => Some(ApproveField::Buttons),
+        _ => None,
+    };
+    if let Some(field) = moved_to {
+        // Leaving a field: the plan follows the inputs.
+        dialog.focus = field;
+        dialog.yes = false;
+        return replan(dialog, generation).map_or(Outcome::Stay, Outcome::Plan);
     }
     dialog.problem = None;
     match dialog.focus {
         ApproveField::SecretsFile => match key.code {
             KeyCode::Left | KeyCode::Right => pick_secrets_file(dialog, key.code == KeyCode::Right),
-            KeyCode::Enter => dialog.focus = ApproveField::Buttons,
             _ => {
                 edit(&mut dialog.inputs.secrets_file, key);
             }
         },
-        ApproveField::RequireTpm => match key.code {
-            KeyCode::Char(' ') => dialog.inputs.require_tpm = !dialog.inputs.require_tpm,
-            KeyCode::Enter => dialog.focus = ApproveField::Buttons,
-            _ => {}
-        },
-        ApproveField::Expiry | ApproveField::Reason => {
-            if key.code == KeyCode::Enter {
-                dialog.focus = ApproveField::Buttons;
-            } else if dialog.focus == ApproveField::Expiry {
-                edit(&mut dialog.inputs.expiry, key);
-            } else {
-                edit(&mut dialog.inputs.reason, key);
+        ApproveField::RequireTpm => {
+            if key.code == KeyCode::Char(' ') {
+                dialog.inputs.require_tpm = !dialog.inputs.require_tpm;
             }
+        }
+        ApproveField::Expiry => {
+            edit(&mut dialog.inputs.expiry, key);
+        }
+        ApproveField::Reason => {
+            edit(&mut dialog.reason, key);
         }
         ApproveField::Buttons => match key.code {
             KeyCode::Left | KeyCode::Right | KeyCode::Char('h' | 'l') => dialog.yes = !dialog.yes,
             KeyCode::Char('y' | 'Y') => {
                 dialog.yes = true;
-                return confirm_approval(dialog);
+                return confirm_approval(dialog, generation);
             }
             KeyCode::Char('n' | 'N') => return Outcome::Cancel,
-            KeyCode::Enter if dialog.yes => return confirm_approval(dialog),
+            KeyCode::Enter if dialog.yes => return confirm_approval(dialog, generation),
             KeyCode::Enter => return Outcome::Cancel,
             _ => {}
         },
@@ -219,35 +248,45 @@ fn pick_secrets_file(dialog: &mut ApproveDialog, forward: bool) {
     dialog.inputs.secrets_file.clone_from(&choices[next]);
 }
 
-fn confirm_approval(dialog: &mut ApproveDialog) -> Outcome {
+fn confirm_approval(dialog: &mut ApproveDialog, generation: &mut u64) -> Outcome {
+    if let Some(command) = replan(dialog, generation) {
+        dialog.problem = Some("the inputs changed: confirm again once the new plan is shown".into());
+        dialog.yes = false;
+        return Outcome::Plan(command);
+    }
     let refusal = match &dialog.plan {
-        PlanState::Loading => Some("the plan is still being computed; wait a moment".to_owned()),
-        PlanState::Failed(failure) => Some(failure.status_text("planning the approval")),
-        PlanState::Ready(_) if dialog.inputs.secrets_file.trim().is_empty() => {
+        PlanState::NeedsSecretsFile => {
             Some("choose a secrets file (←/→ picks a *.json file, or type a path)".to_owned())
         }
-        PlanState::Ready(plan)
-            if !plan.failed_checks.is_empty() && dialog.inputs.reason.trim().is_empty() =>
-        {
-            Some(format!(
-                "refused: {} check(s) fail: {}; type a reason to approve anyway",
-                plan.failed_checks.len(),
-                plan.failed_checks.join(", ")
-            ))
-        }
-        PlanState::Ready(_) => None,
-    };
-    if let Some(problem) = refusal {
-        dialog.problem = Some(problem);
-        dialog.yes = false;
-        return Outcome::Stay;
-    }
-    Outcome::Run {
-        busy: format!("approving {}", dialog.target.name),
-        command: Command::CommitApproval {
-            target: dialog.target.clone(),
-            inputs: dialog.inputs.clone(),
+        PlanState::Loading => Some("the plan is still being computed; wait a moment".to_owned()),
+        PlanState::Failed(failure) => Some(failure.status_text("planning the approval")),
+        PlanState::Ready(plan) => match &plan.blocked {
+            Some(blocked) => Some(format!("refused: {blocked}")),
+            None if !plan.failed_checks.is_empty() && dialog.reason.trim().is_empty() => {
+                Some(format!(
+                    "refused: {} check(s) fail: {}; type a reason to approve anyway",
+                    plan.failed_checks.len(),
+                    plan.failed_checks.join(", ")
+                ))
+            }
+            None => None,
         },
+    };
+    let planned = dialog.planned.as_ref().map(|(_, g)| *g);
+    match (refusal, planned) {
+        (None, Some(generation)) => Outcome::Run {
+            busy: format!("approving {}", dialog.target.name),
+            command: Box::new(Command::CommitApproval {
+                target: dialog.target.clone(),
+                generation,
+                reason: dialog.reason.trim().to_owned(),
+            }),
+        },
+        (refusal, _) => {
+            dialog.problem = refusal.or_else(|| Some("no plan to approve".to_owned()));
+            dialog.yes = false;
+            Outcome::Stay
+        }
     }
 }
 
@@ -287,9 +326,9 @@ fn confirm_revocation(dialog: &mut RevokeDialog) -> Outcome {
     }
     Outcome::Run {
         busy: format!("revoking {}", dialog.target.name),
-        command: Command::CommitRevocation {
+        command: Box::new(Command::CommitRevocation {
             target: dialog.target.clone(),
             reason: dialog.reason.trim().to_owned(),
-        },
+        }),
     }
 }

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::super::keymap::DetailTab;
-use super::super::layout::{Areas, TAB_GAP, inner, tab_label};
+use super::super::layout::{Areas, TAB_GAP, inner, tab_labels};
 use super::super::model::{Model, Pane};
 use super::super::theme::Theme;
 use super::text::{safe, spinner};
@@ -52,7 +52,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, model: &Model, theme: Theme) {
     frame.render_widget(block, area);
     let inside = inner(area);
     frame.render_widget(
-        Paragraph::new(vec![tab_bar(model.tab, theme), Line::default()]),
+        Paragraph::new(vec![tab_bar(model.tab, inside.width, theme), Line::default()]),
         Rect::new(inside.x, inside.y, inside.width, 2.min(inside.height)),
     );
     let content = Areas::new(model.size.0, model.size.1).detail_content();
@@ -74,15 +74,15 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, model: &Model, theme: Theme) {
     frame.render_widget(Paragraph::new(lines), content);
 }
 
-fn tab_bar(current: DetailTab, theme: Theme) -> Line<'static> {
+fn tab_bar(current: DetailTab, width: u16, theme: Theme) -> Line<'static> {
     let mut spans = Vec::new();
-    for tab in DetailTab::ALL {
+    for (tab, label) in tab_labels(current, width) {
         let style = if tab == current {
             theme.selection()
         } else {
             theme.muted()
         };
-        spans.push(Span::styled(tab_label(tab), style));
+        spans.push(Span::styled(label, style));
         spans.push(Span::raw(" ".repeat(usize::from(TAB_GAP))));
     }
     Line::from(spans)

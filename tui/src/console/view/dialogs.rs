@@ -63,11 +63,12 @@ fn buttons(focused: bool, yes: bool, yes_label: &str, theme: Theme) -> Line<'sta
             theme.muted()
         }
     };
+    let pointer = |on: bool| if on { "▸" } else { " " };
     Line::from(vec![
         Span::raw("    "),
-        Span::styled(" No ", style(!yes)),
+        Span::styled(format!("{}No ", pointer(!yes)), style(!yes)),
         Span::raw("   "),
-        Span::styled(format!(" {yes_label} "), style(yes)),
+        Span::styled(format!("{}{yes_label} ", pointer(yes)), style(yes)),
     ])
 }
 
@@ -78,10 +79,14 @@ pub fn approve(
     model: &Model,
     theme: Theme,
 ) {
-    let popup_area = centered(area, area.width.saturating_sub(4).min(120), area.height.saturating_sub(2).min(30));
-    let width = usize::from(popup_area.width.saturating_sub(2));
+    let popup_width = area.width.saturating_sub(4).min(120);
+    let width = usize::from(popup_width.saturating_sub(2));
     let mut lines = Vec::new();
     match &dialog.plan {
+        PlanState::NeedsSecretsFile => lines.push(Line::styled(
+            "Choose the secrets file first: the plan seals what it holds.".to_owned(),
+            theme.muted(),
+        )),
         PlanState::Loading => lines.push(Line::styled(
             format!(
                 "{} reviewing the live evidence: what will be signed…",
@@ -126,7 +131,7 @@ pub fn approve(
     ));
     lines.push(input(
         "reason",
-        &dialog.inputs.reason,
+        &dialog.reason,
         focus == ApproveField::Reason,
         "required when checks fail (signed)",
         theme,
@@ -148,7 +153,8 @@ pub fn approve(
         safe(&dialog.target.name),
         safe(&dialog.target.instance_id)
     );
-    popup(frame, popup_area, title, lines, theme);
+    let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
+    popup(frame, centered(area, popup_width, height), title, lines, theme);
 }
 
 fn plan_lines(plan: &PlanSummary, width: usize, theme: Theme) -> Vec<Line<'static>> {
@@ -197,6 +203,11 @@ fn plan_lines(plan: &PlanSummary, width: usize, theme: Theme) -> Vec<Line<'stati
             .join(" ")
     };
     lines.push(field("PCR policy", fit(&safe(&pcrs), value_width), theme));
+    if let Some(blocked) = &plan.blocked {
+        for part in wrap(&format!("✘ cannot approve: {}", safe(blocked)), width) {
+            lines.push(Line::styled(part, theme.danger()));
+        }
+    }
     if let Some(approver) = &plan.approver {
         lines.push(field("signed by", safe(approver), theme));
     }
@@ -216,7 +227,6 @@ fn plan_lines(plan: &PlanSummary, width: usize, theme: Theme) -> Vec<Line<'stati
 }
 
 pub fn revoke(frame: &mut Frame<'_>, area: Rect, dialog: &RevokeDialog, theme: Theme) {
-    let popup_area = centered(area, area.width.saturating_sub(8).min(90), 11);
     let mut lines = vec![
         Line::from(format!(
             "Revoking {} (id {}) in {}/{}: the server denies its next request.",
@@ -227,10 +237,10 @@ pub fn revoke(frame: &mut Frame<'_>, area: Rect, dialog: &RevokeDialog, theme: T
         )),
         Line::default(),
         input(
-            "type its name",
+            "VM name",
             &dialog.typed_name,
             dialog.focus == RevokeField::Name,
-            "",
+            "type it to confirm",
             theme,
         ),
         input(
@@ -249,5 +259,7 @@ pub fn revoke(frame: &mut Frame<'_>, area: Rect, dialog: &RevokeDialog, theme: T
         "Enter revokes · Esc cancels".to_owned(),
         theme.muted(),
     ));
+    let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
+    let popup_area = centered(area, area.width.saturating_sub(8).min(90), height);
     popup(frame, popup_area, " Revoke? ".to_owned(), lines, theme);
 }

@@ -20,8 +20,8 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, model: &Model, theme: Theme) {
     let entry = |i: usize| -> Vec<Span<'static>> {
         help.get(i).map_or_else(Vec::new, |(keys, what)| {
             vec![
-                Span::styled(cell(keys, 14), theme.accent()),
-                Span::raw(cell(what, column.saturating_sub(14))),
+                Span::styled(cell(keys, 11), theme.accent()),
+                Span::raw(cell(what, column.saturating_sub(11))),
             ]
         })
     };

@@ -103,7 +103,7 @@ fn row_line(row: &VmRow, width: usize, selected: bool, theme: Theme) -> Line<'st
     };
     let mut spans = vec![
         badge(row, theme),
-        Span::raw(" "),
+        Span::raw(if selected { "▸" } else { " " }),
         Span::raw(cell(&safe(&name), name_width)),
     ];
     if wide {
