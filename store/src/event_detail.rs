@@ -76,6 +76,7 @@ pub struct ApprovedDetail {
     pub previous_revision: Option<u64>,
     pub require_tpm: bool,
     pub require_data_access: bool,
+    #[serde(with = "pcr_keys::policy")]
     pub pcr_policy: Option<PcrPolicy>,
     /// SHA-256 of the EK modulus the secrets are sealed to (None: encrypted to the server).
     pub ek_fingerprint: Option<String>,
@@ -134,6 +135,7 @@ pub struct AttestedDetail {
     pub ek_source: Option<EkSource>,
     pub pcr_hash_alg: u16,
     /// Quoted PCR index to digest (hex).
+    #[serde(with = "pcr_keys::values")]
     pub pcr_values: BTreeMap<u32, String>,
     pub pcr_policy: PcrPolicySource,
 }
@@ -142,6 +144,75 @@ pub struct AttestedDetail {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingRemovedDetail {
     pub reason: Option<String>,
+}
+
+/// PCR maps inside a detail. A tagged enum with an untagged fallback is decoded from a buffer, which
+/// cannot turn JSON's string keys ("0") back into integers; these read string keys and parse them.
+/// The JSON is the same as the plain types'.
+mod pcr_keys {
+    use std::collections::BTreeMap;
+
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use tokendist_core::approval::PcrPolicy;
+
+    fn parse(map: BTreeMap<String, String>) -> Result<BTreeMap<u32, String>, String> {
+        map.into_iter()
+            .map(|(index, value)| {
+                index
+                    .parse::<u32>()
+                    .map(|index| (index, value))
+                    .map_err(|_| format!("PCR index {index:?} is not a number"))
+            })
+            .collect()
+    }
+
+    pub mod values {
+        use super::*;
+
+        pub fn serialize<S: Serializer>(
+            values: &BTreeMap<u32, String>,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            values.serialize(serializer)
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<BTreeMap<u32, String>, D::Error> {
+            parse(BTreeMap::deserialize(deserializer)?).map_err(D::Error::custom)
+        }
+    }
+
+    pub mod policy {
+        use super::*;
+
+        #[derive(Deserialize)]
+        struct StringKeyed {
+            hash_alg: u16,
+            pcrs: BTreeMap<String, String>,
+        }
+
+        pub fn serialize<S: Serializer>(
+            policy: &Option<PcrPolicy>,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            policy.serialize(serializer)
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Option<PcrPolicy>, D::Error> {
+            Option::<StringKeyed>::deserialize(deserializer)?
+                .map(|p| {
+                    Ok(PcrPolicy {
+                        hash_alg: p.hash_alg,
+                        pcrs: parse(p.pcrs).map_err(D::Error::custom)?,
+                    })
+                })
+                .transpose()
+        }
+    }
 }
 
 #[cfg(test)]
