@@ -7,7 +7,7 @@ mod support;
 use serde_json::Value;
 use support::{Console, GOOD_VM, GOOD_VM_ID, PROJECT, TAMPERED_VM, TAMPERED_VM_ID, ZONE};
 use tokendist_core::approval::verify;
-use tokendist_store::{EventKind, EventQuery};
+use tokendist_store::{EventDetail, EventKind, EventQuery};
 
 fn check<'a>(show: &'a Value, name: &str) -> &'a Value {
     show["checks"]
@@ -268,7 +268,10 @@ async fn revoke_sets_revoked_at_in_a_record_whose_signature_still_verifies() {
         .await
         .unwrap();
     assert_eq!(events[0].kind, EventKind::Revoked);
-    assert_eq!(events[0].detail["reason"], "decommissioned");
+    let EventDetail::Revoked(detail) = &events[0].detail else {
+        panic!("not a revoked detail: {:?}", events[0].detail)
+    };
+    assert_eq!(detail.reason, "decommissioned");
 
     let list = console.run(&["list", "--json"]).await.json();
     assert_eq!(list["vms"][0]["state"], "revoked");

@@ -3,5 +3,31 @@
 //! prompts, no clap types. What Alice sees is computed by the same functions the server enforces.
 //!
 //! - [`model`]: the data the operations return (rows, a VM's detail, plans and outcomes).
+//! - [`context`]: [`Context`], the opened store, settings, Google clients and receipt key.
+//! - [`target`]: [`VmRef`], which VM an operation is about.
+//! - [`list`]: every VM, sorted by need of attention; [`detail`]: one VM's detail (`show`);
+//!   [`history`]: its events, newest first.
+//! - [`approval`]: plan and commit an approval; [`revocation`]: plan and commit a revocation;
+//!   [`seal`]: one secret sealed to a VM's vTPM.
 
+pub mod approval;
+pub mod context;
+pub mod detail;
+pub mod history;
+pub mod list;
 pub mod model;
+pub mod revocation;
+pub mod seal;
+pub mod target;
+
+pub use approval::{
+    ApprovalOutcome, ApprovalPlan, ApprovalRequest, PcrValues, SealingSummary, commit_approval,
+    plan_approval,
+};
+pub use context::{Context, ContextOptions};
+pub use detail::load_detail;
+pub use history::history;
+pub use list::list;
+pub use revocation::{RevocationOutcome, RevocationPlan, commit_revocation, plan_revocation};
+pub use seal::{SealReport, SealRequest, seal};
+pub use target::VmRef;

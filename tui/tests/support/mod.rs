@@ -255,5 +255,6 @@ pub fn pending_attempt(id: &str, name: &str) -> tokendist_store::PendingAttempt 
             reason: "no approval".to_owned(),
         }],
         last_quote: None,
+        checks_evaluated: Some(1),
     }
 }
