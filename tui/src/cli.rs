@@ -22,7 +22,8 @@ pub const DEFAULT_STORE: &str = "sqlite:///var/lib/tokendist/tokendist.db";
     version,
     about = "tokendist console: review GCE VMs, approve or revoke their access to secrets",
     long_about = "tokendist console: review GCE VMs, approve or revoke their access to secrets.\n\n\
-        Without a subcommand it prints this help (the full-screen console arrives in a later release).\n\
+        Without a subcommand it opens the full-screen console when stdout is a terminal (as\n\
+        `tokendist console`), and prints this help otherwise.\n\
         Every check it shows is computed by the same policy functions the token server runs.",
     after_help = HELP_TABLE
 )]
@@ -215,6 +216,17 @@ Example:
 Exit codes: 0 ok, 1 error, 2 usage, 3 refused (no EK, or no verified quote and no --pcr),
 78 configuration error.")]
     Seal(SealArgs),
+    /// Open the full-screen console: every VM, its evidence and checks; approve and revoke.
+    #[command(after_help = "\
+Keys: j/k or arrows move, Tab switches panes, 1-6 pick a tab, / filters, r refreshes, a approves,
+x revokes, ? shows every key, q quits. --keymap FILE rebinds keys (TOML, e.g. [bindings]
+approve = [\"A\"]). Logs go to --log-file (default $XDG_STATE_HOME/tokendist/console.log), never
+to the terminal. NO_COLOR turns colours off; markers (✔ ✘ – + -) stay.
+
+Examples:
+  tokendist console --key ~/.config/tokendist/alice.key --secrets secrets.json
+  tokendist console --read-only")]
+    Console(ConsoleArgs),
 }
 
 #[derive(Debug, Args)]
@@ -362,6 +374,31 @@ pub struct RevokeArgs {
     /// Do not ask to type the VM name.
     #[arg(long)]
     pub yes: bool,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConsoleArgs {
+    /// Hide approve and revoke (nothing can be written).
+    #[arg(long)]
+    pub read_only: bool,
+    /// Your Ed25519 approval private key (from `tokendist keygen`), to sign approvals and revocations.
+    #[arg(long, env = "TOKENDIST_KEY", value_name = "FILE")]
+    pub key: Option<PathBuf>,
+    /// The secrets file the approve dialog starts with (the dialog offers the *.json files here).
+    #[arg(long, value_name = "FILE")]
+    pub secrets: Option<PathBuf>,
+    /// The token server's X25519 public key, for approvals without TPM sealing.
+    #[arg(long, value_name = "FILE")]
+    pub server_key: Option<PathBuf>,
+    /// Ed25519 public key file trusted for approval.signature (repeatable), as `show --trust-key`.
+    #[arg(long = "trust-key", value_name = "FILE")]
+    pub trust_keys: Vec<PathBuf>,
+    /// Key bindings (TOML: [bindings] ACTION = ["KEY", ...]; `?` in the console lists the actions).
+    #[arg(long, value_name = "FILE")]
+    pub keymap: Option<PathBuf>,
+    /// Where the console logs (default $XDG_STATE_HOME/tokendist/console.log).
+    #[arg(long, value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -1,9 +1,10 @@
 //! Runs one parsed command line: picks the subcommand and turns its result into output.
 
 use crate::cli::{Cli, Command};
+use crate::console::app::ConsoleOptions;
 use crate::error::ConsoleError;
 use crate::output::{emit, emit_json};
-use crate::{approve, certs, keygen, list, revoke, seal, show};
+use crate::{approve, certs, console, keygen, list, revoke, seal, show};
 
 /// Runs `cli.command` (the caller prints help when there is none).
 pub async fn run(cli: &Cli, command: &Command) -> Result<(), ConsoleError> {
@@ -34,5 +35,15 @@ pub async fn run(cli: &Cli, command: &Command) -> Result<(), ConsoleError> {
         Command::Approve(args) => approve::run(global, args).await,
         Command::Revoke(args) => revoke::run(global, args).await,
         Command::Seal(args) => seal::run(global, args).await,
+        Command::Console(args) => {
+            let options = ConsoleOptions {
+                read_only: args.read_only,
+                approver_key: args.key.clone(),
+                server_key: args.server_key.clone(),
+                secrets_file: args.secrets.clone(),
+                keymap_file: args.keymap.clone(),
+            };
+            console::app::run(&global.context_options(&args.trust_keys), options).await
+        }
     }
 }

@@ -1,16 +1,39 @@
-//! `tokendist`: Alice's console. Parses the command line, runs the subcommand, and exits with the
-//! documented code (see `tokendist --help` and docs/operations.md). Logs go to stderr (`RUST_LOG`).
+//! `tokendist`: Alice's console. Parses the command line and runs the subcommand — or, without one
+//! and on a terminal, the full-screen console — and exits with the documented code (see `tokendist
+//! --help` and docs/operations.md). Subcommands log to stderr (`RUST_LOG`); the full-screen console
+//! logs to a file, never to the terminal it draws on.
 
+use std::io::IsTerminal as _;
 use std::process::ExitCode;
-use tokendist_core::terminal_text::printable;
+use std::sync::Mutex;
 
 use clap::{CommandFactory as _, Parser as _};
-use tokendist_tui::cli::Cli;
+use tokendist_core::terminal_text::printable;
+use tokendist_tui::cli::{Cli, Command, ConsoleArgs};
+use tokendist_tui::console::logging::{log_path, open_log};
 use tokendist_tui::{dispatch, exit};
 use tracing_subscriber::EnvFilter;
 
 fn exit_code(code: i32) -> ExitCode {
     ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+/// `RUST_LOG`, else `default`.
+fn filter(default: &str) -> EnvFilter {
+    EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default))
+}
+
+/// Logs of the full-screen console go to its log file; `Err` is the message to print.
+fn log_to_file(args: &ConsoleArgs) -> Result<(), String> {
+    let path = log_path(args.log_file.as_deref());
+    let file =
+        open_log(&path).map_err(|e| format!("cannot open the log file {}: {e}", path.display()))?;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter("info"))
+        .with_ansi(false)
+        .with_writer(Mutex::new(file))
+        .init();
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -22,16 +45,26 @@ fn main() -> ExitCode {
             return exit_code(code);
         }
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let Some(command) = &cli.command else {
-        let _ = Cli::command().print_long_help();
-        return exit_code(exit::OK);
+    let opened_console = Command::Console(ConsoleArgs::default());
+    let command = match &cli.command {
+        Some(command) => command,
+        None if std::io::stdout().is_terminal() => &opened_console,
+        None => {
+            let _ = Cli::command().print_long_help();
+            return exit_code(exit::OK);
+        }
     };
+    if let Command::Console(args) = command {
+        if let Err(message) = log_to_file(args) {
+            eprintln!("tokendist: {}", printable(&message));
+            return exit_code(exit::CONFIG);
+        }
+    } else {
+        tracing_subscriber::fmt()
+            .with_env_filter(filter("warn"))
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

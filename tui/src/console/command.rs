@@ -1,17 +1,17 @@
 //! What the update function asks the effects runner ([`super::effects`]) to do in the background.
 //! Each command ends in exactly one [`super::event::Event`] carrying its result.
 
-use super::model::{ApprovalInputs, VmRef};
+use super::model::{ApprovalInputs, VmTarget};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// Re-read the list from the store → `Event::ListLoaded`.
     RefreshList,
     /// Gather the VM's detail (store + Google) → `Event::DetailLoaded`; supersedes an earlier load.
-    LoadDetail(VmRef),
+    LoadDetail(VmTarget),
     /// Compute what an approval would sign → `Event::ApprovalPlanned` with the same generation.
     PlanApproval {
-        target: VmRef,
+        target: VmTarget,
         inputs: ApprovalInputs,
         generation: u64,
     },
@@ -19,10 +19,10 @@ pub enum Command {
     FindSecretsFiles,
     /// Seal, sign and store exactly the plan of that generation, with the reason → `Event::Approved`.
     CommitApproval {
-        target: VmRef,
+        target: VmTarget,
         generation: u64,
         reason: String,
     },
     /// Re-sign the approval as revoked → `Event::Revoked`.
-    CommitRevocation { target: VmRef, reason: String },
+    CommitRevocation { target: VmTarget, reason: String },
 }

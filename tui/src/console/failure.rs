@@ -2,7 +2,11 @@
 //! update function branches on it, never on text) and the detail to show. [`Failure::status_text`]
 //! is the one place that turns a failure into the status line's "what happened — what to do".
 
+use tokendist_core::evidence::{FetchError, FetchErrorKind};
 use tokendist_core::terminal_text::printable_line;
+use tokendist_store::StoreError;
+
+use crate::error::ConsoleError;
 
 /// What kind of failure an operation met; each has its own advice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,8 +17,12 @@ pub enum FailureKind {
     GoogleDenied,
     /// Google could not be reached or failed.
     GoogleDown,
-    /// The approval key (or another input file) is missing or unreadable.
+    /// No approval key was given to the console.
     KeyFile,
+    /// An input file (approval key, secrets file, server key) is missing or malformed.
+    InputFile,
+    /// The VM could not be read at Google (name, access or availability).
+    InstanceUnreadable,
     /// A check failed or an input was refused; nothing was written.
     Refused,
     /// Another writer changed the approval meanwhile.
@@ -34,7 +42,13 @@ impl FailureKind {
                 "grant your account compute.viewer and logging.viewer on the VM's project"
             }
             Self::GoogleDown => "Google's API did not answer; press r to retry",
-            Self::KeyFile => "pass your approval key with --key FILE (from `tokendist keygen`)",
+            Self::KeyFile => {
+                "start the console with --key FILE (your approval key from `tokendist keygen`)"
+            }
+            Self::InputFile => "check the file's path and contents",
+            Self::InstanceUnreadable => {
+                "check that the VM exists and that you can read it (compute.viewer), then press r"
+            }
             Self::Refused => "nothing was written",
             Self::Conflict => "someone else changed the approval; refresh (r) and try again",
             Self::Config => "fix the configuration and restart the console",
@@ -59,6 +73,42 @@ impl Failure {
         }
     }
 
+    /// How the console reports an operation's error (decided by its variant, never its text).
+    pub fn from_console_error(error: &ConsoleError) -> Failure {
+        let kind = match error {
+            ConsoleError::Store(StoreError::Conflict { .. }) | ConsoleError::Conflict(_) => {
+                FailureKind::Conflict
+            }
+            ConsoleError::Store(StoreError::Config(_))
+            | ConsoleError::Config(_)
+            | ConsoleError::StoreMissing { .. } => FailureKind::Config,
+            ConsoleError::Store(_) => FailureKind::StoreDown,
+            ConsoleError::File { .. }
+            | ConsoleError::BadInput { .. }
+            | ConsoleError::WouldOverwrite { .. } => FailureKind::InputFile,
+            ConsoleError::InstanceUnreadable(_) => FailureKind::InstanceUnreadable,
+            ConsoleError::Usage(_)
+            | ConsoleError::Refused(_)
+            | ConsoleError::ChecksFailed { .. }
+            | ConsoleError::ServerKeyNeeded
+            | ConsoleError::NoApproval(_)
+            | ConsoleError::AlreadyRevoked { .. }
+            | ConsoleError::EmptyReason => FailureKind::Refused,
+            ConsoleError::Failed(_) => FailureKind::Other,
+        };
+        Failure::new(kind, error.to_string())
+    }
+
+    /// How the console reports evidence Google would not give (the detail still loads).
+    pub fn from_fetch_error(error: &FetchError) -> Failure {
+        let kind = match error.kind {
+            FetchErrorKind::PermissionDenied => FailureKind::GoogleDenied,
+            FetchErrorKind::Unavailable | FetchErrorKind::Malformed => FailureKind::GoogleDown,
+            FetchErrorKind::NotFound => FailureKind::InstanceUnreadable,
+        };
+        Failure::new(kind, error.to_string())
+    }
+
     /// The status line text: what went wrong, then what to do, on one line.
     pub fn status_text(&self, doing: &str) -> String {
         format!(
@@ -80,5 +130,37 @@ mod tests {
         assert!(text.starts_with("loading vm-1 failed: compute.instances.get: 403"));
         assert!(text.contains("compute.viewer"));
         assert!(!text.contains('\n'));
+    }
+
+    #[test]
+    fn errors_are_classified_by_variant() {
+        let down = ConsoleError::Store(StoreError::Unavailable {
+            outage: tokendist_store::Outage::Locked,
+            detail: "locked".into(),
+        });
+        assert_eq!(
+            Failure::from_console_error(&down).kind,
+            FailureKind::StoreDown
+        );
+        let conflict = ConsoleError::Conflict("revision".into());
+        assert_eq!(
+            Failure::from_console_error(&conflict).kind,
+            FailureKind::Conflict
+        );
+        let checks = ConsoleError::ChecksFailed {
+            failed: vec!["instance.user_data".into()],
+        };
+        assert_eq!(
+            Failure::from_console_error(&checks).kind,
+            FailureKind::Refused
+        );
+        let denied = FetchError {
+            api: "compute.instances.get".into(),
+            kind: FetchErrorKind::PermissionDenied,
+            message: "HTTP 403".into(),
+        };
+        let failure = Failure::from_fetch_error(&denied);
+        assert_eq!(failure.kind, FailureKind::GoogleDenied);
+        assert!(failure.status_text("loading vm").contains("compute.viewer"));
     }
 }

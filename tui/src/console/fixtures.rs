@@ -14,10 +14,9 @@ use tokendist_core::identity::IdentityError;
 use tokendist_core::verdict::CheckResult;
 
 use super::model::PlanSummary;
-use crate::list::{VmRow, VmState};
 use crate::operations::model::{
     CloudConfigView, DiffLine, DiffTag, FlaggedLine, HistoryEntry, HistoryKind, HoleValue,
-    TextDiff, VmDetail, VmList,
+    TextDiff, VerdictSummary, VmDetail, VmGroup, VmList, VmRow, VmState,
 };
 use crate::review::{Against, Review};
 use crate::target::Target;
@@ -30,8 +29,20 @@ pub fn at(minute: u32) -> DateTime<Utc> {
         .unwrap_or_default()
 }
 
+/// A row; `failed` non-empty means the server's last verdict failed those of 16 checks.
 pub fn row(id: &str, name: &str, state: VmState, failed: &[&str]) -> VmRow {
+    let group = match state {
+        VmState::Pending => VmGroup::Pending,
+        VmState::Approved if !failed.is_empty() => VmGroup::DeniedAfterApproval,
+        VmState::Approved => VmGroup::Approved,
+        VmState::Expired | VmState::Revoked => VmGroup::Revoked,
+    };
     VmRow {
+        group,
+        verdict: (!failed.is_empty()).then(|| VerdictSummary {
+            evaluated: 16,
+            failed: failed.iter().map(|s| (*s).to_owned()).collect(),
+        }),
         instance_id: id.to_owned(),
         name: name.to_owned(),
         project: "bob-project".to_owned(),
@@ -72,7 +83,14 @@ pub fn demo_list() -> VmList {
 pub fn many(n: usize) -> VmList {
     VmList {
         rows: (0..n)
-            .map(|i| row(&format!("{}", 100_000 + i), &format!("vm-{i:05}"), VmState::Pending, &[]))
+            .map(|i| {
+                row(
+                    &format!("{}", 100_000 + i),
+                    &format!("vm-{i:05}"),
+                    VmState::Pending,
+                    &[],
+                )
+            })
             .collect(),
         loaded_at: Some(at(4)),
     }
@@ -99,7 +117,12 @@ fn audit_entry(minute: u32, method: &str) -> AuditEntry {
     }
 }
 
-fn event(minute: u32, method: &str, summary: &str, classification: Classification) -> TimelineEvent {
+fn event(
+    minute: u32,
+    method: &str,
+    summary: &str,
+    classification: Classification,
+) -> TimelineEvent {
     TimelineEvent {
         timestamp: at(minute),
         method: method.into(),
@@ -272,7 +295,14 @@ pub fn detail(name: &str, id: &str, tampered: bool) -> VmDetail {
             hash_alg: 0x000B,
             pcrs: BTreeMap::new(),
         }),
-        ..Approval::unpinned(id, name, "bob-project", "us-central1-a", "alice-key-1", at(1))
+        ..Approval::unpinned(
+            id,
+            name,
+            "bob-project",
+            "us-central1-a",
+            "alice-key-1",
+            at(1),
+        )
     });
     let mut timeline = vec![
         event(0, "compute.instances.insert", "", Classification::Allowed),
@@ -339,7 +369,10 @@ pub fn detail(name: &str, id: &str, tampered: bool) -> VmDetail {
             time: at(3),
             actor: "tokenserver".into(),
             what: HistoryKind::Denied {
-                failed_checks: vec!["instance.user_data".into(), "cloudconfig.ssh_disabled".into()],
+                failed_checks: vec![
+                    "instance.user_data".into(),
+                    "cloudconfig.ssh_disabled".into(),
+                ],
             },
         }]
     } else {
@@ -385,7 +418,8 @@ pub fn detail(name: &str, id: &str, tampered: bool) -> VmDetail {
                 } else {
                     "gcr.io/bob/app@sha256:0f3c…".into()
                 }),
-                problem: tampered.then(|| "does not match the pattern (not pinned by digest)".into()),
+                problem: tampered
+                    .then(|| "does not match the pattern (not pinned by digest)".into()),
             }],
             against_approved: None,
             approved_text_problem: None,
@@ -417,7 +451,10 @@ pub fn plan(tampered: bool) -> PlanSummary {
         pcr_problem: None,
         ek_fingerprint: Some("5c1e…d04a".into()),
         failed_checks: if tampered {
-            vec!["instance.user_data".into(), "cloudconfig.ssh_disabled".into()]
+            vec![
+                "instance.user_data".into(),
+                "cloudconfig.ssh_disabled".into(),
+            ]
         } else {
             Vec::new()
         },

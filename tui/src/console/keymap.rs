@@ -258,11 +258,7 @@ impl Key {
             KeyCode::F(n) => format!("F{n}"),
             other => format!("{other:?}"),
         };
-        if self.ctrl {
-            format!("C-{name}")
-        } else {
-            name
-        }
+        if self.ctrl { format!("C-{name}") } else { name }
     }
 }
 
@@ -273,7 +269,9 @@ pub enum KeymapError {
     Toml(String),
     #[error("unknown action {0:?} in the keymap file (see `?` in the console for the names)")]
     UnknownAction(String),
-    #[error("unknown key {0:?} in the keymap file (e.g. a, G, ctrl-d, tab, shift-tab, enter, pgdn)")]
+    #[error(
+        "unknown key {0:?} in the keymap file (e.g. a, G, ctrl-d, tab, shift-tab, enter, pgdn)"
+    )]
     BadKey(String),
     #[error("key {key:?} is bound to both {first} and {second}")]
     Conflict {
@@ -539,9 +537,19 @@ mod tests {
         let none = KeyModifiers::NONE;
         assert_eq!(keymap.resolve(&press(KeyCode::Char('a'), none)), None);
         assert_eq!(keymap.resolve(&press(KeyCode::Char('x'), none)), None);
-        assert!(!keymap.help().iter().any(|(_, what)| what.contains("approve")));
+        assert!(
+            !keymap
+                .help()
+                .iter()
+                .any(|(_, what)| what.contains("approve"))
+        );
         assert!(!keymap.bar().iter().any(|(_, what)| *what == "revoke"));
-        assert!(Keymap::default().bar().iter().any(|(_, what)| *what == "revoke"));
+        assert!(
+            Keymap::default()
+                .bar()
+                .iter()
+                .any(|(_, what)| *what == "revoke")
+        );
     }
 
     #[test]

@@ -27,12 +27,7 @@ impl Areas {
         Areas {
             header: Rect::new(0, 0, width, 1.min(height)),
             list: Rect::new(0, 1, list_width, body_height),
-            detail: Rect::new(
-                list_width,
-                1,
-                width.saturating_sub(list_width),
-                body_height,
-            ),
+            detail: Rect::new(list_width, 1, width.saturating_sub(list_width), body_height),
             bar: Rect::new(0, height.saturating_sub(2), width, 1),
             status: Rect::new(0, height.saturating_sub(1), width, 1),
         }
@@ -142,14 +137,23 @@ mod tests {
         assert_eq!(areas.list_line_at(0, 2, 10), None);
         let inside = inner(areas.detail);
         let current = DetailTab::Overview;
-        assert_eq!(areas.tab_at(inside.x, inside.y, current), Some(DetailTab::Overview));
+        assert_eq!(
+            areas.tab_at(inside.x, inside.y, current),
+            Some(DetailTab::Overview)
+        );
         // At 80 columns the other tabs show only their number: " 1 Overview " then " 2 ".
         let second = inside.x + 12 + TAB_GAP;
-        assert_eq!(areas.tab_at(second, inside.y, current), Some(DetailTab::CloudConfig));
+        assert_eq!(
+            areas.tab_at(second, inside.y, current),
+            Some(DetailTab::CloudConfig)
+        );
         let wide = Areas::new(160, 48);
         let inside = inner(wide.detail);
         let second = inside.x + 12 + TAB_GAP;
-        assert_eq!(wide.tab_at(second + 5, inside.y, current), Some(DetailTab::CloudConfig));
+        assert_eq!(
+            wide.tab_at(second + 5, inside.y, current),
+            Some(DetailTab::CloudConfig)
+        );
         assert_eq!(wide.tab_at(inside.x, inside.y + 1, current), None);
     }
 }

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use super::failure::Failure;
 use super::keymap::{DetailTab, Keymap};
 use super::rows::{ListLine, build_lines};
-use crate::list::VmRow;
+use crate::operations::model::VmRow;
 use crate::operations::model::{VmDetail, VmList};
 
 /// How often the list is re-read from the store.
@@ -18,16 +18,16 @@ pub const REFRESH_EVERY: Duration = Duration::from_secs(5);
 
 /// Which VM an operation is about (enough to find it in the store and at Google).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VmRef {
+pub struct VmTarget {
     pub instance_id: String,
     pub name: String,
     pub project: String,
     pub zone: String,
 }
 
-impl VmRef {
-    pub fn of(row: &VmRow) -> VmRef {
-        VmRef {
+impl VmTarget {
+    pub fn of(row: &VmRow) -> VmTarget {
+        VmTarget {
             instance_id: row.instance_id.clone(),
             name: row.name.clone(),
             project: row.project.clone(),
@@ -178,7 +178,7 @@ pub struct ApprovalInputs {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApproveDialog {
-    pub target: VmRef,
+    pub target: VmTarget,
     pub plan: PlanState,
     pub inputs: ApprovalInputs,
     /// Why failing checks are acceptable (signed into the approval); empty when none fail.
@@ -204,7 +204,7 @@ pub enum RevokeField {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RevokeDialog {
-    pub target: VmRef,
+    pub target: VmTarget,
     pub typed_name: String,
     pub reason: String,
     pub focus: RevokeField,

@@ -3,8 +3,7 @@
 //! (a header per non-empty group with its count, then its rows in the order the operations sorted
 //! them). Cheap enough to rebuild on every refresh or keystroke with 10,000 VMs.
 
-use crate::list::{VmRow, VmState};
-use crate::operations::model::VmGroup;
+use crate::operations::model::{VmGroup, VmRow};
 
 /// One line of the list: a group header or a row (index into the rows).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,25 +29,17 @@ pub fn group_title(group: VmGroup) -> &'static str {
     }
 }
 
-/// The group of a row: an approved VM whose latest request failed checks is denied-after-approval;
-/// expired approvals sit with the revoked ones.
+/// The group of a row, as the operations decided it.
 pub fn group_of(row: &VmRow) -> VmGroup {
-    match row.state {
-        VmState::Pending => VmGroup::Pending,
-        VmState::Approved if !row.failed_checks.is_empty() => VmGroup::DeniedAfterApproval,
-        VmState::Approved => VmGroup::Approved,
-        VmState::Expired | VmState::Revoked => VmGroup::Revoked,
-    }
+    row.group
 }
 
-/// The verdict summary shown in the row: `passed/evaluated` when the store recorded a verdict,
-/// `✘N` failed checks otherwise, `–` when no request was ever denied.
+/// The verdict summary shown in the row: `passed/evaluated` (`14/16`) of the server's last verdict,
+/// `–` when none is recorded.
 pub fn verdict_text(row: &VmRow) -> String {
-    match (row.state, row.failed_checks.len()) {
-        (_, 0) if row.attempts == 0 => "–".to_owned(),
-        (_, 0) => "✔".to_owned(),
-        (_, failed) => format!("✘{failed}"),
-    }
+    row.verdict
+        .as_ref()
+        .map_or_else(|| "–".to_owned(), |verdict| verdict.ratio())
 }
 
 /// Whether `row` passes `filter` (case-insensitive substring of name, project, zone, instance id or
@@ -96,6 +87,7 @@ pub fn build_lines(rows: &[VmRow], filter: &str) -> Vec<ListLine> {
 mod tests {
     use super::*;
     use crate::console::fixtures::row;
+    use crate::operations::model::VmState;
 
     #[test]
     fn rows_are_grouped_by_need_of_attention_with_counts() {
@@ -148,10 +140,10 @@ mod tests {
     }
 
     #[test]
-    fn the_verdict_summary_tells_a_tampered_vm_from_an_unapproved_one() {
+    fn the_verdict_summary_is_passed_of_evaluated() {
         assert_eq!(
             verdict_text(&row("1", "a", VmState::Pending, &["x", "y"])),
-            "✘2"
+            "14/16"
         );
         assert_eq!(verdict_text(&row("1", "a", VmState::Approved, &[])), "–");
     }

@@ -14,10 +14,10 @@ use super::event::Event;
 use super::failure::Failure;
 use super::keymap::Action;
 use super::layout::Areas;
-use super::model::{DetailState, Model, Pane, REFRESH_EVERY, Tone, VmRef};
+use super::model::{DetailState, Model, Pane, REFRESH_EVERY, Tone, VmTarget};
 use super::rows::ListLine;
 use super::view::detail_line_count;
-use crate::list::VmState;
+use crate::operations::model::VmState;
 
 /// Applies `event` to `model` and returns the background work it asks for.
 pub fn update(model: &mut Model, event: Event) -> Vec<Command> {
@@ -135,16 +135,21 @@ fn on_detail(
         return;
     }
     model.detail.loading = false;
+    let name = model
+        .list
+        .selected_row()
+        .map_or(instance_id.to_owned(), |r| r.name.clone());
     match result {
         Ok(detail) => {
+            // The detail shows what Google would not give; the status line says what to do.
+            if let Err(error) = detail.review.instance() {
+                let failure = Failure::from_fetch_error(error);
+                model.set_status(Tone::Error, failure.status_text(&format!("reading {name}")));
+            }
             model.detail.detail = Some(detail);
             model.detail.error = None;
         }
         Err(failure) => {
-            let name = model
-                .list
-                .selected_row()
-                .map_or(instance_id.to_owned(), |r| r.name.clone());
             let text = failure.status_text(&format!("loading {name}"));
             model.detail.error = Some(text.clone());
             model.set_status(Tone::Error, text);
@@ -304,8 +309,12 @@ fn show_tab(model: &mut Model, tab: super::keymap::DetailTab) {
 fn move_by(model: &mut Model, delta: isize) -> Vec<Command> {
     match model.focus {
         Pane::Detail => {
-            let max = detail_line_count(model)
-                .saturating_sub(Areas::new(model.size.0, model.size.1).detail_content().height.into());
+            let max = detail_line_count(model).saturating_sub(
+                Areas::new(model.size.0, model.size.1)
+                    .detail_content()
+                    .height
+                    .into(),
+            );
             model.detail.scroll = model.detail.scroll.saturating_add_signed(delta).min(max);
             Vec::new()
         }
@@ -371,7 +380,7 @@ fn reload_detail(model: &mut Model) -> Vec<Command> {
     let Some(row) = model.list.selected_row() else {
         return Vec::new();
     };
-    let target = VmRef::of(row);
+    let target = VmTarget::of(row);
     model.detail.instance_id = Some(target.instance_id.clone());
     model.detail.loading = true;
     vec![Command::LoadDetail(target)]
@@ -388,8 +397,10 @@ fn keep_selection_visible(model: &mut Model) {
     if line < model.list.offset {
         // Show the header above the first row of a group.
         model.list.offset = if line > 0
-            && matches!(model.list.lines.get(line - 1), Some(ListLine::Header { .. }))
-        {
+            && matches!(
+                model.list.lines.get(line - 1),
+                Some(ListLine::Header { .. })
+            ) {
             line - 1
         } else {
             line

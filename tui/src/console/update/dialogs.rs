@@ -8,7 +8,7 @@ use super::super::command::Command;
 use super::super::failure::Failure;
 use super::super::model::{
     ApprovalInputs, ApproveDialog, ApproveField, Dialog, Model, PlanState, PlanSummary,
-    RevokeDialog, RevokeField, Tone, VmRef,
+    RevokeDialog, RevokeField, Tone, VmTarget,
 };
 use super::revocable;
 
@@ -35,7 +35,7 @@ pub(super) fn open_approve(model: &mut Model) -> Vec<Command> {
         return Vec::new();
     };
     let mut dialog = Box::new(ApproveDialog {
-        target: VmRef::of(row),
+        target: VmTarget::of(row),
         plan: PlanState::NeedsSecretsFile,
         inputs: ApprovalInputs {
             secrets_file: model.defaults.secrets_file.clone().unwrap_or_default(),
@@ -97,7 +97,7 @@ pub(super) fn open_revoke(model: &mut Model) -> Vec<Command> {
         return Vec::new();
     }
     model.dialog = Some(Dialog::Revoke(RevokeDialog {
-        target: VmRef::of(row),
+        target: VmTarget::of(row),
         typed_name: String::new(),
         reason: String::new(),
         focus: RevokeField::Name,
@@ -106,7 +106,11 @@ pub(super) fn open_revoke(model: &mut Model) -> Vec<Command> {
     Vec::new()
 }
 
-pub(super) fn on_plan(model: &mut Model, generation: u64, result: Result<Box<PlanSummary>, Failure>) {
+pub(super) fn on_plan(
+    model: &mut Model,
+    generation: u64,
+    result: Result<Box<PlanSummary>, Failure>,
+) {
     // Only the plan of the inputs shown now counts; an older one (or one for a closed dialog) is dropped.
     let Some(Dialog::Approve(dialog)) = &mut model.dialog else {
         return;
@@ -165,7 +169,10 @@ enum Outcome {
     /// Stay, and compute the plan again (its inputs changed).
     Plan(Command),
     Cancel,
-    Run { busy: String, command: Box<Command> },
+    Run {
+        busy: String,
+        command: Box<Command>,
+    },
 }
 
 /// Edits a text field: characters append, Backspace deletes; false when the key is not an edit.
@@ -250,7 +257,8 @@ fn pick_secrets_file(dialog: &mut ApproveDialog, forward: bool) {
 
 fn confirm_approval(dialog: &mut ApproveDialog, generation: &mut u64) -> Outcome {
     if let Some(command) = replan(dialog, generation) {
-        dialog.problem = Some("the inputs changed: confirm again once the new plan is shown".into());
+        dialog.problem =
+            Some("the inputs changed: confirm again once the new plan is shown".into());
         dialog.yes = false;
         return Outcome::Plan(command);
     }

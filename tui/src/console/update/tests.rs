@@ -10,9 +10,9 @@ use crate::console::fixtures::{at, demo_list, detail, many, plan};
 use crate::console::keymap::{DetailTab, Keymap};
 use crate::console::layout::{Areas, inner};
 use crate::console::model::{
-    ApproveField, Dialog, Model, Pane, PlanState, RevokeField, Tone, VmRef,
+    ApproveField, Dialog, Model, Pane, PlanState, RevokeField, Tone, VmTarget,
 };
-use crate::list::VmState;
+use crate::operations::model::VmState;
 
 fn key(code: KeyCode) -> Event {
     Event::Key(KeyEvent::new(code, KeyModifiers::NONE))
@@ -41,7 +41,7 @@ fn selected(model: &Model) -> Option<&str> {
     model.list.selected.as_deref()
 }
 
-fn load_target(commands: &[Command]) -> Option<&VmRef> {
+fn load_target(commands: &[Command]) -> Option<&VmTarget> {
     commands.iter().find_map(|c| match c {
         Command::LoadDetail(target) => Some(target),
         _ => None,
@@ -51,7 +51,10 @@ fn load_target(commands: &[Command]) -> Option<&VmRef> {
 #[test]
 fn the_first_tick_refreshes_and_later_ticks_wait_for_the_period() {
     let mut model = model();
-    assert_eq!(update(&mut model, Event::Tick(at(4))), [Command::RefreshList]);
+    assert_eq!(
+        update(&mut model, Event::Tick(at(4))),
+        [Command::RefreshList]
+    );
     assert!(model.list.loading);
     // A refresh under way is not asked for twice.
     assert!(update(&mut model, Event::Tick(at(10))).is_empty());
@@ -60,7 +63,10 @@ fn the_first_tick_refreshes_and_later_ticks_wait_for_the_period() {
     let soon = at(4) + chrono::Duration::seconds(4);
     assert!(update(&mut model, Event::Tick(soon)).is_empty());
     let later = at(4) + chrono::Duration::seconds(5);
-    assert_eq!(update(&mut model, Event::Tick(later)), [Command::RefreshList]);
+    assert_eq!(
+        update(&mut model, Event::Tick(later)),
+        [Command::RefreshList]
+    );
     assert_eq!(model.now, later);
 }
 
@@ -69,7 +75,10 @@ fn the_first_list_selects_the_vm_most_in_need_of_attention_and_loads_it() {
     let mut model = model();
     let commands = update(&mut model, Event::ListLoaded(Ok(demo_list())));
     assert_eq!(selected(&model), Some("1001"));
-    assert_eq!(load_target(&commands).map(|t| t.name.as_str()), Some("tokenclient-tampered"));
+    assert_eq!(
+        load_target(&commands).map(|t| t.name.as_str()),
+        Some("tokenclient-tampered")
+    );
     assert!(model.detail.loading);
 }
 
@@ -78,9 +87,16 @@ fn j_k_arrows_home_end_move_the_selection_skipping_group_headers() {
     let mut model = loaded();
     let commands = update(&mut model, ch('j'));
     assert_eq!(selected(&model), Some("1002"));
-    assert_eq!(load_target(&commands).map(|t| t.instance_id.as_str()), Some("1002"));
+    assert_eq!(
+        load_target(&commands).map(|t| t.instance_id.as_str()),
+        Some("1002")
+    );
     update(&mut model, key(KeyCode::Down));
-    assert_eq!(selected(&model), Some("1003"), "the Approved header is skipped");
+    assert_eq!(
+        selected(&model),
+        Some("1003"),
+        "the Approved header is skipped"
+    );
     update(&mut model, ch('k'));
     update(&mut model, key(KeyCode::Up));
     assert_eq!(selected(&model), Some("1001"));
@@ -101,19 +117,31 @@ fn paging_scrolls_ten_thousand_vms_and_keeps_the_selection_visible() {
     let mut model = model();
     update(&mut model, Event::ListLoaded(Ok(many(10_000))));
     let rows = Areas::new(80, 24).list_rows();
-    update(&mut model, Event::Key(KeyEvent::new(KeyCode::Char('d'), KeyModifiers::CONTROL)));
-    assert_eq!(selected(&model), Some(format!("{}", 100_000 + rows / 2).as_str()));
+    update(
+        &mut model,
+        Event::Key(KeyEvent::new(KeyCode::Char('d'), KeyModifiers::CONTROL)),
+    );
+    assert_eq!(
+        selected(&model),
+        Some(format!("{}", 100_000 + rows / 2).as_str())
+    );
     update(&mut model, key(KeyCode::PageDown));
     update(&mut model, key(KeyCode::End));
     assert_eq!(selected(&model), Some("109999"));
     let line = model.list.selected_line().unwrap();
     assert!(model.list.offset <= line && line < model.list.offset + rows);
-    update(&mut model, Event::Key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL)));
+    update(
+        &mut model,
+        Event::Key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL)),
+    );
     update(&mut model, key(KeyCode::PageUp));
     let line = model.list.selected_line().unwrap();
     assert!(model.list.offset <= line && line < model.list.offset + rows);
     update(&mut model, ch('g'));
-    assert_eq!(model.list.offset, 0, "the group header is shown above the first row");
+    assert_eq!(
+        model.list.offset, 0,
+        "the group header is shown above the first row"
+    );
 }
 
 #[test]
@@ -121,7 +149,10 @@ fn tab_switches_panes_and_number_keys_and_brackets_switch_tabs() {
     let mut model = loaded();
     update(&mut model, key(KeyCode::Tab));
     assert_eq!(model.focus, Pane::Detail);
-    update(&mut model, Event::Key(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT)));
+    update(
+        &mut model,
+        Event::Key(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT)),
+    );
     assert_eq!(model.focus, Pane::List);
     for (c, tab) in [
         ('2', DetailTab::CloudConfig),
@@ -154,7 +185,11 @@ fn with_the_detail_focused_j_and_k_scroll_it_within_its_length() {
     assert_eq!(model.focus, Pane::Detail);
     update(&mut model, ch('j'));
     assert_eq!(model.detail.scroll, 1);
-    assert_eq!(selected(&model), Some("1001"), "the selection does not move");
+    assert_eq!(
+        selected(&model),
+        Some("1001"),
+        "the selection does not move"
+    );
     update(&mut model, ch('G'));
     let bottom = model.detail.scroll;
     update(&mut model, ch('j'));
@@ -174,15 +209,26 @@ fn the_filter_narrows_by_name_project_or_check_and_esc_clears_it() {
     let commands = typed(&mut model, "good");
     assert!(!model.quit);
     assert_eq!(model.list.shown(), 1);
-    assert_eq!(selected(&model), Some("1002"), "the hidden selection moves to a shown VM");
-    assert_eq!(load_target(&commands).map(|t| t.instance_id.as_str()), Some("1002"));
+    assert_eq!(
+        selected(&model),
+        Some("1002"),
+        "the hidden selection moves to a shown VM"
+    );
+    assert_eq!(
+        load_target(&commands).map(|t| t.instance_id.as_str()),
+        Some("1002")
+    );
     update(&mut model, key(KeyCode::Enter));
     assert!(!model.list.filter_editing);
     assert_eq!(model.list.filter, "good");
     update(&mut model, key(KeyCode::Esc));
     assert!(model.list.filter.is_empty());
     assert_eq!(model.list.shown(), 4);
-    assert_eq!(selected(&model), Some("1002"), "clearing keeps the selection");
+    assert_eq!(
+        selected(&model),
+        Some("1002"),
+        "clearing keeps the selection"
+    );
     update(&mut model, ch('/'));
     typed(&mut model, "ssh_disabled");
     assert_eq!(model.list.shown(), 1, "a failed check's name matches");
@@ -201,7 +247,10 @@ fn r_refreshes_the_list_and_the_selected_detail() {
     let mut model = loaded();
     let commands = update(&mut model, ch('r'));
     assert_eq!(commands[0], Command::RefreshList);
-    assert_eq!(load_target(&commands).map(|t| t.instance_id.as_str()), Some("1001"));
+    assert_eq!(
+        load_target(&commands).map(|t| t.instance_id.as_str()),
+        Some("1001")
+    );
 }
 
 #[test]
@@ -263,7 +312,10 @@ fn a_detail_that_fails_shows_what_to_do() {
         &mut model,
         Event::DetailLoaded {
             instance_id: "1001".into(),
-            result: Err(Failure::new(FailureKind::GoogleDenied, "compute.instances.get: 403")),
+            result: Err(Failure::new(
+                FailureKind::GoogleDenied,
+                "compute.instances.get: 403",
+            )),
         },
     );
     let error = model.detail.error.clone().unwrap();
@@ -282,7 +334,10 @@ fn a_refresh_keeps_the_selection_by_instance_id_and_reloads_only_a_changed_vm() 
     list.rows.reverse();
     let commands = update(&mut model, Event::ListLoaded(Ok(list.clone())));
     assert_eq!(selected(&model), Some("1003"));
-    assert!(load_target(&commands).is_none(), "unchanged: no new Google round");
+    assert!(
+        load_target(&commands).is_none(),
+        "unchanged: no new Google round"
+    );
     // The store's record changed (e.g. denied since approval): the detail is reloaded.
     for row in &mut list.rows {
         if row.instance_id == "1003" {
@@ -292,7 +347,10 @@ fn a_refresh_keeps_the_selection_by_instance_id_and_reloads_only_a_changed_vm() 
     }
     let commands = update(&mut model, Event::ListLoaded(Ok(list)));
     assert_eq!(selected(&model), Some("1003"));
-    assert_eq!(load_target(&commands).map(|t| t.instance_id.as_str()), Some("1003"));
+    assert_eq!(
+        load_target(&commands).map(|t| t.instance_id.as_str()),
+        Some("1003")
+    );
 }
 
 #[test]
@@ -303,10 +361,21 @@ fn a_vm_disappearing_while_selected_moves_the_selection_and_says_so() {
     let mut list = demo_list();
     list.rows.retain(|r| r.instance_id != "1002");
     let commands = update(&mut model, Event::ListLoaded(Ok(list)));
-    assert_eq!(selected(&model), Some("1003"), "the next VM takes its place");
-    assert_eq!(load_target(&commands).map(|t| t.instance_id.as_str()), Some("1003"));
+    assert_eq!(
+        selected(&model),
+        Some("1003"),
+        "the next VM takes its place"
+    );
+    assert_eq!(
+        load_target(&commands).map(|t| t.instance_id.as_str()),
+        Some("1003")
+    );
     let status = model.status.clone().unwrap();
-    assert!(status.text.contains("tokenclient-good (id 1002) is no longer in the store"));
+    assert!(
+        status
+            .text
+            .contains("tokenclient-good (id 1002) is no longer in the store")
+    );
     // Everything disappears: nothing selected, nothing loaded.
     let commands = update(&mut model, Event::ListLoaded(Ok(Default::default())));
     assert_eq!(selected(&model), None);
@@ -319,12 +388,18 @@ fn a_failed_refresh_keeps_the_rows_and_reports_the_store_down() {
     update(&mut model, ch('r'));
     update(
         &mut model,
-        Event::ListLoaded(Err(Failure::new(FailureKind::StoreDown, "database is locked"))),
+        Event::ListLoaded(Err(Failure::new(
+            FailureKind::StoreDown,
+            "database is locked",
+        ))),
     );
     assert!(!model.list.loading);
     assert_eq!(model.list.rows.len(), 4);
     let text = model.status.clone().unwrap().text;
-    assert!(text.contains("refreshing the list failed: database is locked"), "{text}");
+    assert!(
+        text.contains("refreshing the list failed: database is locked"),
+        "{text}"
+    );
     assert!(text.contains("check --store"));
 }
 
@@ -362,7 +437,11 @@ fn a_click_selects_a_row_and_a_tab_and_the_wheel_scrolls() {
         }),
     );
     assert_eq!(selected(&model), Some("1004"), "three rows down, the list");
-    assert_eq!(model.focus, Pane::Detail, "the wheel does not move the focus");
+    assert_eq!(
+        model.focus,
+        Pane::Detail,
+        "the wheel does not move the focus"
+    );
 }
 
 #[test]
@@ -413,7 +492,13 @@ fn approve(model: &Model) -> &crate::console::model::ApproveDialog {
 #[test]
 fn approve_defaults_to_no_and_enter_cancels() {
     let (mut model, generation) = approve_dialog();
-    update(&mut model, Event::ApprovalPlanned { generation, result: Ok(Box::new(plan(false))) });
+    update(
+        &mut model,
+        Event::ApprovalPlanned {
+            generation,
+            result: Ok(Box::new(plan(false))),
+        },
+    );
     assert_eq!(approve(&model).focus, ApproveField::Buttons);
     assert!(!approve(&model).yes);
     assert!(update(&mut model, key(KeyCode::Enter)).is_empty());
@@ -426,8 +511,20 @@ fn approve_with_yes_commits_exactly_the_plan_shown() {
     let (mut model, generation) = approve_dialog();
     // Yes before the plan arrived is refused.
     assert!(update(&mut model, ch('y')).is_empty());
-    assert!(approve(&model).problem.as_ref().unwrap().contains("still being computed"));
-    update(&mut model, Event::ApprovalPlanned { generation, result: Ok(Box::new(plan(false))) });
+    assert!(
+        approve(&model)
+            .problem
+            .as_ref()
+            .unwrap()
+            .contains("still being computed")
+    );
+    update(
+        &mut model,
+        Event::ApprovalPlanned {
+            generation,
+            result: Ok(Box::new(plan(false))),
+        },
+    );
     assert!(matches!(approve(&model).plan, PlanState::Ready(_)));
     update(&mut model, key(KeyCode::Right));
     assert!(approve(&model).yes);
@@ -435,7 +532,7 @@ fn approve_with_yes_commits_exactly_the_plan_shown() {
     assert_eq!(
         commands,
         [Command::CommitApproval {
-            target: VmRef {
+            target: VmTarget {
                 instance_id: "1002".into(),
                 name: "tokenclient-good".into(),
                 project: "bob-project".into(),
@@ -450,7 +547,14 @@ fn approve_with_yes_commits_exactly_the_plan_shown() {
     // Approve and revoke wait while a write is under way.
     update(&mut model, ch('a'));
     assert!(model.dialog.is_none());
-    assert!(model.status.clone().unwrap().text.contains("wait for its outcome"));
+    assert!(
+        model
+            .status
+            .clone()
+            .unwrap()
+            .text
+            .contains("wait for its outcome")
+    );
     let commands = update(
         &mut model,
         Event::Approved {
@@ -461,13 +565,22 @@ fn approve_with_yes_commits_exactly_the_plan_shown() {
     assert!(model.busy.is_none());
     assert_eq!(model.status.clone().unwrap().tone, Tone::Success);
     assert_eq!(commands[0], Command::RefreshList);
-    assert_eq!(load_target(&commands).map(|t| t.instance_id.as_str()), Some("1002"));
+    assert_eq!(
+        load_target(&commands).map(|t| t.instance_id.as_str()),
+        Some("1002")
+    );
 }
 
 #[test]
 fn failed_checks_refuse_the_approval_until_a_reason_is_typed() {
     let (mut model, generation) = approve_dialog();
-    update(&mut model, Event::ApprovalPlanned { generation, result: Ok(Box::new(plan(true))) });
+    update(
+        &mut model,
+        Event::ApprovalPlanned {
+            generation,
+            result: Ok(Box::new(plan(true))),
+        },
+    );
     assert!(update(&mut model, ch('y')).is_empty());
     let problem = approve(&model).problem.clone().unwrap();
     assert!(problem.contains("2 check(s) fail: instance.user_data, cloudconfig.ssh_disabled"));
@@ -494,7 +607,11 @@ fn changing_an_input_plans_again_and_a_stale_plan_is_dropped() {
     typed(&mut model, "30d");
     let commands = update(&mut model, key(KeyCode::Enter));
     let second = match &commands[..] {
-        [Command::PlanApproval { inputs, generation, .. }] => {
+        [
+            Command::PlanApproval {
+                inputs, generation, ..
+            },
+        ] => {
             assert_eq!(inputs.expiry, "30d");
             *generation
         }
@@ -502,9 +619,21 @@ fn changing_an_input_plans_again_and_a_stale_plan_is_dropped() {
     };
     assert!(second > first);
     // The first plan arrives late: dropped.
-    update(&mut model, Event::ApprovalPlanned { generation: first, result: Ok(Box::new(plan(true))) });
+    update(
+        &mut model,
+        Event::ApprovalPlanned {
+            generation: first,
+            result: Ok(Box::new(plan(true))),
+        },
+    );
     assert_eq!(approve(&model).plan, PlanState::Loading);
-    update(&mut model, Event::ApprovalPlanned { generation: second, result: Ok(Box::new(plan(false))) });
+    update(
+        &mut model,
+        Event::ApprovalPlanned {
+            generation: second,
+            result: Ok(Box::new(plan(false))),
+        },
+    );
     assert!(matches!(approve(&model).plan, PlanState::Ready(_)));
     // Space toggles require-TPM; leaving the field plans again.
     for _ in 0..3 {
@@ -521,22 +650,42 @@ fn changing_an_input_plans_again_and_a_stale_plan_is_dropped() {
 fn without_a_secrets_file_the_picker_offers_the_json_files() {
     let mut model = loaded();
     let commands = update(&mut model, ch('a'));
-    assert_eq!(commands, [Command::FindSecretsFiles], "no plan without a secrets file");
+    assert_eq!(
+        commands,
+        [Command::FindSecretsFiles],
+        "no plan without a secrets file"
+    );
     assert_eq!(approve(&model).plan, PlanState::NeedsSecretsFile);
     assert_eq!(approve(&model).focus, ApproveField::SecretsFile);
     update(&mut model, key(KeyCode::Right));
-    assert!(approve(&model).problem.as_ref().unwrap().contains("no *.json file"));
-    update(&mut model, Event::SecretsFilesFound(vec!["a.json".into(), "b.json".into()]));
+    assert!(
+        approve(&model)
+            .problem
+            .as_ref()
+            .unwrap()
+            .contains("no *.json file")
+    );
+    update(
+        &mut model,
+        Event::SecretsFilesFound(vec!["a.json".into(), "b.json".into()]),
+    );
     update(&mut model, key(KeyCode::Right));
     assert_eq!(approve(&model).inputs.secrets_file, "a.json");
     update(&mut model, key(KeyCode::Right));
     update(&mut model, key(KeyCode::Right));
-    assert_eq!(approve(&model).inputs.secrets_file, "a.json", "wraps around");
+    assert_eq!(
+        approve(&model).inputs.secrets_file,
+        "a.json",
+        "wraps around"
+    );
     update(&mut model, key(KeyCode::Left));
     assert_eq!(approve(&model).inputs.secrets_file, "b.json");
     update(&mut model, key(KeyCode::Backspace));
     typed(&mut model, "n");
-    assert_eq!(approve(&model).inputs.secrets_file, "b.jsonn".replace("nn", "n"));
+    assert_eq!(
+        approve(&model).inputs.secrets_file,
+        "b.jsonn".replace("nn", "n")
+    );
     let commands = update(&mut model, key(KeyCode::Enter));
     assert!(matches!(&commands[..], [Command::PlanApproval { .. }]));
     assert_eq!(approve(&model).focus, ApproveField::Buttons);
@@ -562,13 +711,23 @@ fn a_refresh_while_a_dialog_is_open_keeps_the_dialog_and_its_target() {
     let mut list = demo_list();
     list.rows.retain(|r| r.instance_id != "1002");
     update(&mut model, Event::ListLoaded(Ok(list)));
-    assert_eq!(approve(&model).target.instance_id, "1002", "the dialog stays on its VM");
+    assert_eq!(
+        approve(&model).target.instance_id,
+        "1002",
+        "the dialog stays on its VM"
+    );
     // Keys still go to the dialog.
     update(&mut model, ch('q'));
     assert!(!model.quit);
     update(&mut model, key(KeyCode::Esc));
     assert!(model.dialog.is_none());
-    assert!(model.status.unwrap().text.contains("approval of tokenclient-good cancelled"));
+    assert!(
+        model
+            .status
+            .unwrap()
+            .text
+            .contains("approval of tokenclient-good cancelled")
+    );
 }
 
 #[test]
@@ -595,12 +754,22 @@ fn revoke_needs_the_name_typed_exactly_and_a_reason() {
     let mut model = revoke_dialog();
     typed(&mut model, "web-2");
     assert!(update(&mut model, key(KeyCode::Enter)).is_empty());
-    let Some(Dialog::Revoke(dialog)) = &model.dialog else { panic!() };
-    assert!(dialog.problem.as_ref().unwrap().contains("type the VM's name exactly (web-1)"));
+    let Some(Dialog::Revoke(dialog)) = &model.dialog else {
+        panic!()
+    };
+    assert!(
+        dialog
+            .problem
+            .as_ref()
+            .unwrap()
+            .contains("type the VM's name exactly (web-1)")
+    );
     update(&mut model, key(KeyCode::Backspace));
     typed(&mut model, "1");
     assert!(update(&mut model, key(KeyCode::Enter)).is_empty());
-    let Some(Dialog::Revoke(dialog)) = &model.dialog else { panic!() };
+    let Some(Dialog::Revoke(dialog)) = &model.dialog else {
+        panic!()
+    };
     assert!(dialog.problem.as_ref().unwrap().contains("say why"));
     assert_eq!(dialog.focus, RevokeField::Reason);
     typed(&mut model, "decommissioned");
@@ -615,12 +784,19 @@ fn revoke_needs_the_name_typed_exactly_and_a_reason() {
         &mut model,
         Event::Revoked {
             instance_id: "1003".into(),
-            result: Err(Failure::new(FailureKind::Conflict, "revision 3, expected 2")),
+            result: Err(Failure::new(
+                FailureKind::Conflict,
+                "revision 3, expected 2",
+            )),
         },
     );
     let status = model.status.clone().unwrap();
     assert_eq!(status.tone, Tone::Error);
-    assert!(status.text.contains("revoking web-1 failed: revision 3, expected 2"));
+    assert!(
+        status
+            .text
+            .contains("revoking web-1 failed: revision 3, expected 2")
+    );
     assert!(status.text.contains("refresh (r)"));
     assert_eq!(commands[0], Command::RefreshList);
 }
@@ -628,7 +804,10 @@ fn revoke_needs_the_name_typed_exactly_and_a_reason() {
 #[test]
 fn revoke_is_refused_for_a_vm_without_an_approval_in_force() {
     let mut model = loaded();
-    assert_eq!(model.list.selected_row().map(|r| r.state), Some(VmState::Pending));
+    assert_eq!(
+        model.list.selected_row().map(|r| r.state),
+        Some(VmState::Pending)
+    );
     update(&mut model, ch('x'));
     assert!(model.dialog.is_none());
     assert!(model.status.unwrap().text.contains("no approval in force"));
@@ -639,7 +818,9 @@ fn revoke_tab_switches_fields_and_esc_cancels() {
     let mut model = revoke_dialog();
     update(&mut model, key(KeyCode::Tab));
     typed(&mut model, "why");
-    let Some(Dialog::Revoke(dialog)) = &model.dialog else { panic!() };
+    let Some(Dialog::Revoke(dialog)) = &model.dialog else {
+        panic!()
+    };
     assert_eq!(dialog.reason, "why");
     assert!(dialog.typed_name.is_empty());
     update(&mut model, key(KeyCode::Esc));

@@ -13,7 +13,10 @@ pub fn lines(detail: &VmDetail, width: usize, theme: Theme) -> Vec<Line<'static>
         Ok(events) => events,
         Err(e) => {
             return vec![Line::styled(
-                format!("✘ the audit log could not be read: {}", safe(&e.to_string())),
+                format!(
+                    "✘ the audit log could not be read: {}",
+                    safe(&e.to_string())
+                ),
                 theme.danger(),
             )];
         }
@@ -31,7 +34,12 @@ pub fn lines(detail: &VmDetail, width: usize, theme: Theme) -> Vec<Line<'static>
         .iter()
         .filter(|e| e.is_denied() || e.is_unknown())
         .count();
-    let fetched = detail.review.evidence.audit_log.as_ref().map_or(0, Vec::len);
+    let fetched = detail
+        .review
+        .evidence
+        .audit_log
+        .as_ref()
+        .map_or(0, Vec::len);
     let mut out = vec![Line::from(vec![
         Span::styled(
             format!("{} entries since {since} ({fetched} fetched)", shown.len()),

@@ -27,7 +27,10 @@ pub fn lines(detail: &VmDetail, width: usize, theme: Theme) -> Vec<Line<'static>
     }
     if !view.flagged.is_empty() {
         out.push(Line::styled(
-            format!("✘ {} line(s) break a check (marked ✘ below)", view.flagged.len()),
+            format!(
+                "✘ {} line(s) break a check (marked ✘ below)",
+                view.flagged.len()
+            ),
             theme.danger(),
         ));
     }
@@ -127,7 +130,10 @@ fn holes(view: &CloudConfigView, width: usize, theme: Theme) -> Vec<Line<'static
     if view.holes.is_empty() {
         return Vec::new();
     }
-    let mut out = vec![Line::default(), heading("Template holes (live values)", theme)];
+    let mut out = vec![
+        Line::default(),
+        heading("Template holes (live values)", theme),
+    ];
     for hole in &view.holes {
         let value = hole
             .value

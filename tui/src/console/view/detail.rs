@@ -34,7 +34,9 @@ pub fn tab_lines(
 
 /// How many lines the current tab has (the update function clamps scrolling with it).
 pub fn line_count(model: &Model) -> usize {
-    let width = Areas::new(model.size.0, model.size.1).detail_content().width;
+    let width = Areas::new(model.size.0, model.size.1)
+        .detail_content()
+        .width;
     model.selected_detail().map_or(0, |detail| {
         tab_lines(model.tab, detail, usize::from(width), Theme::new(false)).len()
     })
@@ -52,7 +54,10 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, model: &Model, theme: Theme) {
     frame.render_widget(block, area);
     let inside = inner(area);
     frame.render_widget(
-        Paragraph::new(vec![tab_bar(model.tab, inside.width, theme), Line::default()]),
+        Paragraph::new(vec![
+            tab_bar(model.tab, inside.width, theme),
+            Line::default(),
+        ]),
         Rect::new(inside.x, inside.y, inside.width, 2.min(inside.height)),
     );
     let content = Areas::new(model.size.0, model.size.1).detail_content();

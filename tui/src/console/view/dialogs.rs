@@ -26,7 +26,13 @@ pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
     )
 }
 
-fn popup(frame: &mut Frame<'_>, area: Rect, title: String, lines: Vec<Line<'static>>, theme: Theme) {
+fn popup(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    title: String,
+    lines: Vec<Line<'static>>,
+    theme: Theme,
+) {
     frame.render_widget(Clear, area);
     frame.render_widget(
         Paragraph::new(lines).block(
@@ -154,7 +160,13 @@ pub fn approve(
         safe(&dialog.target.instance_id)
     );
     let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
-    popup(frame, centered(area, popup_width, height), title, lines, theme);
+    popup(
+        frame,
+        centered(area, popup_width, height),
+        title,
+        lines,
+        theme,
+    );
 }
 
 fn plan_lines(plan: &PlanSummary, width: usize, theme: Theme) -> Vec<Line<'static>> {
@@ -175,8 +187,16 @@ fn plan_lines(plan: &PlanSummary, width: usize, theme: Theme) -> Vec<Line<'stati
             ),
             theme,
         ),
-        field("user-data", fit(&safe(&plan.user_data_sha256), value_width), theme),
-        field("fingerprint", fit(&safe(&plan.fingerprint), value_width), theme),
+        field(
+            "user-data",
+            fit(&safe(&plan.user_data_sha256), value_width),
+            theme,
+        ),
+        field(
+            "fingerprint",
+            fit(&safe(&plan.fingerprint), value_width),
+            theme,
+        ),
         field(
             "boot images",
             fit(&safe(&plan.boot_images.join(", ")), value_width),
@@ -185,7 +205,11 @@ fn plan_lines(plan: &PlanSummary, width: usize, theme: Theme) -> Vec<Line<'stati
         field(
             "EK",
             fit(
-                &safe(plan.ek_fingerprint.as_deref().unwrap_or("– (not sealed to a vTPM)")),
+                &safe(
+                    plan.ek_fingerprint
+                        .as_deref()
+                        .unwrap_or("– (not sealed to a vTPM)"),
+                ),
                 value_width,
             ),
             theme,

@@ -54,10 +54,16 @@ pub fn lines(detail: &VmDetail, width: usize, theme: Theme) -> Vec<Line<'static>
                 format!("denied: {}", safe(&failed_checks.join(", "))),
             ),
             HistoryKind::Attested => ("●", theme.muted(), "attested (quote recorded)".to_owned()),
-            HistoryKind::PendingRemoved => (
-                "●",
+            HistoryKind::PendingRemoved => {
+                ("●", theme.muted(), "pending record removed".to_owned())
+            }
+            HistoryKind::Unrecognized { event_kind } => (
+                "?",
                 theme.muted(),
-                "pending record removed".to_owned(),
+                format!(
+                    "{} (details not readable by this version)",
+                    safe(event_kind)
+                ),
             ),
         };
         out.push(Line::from(vec![

@@ -11,9 +11,9 @@ use super::super::layout::inner;
 use super::super::model::{Model, Pane};
 use super::super::rows::{ListLine, group_of, group_title, verdict_text};
 use super::super::theme::Theme;
-use super::text::{cell, fit, safe};
-use crate::list::{VmRow, VmState};
+use super::text::{fit, fit_left, safe};
 use crate::operations::model::VmGroup;
+use crate::operations::model::{VmRow, VmState};
 
 pub fn draw(frame: &mut Frame<'_>, area: Rect, model: &Model, theme: Theme) {
     let list = &model.list;
@@ -51,9 +51,10 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, model: &Model, theme: Theme) {
             .skip(list.offset)
             .take(height)
             .map(|(i, line)| match line {
-                ListLine::Header { group, count } => {
-                    Line::styled(format!("{} ({count})", group_title(*group)), theme.heading())
-                }
+                ListLine::Header { group, count } => Line::styled(
+                    format!("{} ({count})", group_title(*group)),
+                    theme.heading(),
+                ),
                 ListLine::Row(r) => match list.rows.get(*r) {
                     Some(row) => row_line(row, width, Some(i) == selected, theme),
                     None => Line::default(),
@@ -70,31 +71,40 @@ fn empty_lines(model: &Model, theme: Theme) -> Vec<Line<'static>> {
         (None, None) => "loading the VMs from the store…",
         (None, Some(_)) => "no VMs: none has asked for secrets and none is approved",
     };
-    vec![Line::styled(text.to_owned(), theme.muted())]
+    super::text::wrap(text, usize::from(model.size.0 / 3))
+        .into_iter()
+        .map(|line| Line::styled(line, theme.muted()))
+        .collect()
 }
 
 /// The badge of a row: its group's marker and colour.
 fn badge(row: &VmRow, theme: Theme) -> Span<'static> {
     match group_of(row) {
         VmGroup::DeniedAfterApproval => Span::styled("✘", theme.danger()),
-        VmGroup::Pending if row.failed_checks.is_empty() => Span::styled("●", theme.warn()),
-        VmGroup::Pending => Span::styled("●", theme.danger()),
+        // A merely unapproved VM is yellow; one whose evidence fails (tampered) is red.
+        VmGroup::Pending if tampered(row) => Span::styled("✘", theme.danger()),
+        VmGroup::Pending => Span::styled("●", theme.warn()),
         VmGroup::Approved => Span::styled("✔", theme.ok()),
         VmGroup::Revoked if row.state == VmState::Expired => Span::styled("⌛", theme.muted()),
         VmGroup::Revoked => Span::styled("–", theme.muted()),
     }
 }
 
+/// Whether the server's last verdict failed more than the missing approval.
+fn tampered(row: &VmRow) -> bool {
+    row.verdict.as_ref().is_some_and(|v| !v.only_unapproved())
+}
+
 fn row_line(row: &VmRow, width: usize, selected: bool, theme: Theme) -> Line<'static> {
     let verdict = verdict_text(row);
-    let verdict_style = if row.failed_checks.is_empty() {
-        theme.muted()
-    } else {
+    let verdict_style = if tampered(row) {
         theme.danger()
+    } else {
+        theme.muted()
     };
     let wide = width >= 50;
     // badge + space, verdict column, and (when wide) last seen and attempts columns.
-    let fixed = 2 + 5 + if wide { 12 + 6 } else { 0 };
+    let fixed = 2 + 6 + if wide { 12 + 6 } else { 0 };
     let name_width = width.saturating_sub(fixed).max(4);
     let name = if wide {
         format!("{}/{}/{}", row.project, row.zone, row.name)
@@ -104,16 +114,25 @@ fn row_line(row: &VmRow, width: usize, selected: bool, theme: Theme) -> Line<'st
     let mut spans = vec![
         badge(row, theme),
         Span::raw(if selected { "▸" } else { " " }),
-        Span::raw(cell(&safe(&name), name_width)),
+        Span::raw(format!(
+            "{:<name_width$}",
+            fit_left(&safe(&name), name_width)
+        )),
     ];
     if wide {
         let seen = row
             .last_seen
             .map_or_else(|| "–".to_owned(), |t| t.format("%m-%d %H:%M").to_string());
-        spans.push(Span::styled(format!(" {:>11}", fit(&seen, 11)), theme.muted()));
-        spans.push(Span::styled(format!(" {:>4}×", row.attempts), theme.muted()));
+        spans.push(Span::styled(
+            format!(" {:>11}", fit(&seen, 11)),
+            theme.muted(),
+        ));
+        spans.push(Span::styled(
+            format!(" {:>4}×", row.attempts),
+            theme.muted(),
+        ));
     }
-    spans.push(Span::styled(format!(" {verdict:>4}"), verdict_style));
+    spans.push(Span::styled(format!(" {verdict:>5}"), verdict_style));
     let line = Line::from(spans);
     if selected {
         line.style(theme.selection())

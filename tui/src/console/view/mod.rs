@@ -18,10 +18,10 @@ pub mod history;
 pub mod list;
 pub mod overview;
 pub mod secrets;
-pub mod text;
-pub mod tpm;
 #[cfg(test)]
 mod tests;
+pub mod text;
+pub mod tpm;
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Rect};

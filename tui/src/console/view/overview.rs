@@ -27,7 +27,11 @@ pub fn lines(detail: &VmDetail, width: usize, theme: Theme) -> Vec<Line<'static>
             ));
             out.push(field(
                 "status",
-                format!("{}, created {}", safe(&vm.status), time(vm.creation_timestamp)),
+                format!(
+                    "{}, created {}",
+                    safe(&vm.status),
+                    time(vm.creation_timestamp)
+                ),
                 theme,
             ));
             out.push(field(
@@ -118,7 +122,11 @@ fn fingerprint_line(detail: &VmDetail, fingerprint: &str, theme: Theme) -> Line<
         Some(false) => Span::styled(" ✔ as approved", theme.ok()),
         None => Span::styled(" – no approval", theme.muted()),
     };
-    field_spans("fingerprint", vec![Span::raw(safe(fingerprint)), note], theme)
+    field_spans(
+        "fingerprint",
+        vec![Span::raw(safe(fingerprint)), note],
+        theme,
+    )
 }
 
 fn approval_line(detail: &VmDetail, theme: Theme) -> Line<'static> {
@@ -162,7 +170,11 @@ fn checks(
         Against::Approval => "against the approval",
         Against::Proposal => "against the approval `a` would propose",
     };
-    let summary_style = if failed > 0 { theme.danger() } else { theme.ok() };
+    let summary_style = if failed > 0 {
+        theme.danger()
+    } else {
+        theme.ok()
+    };
     let mut out = vec![Line::from(vec![
         Span::styled("Checks ", theme.heading()),
         Span::styled(

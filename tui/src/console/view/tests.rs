@@ -26,7 +26,10 @@ fn render(model: &Model, width: u16, height: u16, theme: Theme) -> Terminal<Test
 
 fn press(model: &mut Model, keys: &str) {
     for c in keys.chars() {
-        update(model, Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)));
+        update(
+            model,
+            Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
+        );
     }
 }
 
@@ -94,10 +97,13 @@ fn screens(size: (u16, u16)) -> Vec<(&'static str, Model)> {
     let mut screens = Vec::new();
     screens.push(("loading", base(false, size)));
     let mut empty = base(false, size);
-    update(&mut empty, Event::ListLoaded(Ok(crate::operations::model::VmList {
-        rows: Vec::new(),
-        loaded_at: Some(at(4)),
-    })));
+    update(
+        &mut empty,
+        Event::ListLoaded(Ok(crate::operations::model::VmList {
+            rows: Vec::new(),
+            loaded_at: Some(at(4)),
+        })),
+    );
     screens.push(("empty", empty));
     let mut loading_detail = base(false, size);
     update(&mut loading_detail, Event::ListLoaded(Ok(demo_list())));
@@ -114,7 +120,11 @@ fn screens(size: (u16, u16)) -> Vec<(&'static str, Model)> {
         press(&mut model, keys);
         screens.push((name, model));
     }
-    for (name, keys) in [("secrets_approved", "5"), ("history_approved", "6"), ("tpm_approved", "4")] {
+    for (name, keys) in [
+        ("secrets_approved", "5"),
+        ("history_approved", "6"),
+        ("tpm_approved", "4"),
+    ] {
         let mut model = approved(size);
         press(&mut model, keys);
         screens.push((name, model));
@@ -132,7 +142,10 @@ fn screens(size: (u16, u16)) -> Vec<(&'static str, Model)> {
     let mut error = populated(false, size);
     update(
         &mut error,
-        Event::ListLoaded(Err(Failure::new(FailureKind::StoreDown, "database is locked"))),
+        Event::ListLoaded(Err(Failure::new(
+            FailureKind::StoreDown,
+            "database is locked",
+        ))),
     );
     screens.push(("list_error", error));
     let mut store_down = base(false, size);
@@ -183,7 +196,10 @@ fn screens(size: (u16, u16)) -> Vec<(&'static str, Model)> {
         &mut plan_failed,
         Event::ApprovalPlanned {
             generation,
-            result: Err(Failure::new(FailureKind::KeyFile, "cannot read alice.key: not found")),
+            result: Err(Failure::new(
+                FailureKind::KeyFile,
+                "cannot read alice.key: not found",
+            )),
         },
     );
     screens.push(("approve_plan_failed", plan_failed));
@@ -232,7 +248,9 @@ fn a_terminal_smaller_than_80x24_says_so() {
     let model = populated(false, (79, 24));
     let terminal = render(&model, 79, 24, Theme::new(true));
     insta::assert_snapshot!("too_small_79x24", terminal.backend());
-    let text = render(&model, 80, 23, Theme::new(true)).backend().to_string();
+    let text = render(&model, 80, 23, Theme::new(true))
+        .backend()
+        .to_string();
     assert!(text.contains("Terminal too small"));
 }
 

@@ -24,6 +24,17 @@ pub fn fit(text: &str, width: usize) -> String {
     out
 }
 
+/// `text` cut to its last `width` characters, with `…` in front when cut (keeps a path's name).
+pub fn fit_left(text: &str, width: usize) -> String {
+    let count = text.chars().count();
+    if count <= width {
+        return text.to_owned();
+    }
+    let mut out = "…".to_owned();
+    out.extend(text.chars().skip(count + 1 - width.max(1)));
+    out
+}
+
 /// `text` padded or cut to exactly `width` characters.
 pub fn cell(text: &str, width: usize) -> String {
     format!("{:<width$}", fit(text, width))
@@ -138,6 +149,7 @@ mod tests {
         assert_eq!(wrap("abcdefghijkl", 8), ["abcdefgh", "ijkl"]);
         assert_eq!(wrap("", 8), [""]);
         assert_eq!(fit("abcdef", 4), "abc…");
+        assert_eq!(fit_left("p/z/name", 5), "…name");
         assert!(!safe("a\u{1b}[31mb").contains('\u{1b}'));
     }
 }

@@ -32,7 +32,11 @@ pub fn lines(detail: &VmDetail, width: usize, theme: Theme) -> Vec<Line<'static>
             },
             theme,
         ),
-        field_spans("approved EK", vec![ek_match(ek.matches_approval, theme)], theme),
+        field_spans(
+            "approved EK",
+            vec![ek_match(ek.matches_approval, theme)],
+            theme,
+        ),
         field_spans(
             "quoting TPM",
             vec![ek_match(ek.matches_last_quote, theme)],
@@ -59,7 +63,11 @@ pub fn lines(detail: &VmDetail, width: usize, theme: Theme) -> Vec<Line<'static>
             out.push(field_spans(
                 "last quote",
                 vec![
-                    Span::raw(format!("{} bank 0x{:04x} ", time(q.quoted_at), q.pcr_hash_alg)),
+                    Span::raw(format!(
+                        "{} bank 0x{:04x} ",
+                        time(q.quoted_at),
+                        q.pcr_hash_alg
+                    )),
                     verified,
                 ],
                 theme,
