@@ -98,30 +98,18 @@ mod tests {
             row("4", "d", VmState::Expired, &[]),
             row("5", "e", VmState::Pending, &[]),
         ];
-        let lines = build_lines(&rows, "");
+        let header = |group, count| ListLine::Header { group, count };
         assert_eq!(
-            lines,
+            build_lines(&rows, ""),
             [
-                ListLine::Header {
-                    group: VmGroup::DeniedAfterApproval,
-                    count: 1
-                },
+                header(VmGroup::DeniedAfterApproval, 1),
                 ListLine::Row(2),
-                ListLine::Header {
-                    group: VmGroup::Pending,
-                    count: 2
-                },
+                header(VmGroup::Pending, 2),
                 ListLine::Row(1),
                 ListLine::Row(4),
-                ListLine::Header {
-                    group: VmGroup::Approved,
-                    count: 1
-                },
+                header(VmGroup::Approved, 1),
                 ListLine::Row(0),
-                ListLine::Header {
-                    group: VmGroup::Revoked,
-                    count: 1
-                },
+                header(VmGroup::Revoked, 1),
                 ListLine::Row(3),
             ]
         );

@@ -11,31 +11,29 @@ use super::super::model::{
     RevokeDialog, RevokeField, Tone, VmTarget,
 };
 use super::revocable;
+use crate::operations::model::VmRow;
 
-/// Why an action cannot start now, if it cannot.
-fn cannot_act(model: &Model, verb: &str) -> Option<String> {
-    if model.read_only {
-        return Some(format!("read-only: cannot {verb}"));
-    }
-    if let Some(busy) = &model.busy {
-        return Some(format!("{busy}: wait for its outcome before you {verb}"));
-    }
-    if model.list.selected_row().is_none() {
-        return Some(format!("select a VM to {verb}"));
-    }
+/// The selected row when an action can start now; otherwise the status line says why not.
+fn actionable(model: &mut Model, verb: &str) -> Option<VmRow> {
+    let why = if model.read_only {
+        format!("read-only: cannot {verb}")
+    } else if let Some(busy) = &model.busy {
+        format!("{busy}: wait for its outcome before you {verb}")
+    } else if let Some(row) = model.list.selected_row() {
+        return Some(row.clone());
+    } else {
+        format!("select a VM to {verb}")
+    };
+    model.set_status(Tone::Error, why);
     None
 }
 
 pub(super) fn open_approve(model: &mut Model) -> Vec<Command> {
-    if let Some(why) = cannot_act(model, "approve") {
-        model.set_status(Tone::Error, why);
-        return Vec::new();
-    }
-    let Some(row) = model.list.selected_row() else {
+    let Some(row) = actionable(model, "approve") else {
         return Vec::new();
     };
     let mut dialog = Box::new(ApproveDialog {
-        target: VmTarget::of(row),
+        target: VmTarget::of(&row),
         plan: PlanState::NeedsSecretsFile,
         inputs: ApprovalInputs {
             secrets_file: model.defaults.secrets_file.clone().unwrap_or_default(),
@@ -84,11 +82,7 @@ fn replan(dialog: &mut ApproveDialog, generation: &mut u64) -> Option<Command> {
 }
 
 pub(super) fn open_revoke(model: &mut Model) -> Vec<Command> {
-    if let Some(why) = cannot_act(model, "revoke") {
-        model.set_status(Tone::Error, why);
-        return Vec::new();
-    }
-    let Some(row) = model.list.selected_row() else {
+    let Some(row) = actionable(model, "revoke") else {
         return Vec::new();
     };
     if !revocable(row.state) {
@@ -97,7 +91,7 @@ pub(super) fn open_revoke(model: &mut Model) -> Vec<Command> {
         return Vec::new();
     }
     model.dialog = Some(Dialog::Revoke(RevokeDialog {
-        target: VmTarget::of(row),
+        target: VmTarget::of(&row),
         typed_name: String::new(),
         reason: String::new(),
         focus: RevokeField::Name,

@@ -41,6 +41,15 @@ fn selected(model: &Model) -> Option<&str> {
     model.list.selected.as_deref()
 }
 
+/// Asserts the commands load the detail of `instance_id`.
+fn assert_loads(commands: &[Command], instance_id: &str) {
+    assert_eq!(
+        load_target(commands).map(|t| t.instance_id.as_str()),
+        Some(instance_id),
+        "{commands:?}"
+    );
+}
+
 fn load_target(commands: &[Command]) -> Option<&VmTarget> {
     commands.iter().find_map(|c| match c {
         Command::LoadDetail(target) => Some(target),
@@ -87,10 +96,7 @@ fn j_k_arrows_home_end_move_the_selection_skipping_group_headers() {
     let mut model = loaded();
     let commands = update(&mut model, ch('j'));
     assert_eq!(selected(&model), Some("1002"));
-    assert_eq!(
-        load_target(&commands).map(|t| t.instance_id.as_str()),
-        Some("1002")
-    );
+    assert_loads(&commands, "1002");
     update(&mut model, key(KeyCode::Down));
     assert_eq!(
         selected(&model),
@@ -214,10 +220,7 @@ fn the_filter_narrows_by_name_project_or_check_and_esc_clears_it() {
         Some("1002"),
         "the hidden selection moves to a shown VM"
     );
-    assert_eq!(
-        load_target(&commands).map(|t| t.instance_id.as_str()),
-        Some("1002")
-    );
+    assert_loads(&commands, "1002");
     update(&mut model, key(KeyCode::Enter));
     assert!(!model.list.filter_editing);
     assert_eq!(model.list.filter, "good");
@@ -247,10 +250,7 @@ fn r_refreshes_the_list_and_the_selected_detail() {
     let mut model = loaded();
     let commands = update(&mut model, ch('r'));
     assert_eq!(commands[0], Command::RefreshList);
-    assert_eq!(
-        load_target(&commands).map(|t| t.instance_id.as_str()),
-        Some("1001")
-    );
+    assert_loads(&commands, "1001");
 }
 
 #[test]
@@ -347,10 +347,7 @@ fn a_refresh_keeps_the_selection_by_instance_id_and_reloads_only_a_changed_vm() 
     }
     let commands = update(&mut model, Event::ListLoaded(Ok(list)));
     assert_eq!(selected(&model), Some("1003"));
-    assert_eq!(
-        load_target(&commands).map(|t| t.instance_id.as_str()),
-        Some("1003")
-    );
+    assert_loads(&commands, "1003");
 }
 
 #[test]
@@ -366,10 +363,7 @@ fn a_vm_disappearing_while_selected_moves_the_selection_and_says_so() {
         Some("1003"),
         "the next VM takes its place"
     );
-    assert_eq!(
-        load_target(&commands).map(|t| t.instance_id.as_str()),
-        Some("1003")
-    );
+    assert_loads(&commands, "1003");
     let status = model.status.clone().unwrap();
     assert!(
         status
@@ -565,10 +559,7 @@ fn approve_with_yes_commits_exactly_the_plan_shown() {
     assert!(model.busy.is_none());
     assert_eq!(model.status.clone().unwrap().tone, Tone::Success);
     assert_eq!(commands[0], Command::RefreshList);
-    assert_eq!(
-        load_target(&commands).map(|t| t.instance_id.as_str()),
-        Some("1002")
-    );
+    assert_loads(&commands, "1002");
 }
 
 #[test]

@@ -139,24 +139,19 @@ fn screens(size: (u16, u16)) -> Vec<(&'static str, Model)> {
     let mut no_match = populated(false, size);
     press(&mut no_match, "/zzz");
     screens.push(("filtered_no_match", no_match));
-    let mut error = populated(false, size);
-    update(
-        &mut error,
-        Event::ListLoaded(Err(Failure::new(
-            FailureKind::StoreDown,
-            "database is locked",
-        ))),
-    );
-    screens.push(("list_error", error));
-    let mut store_down = base(false, size);
-    update(
-        &mut store_down,
-        Event::ListLoaded(Err(Failure::new(
-            FailureKind::StoreDown,
-            "unable to open database file",
-        ))),
-    );
-    screens.push(("store_down_at_start", store_down));
+    let store_down = |mut model: Model, detail: &str| {
+        let failure = Failure::new(FailureKind::StoreDown, detail);
+        update(&mut model, Event::ListLoaded(Err(failure)));
+        model
+    };
+    screens.push((
+        "list_error",
+        store_down(populated(false, size), "database is locked"),
+    ));
+    screens.push((
+        "store_down_at_start",
+        store_down(base(false, size), "unable to open database file"),
+    ));
     let mut detail_error = base(false, size);
     update(&mut detail_error, Event::ListLoaded(Ok(demo_list())));
     update(
