@@ -31,3 +31,5 @@ pub mod view;
 
 #[cfg(test)]
 pub(crate) mod fixtures;
+#[cfg(test)]
+mod flow_tests;
