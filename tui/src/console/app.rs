@@ -76,6 +76,7 @@ pub async fn run(context: &ContextOptions, options: ConsoleOptions) -> Result<()
         .as_ref()
         .map(|p| p.display().to_string());
     let theme = Theme::from_env();
+    model.theme = theme;
 
     let mut guard = TerminalGuard::enter()
         .map_err(|e| ConsoleError::Failed(format!("cannot open the terminal: {e}")))?;

@@ -10,6 +10,8 @@ use chrono::{DateTime, Utc};
 use super::failure::Failure;
 use super::keymap::{DetailTab, Keymap};
 use super::rows::{ListLine, build_lines};
+use super::theme::Theme;
+use super::view::detail::LineCache;
 use crate::operations::model::VmRow;
 use crate::operations::model::{VmDetail, VmList};
 
@@ -109,6 +111,8 @@ pub struct DetailState {
     pub error: Option<String>,
     /// Lines scrolled in the current tab.
     pub scroll: usize,
+    /// Counts the details received, so cached lines of an older one are not reused.
+    pub generation: u64,
 }
 
 /// What the approve dialog shows will be signed (from the operations' approval plan).
@@ -260,6 +264,10 @@ pub struct Model {
     pub defaults: Defaults,
     /// Where the data comes from, for the header (the store URL without credentials).
     pub source: String,
+    /// The colours the view draws with (the update function counts lines with the same).
+    pub theme: Theme,
+    /// The current detail tab's lines, cached for scrolling.
+    pub detail_lines: LineCache,
     /// The number of the last approval plan asked for (results of older plans are dropped).
     pub plan_generation: u64,
     pub quit: bool,
@@ -288,6 +296,8 @@ impl Model {
             refreshed_at: None,
             defaults: Defaults::default(),
             source: String::new(),
+            theme: Theme::new(false),
+            detail_lines: LineCache::default(),
             plan_generation: 0,
             quit: false,
         }

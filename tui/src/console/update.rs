@@ -141,6 +141,7 @@ fn on_detail(
         .map_or(instance_id.to_owned(), |r| r.name.clone());
     match result {
         Ok(detail) => {
+            model.detail.generation = model.detail.generation.wrapping_add(1);
             // The detail shows what Google would not give; the status line says what to do.
             if let Err(error) = detail.review.instance() {
                 let failure = Failure::from_fetch_error(error);
@@ -368,7 +369,10 @@ fn select_line(model: &mut Model, line: Option<usize>) -> Vec<Command> {
     if !changed {
         return Vec::new();
     }
-    model.detail = DetailState::default();
+    model.detail = DetailState {
+        generation: model.detail.generation.wrapping_add(1),
+        ..DetailState::default()
+    };
     match row {
         Some(_) => reload_detail(model),
         None => Vec::new(),

@@ -2,6 +2,9 @@
 //! the current tab's lines, scrolled by the model. Loading and error states are drawn here, so each
 //! tab only turns a [`VmDetail`] into lines.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -32,14 +35,46 @@ pub fn tab_lines(
     }
 }
 
+/// What the cached lines were built from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct LineKey {
+    detail: u64,
+    tab: DetailTab,
+    width: u16,
+    theme: Theme,
+}
+
+/// The current tab's lines, built once per (detail, tab, width, theme) and reused while scrolling,
+/// so a keypress on a 5,000-line diff or 10,000 audit entries does not build them again.
+#[derive(Debug, Clone, Default)]
+pub struct LineCache(RefCell<Option<(LineKey, Rc<[Line<'static>]>)>>);
+
+/// The current tab's lines for `model` (from the cache when nothing changed).
+fn current_lines(model: &Model, width: u16, theme: Theme) -> Option<Rc<[Line<'static>]>> {
+    let detail = model.selected_detail()?;
+    let key = LineKey {
+        detail: model.detail.generation,
+        tab: model.tab,
+        width,
+        theme,
+    };
+    let mut cache = model.detail_lines.0.borrow_mut();
+    if let Some((cached, lines)) = cache.as_ref()
+        && *cached == key
+    {
+        return Some(Rc::clone(lines));
+    }
+    let lines: Rc<[Line<'static>]> = tab_lines(model.tab, detail, usize::from(width), theme).into();
+    *cache = Some((key, Rc::clone(&lines)));
+    Some(lines)
+}
+
 /// How many lines the current tab has (the update function clamps scrolling with it).
 pub fn line_count(model: &Model) -> usize {
     let width = Areas::new(model.size.0, model.size.1)
         .detail_content()
         .width;
-    model.selected_detail().map_or(0, |detail| {
-        tab_lines(model.tab, detail, usize::from(width), Theme::new(false)).len()
-    })
+    current_lines(model, width, model.theme).map_or(0, |lines| lines.len())
 }
 
 pub fn draw(frame: &mut Frame<'_>, area: Rect, model: &Model, theme: Theme) {
@@ -68,11 +103,10 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, model: &Model, theme: Theme) {
         content.height.min(inside.height.saturating_sub(2)),
     );
     let height = usize::from(content.height);
-    let lines = match model.selected_detail() {
-        Some(detail) => {
-            let all = tab_lines(model.tab, detail, usize::from(content.width), theme);
+    let lines = match current_lines(model, content.width, theme) {
+        Some(all) => {
             let top = model.detail.scroll.min(all.len().saturating_sub(height));
-            all.into_iter().skip(top).take(height).collect()
+            all.iter().skip(top).take(height).cloned().collect()
         }
         None => placeholder(model, theme),
     };

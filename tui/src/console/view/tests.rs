@@ -295,3 +295,84 @@ fn the_status_line_colours_follow_the_tone() {
     let (x, y) = find(&colour, "store down");
     assert_eq!(colour.backend().buffer()[(x, y)].fg, Color::Red);
 }
+
+/// Render timings with 10,000 VMs, a 5,000-line cloud-config diff and 10,000 audit entries (run by
+/// hand: `cargo nextest run -p tokendist-tui --run-ignored only render_timings --no-capture`, best
+/// in release). Prints the first frame and the slowest keypress (update + draw).
+#[test]
+#[ignore = "a measurement, not a check: prints timings"]
+fn render_timings() {
+    use std::time::Instant;
+    use tokendist_core::auditlog::Classification;
+
+    use crate::operations::model::{DiffLine, DiffTag};
+
+    let size = (160, 48);
+    let mut terminal = Terminal::new(TestBackend::new(size.0, size.1)).unwrap();
+    let theme = Theme::new(true);
+    let started = Instant::now();
+    let mut model = base(false, size);
+    model.theme = theme;
+    update(&mut model, Event::ListLoaded(Ok(many(10_000))));
+    terminal.draw(|f| draw(f, &model, theme)).unwrap();
+    println!("first frame, 10,000 VMs: {:?}", started.elapsed());
+
+    let mut timed = |model: &mut Model, keys: &str| {
+        let mut slowest = std::time::Duration::ZERO;
+        for c in keys.chars() {
+            let started = Instant::now();
+            press(model, &c.to_string());
+            terminal.draw(|f| draw(f, model, theme)).unwrap();
+            slowest = slowest.max(started.elapsed());
+        }
+        slowest
+    };
+    println!(
+        "slowest of 200 j in the list: {:?}",
+        timed(&mut model, &"j".repeat(200))
+    );
+    let selected = model.list.selected.clone().unwrap();
+    let mut detail = detail("vm", &selected, true);
+    let diff = detail.cloud_config.against_template.as_mut().unwrap();
+    diff.lines = (1..=5_000)
+        .map(|n| DiffLine {
+            tag: if n % 7 == 0 {
+                DiffTag::Added
+            } else {
+                DiffTag::Same
+            },
+            old_line: Some(n),
+            new_line: Some(n),
+            text: format!("line {n}: - docker run gcr.io/bob/app@sha256:0f3c"),
+        })
+        .collect();
+    if let Ok(timeline) = detail.review.timeline.as_mut() {
+        let first = timeline[0].clone();
+        *timeline = (0..10_000)
+            .map(|i| {
+                let mut event = first.clone();
+                if i % 50 == 0 {
+                    event.classification = Classification::Denied {
+                        reason: "denied".into(),
+                    };
+                }
+                event
+            })
+            .collect();
+    }
+    update(
+        &mut model,
+        Event::DetailLoaded {
+            instance_id: selected,
+            result: Ok(Box::new(detail)),
+        },
+    );
+    println!("switch to a 5,000-line diff: {:?}", timed(&mut model, "2"));
+    println!("slowest scroll in it: {:?}", timed(&mut model, "lGkkgjj"));
+    println!(
+        "switch to 10,000 audit entries: {:?}",
+        timed(&mut model, "3")
+    );
+    println!("slowest scroll in it: {:?}", timed(&mut model, "Gkkgjj"));
+    assert!(model.selected_detail().is_some());
+}
