@@ -1,5 +1,5 @@
-//! tokendist-tui: Alice's console. This release holds the scriptable half — the subcommands of the
-//! `tokendist` binary; the full-screen console comes later and will reuse the same modules.
+//! tokendist-tui: Alice's console — the scriptable subcommands of the `tokendist` binary and the
+//! full-screen console, both on the same operations.
 //!
 //! - [`console`]: the full-screen console (model / update / view, background effects, terminal).
 //! - [`cli`]: the clap command line (global options, one subcommand per operation).
