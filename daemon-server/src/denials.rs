@@ -33,7 +33,12 @@ pub async fn record_denial(
         })
         .collect();
     let peer_address = peer.map(|p| p.address.ip().to_string());
-    let checks_evaluated = u32::try_from(checks.len()).unwrap_or(u32::MAX);
+    // Skipped checks were not evaluated (not required by the approval, or decided elsewhere).
+    let evaluated = checks
+        .iter()
+        .filter(|c| !matches!(c.outcome, Outcome::Skipped(_)))
+        .count();
+    let checks_evaluated = u32::try_from(evaluated).unwrap_or(u32::MAX);
     let attempt = PendingAttempt {
         instance_id: gce.instance_id.clone(),
         project: gce.project_id.clone(),

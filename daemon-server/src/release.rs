@@ -28,6 +28,7 @@ use crate::state::{LiveSettings, ServerState};
 use crate::status::{Dependency, ServiceError};
 use crate::store_errors::from_store;
 use crate::tpm_session;
+use crate::unapproved;
 
 /// Checks whose failure is definitive even while a dependency is down.
 const DEFINITIVE: [&str; 4] = [
@@ -69,7 +70,9 @@ pub async fn get_token(
                 checks::APPROVAL_STATE,
                 "no approval for this instance; waiting for review",
             )];
-            record_denial(state, claims, peer, &checks, None).await;
+            let mut recorded = checks.clone();
+            recorded.extend(unapproved::review(state, &live, claims, peer, &session).await);
+            record_denial(state, claims, peer, &recorded, None).await;
             return Err(ServiceError::Denied {
                 checks,
                 pending_approval: true,

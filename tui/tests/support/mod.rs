@@ -86,6 +86,8 @@ impl Console {
             ])
             .await;
         assert_eq!(server.code, 0, "{server:?}");
+        // The token server creates the store; `tokendist` refuses a missing file without --create.
+        console.store().await;
         console
     }
 
