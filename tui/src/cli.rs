@@ -124,15 +124,22 @@ client.pem/client.key into DIR, keys with mode 0600, and prints the client certi
 Example:
   tokendist certs --out ./demo-certs --server-name tokenserver.alice.example --ip 127.0.0.1")]
     Certs(CertsArgs),
-    /// List pending, approved and revoked VMs from the store.
+    /// List pending, approved and revoked VMs from the store, most in need of attention first.
     #[command(after_help = "\
+Rows are sorted by need of attention: approved VMs denied since their approval, pending VMs, approved,
+then revoked or expired; newest activity first within each. VERDICT is the server's last verdict on
+the VM as PASSED/EVALUATED checks: ✘ when a check of the VM itself failed (tampered or misconfigured),
+– when only its approval is missing, - when none is recorded.
+
 Text output is a table. --json prints one object, stable for scripts:
   {\"vms\": [{\"instance_id\": str, \"name\": str, \"project\": str, \"zone\": str,
             \"state\": \"pending\" | \"approved\" | \"expired\" | \"revoked\",
+            \"group\": \"denied_after_approval\" | \"pending\" | \"approved\" | \"revoked\",
             \"approved_at\": RFC3339 | null, \"expires_at\": RFC3339 | null,
             \"revoked_at\": RFC3339 | null, \"revoke_reason\": str | null, \"revision\": int | null,
             \"first_seen\": RFC3339 | null, \"last_seen\": RFC3339 | null,
-            \"attempts\": int, \"failed_checks\": [str]}]}
+            \"attempts\": int, \"failed_checks\": [str],
+            \"verdict\": null | {\"evaluated\": int, \"failed\": [str]}}]}
 \"pending\" means the server denied the VM and no approval exists; approved VMs that were denied since
 keep their approval state and show the attempts and failed checks of the latest denial.
 

@@ -67,6 +67,9 @@ pub enum ConsoleError {
         "configuration error: the store {path} does not exist; check --store, or pass --create to create an empty store there"
     )]
     StoreMissing { path: String },
+    /// Stdout was closed by its reader (`| head -1`): the command ends quietly.
+    #[error("stdout was closed by its reader")]
+    OutputClosed,
     /// Anything else that went wrong at run time.
     #[error("{0}")]
     Failed(String),
@@ -81,6 +84,7 @@ impl ConsoleError {
             Self::Conflict(_) => exit::CONFLICT,
             Self::Config(_) | Self::StoreMissing { .. } => exit::CONFIG,
             Self::ChecksFailed { .. } => exit::REFUSED,
+            Self::OutputClosed => exit::OUTPUT_CLOSED,
             Self::EmptyReason | Self::ServerKeyNeeded => exit::USAGE,
             Self::Store(StoreError::Conflict { .. }) => exit::CONFLICT,
             Self::Store(StoreError::Config(_)) => exit::CONFIG,

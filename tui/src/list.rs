@@ -1,6 +1,8 @@
-//! `tokendist list`: every VM the store knows, one row each — approval state when approved (approved,
-//! expired, revoked), else `pending` — with the latest denial's attempts and failed checks.
-//! `--json` prints [`ListJson`], whose shape is documented in the subcommand's `--help`.
+//! `tokendist list`: every VM the store knows ([`crate::operations::list`]), one row each, sorted by
+//! need of attention — approval state when approved (approved, expired, revoked), else `pending` —
+//! with the server's last verdict (✘ when the VM's own checks failed, – when only its approval is
+//! missing), the latest denial's attempts and failed checks. `--json` prints [`ListJson`], whose
+//! shape is documented in the subcommand's `--help`.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -10,7 +12,7 @@ use crate::cli::{GlobalOptions, ListArgs};
 use crate::context::open_store;
 use crate::error::ConsoleError;
 use crate::operations;
-pub use crate::operations::model::{VmRow, VmState};
+pub use crate::operations::model::{VerdictSummary, VmGroup, VmRow, VmState};
 use crate::output::{emit, emit_json};
 
 /// `list --json`.
@@ -26,6 +28,27 @@ fn time(t: Option<DateTime<Utc>>) -> String {
     )
 }
 
+const COLUMNS: usize = 8;
+
+/// The state, and whether an approved VM has been denied since.
+fn state_cell(row: &VmRow) -> String {
+    match row.group {
+        VmGroup::DeniedAfterApproval => format!("{} (denied since)", row.state.as_str()),
+        VmGroup::Pending | VmGroup::Approved | VmGroup::Revoked => row.state.as_str().to_owned(),
+    }
+}
+
+/// The server's last verdict as `MARK PASSED/EVALUATED`: ✘ when a check of the VM itself failed
+/// (tampered or misconfigured), – when only its approval is missing or unusable, `-` without one.
+pub fn verdict_cell(verdict: Option<&VerdictSummary>) -> String {
+    match verdict {
+        None => "-".to_owned(),
+        Some(v) if v.failed.is_empty() => format!("✔ {}", v.ratio()),
+        Some(v) if v.only_unapproved() => format!("– {}", v.ratio()),
+        Some(v) => format!("✘ {}", v.ratio()),
+    }
+}
+
 /// The rows as a text table.
 pub fn table(rows: &[VmRow]) -> String {
     let header = [
@@ -33,12 +56,13 @@ pub fn table(rows: &[VmRow]) -> String {
         "NAME",
         "PROJECT/ZONE",
         "STATE",
+        "VERDICT",
         "LAST SEEN / APPROVED",
         "ATTEMPTS",
         "FAILED CHECKS",
     ]
     .map(str::to_owned);
-    let mut cells: Vec<[String; 7]> = vec![header];
+    let mut cells: Vec<[String; COLUMNS]> = vec![header];
     for r in rows {
         let when = match r.state {
             VmState::Pending => time(r.last_seen),
@@ -56,13 +80,14 @@ pub fn table(rows: &[VmRow]) -> String {
             cell(&r.instance_id),
             cell(&r.name),
             cell(&format!("{}/{}", r.project, r.zone)),
-            r.state.as_str().to_owned(),
+            state_cell(r),
+            verdict_cell(r.verdict.as_ref()),
             when,
             r.attempts.to_string(),
             cell(&failed),
         ]);
     }
-    let mut widths = [0usize; 7];
+    let mut widths = [0usize; COLUMNS];
     for row in &cells {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());

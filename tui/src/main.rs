@@ -3,7 +3,7 @@
 //! --help` and docs/operations.md). Subcommands log to stderr (`RUST_LOG`); the full-screen console
 //! logs to a file, never to the terminal it draws on.
 
-use std::io::IsTerminal as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
 use std::sync::Mutex;
 
@@ -11,7 +11,7 @@ use clap::{CommandFactory as _, Parser as _};
 use tokendist_core::terminal_text::printable;
 use tokendist_tui::cli::{Cli, Command, ConsoleArgs};
 use tokendist_tui::console::logging::{log_path, open_log};
-use tokendist_tui::{dispatch, exit};
+use tokendist_tui::{ConsoleError, dispatch, exit};
 use tracing_subscriber::EnvFilter;
 
 fn exit_code(code: i32) -> ExitCode {
@@ -56,7 +56,7 @@ fn main() -> ExitCode {
     };
     if let Command::Console(args) = command {
         if let Err(message) = log_to_file(args) {
-            eprintln!("tokendist: {}", printable(&message));
+            let _ = writeln!(std::io::stderr(), "tokendist: {}", printable(&message));
             return exit_code(exit::CONFIG);
         }
     } else {
@@ -72,15 +72,25 @@ fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("tokendist: cannot start the async runtime: {e}");
+            let _ = writeln!(
+                std::io::stderr(),
+                "tokendist: cannot start the async runtime: {e}"
+            );
             return exit_code(exit::ERROR);
         }
     };
     match runtime.block_on(dispatch::run(&cli, command)) {
         Ok(()) => exit_code(exit::OK),
+        // The reader went away (`| head -1`): nobody is left to tell.
+        Err(ConsoleError::OutputClosed) => exit_code(exit::OUTPUT_CLOSED),
         Err(e) => {
-            // Errors may quote Google's or the store's text: escape its control characters.
-            eprintln!("tokendist: {}", printable(&e.to_string()));
+            // Errors may quote Google's or the store's text: escape its control characters. A
+            // closed stderr is ignored: reporting must never panic.
+            let _ = writeln!(
+                std::io::stderr(),
+                "tokendist: {}",
+                printable(&e.to_string())
+            );
             exit_code(e.exit_code())
         }
     }

@@ -94,7 +94,7 @@ impl Failure {
             | ConsoleError::NoApproval(_)
             | ConsoleError::AlreadyRevoked { .. }
             | ConsoleError::EmptyReason => FailureKind::Refused,
-            ConsoleError::Failed(_) => FailureKind::Other,
+            ConsoleError::Failed(_) | ConsoleError::OutputClosed => FailureKind::Other,
         };
         Failure::new(kind, error.to_string())
     }

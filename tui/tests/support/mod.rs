@@ -129,8 +129,8 @@ impl Console {
         run.json()
     }
 
-    /// [`Console::run`] with the environment variables `unset` removed.
-    pub async fn run_without(&self, args: &[&str], unset: &[&str]) -> Run {
+    /// `tokendist ARGS` with the store, endpoints and settings in the environment, not yet run.
+    pub fn command(&self, args: &[&str]) -> tokio::process::Command {
         let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_tokendist"));
         command
             .args(args)
@@ -145,13 +145,19 @@ impl Console {
             )
             .stdin(Stdio::null())
             .kill_on_drop(true);
-        for name in unset {
-            command.env_remove(name);
-        }
         if let Some(sim) = &self.sim {
             command
                 .env("TOKENDIST_COMPUTE_ENDPOINT", sim.api_url())
                 .env("TOKENDIST_LOGGING_ENDPOINT", sim.api_url());
+        }
+        command
+    }
+
+    /// [`Console::run`] with the environment variables `unset` removed.
+    pub async fn run_without(&self, args: &[&str], unset: &[&str]) -> Run {
+        let mut command = self.command(args);
+        for name in unset {
+            command.env_remove(name);
         }
         let output = command.output().await.unwrap();
         Run {
