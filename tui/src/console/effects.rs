@@ -262,6 +262,11 @@ pub fn summarize(plan: &ApprovalPlan) -> PlanSummary {
         pcrs,
         pcr_problem,
         ek_fingerprint,
+        secrets: plan
+            .secrets
+            .iter()
+            .map(|s| (s.name.clone(), s.secret_type.clone(), s.plaintext_len))
+            .collect(),
         failed_checks: plan.failed.clone(),
         approver: Some(plan.approver_id().to_owned()),
         blocked: plan.blocked.as_ref().map(ToString::to_string),

@@ -459,6 +459,10 @@ pub fn plan(tampered: bool) -> PlanSummary {
             Vec::new()
         },
         approver: Some("alice-key-1".into()),
+        secrets: vec![
+            ("db-password".into(), "RAW".into(), 24),
+            ("keyset".into(), "TINK".into(), 112),
+        ],
         blocked: None,
     }
 }

@@ -130,6 +130,8 @@ pub struct PlanSummary {
     /// Why there is no PCR policy to seal to, when there is none.
     pub pcr_problem: Option<String>,
     pub ek_fingerprint: Option<String>,
+    /// The secrets that will be sealed: name, type and size (never a value).
+    pub secrets: Vec<(String, String, u64)>,
     /// Names of the checks that fail on the live evidence.
     pub failed_checks: Vec<String>,
     /// Who signs (the approval key's id).

@@ -11,9 +11,10 @@ pub struct Theme {
 }
 
 impl Theme {
-    /// Colours unless `NO_COLOR` is set (to anything non-empty), as <https://no-color.org> asks.
+    /// Colours unless `NO_COLOR` is set (non-empty) or `TERM=dumb` — the subcommands' rule
+    /// ([`crate::style::stdout_colour`]); the console only runs on a terminal.
     pub fn from_env() -> Theme {
-        Theme::new(std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()))
+        Theme::new(crate::style::stdout_colour())
     }
 
     pub const fn new(colour: bool) -> Theme {

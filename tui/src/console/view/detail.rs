@@ -8,7 +8,7 @@ use std::rc::Rc;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::super::keymap::DetailTab;
 use super::super::layout::{Areas, TAB_GAP, inner, tab_labels};
@@ -78,10 +78,11 @@ pub fn line_count(model: &Model) -> usize {
 }
 
 pub fn draw(frame: &mut Frame<'_>, area: Rect, model: &Model, theme: Theme) {
-    let title = model
-        .list
-        .selected_row()
-        .map_or_else(String::new, |row| format!(" {} ", safe(&row.name)));
+    let title = match (model.list.selected_row(), model.detail.loading) {
+        (Some(row), true) => format!(" {} {} ", safe(&row.name), spinner(model.spinner)),
+        (Some(row), false) => format!(" {} ", safe(&row.name)),
+        (None, _) => String::new(),
+    };
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border(model.focus == Pane::Detail))
@@ -103,14 +104,17 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, model: &Model, theme: Theme) {
         content.height.min(inside.height.saturating_sub(2)),
     );
     let height = usize::from(content.height);
-    let lines = match current_lines(model, content.width, theme) {
+    match current_lines(model, content.width, theme) {
         Some(all) => {
             let top = model.detail.scroll.min(all.len().saturating_sub(height));
-            all.iter().skip(top).take(height).cloned().collect()
+            let shown: Vec<Line<'static>> = all.iter().skip(top).take(height).cloned().collect();
+            frame.render_widget(Paragraph::new(shown), content);
         }
-        None => placeholder(model, theme),
-    };
-    frame.render_widget(Paragraph::new(lines), content);
+        None => frame.render_widget(
+            Paragraph::new(placeholder(model, theme)).wrap(Wrap { trim: false }),
+            content,
+        ),
+    }
 }
 
 fn tab_bar(current: DetailTab, width: u16, theme: Theme) -> Line<'static> {

@@ -227,6 +227,16 @@ fn plan_lines(plan: &PlanSummary, width: usize, theme: Theme) -> Vec<Line<'stati
             .join(" ")
     };
     lines.push(field("PCR policy", fit(&safe(&pcrs), value_width), theme));
+    let secrets: Vec<String> = plan
+        .secrets
+        .iter()
+        .map(|(name, kind, size)| format!("{} ({kind}, {size} B)", safe(name)))
+        .collect();
+    lines.push(field(
+        "secrets",
+        fit(&secrets.join(", "), value_width),
+        theme,
+    ));
     if let Some(blocked) = &plan.blocked {
         for part in wrap(&format!("✘ cannot approve: {}", safe(blocked)), width) {
             lines.push(Line::styled(part, theme.danger()));
