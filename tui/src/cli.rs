@@ -403,6 +403,9 @@ pub struct ConsoleArgs {
     /// Key bindings (TOML: [bindings] ACTION = ["KEY", ...]; `?` in the console lists the actions).
     #[arg(long, value_name = "FILE")]
     pub keymap: Option<PathBuf>,
+    /// Leave the mouse to the terminal (text selection works; no clicks or wheel in the console).
+    #[arg(long)]
+    pub no_mouse: bool,
     /// Where the console logs (default $XDG_STATE_HOME/tokendist/console.log).
     #[arg(long, value_name = "FILE")]
     pub log_file: Option<PathBuf>,

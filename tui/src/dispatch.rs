@@ -42,6 +42,7 @@ pub async fn run(cli: &Cli, command: &Command) -> Result<(), ConsoleError> {
                 server_key: args.server_key.clone(),
                 secrets_file: args.secrets.clone(),
                 keymap_file: args.keymap.clone(),
+                mouse: !args.no_mouse,
             };
             console::app::run(&global.context_options(&args.trust_keys), options).await
         }

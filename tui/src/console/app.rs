@@ -35,6 +35,8 @@ pub struct ConsoleOptions {
     pub server_key: Option<PathBuf>,
     pub secrets_file: Option<PathBuf>,
     pub keymap_file: Option<PathBuf>,
+    /// Capture the mouse (clicks select, the wheel scrolls); off leaves text selection to the terminal.
+    pub mouse: bool,
 }
 
 /// Loads the keymap: the defaults, with the file's bindings when one is given.
@@ -78,7 +80,7 @@ pub async fn run(context: &ContextOptions, options: ConsoleOptions) -> Result<()
     let theme = Theme::from_env();
     model.theme = theme;
 
-    let mut guard = TerminalGuard::enter()
+    let mut guard = TerminalGuard::enter(options.mouse)
         .map_err(|e| ConsoleError::Failed(format!("cannot open the terminal: {e}")))?;
     let draw_failed = |e: std::io::Error| ConsoleError::Failed(format!("cannot draw: {e}"));
     let size = guard.terminal.size().map_err(draw_failed)?;

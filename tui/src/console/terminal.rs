@@ -15,15 +15,18 @@ pub struct TerminalGuard {
 }
 
 impl TerminalGuard {
-    /// Enters the full-screen mode; the panic hook restores the terminal before the panic prints.
-    pub fn enter() -> io::Result<TerminalGuard> {
+    /// Enters the full-screen mode (capturing the mouse when `mouse`); the panic hook restores the
+    /// terminal before the panic prints.
+    pub fn enter(mouse: bool) -> io::Result<TerminalGuard> {
         let hook = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             leave_mouse();
             hook(info);
         }));
         let terminal = ratatui::try_init()?;
-        execute!(io::stdout(), EnableMouseCapture)?;
+        if mouse {
+            execute!(io::stdout(), EnableMouseCapture)?;
+        }
         Ok(TerminalGuard { terminal })
     }
 }

@@ -160,6 +160,15 @@ fn tab_switches_panes_and_number_keys_and_brackets_switch_tabs() {
         Event::Key(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT)),
     );
     assert_eq!(model.focus, Pane::List);
+    for (code, focus) in [
+        (KeyCode::Right, Pane::Detail),
+        (KeyCode::Left, Pane::List),
+        (KeyCode::Char('l'), Pane::Detail),
+        (KeyCode::Char('h'), Pane::List),
+    ] {
+        update(&mut model, key(code));
+        assert_eq!(model.focus, focus, "{code:?}");
+    }
     for (c, tab) in [
         ('2', DetailTab::CloudConfig),
         ('3', DetailTab::AuditLog),
@@ -838,4 +847,73 @@ fn key_releases_are_ignored() {
     release.kind = crossterm::event::KeyEventKind::Release;
     update(&mut model, Event::Key(release));
     assert!(!model.quit);
+}
+
+#[test]
+fn a_failed_approval_and_a_revocation_end_in_their_outcome_lines() {
+    let (mut model, generation) = approve_dialog();
+    update(
+        &mut model,
+        Event::ApprovalPlanned {
+            generation,
+            result: Ok(Box::new(plan(false))),
+        },
+    );
+    update(&mut model, ch('y'));
+    update(
+        &mut model,
+        Event::Approved {
+            instance_id: "1002".into(),
+            result: Err(Failure::new(FailureKind::StoreDown, "database is locked")),
+        },
+    );
+    let status = model.status.clone().unwrap();
+    assert_eq!(status.tone, Tone::Error);
+    assert!(
+        status
+            .text
+            .starts_with("approving tokenclient-good failed: database is locked")
+    );
+    assert!(model.busy.is_none());
+    let mut model = revoke_dialog();
+    typed(&mut model, "web-1");
+    update(&mut model, key(KeyCode::Tab));
+    typed(&mut model, "done");
+    update(&mut model, key(KeyCode::Enter));
+    let commands = update(
+        &mut model,
+        Event::Revoked {
+            instance_id: "1003".into(),
+            result: Ok("Revoked web-1 (id 1003): revision 2".into()),
+        },
+    );
+    assert_eq!(model.status.clone().unwrap().tone, Tone::Success);
+    assert_eq!(commands[0], Command::RefreshList);
+    assert_loads(&commands, "1003");
+}
+
+#[test]
+fn a_detail_google_would_not_give_loads_and_the_status_says_what_to_do() {
+    let mut model = loaded();
+    let mut unreadable = detail("tokenclient-tampered", "1001", true);
+    unreadable.review.evidence.instance = Err(tokendist_core::evidence::FetchError {
+        api: "compute.instances.get".into(),
+        kind: tokendist_core::evidence::FetchErrorKind::PermissionDenied,
+        message: "HTTP 403".into(),
+    });
+    update(
+        &mut model,
+        Event::DetailLoaded {
+            instance_id: "1001".into(),
+            result: Ok(Box::new(unreadable)),
+        },
+    );
+    assert!(model.selected_detail().is_some());
+    let status = model.status.clone().unwrap();
+    assert_eq!(status.tone, Tone::Error);
+    assert!(
+        status.text.contains("reading tokenclient-tampered failed"),
+        "{status:?}"
+    );
+    assert!(status.text.contains("compute.viewer"), "{status:?}");
 }
