@@ -9,7 +9,9 @@ use ratatui::text::{Line, Span};
 
 use super::super::theme::Theme;
 use super::text::{heading, safe, wrap};
-use crate::operations::model::{CloudConfigView, DiffTag, FlaggedLine, TextDiff, VmDetail};
+use crate::operations::model::{
+    CloudConfigView, DiffLine, DiffTag, FlaggedLine, TextDiff, VmDetail,
+};
 
 pub fn lines(detail: &VmDetail, width: usize, theme: Theme) -> Vec<Line<'static>> {
     let view = &detail.cloud_config;
@@ -61,6 +63,30 @@ pub fn lines(detail: &VmDetail, width: usize, theme: Theme) -> Vec<Line<'static>
 }
 
 /// A diff as lines: `old new ±text`, flagged live lines followed by the checks they break.
+/// Unchanged lines kept around each change (and each flagged line), as in a unified diff.
+const CONTEXT: usize = 3;
+
+/// Which diff lines to show: every line when nothing changed (the text is what Alice reviews),
+/// else the changes and flagged lines with [`CONTEXT`] lines around them.
+fn shown(diff: &TextDiff, flags: &BTreeMap<usize, Vec<&FlaggedLine>>) -> Vec<bool> {
+    let interesting: Vec<bool> = diff
+        .lines
+        .iter()
+        .map(|l| l.tag != DiffTag::Same || l.new_line.is_some_and(|n| flags.contains_key(&n)))
+        .collect();
+    if !interesting.contains(&true) {
+        return vec![true; diff.lines.len()];
+    }
+    let mut keep = vec![false; diff.lines.len()];
+    for (i, _) in interesting.iter().enumerate().filter(|(_, hit)| **hit) {
+        let end = (i + CONTEXT + 1).min(keep.len());
+        keep[i.saturating_sub(CONTEXT)..end].fill(true);
+    }
+    keep
+}
+
+/// A diff as lines: `old new ±text`, flagged live lines followed by the checks they break, long
+/// unchanged stretches folded into one `⋯` line.
 fn diff_lines(
     diff: &TextDiff,
     flags: &BTreeMap<usize, Vec<&FlaggedLine>>,
@@ -71,27 +97,54 @@ fn diff_lines(
         Span::styled(format!("Against {}", safe(&diff.against)), theme.heading()),
         Span::styled(format!("  ({changed} changed line(s))"), theme.muted()),
     ])];
-    for line in &diff.lines {
-        let (marker, style) = match line.tag {
-            DiffTag::Same => (' ', ratatui::style::Style::new()),
-            DiffTag::Added => ('+', theme.diff_added()),
-            DiffTag::Removed => ('-', theme.diff_removed()),
-        };
-        let number = |n: Option<usize>| n.map_or_else(|| "    ".to_owned(), |n| format!("{n:>4}"));
-        let flagged = line.new_line.and_then(|n| flags.get(&n));
-        let mut spans = vec![
-            Span::styled(
-                format!("{} {} ", number(line.old_line), number(line.new_line)),
-                theme.muted(),
-            ),
-            Span::styled(format!("{marker}{}", safe(&line.text)), style),
-        ];
-        if let Some(flagged) = flagged {
-            spans.push(flag_note(flagged, theme));
+    let keep = shown(diff, flags);
+    let mut folded = 0usize;
+    for (line, keep) in diff.lines.iter().zip(keep) {
+        if !keep {
+            folded += 1;
+            continue;
         }
-        out.push(Line::from(spans));
+        if folded > 0 {
+            out.push(fold_line(folded, theme));
+            folded = 0;
+        }
+        out.push(diff_line(line, flags, theme));
+    }
+    if folded > 0 {
+        out.push(fold_line(folded, theme));
     }
     out
+}
+
+fn fold_line(count: usize, theme: Theme) -> Line<'static> {
+    Line::styled(
+        format!("          ⋯ {count} unchanged line(s)"),
+        theme.muted(),
+    )
+}
+
+fn diff_line(
+    line: &DiffLine,
+    flags: &BTreeMap<usize, Vec<&FlaggedLine>>,
+    theme: Theme,
+) -> Line<'static> {
+    let (marker, style) = match line.tag {
+        DiffTag::Same => (' ', ratatui::style::Style::new()),
+        DiffTag::Added => ('+', theme.diff_added()),
+        DiffTag::Removed => ('-', theme.diff_removed()),
+    };
+    let number = |n: Option<usize>| n.map_or_else(|| "    ".to_owned(), |n| format!("{n:>4}"));
+    let mut spans = vec![
+        Span::styled(
+            format!("{} {} ", number(line.old_line), number(line.new_line)),
+            theme.muted(),
+        ),
+        Span::styled(format!("{marker}{}", safe(&line.text)), style),
+    ];
+    if let Some(flagged) = line.new_line.and_then(|n| flags.get(&n)) {
+        spans.push(flag_note(flagged, theme));
+    }
+    Line::from(spans)
 }
 
 fn flag_note(flagged: &[&FlaggedLine], theme: Theme) -> Span<'static> {
@@ -155,4 +208,55 @@ fn holes(view: &CloudConfigView, width: usize, theme: Theme) -> Vec<Line<'static
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(n: usize, tag: DiffTag) -> DiffLine {
+        DiffLine {
+            tag,
+            old_line: Some(n),
+            new_line: Some(n),
+            text: format!("line {n}"),
+        }
+    }
+
+    #[test]
+    fn unchanged_stretches_fold_around_changes_and_flagged_lines() {
+        let mut lines: Vec<DiffLine> = (1..=40).map(|n| line(n, DiffTag::Same)).collect();
+        lines[19].tag = DiffTag::Added;
+        let diff = TextDiff {
+            against: "t".into(),
+            lines,
+        };
+        let flagged = FlaggedLine {
+            line: 2,
+            check: "cloudconfig.ssh_disabled".into(),
+            why: "opens SSH".into(),
+        };
+        let flags = BTreeMap::from([(2, vec![&flagged])]);
+        let keep = shown(&diff, &flags);
+        let kept: Vec<usize> = (1..=40).filter(|n| keep[n - 1]).collect();
+        assert_eq!(kept, [1, 2, 3, 4, 5, 17, 18, 19, 20, 21, 22, 23]);
+        let text: Vec<String> = diff_lines(&diff, &flags, Theme::new(false))
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert!(
+            text.iter().any(|l| l.contains("⋯ 11 unchanged line(s)")),
+            "{text:#?}"
+        );
+        assert!(
+            text.iter().any(|l| l.contains("⋯ 17 unchanged line(s)")),
+            "{text:#?}"
+        );
+        // Nothing changed: the whole text is shown.
+        let same = TextDiff {
+            against: "t".into(),
+            lines: (1..=40).map(|n| line(n, DiffTag::Same)).collect(),
+        };
+        assert!(shown(&same, &BTreeMap::new()).iter().all(|k| *k));
+    }
 }
