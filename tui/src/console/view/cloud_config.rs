@@ -108,7 +108,10 @@ fn diff_lines(
             out.push(fold_line(folded, theme));
             folded = 0;
         }
-        out.push(diff_line(line, flags, theme));
+        out.push(diff_line(line, theme));
+        if let Some(flagged) = line.new_line.and_then(|n| flags.get(&n)) {
+            out.push(flag_note(flagged, theme));
+        }
     }
     if folded > 0 {
         out.push(fold_line(folded, theme));
@@ -123,36 +126,29 @@ fn fold_line(count: usize, theme: Theme) -> Line<'static> {
     )
 }
 
-fn diff_line(
-    line: &DiffLine,
-    flags: &BTreeMap<usize, Vec<&FlaggedLine>>,
-    theme: Theme,
-) -> Line<'static> {
+fn diff_line(line: &DiffLine, theme: Theme) -> Line<'static> {
     let (marker, style) = match line.tag {
         DiffTag::Same => (' ', ratatui::style::Style::new()),
         DiffTag::Added => ('+', theme.diff_added()),
         DiffTag::Removed => ('-', theme.diff_removed()),
     };
     let number = |n: Option<usize>| n.map_or_else(|| "    ".to_owned(), |n| format!("{n:>4}"));
-    let mut spans = vec![
+    Line::from(vec![
         Span::styled(
             format!("{} {} ", number(line.old_line), number(line.new_line)),
             theme.muted(),
         ),
         Span::styled(format!("{marker}{}", safe(&line.text)), style),
-    ];
-    if let Some(flagged) = line.new_line.and_then(|n| flags.get(&n)) {
-        spans.push(flag_note(flagged, theme));
-    }
-    Line::from(spans)
+    ])
 }
 
-fn flag_note(flagged: &[&FlaggedLine], theme: Theme) -> Span<'static> {
+/// The line under a flagged line: the checks it breaks (on its own line, so it is never cut off).
+fn flag_note(flagged: &[&FlaggedLine], theme: Theme) -> Line<'static> {
     let text: Vec<String> = flagged
         .iter()
         .map(|f| format!("{}: {}", safe(&f.check), safe(&f.why)))
         .collect();
-    Span::styled(format!("  ✘ {}", text.join("; ")), theme.flagged())
+    Line::styled(format!("          ✘ {}", text.join("; ")), theme.flagged())
 }
 
 fn live_lines(
@@ -163,20 +159,17 @@ fn live_lines(
     let Some(live) = &view.live else {
         return Vec::new();
     };
-    live.lines()
-        .enumerate()
-        .map(|(i, text)| {
-            let n = i + 1;
-            let mut spans = vec![
-                Span::styled(format!("{n:>4} "), theme.muted()),
-                Span::raw(safe(text)),
-            ];
-            if let Some(flagged) = flags.get(&n) {
-                spans.push(flag_note(flagged, theme));
-            }
-            Line::from(spans)
-        })
-        .collect()
+    let mut out = Vec::new();
+    for (n, text) in (1..).zip(live.lines()) {
+        out.push(Line::from(vec![
+            Span::styled(format!("{n:>4} "), theme.muted()),
+            Span::raw(safe(text)),
+        ]));
+        if let Some(flagged) = flags.get(&n) {
+            out.push(flag_note(flagged, theme));
+        }
+    }
+    out
 }
 
 fn holes(view: &CloudConfigView, width: usize, theme: Theme) -> Vec<Line<'static>> {
