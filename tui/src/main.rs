@@ -40,7 +40,10 @@ fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(e) => {
-            let _ = writeln!(std::io::stderr(), "tokendist: cannot start the async runtime: {e}");
+            let _ = writeln!(
+                std::io::stderr(),
+                "tokendist: cannot start the async runtime: {e}"
+            );
             return exit_code(exit::ERROR);
         }
     };
@@ -51,7 +54,11 @@ fn main() -> ExitCode {
         Err(e) => {
             // Errors may quote Google's or the store's text: escape its control characters. A
             // closed stderr is ignored: reporting must never panic.
-            let _ = writeln!(std::io::stderr(), "tokendist: {}", printable(&e.to_string()));
+            let _ = writeln!(
+                std::io::stderr(),
+                "tokendist: {}",
+                printable(&e.to_string())
+            );
             exit_code(e.exit_code())
         }
     }

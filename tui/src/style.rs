@@ -11,11 +11,7 @@ const DIM: &str = "\u{1b}[2m";
 const RESET: &str = "\u{1b}[0m";
 
 /// Whether colour is wanted, given the environment and whether stdout is a terminal.
-pub fn colour_wanted(
-    no_color: Option<&str>,
-    term: Option<&str>,
-    stdout_is_terminal: bool,
-) -> bool {
+pub fn colour_wanted(no_color: Option<&str>, term: Option<&str>, stdout_is_terminal: bool) -> bool {
     stdout_is_terminal && no_color.is_none_or(str::is_empty) && term != Some("dumb")
 }
 
@@ -67,7 +63,10 @@ mod tests {
     #[test]
     fn colour_only_on_a_terminal_without_no_color_or_a_dumb_term() {
         assert!(colour_wanted(None, Some("xterm-256color"), true));
-        assert!(colour_wanted(Some(""), None, true), "an empty NO_COLOR is unset");
+        assert!(
+            colour_wanted(Some(""), None, true),
+            "an empty NO_COLOR is unset"
+        );
         assert!(!colour_wanted(None, Some("xterm"), false), "piped");
         assert!(!colour_wanted(Some("1"), Some("xterm"), true));
         assert!(!colour_wanted(None, Some("dumb"), true));
@@ -75,7 +74,8 @@ mod tests {
 
     #[test]
     fn marks_are_coloured_and_nothing_else() {
-        let text = "  ✔ instance.fingerprint\n  ✘ auditlog.clean   denied\n  – tpm.ek   later\nname a–b\n";
+        let text =
+            "  ✔ instance.fingerprint\n  ✘ auditlog.clean   denied\n  – tpm.ek   later\nname a–b\n";
         assert_eq!(
             paint(text),
             "  \u{1b}[32m✔\u{1b}[0m instance.fingerprint\n  \u{1b}[31m✘\u{1b}[0m auditlog.clean   denied\n  \u{1b}[2m–\u{1b}[0m tpm.ek   later\nname a–b\n"

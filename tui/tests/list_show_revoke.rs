@@ -117,12 +117,14 @@ async fn list_tells_a_tampered_pending_vm_from_one_that_only_waits_for_approval(
     let mut tampered = support::pending_attempt(TAMPERED_VM_ID, TAMPERED_VM);
     tampered.seen_at = waiting.seen_at + chrono::Duration::seconds(1);
     tampered.checks_evaluated = Some(16);
-    tampered.failed_checks.extend(
-        ["instance.metadata", "auditlog.clean"].map(|name| tokendist_store::FailedCheck {
-            name: name.to_owned(),
-            reason: "tampered".to_owned(),
-        }),
-    );
+    tampered
+        .failed_checks
+        .extend(
+            ["instance.metadata", "auditlog.clean"].map(|name| tokendist_store::FailedCheck {
+                name: name.to_owned(),
+                reason: "tampered".to_owned(),
+            }),
+        );
     store.upsert_pending(&tampered).await.unwrap();
 
     let run = console.run(&["list"]).await;
@@ -139,7 +141,11 @@ async fn list_tells_a_tampered_pending_vm_from_one_that_only_waits_for_approval(
         "{}",
         run.stdout
     );
-    assert!(!run.stdout.contains('\u{1b}'), "no colour when piped: {}", run.stdout);
+    assert!(
+        !run.stdout.contains('\u{1b}'),
+        "no colour when piped: {}",
+        run.stdout
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

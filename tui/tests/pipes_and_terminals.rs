@@ -19,9 +19,7 @@ async fn a_closed_stdout_ends_show_quietly_without_a_panic() {
     // The reader is gone before the first write, so the result does not depend on timing.
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
-    command
-        .stdout(writer.try_clone().unwrap())
-        .stderr(writer);
+    command.stdout(writer.try_clone().unwrap()).stderr(writer);
     let mut child = command.spawn().unwrap();
     drop(command);
     let status = child.wait().await.unwrap();
