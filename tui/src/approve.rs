@@ -14,8 +14,6 @@ use crate::output::emit;
 use crate::render;
 use crate::review::Against;
 
-pub use crate::operations::approval::PROTECTION_SERVER_HPKE;
-
 /// The request the command line describes (validated by the plan).
 fn request(args: &ApproveArgs) -> Result<ApprovalRequest, ConsoleError> {
     let expires_at = args
@@ -52,6 +50,9 @@ pub async fn run(global: &GlobalOptions, args: &ApproveArgs) -> Result<(), Conso
     text.push_str(&render::checks(&plan.checks, Against::Proposal));
     if let Some(SealingSummary::Tpm { description, .. }) = &plan.sealing {
         text.push_str(description);
+    }
+    if plan.blocked.is_none() {
+        text.push_str(&render::plan(&plan));
     }
     emit(&text)?;
     let plan = plan.approvable()?;

@@ -8,8 +8,6 @@ use crate::error::ConsoleError;
 use crate::operations::{Context, SealRequest, VmRef, seal};
 use crate::output::{emit, emit_json};
 
-pub use crate::operations::SealReport;
-
 pub async fn run(global: &GlobalOptions, args: &SealArgs) -> Result<(), ConsoleError> {
     let request = SealRequest {
         vm: VmRef {

@@ -22,6 +22,21 @@ async fn approving_the_good_vm_stores_a_signed_approval_with_encrypted_secrets_o
         "{}",
         run.stdout
     );
+    // What will be signed is shown before it is: the pins, the expiry, the secrets by name only.
+    let shown = run
+        .stdout
+        .split("What will be signed")
+        .nth(1)
+        .unwrap_or_default();
+    for expected in [
+        "TPM               not required",
+        "revision          1 (first approval)",
+        "secret            db-password (RAW, 33 bytes, hpke-x25519)",
+        "secret            keyset (TINK",
+    ] {
+        assert!(shown.contains(expected), "{expected}: {}", run.stdout);
+    }
+    assert!(!shown.contains("expires           never"), "{}", run.stdout);
 
     let store = console.store().await;
     let approval = store

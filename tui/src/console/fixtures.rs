@@ -286,7 +286,7 @@ pub fn detail(name: &str, id: &str, tampered: bool) -> VmDetail {
             StoredSecret {
                 name: "api-token".into(),
                 secret_type: "RAW".into(),
-                protection: crate::approve::PROTECTION_SERVER_HPKE.into(),
+                protection: crate::operations::approval::PROTECTION_SERVER_HPKE.into(),
                 data: "c2VhbGVk".into(),
                 plaintext_len: 40,
             },

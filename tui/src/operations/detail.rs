@@ -63,8 +63,9 @@ pub async fn load_detail(ctx: &Context, vm: &VmRef) -> Result<VmDetail, ConsoleE
         .ok()
         .and_then(|i| i.metadata.get("user-data").cloned());
     let (approved_text, approved_text_problem) = approved_text(stored.as_ref());
-    // The integrator replaces this with one line:
-    // `operations::cloud_config_view::build(live.as_deref(), &ctx.settings, approved_text)`.
+    // Wiring point: the integrator replaces the struct below with `CloudConfigView {
+    // approved_text_problem, ..cloud_config_view::build(live.as_deref(), &ctx.settings,
+    // approved_text) }` (the "view" helper's diff and holes); until then only `live` is filled.
     let _ = approved_text;
     let cloud_config = CloudConfigView {
         live,

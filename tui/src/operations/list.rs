@@ -124,3 +124,130 @@ pub fn rows(
     });
     rows
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, TimeZone as _};
+    use tokendist_store::FailedCheck;
+
+    use super::*;
+
+    fn t(seconds: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0)
+            .single()
+            .unwrap_or_default()
+            + Duration::seconds(seconds)
+    }
+
+    fn approval(id: &str, approved_at: i64) -> Approval {
+        let mut approval =
+            Approval::unpinned(id, &format!("vm-{id}"), "p", "z", "alice", t(approved_at));
+        approval.revision = 1;
+        approval
+    }
+
+    fn pending(id: &str, seen: i64, failed: &[&str], evaluated: Option<u32>) -> PendingRecord {
+        PendingRecord {
+            instance_id: id.to_owned(),
+            project: "p".into(),
+            zone: "z".into(),
+            instance_name: format!("vm-{id}"),
+            service_account: String::new(),
+            first_seen: t(seen),
+            last_seen: t(seen),
+            attempts: 1,
+            peer_address: None,
+            failed_checks: failed
+                .iter()
+                .map(|name| FailedCheck {
+                    name: (*name).to_owned(),
+                    reason: "r".into(),
+                })
+                .collect(),
+            last_quote: None,
+            checks_evaluated: evaluated,
+        }
+    }
+
+    fn ids(rows: &[VmRow]) -> Vec<&str> {
+        rows.iter().map(|r| r.instance_id.as_str()).collect()
+    }
+
+    #[test]
+    fn rows_are_sorted_by_group_then_newest_activity() {
+        let mut revoked = approval("r", 0);
+        revoked.revoked_at = Some(t(50));
+        let mut expired = approval("e", 0);
+        expired.expires_at = Some(t(10));
+        let approvals = vec![
+            approval("a1", 5),
+            approval("a2", 20),
+            approval("d", 1),
+            revoked,
+            expired,
+        ];
+        let pending_records = vec![
+            pending("p-old", 30, &["approval.state"], Some(16)),
+            pending("p-new", 40, &["approval.state", "auditlog.clean"], Some(16)),
+            // A denial after its approval: the approved VM no longer passes.
+            pending("d", 60, &["instance.fingerprint"], Some(16)),
+        ];
+        let rows = rows(approvals, pending_records, t(100));
+        assert_eq!(ids(&rows), ["d", "p-new", "p-old", "a2", "a1", "r", "e"]);
+        let groups: Vec<VmGroup> = rows.iter().map(|r| r.group).collect();
+        assert_eq!(
+            groups,
+            [
+                VmGroup::DeniedAfterApproval,
+                VmGroup::Pending,
+                VmGroup::Pending,
+                VmGroup::Approved,
+                VmGroup::Approved,
+                VmGroup::Revoked,
+                VmGroup::Revoked
+            ]
+        );
+        assert_eq!(rows[6].state, VmState::Expired);
+    }
+
+    #[test]
+    fn a_denial_older_than_the_approval_does_not_mark_it_denied() {
+        let rows = rows(
+            vec![approval("a", 50)],
+            vec![pending("a", 10, &["approval.state"], Some(1))],
+            t(100),
+        );
+        assert_eq!(rows[0].group, VmGroup::Approved);
+    }
+
+    #[test]
+    fn the_verdict_tells_tampering_from_waiting_and_falls_back_for_old_records() {
+        let rows = rows(
+            Vec::new(),
+            vec![
+                pending("waiting", 2, &["approval.state"], Some(16)),
+                pending(
+                    "tampered",
+                    1,
+                    &["approval.state", "instance.metadata"],
+                    Some(16),
+                ),
+                pending("old", 0, &["approval.state"], None),
+            ],
+            t(100),
+        );
+        let verdicts: Vec<(u32, bool, String)> = rows
+            .iter()
+            .filter_map(|r| r.verdict.as_ref())
+            .map(|v| (v.evaluated, v.only_unapproved(), v.ratio()))
+            .collect();
+        assert_eq!(
+            verdicts,
+            [
+                (16, true, "15/16".to_owned()),
+                (16, false, "14/16".to_owned()),
+                (1, true, "0/1".to_owned())
+            ]
+        );
+    }
+}

@@ -31,3 +31,25 @@ pub use list::list;
 pub use revocation::{RevocationOutcome, RevocationPlan, commit_revocation, plan_revocation};
 pub use seal::{SealReport, SealRequest, seal};
 pub use target::VmRef;
+
+/// The operations run in the console's background tasks (`tokio::spawn`): their futures must be
+/// `Send`. Checked at compile time; never called.
+fn _operations_are_send(
+    ctx: &Context,
+    request: &ApprovalRequest,
+    plan: ApprovalPlan,
+    revocation: RevocationPlan,
+    approver: &crate::signing_keys::ApproverKey,
+) {
+    fn send<T: Send>(_: T) {}
+    let store = &*ctx.store;
+    send(list(store, chrono::Utc::now()));
+    send(load_detail(ctx, &request.vm));
+    send(history(store, ""));
+    send(plan_approval(ctx, request));
+    send(commit_approval(ctx, plan));
+    send(plan_revocation(store, ""));
+    send(commit_revocation(store, revocation, "", approver));
+    send(seal(ctx, &SealRequest::default()));
+    send(ctx.clone());
+}

@@ -197,6 +197,40 @@ impl Console {
         self.run_without(&args, unset).await
     }
 
+    /// The operations' context on this console's store, settings, receipt key and gcpsim (what the
+    /// binary builds from the environment [`Console::command`] sets).
+    pub async fn context(&self) -> tokendist_tui::operations::Context {
+        let options = tokendist_tui::operations::ContextOptions {
+            store_url: self.store_url(),
+            create: false,
+            compute_endpoint: self.sim.as_ref().map(RunningSim::api_url),
+            logging_endpoint: self.sim.as_ref().map(RunningSim::api_url),
+            gcp_anonymous: true,
+            settings_path: Some(self.path("settings.toml")),
+            receipt_key_path: Some(self.path("server/receipt.pub")),
+            trust_key_files: vec![self.path("alice.pub")],
+        };
+        tokendist_tui::operations::Context::open(&options)
+            .await
+            .unwrap()
+    }
+
+    /// An approval of `vm` with the standard inputs, its secrets encrypted to the server.
+    pub fn approval_request(&self, vm: &str) -> tokendist_tui::operations::ApprovalRequest {
+        tokendist_tui::operations::ApprovalRequest {
+            vm: tokendist_tui::operations::VmRef {
+                instance: vm.to_owned(),
+                project: Some(PROJECT.to_owned()),
+                zone: Some(ZONE.to_owned()),
+            },
+            secrets_file: self.path("secrets.json"),
+            approver_key_file: self.path("alice.key"),
+            no_tpm: true,
+            server_key_file: Some(self.path("server/secrets.pub")),
+            ..Default::default()
+        }
+    }
+
     /// The store the binary writes, opened by the test.
     pub async fn store(&self) -> Arc<dyn Store> {
         tokendist_store::open(&self.store_url(), &StoreOptions::default())

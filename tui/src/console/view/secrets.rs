@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 
 use super::super::theme::Theme;
 use super::text::{cell, heading, safe};
-use crate::approve::PROTECTION_SERVER_HPKE;
+use crate::operations::approval::PROTECTION_SERVER_HPKE;
 use crate::operations::model::VmDetail;
 
 pub fn lines(detail: &VmDetail, theme: Theme) -> Vec<Line<'static>> {
