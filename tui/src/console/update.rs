@@ -1,23 +1,28 @@
 //! The console's update function: `update(&mut Model, Event) -> Vec<Command>`. Pure — no terminal,
 //! no store, no clock of its own — so every key and every background result is unit-tested
 //! (`update/tests.rs`), including the races (a refresh while a dialog is open, the selected VM
-//! disappearing, a detail arriving for a VM that is no longer selected).
+//! disappearing, a detail arriving for a VM that is no longer selected). Its parts: [`navigation`]
+//! (selection, scrolling, tabs), [`mouse`], and [`dialogs`] (approve and revoke).
 
 mod dialogs;
+mod mouse;
+mod navigation;
 #[cfg(test)]
 mod tests;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, MouseEvent, MouseEventKind};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 
 use super::command::Command;
 use super::event::Event;
 use super::failure::Failure;
 use super::keymap::Action;
 use super::layout::Areas;
-use super::model::{DetailState, Model, Pane, REFRESH_EVERY, Tone, VmTarget};
-use super::rows::ListLine;
-use super::view::detail_line_count;
+use super::model::{Model, Pane, REFRESH_EVERY, Tone};
 use crate::operations::model::VmState;
+use mouse::on_mouse;
+use navigation::{
+    first_row_line, keep_selection_visible, move_by, reload_detail, select_line, show_tab,
+};
 
 /// Applies `event` to `model` and returns the background work it asks for.
 pub fn update(model: &mut Model, event: Event) -> Vec<Command> {
@@ -296,169 +301,6 @@ fn quit(model: &mut Model) {
             model.set_status(Tone::Error, warning);
         }
         _ => model.quit = true,
-    }
-}
-
-fn show_tab(model: &mut Model, tab: super::keymap::DetailTab) {
-    if model.tab != tab {
-        model.tab = tab;
-        model.detail.scroll = 0;
-    }
-}
-
-/// Moves the selection (list focused) or scrolls the detail (detail focused) by `delta`.
-fn move_by(model: &mut Model, delta: isize) -> Vec<Command> {
-    match model.focus {
-        Pane::Detail => {
-            let max = detail_line_count(model).saturating_sub(
-                Areas::new(model.size.0, model.size.1)
-                    .detail_content()
-                    .height
-                    .into(),
-            );
-            model.detail.scroll = model.detail.scroll.saturating_add_signed(delta).min(max);
-            Vec::new()
-        }
-        Pane::List => {
-            let rows: Vec<usize> = row_lines(model).collect();
-            if rows.is_empty() {
-                return Vec::new();
-            }
-            let current = model
-                .list
-                .selected_line()
-                .and_then(|line| rows.iter().position(|r| *r == line));
-            let next = match current {
-                Some(at) => at.saturating_add_signed(delta).min(rows.len() - 1),
-                None => 0,
-            };
-            select_line(model, rows.get(next).copied())
-        }
-    }
-}
-
-fn row_lines(model: &Model) -> impl Iterator<Item = usize> + '_ {
-    model
-        .list
-        .lines
-        .iter()
-        .enumerate()
-        .filter(|(_, l)| matches!(l, ListLine::Row(_)))
-        .map(|(i, _)| i)
-}
-
-/// The first row line at or after `from` (or the last row line when there is none after it).
-fn first_row_line(model: &Model, from: usize) -> Option<usize> {
-    row_lines(model)
-        .find(|line| *line >= from)
-        .or_else(|| row_lines(model).last())
-}
-
-/// Selects the row on `line` (or nothing) and asks for its detail when the selection changed.
-fn select_line(model: &mut Model, line: Option<usize>) -> Vec<Command> {
-    let row = line
-        .and_then(|l| match model.list.lines.get(l) {
-            Some(ListLine::Row(i)) => model.list.rows.get(*i),
-            _ => None,
-        })
-        .cloned();
-    let id = row.as_ref().map(|r| r.instance_id.clone());
-    let changed = id != model.list.selected;
-    model.list.selected = id;
-    keep_selection_visible(model);
-    if !changed {
-        return Vec::new();
-    }
-    model.detail = DetailState {
-        generation: model.detail.generation.wrapping_add(1),
-        ..DetailState::default()
-    };
-    match row {
-        Some(_) => reload_detail(model),
-        None => Vec::new(),
-    }
-}
-
-/// Asks for the selected VM's detail again (keeping what is shown until it arrives).
-fn reload_detail(model: &mut Model) -> Vec<Command> {
-    let Some(row) = model.list.selected_row() else {
-        return Vec::new();
-    };
-    let target = VmTarget::of(row);
-    model.detail.instance_id = Some(target.instance_id.clone());
-    model.detail.loading = true;
-    vec![Command::LoadDetail(target)]
-}
-
-/// Scrolls the list so the selected line (and, at the top, its group header) is visible.
-fn keep_selection_visible(model: &mut Model) {
-    let height = Areas::new(model.size.0, model.size.1).list_rows().max(1);
-    let total = model.list.lines.len();
-    let Some(line) = model.list.selected_line() else {
-        model.list.offset = model.list.offset.min(total.saturating_sub(height));
-        return;
-    };
-    if line < model.list.offset {
-        // Show the header above the first row of a group.
-        model.list.offset = if line > 0
-            && matches!(
-                model.list.lines.get(line - 1),
-                Some(ListLine::Header { .. })
-            ) {
-            line - 1
-        } else {
-            line
-        };
-    } else if line >= model.list.offset + height {
-        model.list.offset = line + 1 - height;
-    }
-}
-
-fn on_mouse(model: &mut Model, mouse: MouseEvent) -> Vec<Command> {
-    if model.help || model.dialog.is_some() {
-        return Vec::new();
-    }
-    let areas = Areas::new(model.size.0, model.size.1);
-    let (column, row) = (mouse.column, mouse.row);
-    match mouse.kind {
-        MouseEventKind::Down(_) => {
-            if let Some(tab) = areas.tab_at(column, row, model.tab) {
-                model.focus = Pane::Detail;
-                show_tab(model, tab);
-                return Vec::new();
-            }
-            if areas.in_detail(column, row) {
-                model.focus = Pane::Detail;
-                return Vec::new();
-            }
-            let Some(line) = areas.list_line_at(column, row, model.list.offset) else {
-                return Vec::new();
-            };
-            model.focus = Pane::List;
-            match model.list.lines.get(line) {
-                Some(ListLine::Row(_)) => select_line(model, Some(line)),
-                _ => Vec::new(),
-            }
-        }
-        MouseEventKind::ScrollDown | MouseEventKind::ScrollUp => {
-            let delta = if mouse.kind == MouseEventKind::ScrollDown {
-                3
-            } else {
-                -3
-            };
-            let focus = model.focus;
-            if areas.in_detail(column, row) {
-                model.focus = Pane::Detail;
-            } else if areas.in_list(column, row) {
-                model.focus = Pane::List;
-            } else {
-                return Vec::new();
-            }
-            let commands = move_by(model, delta);
-            model.focus = focus;
-            commands
-        }
-        _ => Vec::new(),
     }
 }
 
