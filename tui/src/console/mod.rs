@@ -31,5 +31,3 @@ pub mod view;
 
 #[cfg(test)]
 pub(crate) mod fixtures;
-#[cfg(test)]
-mod flow_tests;

@@ -37,6 +37,17 @@ fn loaded() -> Model {
     model
 }
 
+/// The detail of `name` (id `id`) arrives from the background.
+fn arrive(model: &mut Model, name: &str, id: &str, tampered: bool) {
+    update(
+        model,
+        Event::DetailLoaded {
+            instance_id: id.into(),
+            result: Ok(Box::new(detail(name, id, tampered))),
+        },
+    );
+}
+
 fn selected(model: &Model) -> Option<&str> {
     model.list.selected.as_deref()
 }
@@ -189,13 +200,7 @@ fn tab_switches_panes_and_number_keys_and_brackets_switch_tabs() {
 #[test]
 fn with_the_detail_focused_j_and_k_scroll_it_within_its_length() {
     let mut model = loaded();
-    update(
-        &mut model,
-        Event::DetailLoaded {
-            instance_id: "1001".into(),
-            result: Ok(Box::new(detail("tokenclient-tampered", "1001", true))),
-        },
-    );
+    arrive(&mut model, "tokenclient-tampered", "1001", true);
     update(&mut model, ch('l'));
     assert_eq!(model.focus, Pane::Detail);
     update(&mut model, ch('j'));
@@ -294,22 +299,10 @@ fn ctrl_c_quits_but_a_write_under_way_asks_twice() {
 fn a_detail_for_a_vm_no_longer_selected_is_dropped() {
     let mut model = loaded();
     update(&mut model, ch('j'));
-    update(
-        &mut model,
-        Event::DetailLoaded {
-            instance_id: "1001".into(),
-            result: Ok(Box::new(detail("tokenclient-tampered", "1001", true))),
-        },
-    );
+    arrive(&mut model, "tokenclient-tampered", "1001", true);
     assert!(model.detail.detail.is_none());
     assert!(model.detail.loading, "still waiting for 1002");
-    update(
-        &mut model,
-        Event::DetailLoaded {
-            instance_id: "1002".into(),
-            result: Ok(Box::new(detail("tokenclient-good", "1002", false))),
-        },
-    );
+    arrive(&mut model, "tokenclient-good", "1002", false);
     assert!(!model.detail.loading);
     assert!(model.selected_detail().is_some());
 }

@@ -1,0 +1,340 @@
+//! The full-screen console against gcpsim and a SQLite store, twice: without a terminal (the pure
+//! update function and the real effects runner: filter, select, approve, confirm, revoke), and as
+//! the real `tokendist console` in tmux (`send-keys`, `capture-pane`: filter, approve, quit, SIGTERM).
+//! Each ends with signed records in the store.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use support::{Console, GOOD_VM, GOOD_VM_ID};
+use tokendist_core::approval::verify;
+use tokendist_core::keys::ed25519_public_from_pem;
+use tokendist_tui::console::effects::{EffectFiles, Effects};
+use tokendist_tui::console::event::Event;
+use tokendist_tui::console::keymap::Keymap;
+use tokendist_tui::console::model::{Dialog, Model, PlanState, Tone};
+use tokendist_tui::console::update::update;
+use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
+
+/// The model, the real effects runner and the channel its results come back on.
+struct Driver {
+    model: Model,
+    effects: Effects,
+    results: UnboundedReceiver<Event>,
+}
+
+impl Driver {
+    fn apply(&mut self, event: Event) {
+        for command in update(&mut self.model, event) {
+            self.effects.run(command);
+        }
+    }
+
+    fn keys(&mut self, text: &str) {
+        for c in text.chars() {
+            self.key(KeyCode::Char(c));
+        }
+    }
+
+    fn key(&mut self, code: KeyCode) {
+        self.apply(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    }
+
+    /// Feeds background results into the model until `done` holds (at most 60 s).
+    async fn settle(&mut self, what: &str, done: impl Fn(&Model) -> bool) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while !done(&self.model) {
+            let event = tokio::time::timeout_at(deadline, self.results.recv())
+                .await
+                .unwrap_or_else(|_| panic!("timed out waiting for {what}: {:?}", self.model.status))
+                .unwrap();
+            self.apply(event);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_terminal_update_and_the_effects_runner_approve_then_revoke() {
+    let console = Console::start().await;
+    let path = |name: &str| console.path(name);
+    let ctx = console.context().await;
+    let store = ctx.store.clone();
+    // The good VM asked for secrets and was denied for want of an approval.
+    store
+        .upsert_pending(&support::pending_attempt(GOOD_VM_ID, GOOD_VM))
+        .await
+        .unwrap();
+    let (sender, results) = unbounded_channel();
+    let effects = Effects::new(
+        ctx,
+        EffectFiles {
+            approver_key: Some(path("alice.key")),
+            server_key: Some(path("server/secrets.pub")),
+            secrets_dir: console.dir.path().to_owned(),
+        },
+        sender,
+    );
+    let mut driver = Driver {
+        model: Model::new(Keymap::default(), false, Utc::now()),
+        effects,
+        results,
+    };
+
+    // Open: the first tick loads the list, the first VM's detail follows.
+    driver.apply(Event::Tick(Utc::now()));
+    driver
+        .settle("the list", |m| m.list.loaded_at.is_some())
+        .await;
+    // Filter and select.
+    driver.keys("/");
+    driver.keys(GOOD_VM);
+    driver.key(KeyCode::Enter);
+    assert_eq!(driver.model.list.selected.as_deref(), Some(GOOD_VM_ID));
+    driver
+        .settle("the detail", |m| m.selected_detail().is_some())
+        .await;
+    // Approve: choose the secrets file, encrypt to the server (no TPM in this test), confirm.
+    driver.keys("a");
+    driver
+        .settle(
+            "the secrets files",
+            |m| matches!(&m.dialog, Some(Dialog::Approve(d)) if !d.secrets_choices.is_empty()),
+        )
+        .await;
+    driver.key(KeyCode::Right);
+    driver.key(KeyCode::Tab);
+    driver.keys(" ");
+    driver.key(KeyCode::Tab);
+    driver
+        .settle("the plan", |m| {
+            matches!(&m.dialog, Some(Dialog::Approve(d)) if !matches!(d.plan, PlanState::Loading))
+        })
+        .await;
+    let Some(Dialog::Approve(dialog)) = &driver.model.dialog else {
+        panic!("the dialog closed: {:?}", driver.model.status);
+    };
+    let PlanState::Ready(plan) = &dialog.plan else {
+        panic!("no plan: {:?}", dialog.plan);
+    };
+    assert_eq!(plan.instance_id, GOOD_VM_ID);
+    // The focus is on the expiry field; Enter goes to the buttons (after a reason when needed).
+    if !plan.failed_checks.is_empty() {
+        driver.key(KeyCode::Tab);
+        driver.keys("reviewed in the console flow test");
+    }
+    driver.key(KeyCode::Enter);
+    driver.keys("y");
+    assert!(driver.model.busy.is_some(), "{:?}", driver.model.dialog);
+    driver.settle("the approval", |m| m.busy.is_none()).await;
+    let status = driver.model.status.clone().unwrap();
+    assert_eq!(status.tone, Tone::Success, "{status:?}");
+    let alice =
+        ed25519_public_from_pem(&std::fs::read_to_string(path("alice.pub")).unwrap()).unwrap();
+    let approval = store.get_approval(GOOD_VM_ID).await.unwrap().unwrap();
+    verify(&approval, &[alice]).unwrap();
+    assert_eq!(approval.secrets.len(), 2);
+    assert!(approval.revoked_at.is_none());
+    assert!(store.get_pending(GOOD_VM_ID).await.unwrap().is_none());
+
+    // The list refreshes: the VM is approved now. Revoke it.
+    driver
+        .settle("the refreshed list", |m| {
+            m.list.selected_row().is_some_and(|r| r.revision.is_some()) && !m.list.loading
+        })
+        .await;
+    driver.key(KeyCode::Esc);
+    driver.keys("x");
+    assert!(
+        matches!(driver.model.dialog, Some(Dialog::Revoke(_))),
+        "{:?}",
+        driver.model.status
+    );
+    driver.keys(GOOD_VM);
+    driver.key(KeyCode::Tab);
+    driver.keys("flow test");
+    driver.key(KeyCode::Enter);
+    driver.settle("the revocation", |m| m.busy.is_none()).await;
+    let status = driver.model.status.clone().unwrap();
+    assert_eq!(status.tone, Tone::Success, "{status:?}");
+    let revoked = store.get_approval(GOOD_VM_ID).await.unwrap().unwrap();
+    assert_eq!(revoked.revoke_reason.as_deref(), Some("flow test"));
+    verify(&revoked, &[alice]).unwrap();
+}
+
+/// A tmux server of its own (its socket named after the test's directory), killed on drop.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "console"];
+        args.extend(keys);
+        assert!(self.run(&args).status.success());
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "console"]).stdout)
+            .into_owned()
+    }
+
+    /// Waits until the screen shows `text` (at most 60 s: the first detail calls gcpsim).
+    fn wait_for(&self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {text:?} on screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn session_alive(&self) -> bool {
+        self.run(&["has-session", "-t", "console"]).status.success()
+    }
+
+    /// Starts `command` in a 160×48 session named `console`.
+    fn start(&self, dir: &str, command: &str) {
+        let started = self.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            "console",
+            "-x",
+            "160",
+            "-y",
+            "48",
+            "-c",
+            dir,
+            command,
+        ]);
+        assert!(started.status.success(), "{started:?}");
+    }
+
+    /// Waits until the session's process has ended.
+    fn wait_gone(&self, why: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.session_alive() {
+            assert!(Instant::now() < deadline, "{why} did not end the console");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.run(&["kill-server"]);
+    }
+}
+
+/// `VAR=value` words for the console's environment, shell-quoted.
+fn quoted(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|w| format!("'{}'", w.replace('\'', "'\\''")))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alice_approves_the_good_vm_in_the_console_and_quits() {
+    let console = Console::start().await;
+    let store = console.store().await;
+    store
+        .upsert_pending(&support::pending_attempt(GOOD_VM_ID, GOOD_VM))
+        .await
+        .unwrap();
+    let sim = console.sim.as_ref().unwrap();
+    let mut words = vec![
+        "env".to_owned(),
+        format!("TOKENDIST_STORE={}", console.store_url()),
+        format!("TOKENDIST_SETTINGS={}", console.arg("settings.toml")),
+        "TOKENDIST_GCP_ANONYMOUS=true".to_owned(),
+        format!("TOKENDIST_COMPUTE_ENDPOINT={}", sim.api_url()),
+        format!("TOKENDIST_LOGGING_ENDPOINT={}", sim.api_url()),
+        "TERM=xterm-256color".to_owned(),
+        env!("CARGO_BIN_EXE_tokendist").to_owned(),
+        "console".to_owned(),
+    ];
+    words.extend(
+        [
+            ("--key", "alice.key"),
+            ("--server-key", "server/secrets.pub"),
+            ("--secrets", "secrets.json"),
+            ("--log-file", "console.log"),
+        ]
+        .iter()
+        .flat_map(|(flag, file)| [(*flag).to_owned(), console.arg(file)]),
+    );
+    let tmux = Tmux {
+        socket: format!(
+            "tokendist-test-{}",
+            console.dir.path().file_name().unwrap().to_string_lossy()
+        ),
+    };
+    let dir = console.arg("");
+    tmux.start(&dir, &quoted(&words));
+
+    tmux.wait_for(GOOD_VM);
+    tmux.keys(&["/"]);
+    tmux.keys(&["-l", GOOD_VM]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("Checks ");
+    tmux.keys(&["a"]);
+    tmux.wait_for("What will be signed");
+    // Buttons → secrets file → require TPM: off (no vTPM in this test), then on to the expiry.
+    tmux.keys(&["Tab", "Tab", "Space", "Tab"]);
+    tmux.wait_for("encrypted to the token server");
+    let screen = tmux.wait_for("▸No");
+    assert!(!screen.contains("check(s) fail"), "{screen}");
+    tmux.keys(&["Enter", "y"]);
+    let screen = tmux.wait_for(&format!("Approved {GOOD_VM}"));
+    assert!(screen.contains("revision 1"), "{screen}");
+
+    let alice =
+        ed25519_public_from_pem(&std::fs::read_to_string(console.path("alice.pub")).unwrap())
+            .unwrap();
+    let approval = store.get_approval(GOOD_VM_ID).await.unwrap().unwrap();
+    verify(&approval, &[alice]).unwrap();
+    assert_eq!(approval.secrets.len(), 2);
+
+    tmux.keys(&["q"]);
+    tmux.wait_gone("q");
+    let log = std::fs::read_to_string(console.path("console.log")).unwrap();
+    assert!(log.contains("console started"), "{log}");
+
+    // SIGTERM ends it too (the loop's signal arm; the guard restores the terminal).
+    tmux.start(&dir, &quoted(&words));
+    tmux.wait_for("Approved (1)");
+    let pid = String::from_utf8_lossy(
+        &tmux
+            .run(&["display-message", "-p", "-t", "console", "#{pane_pid}"])
+            .stdout,
+    )
+    .trim()
+    .to_owned();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    tmux.wait_gone("SIGTERM");
+    let log = std::fs::read_to_string(console.path("console.log")).unwrap();
+    assert!(log.contains("stopped by a signal"), "{log}");
+}
