@@ -478,6 +478,17 @@ fn approve_dialog() -> (Model, u64) {
     (model, generation)
 }
 
+/// The plan of `generation` arrives: the tampered VM's (failing checks) or a good one's.
+fn planned(model: &mut Model, generation: u64, tampered: bool) {
+    update(
+        model,
+        Event::ApprovalPlanned {
+            generation,
+            result: Ok(Box::new(plan(tampered))),
+        },
+    );
+}
+
 fn approve(model: &Model) -> &crate::console::model::ApproveDialog {
     match &model.dialog {
         Some(Dialog::Approve(dialog)) => dialog,
@@ -488,13 +499,7 @@ fn approve(model: &Model) -> &crate::console::model::ApproveDialog {
 #[test]
 fn approve_defaults_to_no_and_enter_cancels() {
     let (mut model, generation) = approve_dialog();
-    update(
-        &mut model,
-        Event::ApprovalPlanned {
-            generation,
-            result: Ok(Box::new(plan(false))),
-        },
-    );
+    planned(&mut model, generation, false);
     assert_eq!(approve(&model).focus, ApproveField::Buttons);
     assert!(!approve(&model).yes);
     assert!(update(&mut model, key(KeyCode::Enter)).is_empty());
@@ -514,13 +519,7 @@ fn approve_with_yes_commits_exactly_the_plan_shown() {
             .unwrap()
             .contains("still being computed")
     );
-    update(
-        &mut model,
-        Event::ApprovalPlanned {
-            generation,
-            result: Ok(Box::new(plan(false))),
-        },
-    );
+    planned(&mut model, generation, false);
     assert!(matches!(approve(&model).plan, PlanState::Ready(_)));
     update(&mut model, key(KeyCode::Right));
     assert!(approve(&model).yes);
@@ -567,13 +566,7 @@ fn approve_with_yes_commits_exactly_the_plan_shown() {
 #[test]
 fn failed_checks_refuse_the_approval_until_a_reason_is_typed() {
     let (mut model, generation) = approve_dialog();
-    update(
-        &mut model,
-        Event::ApprovalPlanned {
-            generation,
-            result: Ok(Box::new(plan(true))),
-        },
-    );
+    planned(&mut model, generation, true);
     assert!(update(&mut model, ch('y')).is_empty());
     let problem = approve(&model).problem.clone().unwrap();
     assert!(problem.contains("2 check(s) fail: instance.user_data, cloudconfig.ssh_disabled"));
@@ -612,21 +605,9 @@ fn changing_an_input_plans_again_and_a_stale_plan_is_dropped() {
     };
     assert!(second > first);
     // The first plan arrives late: dropped.
-    update(
-        &mut model,
-        Event::ApprovalPlanned {
-            generation: first,
-            result: Ok(Box::new(plan(true))),
-        },
-    );
+    planned(&mut model, first, true);
     assert_eq!(approve(&model).plan, PlanState::Loading);
-    update(
-        &mut model,
-        Event::ApprovalPlanned {
-            generation: second,
-            result: Ok(Box::new(plan(false))),
-        },
-    );
+    planned(&mut model, second, false);
     assert!(matches!(approve(&model).plan, PlanState::Ready(_)));
     // Space toggles require-TPM; leaving the field plans again.
     for _ in 0..3 {
@@ -845,13 +826,7 @@ fn key_releases_are_ignored() {
 #[test]
 fn a_failed_approval_and_a_revocation_end_in_their_outcome_lines() {
     let (mut model, generation) = approve_dialog();
-    update(
-        &mut model,
-        Event::ApprovalPlanned {
-            generation,
-            result: Ok(Box::new(plan(false))),
-        },
-    );
+    planned(&mut model, generation, false);
     update(&mut model, ch('y'));
     update(
         &mut model,
