@@ -321,6 +321,8 @@ async fn alice_approves_the_good_vm_in_the_console_and_quits() {
     tmux.wait_gone("q");
     let log = std::fs::read_to_string(console.path("console.log")).unwrap();
     assert!(log.contains("console started"), "{log}");
+    // The first frame's time is logged (how it is measured with 10,000 VMs).
+    assert!(log.contains("first frame with the list vms=1 elapsed_ms="), "{log}");
 
     // SIGTERM ends it too (the loop's signal arm; the guard restores the terminal).
     tmux.start(&dir, &quoted(&words));

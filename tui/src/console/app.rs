@@ -5,7 +5,7 @@
 
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use crossterm::event::{Event as TerminalEvent, EventStream};
@@ -93,9 +93,13 @@ pub async fn run(context: &ContextOptions, options: ConsoleOptions) -> Result<()
     let stop = stop_signal();
     tokio::pin!(stop);
     tracing::info!(read_only = options.read_only, "console started");
+    // Timings for the log: the first frame that shows the list, and each key (update + draw).
+    let started = Instant::now();
+    let mut first_list_frame = true;
     loop {
         for event in pending.drain(..) {
             let redraw = !matches!(event, Event::Tick(_)) || animating(&model);
+            let key_at = matches!(event, Event::Key(_)).then(Instant::now);
             for command in update(&mut model, event) {
                 tracing::debug!(?command, "effect");
                 effects.run(command);
@@ -109,6 +113,17 @@ pub async fn run(context: &ContextOptions, options: ConsoleOptions) -> Result<()
                     .terminal
                     .draw(|frame| view::draw(frame, &model, theme))
                     .map_err(draw_failed)?;
+            }
+            if first_list_frame && model.list.loaded_at.is_some() {
+                first_list_frame = false;
+                tracing::info!(
+                    vms = model.list.rows.len(),
+                    elapsed_ms = started.elapsed().as_millis(),
+                    "first frame with the list"
+                );
+            }
+            if let Some(at) = key_at {
+                tracing::debug!(elapsed_us = at.elapsed().as_micros(), "key rendered");
             }
         }
         let next = tokio::select! {
