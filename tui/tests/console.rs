@@ -322,7 +322,10 @@ async fn alice_approves_the_good_vm_in_the_console_and_quits() {
     let log = std::fs::read_to_string(console.path("console.log")).unwrap();
     assert!(log.contains("console started"), "{log}");
     // The first frame's time is logged (how it is measured with 10,000 VMs).
-    assert!(log.contains("first frame with the list vms=1 elapsed_ms="), "{log}");
+    assert!(
+        log.contains("first frame with the list vms=1 elapsed_ms="),
+        "{log}"
+    );
 
     // SIGTERM ends it too (the loop's signal arm; the guard restores the terminal).
     tmux.start(&dir, &quoted(&words));
@@ -339,4 +342,80 @@ async fn alice_approves_the_good_vm_in_the_console_and_quits() {
     tmux.wait_gone("SIGTERM");
     let log = std::fs::read_to_string(console.path("console.log")).unwrap();
     assert!(log.contains("stopped by a signal"), "{log}");
+}
+
+/// A measurement, not a check (run by hand: `cargo nextest run -p tokendist-tui --test console
+/// --run-ignored only --no-capture ten_thousand`): the real console in tmux on a store of 10,000
+/// pending VMs; prints the first frame's time from the log, the time to page through the list, and
+/// the process's peak RSS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: prints timings and memory"]
+async fn ten_thousand_vms_first_frame_keys_and_memory() {
+    let console = Console::start().await;
+    let store = console.store().await;
+    for i in 0..10_000u32 {
+        let id = format!("{}", 7_000_000_000u64 + u64::from(i));
+        store
+            .upsert_pending(&support::pending_attempt(&id, &format!("vm-{i:05}")))
+            .await
+            .unwrap();
+    }
+    let tmux = Tmux {
+        socket: format!(
+            "tokendist-measure-{}",
+            console.dir.path().file_name().unwrap().to_string_lossy()
+        ),
+    };
+    let words = vec![
+        "env".to_owned(),
+        format!("TOKENDIST_STORE={}", console.store_url()),
+        "RUST_LOG=tokendist_tui=debug".to_owned(),
+        "TERM=xterm-256color".to_owned(),
+        env!("CARGO_BIN_EXE_tokendist").to_owned(),
+        "console".to_owned(),
+        "--log-file".to_owned(),
+        console.arg("console.log"),
+    ];
+    tmux.start(&console.arg(""), &quoted(&words));
+    tmux.wait_for("VMs (10000)");
+    let started = Instant::now();
+    for _ in 0..50 {
+        tmux.keys(&["PageDown"]);
+    }
+    tmux.wait_for("vm-09");
+    println!("50 × PageDown shown after {:?}", started.elapsed());
+    let pid = String::from_utf8_lossy(
+        &tmux
+            .run(&["display-message", "-p", "-t", "console", "#{pane_pid}"])
+            .stdout,
+    )
+    .trim()
+    .to_owned();
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    for line in status
+        .lines()
+        .filter(|l| l.starts_with("VmHWM") || l.starts_with("VmRSS"))
+    {
+        println!("{line}");
+    }
+    tmux.keys(&["q"]);
+    tmux.wait_gone("q");
+    let log = std::fs::read_to_string(console.path("console.log")).unwrap();
+    for line in log.lines().filter(|l| l.contains("first frame")) {
+        println!("{line}");
+    }
+    for field in ["update_us=", "elapsed_us="] {
+        let mut keys: Vec<u128> = log
+            .lines()
+            .filter_map(|l| l.split(field).nth(1))
+            .filter_map(|v| v.split_whitespace().next()?.parse().ok())
+            .collect();
+        keys.sort_unstable();
+        if let (Some(median), Some(max)) = (keys.get(keys.len() / 2), keys.last()) {
+            println!(
+                "{field} {} keys, median {median} µs, slowest {max} µs",
+                keys.len()
+            );
+        }
+    }
 }

@@ -108,6 +108,7 @@ pub async fn run(context: &ContextOptions, options: ConsoleOptions) -> Result<()
                 tracing::info!("console quit");
                 return Ok(());
             }
+            let updated_at = Instant::now();
             if redraw {
                 guard
                     .terminal
@@ -123,7 +124,11 @@ pub async fn run(context: &ContextOptions, options: ConsoleOptions) -> Result<()
                 );
             }
             if let Some(at) = key_at {
-                tracing::debug!(elapsed_us = at.elapsed().as_micros(), "key rendered");
+                tracing::debug!(
+                    update_us = (updated_at - at).as_micros(),
+                    elapsed_us = at.elapsed().as_micros(),
+                    "key rendered"
+                );
             }
         }
         let next = tokio::select! {
