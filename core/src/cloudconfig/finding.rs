@@ -133,10 +133,9 @@ impl fmt::Display for Finding {
             FindingKind::RunsContainer { image, .. } => {
                 write!(f, "{place}: runs container {image}")
             }
-            FindingKind::TokendistData => write!(
-                f,
-                "{place}: tokendist client configuration (data, not run)"
-            ),
+            FindingKind::TokendistData => {
+                write!(f, "{place}: tokendist client configuration (data, not run)")
+            }
             FindingKind::NotInterpreted { why } => {
                 write!(f, "{place}: not interpreted: {why}")
             }

@@ -62,7 +62,11 @@ fn starts_top_level_node(line: &str) -> bool {
     let list_item = line
         .strip_prefix('-')
         .is_some_and(|after| after.is_empty() || after.starts_with([' ', '\t']));
-    !list_item && line.chars().next().is_some_and(|c| !matches!(c, ' ' | '\t' | '#'))
+    !list_item
+        && line
+            .chars()
+            .next()
+            .is_some_and(|c| !matches!(c, ' ' | '\t' | '#'))
 }
 
 /// The offsets of a block list's items (`- …` at the indentation of the first one), or none when the

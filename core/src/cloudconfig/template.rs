@@ -344,10 +344,7 @@ impl CloudConfigTemplate {
     fn rejected_values(&self, live: &str) -> Vec<(String, String, String)> {
         match self.compare(live) {
             Ok(_) => Vec::new(),
-            Err(differences) => differences
-                .into_iter()
-                .filter_map(|d| d.rejected)
-                .collect(),
+            Err(differences) => differences.into_iter().filter_map(|d| d.rejected).collect(),
         }
     }
 
@@ -820,13 +817,19 @@ mod tests {
         assert_eq!(filled.holes[1].value.as_deref(), Some("a.b:443"));
         assert_eq!(filled.holes[1].problem, None);
 
-        let filled = template()
-            .fill("#cloud-config\nbootcmd: []\nruncmd:\n- run img:latest --address a.b:443\n- done\n");
+        let filled = template().fill(
+            "#cloud-config\nbootcmd: []\nruncmd:\n- run img:latest --address a.b:443\n- done\n",
+        );
         assert_eq!(
             filled.text,
             "#cloud-config\nruncmd:\n- run img@{{digest}} --address {{address}}\n- done\n"
         );
-        assert!(filled.holes.iter().all(|h| h.value.is_none() && h.problem.is_some()));
+        assert!(
+            filled
+                .holes
+                .iter()
+                .all(|h| h.value.is_none() && h.problem.is_some())
+        );
     }
 
     #[test]
