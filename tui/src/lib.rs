@@ -11,6 +11,7 @@
 //! - [`review`]: live evidence plus the same `core::policy` checks the server runs; [`render`] shows it.
 //! - [`secrets_file`], [`expiry`], [`signing_keys`], [`target`], [`confirm`], [`context`], [`output`]:
 //!   the inputs, prompts and outputs those operations share.
+//! - [`screenshot`]: a ratatui buffer as SVG (fixed cells, fixed palette) for `make screenshots`.
 
 pub mod approve;
 pub mod certs;
@@ -31,6 +32,7 @@ pub mod pcr_values;
 pub mod render;
 pub mod review;
 pub mod revoke;
+pub mod screenshot;
 pub mod seal;
 pub mod secrets_file;
 pub mod show;
