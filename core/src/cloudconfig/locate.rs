@@ -7,36 +7,77 @@
 
 use super::finding::Place;
 
-/// The 1-based line of `place` in `text`, or the line of the nearest enclosing place found.
+/// The 1-based line of `place` in `text`, or the line of the nearest enclosing place found. For
+/// many places in one text, build a [`Locator`] once.
 pub fn line_of(text: &str, place: &Place) -> Option<usize> {
-    let lines: Vec<&str> = text
-        .split('\n')
-        .map(|l| l.strip_suffix('\r').unwrap_or(l))
-        .collect();
-    let key_line = lines
-        .iter()
-        .position(|line| top_level_key(line).is_some_and(|key| key == place.section))?;
-    let section_end = lines[key_line + 1..]
-        .iter()
-        .position(|line| starts_top_level_node(line))
-        .map_or(lines.len(), |offset| key_line + 1 + offset);
-    let Some(index) = place.index else {
-        return Some(key_line + 1);
-    };
-    let items = list_items(&lines[key_line + 1..section_end]);
-    let Some(&item) = items.get(index) else {
-        return Some(key_line + 1);
-    };
-    let item_line = key_line + 1 + item;
-    let item_end = items
-        .get(index + 1)
-        .map_or(section_end, |&next| key_line + 1 + next);
-    let on_file_line = place.file_line.as_deref().and_then(|wanted| {
-        lines[item_line..item_end]
+    Locator::new(text).line_of(place)
+}
+
+/// A text's layout read once: its lines and each top-level key with its list items.
+#[derive(Debug, Clone)]
+pub struct Locator<'a> {
+    lines: Vec<&'a str>,
+    sections: Vec<Section>,
+}
+
+/// One top-level key: its line, where its value ends, and the lines of its block list's items
+/// (0-based line indices).
+#[derive(Debug, Clone)]
+struct Section {
+    key: String,
+    line: usize,
+    end: usize,
+    items: Vec<usize>,
+}
+
+impl<'a> Locator<'a> {
+    pub fn new(text: &'a str) -> Self {
+        let lines: Vec<&str> = text
+            .split('\n')
+            .map(|l| l.strip_suffix('\r').unwrap_or(l))
+            .collect();
+        let starts: Vec<usize> = (0..lines.len())
+            .filter(|&i| starts_top_level_node(lines[i]))
+            .collect();
+        let sections = starts
             .iter()
-            .position(|line| begins_logical_line(line, wanted))
-    });
-    Some(on_file_line.map_or(item_line, |offset| item_line + offset) + 1)
+            .enumerate()
+            .filter_map(|(n, &line)| {
+                let key = top_level_key(lines[line])?;
+                let end = starts.get(n + 1).copied().unwrap_or(lines.len());
+                let items = list_items(&lines[line + 1..end])
+                    .into_iter()
+                    .map(|offset| line + 1 + offset)
+                    .collect();
+                Some(Section {
+                    key,
+                    line,
+                    end,
+                    items,
+                })
+            })
+            .collect();
+        Self { lines, sections }
+    }
+
+    /// The 1-based line of `place`, or the line of the nearest enclosing place found; `None` when
+    /// not even its key is in the text.
+    pub fn line_of(&self, place: &Place) -> Option<usize> {
+        let section = self.sections.iter().find(|s| s.key == place.section)?;
+        let Some(index) = place.index else {
+            return Some(section.line + 1);
+        };
+        let Some(&item_line) = section.items.get(index) else {
+            return Some(section.line + 1);
+        };
+        let item_end = section.items.get(index + 1).copied().unwrap_or(section.end);
+        let on_file_line = place.file_line.as_deref().and_then(|wanted| {
+            self.lines[item_line..item_end]
+                .iter()
+                .position(|line| begins_logical_line(line, wanted))
+        });
+        Some(on_file_line.map_or(item_line, |offset| item_line + offset) + 1)
+    }
 }
 
 /// The key of a top-level mapping entry (`runcmd:` or `"runcmd" :`), unquoted.

@@ -11,7 +11,7 @@ use tokendist_core::checks::{
     CLOUDCONFIG_IMAGE_PINNED, CLOUDCONFIG_IMAGE_TRUSTED, CLOUDCONFIG_SERIAL_DISABLED,
     CLOUDCONFIG_SSH_DISABLED, CLOUDCONFIG_TEMPLATE,
 };
-use tokendist_core::cloudconfig::locate::line_of;
+use tokendist_core::cloudconfig::locate::Locator;
 use tokendist_core::cloudconfig::template::HoleValue as TemplateHole;
 use tokendist_core::cloudconfig::{
     CloudConfigAnalysis, CloudConfigError, CloudConfigTemplate, Finding, FindingKind, Hardening,
@@ -119,8 +119,9 @@ fn flagged(
     }
     match analyse(live) {
         Ok(analysis) => {
+            let locator = Locator::new(live);
             for finding in &analysis.located_findings {
-                let line = line_of(live, &finding.place).unwrap_or(0);
+                let line = locator.line_of(&finding.place).unwrap_or(0);
                 for (check, why) in finding_breaks(finding, &analysis, settings) {
                     if failing(check) {
                         flags.push(flag(line, check, why));
@@ -239,7 +240,9 @@ fn error_lines(live: &str, error: &CloudConfigError) -> Vec<(usize, String)> {
         CloudConfigError::NotCloudConfig { .. } => vec![(1, error.to_string())],
         CloudConfigError::Yaml { line, .. } => vec![(*line, error.to_string())],
         CloudConfigError::BadSection { section, .. } => {
-            let line = line_of(live, &Place::section(section)).unwrap_or(0);
+            let line = Locator::new(live)
+                .line_of(&Place::section(section))
+                .unwrap_or(0);
             vec![(line, error.to_string())]
         }
         CloudConfigError::Uninspectable(_) => {

@@ -286,3 +286,27 @@ fn a_shell_script_is_flagged_on_its_first_line_and_no_user_data_gives_an_empty_t
         CloudConfigView::default()
     );
 }
+
+#[test]
+fn each_of_five_thousand_unpinned_containers_is_flagged_on_its_own_line() {
+    let mut live = good();
+    let first = live.lines().count() + 1;
+    for i in 0..5000 {
+        live.push_str(&format!("- docker run image{i}:latest\n"));
+    }
+    let view = build(Some(&live), &demo_settings(), Some(&good()));
+    assert_eq!(changed(view.against_approved.as_ref().unwrap()).len(), 5000);
+    for (line, i) in [(first, 0), (first + 4999, 4999)] {
+        let mut checks = flags_at(&view, line);
+        checks.dedup();
+        assert_eq!(
+            checks,
+            [
+                CLOUDCONFIG_TEMPLATE,
+                CLOUDCONFIG_IMAGE_PINNED,
+                CLOUDCONFIG_IMAGE_TRUSTED
+            ],
+            "image{i}"
+        );
+    }
+}
