@@ -18,6 +18,9 @@
 //!
 //! Hardening only counts when done unconditionally by `bootcmd`/`runcmd`; anything anywhere that undoes
 //! it makes the corresponding result negative.
+//!
+//! What it finds is typed, with its place ([`finding`]: key, list entry, written file, unit line);
+//! [`locate`] ties a place to a line of the text, for the console's flagged lines.
 
 mod docker_run;
 pub mod finding;
