@@ -5,10 +5,10 @@
 //! - [`model`]: the data the operations return (rows, a VM's detail, plans and outcomes).
 //! - [`context`]: [`Context`], the opened store, settings, Google clients and receipt key.
 //! - [`target`]: [`VmRef`], which VM an operation is about.
-//! - [`list`]: every VM, sorted by need of attention; [`detail`]: one VM's detail (`show`);
-//!   [`history`]: its events, newest first.
+//! - [`list`](mod@list): every VM, sorted by need of attention; [`detail`]: one VM's detail
+//!   (`show`); [`history`](mod@history): its events, newest first.
 //! - [`approval`]: plan and commit an approval; [`revocation`]: plan and commit a revocation;
-//!   [`seal`]: one secret sealed to a VM's vTPM.
+//!   [`seal`](mod@seal): one secret sealed to a VM's vTPM.
 
 pub mod approval;
 pub mod context;
