@@ -6,6 +6,7 @@
 pub mod canonical;
 pub mod proposal;
 pub mod signing;
+pub mod user_data;
 
 pub use signing::{SignatureError, sign, verify};
 
@@ -76,6 +77,11 @@ pub struct Approval {
     /// trusted cloud-config template; signed (canonical encoding v2) so it cannot be removed or edited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forced_reason: Option<String>,
+    /// The user-data text approved, kept so the console can diff the live text against it. Not
+    /// signed itself: its SHA-256 is (`user_data_sha256`), so readers verify it against that hash
+    /// before use ([`Approval::verified_user_data`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_user_data: Option<String>,
     /// Ed25519 signature over the canonical encoding, base64; empty when unsigned.
     pub signature: String,
 }

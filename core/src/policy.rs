@@ -20,7 +20,7 @@ use crate::evidence::Evidence;
 use crate::settings::Settings;
 use crate::verdict::Verdict;
 
-pub use review_checks::{review, review_user_data, template as template_check};
+pub use review_checks::{review, review_instance, review_user_data, template as template_check};
 pub use tpm_checks::{describe_pcrs, pcrs_that_differ};
 
 /// Whether a real, signed approval is evaluated or a proposal for a VM nobody approved yet.

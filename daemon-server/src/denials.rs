@@ -5,6 +5,7 @@
 use tokendist_core::identity::IdentityClaims;
 use tokendist_core::verdict::{CheckResult, Outcome};
 use tokendist_store::records::{EventKind, EventRecord, FailedCheck, PendingAttempt};
+use tokendist_store::{DeniedDetail, EventDetail};
 
 use crate::state::ServerState;
 use crate::tls::PeerInfo;
@@ -32,6 +33,12 @@ pub async fn record_denial(
         })
         .collect();
     let peer_address = peer.map(|p| p.address.ip().to_string());
+    // Skipped checks were not evaluated (not required by the approval, or decided elsewhere).
+    let evaluated = checks
+        .iter()
+        .filter(|c| !matches!(c.outcome, Outcome::Skipped(_)))
+        .count();
+    let checks_evaluated = u32::try_from(evaluated).unwrap_or(u32::MAX);
     let attempt = PendingAttempt {
         instance_id: gce.instance_id.clone(),
         project: gce.project_id.clone(),
@@ -42,12 +49,17 @@ pub async fn record_denial(
         peer_address: peer_address.clone(),
         failed_checks: failed_checks.clone(),
         last_quote,
+        checks_evaluated: Some(checks_evaluated),
     };
     if let Err(error) = state.store.upsert_pending(&attempt).await {
         tracing::error!(instance_id = %gce.instance_id, %error, "could not record the pending instance");
         state.metrics.observe_dependency_error("store");
     }
-    let detail = serde_json::json!({ "failed_checks": failed_checks, "peer": peer_address });
+    let detail = EventDetail::Denied(DeniedDetail {
+        failed_checks: failed_checks.clone(),
+        checks_evaluated,
+        peer: peer_address,
+    });
     let event = EventRecord::new(
         now,
         EventKind::Denied,

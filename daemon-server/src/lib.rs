@@ -8,7 +8,8 @@
 //!   why it is refused;
 //!   [`attest`] and [`prove`]: the vTPM attestation steps, with [`ek_check`] / [`ek_certificate`]
 //!   (where an EK is accepted from), [`tpm_session`] (a proven session as policy evidence) and
-//!   [`rate_limit`]; [`release`]: the `GetToken` decision; [`denials`]: recording denials.
+//!   [`rate_limit`]; [`release`]: the `GetToken` decision; [`denials`]: recording denials;
+//!   [`unapproved`]: the review recorded for a VM that asks without an approval.
 //! - [`state`]: what handlers share; [`key_files`]: the server's keys.
 //! - [`status`]: the one mapping from failures to gRPC statuses and the callers' messages;
 //!   [`store_errors`]: store failures, decided on their typed kind.
@@ -34,3 +35,4 @@ pub mod status;
 pub mod store_errors;
 pub mod tls;
 pub mod tpm_session;
+pub mod unapproved;

@@ -18,11 +18,11 @@ use tokendist_core::policy::{describe_pcrs, pcrs_that_differ};
 use tokendist_core::tpm::{QuoteError, TpmtPublic, marshal, verify_quote};
 use tokendist_core::verdict::CheckResult;
 use tokendist_proto::v1 as pb;
-use tokendist_store::StoreError;
 use tokendist_store::records::{
     AttestationRecord, EventKind, EventRecord, SessionQuote, SessionRecord, SessionStep,
     SessionUpdate, StepChange,
 };
+use tokendist_store::{AttestedDetail, EventDetail, PcrPolicySource, StoreError};
 
 use crate::attest::unquoted_record;
 use crate::denials::deny;
@@ -167,12 +167,16 @@ pub async fn prove(call: StepCall<pb::ProveRequest>) -> Result<pb::ProveResponse
         EventKind::Attested,
         instance_id.clone(),
         "server",
-        serde_json::json!({
-            "session_id": session.session_id,
-            "ek_source": session.attestation.as_ref().map(|a| a.ek_source),
-            "pcr_hash_alg": session.pcr_hash_alg,
-            "pcr_values": pcr_values,
-            "pcr_policy": if expected.from_approval { "approval" } else { "reported" },
+        EventDetail::Attested(AttestedDetail {
+            session_id: session.session_id.clone(),
+            ek_source: session.attestation.as_ref().map(|a| a.ek_source),
+            pcr_hash_alg: session.pcr_hash_alg,
+            pcr_values,
+            pcr_policy: if expected.from_approval {
+                PcrPolicySource::Approval
+            } else {
+                PcrPolicySource::Reported
+            },
         }),
     );
     state.store.append_event(&event).await.map_err(from_store)?;

@@ -17,8 +17,8 @@ use tokendist_core::receipt::{Receipt, evidence_digest};
 use tokendist_core::server_seal;
 use tokendist_core::verdict::{CheckResult, Outcome, Verdict};
 use tokendist_proto::v1 as pb;
-use tokendist_store::StoreError;
 use tokendist_store::records::{EventKind, EventRecord, SessionStep, SessionUpdate, StepChange};
+use tokendist_store::{EventDetail, EventId, ReleasedDetail, StoreError};
 use zeroize::Zeroizing;
 
 use crate::config::EnforcementConfig;
@@ -28,6 +28,7 @@ use crate::state::{LiveSettings, ServerState};
 use crate::status::{Dependency, ServiceError};
 use crate::store_errors::from_store;
 use crate::tpm_session;
+use crate::unapproved;
 
 /// Checks whose failure is definitive even while a dependency is down.
 const DEFINITIVE: [&str; 4] = [
@@ -69,7 +70,9 @@ pub async fn get_token(
                 checks::APPROVAL_STATE,
                 "no approval for this instance; waiting for review",
             )];
-            record_denial(state, claims, peer, &checks, None).await;
+            let mut recorded = checks.clone();
+            recorded.extend(unapproved::review(state, &live, claims, peer, &session).await);
+            record_denial(state, claims, peer, &recorded, None).await;
             return Err(ServiceError::Denied {
                 checks,
                 pending_approval: true,
@@ -128,13 +131,20 @@ pub async fn get_token(
 
     let secrets = open_secrets(&approval, &live)?;
     let names: Vec<String> = secrets.iter().map(|s| s.name.clone()).collect();
+    let event_id = EventId::generate(now);
     let mut event = EventRecord::new(
         now,
         EventKind::Released,
         instance_id.clone(),
         "server",
-        serde_json::json!({ "secrets": names, "approval_revision": approval.revision, "peer": evidence.peer.address }),
+        EventDetail::Released(ReleasedDetail {
+            secrets: names.clone(),
+            approval_revision: approval.revision,
+            peer: evidence.peer.address.clone(),
+            receipt_id: Some(event_id.to_string()),
+        }),
     );
+    event.id = event_id;
     let receipt = Receipt::issue(
         &live.keys.receipt_key,
         &event.id.to_string(),

@@ -13,6 +13,7 @@ use support::{AUDIENCE, GOOD_VM, GOOD_VM_ID, TAMPERED_VM, TAMPERED_VM_ID};
 use tokendist_core::receipt::Receipt;
 use tokendist_sim::{Api, FaultSpec, MintTokenRequest};
 use tokendist_store::{EventKind, EventQuery, Revocation};
+use tokendist_testkit::demo::{GOOD_DIGEST, demo_template_settings};
 use tonic::Code;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -108,6 +109,55 @@ async fn unknown_vm_is_denied_pending_approval_and_its_attempts_are_counted() {
     assert_eq!(pending[0].instance_name, TAMPERED_VM);
     assert_eq!(pending[0].attempts, 2);
     assert_eq!(pending[0].peer_address.as_deref(), Some("127.0.0.1"));
+    // The caller learns only approval.state; the pending record keeps the review Alice needs.
+    let recorded: Vec<&str> = pending[0]
+        .failed_checks
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    assert_eq!(recorded[0], "approval.state", "{recorded:?}");
+    for tampered in ["instance.metadata", "auditlog.clean"] {
+        assert!(recorded.contains(&tampered), "{tampered}: {recorded:?}");
+    }
+    let evaluated = pending[0].checks_evaluated.unwrap();
+    assert!(
+        evaluated as usize > recorded.len(),
+        "{evaluated} {recorded:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unapproved_vm_that_passes_its_review_is_recorded_with_approval_state_alone() {
+    let world = World::start().await;
+    // Alice's demo policy: the good VM's digest trusted, its cloud-config template configured.
+    let policy: String = demo_template_settings()
+        .lines()
+        .map(|line| format!("policy.{line}\n"))
+        .collect();
+    let config = world.path("demo-policy.toml");
+    std::fs::write(
+        &config,
+        world.config_text(
+            &[&world.keys.alice.public_path],
+            &format!("policy.trusted_container_digests = [\"{GOOD_DIGEST}\"]\n{policy}"),
+        ),
+    )
+    .unwrap();
+    let server = world.server_with_config("demo-policy", &config).await;
+    let mut client = world.client(server.addr).await;
+    assert_denied(
+        world.release(&mut client, GOOD_VM).await,
+        Code::PermissionDenied,
+        &["approval.state"],
+    );
+    let pending = world.store.get_pending(GOOD_VM_ID).await.unwrap().unwrap();
+    let recorded: Vec<&str> = pending
+        .failed_checks
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    assert_eq!(recorded, ["approval.state"], "{:?}", pending.failed_checks);
+    assert!(pending.checks_evaluated.unwrap() > 10, "{pending:?}");
 }
 
 /// A world with the good VM approved (as it is, with sample secrets) and a server running.

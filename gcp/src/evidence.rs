@@ -70,6 +70,11 @@ impl EvidenceCollector {
         Self { compute, logging }
     }
 
+    /// The Compute client, for single reads (an instance, its shielded identity).
+    pub fn compute(&self) -> &ComputeClient {
+        &self.compute
+    }
+
     /// Fetches the instance `project/zone/name` and the project's metadata, then the rest concurrently.
     pub async fn collect(&self, project: &str, zone: &str, name: &str) -> VmEvidence {
         let (instance, project_metadata) = tokio::join!(

@@ -1,5 +1,6 @@
 //! tokendist-store: where tokendist keeps its state (DESIGN §6): Alice's signed approvals, pending
-//! VMs, the latest TPM attestation per VM, protocol sessions, and the append-only event trail.
+//! VMs, the latest TPM attestation per VM, protocol sessions, and the append-only event trail (each
+//! event's detail typed by [`event_detail`]).
 //!
 //! One async [`Store`] trait, two backends chosen by URL with [`open`]:
 //! - `sqlite:///path/tokendist.db`: embedded default; several processes (console and server) may share
@@ -21,6 +22,7 @@ use tokendist_core::approval::Approval;
 
 mod codec;
 pub mod error;
+pub mod event_detail;
 pub mod event_id;
 mod firestore;
 pub mod records;
@@ -29,6 +31,10 @@ pub mod store_url;
 mod transitions;
 
 pub use error::{Outage, Record, RecordKind, StoreError};
+pub use event_detail::{
+    ApprovedDetail, AttestedDetail, DeniedDetail, EventDetail, PcrPolicySource,
+    PendingRemovedDetail, ReleasedDetail, RevokedDetail, SecretDetail,
+};
 pub use event_id::EventId;
 pub use records::{
     AttestationRecord, EventKind, EventQuery, EventRecord, FailedCheck, PendingAttempt,

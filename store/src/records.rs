@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use tokendist_core::attestation_signature::{AttestationFields, RecordCheckError, RecordSignature};
 use tokendist_core::evidence::EkSource;
 
+use crate::event_detail::EventDetail;
 use crate::event_id::EventId;
 
 /// One named check that denied a request, with its reason (check names are the stable strings of
@@ -34,6 +35,9 @@ pub struct PendingAttempt {
     pub failed_checks: Vec<FailedCheck>,
     /// Summary of the last quote the VM sent, if this attempt carried one.
     pub last_quote: Option<serde_json::Value>,
+    /// How many checks the server evaluated (the failed ones included); None from older servers.
+    #[serde(default)]
+    pub checks_evaluated: Option<u32>,
 }
 
 /// A VM that asked for secrets and was denied: what the console lists as "pending".
@@ -54,6 +58,9 @@ pub struct PendingRecord {
     pub failed_checks: Vec<FailedCheck>,
     /// The latest quote summary seen (kept when a later attempt carries none).
     pub last_quote: Option<serde_json::Value>,
+    /// How many checks the latest attempt evaluated; None on records from older servers.
+    #[serde(default)]
+    pub checks_evaluated: Option<u32>,
 }
 
 impl PendingRecord {
@@ -76,6 +83,7 @@ impl PendingRecord {
             peer_address: attempt.peer_address.clone(),
             failed_checks: attempt.failed_checks.clone(),
             last_quote: attempt.last_quote.clone().or(previous_quote),
+            checks_evaluated: attempt.checks_evaluated,
         }
     }
 }
@@ -292,7 +300,7 @@ pub struct EventRecord {
     /// Who acted: the approver key id, or `server`.
     pub actor: String,
     /// Kind-specific detail (failed checks, secret names, ...). Never secret material.
-    pub detail: serde_json::Value,
+    pub detail: EventDetail,
     /// Server-signed receipt over the evidence digest, for releases.
     pub receipt: Option<serde_json::Value>,
 }
@@ -304,7 +312,7 @@ impl EventRecord {
         kind: EventKind,
         instance_id: impl Into<String>,
         actor: impl Into<String>,
-        detail: serde_json::Value,
+        detail: EventDetail,
     ) -> Self {
         EventRecord {
             id: EventId::generate(time),

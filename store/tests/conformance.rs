@@ -31,6 +31,8 @@ macro_rules! conformance {
 conformance!(
     ping_answers,
     every_record_type_round_trips,
+    every_typed_event_detail_round_trips,
+    an_untyped_event_detail_lists_as_unrecognized,
     missing_records_read_as_none,
     approval_created_twice_conflicts,
     approval_update_with_stale_revision_conflicts,

@@ -6,7 +6,11 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::error::ConsoleError;
 use crate::exit::HELP_TABLE;
+use crate::operations::ContextOptions;
+use crate::operations::{PcrValues, VmRef};
+use crate::pcr_values::parse_pcr_args;
 
 /// Where the store lives unless `--store` / `TOKENDIST_STORE` say otherwise.
 pub const DEFAULT_STORE: &str = "sqlite:///var/lib/tokendist/tokendist.db";
@@ -68,8 +72,32 @@ pub struct GlobalOptions {
         value_name = "FILE"
     )]
     pub server_receipt_key: Option<PathBuf>,
-    /// Print data as JSON (list, show, keygen, certs, seal) instead of text.
-    #[arg(long, global = true, env = "TOKENDIST_JSON")]
+    /// Create the SQLite store file when it does not exist (otherwise a missing file is an error).
+    #[arg(long, global = true)]
+    pub create: bool,
+}
+
+impl GlobalOptions {
+    /// The operations' context options; `trust_key_files` are `show`'s `--trust-key` files.
+    pub fn context_options(&self, trust_key_files: &[PathBuf]) -> ContextOptions {
+        ContextOptions {
+            store_url: self.store.clone(),
+            create: self.create,
+            compute_endpoint: self.compute_endpoint.clone(),
+            logging_endpoint: self.logging_endpoint.clone(),
+            gcp_anonymous: self.gcp_anonymous,
+            settings_path: self.settings.clone(),
+            receipt_key_path: self.server_receipt_key.clone(),
+            trust_key_files: trust_key_files.to_vec(),
+        }
+    }
+}
+
+/// `--json` of the subcommands that print data.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct JsonFlag {
+    /// Print the result as JSON (stable for scripts) instead of text.
+    #[arg(long)]
     pub json: bool,
 }
 
@@ -95,21 +123,28 @@ client.pem/client.key into DIR, keys with mode 0600, and prints the client certi
 Example:
   tokendist certs --out ./demo-certs --server-name tokenserver.alice.example --ip 127.0.0.1")]
     Certs(CertsArgs),
-    /// List pending, approved and revoked VMs from the store.
+    /// List pending, approved and revoked VMs from the store, most in need of attention first.
     #[command(after_help = "\
+Rows are sorted by need of attention: approved VMs denied since their approval, pending VMs, approved,
+then revoked or expired; newest activity first within each. VERDICT is the server's last verdict on
+the VM as PASSED/EVALUATED checks: ✘ when a check of the VM itself failed (tampered or misconfigured),
+– when only its approval is missing, - when none is recorded.
+
 Text output is a table. --json prints one object, stable for scripts:
   {\"vms\": [{\"instance_id\": str, \"name\": str, \"project\": str, \"zone\": str,
             \"state\": \"pending\" | \"approved\" | \"expired\" | \"revoked\",
+            \"group\": \"denied_after_approval\" | \"pending\" | \"approved\" | \"revoked\",
             \"approved_at\": RFC3339 | null, \"expires_at\": RFC3339 | null,
             \"revoked_at\": RFC3339 | null, \"revoke_reason\": str | null, \"revision\": int | null,
             \"first_seen\": RFC3339 | null, \"last_seen\": RFC3339 | null,
-            \"attempts\": int, \"failed_checks\": [str]}]}
+            \"attempts\": int, \"failed_checks\": [str],
+            \"verdict\": null | {\"evaluated\": int, \"failed\": [str]}}]}
 \"pending\" means the server denied the VM and no approval exists; approved VMs that were denied since
 keep their approval state and show the attempts and failed checks of the latest denial.
 
 Example:
   tokendist --store sqlite:///var/lib/tokendist/tokendist.db list --json")]
-    List,
+    List(ListArgs),
     /// Collect a VM's live evidence from Google and show every check the server would run.
     #[command(after_help = "\
 INSTANCE is a VM name or numeric id; --project/--zone default to the store's pending or approval
@@ -191,6 +226,8 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 refused (no EK, or no verified quote and n
 
 #[derive(Debug, Args)]
 pub struct KeygenArgs {
+    #[command(flatten)]
+    pub output: JsonFlag,
     /// File prefix (PREFIX.key, PREFIX.pub), or the directory with --server.
     #[arg(long, value_name = "PREFIX|DIR")]
     pub out: PathBuf,
@@ -204,6 +241,8 @@ pub struct KeygenArgs {
 
 #[derive(Debug, Args)]
 pub struct CertsArgs {
+    #[command(flatten)]
+    pub output: JsonFlag,
     /// Directory for the PEM files.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -216,6 +255,12 @@ pub struct CertsArgs {
     /// Overwrite existing files.
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub output: JsonFlag,
 }
 
 /// Which VM a command is about.
@@ -231,10 +276,30 @@ pub struct TargetArgs {
     pub zone: Option<String>,
 }
 
+impl TargetArgs {
+    pub fn vm_ref(&self) -> VmRef {
+        VmRef {
+            instance: self.instance.clone(),
+            project: self.project.clone(),
+            zone: self.zone.clone(),
+        }
+    }
+}
+
+/// `--pcr` values, or the last verified quote when none is given.
+pub fn pcr_values(args: &[String]) -> Result<PcrValues, ConsoleError> {
+    Ok(match parse_pcr_args(args)? {
+        Some(values) => PcrValues::Given(values),
+        None => PcrValues::LastVerifiedQuote,
+    })
+}
+
 #[derive(Debug, Args)]
 pub struct ShowArgs {
     #[command(flatten)]
     pub target: TargetArgs,
+    #[command(flatten)]
+    pub output: JsonFlag,
     /// Ed25519 public key file (from `keygen`) trusted for approval.signature (repeatable); adds to
     /// the settings' trusted_approver_keys.
     #[arg(long = "trust-key", value_name = "FILE")]
@@ -308,6 +373,8 @@ pub struct RevokeArgs {
 
 #[derive(Debug, Args)]
 pub struct SealArgs {
+    #[command(flatten)]
+    pub output: JsonFlag,
     /// VM name or numeric instance id.
     #[arg(long, value_name = "NAME|ID")]
     pub instance: String,

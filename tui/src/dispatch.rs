@@ -15,7 +15,7 @@ pub async fn run(cli: &Cli, command: &Command) -> Result<(), ConsoleError> {
             } else {
                 vec![keygen::approval_keys(&args.out, args.force)?]
             };
-            if global.json {
+            if args.output.json {
                 emit_json(&reports)
             } else {
                 emit(&keygen::render(&reports))
@@ -23,13 +23,13 @@ pub async fn run(cli: &Cli, command: &Command) -> Result<(), ConsoleError> {
         }
         Command::Certs(args) => {
             let report = certs::create(&args.out, &args.server_name, &args.ips, args.force)?;
-            if global.json {
+            if args.output.json {
                 emit_json(&report)
             } else {
                 emit(&certs::render(&report))
             }
         }
-        Command::List => list::run(global).await,
+        Command::List(args) => list::run(global, args).await,
         Command::Show(args) => show::run(global, args).await,
         Command::Approve(args) => approve::run(global, args).await,
         Command::Revoke(args) => revoke::run(global, args).await,

@@ -38,6 +38,38 @@ pub enum ConsoleError {
     /// The store failed.
     #[error("store: {0}")]
     Store(#[source] StoreError),
+    /// Checks failed and no reason was given to approve anyway; nothing was written.
+    #[error("refused: {} check(s) failed: {}; fix the VM, or give a reason to approve anyway (--force --reason TEXT)", failed.len(), failed.join(", "))]
+    ChecksFailed { failed: Vec<String> },
+    /// Secrets would be encrypted to the token server, but its public key was not given.
+    #[error(
+        "--no-tpm encrypts the secrets to the token server: pass its public key with --server-key secrets.pub (from `tokendist keygen --server`)"
+    )]
+    ServerKeyNeeded,
+    /// Google could not read the instance (name, project, zone or access is wrong).
+    #[error("the instance could not be read ({0}); check the name, project, zone and your access")]
+    InstanceUnreadable(String),
+    /// The store has no approval for the VM named.
+    #[error("no approval for {0:?} in the store; `tokendist list` shows the approved VMs")]
+    NoApproval(String),
+    /// The approval is already revoked.
+    #[error("the approval of {name} (id {instance_id}) was already revoked at {}", at.to_rfc3339())]
+    AlreadyRevoked {
+        name: String,
+        instance_id: String,
+        at: chrono::DateTime<chrono::Utc>,
+    },
+    /// A revocation without a reason.
+    #[error("the reason is empty; say why the approval is revoked")]
+    EmptyReason,
+    /// The SQLite store file does not exist and creating it was not asked for.
+    #[error(
+        "configuration error: the store {path} does not exist; check --store, or pass --create to create an empty store there"
+    )]
+    StoreMissing { path: String },
+    /// Stdout was closed by its reader (`| head -1`): the command ends quietly.
+    #[error("stdout was closed by its reader")]
+    OutputClosed,
     /// Anything else that went wrong at run time.
     #[error("{0}")]
     Failed(String),
@@ -50,13 +82,19 @@ impl ConsoleError {
             Self::Usage(_) => exit::USAGE,
             Self::Refused(_) => exit::REFUSED,
             Self::Conflict(_) => exit::CONFLICT,
-            Self::Config(_) => exit::CONFIG,
+            Self::Config(_) | Self::StoreMissing { .. } => exit::CONFIG,
+            Self::ChecksFailed { .. } => exit::REFUSED,
+            Self::OutputClosed => exit::OUTPUT_CLOSED,
+            Self::EmptyReason | Self::ServerKeyNeeded => exit::USAGE,
             Self::Store(StoreError::Conflict { .. }) => exit::CONFLICT,
             Self::Store(StoreError::Config(_)) => exit::CONFIG,
             Self::File { .. }
             | Self::WouldOverwrite { .. }
             | Self::BadInput { .. }
             | Self::Store(_)
+            | Self::InstanceUnreadable(_)
+            | Self::NoApproval(_)
+            | Self::AlreadyRevoked { .. }
             | Self::Failed(_) => exit::ERROR,
         }
     }

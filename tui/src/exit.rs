@@ -13,6 +13,9 @@ pub const REFUSED: i32 = 3;
 pub const CONFLICT: i32 = 4;
 /// Configuration error (`EX_CONFIG`): store URL, settings file or Google endpoints unusable.
 pub const CONFIG: i32 = 78;
+/// The reader of stdout went away (`tokendist show VM | head -1`): ended quietly, as a tool killed
+/// by SIGPIPE reports to the shell (128 + 13).
+pub const OUTPUT_CLOSED: i32 = 141;
 
 /// The table printed at the end of `tokendist --help`.
 pub const HELP_TABLE: &str = "\
@@ -23,4 +26,6 @@ Exit codes:
   3   refused (checks failed without --force --reason; nothing to seal to: no EK, no
       verified quote and no --pcr; or not confirmed)
   4   conflict (the approval changed concurrently; re-run the command)
-  78  configuration error (store URL, settings file, endpoints)";
+  78  configuration error (store URL, settings file, endpoints; a missing SQLite store
+      file without --create)
+  141 stdout was closed by its reader (e.g. `| head -1`); ends quietly";

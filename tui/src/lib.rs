@@ -1,16 +1,19 @@
-//! tokendist-tui: Alice's console. This release holds the scriptable half — the subcommands of the
-//! `tokendist` binary; the full-screen console comes later and will reuse the same modules.
+//! tokendist-tui: Alice's console — the subcommands of the `tokendist` binary and the full-screen
+//! console, both on the same operations (plain values in, data out).
 //!
+//! - [`operations`]: what both front ends call (list, a VM's detail, plan/commit an approval or a
+//!   revocation, seal) and the data they return ([`operations::model`]).
 //! - [`cli`]: the clap command line (global options, one subcommand per operation).
 //! - [`dispatch`]: runs a parsed command; [`exit`] and [`error`]: documented exit codes and errors.
 //! - [`keygen`], [`certs`]: key pairs and demo certificates ([`files`] writes them safely).
-//! - [`list`], [`show`], [`approve`], [`revoke`]: the store and review operations;
-//!   [`never_approvable`]: the metadata `approve` refuses outright.
-//! - [`seal`]: one secret sealed to a VM's vTPM; [`tpm_target`] (EK + PCR policy + envelopes) and
-//!   [`pcr_values`] are what it and `approve` seal with; [`tpm_view`] is `show`'s TPM section.
+//! - [`list`], [`show`], [`approve`], [`revoke`], [`seal`]: the subcommands, each printing what its
+//!   operation returns; [`never_approvable`]: the metadata an approval refuses outright.
+//! - [`tpm_target`] (EK + PCR policy + envelopes) and [`pcr_values`] are what approvals and `seal`
+//!   seal with; [`tpm_view`] is the TPM section of a VM's detail.
 //! - [`review`]: live evidence plus the same `core::policy` checks the server runs; [`render`] shows it.
-//! - [`secrets_file`], [`expiry`], [`signing_keys`], [`target`], [`confirm`], [`context`], [`output`]:
-//!   the inputs, prompts and outputs those operations share.
+//! - [`secrets_file`], [`expiry`], [`signing_keys`], [`target`], [`confirm`], [`context`]: the inputs,
+//!   prompts and opened resources the operations share; [`output`] and [`style`]: stdout (coloured
+//!   marks on a terminal, a closed pipe ends quietly).
 //! - [`screenshot`]: a ratatui buffer as SVG (fixed cells, fixed palette) for `make screenshots`.
 
 pub mod approve;
@@ -37,6 +40,7 @@ pub mod seal;
 pub mod secrets_file;
 pub mod show;
 pub mod signing_keys;
+pub mod style;
 pub mod target;
 pub mod tpm_target;
 pub mod tpm_view;

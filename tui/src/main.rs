@@ -1,12 +1,13 @@
 //! `tokendist`: Alice's console. Parses the command line, runs the subcommand, and exits with the
 //! documented code (see `tokendist --help` and docs/operations.md). Logs go to stderr (`RUST_LOG`).
 
+use std::io::Write as _;
 use std::process::ExitCode;
 use tokendist_core::terminal_text::printable;
 
 use clap::{CommandFactory as _, Parser as _};
 use tokendist_tui::cli::Cli;
-use tokendist_tui::{dispatch, exit};
+use tokendist_tui::{ConsoleError, dispatch, exit};
 use tracing_subscriber::EnvFilter;
 
 fn exit_code(code: i32) -> ExitCode {
@@ -39,15 +40,25 @@ fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("tokendist: cannot start the async runtime: {e}");
+            let _ = writeln!(
+                std::io::stderr(),
+                "tokendist: cannot start the async runtime: {e}"
+            );
             return exit_code(exit::ERROR);
         }
     };
     match runtime.block_on(dispatch::run(&cli, command)) {
         Ok(()) => exit_code(exit::OK),
+        // The reader went away (`| head -1`): nobody is left to tell.
+        Err(ConsoleError::OutputClosed) => exit_code(exit::OUTPUT_CLOSED),
         Err(e) => {
-            // Errors may quote Google's or the store's text: escape its control characters.
-            eprintln!("tokendist: {}", printable(&e.to_string()));
+            // Errors may quote Google's or the store's text: escape its control characters. A
+            // closed stderr is ignored: reporting must never panic.
+            let _ = writeln!(
+                std::io::stderr(),
+                "tokendist: {}",
+                printable(&e.to_string())
+            );
             exit_code(e.exit_code())
         }
     }

@@ -1,5 +1,5 @@
 //! Writing results to stdout (data) without panicking on a closed pipe, and JSON shapes shared by the
-//! subcommands. Prompts and progress go to stderr so stdout stays parseable. Everything written goes
+//! subcommands. Prompts and progress go to the terminal (stderr) so stdout stays parseable. Everything written goes
 //! through `core::terminal_text::printable`: text from Google, certificates or the store reaches the
 //! terminal with its control characters (ANSI escapes, CR, BEL, C1, bidi overrides) escaped.
 
@@ -12,15 +12,29 @@ use tokendist_core::terminal_text::printable;
 use tokendist_core::verdict::{CheckResult, Outcome};
 
 use crate::error::ConsoleError;
+use crate::style::{paint, stdout_colour};
 
-/// Writes `text` to stdout.
+/// Writes `text` to stdout, its marks coloured on a terminal ([`crate::style`]). A reader that went
+/// away (`| head -1`) is [`ConsoleError::OutputClosed`], which ends the command quietly.
 pub fn emit(text: &str) -> Result<(), ConsoleError> {
     let text = printable(text);
+    let text = if stdout_colour() {
+        paint(&text)
+    } else {
+        text.into_owned()
+    };
+    write_stdout(text.as_bytes())
+}
+
+fn write_stdout(bytes: &[u8]) -> Result<(), ConsoleError> {
     let mut stdout = std::io::stdout().lock();
     stdout
-        .write_all(text.as_bytes())
+        .write_all(bytes)
         .and_then(|()| stdout.flush())
-        .map_err(|e| ConsoleError::Failed(format!("cannot write to stdout: {e}")))
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::BrokenPipe => ConsoleError::OutputClosed,
+            _ => ConsoleError::Failed(format!("cannot write to stdout: {e}")),
+        })
 }
 
 /// Writes `value` as pretty JSON and a newline to stdout.
@@ -28,7 +42,8 @@ pub fn emit_json(value: &impl Serialize) -> Result<(), ConsoleError> {
     let mut text = serde_json::to_string_pretty(value)
         .map_err(|e| ConsoleError::Failed(format!("cannot encode the output as JSON: {e}")))?;
     text.push('\n');
-    emit(&text)
+    // JSON is never coloured; `printable` only escapes control characters JSON already escaped.
+    write_stdout(printable(&text).as_bytes())
 }
 
 /// A stored secret as shown: everything but the protected bytes.

@@ -1,6 +1,7 @@
 //! Text rendering of a [`Review`]: identity, placement, service account, IPs, boot image,
 //! fingerprint, shielded options, metadata keys (instance and project), the cloud-config review,
-//! the audit-log timeline (denied entries marked) and every check with ✔ / ✘ / – and its reason.
+//! the audit-log timeline (denied entries marked), every check with ✔ / ✘ / – and its reason, and
+//! what an approval plan will sign.
 //! Secret values are never part of it. Text from Google or the store that fills one line (names,
 //! metadata keys, audit entries, reasons) goes through `printable_line`, so it cannot start a line
 //! of its own or move the cursor; `emit` escapes what is left of any control character in the whole
@@ -12,6 +13,7 @@ use tokendist_core::approval::Approval;
 use tokendist_core::terminal_text::printable_line;
 use tokendist_core::verdict::{CheckResult, Outcome};
 
+use crate::operations::ApprovalPlan;
 use crate::review::{Against, Review};
 
 fn on_off(value: bool) -> &'static str {
@@ -174,6 +176,78 @@ pub fn approval_summary(approval: &Approval) -> String {
             out,
             "  secret {} ({}, {} bytes, {})",
             s.name, s.secret_type, s.plaintext_len, s.protection
+        );
+    }
+    out
+}
+
+/// What an approval plan will sign: the pins, the secrets (never their data), the expiry and the
+/// revision it replaces.
+pub fn plan(plan: &ApprovalPlan) -> String {
+    let a = &plan.approval;
+    let line = |text: &str| printable_line(text).into_owned();
+    let mut out = String::from("\nWhat will be signed\n");
+    let _ = writeln!(
+        out,
+        "  instance          {} (id {}) in {}/{}",
+        line(&a.instance_name),
+        line(&a.instance_id),
+        line(&a.project),
+        line(&a.zone)
+    );
+    let _ = writeln!(out, "  service account   {}", line(&a.service_account));
+    let _ = writeln!(out, "  user-data sha256  {}", line(&a.user_data_sha256));
+    let _ = writeln!(out, "  fingerprint       {}", line(&a.fingerprint));
+    let keys: Vec<String> = a.allowed_metadata_keys.iter().map(|k| line(k)).collect();
+    let _ = writeln!(out, "  metadata keys     {}", keys.join(", "));
+    let pcrs = a.pcr_policy.as_ref().map_or_else(
+        || "-".to_owned(),
+        |p| {
+            p.pcrs
+                .keys()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        },
+    );
+    let _ = writeln!(
+        out,
+        "  TPM               {}; PCRs {pcrs}",
+        if a.require_tpm {
+            "required"
+        } else {
+            "not required"
+        }
+    );
+    let pin = |value: &Option<String>| value.as_deref().map_or_else(|| "-".to_owned(), line);
+    let _ = writeln!(
+        out,
+        "  pins              peer {}, client certificate {}",
+        pin(&a.peer_address),
+        pin(&a.client_cert_serial)
+    );
+    let _ = writeln!(
+        out,
+        "  expires           {}",
+        a.expires_at
+            .map_or_else(|| "never".to_owned(), |t| t.to_rfc3339())
+    );
+    let _ = writeln!(
+        out,
+        "  revision          {}",
+        plan.expected_revision.map_or_else(
+            || "1 (first approval)".to_owned(),
+            |r| format!("{} (replaces {r})", r.saturating_add(1))
+        )
+    );
+    for s in &plan.secrets {
+        let _ = writeln!(
+            out,
+            "  secret            {} ({}, {} bytes, {})",
+            line(&s.name),
+            s.secret_type,
+            s.plaintext_len,
+            s.protection
         );
     }
     out

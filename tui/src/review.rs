@@ -61,10 +61,7 @@ pub async fn collect(
     let (evidence, shielded_identity) =
         vm.into_evidence(Err(no_identity_token()), PeerEvidence::default(), now);
     let cloud_config_review = match &evidence.instance {
-        Ok(instance) => match instance.metadata.get("user-data") {
-            Some(text) => policy::review_user_data(text, settings),
-            None => fail_all(&REVIEW_CHECKS, "the instance has no user-data metadata"),
-        },
+        Ok(instance) => policy::review_instance(instance, settings),
         Err(e) => fail_all(&REVIEW_CHECKS, &e.to_string()),
     };
     let timeline = match (&evidence.audit_log, &evidence.instance) {

@@ -9,24 +9,16 @@ use tokendist_core::auditlog::TimelineEvent;
 use tokendist_core::evidence::{
     DiskEvidence, FetchError, InstanceEvidence, ProjectEvidence, ShieldedIdentity,
 };
-use tokendist_core::keys::ed25519_public_from_pem;
-use tokendist_core::settings::{Settings, encode_verifying_key};
 use tokendist_core::verdict::CheckResult;
-use tokendist_store::Store;
 
 use crate::cli::{GlobalOptions, ShowArgs};
-use crate::context::{collector, gcp_config, load_settings, open_store};
 use crate::error::ConsoleError;
-use crate::files::read_text;
+use crate::operations::{Context, load_detail};
 use crate::output::{ApprovalJson, CheckJson, checks_json, emit, emit_json};
 use crate::render;
-use crate::review::{self, Against, Review, failed_names};
-use crate::signing_keys::load_receipt_public;
-use crate::target::{Target, resolve};
+use crate::review::{Against, Review, failed_names};
+use crate::target::Target;
 use crate::tpm_view::TpmView;
-
-/// The approver name used for proposals that nobody signs.
-pub const PROPOSAL_APPROVER: &str = "(proposal)";
 
 /// `show --json`.
 #[derive(Debug, Serialize)]
@@ -78,90 +70,29 @@ impl<'a> ShowJson<'a> {
     }
 }
 
-/// Adds the `--trust-key` files to the settings' trusted approver keys.
-pub fn trust_keys(
-    settings: &mut Settings,
-    files: &[std::path::PathBuf],
-) -> Result<(), ConsoleError> {
-    for path in files {
-        let pem = read_text(path, "read trusted key")?;
-        let key = ed25519_public_from_pem(&pem)
-            .map_err(|e| ConsoleError::bad_input(path, e.to_string()))?;
-        settings
-            .trusted_approver_keys
-            .push(encode_verifying_key(&key));
-    }
-    Ok(())
-}
-
-/// The reviewed VM's instance id: live, else from the store's record.
-fn review_instance_id(review: &Review) -> Option<String> {
-    review
-        .instance()
-        .ok()
-        .map(|i| i.instance_id.clone())
-        .or_else(|| review.target.known_id.clone())
-}
-
-/// The stored approval of the reviewed VM, if any.
-pub async fn stored_approval(
-    store: &dyn Store,
-    review: &Review,
-) -> Result<Option<Approval>, ConsoleError> {
-    match review_instance_id(review) {
-        Some(id) => Ok(store.get_approval(&id).await?),
-        None => Ok(None),
-    }
-}
-
 pub async fn run(global: &GlobalOptions, args: &ShowArgs) -> Result<(), ConsoleError> {
-    let mut settings = load_settings(global.settings.as_deref())?;
-    trust_keys(&mut settings, &args.trust_keys)?;
-    let store = open_store(&global.store).await?;
-    let target = resolve(&*store, &args.target).await?;
-    let collector = collector(&gcp_config(global)).await?;
-    let review = review::collect(&collector, target, &settings, Utc::now()).await;
-    let stored = stored_approval(&*store, &review).await?;
-    let (approval, against) = match &stored {
-        Some(a) => (a.clone(), Against::Approval),
-        None => (
-            review.proposal(&settings, PROPOSAL_APPROVER),
-            Against::Proposal,
-        ),
-    };
-    let checks = review.checks(&approval, against, &settings);
-    let record = match review_instance_id(&review) {
-        Some(id) => store.get_attestation(&id).await?,
-        None => None,
-    };
-    let receipt_key = load_receipt_public(global.server_receipt_key.as_deref())?;
-    let tpm = TpmView::new(
-        &review.shielded_identity,
-        stored.as_ref(),
-        record.as_ref(),
-        receipt_key.as_ref(),
-    );
-    if global.json {
+    let ctx = Context::open(&global.context_options(&args.trust_keys)).await?;
+    let detail = load_detail(&ctx, &args.target.vm_ref()).await?;
+    let review = &detail.review;
+    if args.output.json {
         emit_json(&ShowJson::new(
-            &review,
-            against,
-            stored.as_ref(),
-            &checks,
-            tpm,
+            review,
+            detail.against,
+            detail.approval.as_ref(),
+            &detail.checks,
+            detail.tpm.clone(),
         ))?;
     } else {
-        let mut text = render::evidence(&review);
-        if let Some(a) = &stored {
+        let mut text = render::evidence(review);
+        if let Some(a) = &detail.approval {
             text.push_str(&render::approval_summary(a));
         }
-        text.push_str(&tpm.render());
-        text.push_str(&render::checks(&checks, against));
+        text.push_str(&detail.tpm.render());
+        text.push_str(&render::checks(&detail.checks, detail.against));
         emit(&text)?;
     }
     match review.instance() {
         Ok(_) => Ok(()),
-        Err(e) => Err(ConsoleError::Failed(format!(
-            "the instance could not be read ({e}); check the name, project, zone and your access"
-        ))),
+        Err(e) => Err(ConsoleError::InstanceUnreadable(e.to_string())),
     }
 }

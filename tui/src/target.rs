@@ -3,8 +3,8 @@
 
 use tokendist_store::Store;
 
-use crate::cli::TargetArgs;
 use crate::error::ConsoleError;
+use crate::operations::target::VmRef;
 
 /// The VM a command is about.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -26,8 +26,8 @@ struct Known {
 }
 
 /// Finds INSTANCE among the store's approvals, then its pending records (by id or name; when
-/// `--project`/`--zone` are given they must match too), and fills in what is missing.
-pub async fn resolve(store: &dyn Store, args: &TargetArgs) -> Result<Target, ConsoleError> {
+/// a project/zone is given they must match too), and fills in what is missing.
+pub async fn resolve(store: &dyn Store, args: &VmRef) -> Result<Target, ConsoleError> {
     let mut known: Vec<Known> = store
         .list_approvals()
         .await?

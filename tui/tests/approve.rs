@@ -7,7 +7,7 @@ use base64::Engine as _;
 use support::{Console, GOOD_VM, GOOD_VM_ID, SECRET_VALUES, TAMPERED_VM, TAMPERED_VM_ID};
 use tokendist_core::approval::verify;
 use tokendist_core::server_seal;
-use tokendist_store::{EventKind, EventQuery};
+use tokendist_store::{EventDetail, EventKind, EventQuery};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn approving_the_good_vm_stores_a_signed_approval_with_encrypted_secrets_only() {
@@ -22,6 +22,21 @@ async fn approving_the_good_vm_stores_a_signed_approval_with_encrypted_secrets_o
         "{}",
         run.stdout
     );
+    // What will be signed is shown before it is: the pins, the expiry, the secrets by name only.
+    let shown = run
+        .stdout
+        .split("What will be signed")
+        .nth(1)
+        .unwrap_or_default();
+    for expected in [
+        "TPM               not required",
+        "revision          1 (first approval)",
+        "secret            db-password (RAW, 33 bytes, hpke-x25519)",
+        "secret            keyset (TINK",
+    ] {
+        assert!(shown.contains(expected), "{expected}: {}", run.stdout);
+    }
+    assert!(!shown.contains("expires           never"), "{}", run.stdout);
 
     let store = console.store().await;
     let approval = store
@@ -82,8 +97,11 @@ async fn approving_the_good_vm_stores_a_signed_approval_with_encrypted_secrets_o
         .unwrap();
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].kind, EventKind::Approved);
-    assert_eq!(events[0].detail["forced"], false);
-    assert_eq!(events[0].detail["secrets"][0]["name"], "db-password");
+    let EventDetail::Approved(detail) = &events[0].detail else {
+        panic!("not an approved detail: {:?}", events[0].detail)
+    };
+    assert_eq!(detail.forced_reason, None);
+    assert_eq!(detail.secrets[0].name, "db-password");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,7 +11,7 @@ use sha2::{Digest as _, Sha256};
 use support::vtpm::{EXTENDED_PCR, POLICY_PCRS, VmTpm};
 use support::{Console, GOOD_VM, GOOD_VM_ID, PROJECT, SECRET_VALUES, ZONE};
 use tokendist_core::approval::verify;
-use tokendist_store::{EventKind, EventQuery};
+use tokendist_store::{EventDetail, EventKind, EventQuery};
 
 /// `--pcr` text for the given values.
 fn pcr_arg(values: &std::collections::BTreeMap<u32, Vec<u8>>) -> String {
@@ -116,10 +116,13 @@ async fn tpm_approval_seals_every_secret_so_only_the_vms_tpm_with_the_approved_p
         .await
         .unwrap();
     assert_eq!(events[0].kind, EventKind::Approved);
-    assert_eq!(events[0].detail["require_tpm"], true);
+    let EventDetail::Approved(detail) = &events[0].detail else {
+        panic!("not an approved detail: {:?}", events[0].detail)
+    };
+    assert!(detail.require_tpm);
     assert_eq!(
-        events[0].detail["ek_fingerprint"],
-        hex::encode(Sha256::digest(&vm.ek.unique))
+        detail.ek_fingerprint.as_deref(),
+        Some(hex::encode(Sha256::digest(&vm.ek.unique)).as_str())
     );
 
     // Once a bound PCR changes, the TPM refuses to unseal the data key.

@@ -7,7 +7,7 @@ mod support;
 use serde_json::Value;
 use support::{Console, GOOD_VM, GOOD_VM_ID, PROJECT, TAMPERED_VM, TAMPERED_VM_ID, ZONE};
 use tokendist_core::approval::verify;
-use tokendist_store::{EventKind, EventQuery};
+use tokendist_store::{EventDetail, EventKind, EventQuery};
 
 fn check<'a>(show: &'a Value, name: &str) -> &'a Value {
     show["checks"]
@@ -52,7 +52,14 @@ async fn list_json_shows_pending_and_approved_vms_with_the_documented_fields() {
         serde_json::json!(["approval.state"])
     );
     assert!(pending["last_seen"].is_string() && pending["approved_at"].is_null());
+    assert_eq!(pending["group"], "pending");
+    assert_eq!(
+        pending["verdict"],
+        serde_json::json!({"evaluated": 1, "failed": ["approval.state"]})
+    );
     let approved = &vms[1];
+    assert_eq!(approved["group"], "approved");
+    assert!(approved["verdict"].is_null());
     assert_eq!(approved["state"], "approved");
     assert_eq!(approved["instance_id"], GOOD_VM_ID);
     assert_eq!(approved["revision"], 1);
@@ -80,6 +87,8 @@ async fn list_json_shows_pending_and_approved_vms_with_the_documented_fields() {
         "last_seen",
         "attempts",
         "failed_checks",
+        "group",
+        "verdict",
     ];
     documented.sort_unstable();
     assert_eq!(keys, documented);
@@ -93,6 +102,49 @@ async fn list_json_shows_pending_and_approved_vms_with_the_documented_fields() {
             .contains(&format!("{TAMPERED_VM_ID}  {TAMPERED_VM}")),
         "{}",
         table.stdout
+    );
+}
+
+/// A pending VM whose own checks failed (tampered) is marked ✘ and listed first among the pending
+/// ones when it was seen last; one that only waits for its approval is marked –.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_tells_a_tampered_pending_vm_from_one_that_only_waits_for_approval() {
+    let console = Console::start().await;
+    let store = console.store().await;
+    let mut waiting = support::pending_attempt(GOOD_VM_ID, GOOD_VM);
+    waiting.checks_evaluated = Some(16);
+    store.upsert_pending(&waiting).await.unwrap();
+    let mut tampered = support::pending_attempt(TAMPERED_VM_ID, TAMPERED_VM);
+    tampered.seen_at = waiting.seen_at + chrono::Duration::seconds(1);
+    tampered.checks_evaluated = Some(16);
+    tampered
+        .failed_checks
+        .extend(
+            ["instance.metadata", "auditlog.clean"].map(|name| tokendist_store::FailedCheck {
+                name: name.to_owned(),
+                reason: "tampered".to_owned(),
+            }),
+        );
+    store.upsert_pending(&tampered).await.unwrap();
+
+    let run = console.run(&["list"]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(lines[0].contains("VERDICT"), "{}", run.stdout);
+    assert!(
+        lines[1].contains(TAMPERED_VM) && lines[1].contains("✘ 13/16"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        lines[2].contains(GOOD_VM) && lines[2].contains("– 15/16"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        !run.stdout.contains('\u{1b}'),
+        "no colour when piped: {}",
+        run.stdout
     );
 }
 
@@ -268,7 +320,10 @@ async fn revoke_sets_revoked_at_in_a_record_whose_signature_still_verifies() {
         .await
         .unwrap();
     assert_eq!(events[0].kind, EventKind::Revoked);
-    assert_eq!(events[0].detail["reason"], "decommissioned");
+    let EventDetail::Revoked(detail) = &events[0].detail else {
+        panic!("not a revoked detail: {:?}", events[0].detail)
+    };
+    assert_eq!(detail.reason, "decommissioned");
 
     let list = console.run(&["list", "--json"]).await.json();
     assert_eq!(list["vms"][0]["state"], "revoked");

@@ -12,7 +12,7 @@ use std::path::Path;
 use serde_json::Value;
 use support::{Console, GOOD_VM, GOOD_VM_ID, PROJECT, ZONE};
 use tokendist_sim::{Api, FaultSpec, Scenario};
-use tokendist_store::{EventKind, EventQuery};
+use tokendist_store::{EventDetail, EventKind, EventQuery};
 
 fn scenario(edit: impl FnOnce(String) -> String) -> Scenario {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sim/scenarios");
@@ -229,12 +229,11 @@ async fn forcing_a_project_check_records_the_reason_and_the_failed_check() {
         .await
         .unwrap();
     assert_eq!(events[0].kind, EventKind::Approved);
-    assert_eq!(events[0].detail["forced"], true);
-    assert_eq!(events[0].detail["reason"], reason);
-    assert_eq!(
-        events[0].detail["failed_checks"],
-        serde_json::json!(["instance.project_metadata"])
-    );
+    let EventDetail::Approved(detail) = &events[0].detail else {
+        panic!("not an approved detail: {:?}", events[0].detail)
+    };
+    assert_eq!(detail.forced_reason.as_deref(), Some(reason));
+    assert_eq!(detail.failed_checks, ["instance.project_metadata"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -57,6 +57,8 @@ pub fn encode(approval: &Approval) -> Vec<u8> {
         revoked_at,
         revoke_reason,
         forced_reason,
+        // Covered by `user_data_sha256`, which is signed; the text itself is not.
+        approved_user_data: _,
         signature: _,
     } = approval;
 

@@ -47,6 +47,7 @@ impl Approval {
             revoked_at: None,
             revoke_reason: None,
             forced_reason: None,
+            approved_user_data: None,
             signature: String::new(),
         }
     }
@@ -73,6 +74,7 @@ impl Approval {
                 .get("user-data")
                 .map(|text| user_data_sha256_b64(text))
                 .unwrap_or_default(),
+            approved_user_data: instance.metadata.get("user-data").cloned(),
             fingerprint: instance.fingerprint.clone(),
             // Keys that run code or open access are never copied: `instance.metadata` fails on them.
             allowed_metadata_keys: instance

@@ -5,10 +5,11 @@
 
 use crate::checks::{
     CLOUDCONFIG_IMAGE_PINNED, CLOUDCONFIG_IMAGE_TRUSTED, CLOUDCONFIG_SERIAL_DISABLED,
-    CLOUDCONFIG_SSH_DISABLED, CLOUDCONFIG_TEMPLATE,
+    CLOUDCONFIG_SSH_DISABLED, CLOUDCONFIG_TEMPLATE, REVIEW_CHECKS,
 };
 use crate::cloudconfig::template::describe;
 use crate::cloudconfig::{CloudConfigAnalysis, CloudConfigTemplate, analyse};
+use crate::evidence::InstanceEvidence;
 use crate::settings::Settings;
 use crate::verdict::CheckResult;
 
@@ -45,6 +46,17 @@ pub fn review(analysis: &CloudConfigAnalysis, settings: &Settings) -> Vec<CheckR
         image_pinned(analysis),
         image_trusted(analysis, settings),
     ]
+}
+
+/// Every review check on the instance's `user-data` metadata; all fail when it has none.
+pub fn review_instance(instance: &InstanceEvidence, settings: &Settings) -> Vec<CheckResult> {
+    match instance.metadata.get("user-data") {
+        Some(text) => review_user_data(text, settings),
+        None => REVIEW_CHECKS
+            .iter()
+            .map(|name| CheckResult::fail(name, "the instance has no user-data metadata"))
+            .collect(),
+    }
 }
 
 /// Every review check on `user_data`: `cloudconfig.template`, then the analysis' four (all four fail

@@ -4,10 +4,11 @@
 use std::sync::Arc;
 
 use chrono::Duration;
+use serde_json::json;
 use tokendist_core::evidence::EkSource;
 use tokendist_store::{
-    EventKind, EventQuery, Record, RecordKind, Revocation, SessionAttestation, SessionQuote,
-    SessionStep, SessionUpdate, StepChange, Store, StoreError,
+    EventDetail, EventKind, EventQuery, Record, RecordKind, Revocation, SessionAttestation,
+    SessionQuote, SessionStep, SessionUpdate, StepChange, Store, StoreError,
 };
 
 use crate::support::backends::Backend;
@@ -578,6 +579,50 @@ pub async fn events_listed_newest_first_filtered_and_limited(backend: &Backend) 
 
     let duplicate = store.append_event(&appended[0]).await;
     assert!(is_conflict(&duplicate), "{duplicate:?}");
+}
+
+pub async fn every_typed_event_detail_round_trips(backend: &Backend) {
+    let store = &backend.store;
+    let kinds = [
+        EventKind::Approved,
+        EventKind::Revoked,
+        EventKind::Released,
+        EventKind::Denied,
+        EventKind::Attested,
+        EventKind::PendingRemoved,
+    ];
+    let mut appended = Vec::new();
+    for (i, kind) in kinds.iter().enumerate() {
+        let e = event(*kind, "1001", t0() + Duration::seconds(i as i64));
+        assert_eq!(e.detail.kind(), Some(*kind));
+        store.append_event(&e).await.unwrap();
+        appended.push(e);
+    }
+    appended.reverse();
+    assert_eq!(
+        store.list_events(&EventQuery::latest(10)).await.unwrap(),
+        appended
+    );
+}
+
+/// An event written before details were typed (ad-hoc JSON) still lists, its detail kept as it
+/// was stored, and does not hide the events around it.
+pub async fn an_untyped_event_detail_lists_as_unrecognized(backend: &Backend) {
+    let store = &backend.store;
+    let typed = event(EventKind::Denied, "1001", t0());
+    store.append_event(&typed).await.unwrap();
+    // Written exactly as an older writer wrote it: the ad-hoc JSON, no `kind` tag.
+    let old_detail = json!({"secrets": ["db-password"], "approval_revision": 2, "peer": null});
+    let mut legacy = event(EventKind::Released, "1001", t0() + Duration::seconds(1));
+    legacy.detail = EventDetail::Unrecognized(old_detail.clone());
+    assert_eq!(serde_json::to_value(&legacy).unwrap()["detail"], old_detail);
+    store.append_event(&legacy).await.unwrap();
+    let listed = store.list_events(&EventQuery::latest(10)).await.unwrap();
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert_eq!(listed[0].id, legacy.id);
+    assert_eq!(listed[0].kind, EventKind::Released);
+    assert_eq!(listed[0].detail, EventDetail::Unrecognized(old_detail));
+    assert_eq!(listed[1], typed);
 }
 
 pub async fn corrupt_approval_is_reported_not_panicked(backend: &Backend) {

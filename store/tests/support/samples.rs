@@ -6,9 +6,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::json;
 use tokendist_core::approval::{Approval, PcrPolicy, StoredSecret};
+use tokendist_core::evidence::EkSource;
 use tokendist_store::{
-    AttestationRecord, EventKind, EventRecord, FailedCheck, PendingAttempt, SessionRecord,
-    SessionStep,
+    ApprovedDetail, AttestationRecord, AttestedDetail, DeniedDetail, EventDetail, EventKind,
+    EventRecord, FailedCheck, PcrPolicySource, PendingAttempt, PendingRemovedDetail,
+    ReleasedDetail, RevokedDetail, SecretDetail, SessionRecord, SessionStep,
 };
 
 /// A fixed point in time the samples are built around.
@@ -51,6 +53,7 @@ pub fn approval(instance_id: &str) -> Approval {
         revoked_at: None,
         revoke_reason: None,
         forced_reason: None,
+        approved_user_data: Some("#cloud-config\n".into()),
         signature: "c2lnbmF0dXJl".into(),
     }
 }
@@ -69,6 +72,7 @@ pub fn pending_attempt(instance_id: &str, seen_at: DateTime<Utc>) -> PendingAtte
             reason: "no approval".into(),
         }],
         last_quote: Some(json!({"pcrs": {"0": "aa"}, "verified": true})),
+        checks_evaluated: Some(16),
     }
 }
 
@@ -104,14 +108,65 @@ pub fn session(session_id: &str, created: DateTime<Utc>) -> SessionRecord {
     }
 }
 
+/// A typed detail of `kind` with every optional field filled.
+pub fn detail(kind: EventKind) -> EventDetail {
+    let failed_checks = vec![FailedCheck {
+        name: "approval.state".into(),
+        reason: "no approval".into(),
+    }];
+    match kind {
+        EventKind::Approved => EventDetail::Approved(ApprovedDetail {
+            instance_name: "bob-vm-1".into(),
+            project: "bob-project".into(),
+            zone: "us-central1-a".into(),
+            revision: 2,
+            previous_revision: Some(1),
+            require_tpm: true,
+            require_data_access: true,
+            pcr_policy: approval("1").pcr_policy,
+            ek_fingerprint: Some("ab".repeat(32)),
+            expires_at: Some(t0() + Duration::days(30)),
+            secrets: approval("1")
+                .secrets
+                .iter()
+                .map(SecretDetail::from)
+                .collect(),
+            forced_reason: Some("no template yet".into()),
+            failed_checks: vec!["cloudconfig.template".into()],
+            pending_removed: true,
+        }),
+        EventKind::Revoked => EventDetail::Revoked(RevokedDetail {
+            instance_name: "bob-vm-1".into(),
+            reason: "decommissioned".into(),
+            revision: 3,
+            previous_revision: 2,
+        }),
+        EventKind::Released => EventDetail::Released(ReleasedDetail {
+            secrets: vec!["db-password".into()],
+            approval_revision: 2,
+            peer: Some("203.0.113.7".into()),
+            receipt_id: Some("evt-1".into()),
+        }),
+        EventKind::Denied => EventDetail::Denied(DeniedDetail {
+            failed_checks,
+            checks_evaluated: 22,
+            peer: Some("203.0.113.7".into()),
+        }),
+        EventKind::Attested => EventDetail::Attested(AttestedDetail {
+            session_id: "sess-1".into(),
+            ek_source: Some(EkSource::ShieldedIdentity),
+            pcr_hash_alg: 0x000B,
+            pcr_values: BTreeMap::from([(0, "aa".repeat(32))]),
+            pcr_policy: PcrPolicySource::Reported,
+        }),
+        EventKind::PendingRemoved => EventDetail::PendingRemoved(PendingRemovedDetail {
+            reason: Some("VM deleted".into()),
+        }),
+    }
+}
+
 pub fn event(kind: EventKind, instance_id: &str, time: DateTime<Utc>) -> EventRecord {
-    let mut event = EventRecord::new(
-        time,
-        kind,
-        instance_id,
-        "alice@example.com",
-        json!({"checks": ["approval.state"]}),
-    );
+    let mut event = EventRecord::new(time, kind, instance_id, "alice@example.com", detail(kind));
     event.receipt = Some(json!({"digest": "abcd", "signature": "sig"}));
     event
 }

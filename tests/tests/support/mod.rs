@@ -504,7 +504,6 @@ async fn tokendist(dir: &Path, api: SocketAddr, args: &[String]) -> Run {
         )
         .env("TOKENDIST_COMPUTE_ENDPOINT", format!("http://{api}"))
         .env("TOKENDIST_LOGGING_ENDPOINT", format!("http://{api}"))
-        .env_remove("TOKENDIST_JSON")
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true)
         .output()

@@ -7,9 +7,52 @@ use serde::Serialize;
 use tokendist_core::approval::Approval;
 use tokendist_core::verdict::CheckResult;
 
-use crate::list::VmRow;
 use crate::review::{Against, Review};
 use crate::tpm_view::TpmView;
+
+/// A VM's state in the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VmState {
+    Pending,
+    Approved,
+    Expired,
+    Revoked,
+}
+
+impl VmState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Expired => "expired",
+            Self::Revoked => "revoked",
+        }
+    }
+}
+
+/// One VM of the list: its approval (if any) and its latest denial (if any).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VmRow {
+    pub instance_id: String,
+    pub name: String,
+    pub project: String,
+    pub zone: String,
+    pub state: VmState,
+    /// Where the console lists it (in order of need of attention).
+    pub group: VmGroup,
+    pub approved_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub revoke_reason: Option<String>,
+    pub revision: Option<u64>,
+    pub first_seen: Option<DateTime<Utc>>,
+    pub last_seen: Option<DateTime<Utc>>,
+    pub attempts: u64,
+    pub failed_checks: Vec<String>,
+    /// The server's last verdict (from the latest denial); None when none is recorded.
+    pub verdict: Option<VerdictSummary>,
+}
 
 /// Where a VM sits in the console's list, in order of need of attention.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -27,8 +70,28 @@ pub enum VmGroup {
 /// A VM's last verdict as the server recorded it: how many checks it evaluated and which failed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct VerdictSummary {
+    /// Checks the server evaluated (from servers before the count was kept: the failed count).
     pub evaluated: u32,
     pub failed: Vec<String>,
+}
+
+impl VerdictSummary {
+    /// Checks that did not fail.
+    pub fn passed(&self) -> u32 {
+        self.evaluated
+            .saturating_sub(u32::try_from(self.failed.len()).unwrap_or(u32::MAX))
+    }
+
+    /// `14/16`: passed of evaluated.
+    pub fn ratio(&self) -> String {
+        format!("{}/{}", self.passed(), self.evaluated)
+    }
+
+    /// Whether only the approval itself is missing: every failed check is an `approval.*` one
+    /// (a merely unapproved VM), as opposed to a VM whose evidence fails (tampered or misconfigured).
+    pub fn only_unapproved(&self) -> bool {
+        self.failed.iter().all(|name| name.starts_with("approval."))
+    }
 }
 
 /// The list: every row, already sorted by need of attention (group, then last seen, newest first).
@@ -133,6 +196,11 @@ pub enum HistoryKind {
     },
     Attested,
     PendingRemoved,
+    /// An event whose stored detail this build cannot read (written before details were typed, or
+    /// by a newer version): only its kind is known.
+    Unrecognized {
+        event_kind: String,
+    },
 }
 
 /// Everything the console's detail tabs show about one VM, gathered at one time.

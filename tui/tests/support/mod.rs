@@ -86,6 +86,8 @@ impl Console {
             ])
             .await;
         assert_eq!(server.code, 0, "{server:?}");
+        // The token server creates the store; `tokendist` refuses a missing file without --create.
+        console.store().await;
         console
     }
 
@@ -127,8 +129,8 @@ impl Console {
         run.json()
     }
 
-    /// [`Console::run`] with the environment variables `unset` removed.
-    pub async fn run_without(&self, args: &[&str], unset: &[&str]) -> Run {
+    /// `tokendist ARGS` with the store, endpoints and settings in the environment, not yet run.
+    pub fn command(&self, args: &[&str]) -> tokio::process::Command {
         let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_tokendist"));
         command
             .args(args)
@@ -143,13 +145,19 @@ impl Console {
             )
             .stdin(Stdio::null())
             .kill_on_drop(true);
-        for name in unset {
-            command.env_remove(name);
-        }
         if let Some(sim) = &self.sim {
             command
                 .env("TOKENDIST_COMPUTE_ENDPOINT", sim.api_url())
                 .env("TOKENDIST_LOGGING_ENDPOINT", sim.api_url());
+        }
+        command
+    }
+
+    /// [`Console::run`] with the environment variables `unset` removed.
+    pub async fn run_without(&self, args: &[&str], unset: &[&str]) -> Run {
+        let mut command = self.command(args);
+        for name in unset {
+            command.env_remove(name);
         }
         let output = command.output().await.unwrap();
         Run {
@@ -187,6 +195,40 @@ impl Console {
         ];
         args.extend_from_slice(extra);
         self.run_without(&args, unset).await
+    }
+
+    /// The operations' context on this console's store, settings, receipt key and gcpsim (what the
+    /// binary builds from the environment [`Console::command`] sets).
+    pub async fn context(&self) -> tokendist_tui::operations::Context {
+        let options = tokendist_tui::operations::ContextOptions {
+            store_url: self.store_url(),
+            create: false,
+            compute_endpoint: self.sim.as_ref().map(RunningSim::api_url),
+            logging_endpoint: self.sim.as_ref().map(RunningSim::api_url),
+            gcp_anonymous: true,
+            settings_path: Some(self.path("settings.toml")),
+            receipt_key_path: Some(self.path("server/receipt.pub")),
+            trust_key_files: vec![self.path("alice.pub")],
+        };
+        tokendist_tui::operations::Context::open(&options)
+            .await
+            .unwrap()
+    }
+
+    /// An approval of `vm` with the standard inputs, its secrets encrypted to the server.
+    pub fn approval_request(&self, vm: &str) -> tokendist_tui::operations::ApprovalRequest {
+        tokendist_tui::operations::ApprovalRequest {
+            vm: tokendist_tui::operations::VmRef {
+                instance: vm.to_owned(),
+                project: Some(PROJECT.to_owned()),
+                zone: Some(ZONE.to_owned()),
+            },
+            secrets_file: self.path("secrets.json"),
+            approver_key_file: self.path("alice.key"),
+            no_tpm: true,
+            server_key_file: Some(self.path("server/secrets.pub")),
+            ..Default::default()
+        }
     }
 
     /// The store the binary writes, opened by the test.
@@ -255,5 +297,6 @@ pub fn pending_attempt(id: &str, name: &str) -> tokendist_store::PendingAttempt 
             reason: "no approval".to_owned(),
         }],
         last_quote: None,
+        checks_evaluated: Some(1),
     }
 }
