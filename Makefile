@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: demo test deps build lint fmt check clean
+.PHONY: demo test deps build lint fmt check clean screenshots
 
 ## demo: run the main job on the embedded default scenario (gcpsim + daemons + console as they land)
 demo: deps
@@ -15,6 +15,10 @@ demo: deps
 # other features.)
 test: deps
 	scripts/with-firestore-emulator $(CARGO) nextest run --workspace --no-fail-fast
+
+## screenshots: render the console's screens to screenshots/*.png (SVG cells rasterized in DejaVu Sans Mono)
+screenshots: deps
+	$(CARGO) run -p tokendist-tui --example screenshots
 
 ## deps: install missing system packages (idempotent)
 deps:

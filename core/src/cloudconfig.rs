@@ -18,9 +18,14 @@
 //!
 //! Hardening only counts when done unconditionally by `bootcmd`/`runcmd`; anything anywhere that undoes
 //! it makes the corresponding result negative.
+//!
+//! What it finds is typed, with its place ([`finding`]: key, list entry, written file, unit line);
+//! [`locate`] ties a place to a line of the text, for the console's flagged lines.
 
 mod docker_run;
+pub mod finding;
 mod hardening;
+pub mod locate;
 mod shell_words;
 pub mod template;
 mod yaml_features;
@@ -32,7 +37,9 @@ use serde_yaml::Value;
 use sha2::{Digest as _, Sha256};
 
 pub use docker_run::{ContainerRun, split_image};
+pub use finding::{Finding, FindingKind, Hardening, Place};
 pub use template::{CloudConfigTemplate, TemplateError, TemplateSettings};
+pub use yaml_features::{Unsupported as UnsupportedYaml, unsupported as unsupported_yaml};
 
 use hardening::Effect;
 use shell_words::{SimpleCommand, Syntax};
@@ -57,6 +64,9 @@ pub struct CloudConfigAnalysis {
     pub uninspectable: Vec<String>,
     /// Operator-readable notes on what was found where, in document order.
     pub findings: Vec<String>,
+    /// The same findings, typed and with their places (for tying them to lines of the text).
+    #[serde(default)]
+    pub located_findings: Vec<Finding>,
 }
 
 /// Why a user-data could not be analysed.
@@ -145,7 +155,7 @@ pub fn analyse(user_data: &str) -> Result<CloudConfigAnalysis, CloudConfigError>
             "bootcmd" | "runcmd" => scan.command_section(key, value)?,
             "write_files" => scan.write_files(value)?,
             other => scan.not_interpreted(
-                other,
+                &Place::section(other),
                 "only the modules write_files, bootcmd and runcmd are interpreted",
             ),
         }
@@ -159,7 +169,8 @@ pub fn analyse(user_data: &str) -> Result<CloudConfigAnalysis, CloudConfigError>
         containers: scan.containers,
         top_level_keys,
         uninspectable: scan.uninspectable,
-        findings: scan.findings,
+        findings: scan.found.iter().map(ToString::to_string).collect(),
+        located_findings: scan.found,
     })
 }
 
@@ -172,7 +183,7 @@ struct Scan {
     serial_reopened: bool,
     containers: Vec<ContainerRun>,
     uninspectable: Vec<String>,
-    findings: Vec<String>,
+    found: Vec<Finding>,
 }
 
 /// The `write_files` keys the analysis interprets (`source`, `defer`, `append`, … are not).
@@ -245,10 +256,21 @@ fn file_kind(path: &str) -> Option<FileKind> {
 
 impl Scan {
     /// Records that `place` holds something the analysis does not interpret.
-    fn not_interpreted(&mut self, place: &str, why: &str) {
-        self.findings
-            .push(format!("{place}: not interpreted: {why}"));
+    fn not_interpreted(&mut self, place: &Place, why: &str) {
         self.uninspectable.push(format!("{place}: {why}"));
+        self.found.push(Finding {
+            place: place.clone(),
+            what: FindingKind::NotInterpreted {
+                why: why.to_owned(),
+            },
+        });
+    }
+
+    fn record(&mut self, place: &Place, what: FindingKind) {
+        self.found.push(Finding {
+            place: place.clone(),
+            what,
+        });
     }
 
     fn command_section(&mut self, section: &str, value: &Value) -> Result<(), CloudConfigError> {
@@ -262,7 +284,7 @@ impl Scan {
             _ => return Err(bad("expected a list of commands")),
         };
         for (index, item) in items.iter().enumerate() {
-            let place = format!("{section}[{index}]");
+            let place = Place::entry(section, index);
             let commands = match item {
                 Value::String(line) => match shell_words::parse(line, Syntax::Shell) {
                     Ok(commands) => commands,
@@ -325,7 +347,7 @@ impl Scan {
                 Some(Value::String(path)) => path.clone(),
                 _ => String::new(),
             };
-            let place = format!("write_files[{index}] {path}");
+            let place = Place::file(index, &path);
             let unknown: Vec<String> = file
                 .keys()
                 .map(|k| scalar_text(k).unwrap_or_else(|| "(a non-scalar key)".to_owned()))
@@ -379,9 +401,7 @@ impl Scan {
                 }
             };
             match kind {
-                FileKind::TokendistData => self.findings.push(format!(
-                    "{place}: tokendist client configuration (data, not run)"
-                )),
+                FileKind::TokendistData => self.record(&place, FindingKind::TokendistData),
                 FileKind::SystemdService => self.service_unit(&place, &text),
             }
         }
@@ -389,11 +409,12 @@ impl Scan {
     }
 
     /// Reads the `Exec*=` commands of a systemd service unit.
-    fn service_unit(&mut self, place: &str, text: &str) {
+    fn service_unit(&mut self, file: &Place, text: &str) {
         for line in logical_lines(text) {
             let Some(command_text) = exec_value(&line) else {
                 continue;
             };
+            let place = &file.on_file_line(&line);
             let commands = shell_words::parse(command_text, Syntax::Systemd)
                 .and_then(|c| unwrap_shell_c(c, Syntax::Shell));
             match commands {
@@ -413,43 +434,49 @@ impl Scan {
     }
 
     /// Records what one command does; `runs_at_boot` is true for `bootcmd`/`runcmd`.
-    fn command(&mut self, place: &str, command: &SimpleCommand, runs_at_boot: bool) {
+    fn command(&mut self, place: &Place, command: &SimpleCommand, runs_at_boot: bool) {
         let words = &command.words;
         let counts = runs_at_boot && !command.conditional;
-        match hardening::effect(words) {
-            Effect::RemovesSshRule if counts => {
-                self.ssh_removed = true;
-                self.findings
-                    .push(format!("{place}: removes the port-22 ACCEPT rule"));
-            }
-            Effect::MasksSerialGetty if counts => {
-                self.serial_masked = true;
-                self.findings
-                    .push(format!("{place}: masks serial-getty@ttyS0"));
-            }
-            Effect::RemovesSshRule | Effect::MasksSerialGetty if runs_at_boot => {
-                self.findings.push(format!(
-                    "{place}: hardening that runs only if another command succeeds or fails does not count ({})",
-                    words.join(" ")
-                ));
-            }
+        let hardening = match hardening::effect(words) {
+            Effect::RemovesSshRule => Some(Hardening::SshRuleRemoved),
+            Effect::MasksSerialGetty => Some(Hardening::SerialGettyMasked),
             Effect::ReopensSsh => {
                 self.ssh_reopened = true;
-                self.findings
-                    .push(format!("{place}: re-opens SSH ({})", words.join(" ")));
+                let command = words.join(" ");
+                self.record(place, FindingKind::ReopensSsh { command });
+                None
             }
             Effect::ReopensSerial => {
                 self.serial_reopened = true;
-                self.findings.push(format!(
-                    "{place}: re-enables the serial getty ({})",
-                    words.join(" ")
-                ));
+                let command = words.join(" ");
+                self.record(place, FindingKind::ReopensSerial { command });
+                None
             }
-            Effect::RemovesSshRule | Effect::MasksSerialGetty | Effect::None => {}
+            Effect::None => None,
+        };
+        match hardening {
+            Some(hardening) if counts => {
+                match hardening {
+                    Hardening::SshRuleRemoved => self.ssh_removed = true,
+                    Hardening::SerialGettyMasked => self.serial_masked = true,
+                }
+                self.record(place, FindingKind::Hardens { hardening });
+            }
+            Some(hardening) if runs_at_boot => {
+                let command = words.join(" ");
+                self.record(
+                    place,
+                    FindingKind::ConditionalHardening { hardening, command },
+                );
+            }
+            _ => {}
         }
-        if let Some(run) = docker_run::parse(words, place) {
-            self.findings
-                .push(format!("{place}: runs container {}", run.image));
+        if let Some(run) = docker_run::parse(words, &place.to_string()) {
+            let what = FindingKind::RunsContainer {
+                container: self.containers.len(),
+                image: run.image.clone(),
+            };
+            self.record(place, what);
             self.containers.push(run);
         }
     }

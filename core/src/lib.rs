@@ -10,7 +10,8 @@
 //! - [`auditlog`]: Cloud Audit Log entries, the allowed/denied method tables (unknown fails), their
 //!   classification against the VM, its boot disk and project, and the console timeline.
 //! - [`cloudconfig`]: Alice's trusted cloud-config template (the `cloudconfig.template` gate) and the
-//!   fail-closed analysis of a COS `#cloud-config` beside it (hardening, containers, digests).
+//!   fail-closed analysis of a COS `#cloud-config` beside it (hardening, containers, digests; typed
+//!   findings and the lines they are on).
 //! - [`boot_image`]: boot-image names normalised from Compute URLs, and approved-prefix matching.
 //! - [`settings`]: Alice's policy settings (serde, with defaults).
 //! - [`verdict`]: named check results and the overall decision.

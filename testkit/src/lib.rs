@@ -14,6 +14,9 @@
 //!   files, systemd notifications on a NOTIFY_SOCKET, bounded waits, killed on drop.
 //! - [`denial`]: `assert_denied`, the exact failed-check list of a refused gRPC call.
 //! - [`ports`]: [`closed_port`], a loopback port that refuses connections and stays reserved.
+//! - [`raster`]: SVG rasterized to PNG with resvg in DejaVu Sans Mono (`make screenshots`).
+//! - [`tmux`]: a command in a detached tmux session of a given size on a private server (keys in,
+//!   screen out, bounded waits), for tests that drive the full-screen console.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod demo;
@@ -22,7 +25,9 @@ pub mod firestore;
 pub mod gcpsim;
 pub mod ports;
 pub mod process;
+pub mod raster;
 pub mod swtpm;
+pub mod tmux;
 
 pub use denial::{assert_denied, failed_checks};
 pub use firestore::FirestoreEmulator;

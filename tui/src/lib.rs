@@ -15,6 +15,7 @@
 //! - [`secrets_file`], [`expiry`], [`signing_keys`], [`target`], [`confirm`], [`context`]: the inputs,
 //!   prompts and opened resources the operations share; [`output`] and [`style`]: stdout (coloured
 //!   marks on a terminal, a closed pipe ends quietly).
+//! - [`screenshot`]: a ratatui buffer as SVG (fixed cells, fixed palette) for `make screenshots`.
 
 pub mod approve;
 pub mod certs;
@@ -36,6 +37,7 @@ pub mod pcr_values;
 pub mod render;
 pub mod review;
 pub mod revoke;
+pub mod screenshot;
 pub mod seal;
 pub mod secrets_file;
 pub mod show;

@@ -11,7 +11,7 @@ use support::{Console, GOOD_VM, GOOD_VM_ID, TAMPERED_VM, TAMPERED_VM_ID};
 use tokendist_core::approval::verify;
 use tokendist_store::{EventDetail, EventKind, EventQuery};
 use tokendist_tui::ConsoleError;
-use tokendist_tui::operations::model::{HistoryKind, VmGroup};
+use tokendist_tui::operations::model::{DiffTag, HistoryKind, VmGroup};
 use tokendist_tui::operations::{
     SealingSummary, VmRef, commit_approval, commit_revocation, history, list, load_detail,
     plan_approval, plan_revocation,
@@ -85,6 +85,13 @@ async fn plan_writes_nothing_and_commit_stores_a_signed_approval_with_its_text_a
     assert_eq!(detail.fingerprint_changed, Some(false));
     assert!(detail.cloud_config.live.is_some());
     assert_eq!(detail.cloud_config.approved_text_problem, None);
+    // The Cloud-config tab compares the live text with the approved one: the same text, no change.
+    let approved = detail.cloud_config.against_approved.as_ref().unwrap();
+    assert!(!approved.lines.is_empty());
+    assert!(
+        approved.lines.iter().all(|l| l.tag == DiffTag::Same),
+        "{approved:?}"
+    );
     assert!(matches!(
         detail.history.first().map(|h| &h.what),
         Some(HistoryKind::Approved { revision: 1, .. })
@@ -96,6 +103,7 @@ async fn plan_writes_nothing_and_commit_stores_a_signed_approval_with_its_text_a
     let detail = load_detail(&ctx, &vm).await.unwrap();
     let problem = detail.cloud_config.approved_text_problem.unwrap();
     assert!(problem.contains("does not match the signed"), "{problem}");
+    assert_eq!(detail.cloud_config.against_approved, None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -193,14 +193,41 @@ impl CloudConfigTemplate {
         }
     }
 
-    /// Matches one live line against one template line, given the values holes already have.
+    /// Matches one live line against one template line, given the values holes already have: the
+    /// first unacceptable value or the first literal difference, whichever comes first, is the error.
     fn match_line(
         &self,
         segments: &[Segment],
         live: &str,
         known: &BTreeMap<String, String>,
     ) -> Result<BTreeMap<String, String>, LineMismatch> {
-        let mut values = known.clone();
+        let reading = self.read_line(segments, live, known);
+        if let Some(rejected) = reading.holes.into_iter().find(|h| h.verdict.is_err()) {
+            return Err(LineMismatch::Hole {
+                why: rejected.verdict.err().unwrap_or_default(),
+                name: rejected.name,
+                value: rejected.value,
+            });
+        }
+        match reading.text_mismatch {
+            Some(mismatch) => Err(mismatch),
+            None => Ok(reading.values),
+        }
+    }
+
+    /// Reads one live line against one template line up to the first literal difference: each hole's
+    /// value with its verdict (unacceptable values are read on, not stopped at), and the difference.
+    fn read_line(
+        &self,
+        segments: &[Segment],
+        live: &str,
+        known: &BTreeMap<String, String>,
+    ) -> LineReading {
+        let mut reading = LineReading {
+            values: known.clone(),
+            holes: Vec::new(),
+            text_mismatch: None,
+        };
         let mut rest = live;
         let mut expected_from = 0;
         for segment in segments {
@@ -210,35 +237,135 @@ impl CloudConfigTemplate {
                     Some(after) => rest = after,
                     None => {
                         let common = common_prefix_len(text, rest);
-                        return Err(LineMismatch::Text {
+                        reading.text_mismatch = Some(LineMismatch::Text {
                             expected_from: expected_from + common,
                             live_from: live_from + common,
                         });
+                        return reading;
                     }
                 },
                 Segment::Hole(name) => {
                     let end = rest.find(|c| !is_value_char(c)).unwrap_or(rest.len());
                     let value = &rest[..end];
-                    self.check_value(name, value, &values)
-                        .map_err(|why| LineMismatch::Hole {
-                            name: name.clone(),
-                            value: value.to_owned(),
-                            why,
-                        })?;
-                    values.insert(name.clone(), value.to_owned());
+                    let verdict = self.check_value(name, value, &reading.values);
+                    if verdict.is_ok() {
+                        reading.values.insert(name.clone(), value.to_owned());
+                    }
+                    reading.holes.push(HoleRead {
+                        name: name.clone(),
+                        value: value.to_owned(),
+                        verdict,
+                    });
                     rest = &rest[end..];
                 }
             }
             expected_from += segment_len(segment);
         }
-        if rest.is_empty() {
-            Ok(values)
-        } else {
-            Err(LineMismatch::Text {
+        if !rest.is_empty() {
+            reading.text_mismatch = Some(LineMismatch::Text {
                 expected_from,
                 live_from: live.len() - rest.len(),
-            })
+            });
         }
+        reading
+    }
+
+    /// The template with its holes filled from `live`, for showing Alice a diff: each template line
+    /// that has holes is matched, in order, with the next live line equal to it outside its holes,
+    /// and replaced by that line (its values read as they are, acceptable or not); a line with holes
+    /// that matches no live line keeps them as `{{name}}`. Also each hole, in order of first use,
+    /// with its live value and, when unacceptable or not found, why.
+    pub fn fill(&self, live: &str) -> FilledTemplate {
+        let live_lines: Vec<&str> = live.split('\n').collect();
+        let mut known = BTreeMap::new();
+        let mut readings: Vec<HoleValue> = Vec::new();
+        let mut text_lines = Vec::with_capacity(self.lines.len());
+        let mut next_live = 0;
+        for segments in &self.lines {
+            let has_holes = segments.iter().any(|s| matches!(s, Segment::Hole(_)));
+            let matched = has_holes
+                .then(|| {
+                    (next_live..live_lines.len()).find_map(|l| {
+                        let reading = self.read_line(segments, live_lines[l], &known);
+                        reading.text_mismatch.is_none().then_some((l, reading))
+                    })
+                })
+                .flatten();
+            let Some((l, reading)) = matched else {
+                text_lines.push(render(segments));
+                continue;
+            };
+            next_live = l + 1;
+            known = reading.values;
+            text_lines.push(live_lines[l].to_owned());
+            for hole in reading.holes {
+                let value = HoleValue {
+                    pattern: self.pattern_source(&hole.name),
+                    problem: hole.verdict.err(),
+                    value: Some(hole.value),
+                    name: hole.name,
+                };
+                match readings.iter_mut().find(|r| r.name == value.name) {
+                    Some(earlier) if earlier.problem.is_none() && value.problem.is_some() => {
+                        *earlier = value;
+                    }
+                    Some(_) => {}
+                    None => readings.push(value),
+                }
+            }
+        }
+        let rejected = self.rejected_values(live);
+        for name in self.holes_in_order() {
+            if readings.iter().any(|r| r.name == name) {
+                continue;
+            }
+            let (value, problem) = match rejected.iter().find(|(n, _, _)| *n == name) {
+                Some((_, value, why)) => (Some(value.clone()), why.clone()),
+                None => (
+                    None,
+                    "no live line equals the template's line holding it outside its holes"
+                        .to_owned(),
+                ),
+            };
+            readings.push(HoleValue {
+                pattern: self.pattern_source(&name),
+                name,
+                value,
+                problem: Some(problem),
+            });
+        }
+        FilledTemplate {
+            text: text_lines.join("\n"),
+            holes: readings,
+        }
+    }
+
+    /// The values [`Self::compare`] rejected, each with its hole and why.
+    fn rejected_values(&self, live: &str) -> Vec<(String, String, String)> {
+        match self.compare(live) {
+            Ok(_) => Vec::new(),
+            Err(differences) => differences.into_iter().filter_map(|d| d.rejected).collect(),
+        }
+    }
+
+    /// Every hole's name, in order of first use.
+    fn holes_in_order(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for segment in self.lines.iter().flatten() {
+            if let Segment::Hole(name) = segment
+                && !names.contains(name)
+            {
+                names.push(name.clone());
+            }
+        }
+        names
+    }
+
+    fn pattern_source(&self, name: &str) -> String {
+        self.patterns
+            .get(name)
+            .map(|p| p.source.clone())
+            .unwrap_or_default()
     }
 
     fn check_value(
@@ -268,6 +395,40 @@ impl CloudConfigTemplate {
     }
 }
 
+/// One line read against a template line: the values known after it, each hole read, and the first
+/// literal difference (the line is read no further).
+struct LineReading {
+    values: BTreeMap<String, String>,
+    holes: Vec<HoleRead>,
+    text_mismatch: Option<LineMismatch>,
+}
+
+/// One hole's value as read, and why it is not acceptable.
+struct HoleRead {
+    name: String,
+    value: String,
+    verdict: Result<(), String>,
+}
+
+/// The template with its holes filled from a live text ([`CloudConfigTemplate::fill`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilledTemplate {
+    pub text: String,
+    pub holes: Vec<HoleValue>,
+}
+
+/// One hole with the live value read for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HoleValue {
+    pub name: String,
+    /// Its pattern as Alice wrote it.
+    pub pattern: String,
+    /// The live value, when a live line holding it was found.
+    pub value: Option<String>,
+    /// Why the value is not acceptable, or why none was found; `None` when it is acceptable.
+    pub problem: Option<String>,
+}
+
 /// Why one line did not match.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum LineMismatch {
@@ -292,6 +453,8 @@ pub struct Difference {
     pub line: usize,
     /// What differs, with the expected and live text.
     pub description: String,
+    /// When the difference is a hole's unacceptable value: the hole, the value and why.
+    pub rejected: Option<(String, String, String)>,
 }
 
 impl Difference {
@@ -299,6 +462,7 @@ impl Difference {
         Self {
             line,
             description: format!("line {line}: not in the template: {}", excerpt(live)),
+            rejected: None,
         }
     }
 
@@ -309,15 +473,21 @@ impl Difference {
                 "line {line}: the template's line {} is missing",
                 excerpt(expected)
             ),
+            rejected: None,
         }
     }
 
     fn changed(line: usize, segments: &[Segment], live: &str, why: LineMismatch) -> Self {
+        let mut rejected = None;
         let description = match why {
-            LineMismatch::Hole { name, value, why } => format!(
-                "line {line}: the value {} of hole `{{{{{name}}}}}` is not accepted: {why}",
-                excerpt(&value)
-            ),
+            LineMismatch::Hole { name, value, why } => {
+                let text = format!(
+                    "line {line}: the value {} of hole `{{{{{name}}}}}` is not accepted: {why}",
+                    excerpt(&value)
+                );
+                rejected = Some((name, value, why));
+                text
+            }
             LineMismatch::Text {
                 expected_from,
                 live_from,
@@ -336,7 +506,11 @@ impl Difference {
                 text
             }
         };
-        Self { line, description }
+        Self {
+            line,
+            description,
+            rejected,
+        }
     }
 }
 
@@ -621,6 +795,55 @@ mod tests {
         assert!(t.compare("a 12b\n").is_err());
         let t = CloudConfigTemplate::parse("a {{x}}\n", &holes(&[("x", "ab|cd")])).unwrap();
         assert!(t.compare("a abd\n").is_err());
+    }
+
+    #[test]
+    fn fill_puts_live_values_in_matched_lines_and_keeps_holes_of_unmatched_ones() {
+        let filled = template()
+            .fill("#cloud-config\nruncmd:\n- run img@sha256:zz12 --address a.b:443\n- done\n");
+        assert_eq!(
+            filled.text,
+            "#cloud-config\nruncmd:\n- run img@sha256:zz12 --address a.b:443\n- done\n"
+        );
+        assert_eq!(filled.holes[0].name, "digest");
+        assert_eq!(filled.holes[0].value.as_deref(), Some("sha256:zz12"));
+        assert!(
+            filled.holes[0]
+                .problem
+                .as_deref()
+                .is_some_and(|p| p.contains("does not match the pattern `sha256:[0-9a-f]{4}`")),
+            "{filled:?}"
+        );
+        assert_eq!(filled.holes[1].value.as_deref(), Some("a.b:443"));
+        assert_eq!(filled.holes[1].problem, None);
+
+        let filled = template().fill(
+            "#cloud-config\nbootcmd: []\nruncmd:\n- run img:latest --address a.b:443\n- done\n",
+        );
+        assert_eq!(
+            filled.text,
+            "#cloud-config\nruncmd:\n- run img@{{digest}} --address {{address}}\n- done\n"
+        );
+        assert!(
+            filled
+                .holes
+                .iter()
+                .all(|h| h.value.is_none() && h.problem.is_some())
+        );
+    }
+
+    #[test]
+    fn fill_reports_the_value_compare_rejects_when_the_line_differs_elsewhere_too() {
+        let t = CloudConfigTemplate::parse(
+            "run {{repo}}@{{digest}} x\n",
+            &holes(&[("repo", "[a-z]+"), ("digest", "[0-9]+")]),
+        )
+        .unwrap();
+        let filled = t.fill("run repo:latest x\n");
+        assert_eq!(filled.text, "run {{repo}}@{{digest}} x\n");
+        assert_eq!(filled.holes[0].value.as_deref(), Some("repo:latest"));
+        assert!(filled.holes[0].problem.is_some());
+        assert_eq!(filled.holes[1].value, None);
     }
 
     #[test]

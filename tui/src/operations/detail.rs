@@ -6,6 +6,7 @@ use chrono::Utc;
 use tokendist_core::approval::Approval;
 
 use crate::error::ConsoleError;
+use crate::operations::cloud_config_view;
 use crate::operations::context::Context;
 use crate::operations::history::history;
 use crate::operations::model::{CloudConfigView, VmDetail};
@@ -63,14 +64,9 @@ pub async fn load_detail(ctx: &Context, vm: &VmRef) -> Result<VmDetail, ConsoleE
         .ok()
         .and_then(|i| i.metadata.get("user-data").cloned());
     let (approved_text, approved_text_problem) = approved_text(stored.as_ref());
-    // Wiring point: the integrator replaces the struct below with `CloudConfigView {
-    // approved_text_problem, ..cloud_config_view::build(live.as_deref(), &ctx.settings,
-    // approved_text) }` (the "view" helper's diff and holes); until then only `live` is filled.
-    let _ = approved_text;
     let cloud_config = CloudConfigView {
-        live,
         approved_text_problem,
-        ..CloudConfigView::default()
+        ..cloud_config_view::build(live.as_deref(), &ctx.settings, approved_text)
     };
     Ok(VmDetail {
         review,

@@ -3,14 +3,17 @@
 //! prompts, no clap types. What Alice sees is computed by the same functions the server enforces.
 //!
 //! - [`model`]: the data the operations return (rows, a VM's detail, plans and outcomes).
+//! - [`cloud_config_view`]: the Cloud-config tab's data (diffs against the filled template and the
+//!   approved text, hole values, flagged lines), from the same checks the server runs.
 //! - [`context`]: [`Context`], the opened store, settings, Google clients and receipt key.
 //! - [`target`]: [`VmRef`], which VM an operation is about.
-//! - [`list`]: every VM, sorted by need of attention; [`detail`]: one VM's detail (`show`);
-//!   [`history`]: its events, newest first.
+//! - [`list`](mod@list): every VM, sorted by need of attention; [`detail`]: one VM's detail
+//!   (`show`); [`history`](mod@history): its events, newest first.
 //! - [`approval`]: plan and commit an approval; [`revocation`]: plan and commit a revocation;
-//!   [`seal`]: one secret sealed to a VM's vTPM.
+//!   [`seal`](mod@seal): one secret sealed to a VM's vTPM.
 
 pub mod approval;
+pub mod cloud_config_view;
 pub mod context;
 pub mod detail;
 pub mod history;
