@@ -171,6 +171,15 @@ impl Session {
         }
     }
 
+    /// The process id of the command (to signal it).
+    pub fn pid(&self) -> u32 {
+        let output = self.tmux(&["display-message", "-p", "-t", SESSION, "#{pane_pid}"]);
+        let text = String::from_utf8_lossy(&output.stdout);
+        text.trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("tmux gave no pane pid: {text:?}"))
+    }
+
     fn socket(&self) -> PathBuf {
         self.dir.path().join("tmux.sock")
     }

@@ -1,6 +1,6 @@
 //! The full-screen console against gcpsim and a SQLite store, twice: without a terminal (the pure
 //! update function and the real effects runner: filter, select, approve, confirm, revoke), and as
-//! the real `tokendist console` in tmux (`send-keys`, `capture-pane`: filter, approve, quit, SIGTERM).
+//! the real `tokendist console` in tmux (`testkit::tmux`: filter, approve, quit, SIGTERM).
 //! Each ends with signed records in the store.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -14,6 +14,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use support::{Console, GOOD_VM, GOOD_VM_ID};
 use tokendist_core::approval::verify;
 use tokendist_core::keys::ed25519_public_from_pem;
+use tokendist_testkit::tmux::Session;
 use tokendist_tui::console::effects::{EffectFiles, Effects};
 use tokendist_tui::console::event::Event;
 use tokendist_tui::console::keymap::Keymap;
@@ -166,93 +167,53 @@ async fn without_a_terminal_update_and_the_effects_runner_approve_then_revoke() 
     verify(&revoked, &[alice]).unwrap();
 }
 
-/// A tmux server of its own (its socket named after the test's directory), killed on drop.
-struct Tmux {
-    socket: String,
+/// How long a screen may take (the first detail calls gcpsim; the machine may be busy).
+const SCREEN: Duration = Duration::from_secs(60);
+
+/// `tokendist console` with `args`, against the console's store, settings and gcpsim, at 160×48.
+fn console_session(console: &Console, args: &[String]) -> Session {
+    let mut command = vec![
+        env!("CARGO_BIN_EXE_tokendist").to_owned(),
+        "console".to_owned(),
+    ];
+    command.extend(args.iter().cloned());
+    let mut builder = Session::builder(&command)
+        .size(160, 48)
+        .env("TOKENDIST_STORE", console.store_url())
+        .env("TOKENDIST_SETTINGS", console.arg("settings.toml"))
+        .env("TOKENDIST_GCP_ANONYMOUS", "true")
+        .env("TERM", "xterm-256color")
+        .env("RUST_LOG", "tokendist_tui=debug");
+    if let Some(sim) = &console.sim {
+        builder = builder
+            .env("TOKENDIST_COMPUTE_ENDPOINT", sim.api_url())
+            .env("TOKENDIST_LOGGING_ENDPOINT", sim.api_url());
+    }
+    builder.start()
 }
 
-impl Tmux {
-    fn run(&self, args: &[&str]) -> std::process::Output {
-        Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .unwrap()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "console"];
-        args.extend(keys);
-        assert!(self.run(&args).status.success());
-    }
-
-    fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "console"]).stdout)
-            .into_owned()
-    }
-
-    /// Waits until the screen shows `text` (at most 60 s: the first detail calls gcpsim).
-    fn wait_for(&self, text: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let screen = self.screen();
-            if screen.contains(text) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no {text:?} on screen:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
+/// Waits until the console's process has exited (gone, or a zombie tmux has not reaped yet);
+/// returns its exit status when tmux knows it.
+fn exited(session: &Session, pid: u32, why: &str) -> Option<i32> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let ended = match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Err(_) => true,
+            Ok(stat) => stat
+                .rsplit(')')
+                .next()
+                .is_some_and(|rest| rest.trim_start().starts_with('Z')),
+        };
+        if ended {
+            return session.exit_status();
         }
+        assert!(
+            Instant::now() < deadline,
+            "{why} did not end the console; the screen:\n{}",
+            session.capture()
+        );
+        std::thread::sleep(Duration::from_millis(100));
     }
-
-    fn session_alive(&self) -> bool {
-        self.run(&["has-session", "-t", "console"]).status.success()
-    }
-
-    /// Starts `command` in a 160×48 session named `console`.
-    fn start(&self, dir: &str, command: &str) {
-        let started = self.run(&[
-            "new-session",
-            "-d",
-            "-s",
-            "console",
-            "-x",
-            "160",
-            "-y",
-            "48",
-            "-c",
-            dir,
-            command,
-        ]);
-        assert!(started.status.success(), "{started:?}");
-    }
-
-    /// Waits until the session's process has ended.
-    fn wait_gone(&self, why: &str) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while self.session_alive() {
-            assert!(Instant::now() < deadline, "{why} did not end the console");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.run(&["kill-server"]);
-    }
-}
-
-/// `VAR=value` words for the console's environment, shell-quoted.
-fn quoted(words: &[String]) -> String {
-    words
-        .iter()
-        .map(|w| format!("'{}'", w.replace('\'', "'\\''")))
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -263,51 +224,32 @@ async fn alice_approves_the_good_vm_in_the_console_and_quits() {
         .upsert_pending(&support::pending_attempt(GOOD_VM_ID, GOOD_VM))
         .await
         .unwrap();
-    let sim = console.sim.as_ref().unwrap();
-    let mut words = vec![
-        "env".to_owned(),
-        format!("TOKENDIST_STORE={}", console.store_url()),
-        format!("TOKENDIST_SETTINGS={}", console.arg("settings.toml")),
-        "TOKENDIST_GCP_ANONYMOUS=true".to_owned(),
-        format!("TOKENDIST_COMPUTE_ENDPOINT={}", sim.api_url()),
-        format!("TOKENDIST_LOGGING_ENDPOINT={}", sim.api_url()),
-        "TERM=xterm-256color".to_owned(),
-        env!("CARGO_BIN_EXE_tokendist").to_owned(),
-        "console".to_owned(),
-    ];
-    words.extend(
-        [
-            ("--key", "alice.key"),
-            ("--server-key", "server/secrets.pub"),
-            ("--secrets", "secrets.json"),
-            ("--log-file", "console.log"),
-        ]
-        .iter()
-        .flat_map(|(flag, file)| [(*flag).to_owned(), console.arg(file)]),
-    );
-    let tmux = Tmux {
-        socket: format!(
-            "tokendist-test-{}",
-            console.dir.path().file_name().unwrap().to_string_lossy()
-        ),
-    };
-    let dir = console.arg("");
-    tmux.start(&dir, &quoted(&words));
+    let args: Vec<String> = [
+        ("--key", "alice.key"),
+        ("--server-key", "server/secrets.pub"),
+        ("--secrets", "secrets.json"),
+        ("--log-file", "console.log"),
+    ]
+    .iter()
+    .flat_map(|(flag, file)| [(*flag).to_owned(), console.arg(file)])
+    .collect();
+    let tmux = console_session(&console, &args);
+    let wait = |text: &str| tmux.wait_for(text, SCREEN).unwrap();
 
-    tmux.wait_for(GOOD_VM);
-    tmux.keys(&["/"]);
-    tmux.keys(&["-l", GOOD_VM]);
-    tmux.keys(&["Enter"]);
-    tmux.wait_for("Checks ");
-    tmux.keys(&["a"]);
-    tmux.wait_for("What will be signed");
+    wait(GOOD_VM);
+    tmux.send_text("/");
+    tmux.send_text(GOOD_VM);
+    tmux.send_keys(&["Enter"]);
+    wait("Checks ");
+    tmux.send_text("a");
+    wait("What will be signed");
     // Buttons → secrets file → require TPM: off (no vTPM in this test), then on to the expiry.
-    tmux.keys(&["Tab", "Tab", "Space", "Tab"]);
-    tmux.wait_for("encrypted to the token server");
-    let screen = tmux.wait_for("▸No");
+    tmux.send_keys(&["Tab", "Tab", "Space", "Tab"]);
+    wait("encrypted to the token server");
+    let screen = wait("▸No");
     assert!(!screen.contains("check(s) fail"), "{screen}");
-    tmux.keys(&["Enter", "y"]);
-    let screen = tmux.wait_for(&format!("Approved {GOOD_VM}"));
+    tmux.send_keys(&["Enter", "y"]);
+    let screen = wait(&format!("Approved {GOOD_VM}"));
     assert!(screen.contains("revision 1"), "{screen}");
 
     let alice =
@@ -317,8 +259,9 @@ async fn alice_approves_the_good_vm_in_the_console_and_quits() {
     verify(&approval, &[alice]).unwrap();
     assert_eq!(approval.secrets.len(), 2);
 
-    tmux.keys(&["q"]);
-    tmux.wait_gone("q");
+    let pid = tmux.pid();
+    tmux.send_text("q");
+    assert!(matches!(exited(&tmux, pid, "q"), None | Some(0)));
     let log = std::fs::read_to_string(console.path("console.log")).unwrap();
     assert!(log.contains("console started"), "{log}");
     // The first frame's time is logged (how it is measured with 10,000 VMs).
@@ -328,18 +271,15 @@ async fn alice_approves_the_good_vm_in_the_console_and_quits() {
     );
 
     // SIGTERM ends it too (the loop's signal arm; the guard restores the terminal).
-    tmux.start(&dir, &quoted(&words));
-    tmux.wait_for("Approved (1)");
-    let pid = String::from_utf8_lossy(
-        &tmux
-            .run(&["display-message", "-p", "-t", "console", "#{pane_pid}"])
-            .stdout,
-    )
-    .trim()
-    .to_owned();
-    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let tmux = console_session(&console, &args);
+    tmux.wait_for("Approved (1)", SCREEN).unwrap();
+    let pid = tmux.pid();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
     assert!(killed.success());
-    tmux.wait_gone("SIGTERM");
+    assert!(matches!(exited(&tmux, pid, "SIGTERM"), None | Some(0)));
     let log = std::fs::read_to_string(console.path("console.log")).unwrap();
     assert!(log.contains("stopped by a signal"), "{log}");
 }
@@ -360,37 +300,18 @@ async fn ten_thousand_vms_first_frame_keys_and_memory() {
             .await
             .unwrap();
     }
-    let tmux = Tmux {
-        socket: format!(
-            "tokendist-measure-{}",
-            console.dir.path().file_name().unwrap().to_string_lossy()
-        ),
-    };
-    let words = vec![
-        "env".to_owned(),
-        format!("TOKENDIST_STORE={}", console.store_url()),
-        "RUST_LOG=tokendist_tui=debug".to_owned(),
-        "TERM=xterm-256color".to_owned(),
-        env!("CARGO_BIN_EXE_tokendist").to_owned(),
-        "console".to_owned(),
-        "--log-file".to_owned(),
-        console.arg("console.log"),
-    ];
-    tmux.start(&console.arg(""), &quoted(&words));
-    tmux.wait_for("VMs (10000)");
+    let tmux = console_session(
+        &console,
+        &["--log-file".to_owned(), console.arg("console.log")],
+    );
+    tmux.wait_for("VMs (10000)", SCREEN).unwrap();
     let started = Instant::now();
     for _ in 0..50 {
-        tmux.keys(&["PageDown"]);
+        tmux.send_keys(&["PageDown"]);
     }
-    tmux.wait_for("vm-09");
+    tmux.wait_for("vm-09", SCREEN).unwrap();
     println!("50 × PageDown shown after {:?}", started.elapsed());
-    let pid = String::from_utf8_lossy(
-        &tmux
-            .run(&["display-message", "-p", "-t", "console", "#{pane_pid}"])
-            .stdout,
-    )
-    .trim()
-    .to_owned();
+    let pid = tmux.pid();
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     for line in status
         .lines()
@@ -398,8 +319,8 @@ async fn ten_thousand_vms_first_frame_keys_and_memory() {
     {
         println!("{line}");
     }
-    tmux.keys(&["q"]);
-    tmux.wait_gone("q");
+    tmux.send_text("q");
+    exited(&tmux, pid, "q");
     let log = std::fs::read_to_string(console.path("console.log")).unwrap();
     for line in log.lines().filter(|l| l.contains("first frame")) {
         println!("{line}");
