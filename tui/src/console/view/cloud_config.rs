@@ -30,26 +30,27 @@ pub fn lines(detail: &VmDetail, width: usize, theme: Theme) -> Vec<Line<'static>
     if !view.flagged.is_empty() {
         out.push(Line::styled(
             format!(
-                "✘ {} line(s) break a check (marked ✘ below)",
+                "✘ {} line(s) break {} check(s) (marked ✘ below)",
+                flags.len(),
                 view.flagged.len()
             ),
             theme.danger(),
         ));
     }
     match &view.against_template {
-        Some(diff) => out.extend(diff_lines(diff, &flags, theme)),
+        Some(diff) => out.extend(diff_lines(diff, &flags, width, theme)),
         None => {
             out.push(heading(
                 "No trusted template configured: the live user-data as it is",
                 theme,
             ));
-            out.extend(live_lines(view, &flags, theme));
+            out.extend(live_lines(view, &flags, width, theme));
         }
     }
     out.extend(holes(view, width, theme));
     out.push(Line::default());
     match (&view.against_approved, &view.approved_text_problem) {
-        (Some(diff), _) => out.extend(diff_lines(diff, &flags, theme)),
+        (Some(diff), _) => out.extend(diff_lines(diff, &flags, width, theme)),
         (None, Some(problem)) => out.push(Line::styled(
             format!("✘ no diff against the approved text: {}", safe(problem)),
             theme.danger(),
@@ -90,6 +91,7 @@ fn shown(diff: &TextDiff, flags: &BTreeMap<usize, Vec<&FlaggedLine>>) -> Vec<boo
 fn diff_lines(
     diff: &TextDiff,
     flags: &BTreeMap<usize, Vec<&FlaggedLine>>,
+    width: usize,
     theme: Theme,
 ) -> Vec<Line<'static>> {
     let changed = diff.lines.iter().filter(|l| l.tag != DiffTag::Same).count();
@@ -110,7 +112,7 @@ fn diff_lines(
         }
         out.push(diff_line(line, theme));
         if let Some(flagged) = line.new_line.and_then(|n| flags.get(&n)) {
-            out.push(flag_note(flagged, theme));
+            out.extend(flag_notes(flagged, width, theme));
         }
     }
     if folded > 0 {
@@ -142,18 +144,30 @@ fn diff_line(line: &DiffLine, theme: Theme) -> Line<'static> {
     ])
 }
 
-/// The line under a flagged line: the checks it breaks (on its own line, so it is never cut off).
-fn flag_note(flagged: &[&FlaggedLine], theme: Theme) -> Line<'static> {
-    let text: Vec<String> = flagged
-        .iter()
-        .map(|f| format!("{}: {}", safe(&f.check), safe(&f.why)))
-        .collect();
-    Line::styled(format!("          ✘ {}", text.join("; ")), theme.flagged())
+/// The lines under a flagged line: each check it breaks and why, wrapped to `width` (never cut off).
+fn flag_notes(flagged: &[&FlaggedLine], width: usize, theme: Theme) -> Vec<Line<'static>> {
+    let indent = "          ";
+    let mut out = Vec::new();
+    for flag in flagged {
+        let text = format!("✘ {}: {}", safe(&flag.check), safe(&flag.why));
+        for (i, part) in wrap(&text, width.saturating_sub(indent.len() + 2))
+            .into_iter()
+            .enumerate()
+        {
+            let pad = if i == 0 { "" } else { "  " };
+            out.push(Line::styled(
+                format!("{indent}{pad}{part}"),
+                theme.flagged(),
+            ));
+        }
+    }
+    out
 }
 
 fn live_lines(
     view: &CloudConfigView,
     flags: &BTreeMap<usize, Vec<&FlaggedLine>>,
+    width: usize,
     theme: Theme,
 ) -> Vec<Line<'static>> {
     let Some(live) = &view.live else {
@@ -166,7 +180,7 @@ fn live_lines(
             Span::raw(safe(text)),
         ]));
         if let Some(flagged) = flags.get(&n) {
-            out.push(flag_note(flagged, theme));
+            out.extend(flag_notes(flagged, width, theme));
         }
     }
     out
@@ -233,7 +247,7 @@ mod tests {
         let keep = shown(&diff, &flags);
         let kept: Vec<usize> = (1..=40).filter(|n| keep[n - 1]).collect();
         assert_eq!(kept, [1, 2, 3, 4, 5, 17, 18, 19, 20, 21, 22, 23]);
-        let text: Vec<String> = diff_lines(&diff, &flags, Theme::new(false))
+        let text: Vec<String> = diff_lines(&diff, &flags, 80, Theme::new(false))
             .iter()
             .map(ToString::to_string)
             .collect();
