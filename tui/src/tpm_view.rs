@@ -6,11 +6,14 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
 use ed25519_dalek::VerifyingKey;
 use serde::Serialize;
 use tokendist_core::approval::Approval;
 use tokendist_core::evidence::{Fetched, ShieldedIdentity};
+use tokendist_core::tpm::attest::{ClockInfo, TpmsAttest};
 use tokendist_core::tpm::{check_ak_template, ek_matches_pem};
 use tokendist_store::AttestationRecord;
 
@@ -53,12 +56,24 @@ pub struct QuoteView {
     pub quoted_at: DateTime<Utc>,
     pub verified: bool,
     pub pcr_hash_alg: u16,
+    /// The session nonce the quote covered, hex.
+    pub nonce: String,
+    /// The TPM's reset and restart counters from the quote's clock info (null when the record
+    /// holds no quote bytes or they do not decode).
+    pub reset_count: Option<u32>,
+    pub restart_count: Option<u32>,
     /// Whether the record is the token server's: `"verified"` (its receipt key signed it and the
     /// quote verifies again), `"refused"` (see `record_problem`) or `"not_checked"` (no
     /// `--server-receipt-key`).
     pub record_signature: &'static str,
     /// Why the record is refused.
     pub record_problem: Option<String>,
+}
+
+/// The clock info of a stored quote (`TPMS_ATTEST`, base64), when it decodes.
+fn quote_clock(attest_base64: &str) -> Option<ClockInfo> {
+    let bytes = STANDARD.decode(attest_base64).ok()?;
+    TpmsAttest::unmarshal(&bytes).ok().map(|a| a.clock_info)
 }
 
 /// How one PCR of the policy compares with the last quote.
@@ -185,10 +200,14 @@ impl TpmView {
                     Some(Ok(_)) => ("verified", None),
                     Some(Err(e)) => ("refused", Some(e.to_string())),
                 };
+                let clock = quote_clock(&r.quote_attest);
                 QuoteView {
                     quoted_at: r.quoted_at,
                     verified: r.verified,
                     pcr_hash_alg: r.pcr_hash_alg,
+                    nonce: r.nonce.clone(),
+                    reset_count: clock.map(|c| c.reset_count),
+                    restart_count: clock.map(|c| c.restart_count),
                     record_signature,
                     record_problem,
                 }
@@ -263,6 +282,14 @@ impl TpmView {
                     (_, Some(problem)) => format!("✘ refused: {problem}"),
                     _ => "– not checked (pass --server-receipt-key to verify it)".to_owned(),
                 };
+                let counter = |c: Option<u32>| c.map_or_else(|| "-".to_owned(), |c| c.to_string());
+                let _ = writeln!(
+                    out,
+                    "  quote nonce        {}; reset/restart counters {} / {}",
+                    q.nonce,
+                    counter(q.reset_count),
+                    counter(q.restart_count)
+                );
                 let _ = writeln!(out, "  quote record       {record}");
             }
             None => {

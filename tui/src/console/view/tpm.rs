@@ -79,6 +79,17 @@ pub fn lines(detail: &VmDetail, width: usize, theme: Theme) -> Vec<Line<'static>
                 }
                 _ => Span::styled("– not checked (no --server-receipt-key)", theme.muted()),
             };
+            out.push(field("nonce", safe(&q.nonce), theme));
+            let counter = |c: Option<u32>| c.map_or_else(|| "–".to_owned(), |c| c.to_string());
+            out.push(field(
+                "counters",
+                format!(
+                    "reset {}, restart {}",
+                    counter(q.reset_count),
+                    counter(q.restart_count)
+                ),
+                theme,
+            ));
             out.push(field_spans("quote record", vec![record], theme));
         }
         None => out.push(field_spans(
