@@ -7,6 +7,8 @@ use super::model::{ApprovalInputs, VmTarget};
 pub enum Command {
     /// Re-read the list from the store → `Event::ListLoaded`.
     RefreshList,
+    /// Re-read the shown VM's History from the store (cheap: no Google call) → `Event::HistoryLoaded`.
+    LoadHistory(String),
     /// Gather the VM's detail (store + Google) → `Event::DetailLoaded`; supersedes an earlier load.
     LoadDetail(VmTarget),
     /// Compute what an approval would sign → `Event::ApprovalPlanned` with the same generation.

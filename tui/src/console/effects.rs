@@ -70,6 +70,17 @@ impl Effects {
                     let _ = events.send(Event::ListLoaded(result));
                 });
             }
+            Command::LoadHistory(instance_id) => {
+                tokio::spawn(async move {
+                    let result = operations::history(&*ctx.store, &instance_id)
+                        .await
+                        .map_err(|e| Failure::from_console_error(&e));
+                    let _ = events.send(Event::HistoryLoaded {
+                        instance_id,
+                        result,
+                    });
+                });
+            }
             Command::LoadDetail(target) => {
                 if let Some(previous) = self.detail.take() {
                     previous.abort();

@@ -7,7 +7,7 @@ use crossterm::event::{KeyEvent, MouseEvent};
 
 use super::failure::Failure;
 use super::model::PlanSummary;
-use crate::operations::model::{VmDetail, VmList};
+use crate::operations::model::{HistoryEntry, VmDetail, VmList};
 
 #[derive(Debug, Clone)]
 pub enum Event {
@@ -21,6 +21,11 @@ pub enum Event {
     DetailLoaded {
         instance_id: String,
         result: Result<Box<VmDetail>, Failure>,
+    },
+    /// The shown VM's History, re-read on the periodic refresh (releases and denials since).
+    HistoryLoaded {
+        instance_id: String,
+        result: Result<Vec<HistoryEntry>, Failure>,
     },
     ApprovalPlanned {
         generation: u64,

@@ -44,6 +44,13 @@ pub fn update(model: &mut Model, event: Event) -> Vec<Command> {
             on_detail(model, &instance_id, result);
             Vec::new()
         }
+        Event::HistoryLoaded {
+            instance_id,
+            result,
+        } => {
+            on_history(model, &instance_id, result);
+            Vec::new()
+        }
         Event::ApprovalPlanned { generation, result } => {
             dialogs::on_plan(model, generation, result);
             Vec::new()
@@ -81,7 +88,31 @@ fn on_tick(model: &mut Model, now: chrono::DateTime<chrono::Utc>) -> Vec<Command
 fn refresh(model: &mut Model) -> Vec<Command> {
     model.list.loading = true;
     model.refreshed_at = Some(model.now);
-    vec![Command::RefreshList]
+    let mut commands = vec![Command::RefreshList];
+    // A release or denial changes no list row: the shown History is re-read from the store.
+    if let (Some(id), Some(_)) = (&model.detail.instance_id, &model.detail.detail) {
+        commands.push(Command::LoadHistory(id.clone()));
+    }
+    commands
+}
+
+/// Replaces the shown detail's History; a result for another VM, or a failure (the next refresh
+/// tries again, the detail keeps what it showed), changes nothing.
+fn on_history(
+    model: &mut Model,
+    instance_id: &str,
+    result: Result<Vec<crate::operations::model::HistoryEntry>, Failure>,
+) {
+    if model.detail.instance_id.as_deref() != Some(instance_id) {
+        return;
+    }
+    let (Some(detail), Ok(history)) = (model.detail.detail.as_mut(), result) else {
+        return;
+    };
+    if detail.history != history {
+        detail.history = history;
+        model.detail.generation = model.detail.generation.wrapping_add(1);
+    }
 }
 
 fn on_list(

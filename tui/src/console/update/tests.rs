@@ -91,6 +91,57 @@ fn the_first_tick_refreshes_and_later_ticks_wait_for_the_period() {
 }
 
 #[test]
+fn the_periodic_refresh_rereads_the_shown_history_and_only_the_shown_vm_takes_it() {
+    let mut model = loaded();
+    arrive(&mut model, "tokenclient-tampered", "1001", true);
+    let later = at(4) + chrono::Duration::seconds(10);
+    let commands = update(&mut model, Event::Tick(later));
+    assert_eq!(
+        commands,
+        [Command::RefreshList, Command::LoadHistory("1001".into())]
+    );
+    let generation = model.detail.generation;
+    let released = crate::operations::model::HistoryEntry {
+        time: later,
+        actor: "server".into(),
+        what: crate::operations::model::HistoryKind::Released {
+            receipt_id: Some("r-1".into()),
+            secrets: 2,
+        },
+    };
+    // Another VM's history (the selection moved on meanwhile) is dropped.
+    update(
+        &mut model,
+        Event::HistoryLoaded {
+            instance_id: "1002".into(),
+            result: Ok(vec![released.clone()]),
+        },
+    );
+    let shown = |m: &Model| m.detail.detail.as_ref().unwrap().history.clone();
+    assert!(!shown(&model).contains(&released));
+    // A failure keeps what was shown.
+    let before = shown(&model);
+    update(
+        &mut model,
+        Event::HistoryLoaded {
+            instance_id: "1001".into(),
+            result: Err(Failure::new(FailureKind::StoreDown, "down")),
+        },
+    );
+    assert_eq!(shown(&model), before);
+    // The shown VM's history replaces the old one, and the tab's cached lines are rebuilt.
+    update(
+        &mut model,
+        Event::HistoryLoaded {
+            instance_id: "1001".into(),
+            result: Ok(vec![released.clone()]),
+        },
+    );
+    assert_eq!(shown(&model), [released]);
+    assert_ne!(model.detail.generation, generation);
+}
+
+#[test]
 fn the_first_list_selects_the_vm_most_in_need_of_attention_and_loads_it() {
     let mut model = model();
     let commands = update(&mut model, Event::ListLoaded(Ok(demo_list())));
