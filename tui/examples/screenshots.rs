@@ -177,7 +177,9 @@ async fn main() {
     console.apply(Event::Tick(Utc::now()));
     // The tampered VM needs attention most: it is selected first.
     console
-        .settle("the tampered VM's detail", |m| m.selected_detail().is_some())
+        .settle("the tampered VM's detail", |m| {
+            m.selected_detail().is_some()
+        })
         .await;
     console.shoot(&out, "1-list-and-overview");
     console.keys("2");
@@ -200,9 +202,10 @@ async fn main() {
     console.shoot(&out, "5-good-vm-overview");
     console.keys("a");
     console
-        .settle("the secrets files", |m| {
-            matches!(&m.dialog, Some(Dialog::Approve(d)) if !d.secrets_choices.is_empty())
-        })
+        .settle(
+            "the secrets files",
+            |m| matches!(&m.dialog, Some(Dialog::Approve(d)) if !d.secrets_choices.is_empty()),
+        )
         .await;
     // The secrets file, then seal to the token server: this VM never attested (no swtpm here).
     console.key(KeyCode::Right);

@@ -29,5 +29,6 @@ pub mod theme;
 pub mod update;
 pub mod view;
 
-#[cfg(test)]
-pub(crate) mod fixtures;
+/// Plain-data models for the unit tests and the `console_timings` example (feature `fixtures`).
+#[cfg(any(test, feature = "fixtures"))]
+pub mod fixtures;
