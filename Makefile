@@ -30,6 +30,7 @@ build:
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy -p tokendist-tui --all-targets --features fixtures -- -D warnings
 
 fmt:
 	$(CARGO) fmt --all

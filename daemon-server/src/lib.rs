@@ -27,6 +27,7 @@ pub mod metrics;
 pub mod prove;
 pub mod rate_limit;
 pub mod release;
+pub mod review_cache;
 pub mod serve;
 pub mod service;
 pub mod sessions;

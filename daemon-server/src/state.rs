@@ -14,6 +14,7 @@ use crate::config::{EnforcementConfig, ServerConfig};
 use crate::key_files::KeyMaterial;
 use crate::metrics::Metrics;
 use crate::rate_limit::{RateLimit, RateLimiter};
+use crate::review_cache::ReviewCache;
 
 /// Settings and keys in force; replaced as a whole on reload.
 #[derive(Debug, Clone)]
@@ -76,6 +77,8 @@ pub struct ServerState {
     pub attestation_limiter: Arc<RateLimiter>,
     /// `BeginSession` buckets, separate from the attestation steps'.
     pub session_limiter: Arc<RateLimiter>,
+    /// The last review of each unapproved VM (its retries within a minute reuse it).
+    pub unapproved_reviews: Arc<ReviewCache>,
     live: Arc<RwLock<Arc<LiveSettings>>>,
 }
 
@@ -96,6 +99,7 @@ impl ServerState {
             metrics,
             attestation_limiter: Arc::new(RateLimiter::new()),
             session_limiter: Arc::new(RateLimiter::new()),
+            unapproved_reviews: Arc::new(ReviewCache::default()),
             live: Arc::new(RwLock::new(Arc::new(live))),
         }
     }

@@ -42,8 +42,29 @@ fn skip_template_check(review: &mut [CheckResult]) {
 }
 
 /// The review checks of an unapproved caller (approval checks skipped), or none when Google could
-/// not be read in time: an outage must not look like tampering.
+/// not be read in time: an outage must not look like tampering. A review made less than a minute
+/// ago for the same VM is reused ([`crate::review_cache`]): retries do not spend Google's quota.
 pub async fn review(
+    state: &ServerState,
+    live: &LiveSettings,
+    claims: &IdentityClaims,
+    peer: Option<&PeerInfo>,
+    session: &SessionRecord,
+) -> Vec<CheckResult> {
+    let instance_id = &claims.compute_engine.instance_id;
+    if let Some(recent) = state.unapproved_reviews.recent(instance_id, state.now()) {
+        return recent;
+    }
+    let checks = fresh_review(state, live, claims, peer, session).await;
+    if !checks.is_empty() {
+        state
+            .unapproved_reviews
+            .keep(instance_id, state.now(), checks.clone());
+    }
+    checks
+}
+
+async fn fresh_review(
     state: &ServerState,
     live: &LiveSettings,
     claims: &IdentityClaims,
@@ -67,6 +88,11 @@ pub async fn review(
     let Ok(instance) = &evidence.instance else {
         return Vec::new();
     };
+    // Any other read that failed (an outage, a quota) would show as failed checks: record
+    // `approval.state` alone rather than a review that blames the VM for Google.
+    if evidence.boot_disk.is_err() || evidence.project.is_err() || evidence.audit_log.is_err() {
+        return Vec::new();
+    }
     let mut review = review_instance(instance, &live.policy);
     if !server_reads_the_template(live) {
         skip_template_check(&mut review);

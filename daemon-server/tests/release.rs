@@ -94,7 +94,8 @@ async fn unknown_vm_is_denied_pending_approval_and_its_attempts_are_counted() {
     let server = world.server("server").await;
     let mut client = world.client(server.addr).await;
 
-    for _ in 0..2 {
+    let mut reviews = Vec::new();
+    for attempt in 0..2 {
         let status = assert_denied(
             world.release(&mut client, TAMPERED_VM).await,
             Code::PermissionDenied,
@@ -102,7 +103,33 @@ async fn unknown_vm_is_denied_pending_approval_and_its_attempts_are_counted() {
         );
         let denial = tokendist_proto::denial_of(&status).unwrap();
         assert!(denial.pending_approval);
+        reviews.push(
+            world
+                .store
+                .get_pending(TAMPERED_VM_ID)
+                .await
+                .unwrap()
+                .unwrap(),
+        );
+        if attempt == 0 {
+            // Logging goes down: the retry within a minute reuses the review made on the first
+            // attempt instead of asking Google again (one evidence collection per VM per minute).
+            world
+                .sim
+                .handle()
+                .inject_fault(FaultSpec {
+                    api: Api::Logging,
+                    status: Some(503),
+                    count: None,
+                    rate: None,
+                    latency_ms: None,
+                })
+                .unwrap();
+        }
     }
+    assert_eq!(reviews[0].failed_checks, reviews[1].failed_checks);
+    assert_eq!(reviews[0].checks_evaluated, reviews[1].checks_evaluated);
+    world.sim.handle().clear_faults(Some(Api::Logging));
     let pending = world.store.list_pending().await.unwrap();
     assert_eq!(pending.len(), 1, "{pending:?}");
     assert_eq!(pending[0].instance_id, TAMPERED_VM_ID);
@@ -124,6 +151,41 @@ async fn unknown_vm_is_denied_pending_approval_and_its_attempts_are_counted() {
         evaluated as usize > recorded.len(),
         "{evaluated} {recorded:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unapproved_vm_reviewed_while_logging_is_down_is_not_blamed_for_the_outage() {
+    let world = World::start().await;
+    let server = world.server("server").await;
+    let mut client = world.client(server.addr).await;
+    world
+        .sim
+        .handle()
+        .inject_fault(FaultSpec {
+            api: Api::Logging,
+            status: Some(503),
+            count: None,
+            rate: None,
+            latency_ms: None,
+        })
+        .unwrap();
+    assert_denied(
+        world.release(&mut client, TAMPERED_VM).await,
+        Code::PermissionDenied,
+        &["approval.state"],
+    );
+    let pending = world
+        .store
+        .get_pending(TAMPERED_VM_ID)
+        .await
+        .unwrap()
+        .unwrap();
+    let recorded: Vec<&str> = pending
+        .failed_checks
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    assert_eq!(recorded, ["approval.state"], "{:?}", pending.failed_checks);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
