@@ -30,7 +30,13 @@ use tokendist_tui::console::view::draw;
 use tokendist_tui::operations::model::{DiffLine, DiffTag};
 use tokendist_tui::operations::{Context, ContextOptions};
 
-const VMS: usize = 10_000;
+/// How many VMs (10,000 unless `CONSOLE_TIMINGS_VMS` says otherwise, e.g. 10 for a baseline).
+fn vms() -> usize {
+    std::env::var("CONSOLE_TIMINGS_VMS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(10_000)
+}
 
 fn press(model: &mut Model, c: char) {
     update(
@@ -47,10 +53,11 @@ fn in_process() {
     let mut model = Model::new(Keymap::default(), false, at(4));
     model.theme = theme;
     update(&mut model, Event::Resize(width, height));
-    update(&mut model, Event::ListLoaded(Ok(many(VMS))));
+    update(&mut model, Event::ListLoaded(Ok(many(vms()))));
     terminal.draw(|f| draw(f, &model, theme)).unwrap();
     println!(
-        "in-process, 160x48: first frame with {VMS} VMs: {:?}",
+        "in-process, 160x48: first frame with {} VMs: {:?}",
+        vms(),
         started.elapsed()
     );
 
@@ -131,7 +138,7 @@ async fn real_binary() {
     })
     .await
     .unwrap();
-    for i in 0..VMS {
+    for i in 0..vms() {
         let attempt = PendingAttempt {
             instance_id: format!("{}", 7_000_000_000u64 + i as u64),
             project: "bob-project".into(),
@@ -177,27 +184,38 @@ async fn real_binary() {
         .env("RUST_LOG", "tokendist_tui=debug")
         .env("TERM", "xterm-256color")
         .start();
-    tmux.wait_for(&format!("VMs ({VMS})"), Duration::from_secs(60))
+    tmux.wait_for(&format!("VMs ({})", vms()), Duration::from_secs(60))
         .unwrap();
     let started = Instant::now();
     for _ in 0..50 {
         tmux.send_keys(&["PageDown"]);
     }
     tmux.send_keys(&["End"]);
-    tmux.wait_for("vm-09999", Duration::from_secs(60)).unwrap();
-    println!("real binary, 160x48, {VMS} pending VMs in SQLite:");
+    // Newest first: the last row is the first VM recorded.
+    tmux.wait_for(
+        "▸bob-project/us-central1-a/vm-00000",
+        Duration::from_secs(60),
+    )
+    .unwrap();
+    println!("real binary, 160x48, {} pending VMs in SQLite:", vms());
     println!(
         "  50 × PageDown and End shown after {:?}",
         started.elapsed()
     );
-    let status =
-        std::fs::read_to_string(format!("/proc/{}/status", tmux.pid())).unwrap_or_default();
-    for line in status
-        .lines()
-        .filter(|l| l.starts_with("VmHWM") || l.starts_with("VmRSS"))
-    {
-        println!("  {line}");
-    }
+    let memory = |when: &str| {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", tmux.pid())).unwrap_or_default();
+        for line in status
+            .lines()
+            .filter(|l| l.starts_with("VmHWM") || l.starts_with("VmRSS"))
+        {
+            println!("  {when}: {line}");
+        }
+    };
+    memory("after paging");
+    // The list is re-read from the store every few seconds: memory must stay flat.
+    std::thread::sleep(Duration::from_secs(30));
+    memory("after 30 s of refreshes");
     tmux.send_text("q");
     std::thread::sleep(Duration::from_millis(500));
     let log = std::fs::read_to_string(&log).unwrap();

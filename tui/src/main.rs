@@ -67,6 +67,9 @@ fn main() -> ExitCode {
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        // Store calls run on blocking threads, each with its own allocator arena: a few threads keep
+        // the console's memory flat when it re-reads a large list every few seconds.
+        .max_blocking_threads(2)
         .enable_all()
         .build()
     {
