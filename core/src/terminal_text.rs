@@ -18,6 +18,12 @@ pub fn printable_line(text: &str) -> Cow<'_, str> {
     escape(text, |_| false)
 }
 
+/// Whether `text` holds a character that must not reach a terminal as it is (control or bidi
+/// override), newlines and tabs included.
+pub fn needs_escape(text: &str) -> bool {
+    text.chars().any(is_unsafe)
+}
+
 /// Whether `c` must not reach a terminal as it is.
 fn is_unsafe(c: char) -> bool {
     c.is_control()

@@ -24,9 +24,11 @@ pub mod text;
 pub mod tpm;
 
 use ratatui::Frame;
+use ratatui::buffer::Buffer;
 use ratatui::layout::{Alignment, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Clear, Paragraph, Wrap};
+use tokendist_core::terminal_text::needs_escape;
 
 use super::layout::{Areas, MIN_SIZE};
 use super::model::{Dialog, Model};
@@ -36,6 +38,22 @@ pub use detail::line_count as detail_line_count;
 
 /// Draws the whole screen.
 pub fn draw(frame: &mut Frame<'_>, model: &Model, theme: Theme) {
+    draw_screen(frame, model, theme);
+    scrub(frame.buffer_mut());
+}
+
+/// The last line of defence behind each view's escaping: no control or bidi-override character
+/// (from a VM name, a cloud-config line, an audit principal, ...) reaches the terminal; such a
+/// cell is drawn as U+FFFD.
+fn scrub(buffer: &mut Buffer) {
+    for cell in &mut buffer.content {
+        if needs_escape(cell.symbol()) {
+            cell.set_symbol("\u{fffd}");
+        }
+    }
+}
+
+fn draw_screen(frame: &mut Frame<'_>, model: &Model, theme: Theme) {
     let area = frame.area();
     if area.width < MIN_SIZE.0 || area.height < MIN_SIZE.1 {
         too_small(frame, area, theme);

@@ -295,3 +295,59 @@ fn the_status_line_colours_follow_the_tone() {
     let (x, y) = find(&colour, "store down");
     assert_eq!(colour.backend().buffer()[(x, y)].fg, Color::Red);
 }
+
+/// Bob's text with escape sequences, carriage returns and bidi overrides, everywhere it can appear:
+/// the VM's name, its cloud-config lines, its audit principal, the status line. Every tab renders
+/// without one control or bidi-override character reaching the terminal.
+#[test]
+fn hostile_text_never_reaches_the_terminal_as_control_characters() {
+    let hostile = "evil\x1b[2J\r\u{9b}31m\u{202e}txt.exe\x07";
+    let mut list = demo_list();
+    list.rows[0].name = hostile.into();
+    let mut detail = detail(hostile, "1001", true);
+    if let Some(diff) = detail.cloud_config.against_template.as_mut() {
+        for line in &mut diff.lines {
+            line.text.push_str(hostile);
+        }
+    }
+    if let Ok(timeline) = detail.review.timeline.as_mut() {
+        for event in timeline {
+            event.principal = Some(hostile.into());
+            event.request_summary = hostile.into();
+        }
+    }
+    let mut model = base(false, (160, 48));
+    update(&mut model, Event::ListLoaded(Ok(list)));
+    update(
+        &mut model,
+        Event::DetailLoaded {
+            instance_id: "1001".into(),
+            result: Ok(Box::new(detail)),
+        },
+    );
+    model.set_status(Tone::Error, hostile);
+    for tab in ["1", "2", "3", "4", "5", "6"] {
+        press(&mut model, tab);
+        let terminal = render(&model, 160, 48, Theme::new(true));
+        for cell in &terminal.backend().buffer().content {
+            assert!(
+                !tokendist_core::terminal_text::needs_escape(cell.symbol()),
+                "tab {tab}: {:?} reached the terminal",
+                cell.symbol()
+            );
+        }
+    }
+}
+
+/// Behind the views' own escaping: a control or bidi-override symbol put straight into a cell is
+/// drawn as U+FFFD.
+#[test]
+fn the_last_pass_replaces_any_control_symbol_left_in_a_cell() {
+    let mut buffer = ratatui::buffer::Buffer::empty(ratatui::layout::Rect::new(0, 0, 3, 1));
+    buffer[(0, 0)].set_symbol("\u{202e}");
+    buffer[(1, 0)].set_symbol("\x1b");
+    buffer[(2, 0)].set_symbol("a");
+    super::scrub(&mut buffer);
+    let symbols: Vec<&str> = buffer.content.iter().map(|c| c.symbol()).collect();
+    assert_eq!(symbols, ["\u{fffd}", "\u{fffd}", "a"]);
+}
