@@ -71,7 +71,12 @@ pub async fn get_token(
                 "no approval for this instance; waiting for review",
             )];
             let mut recorded = checks.clone();
-            recorded.extend(unapproved::review(state, &live, claims, peer, &session).await);
+            let caller = unapproved::Caller {
+                claims,
+                peer,
+                session: &session,
+            };
+            recorded.extend(unapproved::review(state, &live, caller).await);
             record_denial(state, claims, peer, &recorded, None).await;
             return Err(ServiceError::Denied {
                 checks,

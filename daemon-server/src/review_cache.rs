@@ -17,9 +17,12 @@ pub const REVIEW_STANDS_FOR: chrono::Duration = chrono::Duration::seconds(60);
 /// At most this many VMs' reviews are kept.
 pub const MAX_REVIEWS: usize = 10_000;
 
+/// One VM's review and when it was made.
+type Review = (DateTime<Utc>, Vec<CheckResult>);
+
 #[derive(Debug, Default)]
 pub struct ReviewCache {
-    reviews: Mutex<HashMap<String, (DateTime<Utc>, Vec<CheckResult>)>>,
+    reviews: Mutex<HashMap<String, Review>>,
 }
 
 impl ReviewCache {

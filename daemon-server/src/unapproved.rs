@@ -41,21 +41,27 @@ fn skip_template_check(review: &mut [CheckResult]) {
     }
 }
 
+/// The unapproved caller: its verified identity, its connection and its attested session.
+#[derive(Debug, Clone, Copy)]
+pub struct Caller<'a> {
+    pub claims: &'a IdentityClaims,
+    pub peer: Option<&'a PeerInfo>,
+    pub session: &'a SessionRecord,
+}
+
 /// The review checks of an unapproved caller (approval checks skipped), or none when Google could
 /// not be read in time: an outage must not look like tampering. A review made less than a minute
 /// ago for the same VM is reused ([`crate::review_cache`]): retries do not spend Google's quota.
 pub async fn review(
     state: &ServerState,
     live: &LiveSettings,
-    claims: &IdentityClaims,
-    peer: Option<&PeerInfo>,
-    session: &SessionRecord,
+    caller: Caller<'_>,
 ) -> Vec<CheckResult> {
-    let instance_id = &claims.compute_engine.instance_id;
+    let instance_id = &caller.claims.compute_engine.instance_id;
     if let Some(recent) = state.unapproved_reviews.recent(instance_id, state.now()) {
         return recent;
     }
-    let checks = fresh_review(state, live, claims, peer, session).await;
+    let checks = fresh_review(state, live, caller).await;
     if !checks.is_empty() {
         state
             .unapproved_reviews
@@ -67,10 +73,13 @@ pub async fn review(
 async fn fresh_review(
     state: &ServerState,
     live: &LiveSettings,
-    claims: &IdentityClaims,
-    peer: Option<&PeerInfo>,
-    session: &SessionRecord,
+    caller: Caller<'_>,
 ) -> Vec<CheckResult> {
+    let Caller {
+        claims,
+        peer,
+        session,
+    } = caller;
     let gce = &claims.compute_engine;
     let collect = state
         .collector

@@ -114,17 +114,7 @@ async fn unknown_vm_is_denied_pending_approval_and_its_attempts_are_counted() {
         if attempt == 0 {
             // Logging goes down: the retry within a minute reuses the review made on the first
             // attempt instead of asking Google again (one evidence collection per VM per minute).
-            world
-                .sim
-                .handle()
-                .inject_fault(FaultSpec {
-                    api: Api::Logging,
-                    status: Some(503),
-                    count: None,
-                    rate: None,
-                    latency_ms: None,
-                })
-                .unwrap();
+            logging_down(&world);
         }
     }
     assert_eq!(reviews[0].failed_checks, reviews[1].failed_checks);
@@ -158,17 +148,7 @@ async fn an_unapproved_vm_reviewed_while_logging_is_down_is_not_blamed_for_the_o
     let world = World::start().await;
     let server = world.server("server").await;
     let mut client = world.client(server.addr).await;
-    world
-        .sim
-        .handle()
-        .inject_fault(FaultSpec {
-            api: Api::Logging,
-            status: Some(503),
-            count: None,
-            rate: None,
-            latency_ms: None,
-        })
-        .unwrap();
+    logging_down(&world);
     assert_denied(
         world.release(&mut client, TAMPERED_VM).await,
         Code::PermissionDenied,
@@ -220,6 +200,21 @@ async fn an_unapproved_vm_that_passes_its_review_is_recorded_with_approval_state
         .collect();
     assert_eq!(recorded, ["approval.state"], "{:?}", pending.failed_checks);
     assert!(pending.checks_evaluated.unwrap() > 10, "{pending:?}");
+}
+
+/// Cloud Logging answers 503 to every call until the fault is cleared.
+fn logging_down(world: &World) {
+    world
+        .sim
+        .handle()
+        .inject_fault(FaultSpec {
+            api: Api::Logging,
+            status: Some(503),
+            count: None,
+            rate: None,
+            latency_ms: None,
+        })
+        .unwrap();
 }
 
 /// A world with the good VM approved (as it is, with sample secrets) and a server running.

@@ -90,18 +90,9 @@ async fn alice_approves_the_good_vm_in_the_console_and_its_client_receives_every
     let outcome = wait(&tmux, &format!("Approved {GOOD_VM}"));
     assert!(outcome.contains("revision 1"), "{outcome}");
 
-    let delivered = format!(
-        "STATUS=secrets delivered: {}",
-        world.secrets.by_name().len()
-    );
     client
-        .daemon
-        .wait_for(&delivered, POLL_INTERVAL + DEADLINE)
+        .assert_receives(&world.secrets, POLL_INTERVAL + DEADLINE)
         .await;
-    for (name, value) in world.secrets.by_name() {
-        let received = std::fs::read(client.secrets_dir.join(name)).unwrap();
-        assert_eq!(received, value, "{name} differs from secrets.json");
-    }
 
     // History (tab 6) shows the release with its receipt once the console refreshes.
     tmux.send_text("6");

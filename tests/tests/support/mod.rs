@@ -126,6 +126,19 @@ pub struct Client {
     pub socket: PathBuf,
 }
 
+impl Client {
+    /// Waits (at most `within`) until the client reports every secret of `secrets` delivered, then
+    /// checks each file on the VM is byte-identical to secrets.json.
+    pub async fn assert_receives(&self, secrets: &Secrets, within: Duration) {
+        let expected = format!("STATUS=secrets delivered: {}", secrets.by_name().len());
+        self.daemon.wait_for(&expected, within).await;
+        for (name, value) in secrets.by_name() {
+            let received = std::fs::read(self.secrets_dir.join(name)).unwrap();
+            assert_eq!(received, value, "{name} differs from secrets.json");
+        }
+    }
+}
+
 /// Everything one end-to-end test runs.
 pub struct World {
     pub dir: tempfile::TempDir,
