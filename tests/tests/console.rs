@@ -1,7 +1,7 @@
 //! End-to-end through the full-screen console: the real `tokendist console` in tmux (keys in with
 //! `send-keys`, the screen out with `capture-pane`) approves the demo's good VM while its real
 //! `tokenclient` waits pending, and the client receives every secret byte-identical; History then
-//! shows the release with its receipt.
+//! shows the release with its receipt; revoking it in the console takes the secrets away again.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
@@ -56,10 +56,15 @@ fn wait(tmux: &Session, text: &str) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn alice_approves_the_good_vm_in_the_console_and_its_client_receives_every_secret() {
+async fn alice_approves_then_revokes_the_good_vm_in_the_console_and_its_client_follows() {
     let world = World::start().await;
     let client = world
-        .client("tokenclient", GOOD_VM, world.vm_tpm.as_ref(), &[])
+        .client(
+            "tokenclient",
+            GOOD_VM,
+            world.vm_tpm.as_ref(),
+            &["--reattest-interval", "1s"],
+        )
         .await;
     client
         .daemon
@@ -98,6 +103,30 @@ async fn alice_approves_the_good_vm_in_the_console_and_its_client_receives_every
     tmux.send_text("6");
     let history = wait(&tmux, "released ");
     assert!(history.contains("receipt"), "{history}");
+
+    // Alice revokes it in the console (the VM's name typed exactly, and a reason): the server denies
+    // the VM's next request and its client removes the secrets.
+    tmux.send_keys(&["Escape"]);
+    tmux.send_text("x");
+    wait(&tmux, "Revoke");
+    tmux.send_text(GOOD_VM);
+    tmux.send_keys(&["Tab"]);
+    tmux.send_text("decommissioned in the console test");
+    tmux.send_keys(&["Enter"]);
+    let outcome = wait(&tmux, &format!("Revoked {GOOD_VM}"));
+    assert!(outcome.contains("revision 2"), "{outcome}");
+    let denied = client.daemon.wait_for("STATUS=denied", DEADLINE).await;
+    assert!(denied.contains("approval.state"), "{denied}");
+    client
+        .daemon
+        .wait_for("STATUS=secrets removed", DEADLINE)
+        .await;
+    for name in world.secrets.by_name().keys() {
+        assert!(
+            !client.secrets_dir.join(name).exists(),
+            "{name} still on disk"
+        );
+    }
     tmux.send_text("q");
     world.assert_logs_free_of_secrets();
 }
