@@ -127,11 +127,7 @@ async fn unknown_vm_is_denied_pending_approval_and_its_attempts_are_counted() {
     assert_eq!(pending[0].attempts, 2);
     assert_eq!(pending[0].peer_address.as_deref(), Some("127.0.0.1"));
     // The caller learns only approval.state; the pending record keeps the review Alice needs.
-    let recorded: Vec<&str> = pending[0]
-        .failed_checks
-        .iter()
-        .map(|c| c.name.as_str())
-        .collect();
+    let recorded = failed_names(&pending[0]);
     assert_eq!(recorded[0], "approval.state", "{recorded:?}");
     for tampered in ["instance.metadata", "auditlog.clean"] {
         assert!(recorded.contains(&tampered), "{tampered}: {recorded:?}");
@@ -160,11 +156,7 @@ async fn an_unapproved_vm_reviewed_while_logging_is_down_is_not_blamed_for_the_o
         .await
         .unwrap()
         .unwrap();
-    let recorded: Vec<&str> = pending
-        .failed_checks
-        .iter()
-        .map(|c| c.name.as_str())
-        .collect();
+    let recorded = failed_names(&pending);
     assert_eq!(recorded, ["approval.state"], "{:?}", pending.failed_checks);
 }
 
@@ -193,13 +185,18 @@ async fn an_unapproved_vm_that_passes_its_review_is_recorded_with_approval_state
         &["approval.state"],
     );
     let pending = world.store.get_pending(GOOD_VM_ID).await.unwrap().unwrap();
-    let recorded: Vec<&str> = pending
+    let recorded = failed_names(&pending);
+    assert_eq!(recorded, ["approval.state"], "{:?}", pending.failed_checks);
+    assert!(pending.checks_evaluated.unwrap() > 10, "{pending:?}");
+}
+
+/// The names of the checks a pending record holds as failed, in order.
+fn failed_names(pending: &tokendist_store::PendingRecord) -> Vec<&str> {
+    pending
         .failed_checks
         .iter()
         .map(|c| c.name.as_str())
-        .collect();
-    assert_eq!(recorded, ["approval.state"], "{:?}", pending.failed_checks);
-    assert!(pending.checks_evaluated.unwrap() > 10, "{pending:?}");
+        .collect()
 }
 
 /// Cloud Logging answers 503 to every call until the fault is cleared.

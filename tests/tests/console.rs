@@ -58,18 +58,7 @@ fn wait(tmux: &Session, text: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alice_approves_then_revokes_the_good_vm_in_the_console_and_its_client_follows() {
     let world = World::start().await;
-    let client = world
-        .client(
-            "tokenclient",
-            GOOD_VM,
-            world.vm_tpm.as_ref(),
-            &["--reattest-interval", "1s"],
-        )
-        .await;
-    client
-        .daemon
-        .wait_for("STATUS=pending approval", DEADLINE)
-        .await;
+    let client = world.pending_good_vm().await;
 
     let tmux = console(&world);
     wait(&tmux, GOOD_VM);

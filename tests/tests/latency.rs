@@ -16,18 +16,7 @@ const ATTEMPT_SLACK: Duration = Duration::from_secs(10);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn approval_to_secrets_on_disk_p50_over_20_runs_and_client_rss_while_pending() {
     let world = World::start().await;
-    let client = world
-        .client(
-            "tokenclient",
-            GOOD_VM,
-            world.vm_tpm.as_ref(),
-            &["--reattest-interval", "1s"],
-        )
-        .await;
-    client
-        .daemon
-        .wait_for("STATUS=pending approval", DEADLINE)
-        .await;
+    let client = world.pending_good_vm().await;
     let rss_pending = client.daemon.rss_kib();
 
     let key = world.path("alice.key").display().to_string();

@@ -88,18 +88,7 @@ async fn pending_vm_is_listed_with_its_failed_checks_then_receives_every_secret_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tampering_with_the_vm_denies_the_next_attempt_and_removes_the_secrets() {
     let world = World::start().await;
-    let client = world
-        .client(
-            "tokenclient",
-            GOOD_VM,
-            world.vm_tpm.as_ref(),
-            &["--reattest-interval", "1s"],
-        )
-        .await;
-    client
-        .daemon
-        .wait_for("STATUS=pending approval", DEADLINE)
-        .await;
+    let client = world.pending_good_vm().await;
     approve_and_receive(&world, &client).await;
 
     world.gcloud(&[
@@ -145,18 +134,7 @@ async fn tampering_with_the_vm_denies_the_next_attempt_and_removes_the_secrets()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revocation_is_seen_by_re_attestation_which_removes_the_secrets() {
     let world = World::start().await;
-    let client = world
-        .client(
-            "tokenclient",
-            GOOD_VM,
-            world.vm_tpm.as_ref(),
-            &["--reattest-interval", "1s"],
-        )
-        .await;
-    client
-        .daemon
-        .wait_for("STATUS=pending approval", DEADLINE)
-        .await;
+    let client = world.pending_good_vm().await;
     approve_and_receive(&world, &client).await;
 
     let key = world.path("alice.key").display().to_string();

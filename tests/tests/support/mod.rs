@@ -386,6 +386,23 @@ socket = "{socket}"
         }
     }
 
+    /// The good VM's client (re-attesting every second), once it waits pending approval.
+    pub async fn pending_good_vm(&self) -> Client {
+        let client = self
+            .client(
+                "tokenclient",
+                GOOD_VM,
+                self.vm_tpm.as_ref(),
+                &["--reattest-interval", "1s"],
+            )
+            .await;
+        client
+            .daemon
+            .wait_for("STATUS=pending approval", DEADLINE)
+            .await;
+        client
+    }
+
     /// Runs `tokendist ARGS` against this world's store and gcpsim.
     pub async fn tokendist(&self, args: &[&str]) -> Run {
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
