@@ -137,6 +137,21 @@ impl Client {
             assert_eq!(received, value, "{name} differs from secrets.json");
         }
     }
+
+    /// Waits until the client is denied on `check` and has removed every secret of `secrets`.
+    pub async fn assert_revoked(&self, secrets: &Secrets, check: &str) {
+        let denied = self.daemon.wait_for("STATUS=denied", DEADLINE).await;
+        assert!(denied.contains(check), "{denied}");
+        self.daemon
+            .wait_for("STATUS=secrets removed", DEADLINE)
+            .await;
+        for name in secrets.by_name().keys() {
+            assert!(
+                !self.secrets_dir.join(name).exists(),
+                "{name} still on disk"
+            );
+        }
+    }
 }
 
 /// Everything one end-to-end test runs.
