@@ -12,6 +12,8 @@
 //!   ([`gcpsim::GcpsimProcess`]), and the real `gcloud` CLI against it.
 //! - [`process`]: a workspace binary (tokenserver, tokenclient, gcpsim) as a child process: logs in
 //!   files, systemd notifications on a NOTIFY_SOCKET, bounded waits, killed on drop.
+//! - [`doc_examples`]: the runnable examples of a Markdown document (`docs/operations.md`) and the
+//!   matcher of their documented output.
 //! - [`denial`]: `assert_denied`, the exact failed-check list of a refused gRPC call.
 //! - [`ports`]: [`closed_port`], a loopback port that refuses connections and stays reserved.
 //! - [`raster`]: SVG rasterized to PNG with resvg in DejaVu Sans Mono (`make screenshots`).
@@ -21,6 +23,7 @@
 
 pub mod demo;
 pub mod denial;
+pub mod doc_examples;
 pub mod firestore;
 pub mod gcpsim;
 pub mod ports;
