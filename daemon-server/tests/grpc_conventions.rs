@@ -42,9 +42,10 @@ async fn missing_and_non_bearer_credentials_are_named_as_such() {
         assert!(status.details().is_empty(), "{header}: {status:?}");
     }
 
-    // A token that is a token but not Google's still fails its signature.
+    // A Bearer token that is not Google's still fails its signature (verified before the session
+    // it names is read).
     assert_denied(
-        get_token(&mut client, "a.b.c", "").await,
+        get_token(&mut client, "a.b.c", "0123456789abcdef0123456789abcdef").await,
         Code::Unauthenticated,
         &["identity.signature"],
     );
