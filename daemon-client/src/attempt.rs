@@ -415,9 +415,6 @@ mod tests {
         let error = AttemptError::rpc("GetToken", status);
         assert!(error.is_refusal());
         assert!(error.failed_checks().is_empty());
-        assert!(
-            error.to_string().contains("identity.fresh"),
-            "{error}"
-        );
+        assert!(error.to_string().contains("identity.fresh"), "{error}");
     }
 }

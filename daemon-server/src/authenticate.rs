@@ -56,7 +56,10 @@ pub fn bearer_token(metadata: &tonic::metadata::MetadataMap) -> Result<String, S
         .ok_or_else(not_bearer)?
         .trim();
     if token.is_empty() {
-        return Err(refused(checks::IDENTITY_TOKEN_MISSING, "empty bearer token"));
+        return Err(refused(
+            checks::IDENTITY_TOKEN_MISSING,
+            "empty bearer token",
+        ));
     }
     if token.len() > MAX_TOKEN_LEN {
         return Err(refused(checks::IDENTITY_SIGNATURE, "bearer token too long"));
@@ -172,7 +175,10 @@ mod tests {
             "abc.def.ghi"
         );
         let cases = [
-            ("Basic YWxpY2U6aHVudGVyMg==", checks::IDENTITY_TOKEN_NOT_BEARER),
+            (
+                "Basic YWxpY2U6aHVudGVyMg==",
+                checks::IDENTITY_TOKEN_NOT_BEARER,
+            ),
             ("abc", checks::IDENTITY_TOKEN_NOT_BEARER),
             ("Bearer", checks::IDENTITY_TOKEN_NOT_BEARER),
             ("Bearer ", checks::IDENTITY_TOKEN_MISSING),

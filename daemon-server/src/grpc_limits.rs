@@ -142,11 +142,7 @@ mod tests {
     #[tokio::test]
     async fn the_decoders_out_of_range_becomes_resource_exhausted_with_its_message() {
         let message = "Error, decoded message length too large: found 10485760 bytes, the limit is: 4194304 bytes";
-        let status = answer(
-            tonic::Status::out_of_range(message),
-            http::Request::new(()),
-        )
-        .await;
+        let status = answer(tonic::Status::out_of_range(message), http::Request::new(())).await;
         assert_eq!(status.code(), tonic::Code::ResourceExhausted);
         assert_eq!(status.message(), message);
     }

@@ -14,11 +14,11 @@ use tokendist_store::StoreOptions;
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::config::{ConfigSources, ServerConfig};
-use crate::{grpc_limits, key_files};
 use crate::metrics::Metrics;
 use crate::service::TokenServiceImpl;
 use crate::state::{LiveSettings, ServerState};
 use crate::tls::{self, TlsReloader};
+use crate::{grpc_limits, key_files};
 
 /// Why the server stopped or never started. `is_config` errors exit 78.
 #[derive(Debug, thiserror::Error)]

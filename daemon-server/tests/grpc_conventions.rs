@@ -7,10 +7,10 @@
 
 mod support;
 
+use support::GOOD_VM;
 use support::approvals::{approve, sample_secrets};
 use support::client::{assert_denied, get_token, with_token};
 use support::world::World;
-use support::GOOD_VM;
 use tokendist_proto::v1 as pb;
 use tonic::Code;
 

@@ -100,10 +100,7 @@ mod tests {
     #[test]
     fn only_permission_denied_is_read_and_a_bare_denial_is_not_taken_for_one() {
         let bare = sample().encode_to_vec();
-        for code in [
-            tonic::Code::PermissionDenied,
-            tonic::Code::Unauthenticated,
-        ] {
+        for code in [tonic::Code::PermissionDenied, tonic::Code::Unauthenticated] {
             let status = tonic::Status::with_details(code, "denied", bare.clone().into());
             assert_eq!(denial_of(&status), None, "{code:?}");
         }

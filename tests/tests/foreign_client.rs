@@ -19,7 +19,10 @@ const VENV_DEADLINE: Duration = Duration::from_secs(120);
 const CLIENT_DEADLINE: Duration = Duration::from_secs(60);
 
 fn repository() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().into()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .into()
 }
 
 /// Runs `program ARGS` to completion within `deadline`; panics with its output unless it exits 0.
@@ -48,12 +51,7 @@ async fn run(program: &Path, args: &[String], deadline: Duration) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_python_grpcio_client_reads_health_denials_and_limits_in_grpc_conventions() {
-    let python = run(
-        &repository().join("scripts/pyvenv"),
-        &[],
-        VENV_DEADLINE,
-    )
-    .await;
+    let python = run(&repository().join("scripts/pyvenv"), &[], VENV_DEADLINE).await;
     let python = PathBuf::from(python.trim());
     let world = World::start().await;
     let pki = world.path("pki");
@@ -80,6 +78,7 @@ async fn a_python_grpcio_client_reads_health_denials_and_limits_in_grpc_conventi
     let stdout = run(&python, &args, CLIENT_DEADLINE).await;
     let report: serde_json::Value = serde_json::from_str(&stdout)
         .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", world.server.log_text()));
+    eprintln!("the Python client's report: {report}");
 
     assert_eq!(
         report["health"],
@@ -119,8 +118,17 @@ async fn a_python_grpcio_client_reads_health_denials_and_limits_in_grpc_conventi
         );
     }
 
-    for case in ["oversized", "metadata"] {
-        assert_eq!(report[case]["code"], "RESOURCE_EXHAUSTED", "{case}: {report}");
+    // Both answered by the server (grpcio sends them: no client-side limit refused them).
+    for (case, said) in [
+        ("oversized", "the limit is: 4194304 bytes"),
+        ("metadata", "the limit is 65536 bytes"),
+    ] {
+        assert_eq!(
+            report[case]["code"], "RESOURCE_EXHAUSTED",
+            "{case}: {report}"
+        );
         assert_eq!(report[case]["has_details"], false, "{case}: {report}");
+        let message = report[case]["message"].as_str().unwrap_or_default();
+        assert!(message.ends_with(said), "{case}: {report}");
     }
 }
