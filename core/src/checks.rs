@@ -6,6 +6,11 @@ pub const IDENTITY_CLAIMS: &str = "identity.claims";
 pub const IDENTITY_FRESH: &str = "identity.fresh";
 pub const IDENTITY_INSTANCE: &str = "identity.instance";
 pub const IDENTITY_SERVICE_ACCOUNT: &str = "identity.service_account";
+/// The request carries no `authorization` metadata, or an empty bearer token (checked before any
+/// token is verified; the caller is told UNAUTHENTICATED, not a policy denial).
+pub const IDENTITY_TOKEN_MISSING: &str = "identity.token_missing";
+/// The `authorization` metadata is not `Bearer <token>` (another scheme, or not ASCII).
+pub const IDENTITY_TOKEN_NOT_BEARER: &str = "identity.token_not_bearer";
 pub const APPROVAL_SIGNATURE: &str = "approval.signature";
 pub const APPROVAL_STATE: &str = "approval.state";
 pub const INSTANCE_USER_DATA: &str = "instance.user_data";
@@ -28,6 +33,10 @@ pub const NETWORK_CLIENT_CERT: &str = "network.client_cert";
 pub const TPM_EK: &str = "tpm.ek";
 pub const TPM_AK: &str = "tpm.ak";
 pub const TPM_QUOTE: &str = "tpm.quote";
+
+/// The checks the server runs on a request's `authorization` metadata before it verifies the token
+/// (then [`IDENTITY_SIGNATURE`], [`IDENTITY_CLAIMS`] and [`IDENTITY_FRESH`]).
+pub const CREDENTIAL_CHECKS: [&str; 2] = [IDENTITY_TOKEN_MISSING, IDENTITY_TOKEN_NOT_BEARER];
 
 /// The checks `policy::evaluate` runs on every release, in the order it reports them.
 pub const RELEASE_CHECKS: [&str; 22] = [

@@ -52,7 +52,8 @@ pub enum AttemptError {
         rpc: &'static str,
         code: Code,
         message: String,
-        /// The failed check names the server sent (PERMISSION_DENIED / UNAUTHENTICATED).
+        /// The failed check names the server sent (PERMISSION_DENIED; UNAUTHENTICATED names its
+        /// one failed `identity.*` check in `message` only).
         failed_checks: Vec<String>,
         pending_approval: bool,
     },
@@ -383,7 +384,6 @@ mod tests {
 
     #[test]
     fn denial_details_become_failed_check_names() {
-        use prost::Message;
         let denial = pb::Denial {
             checks: vec![
                 pb::CheckResult {
@@ -399,11 +399,7 @@ mod tests {
             ],
             pending_approval: false,
         };
-        let status = tonic::Status::with_details(
-            Code::PermissionDenied,
-            "denied",
-            denial.encode_to_vec().into(),
-        );
+        let status = tokendist_proto::denial_status("denied", &denial);
         let error = AttemptError::rpc("GetToken", status);
         assert_eq!(
             error.failed_checks(),
@@ -411,5 +407,14 @@ mod tests {
         );
         assert!(error.is_refusal());
         assert!(!error.is_pending_approval());
+    }
+
+    #[test]
+    fn an_unauthenticated_refusal_has_no_check_names_but_keeps_its_message() {
+        let status = tonic::Status::unauthenticated("identity token refused (identity.fresh)");
+        let error = AttemptError::rpc("GetToken", status);
+        assert!(error.is_refusal());
+        assert!(error.failed_checks().is_empty());
+        assert!(error.to_string().contains("identity.fresh"), "{error}");
     }
 }

@@ -351,7 +351,12 @@ impl Client {
             notifier.status(&format!("pending approval: checks {checks} failed"));
         } else if error.is_refusal() {
             tracing::warn!(checks = %checks, error = %message, "the token server refused this VM");
-            notifier.status(&format!("denied: checks {checks} failed"));
+            if checks.is_empty() {
+                // UNAUTHENTICATED: the message names the failed identity check.
+                notifier.status(&format!("denied: {message}"));
+            } else {
+                notifier.status(&format!("denied: checks {checks} failed"));
+            }
         } else {
             tracing::warn!(error = %message, "attempt failed; retrying");
             notifier.status(&format!("retrying: {message}"));

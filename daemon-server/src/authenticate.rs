@@ -27,30 +27,42 @@ use crate::status::{Dependency, ServiceError};
 /// Longest bearer token accepted (Google's identity tokens are about 1 KiB).
 const MAX_TOKEN_LEN: usize = 16 * 1024;
 
-fn refused(reason: &str) -> ServiceError {
+fn refused(check: &str, reason: &str) -> ServiceError {
     ServiceError::Unauthenticated {
-        check: CheckResult::fail(checks::IDENTITY_SIGNATURE, reason),
+        check: CheckResult::fail(check, reason),
     }
 }
 
-/// The bearer token of a request.
+/// The bearer token of a request: no `authorization` metadata (or an empty token) fails
+/// `identity.token_missing`, another scheme `identity.token_not_bearer`, a token longer than any
+/// Google identity token `identity.signature` (it cannot verify).
 pub fn bearer_token(metadata: &tonic::metadata::MetadataMap) -> Result<String, ServiceError> {
     let value = metadata.get("authorization").ok_or_else(|| {
-        refused("no authorization metadata; send `authorization: Bearer <identity token>`")
+        refused(
+            checks::IDENTITY_TOKEN_MISSING,
+            "no authorization metadata; send `authorization: Bearer <identity token>`",
+        )
     })?;
-    let text = value
-        .to_str()
-        .map_err(|_| refused("authorization metadata is not ASCII"))?;
+    let not_bearer = || {
+        refused(
+            checks::IDENTITY_TOKEN_NOT_BEARER,
+            "authorization metadata is not a Bearer token",
+        )
+    };
+    let text = value.to_str().map_err(|_| not_bearer())?;
     let token = text
         .strip_prefix("Bearer ")
         .or_else(|| text.strip_prefix("bearer "))
-        .ok_or_else(|| refused("authorization metadata is not a Bearer token"))?
+        .ok_or_else(not_bearer)?
         .trim();
     if token.is_empty() {
-        return Err(refused("empty bearer token"));
+        return Err(refused(
+            checks::IDENTITY_TOKEN_MISSING,
+            "empty bearer token",
+        ));
     }
     if token.len() > MAX_TOKEN_LEN {
-        return Err(refused("bearer token too long"));
+        return Err(refused(checks::IDENTITY_SIGNATURE, "bearer token too long"));
     }
     Ok(token.to_string())
 }
@@ -149,20 +161,53 @@ mod tests {
         map
     }
 
+    fn refused_check(result: Result<String, ServiceError>) -> String {
+        match result {
+            Err(ServiceError::Unauthenticated { check }) => check.name,
+            other => panic!("expected UNAUTHENTICATED, got {other:?}"),
+        }
+    }
+
     #[test]
-    fn bearer_token_is_extracted_and_malformed_headers_are_refused() {
+    fn bearer_token_is_extracted_and_malformed_headers_are_refused_by_name() {
         assert_eq!(
             bearer_token(&metadata("Bearer abc.def.ghi")).unwrap(),
             "abc.def.ghi"
         );
-        for bad in ["Basic abc", "Bearer ", "abc"] {
-            let err = bearer_token(&metadata(bad)).unwrap_err();
-            assert!(
-                matches!(&err, ServiceError::Unauthenticated { check } if check.name == checks::IDENTITY_SIGNATURE),
-                "{bad}: {err}"
-            );
+        let cases = [
+            (
+                "Basic YWxpY2U6aHVudGVyMg==",
+                checks::IDENTITY_TOKEN_NOT_BEARER,
+            ),
+            ("abc", checks::IDENTITY_TOKEN_NOT_BEARER),
+            ("Bearer", checks::IDENTITY_TOKEN_NOT_BEARER),
+            ("Bearer ", checks::IDENTITY_TOKEN_MISSING),
+            ("Bearer    ", checks::IDENTITY_TOKEN_MISSING),
+        ];
+        for (bad, check) in cases {
+            assert_eq!(refused_check(bearer_token(&metadata(bad))), check, "{bad}");
         }
-        assert!(bearer_token(&tonic::metadata::MetadataMap::new()).is_err());
+        assert_eq!(
+            refused_check(bearer_token(&tonic::metadata::MetadataMap::new())),
+            checks::IDENTITY_TOKEN_MISSING
+        );
+        let mut not_ascii = tonic::metadata::MetadataMap::new();
+        not_ascii.insert(
+            "authorization",
+            tonic::metadata::MetadataValue::try_from("Bearer \u{e9}t\u{e9}".as_bytes()).unwrap(),
+        );
+        assert_eq!(
+            refused_check(bearer_token(&not_ascii)),
+            checks::IDENTITY_TOKEN_NOT_BEARER
+        );
+        let too_long = format!("Bearer {}", "A".repeat(MAX_TOKEN_LEN + 1));
+        assert_eq!(
+            refused_check(bearer_token(&metadata(&too_long))),
+            checks::IDENTITY_SIGNATURE
+        );
+        for check in checks::CREDENTIAL_CHECKS {
+            assert!(cases.iter().any(|(_, c)| *c == check), "{check} untested");
+        }
     }
 
     #[test]

@@ -12,7 +12,8 @@
 //!   [`unapproved`]: the review recorded for a VM that asks without an approval.
 //! - [`state`]: what handlers share; [`key_files`]: the server's keys.
 //! - [`status`]: the one mapping from failures to gRPC statuses and the callers' messages;
-//!   [`store_errors`]: store failures, decided on their typed kind.
+//!   [`store_errors`]: store failures, decided on their typed kind; [`grpc_limits`]: size limits
+//!   (metadata, messages) answered as RESOURCE_EXHAUSTED.
 //! - [`tls`]: TLS/mTLS listener with reload and peer information; [`metrics`]: Prometheus metrics.
 
 pub mod attest;
@@ -22,6 +23,7 @@ pub mod config;
 pub mod denials;
 pub mod ek_certificate;
 pub mod ek_check;
+pub mod grpc_limits;
 pub mod key_files;
 pub mod metrics;
 pub mod prove;

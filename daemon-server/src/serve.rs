@@ -14,14 +14,11 @@ use tokendist_store::StoreOptions;
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::config::{ConfigSources, ServerConfig};
-use crate::key_files;
 use crate::metrics::Metrics;
 use crate::service::TokenServiceImpl;
 use crate::state::{LiveSettings, ServerState};
 use crate::tls::{self, TlsReloader};
-
-/// Largest request header block accepted (HTTP/2 SETTINGS_MAX_HEADER_LIST_SIZE).
-const MAX_HEADER_LIST_BYTES: u32 = 64 * 1024;
+use crate::{grpc_limits, key_files};
 
 /// Why the server stopped or never started. `is_config` errors exit 78.
 #[derive(Debug, thiserror::Error)]
@@ -144,8 +141,10 @@ pub async fn run(
     notifier.ready(&format!("serving on {bound}"));
     tonic::transport::Server::builder()
         // Above hyper's 16 KiB default, so that an oversized bearer token reaches `authenticate`
-        // and is refused as UNAUTHENTICATED instead of an HTTP 431 that clients see as UNKNOWN.
-        .http2_max_header_list_size(MAX_HEADER_LIST_BYTES)
+        // (UNAUTHENTICATED) and larger metadata `grpc_limits` (RESOURCE_EXHAUSTED), instead of an
+        // HTTP 431 that clients see as UNKNOWN.
+        .http2_max_header_list_size(grpc_limits::HARD_MAX_HEADER_LIST_BYTES)
+        .layer(grpc_limits::GrpcLimitsLayer)
         .add_service(health_service)
         .add_service(TokenServiceServer::new(TokenServiceImpl::new(state)))
         .serve_with_incoming_shutdown(incoming, shutdown)

@@ -1,10 +1,12 @@
 //! The one place where the server's failures become gRPC statuses (DESIGN §4). Handlers return
-//! [`ServiceError`]; nothing else constructs a `tonic::Status`. Callers learn check names, not
-//! evidence: PERMISSION_DENIED and UNAUTHENTICATED carry the failed check names only, in the message
-//! and in the `Denial` details (no reasons: they hold hashes, fingerprints, emails, the expected
-//! audience — those go to the store for Alice, and to the log). Internal errors say only that
-//! something went wrong (the detail is logged); every other message is stripped of control
-//! characters.
+//! [`ServiceError`]; nothing else constructs a `tonic::Status` (transport limits are tonic's and
+//! hyper's, put in gRPC's terms by [`crate::grpc_limits`]). Callers learn check names, not
+//! evidence: PERMISSION_DENIED carries the failed check names only, in the message and in the
+//! `Denial` details (gRPC's richer error model, [`tokendist_proto::denial_status`]);
+//! UNAUTHENTICATED names its one failed `identity.*` check in the message and carries no details.
+//! No reasons reach the caller: they hold hashes, fingerprints, emails, the expected audience —
+//! those go to the store for Alice, and to the log. Internal errors say only that something went
+//! wrong (the detail is logged); every other message is stripped of control characters.
 
 use tokendist_core::terminal_text::printable_line;
 use tokendist_core::verdict::{CheckResult, Outcome};
@@ -15,8 +17,8 @@ use crate::sessions::SessionRefusal;
 /// Why a request was not served.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
-    /// No bearer token, or one that failed verification: the caller is unknown. `check` is the
-    /// failed `identity.*` check.
+    /// No bearer token, another scheme, or a token that failed verification: the caller is
+    /// unknown. `check` is the failed `identity.*` check (named in the message; no details).
     #[error("unauthenticated: {}", .check.name)]
     Unauthenticated { check: CheckResult },
     /// A policy check failed (or the instance has no approval yet).
@@ -174,22 +176,19 @@ impl From<ServiceError> for tonic::Status {
                 } else {
                     format!("denied; failed checks: {}", failed_list(&checks))
                 };
-                let details = prost::Message::encode_to_vec(&pb::Denial {
-                    checks: failed,
-                    pending_approval,
-                });
-                tonic::Status::with_details(code, message, details.into())
+                tokendist_proto::denial_status(
+                    &message,
+                    &pb::Denial {
+                        checks: failed,
+                        pending_approval,
+                    },
+                )
             }
             ServiceError::Unauthenticated { check } => {
                 if let Outcome::Fail(reason) = &check.outcome {
                     tracing::info!(check = %check.name, reason = %printable_line(reason), "identity token refused");
                 }
-                let message = format!("identity token refused ({})", check.name);
-                let details = prost::Message::encode_to_vec(&pb::Denial {
-                    checks: vec![to_proto_check(&check)],
-                    pending_approval: false,
-                });
-                tonic::Status::with_details(code, message, details.into())
+                tonic::Status::new(code, format!("identity token refused ({})", check.name))
             }
             ServiceError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
@@ -281,15 +280,47 @@ mod tests {
     }
 
     #[test]
-    fn unauthenticated_carries_the_failed_identity_check() {
+    fn unauthenticated_names_the_failed_identity_check_and_carries_no_details() {
         let status: tonic::Status = ServiceError::Unauthenticated {
             check: CheckResult::fail("identity.fresh", "issued 300 s ago"),
         }
         .into();
         assert_eq!(status.code(), tonic::Code::Unauthenticated);
-        assert_eq!(denial_of(&status).unwrap().checks[0].name, "identity.fresh");
-        assert!(denial_of(&status).unwrap().checks[0].reason.is_empty());
-        assert!(!status.message().contains("300"), "{}", status.message());
+        assert_eq!(status.message(), "identity token refused (identity.fresh)");
+        assert!(status.details().is_empty(), "{status:?}");
+        assert!(denial_of(&status).is_none());
+    }
+
+    #[test]
+    fn only_permission_denied_carries_details() {
+        let errors = [
+            ServiceError::Unauthenticated {
+                check: CheckResult::fail("identity.token_missing", "no authorization"),
+            },
+            ServiceError::Session(SessionRefusal::Used),
+            ServiceError::InvalidArgument("session_id empty".into()),
+            ServiceError::Unavailable(Dependency::Store),
+            ServiceError::RateLimited {
+                limited: Limited::AttestationSteps,
+                retry_in_secs: 3,
+            },
+            ServiceError::Internal("bug".into()),
+        ];
+        for error in errors {
+            let status: tonic::Status = error.into();
+            assert!(status.details().is_empty(), "{status:?}");
+        }
+        let denied: tonic::Status = ServiceError::Denied {
+            checks: vec![CheckResult::fail("approval.state", "no approval")],
+            pending_approval: true,
+        }
+        .into();
+        let denial = denial_of(&denied).unwrap();
+        assert!(denial.pending_approval);
+        assert_eq!(
+            tokendist_proto::failed_check_names(&denial),
+            ["approval.state"]
+        );
     }
 
     #[test]

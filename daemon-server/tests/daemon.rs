@@ -145,7 +145,7 @@ async fn malformed_bearer_tokens_are_unauthenticated_and_the_server_keeps_servin
     assert_eq!(no_token.code(), Code::Unauthenticated);
     assert_eq!(
         support::client::failed_checks(&no_token),
-        vec!["identity.signature".to_string()]
+        vec!["identity.token_missing".to_string()]
     );
 
     let oversized = "A".repeat(17 * 1024);
@@ -199,6 +199,10 @@ async fn garbage_and_unknown_session_ids_get_precise_codes_and_the_server_keeps_
         client.get_token(request).await.unwrap_err()
     };
     assert_eq!(not_bearer.code(), Code::Unauthenticated);
+    assert_eq!(
+        support::client::failed_checks(&not_bearer),
+        vec!["identity.token_not_bearer".to_string()]
+    );
 
     let attest = client
         .attest(with_token(

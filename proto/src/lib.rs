@@ -3,8 +3,10 @@
 //! TPM structures travel as their marshalled TPM bytes; nothing here depends on a TPM library.
 //!
 //! - [`v1`] (re-exported at the root): the generated messages, the `TokenService` client and server.
-//! - [`denial_of`], [`failed_check_names`]: reading a denial back out of a refused call's status
-//!   (the server, the client and the tests all use these; there is no other copy).
+//! - [`denial`]: a denial on the wire, gRPC's richer error model (a `google.rpc.Status` packing the
+//!   `Denial` in an `Any`, on PERMISSION_DENIED only): [`denial_status`] writes it, [`denial_of`] and
+//!   [`failed_check_names`] read it back (the server, the client and the tests all use these; there
+//!   is no other copy).
 
 #![allow(missing_debug_implementations)]
 
@@ -16,25 +18,6 @@ pub mod v1 {
 
 pub use v1::*;
 
-/// Decodes the [`v1::Denial`] a PERMISSION_DENIED or UNAUTHENTICATED status carries in its details
-/// (clients show the failed checks); `None` for other codes or undecodable details.
-pub fn denial_of(status: &tonic::Status) -> Option<v1::Denial> {
-    use prost::Message as _;
-    if !matches!(
-        status.code(),
-        tonic::Code::PermissionDenied | tonic::Code::Unauthenticated
-    ) {
-        return None;
-    }
-    v1::Denial::decode(status.details()).ok()
-}
+pub mod denial;
 
-/// The names of the failed checks in a denial, in the server's order.
-pub fn failed_check_names(denial: &v1::Denial) -> Vec<String> {
-    denial
-        .checks
-        .iter()
-        .filter(|c| c.outcome == v1::CheckOutcome::Fail as i32)
-        .map(|c| c.name.clone())
-        .collect()
-}
+pub use denial::{DENIAL_TYPE_URL, denial_of, denial_status, failed_check_names};
