@@ -13,6 +13,8 @@
 //! - [`process`]: a workspace binary (tokenserver, tokenclient, gcpsim) as a child process: logs in
 //!   files, systemd notifications on a NOTIFY_SOCKET, bounded waits, killed on drop.
 //! - [`denial`]: `assert_denied`, the exact failed-check list of a refused gRPC call.
+//! - [`journal`]: a daemon under journald without systemd (`JOURNAL_STREAM` naming its stderr
+//!   file), the check of its lines' priorities, and a one-shot HTTP GET of its metrics listener.
 //! - [`ports`]: [`closed_port`], a loopback port that refuses connections and stays reserved.
 //! - [`raster`]: SVG rasterized to PNG with resvg in DejaVu Sans Mono (`make screenshots`).
 //! - [`tmux`]: a command in a detached tmux session of a given size on a private server (keys in,
@@ -23,6 +25,7 @@ pub mod demo;
 pub mod denial;
 pub mod firestore;
 pub mod gcpsim;
+pub mod journal;
 pub mod ports;
 pub mod process;
 pub mod raster;
