@@ -54,11 +54,24 @@ struct OutcomeLabels {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Standing {
     Starting,
-    Delivered { count: usize },
-    Pending { since: DateTime<Utc>, checks: String },
-    Refused { at: DateTime<Utc>, checks: String },
-    Failing { since: DateTime<Utc>, message: String },
-    Withdrawn { at: DateTime<Utc> },
+    Delivered {
+        count: usize,
+    },
+    Pending {
+        since: DateTime<Utc>,
+        checks: String,
+    },
+    Refused {
+        at: DateTime<Utc>,
+        checks: String,
+    },
+    Failing {
+        since: DateTime<Utc>,
+        message: String,
+    },
+    Withdrawn {
+        at: DateTime<Utc>,
+    },
 }
 
 /// The client's health and metrics; cheap to clone, shared by the loop and the listener.
@@ -258,7 +271,10 @@ mod tests {
         let health = ClientHealth::new();
         let text = Observed::metrics(&health);
         for outcome in AttemptOutcome::ALL {
-            let line = format!("tokenclient_attempts_total{{outcome=\"{}\"}} 0", outcome.label());
+            let line = format!(
+                "tokenclient_attempts_total{{outcome=\"{}\"}} 0",
+                outcome.label()
+            );
             assert!(text.lines().any(|l| l == line), "{line}:\n{text}");
         }
         health.pending("approval.state", at(0));

@@ -5,13 +5,13 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use tokendist_client::cli::{Cli, Command};
 use std::path::Path;
+use tokendist_client::cli::{Cli, Command};
 
 use tokendist_client::config::{self, ClientConfig};
 use tokendist_daemon_kit::exit;
-use tokendist_daemon_kit::probe::ConfigPlace;
 use tokendist_daemon_kit::logging::{LogFormat, error_line};
+use tokendist_daemon_kit::probe::ConfigPlace;
 
 /// The `TSS2_LOG` value that keeps libtss2 from writing to stderr.
 const TSS2_LOG_QUIET: &str = "all+none";

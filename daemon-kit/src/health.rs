@@ -118,11 +118,17 @@ mod tests {
         })
         .await
         .unwrap();
-        assert_eq!((answers.0.exit_code(), answers.0.text().as_str()), (0, "ready"));
+        assert_eq!(
+            (answers.0.exit_code(), answers.0.text().as_str()),
+            (0, "ready")
+        );
         assert_eq!(
             (answers.1.exit_code(), answers.1.text().as_str()),
             (1, "store: unreachable")
         );
-        assert_eq!((answers.2.exit_code(), answers.2.text().as_str()), (0, "ok"));
+        assert_eq!(
+            (answers.2.exit_code(), answers.2.text().as_str()),
+            (0, "ok")
+        );
     }
 }

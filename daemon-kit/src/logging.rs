@@ -66,11 +66,19 @@ pub fn init(env: &BTreeMap<String, String>, format: LogFormat) {
     let result = match (format, journal) {
         (LogFormat::Json, _) => tracing_subscriber::registry()
             .with(filter)
-            .with(layer.json().map_event_format(|f| Prioritized::new(f, journal)))
+            .with(
+                layer
+                    .json()
+                    .map_event_format(|f| Prioritized::new(f, journal)),
+            )
             .try_init(),
         (_, true) => tracing_subscriber::registry()
             .with(filter)
-            .with(layer.without_time().map_event_format(|f| Prioritized::new(f, true)))
+            .with(
+                layer
+                    .without_time()
+                    .map_event_format(|f| Prioritized::new(f, true)),
+            )
             .try_init(),
         (_, false) => tracing_subscriber::registry()
             .with(filter)

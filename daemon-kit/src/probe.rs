@@ -178,8 +178,9 @@ fn get(address: &str, path: &str) -> Result<(u16, String), String> {
         .set_read_timeout(Some(TIMEOUT))
         .and_then(|()| stream.set_write_timeout(Some(TIMEOUT)))
         .map_err(|e| e.to_string())?;
-    let request =
-        format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nUser-Agent: tokendist-probe\r\n\r\n");
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nUser-Agent: tokendist-probe\r\n\r\n"
+    );
     stream
         .write_all(request.as_bytes())
         .map_err(|e| e.to_string())?;
@@ -241,10 +242,7 @@ mod tests {
         );
         let v6: SocketAddr = "[::]:9464".parse().unwrap();
         assert_eq!(target(None, Some(v6)).as_deref(), Some("[::1]:9464"));
-        assert_eq!(
-            target(Some("h:1"), Some(listen)).as_deref(),
-            Some("h:1")
-        );
+        assert_eq!(target(Some("h:1"), Some(listen)).as_deref(), Some("h:1"));
         assert_eq!(target(None, None), None);
     }
 

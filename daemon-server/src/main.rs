@@ -38,7 +38,10 @@ fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(error) => {
-            error_line(&env, &format!("tokenserver: cannot start the async runtime: {error}"));
+            error_line(
+                &env,
+                &format!("tokenserver: cannot start the async runtime: {error}"),
+            );
             return code(exit::FAILURE);
         }
     };

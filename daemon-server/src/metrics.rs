@@ -211,7 +211,9 @@ impl Metrics {
 
     /// Counts one decision, and each failed check of a denial.
     pub fn observe_decision(&self, outcome: DecisionOutcome, failed: &[&str]) {
-        self.decisions.get_or_create(&decision_labels(outcome)).inc();
+        self.decisions
+            .get_or_create(&decision_labels(outcome))
+            .inc();
         for check in failed {
             self.failed_checks.get_or_create(&check_labels(check)).inc();
         }
@@ -327,7 +329,9 @@ mod tests {
                 .map(|c| format!("tokendist_failed_checks_total{{check=\"{c}\"}} 0")),
         );
         for api in DEPENDENCIES {
-            wanted.push(format!("tokendist_dependency_errors_total{{api=\"{api}\"}} 0"));
+            wanted.push(format!(
+                "tokendist_dependency_errors_total{{api=\"{api}\"}} 0"
+            ));
             wanted.push(format!(
                 "tokendist_dependency_duration_seconds_count{{api=\"{api}\"}} 0"
             ));
@@ -346,8 +350,16 @@ mod tests {
         let metrics = Metrics::new();
         let api = "compute.disks.get";
         metrics.observe(api, Duration::from_millis(20), Ok(()));
-        metrics.observe(api, Duration::from_millis(20), Err(FetchErrorKind::NotFound));
-        metrics.observe(api, Duration::from_secs(3), Err(FetchErrorKind::Unavailable));
+        metrics.observe(
+            api,
+            Duration::from_millis(20),
+            Err(FetchErrorKind::NotFound),
+        );
+        metrics.observe(
+            api,
+            Duration::from_secs(3),
+            Err(FetchErrorKind::Unavailable),
+        );
         let text = metrics.render();
         for line in [
             "tokendist_dependency_errors_total{api=\"compute.disks.get\"} 1",

@@ -80,7 +80,10 @@ impl ServerObserved {
         let google = futures::future::join_all(self.google.iter().map(reachable));
         let (store, google) = tokio::join!(store, google);
         Readiness {
-            problems: store.into_iter().chain(google.into_iter().flatten()).collect(),
+            problems: store
+                .into_iter()
+                .chain(google.into_iter().flatten())
+                .collect(),
         }
     }
 }

@@ -13,10 +13,10 @@ use std::path::Path;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
+use support::GOOD_VM;
 use support::client::assert_denied;
 use support::server;
 use support::world::{World, demo_toml, scenario_from};
-use support::GOOD_VM;
 use tokendist_testkit::journal::{assert_journal_lines, free_port, http_get, journal_stream};
 use tonic::Code;
 
@@ -148,7 +148,10 @@ async fn under_systemd_lines_carry_priorities_and_readiness_follows_google_and_t
     // --live asks /healthz; nothing listening is 69; no metrics_listen is 78.
     let live = probe(&["--config", config.to_str().unwrap(), "--live"]);
     assert_eq!(
-        (live.status.code(), String::from_utf8_lossy(&live.stdout).as_ref()),
+        (
+            live.status.code(),
+            String::from_utf8_lossy(&live.stdout).as_ref()
+        ),
         (Some(0), "ok\n")
     );
     let closed = tokendist_testkit::closed_port();
@@ -173,14 +176,21 @@ async fn under_systemd_lines_carry_priorities_and_readiness_follows_google_and_t
     );
 
     server.signal("TERM");
-    assert_eq!(server.wait_exit(server::READY_DEADLINE).await.code(), Some(0));
+    assert_eq!(
+        server.wait_exit(server::READY_DEADLINE).await.code(),
+        Some(0)
+    );
     drop(back);
     let log = server.log_text();
     let priorities = assert_journal_lines(&log);
     assert!(priorities.contains(&6), "no info line:\n{log}");
-    assert!(priorities.contains(&4), "the not-ready warnings are <4>:\n{log}");
     assert!(
-        !log.lines().any(|l| l.starts_with("<6>") && l.contains("not ready")),
+        priorities.contains(&4),
+        "the not-ready warnings are <4>:\n{log}"
+    );
+    assert!(
+        !log.lines()
+            .any(|l| l.starts_with("<6>") && l.contains("not ready")),
         "{log}"
     );
 }

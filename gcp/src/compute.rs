@@ -128,20 +128,13 @@ impl ComputeClient {
             .set_zone(zone)
             .set_disk(disk)
             .send();
-        let disk = self
-            .observer
-            .call(API_DISKS_GET, request, logged)
-            .await?;
+        let disk = self.observer.call(API_DISKS_GET, request, logged).await?;
         disk_evidence(&disk).map_err(logged)
     }
 
     /// `projects.get`, mapped to [`ProjectEvidence`] (the project's common instance metadata).
     pub async fn project(&self, project: &str) -> Fetched<ProjectEvidence> {
-        let request = self
-            .projects
-            .get()
-            .set_project(project)
-            .send();
+        let request = self.projects.get().set_project(project).send();
         let project = self
             .observer
             .call(API_PROJECTS_GET, request, logged)
@@ -163,10 +156,7 @@ impl ComputeClient {
             .set_project(project)
             .set_image(image)
             .send();
-        let image = self
-            .observer
-            .call(API_IMAGES_GET, request, logged)
-            .await?;
+        let image = self.observer.call(API_IMAGES_GET, request, logged).await?;
         image_evidence(&image).map_err(logged)
     }
 }

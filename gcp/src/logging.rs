@@ -154,7 +154,7 @@ impl LoggingClient {
                 .set_page_size(self.page_size)
                 .set_page_token(page_token.clone())
                 .send();
-        let page = self
+            let page = self
                 .observer
                 .call(API_ENTRIES_LIST, request, logged)
                 .await?;

@@ -61,7 +61,8 @@ fn the_unattended_demo_runs_to_the_end_and_keeps_its_working_folder() {
     ] {
         assert!(work.join(log).is_file(), "{log} kept in {}", work.display());
     }
-    let client_log = std::fs::read_to_string(work.join("tokenclient-good/tokenclient.log")).unwrap();
+    let client_log =
+        std::fs::read_to_string(work.join("tokenclient-good/tokenclient.log")).unwrap();
     assert_quiet_through_the_release(&client_log);
 }
 
@@ -80,7 +81,9 @@ fn assert_quiet_through_the_release(log: &str) {
         })
         .collect();
     assert!(
-        through_release.last().is_some_and(|l| l.contains("secrets delivered")),
+        through_release
+            .last()
+            .is_some_and(|l| l.contains("secrets delivered")),
         "no delivery in the log:\n{log}"
     );
     let loud: Vec<&&str> = through_release
@@ -93,5 +96,8 @@ fn assert_quiet_through_the_release(log: &str) {
     assert!(loud.is_empty(), "{loud:#?}\nlog:\n{log}");
     let software_tpm = log.matches("INSECURE: software TPM").count();
     assert!(software_tpm <= 1, "said {software_tpm} times:\n{log}");
-    assert!(!log.contains('\u{1b}'), "colour codes in a log file:\n{log}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "colour codes in a log file:\n{log}"
+    );
 }
