@@ -19,28 +19,19 @@ const ATTEMPT_SLACK: Duration = Duration::from_secs(10);
 
 /// Starts the good VM's client (with its swtpm when there is one) and waits until it is pending.
 async fn pending_client(world: &World) -> Client {
+    pending_client_with(world, &[]).await
+}
+
+/// [`pending_client`] with `extra` flags.
+async fn pending_client_with(world: &World, extra: &[&str]) -> Client {
     let client = world
-        .client("tokenclient", GOOD_VM, world.vm_tpm.as_ref(), &[])
+        .client("tokenclient", GOOD_VM, world.vm_tpm.as_ref(), extra)
         .await;
     let status = client
         .daemon
         .wait_for("STATUS=pending approval", DEADLINE)
         .await;
     assert!(status.contains("approval.state"), "{status}");
-    client
-}
-
-/// [`pending_client`] serving `/healthz`, `/readyz` and `/metrics` on `metrics`.
-async fn pending_client_serving_health(world: &World, metrics: SocketAddr) -> Client {
-    let address = metrics.to_string();
-    let extra = ["--metrics-listen", address.as_str()];
-    let client = world
-        .client("tokenclient", GOOD_VM, world.vm_tpm.as_ref(), &extra)
-        .await;
-    client
-        .daemon
-        .wait_for("STATUS=pending approval", DEADLINE)
-        .await;
     client
 }
 
@@ -89,7 +80,8 @@ async fn approve_and_receive(world: &World, client: &Client) -> Duration {
 async fn pending_vm_is_listed_with_its_failed_checks_then_receives_every_secret_after_approval() {
     let mut world = World::start().await;
     let metrics = free_port();
-    let client = pending_client_serving_health(&world, metrics).await;
+    let address = metrics.to_string();
+    let client = pending_client_with(&world, &["--metrics-listen", &address]).await;
     let (code, body) = get(metrics, "/readyz").await;
     assert_eq!(code, 503, "{body}");
     assert!(body.starts_with("waiting for approval since "), "{body}");
