@@ -9,6 +9,7 @@ use clap::Parser;
 
 use crate::config::ConfigSources;
 use tokendist_daemon_kit::config::FlagOverrides;
+use tokendist_daemon_kit::probe::ProbeArgs;
 
 /// Bob's VM daemon: proves the VM's identity and state to the token server, receives the secrets
 /// Alice approved, and hands them to the workload.
@@ -25,10 +26,15 @@ the flags below. GCE_METADATA_HOST relocates the metadata server. See dist/token
 Exit codes: 0 clean shutdown, 1 gave up (--max-attempts) or runtime failure, 69 no TPM, \
 76 the server rejected a request as malformed (version mismatch), 78 bad configuration or a server \
 certificate that does not verify (systemd will not restart).\n\
+Health: /healthz and /readyz on metrics_listen; `tokenclient status` asks /readyz.\n\
 Signals: SIGTERM/SIGINT stop (secret files removed unless --keep-secrets-on-exit); SIGHUP re-reads the \
 configuration (server address, TLS material, audience, timings; delivery and TPM settings need a restart)."
 )]
 pub struct Cli {
+    /// Another command than running (without one, `tokenclient` runs).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Configuration file (TOML).
     #[arg(long, short = 'c', value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -118,10 +124,27 @@ pub struct Cli {
     #[arg(long, value_name = "CMD")]
     pub exec: Option<String>,
 
+    /// Serve /metrics, /healthz and /readyz on this address (e.g. 127.0.0.1:9465) [default: off].
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
+
+    /// Log line format: auto (text; journald priorities when stderr is the journal), text or json.
+    #[arg(long, value_name = "FORMAT", value_parser = ["auto", "text", "json"])]
+    pub log_format: Option<String>,
+
     /// Re-attest this often after delivery (30s, 15m, 2h; a bare number is minutes; 0 = off); the
     /// secrets are removed when the server refuses.
     #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
     pub reattest_interval: Option<u64>,
+}
+
+/// What `tokenclient` does instead of running.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Ask a running tokenclient whether it is ready (GET /readyz on its metrics_listen: secrets
+    /// delivered and current) and print its answer, or why not. Exit 0 ready, 1 not ready, 69 nothing
+    /// answers, 78 no metrics_listen configured.
+    Status(ProbeArgs),
 }
 
 /// A path where the empty string is a value (it means "off"); clap's own path parser refuses it.
@@ -197,6 +220,9 @@ impl Cli {
             "reattest_interval_secs",
             self.reattest_interval,
         );
+        let metrics = self.metrics_listen.map(|a| a.to_string());
+        o.given("--metrics-listen", "metrics_listen", metrics.as_ref());
+        o.given("--log-format", "log_format", self.log_format.as_ref());
         o.into_sources(self.config.clone(), env, true)
     }
 }

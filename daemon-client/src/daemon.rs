@@ -1,5 +1,5 @@
 //! Running `tokenclient`: set-up (TLS material, metadata server, TPM check, secrets directory, local
-//! socket), READY, then one attempt at a time — never overlapping — with capped exponential backoff
+//! socket, the metrics listener's `/metrics`, `/healthz` and `/readyz`), READY, then one attempt at a time — never overlapping — with capped exponential backoff
 //! until the secrets are delivered; optional re-attestation that removes the secrets when the server
 //! refuses or the TPM no longer unseals them; WATCHDOG while the loop runs; STOPPING on
 //! SIGTERM/SIGINT, removing the secret files unless told to keep them. The TPM is opened for each
@@ -7,10 +7,12 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 use tokendist_core::terminal_text::printable_line;
 
 use tokendist_daemon_kit::exit;
+use tokendist_daemon_kit::health::Observed;
 use tokendist_daemon_kit::notify::Notifier;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
@@ -20,6 +22,7 @@ use crate::config::{ClientConfig, ConfigSources};
 use crate::deliver::Shelf;
 use crate::deliver::files::SecretDir;
 use crate::deliver::socket::{self, AllowedUids};
+use crate::health::ClientHealth;
 use crate::identity::TokenSource;
 use crate::transport::ServerEndpoint;
 use tokendist_tpm::{AkInfo, TpmConfig, TpmError, TpmHandle};
@@ -98,6 +101,8 @@ struct Client {
     shelf: Shelf,
     instance_id: Option<String>,
     ak: Option<AkInfo>,
+    /// What `/readyz` and `/metrics` report.
+    health: ClientHealth,
     workload: Option<tokio::process::Child>,
 }
 
@@ -127,6 +132,8 @@ pub async fn run(
         SecretDir::prepare(&config.delivery.dir).map_err(|e| RunError::Runtime(e.to_string()))?;
     let shelf = Shelf::default();
     let socket_task = start_socket(&config, &dir, &shelf)?;
+    let health = ClientHealth::new();
+    let health_task = start_health(&config, &health).await?;
     let terminate =
         signal(SignalKind::terminate()).map_err(|e| RunError::Runtime(e.to_string()))?;
     let interrupt =
@@ -149,6 +156,7 @@ pub async fn run(
         shelf,
         instance_id: None,
         ak: None,
+        health,
         workload: None,
     };
     tracing::info!(
@@ -165,7 +173,7 @@ pub async fn run(
     lifecycle.notifier.stopping();
     tracing::info!("stopping");
     client.shutdown();
-    if let Some(task) = socket_task {
+    for task in [socket_task, health_task].into_iter().flatten() {
         task.abort();
     }
     if !client.config.delivery.socket.as_os_str().is_empty() {
@@ -185,6 +193,25 @@ async fn connect_tpm(tcti: &str) -> Result<TpmHandle, RunError> {
             "{error} (or run with --no-tpm when the approval does not require a TPM)"
         ))),
     }
+}
+
+/// Serves `/metrics`, `/healthz` and `/readyz` on `metrics_listen`, when it is set.
+async fn start_health(
+    config: &ClientConfig,
+    health: &ClientHealth,
+) -> Result<Option<tokio::task::JoinHandle<()>>, RunError> {
+    let Some(address) = config.metrics_listen else {
+        return Ok(None);
+    };
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|e| RunError::Runtime(format!("cannot listen for metrics on {address}: {e}")))?;
+    let observed: Arc<dyn Observed> = Arc::new(health.clone());
+    Ok(Some(tokio::spawn(async move {
+        if let Err(error) = tokendist_daemon_kit::health::serve(listener, observed).await {
+            tracing::warn!(%error, "the metrics listener stopped");
+        }
+    })))
 }
 
 fn start_socket(
@@ -346,19 +373,25 @@ impl Client {
         // The server's text (check names, status messages) is remote: no control characters.
         let checks = printable_line(&error.failed_checks().join(", ")).into_owned();
         let message = printable_line(&error.to_string()).into_owned();
+        let now = chrono::Utc::now();
         if error.is_pending_approval() {
-            tracing::warn!(checks = %checks, "pending approval: the token server has not approved this VM yet");
+            // Expected until Alice approves: not a fault of this VM.
+            tracing::info!(checks = %checks, "pending approval: the token server has not approved this VM yet");
             notifier.status(&format!("pending approval: checks {checks} failed"));
+            self.health.pending(&checks, now);
         } else if error.is_refusal() {
             tracing::warn!(checks = %checks, error = %message, "the token server refused this VM");
-            if checks.is_empty() {
-                // UNAUTHENTICATED: the message names the failed identity check.
-                notifier.status(&format!("denied: {message}"));
+            // UNAUTHENTICATED carries no check list: its message names the failed identity check.
+            let reason = if checks.is_empty() {
+                message
             } else {
-                notifier.status(&format!("denied: checks {checks} failed"));
-            }
+                format!("checks {checks} failed")
+            };
+            notifier.status(&format!("denied: {reason}"));
+            self.health.refused(&reason, now);
         } else {
             tracing::warn!(error = %message, "attempt failed; retrying");
+            self.health.failed(&message, now);
             notifier.status(&format!("retrying: {message}"));
         }
     }
@@ -369,6 +402,8 @@ impl Client {
         if let Err(error) = self.dir.write_all(&release.secrets, &previous) {
             tracing::error!(%error, "could not write the secret files");
             notifier.status(&format!("delivery failed: {error}"));
+            let message = format!("could not write the secret files: {error}");
+            self.health.failed(&message, chrono::Utc::now());
             return;
         }
         let names: Vec<String> = release
@@ -377,6 +412,7 @@ impl Client {
             .map(|s| s.name().to_string())
             .collect();
         self.shelf.replace(release.secrets);
+        self.health.delivered(count, chrono::Utc::now());
         tracing::info!(
             secrets = %names.join(", "),
             receipt = release.receipt_event_id.as_deref().unwrap_or("none"),
@@ -418,6 +454,7 @@ impl Client {
             tracing::error!(%error, "could not remove the secret files");
         }
         self.shelf.clear();
+        self.health.withdrawn(chrono::Utc::now());
         tracing::warn!(secrets = %names.join(", "), "secrets removed: this VM is no longer in its approved state");
         notifier.status(&format!(
             "secrets removed: {} (refused by the token server, or no longer unsealable)",

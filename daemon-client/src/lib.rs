@@ -8,6 +8,7 @@
 //! - [`transport`], [`identity`]: TLS to the server; a fresh identity token per RPC.
 //! - [`secrets`]: opening secrets (TPM envelopes, import blobs, Tink keysets), redacted in `Debug`.
 //! - [`deliver`]: secret files (atomic, 0600) and the local Unix socket (SO_PEERCRED).
+//! - [`health`]: what `metrics_listen` shows (attempts, deliveries, `/readyz` and why not).
 
 pub mod attempt;
 pub mod backoff;
@@ -15,6 +16,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod deliver;
+pub mod health;
 pub mod identity;
 pub mod secrets;
 pub mod transport;

@@ -1,27 +1,49 @@
-//! `tokenclient` entry point: parse flags, load the configuration (exit 78 when it is bad), run.
+//! `tokenclient` entry point: quiet the TSS library (see [`quiet_tss_library`]), parse flags, load
+//! the configuration (exit 78 when it is bad), start logging as configured, run; or
+//! `tokenclient status`, or `--print-ek`.
 
 use std::process::ExitCode;
 
 use clap::Parser;
-use tokendist_client::cli::Cli;
-use tokendist_client::config::ClientConfig;
+use std::path::Path;
+use tokendist_client::cli::{Cli, Command};
+
+use tokendist_client::config::{self, ClientConfig};
 use tokendist_daemon_kit::exit;
+use tokendist_daemon_kit::logging::{LogFormat, error_line};
+use tokendist_daemon_kit::probe::ConfigPlace;
+
+/// The `TSS2_LOG` value that keeps libtss2 from writing to stderr.
+const TSS2_LOG_QUIET: &str = "all+none";
 
 fn main() -> ExitCode {
+    quiet_tss_library();
     let cli = Cli::parse();
     let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
-    tokendist_daemon_kit::logging::init(&env);
+    if let Some(Command::Status(args)) = &cli.command {
+        let place = ConfigPlace {
+            env_prefix: config::ENV_PREFIX,
+            config_env: config::CONFIG_ENV,
+            default_path: Some(Path::new(config::DEFAULT_CONFIG_PATH)),
+        };
+        let sources = cli.sources(env);
+        let status = tokendist_daemon_kit::probe::run("tokenclient status", args, sources, place);
+        return code(status);
+    }
     if cli.print_ek {
+        tokendist_daemon_kit::logging::init(&env, LogFormat::Auto);
         return print_ek(cli.tcti.as_deref());
     }
     let sources = cli.sources(env.clone());
+    // Logging starts once the configuration names its format; until then errors go to stderr as is.
     let config = match ClientConfig::load(&sources) {
         Ok(config) => config,
         Err(error) => {
-            eprintln!("tokenclient: bad configuration: {error}");
+            error_line(&env, &format!("tokenclient: bad configuration: {error}"));
             return code(exit::BAD_CONFIG);
         }
     };
+    tokendist_daemon_kit::logging::init(&env, config.log_format);
     if cli.check_config {
         println!(
             "configuration OK: server {} (name {}), audience {}, TPM {}, secrets in {}",
@@ -42,13 +64,35 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(exit_code) => return exit_code,
     };
-    match runtime.block_on(tokendist_client::daemon::run(config, sources, env)) {
+    match runtime.block_on(tokendist_client::daemon::run(config, sources, env.clone())) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("tokenclient: {error}");
+            error_line(&env, &format!("tokenclient: {error}"));
             code(error.exit_code())
         }
     }
+}
+
+/// libtss2 (C) writes its own lines (`ERROR:esys:...` for every expected "NV index absent") to
+/// stderr, controlled only by `TSS2_LOG`, which it reads from the process environment. Setting a
+/// variable in this process is `unsafe` (and forbidden here), so when `TSS2_LOG` is absent the
+/// binary starts itself again with `TSS2_LOG=all+none` (`exec`: same PID, same arguments, same
+/// file descriptors, so systemd's notification and journald's stream are unaffected). An operator
+/// who sets `TSS2_LOG` keeps control of it. Returns only when no re-exec was needed or it failed.
+fn quiet_tss_library() {
+    use std::os::unix::process::CommandExt;
+    if std::env::var_os("TSS2_LOG").is_some() {
+        return;
+    }
+    let mut args = std::env::args_os();
+    let mut command = std::process::Command::new("/proc/self/exe");
+    if let Some(arg0) = args.next() {
+        command.arg0(arg0);
+    }
+    let error = command.args(args).env("TSS2_LOG", TSS2_LOG_QUIET).exec();
+    eprintln!(
+        "tokenclient: could not restart with TSS2_LOG={TSS2_LOG_QUIET} ({error}); the TSS library may log to stderr"
+    );
 }
 
 /// `--print-ek`: reads the EK from the TPM and prints it as an SPKI PEM.

@@ -276,3 +276,90 @@ async fn watchdog_pings_arrive_while_the_loop_is_alive() {
         daemon.log_text()
     );
 }
+
+/// `tokenclient status ARGS`, run to completion.
+fn status(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_tokenclient"))
+        .arg("status")
+        .args(args)
+        .env_remove("TOKENDIST_CONFIG")
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn under_journald_lines_carry_priorities_and_readyz_says_why_it_is_not_ready() {
+    use tokendist_testkit::journal::{assert_journal_lines, free_port, http_get, journal_stream};
+    let dir = tempfile::tempdir().unwrap();
+    let closed = closed_port();
+    let config = config(dir.path(), &closed.addr().to_string(), &ca("test CA").pem);
+    let metrics = free_port();
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, format!("metrics_listen = \"{metrics}\"\n{text}")).unwrap();
+    let stream = journal_stream(&dir.path().join("tokenclient.log"));
+    let mut daemon = start(
+        dir.path(),
+        &["--config", config.to_str().unwrap()],
+        &[("JOURNAL_STREAM", stream.as_str())],
+    );
+    daemon.wait_for("READY=1", DEADLINE).await;
+    daemon.wait_for("STATUS=retrying", DEADLINE).await;
+
+    // The binary restarted itself with the TSS library quiet, keeping its PID (READY came from it).
+    let environ = std::fs::read(format!("/proc/{}/environ", daemon.pid())).unwrap();
+    assert!(
+        environ
+            .split(|b| *b == 0)
+            .any(|var| var == b"TSS2_LOG=all+none"),
+        "TSS2_LOG not set by the re-exec"
+    );
+
+    let (health, metrics_text, ready) = tokio::task::spawn_blocking(move || {
+        (
+            http_get(metrics, "/healthz"),
+            http_get(metrics, "/metrics"),
+            http_get(metrics, "/readyz"),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(health, Some((200, "ok\n".to_string())));
+    let (_, metrics_text) = metrics_text.unwrap();
+    assert!(
+        metrics_text.contains("tokenclient_attempts_total{outcome=\"released\"} 0")
+            && metrics_text.contains("tokenclient_secrets_delivered 0"),
+        "{metrics_text}"
+    );
+    let (code, body) = ready.unwrap();
+    assert_eq!(code, 503, "{body}");
+    assert!(body.starts_with("failing since "), "{body}");
+
+    let config_arg = config.to_str().unwrap().to_string();
+    let answer = tokio::task::spawn_blocking(move || status(&["--config", &config_arg]))
+        .await
+        .unwrap();
+    assert_eq!(answer.status.code(), Some(1), "{answer:?}");
+    assert!(
+        String::from_utf8_lossy(&answer.stdout).starts_with("failing since "),
+        "{answer:?}"
+    );
+
+    daemon.signal("TERM");
+    assert_eq!(daemon.wait_exit(DEADLINE).await.code(), Some(0));
+    let log = daemon.log_text();
+    let priorities = assert_journal_lines(&log);
+    assert!(priorities.contains(&6) && priorities.contains(&4), "{log}");
+}
+
+#[test]
+fn status_without_a_metrics_listener_exits_78_and_one_nobody_answers_69() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), "127.0.0.1:1", &ca("test CA").pem);
+    let unconfigured = status(&["--config", config.to_str().unwrap()]);
+    assert_eq!(unconfigured.status.code(), Some(78), "{unconfigured:?}");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = closed.local_addr().unwrap().to_string();
+    drop(closed);
+    let nobody = status(&["--address", &address]);
+    assert_eq!(nobody.status.code(), Some(69), "{nobody:?}");
+}

@@ -10,6 +10,7 @@ use clap::Parser;
 
 use crate::config::ConfigSources;
 use tokendist_daemon_kit::config::FlagOverrides;
+use tokendist_daemon_kit::probe::ProbeArgs;
 
 /// Alice's token server: releases secrets to approved GCE VMs after checking their Google identity
 /// token, live VM state, audit log and vTPM attestation.
@@ -22,10 +23,15 @@ use tokendist_daemon_kit::config::FlagOverrides;
 Settings come from a TOML file (--config or TOKENDIST_CONFIG), overridden by TOKENDIST_* environment \
 variables (TOKENDIST_TLS__CERT sets tls.cert), overridden by the flags below. See dist/tokenserver.toml \
 for every setting with its default.\n\n\
+Health: `/healthz` and `/readyz` on metrics_listen; `tokenserver probe` asks /readyz.\n\
 Exit codes: 0 clean shutdown, 1 runtime failure, 78 bad configuration (systemd will not restart).\n\
 Signals: SIGTERM/SIGINT drain and stop, SIGHUP reloads TLS material, keys and settings."
 )]
 pub struct Cli {
+    /// Another command than serving (without one, `tokenserver` serves).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Configuration file (TOML).
     #[arg(long, short = 'c', value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -69,6 +75,10 @@ pub struct Cli {
     /// Prometheus metrics listen address (e.g. 127.0.0.1:9464).
     #[arg(long, value_name = "ADDR")]
     pub metrics_listen: Option<SocketAddr>,
+
+    /// Log line format: auto (text; journald priorities when stderr is the journal), text or json.
+    #[arg(long, value_name = "FORMAT", value_parser = ["auto", "text", "json"])]
+    pub log_format: Option<String>,
 
     /// Server certificate chain (PEM).
     #[arg(long, alias = "tlsCert", value_name = "FILE")]
@@ -135,6 +145,14 @@ pub struct Cli {
     pub jwks_allow_http: bool,
 }
 
+/// What `tokenserver` does instead of serving.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Ask a running tokenserver whether it is ready (GET /readyz on its metrics_listen) and print
+    /// its answer. Exit 0 ready, 1 not ready, 69 nothing answers, 78 no metrics_listen configured.
+    Probe(ProbeArgs),
+}
+
 /// Normalises the original's `--grpcport` (`:50051`) into a socket address string.
 fn listen_from_grpcport(value: &str) -> String {
     if value.starts_with(':') {
@@ -164,6 +182,7 @@ impl Cli {
         o.given("--store", "store", self.store.as_ref());
         let metrics = self.metrics_listen.map(|a| a.to_string());
         o.given("--metrics-listen", "metrics_listen", metrics.as_ref());
+        o.given("--log-format", "log_format", self.log_format.as_ref());
         o.given("--tls-cert", "tls.cert", self.tls_cert.as_ref());
         o.given("--tls-key", "tls.key", self.tls_key.as_ref());
         o.given("--client-ca", "tls.client_ca", self.client_ca.as_ref());

@@ -65,8 +65,8 @@ async fn shielded_identity(
         .await
     {
         Ok(identity) => Ok(identity),
+        // Counted as a dependency error by the Compute client's observer.
         Err(error) if error.kind == FetchErrorKind::Unavailable => {
-            state.metrics.observe_dependency_error(&error.api);
             Err(EkRefusal::Unavailable(error.api))
         }
         Err(error) => Err(EkRefusal::Denied(format!(

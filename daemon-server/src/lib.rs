@@ -14,7 +14,9 @@
 //! - [`status`]: the one mapping from failures to gRPC statuses and the callers' messages;
 //!   [`store_errors`]: store failures, decided on their typed kind; [`grpc_limits`]: size limits
 //!   (metadata, messages) answered as RESOURCE_EXHAUSTED.
-//! - [`tls`]: TLS/mTLS listener with reload and peer information; [`metrics`]: Prometheus metrics.
+//! - [`tls`]: TLS/mTLS listener with reload and peer information; [`metrics`]: Prometheus metrics;
+//!   [`readiness`]: what `/readyz` answers (store and Google reachable), the pending-VM gauge.
+//! - [`probe`]: `tokenserver probe`, asking a running server's `/readyz`.
 
 pub mod attest;
 pub mod authenticate;
@@ -26,8 +28,10 @@ pub mod ek_check;
 pub mod grpc_limits;
 pub mod key_files;
 pub mod metrics;
+pub mod probe;
 pub mod prove;
 pub mod rate_limit;
+pub mod readiness;
 pub mod release;
 pub mod review_cache;
 pub mod serve;

@@ -1,24 +1,30 @@
-//! `tokenserver` entry point: parse flags, load the configuration (exit 78 when it is bad), serve.
+//! `tokenserver` entry point: parse flags, load the configuration (exit 78 when it is bad), start
+//! logging as configured, serve; or `tokenserver probe`.
 
 use std::process::ExitCode;
 
 use clap::Parser;
 use tokendist_daemon_kit::exit;
-use tokendist_server::cli::Cli;
+use tokendist_daemon_kit::logging::error_line;
+use tokendist_server::cli::{Cli, Command};
 use tokendist_server::config::ServerConfig;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
-    tokendist_daemon_kit::logging::init(&env);
+    if let Some(Command::Probe(args)) = &cli.command {
+        return code(tokendist_server::probe::run(args, cli.config.clone(), env));
+    }
     let sources = cli.sources(env.clone());
+    // Logging starts once the configuration names its format; until then errors go to stderr as is.
     let config = match ServerConfig::load(&sources) {
         Ok(config) => config,
         Err(error) => {
-            eprintln!("tokenserver: bad configuration: {error}");
+            error_line(&env, &format!("tokenserver: bad configuration: {error}"));
             return code(exit::BAD_CONFIG);
         }
     };
+    tokendist_daemon_kit::logging::init(&env, config.log_format);
     if cli.check_config {
         println!(
             "configuration OK: listening on {}, store {}",
@@ -32,18 +38,21 @@ fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(error) => {
-            eprintln!("tokenserver: cannot start the async runtime: {error}");
+            error_line(
+                &env,
+                &format!("tokenserver: cannot start the async runtime: {error}"),
+            );
             return code(exit::FAILURE);
         }
     };
-    match runtime.block_on(tokendist_server::serve::run(config, sources, env)) {
+    match runtime.block_on(tokendist_server::serve::run(config, sources, env.clone())) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) if error.is_config() => {
-            eprintln!("tokenserver: bad configuration: {error}");
+            error_line(&env, &format!("tokenserver: bad configuration: {error}"));
             code(exit::BAD_CONFIG)
         }
         Err(error) => {
-            eprintln!("tokenserver: {error}");
+            error_line(&env, &format!("tokenserver: {error}"));
             code(exit::FAILURE)
         }
     }

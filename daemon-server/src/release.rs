@@ -115,16 +115,13 @@ pub async fn get_token(
     evidence.tpm = tpm_session::evidence_of(&session);
     let mut verdict = tokendist_core::policy::evaluate(&approval, &evidence, &live.policy);
     apply_enforcement(&mut verdict, &live.enforce);
-    state
-        .metrics
-        .observe_decision(verdict.allowed(), &verdict.failed_names());
 
     if !verdict.allowed() {
         let definitive = verdict
             .failed_names()
             .iter()
             .any(|name| DEFINITIVE.contains(name));
-        if let Some(api) = unavailable_dependency(&evidence, state).filter(|_| !definitive) {
+        if let Some(api) = unavailable_dependency(&evidence).filter(|_| !definitive) {
             return Err(ServiceError::Unavailable(Dependency::GoogleApi(api)));
         }
         record_denial(state, claims, peer, &verdict.checks, None).await;
@@ -192,7 +189,7 @@ fn apply_enforcement(verdict: &mut Verdict, enforce: &EnforcementConfig) {
 }
 
 /// The first Google API that was unavailable while gathering this evidence.
-fn unavailable_dependency(evidence: &Evidence, state: &ServerState) -> Option<String> {
+fn unavailable_dependency(evidence: &Evidence) -> Option<String> {
     let errors = [
         evidence.instance.as_ref().err(),
         evidence.boot_disk.as_ref().err(),
@@ -203,7 +200,7 @@ fn unavailable_dependency(evidence: &Evidence, state: &ServerState) -> Option<St
         .into_iter()
         .flatten()
         .find(|e| e.kind == FetchErrorKind::Unavailable)?;
-    state.metrics.observe_dependency_error(&error.api);
+    // Already counted as a dependency error by the client's observer when the call was made.
     Some(error.api.clone())
 }
 

@@ -1,5 +1,6 @@
 //! Running `tokenserver`: opens the store, loads keys and TLS, binds the listeners, tells systemd
-//! READY only once the port accepts and the store answers, sends WATCHDOG while the store stays
+//! READY only once the port accepts and the store answers, serves `/metrics`, `/healthz` and
+//! `/readyz` on `metrics_listen` ([`crate::readiness`]), sends WATCHDOG while the store stays
 //! reachable, purges expired sessions periodically, reloads TLS material, keys and settings on SIGHUP, and drains in-flight requests on
 //! SIGTERM/SIGINT before exiting.
 
@@ -7,14 +8,16 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
+use tokendist_daemon_kit::health;
 use tokendist_daemon_kit::notify::Notifier;
-use tokendist_gcp::{ComputeClient, EvidenceCollector, JwksCache, LoggingClient};
+use tokendist_gcp::{CallObserver, ComputeClient, EvidenceCollector, JwksCache, LoggingClient};
 use tokendist_proto::v1::token_service_server::TokenServiceServer;
 use tokendist_store::StoreOptions;
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::config::{ConfigSources, ServerConfig};
 use crate::metrics::Metrics;
+use crate::readiness::ServerObserved;
 use crate::service::TokenServiceImpl;
 use crate::state::{LiveSettings, ServerState};
 use crate::tls::{self, TlsReloader};
@@ -80,13 +83,16 @@ pub async fn run(
         .map_err(|e| RunError::Runtime(format!("store {} is not reachable: {e}", config.store)))?;
 
     let jwks = JwksCache::new(&config.gcp).map_err(|e| RunError::Config(e.to_string()))?;
+    let metrics = Metrics::new();
+    let observer: Arc<dyn CallObserver> = Arc::new(metrics.clone());
     let compute = ComputeClient::new(&config.gcp)
         .await
-        .map_err(|e| RunError::Config(e.to_string()))?;
+        .map_err(|e| RunError::Config(e.to_string()))?
+        .with_observer(Arc::clone(&observer));
     let logging = LoggingClient::new(&config.gcp)
         .await
-        .map_err(|e| RunError::Config(e.to_string()))?;
-    let metrics = Metrics::new();
+        .map_err(|e| RunError::Config(e.to_string()))?
+        .with_observer(observer);
     let state = ServerState::new(
         Arc::clone(&store),
         Arc::new(jwks),
@@ -103,11 +109,13 @@ pub async fn run(
         .local_addr()
         .map_err(|e| RunError::Runtime(e.to_string()))?;
     if let Some(address) = config.metrics_listen {
-        let metrics_listener = Metrics::bind(address).await.map_err(|e| {
+        let metrics_listener = tokio::net::TcpListener::bind(address).await.map_err(|e| {
             RunError::Runtime(format!("cannot listen for metrics on {address}: {e}"))
         })?;
-        tokio::spawn(metrics.clone().serve(metrics_listener));
+        let observed = ServerObserved::new(metrics.clone(), Arc::clone(&store), &config.gcp);
+        tokio::spawn(health::serve(metrics_listener, Arc::new(observed)));
     }
+    crate::readiness::spawn_pending_refresher(Arc::clone(&store), metrics.clone());
     let reloader = TlsReloader::new(tls_config);
     let incoming = tls::incoming(listener, reloader.clone());
 

@@ -8,13 +8,16 @@
 use std::future::Future;
 use std::time::Instant;
 
+use tokendist_core::checks::{RELEASE_CHECKS, REVIEW_CHECKS};
 use tokendist_core::identity::IdentityClaims;
+use tokendist_core::verdict::CheckResult;
 
 use tokendist_proto::v1 as pb;
 use tokendist_proto::v1::token_service_server::TokenService;
 use tonic::{Request, Response, Status};
 
 use crate::authenticate::{TokenScope, authenticate, authenticate_step, bearer_token};
+use crate::metrics::DecisionOutcome;
 use crate::sessions::StepCall;
 use crate::state::ServerState;
 use crate::status::{Limited, ServiceError};
@@ -52,6 +55,7 @@ impl TokenServiceImpl {
         F: Future<Output = Result<R, ServiceError>>,
     {
         let started = Instant::now();
+        let _in_flight = self.state.metrics.in_flight(rpc);
         let call = Call {
             token: bearer_token(request.metadata()),
             peer: request.extensions().get::<PeerInfo>().cloned(),
@@ -65,6 +69,9 @@ impl TokenServiceImpl {
         self.state
             .metrics
             .observe_request(rpc, code, started.elapsed());
+        if let Some((outcome, failed)) = decision_of(rpc, &result) {
+            self.state.metrics.observe_decision(outcome, &failed);
+        }
         result.map(Response::new).map_err(Status::from)
     }
 
@@ -159,6 +166,53 @@ impl TokenService for TokenServiceImpl {
         self.serve_step("GetToken", request, None, release::get_token)
             .await
     }
+}
+
+/// The decision a request ended in, with the failed checks of a denial: `GetToken` releasing, any
+/// step denying (a pending VM's every retry included), refusing the caller's token, or finding a
+/// dependency unavailable. Other outcomes (a session step that succeeded, a malformed request, a
+/// rate limit) decide nothing about the VM.
+fn decision_of<R>(
+    rpc: &str,
+    result: &Result<R, ServiceError>,
+) -> Option<(DecisionOutcome, Vec<&'static str>)> {
+    match result {
+        Ok(_) if rpc == "GetToken" => Some((DecisionOutcome::Released, Vec::new())),
+        Ok(_) => None,
+        Err(ServiceError::Denied {
+            checks,
+            pending_approval,
+        }) => {
+            let outcome = if *pending_approval {
+                DecisionOutcome::Pending
+            } else {
+                DecisionOutcome::Denied
+            };
+            Some((outcome, catalogue_names(checks)))
+        }
+        Err(ServiceError::Unauthenticated { check }) => Some((
+            DecisionOutcome::Unauthenticated,
+            catalogue_names(std::slice::from_ref(check)),
+        )),
+        Err(ServiceError::Unavailable(_)) => Some((DecisionOutcome::Unavailable, Vec::new())),
+        Err(_) => None,
+    }
+}
+
+/// The failed checks among `checks`, as their catalogue names (a name outside the catalogue is
+/// left out, so the label set stays the one created at start).
+fn catalogue_names(checks: &[CheckResult]) -> Vec<&'static str> {
+    checks
+        .iter()
+        .filter(|check| check.is_fail())
+        .filter_map(|check| {
+            RELEASE_CHECKS
+                .iter()
+                .chain(REVIEW_CHECKS.iter())
+                .find(|name| **name == check.name)
+                .copied()
+        })
+        .collect()
 }
 
 /// A session step's request: it names its session.

@@ -7,6 +7,9 @@ use tokendist_core::evidence::{
     DiskEvidence, FetchError, Fetched, InstanceEvidence, ProjectEvidence, ShieldedIdentity,
 };
 
+use std::sync::Arc;
+
+use crate::call_observer::{CallObserver, Observer};
 use crate::client_options::configure;
 use crate::compute_mapping::{
     API_DISKS_GET, API_IMAGES_GET, API_INSTANCES_GET, API_PROJECTS_GET, API_SHIELDED_IDENTITY,
@@ -14,7 +17,7 @@ use crate::compute_mapping::{
     project_evidence, shielded_identity,
 };
 use crate::config::GcpConfig;
-use crate::fetch_error::{from_gax, malformed};
+use crate::fetch_error::malformed;
 
 /// Why a Google API client could not be built (bad endpoint, no Application Default Credentials).
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +38,7 @@ pub struct ComputeClient {
     disks: Disks,
     images: Images,
     projects: Projects,
+    observer: Observer,
 }
 
 impl ComputeClient {
@@ -63,7 +67,14 @@ impl ComputeClient {
                 .build()
                 .await
                 .map_err(err)?,
+            observer: Observer::default(),
         })
+    }
+
+    /// The same client telling `observer` about every call.
+    pub fn with_observer(mut self, observer: Arc<dyn CallObserver>) -> Self {
+        self.observer = Observer::new(observer);
+        self
     }
 
     /// `instances.get`, mapped to [`InstanceEvidence`].
@@ -73,15 +84,17 @@ impl ComputeClient {
         zone: &str,
         name: &str,
     ) -> Fetched<InstanceEvidence> {
-        let instance = self
+        let request = self
             .instances
             .get()
             .set_project(project)
             .set_zone(zone)
             .set_instance(name)
-            .send()
-            .await
-            .map_err(|e| logged(from_gax(API_INSTANCES_GET, &e)))?;
+            .send();
+        let instance = self
+            .observer
+            .call(API_INSTANCES_GET, request, logged)
+            .await?;
         instance_evidence(&instance).map_err(logged)
     }
 
@@ -92,41 +105,40 @@ impl ComputeClient {
         zone: &str,
         name: &str,
     ) -> Fetched<ShieldedIdentity> {
-        let identity = self
+        let request = self
             .instances
             .get_shielded_instance_identity()
             .set_project(project)
             .set_zone(zone)
             .set_instance(name)
-            .send()
-            .await
-            .map_err(|e| logged(from_gax(API_SHIELDED_IDENTITY, &e)))?;
+            .send();
+        let identity = self
+            .observer
+            .call(API_SHIELDED_IDENTITY, request, logged)
+            .await?;
         Ok(shielded_identity(&identity))
     }
 
     /// `disks.get`, mapped to [`DiskEvidence`].
     pub async fn disk(&self, project: &str, zone: &str, disk: &str) -> Fetched<DiskEvidence> {
-        let disk = self
+        let request = self
             .disks
             .get()
             .set_project(project)
             .set_zone(zone)
             .set_disk(disk)
-            .send()
-            .await
-            .map_err(|e| logged(from_gax(API_DISKS_GET, &e)))?;
+            .send();
+        let disk = self.observer.call(API_DISKS_GET, request, logged).await?;
         disk_evidence(&disk).map_err(logged)
     }
 
     /// `projects.get`, mapped to [`ProjectEvidence`] (the project's common instance metadata).
     pub async fn project(&self, project: &str) -> Fetched<ProjectEvidence> {
+        let request = self.projects.get().set_project(project).send();
         let project = self
-            .projects
-            .get()
-            .set_project(project)
-            .send()
-            .await
-            .map_err(|e| logged(from_gax(API_PROJECTS_GET, &e)))?;
+            .observer
+            .call(API_PROJECTS_GET, request, logged)
+            .await?;
         project_evidence(&project).map_err(logged)
     }
 
@@ -138,14 +150,13 @@ impl ComputeClient {
                 format!("{url:?} is not an image URL (projects/P/global/images/NAME)"),
             )
         })?;
-        let image = self
+        let request = self
             .images
             .get()
             .set_project(project)
             .set_image(image)
-            .send()
-            .await
-            .map_err(|e| logged(from_gax(API_IMAGES_GET, &e)))?;
+            .send();
+        let image = self.observer.call(API_IMAGES_GET, request, logged).await?;
         image_evidence(&image).map_err(logged)
     }
 }

@@ -5,12 +5,14 @@
 //! - [`jwks`]: Google's identity-token signing keys, cached ([`JwksCache`]).
 //! - [`compute`]: Compute Engine instances, disks, images, shielded identity ([`ComputeClient`]).
 //! - [`logging`]: Cloud Audit Logs for an instance ([`LoggingClient`]).
+//! - [`call_observer`]: a hook on every Compute/Logging call (API, latency, failure) for metrics.
 //! - [`evidence`]: all of the above for one VM, fetched concurrently ([`EvidenceCollector`]).
 //!
 //! Every Compute/Logging result is a `tokendist_core::evidence::Fetched`: failures are carried into the
 //! checks (which fail closed), classified by [`tokendist_core::evidence::FetchErrorKind`].
 
 pub mod auditlog_decode;
+pub mod call_observer;
 mod client_options;
 pub mod compute;
 pub mod compute_mapping;
@@ -24,6 +26,7 @@ pub mod metadata;
 #[cfg(test)]
 mod test_fixtures;
 
+pub use call_observer::CallObserver;
 pub use compute::{ClientBuildError, ComputeClient};
 pub use config::{CredentialsMode, GcpConfig, RetryMode};
 pub use evidence::{EvidenceCollector, VmEvidence};

@@ -11,11 +11,14 @@ use tokendist_core::auditlog::AuditEntry;
 use tokendist_core::auditlog::method_table::{UNFETCHED_READS, VERSION_PREFIXES};
 use tokendist_core::evidence::{DataAccessEvidence, FetchError, Fetched};
 
+use std::sync::Arc;
+
 use crate::auditlog_decode::{API_ENTRIES_LIST, audit_entry};
+use crate::call_observer::{CallObserver, Observer};
 use crate::client_options::configure;
 use crate::compute::ClientBuildError;
 use crate::config::GcpConfig;
-use crate::fetch_error::{from_gax, malformed};
+use crate::fetch_error::malformed;
 
 /// Entries requested per page.
 pub const DEFAULT_PAGE_SIZE: i32 = 1000;
@@ -27,6 +30,7 @@ const MAX_PAGES: usize = 10_000;
 pub struct LoggingClient {
     client: LoggingServiceV2,
     page_size: i32,
+    observer: Observer,
 }
 
 impl LoggingClient {
@@ -44,7 +48,14 @@ impl LoggingClient {
         Ok(Self {
             client,
             page_size: DEFAULT_PAGE_SIZE,
+            observer: Observer::default(),
         })
+    }
+
+    /// The same client telling `observer` about every call.
+    pub fn with_observer(mut self, observer: Arc<dyn CallObserver>) -> Self {
+        self.observer = Observer::new(observer);
+        self
     }
 
     /// The same client asking for `page_size` entries per page (at least 1).
@@ -106,16 +117,18 @@ impl LoggingClient {
         instance_id: &str,
         since: DateTime<Utc>,
     ) -> Fetched<DataAccessEvidence> {
-        let page = self
+        let request = self
             .client
             .list_log_entries()
             .set_resource_names([format!("projects/{project}")])
             .set_filter(data_access_filter(project, instance_id, since))
             .set_order_by("timestamp desc")
             .set_page_size(1)
-            .send()
-            .await
-            .map_err(|e| logged(from_gax(API_ENTRIES_LIST, &e)))?;
+            .send();
+        let page = self
+            .observer
+            .call(API_ENTRIES_LIST, request, logged)
+            .await?;
         match page.entries.first() {
             None => Ok(DataAccessEvidence::default()),
             Some(entry) => {
@@ -132,7 +145,7 @@ impl LoggingClient {
         let mut entries = Vec::new();
         let mut page_token = String::new();
         for _ in 0..MAX_PAGES {
-            let page = self
+            let request = self
                 .client
                 .list_log_entries()
                 .set_resource_names([format!("projects/{project}")])
@@ -140,9 +153,11 @@ impl LoggingClient {
                 .set_order_by("timestamp asc")
                 .set_page_size(self.page_size)
                 .set_page_token(page_token.clone())
-                .send()
-                .await
-                .map_err(|e| logged(from_gax(API_ENTRIES_LIST, &e)))?;
+                .send();
+            let page = self
+                .observer
+                .call(API_ENTRIES_LIST, request, logged)
+                .await?;
             for entry in &page.entries {
                 entries.push(audit_entry(entry).map_err(logged)?);
             }

@@ -15,6 +15,8 @@
 //! - [`doc_examples`]: the runnable examples of a Markdown document (`docs/operations.md`) and the
 //!   matcher of their documented output.
 //! - [`denial`]: `assert_denied`, the exact failed-check list of a refused gRPC call.
+//! - [`journal`]: a daemon under journald without systemd (`JOURNAL_STREAM` naming its stderr
+//!   file), the check of its lines' priorities, and a one-shot HTTP GET of its metrics listener.
 //! - [`ports`]: [`closed_port`], a loopback port that refuses connections and stays reserved.
 //! - [`raster`]: SVG rasterized to PNG with resvg in DejaVu Sans Mono (`make screenshots`).
 //! - [`tmux`]: a command in a detached tmux session of a given size on a private server (keys in,
@@ -26,6 +28,7 @@ pub mod denial;
 pub mod doc_examples;
 pub mod firestore;
 pub mod gcpsim;
+pub mod journal;
 pub mod ports;
 pub mod process;
 pub mod raster;

@@ -1,23 +1,31 @@
 //! End-to-end: the real gcpsim, tokenserver, tokendist and tokenclient binaries, sequenced by their
 //! ready protocols. A VM waits pending, Alice approves, the secrets arrive byte-identical within one
 //! poll interval with a receipt; tampering and revocation take them away again; another VM replaying
-//! the first one's identity with its own TPM is refused on `tpm.ek`; no log ever holds a secret.
+//! the first one's identity with its own TPM is refused on `tpm.ek`; no log ever holds a secret. The
+//! client's `/readyz` says it waits for approval, then `tokenclient status` finds it ready.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
 
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use support::{Client, DEADLINE, GOOD_VM, GOOD_VM_ID, POLL_INTERVAL, World, ZONE};
 use tokendist_store::EventKind;
+use tokendist_testkit::journal::{free_port, http_get};
 
 /// Slack for one attempt (a full TPM session on a loaded 2-core machine) on top of the poll interval.
 const ATTEMPT_SLACK: Duration = Duration::from_secs(10);
 
 /// Starts the good VM's client (with its swtpm when there is one) and waits until it is pending.
 async fn pending_client(world: &World) -> Client {
+    pending_client_with(world, &[]).await
+}
+
+/// [`pending_client`] with `extra` flags.
+async fn pending_client_with(world: &World, extra: &[&str]) -> Client {
     let client = world
-        .client("tokenclient", GOOD_VM, world.vm_tpm.as_ref(), &[])
+        .client("tokenclient", GOOD_VM, world.vm_tpm.as_ref(), extra)
         .await;
     let status = client
         .daemon
@@ -25,6 +33,36 @@ async fn pending_client(world: &World) -> Client {
         .await;
     assert!(status.contains("approval.state"), "{status}");
     client
+}
+
+async fn get(address: SocketAddr, path: &'static str) -> (u16, String) {
+    tokio::task::spawn_blocking(move || http_get(address, path))
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("nothing answers {path} on {address}"))
+}
+
+/// Once its secrets are delivered the client is ready (`tokenclient status` exits 0) and its
+/// metrics count the release.
+async fn assert_ready_with_its_secrets(metrics: SocketAddr, secrets: usize) {
+    let address = metrics.to_string();
+    let status = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(support::bin("tokenclient"))
+            .args(["status", "--address", &address])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(status.status.code(), Some(0), "{status:?}");
+    assert_eq!(String::from_utf8_lossy(&status.stdout), "ready\n");
+    let (_, text) = get(metrics, "/metrics").await;
+    for line in [
+        "tokenclient_attempts_total{outcome=\"released\"} 1".to_string(),
+        format!("tokenclient_secrets_delivered {secrets}"),
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} missing:\n{text}");
+    }
 }
 
 /// Approves and waits for delivery; returns the time from approval to secrets on disk.
@@ -41,7 +79,12 @@ async fn approve_and_receive(world: &World, client: &Client) -> Duration {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pending_vm_is_listed_with_its_failed_checks_then_receives_every_secret_after_approval() {
     let mut world = World::start().await;
-    let client = pending_client(&world).await;
+    let metrics = free_port();
+    let address = metrics.to_string();
+    let client = pending_client_with(&world, &["--metrics-listen", &address]).await;
+    let (code, body) = get(metrics, "/readyz").await;
+    assert_eq!(code, 503, "{body}");
+    assert!(body.starts_with("waiting for approval since "), "{body}");
     let sealing = world.vm_tpm.is_some();
     if sealing {
         // The pending attempts put a verified quote on record; seal a TPM secret to it.
@@ -72,6 +115,7 @@ async fn pending_vm_is_listed_with_its_failed_checks_then_receives_every_secret_
         );
     }
     assert!(elapsed <= POLL_INTERVAL + ATTEMPT_SLACK);
+    assert_ready_with_its_secrets(metrics, world.secrets.by_name().len()).await;
 
     let events = world.events().await;
     let releases: Vec<_> = events

@@ -5,7 +5,10 @@
 
 use std::{
     panic::{AssertUnwindSafe, catch_unwind},
-    sync::mpsc,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        mpsc,
+    },
     thread,
     time::Duration,
 };
@@ -28,6 +31,9 @@ pub(crate) type Job = Box<dyn FnOnce(&mut Tpm) + Send>;
 /// How often a busy TPM is asked again, and the first wait (doubled each time: 10, 20, 40, 80 ms).
 const BUSY_ATTEMPTS: u32 = 5;
 const BUSY_FIRST_BACKOFF: Duration = Duration::from_millis(10);
+
+/// Whether this process already warned that its TPM is a software one.
+static SOFTWARE_TPM_WARNED: AtomicBool = AtomicBool::new(false);
 
 /// What `connect` learned about the TPM.
 #[derive(Debug)]
@@ -86,7 +92,8 @@ fn connect(config: &TpmConfig) -> Result<(Tpm, Connected), TpmError> {
     }
     let vendor = tss_esapi::utils::get_tpm_vendor(&mut ctx)
         .map_err(TpmError::during("GetCapability(vendor)"))?;
-    if vendor.contains("SW") {
+    // Once per process: the TPM is opened for every attempt, and one warning says it all.
+    if vendor.contains("SW") && !SOFTWARE_TPM_WARNED.swap(true, Ordering::Relaxed) {
         tracing::warn!(vendor = %vendor.trim(), tcti = %config.tcti, "INSECURE: software TPM, fine for tests and demos only");
     }
     let ek = retry_busy("EK", || ek::find_or_create(&mut ctx))?;

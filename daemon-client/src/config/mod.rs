@@ -3,12 +3,14 @@
 //! command-line flags (see [`layers`]) and validates the result. A bad configuration is a
 //! [`ConfigError`]; the binary exits with 78 on it.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 pub use tokendist_daemon_kit::config::{ConfigError, ConfigSources};
 use tokendist_daemon_kit::config::{LoadOptions, load_layered};
+use tokendist_daemon_kit::logging::LogFormat;
 use toml::{Table, Value};
 
 /// Environment variable prefix for every setting.
@@ -111,6 +113,10 @@ pub struct ClientConfig {
     pub tls: TlsConfig,
     pub tpm: TpmSettings,
     pub delivery: DeliveryConfig,
+    /// Listen address of `/metrics`, `/healthz` and `/readyz` (`--metrics-listen`); unset: none.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Log line format (`auto`, `text`, `json`).
+    pub log_format: LogFormat,
 }
 
 impl Default for ClientConfig {
@@ -128,6 +134,8 @@ impl Default for ClientConfig {
             tls: TlsConfig::default(),
             tpm: TpmSettings::default(),
             delivery: DeliveryConfig::default(),
+            metrics_listen: None,
+            log_format: LogFormat::Auto,
         }
     }
 }

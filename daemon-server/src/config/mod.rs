@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 pub use tokendist_daemon_kit::config::{ConfigError, ConfigSources};
 use tokendist_daemon_kit::config::{LoadOptions, load_layered};
+use tokendist_daemon_kit::logging::LogFormat;
 use tokendist_gcp::config::GcpConfig;
 
 /// Environment variable prefix for every setting.
@@ -123,8 +124,10 @@ impl Default for SessionsConfig {
 pub struct ServerConfig {
     /// gRPC listen address.
     pub listen: SocketAddr,
-    /// Prometheus metrics listen address; unset disables metrics.
+    /// Listen address of `/metrics`, `/healthz` and `/readyz`; unset disables them.
     pub metrics_listen: Option<SocketAddr>,
+    /// Log line format (`auto`, `text`, `json`).
+    pub log_format: LogFormat,
     /// The audience VMs request their identity tokens for (required).
     pub audience: String,
     /// Store URL: `sqlite:///path/tokendist.db` or `firestore://PROJECT/DATABASE?collection_prefix=P`.
@@ -154,6 +157,7 @@ impl Default for ServerConfig {
         Self {
             listen: SocketAddr::from(([0, 0, 0, 0], 50051)),
             metrics_listen: None,
+            log_format: LogFormat::Auto,
             audience: String::new(),
             store: "sqlite:///var/lib/tokendist/tokendist.db".to_string(),
             token_max_age_secs: 60,
