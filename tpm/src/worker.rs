@@ -92,9 +92,14 @@ fn connect(config: &TpmConfig) -> Result<(Tpm, Connected), TpmError> {
     }
     let vendor = tss_esapi::utils::get_tpm_vendor(&mut ctx)
         .map_err(TpmError::during("GetCapability(vendor)"))?;
-    // Once per process: the TPM is opened for every attempt, and one warning says it all.
+    // Once per process: the TPM is opened for every attempt, and one line says it all. A software TPM
+    // behind a device path is a surprise (warning); one named by a simulator TCTI was chosen (info).
     if vendor.contains("SW") && !SOFTWARE_TPM_WARNED.swap(true, Ordering::Relaxed) {
-        tracing::warn!(vendor = %vendor.trim(), tcti = %config.tcti, "INSECURE: software TPM, fine for tests and demos only");
+        if config.device_path().is_some() {
+            tracing::warn!(vendor = %vendor.trim(), tcti = %config.tcti, "INSECURE: the TPM device is a software TPM, fine for tests and demos only");
+        } else {
+            tracing::info!(vendor = %vendor.trim(), tcti = %config.tcti, "software TPM (a simulator TCTI was configured): fine for tests and demos only");
+        }
     }
     let ek = retry_busy("EK", || ek::find_or_create(&mut ctx))?;
     tracing::info!(tcti = %config.tcti, persistent_ek = ek.persistent, "connected to the TPM");
