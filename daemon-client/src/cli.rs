@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use clap::Parser;
 
 use crate::config::ConfigSources;
-use tokendist_daemon_kit::config::FlagOverrides;
+use tokendist_daemon_kit::config::{CheckDepth, FlagOverrides};
 
 /// Bob's VM daemon: proves the VM's identity and state to the token server, receives the secrets
 /// Alice approved, and hands them to the workload.
@@ -19,9 +19,9 @@ use tokendist_daemon_kit::config::FlagOverrides;
     about,
     long_about = "Bob's VM daemon: proves this VM (Google identity token, vTPM attestation) to the token server, \
 receives the secrets Alice approved and hands them to the workload as files and on a local socket.\n\n\
-Settings come from a TOML file (--config, TOKENDIST_CONFIG, or /etc/tokendist/tokenclient.toml when it \
-exists), overridden by TOKENDIST_* environment variables (TOKENDIST_TLS__CA sets tls.ca), overridden by \
-the flags below. GCE_METADATA_HOST relocates the metadata server. See dist/tokenclient.toml.\n\n\
+Settings come from a TOML file (--config, TOKENCLIENT_CONFIG, or /etc/tokendist/tokenclient.toml when it \
+exists), overridden by TOKENCLIENT_* environment variables (TOKENCLIENT_TLS__CA sets tls.ca; one that names \
+no setting is an error), overridden by the flags below. GCE_METADATA_HOST relocates the metadata server. See dist/tokenclient.toml.\n\n\
 Exit codes: 0 clean shutdown, 1 gave up (--max-attempts) or runtime failure, 69 no TPM, \
 76 the server rejected a request as malformed (version mismatch), 78 bad configuration or a server \
 certificate that does not verify (systemd will not restart).\n\
@@ -33,9 +33,17 @@ pub struct Cli {
     #[arg(long, short = 'c', value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Validate the configuration, print a summary and exit.
-    #[arg(long)]
-    pub check_config: bool,
+    /// Load and check everything the start would (TLS files, key against certificate, secrets and
+    /// socket directories writable) and exit: 0 and a summary, else 78 and every problem. `=full`
+    /// also opens the TPM (when enabled) and connects to the token server (TLS handshake included).
+    #[arg(
+        long,
+        value_name = "DEPTH",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "basic"
+    )]
+    pub check_config: Option<CheckDepth>,
 
     /// Print this TPM's endorsement key as PEM (what Compute's shielded identity publishes as `ekPub`)
     /// and exit; compare it with `gcloud compute instances get-shielded-identity VM`. Needs only --tcti.

@@ -5,6 +5,8 @@ use std::process::ExitCode;
 use clap::Parser;
 use tokendist_client::cli::Cli;
 use tokendist_client::config::ClientConfig;
+use tokendist_client::daemon::RunError;
+use tokendist_daemon_kit::config::Problems;
 use tokendist_daemon_kit::exit;
 
 fn main() -> ExitCode {
@@ -17,33 +19,29 @@ fn main() -> ExitCode {
     let sources = cli.sources(env.clone());
     let config = match ClientConfig::load(&sources) {
         Ok(config) => config,
-        Err(error) => {
-            eprintln!("tokenclient: bad configuration: {error}");
-            return code(exit::BAD_CONFIG);
-        }
+        Err(error) => return bad_configuration(&error),
     };
-    if cli.check_config {
-        println!(
-            "configuration OK: server {} (name {}), audience {}, TPM {}, secrets in {}",
-            config.address,
-            config.effective_server_name(),
-            config.audience,
-            if config.tpm.enabled {
-                config.tpm.tcti.as_str()
-            } else {
-                "off"
-            },
-            config.delivery.dir.display()
-        );
-        return ExitCode::SUCCESS;
-    }
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     let runtime = match runtime(builder.worker_threads(2)) {
         Ok(runtime) => runtime,
         Err(exit_code) => return exit_code,
     };
+    if let Some(depth) = cli.check_config {
+        let checked = runtime.block_on(tokendist_client::check_config::run(
+            &config, &sources, depth,
+        ));
+        return match checked {
+            Ok(summary) => {
+                summary.iter().for_each(|line| println!("{line}"));
+                ExitCode::SUCCESS
+            }
+            Err(problems) => bad_files(&problems),
+        };
+    }
     match runtime.block_on(tokendist_client::daemon::run(config, sources, env)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(RunError::Config(message)) => bad_configuration(&message),
+        Err(RunError::Files(problems)) => bad_files(&problems),
         Err(error) => {
             eprintln!("tokenclient: {error}");
             code(error.exit_code())
@@ -90,6 +88,20 @@ fn runtime(builder: &mut tokio::runtime::Builder) -> Result<tokio::runtime::Runt
         eprintln!("tokenclient: cannot start the async runtime: {error}");
         code(exit::FAILURE)
     })
+}
+
+/// Says why the configuration cannot be used; exit 78.
+fn bad_configuration(error: &dyn std::fmt::Display) -> ExitCode {
+    eprintln!("tokenclient: bad configuration: {error}");
+    code(exit::BAD_CONFIG)
+}
+
+/// Prints every problem found, one per line; exit 78.
+fn bad_files(problems: &Problems) -> ExitCode {
+    for problem in &problems.0 {
+        eprintln!("tokenclient: bad configuration: {problem}");
+    }
+    code(exit::BAD_CONFIG)
 }
 
 fn code(value: i32) -> ExitCode {

@@ -1,14 +1,21 @@
 //! tokendist-daemon-kit: the pieces `tokenserver` and `tokenclient` share at their edges.
 //!
-//! - [`layers`]: configuration layering (TOML file < `TOKENDIST_*` env < flags), pure.
-//! - [`config`]: loading a typed configuration through those layers, with errors that name the key.
+//! - [`layers`]: configuration layering (TOML file < the daemon's `PREFIX_*` env < flags), pure.
+//! - [`env_keys`]: which variables of the daemon's prefix name a setting; the closest one when not.
+//! - [`config`]: loading a typed configuration through those layers, with errors that name the key,
+//!   and [`config::Origins`] / [`config::Problems`]: where a setting came from, every failure found.
 //! - [`notify`]: systemd `sd_notify` (READY, STATUS, STOPPING, RELOADING, WATCHDOG) without touching
 //!   the process environment.
 //! - [`logging`]: `tracing` set-up (journald-friendly format under systemd, human format otherwise).
 //! - [`exit`]: the exit codes both daemons document.
+//! - [`pem_files`]: TLS certificate and key files read and checked (dates, chain, key matches cert).
+//! - [`writable`]: whether a directory a daemon will write in accepts a new file (for `--check-config`).
 
 pub mod config;
+pub mod env_keys;
 pub mod exit;
 pub mod layers;
 pub mod logging;
 pub mod notify;
+pub mod pem_files;
+pub mod writable;

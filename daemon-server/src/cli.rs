@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use clap::Parser;
 
 use crate::config::ConfigSources;
-use tokendist_daemon_kit::config::FlagOverrides;
+use tokendist_daemon_kit::config::{CheckDepth, FlagOverrides};
 
 /// Alice's token server: releases secrets to approved GCE VMs after checking their Google identity
 /// token, live VM state, audit log and vTPM attestation.
@@ -19,9 +19,10 @@ use tokendist_daemon_kit::config::FlagOverrides;
     version,
     about,
     long_about = "Alice's token server: releases secrets to approved Google Compute Engine VMs, and to nothing else.\n\n\
-Settings come from a TOML file (--config or TOKENDIST_CONFIG), overridden by TOKENDIST_* environment \
-variables (TOKENDIST_TLS__CERT sets tls.cert), overridden by the flags below. See dist/tokenserver.toml \
-for every setting with its default.\n\n\
+Settings come from a TOML file (--config or TOKENSERVER_CONFIG), overridden by TOKENSERVER_* environment \
+variables (TOKENSERVER_TLS__CERT sets tls.cert; one that names no setting is an error; the console's \
+TOKENDIST_* are ignored), overridden by the flags below. See dist/tokenserver.toml for every setting \
+with its default. Check a configuration with --check-config (or --check-config=full).\n\n\
 Exit codes: 0 clean shutdown, 1 runtime failure, 78 bad configuration (systemd will not restart).\n\
 Signals: SIGTERM/SIGINT drain and stop, SIGHUP reloads TLS material, keys and settings."
 )]
@@ -30,9 +31,17 @@ pub struct Cli {
     #[arg(long, short = 'c', value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Validate the configuration, print the effective settings and exit.
-    #[arg(long)]
-    pub check_config: bool,
+    /// Load and check everything the start would (every file named, keys, certificates, store URL)
+    /// and exit: 0 and a summary when it is usable, else 78 and every problem. `=full` also opens the
+    /// store and reaches the Google endpoints.
+    #[arg(
+        long,
+        value_name = "DEPTH",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "basic"
+    )]
+    pub check_config: Option<CheckDepth>,
 
     /// gRPC listen address [default: 0.0.0.0:50051].
     #[arg(long, value_name = "ADDR")]

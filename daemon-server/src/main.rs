@@ -3,9 +3,11 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use tokendist_daemon_kit::config::Problems;
 use tokendist_daemon_kit::exit;
 use tokendist_server::cli::Cli;
 use tokendist_server::config::ServerConfig;
+use tokendist_server::serve::RunError;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -14,18 +16,8 @@ fn main() -> ExitCode {
     let sources = cli.sources(env.clone());
     let config = match ServerConfig::load(&sources) {
         Ok(config) => config,
-        Err(error) => {
-            eprintln!("tokenserver: bad configuration: {error}");
-            return code(exit::BAD_CONFIG);
-        }
+        Err(error) => return bad_configuration(&error),
     };
-    if cli.check_config {
-        println!(
-            "configuration OK: listening on {}, store {}",
-            config.listen, config.store
-        );
-        return ExitCode::SUCCESS;
-    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -36,17 +28,45 @@ fn main() -> ExitCode {
             return code(exit::FAILURE);
         }
     };
+    if let Some(depth) = cli.check_config {
+        let store_options = tokendist_server::serve::store_options(&env);
+        let checked = runtime.block_on(tokendist_server::check_config::run(
+            &config,
+            &sources,
+            &store_options,
+            depth,
+        ));
+        return match checked {
+            Ok(summary) => {
+                summary.iter().for_each(|line| println!("{line}"));
+                ExitCode::SUCCESS
+            }
+            Err(problems) => bad_files(&problems),
+        };
+    }
     match runtime.block_on(tokendist_server::serve::run(config, sources, env)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) if error.is_config() => {
-            eprintln!("tokenserver: bad configuration: {error}");
-            code(exit::BAD_CONFIG)
-        }
+        Err(RunError::Material(problems)) => bad_files(&problems),
+        Err(error) if error.is_config() => bad_configuration(&error),
         Err(error) => {
             eprintln!("tokenserver: {error}");
             code(exit::FAILURE)
         }
     }
+}
+
+/// Says why the configuration cannot be used; exit 78.
+fn bad_configuration(error: &dyn std::fmt::Display) -> ExitCode {
+    eprintln!("tokenserver: bad configuration: {error}");
+    code(exit::BAD_CONFIG)
+}
+
+/// Prints every problem found, one per line; exit 78.
+fn bad_files(problems: &Problems) -> ExitCode {
+    for problem in &problems.0 {
+        eprintln!("tokenserver: bad configuration: {problem}");
+    }
+    code(exit::BAD_CONFIG)
 }
 
 fn code(value: i32) -> ExitCode {
