@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use clap::Parser;
 
 use crate::config::ConfigSources;
-use tokendist_daemon_kit::config::{CheckDepth, FlagOverrides};
+use tokendist_daemon_kit::config::{CheckConfigFlag, FlagOverrides};
 
 /// Bob's VM daemon: proves the VM's identity and state to the token server, receives the secrets
 /// Alice approved, and hands them to the workload.
@@ -33,17 +33,8 @@ pub struct Cli {
     #[arg(long, short = 'c', value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Load and check everything the start would (TLS files, key against certificate, secrets and
-    /// socket directories writable) and exit: 0 and a summary, else 78 and every problem. `=full`
-    /// also opens the TPM (when enabled) and connects to the token server (TLS handshake included).
-    #[arg(
-        long,
-        value_name = "DEPTH",
-        num_args = 0..=1,
-        require_equals = true,
-        default_missing_value = "basic"
-    )]
-    pub check_config: Option<CheckDepth>,
+    #[command(flatten)]
+    pub check_config: CheckConfigFlag,
 
     /// Print this TPM's endorsement key as PEM (what Compute's shielded identity publishes as `ekPub`)
     /// and exit; compare it with `gcloud compute instances get-shielded-identity VM`. Needs only --tcti.

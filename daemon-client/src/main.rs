@@ -26,7 +26,7 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(exit_code) => return exit_code,
     };
-    if let Some(depth) = cli.check_config {
+    if let Some(depth) = cli.check_config.depth {
         let checked = runtime.block_on(tokendist_client::check_config::run(
             &config, &sources, depth,
         ));
@@ -92,16 +92,12 @@ fn runtime(builder: &mut tokio::runtime::Builder) -> Result<tokio::runtime::Runt
 
 /// Says why the configuration cannot be used; exit 78.
 fn bad_configuration(error: &dyn std::fmt::Display) -> ExitCode {
-    eprintln!("tokenclient: bad configuration: {error}");
-    code(exit::BAD_CONFIG)
+    code(exit::report_bad_configuration("tokenclient", [error]))
 }
 
 /// Prints every problem found, one per line; exit 78.
 fn bad_files(problems: &Problems) -> ExitCode {
-    for problem in &problems.0 {
-        eprintln!("tokenclient: bad configuration: {problem}");
-    }
-    code(exit::BAD_CONFIG)
+    code(exit::report_bad_configuration("tokenclient", &problems.0))
 }
 
 fn code(value: i32) -> ExitCode {

@@ -114,6 +114,23 @@ pub enum CheckDepth {
     Full,
 }
 
+/// The `--check-config[=basic|full]` flag, shared by both daemons' command lines (flattened).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct CheckConfigFlag {
+    /// Load and check everything the start would (every file the settings name, keys against their
+    /// certificates, directories writable) and exit: 0 and a summary, or 78 and every problem, one
+    /// per line. `=full` also reaches what the daemon talks to (tokenserver: the store and Google;
+    /// tokenclient: the TPM and the token server).
+    #[arg(
+        long = "check-config",
+        value_name = "DEPTH",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "basic"
+    )]
+    pub depth: Option<CheckDepth>,
+}
+
 /// The raw inputs of a configuration: where the file is, the environment, and the flags given.
 #[derive(Debug, Clone, Default)]
 pub struct ConfigSources {

@@ -11,3 +11,15 @@ pub const UNAVAILABLE: i32 = 69;
 /// The remote side answered something the protocol does not allow (`EX_PROTOCOL`), e.g. the token
 /// server refused a request as malformed: a version mismatch, which retrying cannot fix.
 pub const PROTOCOL: i32 = 76;
+
+/// Prints `DAEMON: bad configuration: PROBLEM` on stderr for each problem, one line each, and gives
+/// [`BAD_CONFIG`].
+pub fn report_bad_configuration<T: std::fmt::Display>(
+    daemon: &str,
+    problems: impl IntoIterator<Item = T>,
+) -> i32 {
+    for problem in problems {
+        eprintln!("{daemon}: bad configuration: {problem}");
+    }
+    BAD_CONFIG
+}

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use clap::Parser;
 
 use crate::config::ConfigSources;
-use tokendist_daemon_kit::config::{CheckDepth, FlagOverrides};
+use tokendist_daemon_kit::config::{CheckConfigFlag, FlagOverrides};
 
 /// Alice's token server: releases secrets to approved GCE VMs after checking their Google identity
 /// token, live VM state, audit log and vTPM attestation.
@@ -31,17 +31,8 @@ pub struct Cli {
     #[arg(long, short = 'c', value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Load and check everything the start would (every file named, keys, certificates, store URL)
-    /// and exit: 0 and a summary when it is usable, else 78 and every problem. `=full` also opens the
-    /// store and reaches the Google endpoints.
-    #[arg(
-        long,
-        value_name = "DEPTH",
-        num_args = 0..=1,
-        require_equals = true,
-        default_missing_value = "basic"
-    )]
-    pub check_config: Option<CheckDepth>,
+    #[command(flatten)]
+    pub check_config: CheckConfigFlag,
 
     /// gRPC listen address [default: 0.0.0.0:50051].
     #[arg(long, value_name = "ADDR")]

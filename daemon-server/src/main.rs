@@ -28,7 +28,7 @@ fn main() -> ExitCode {
             return code(exit::FAILURE);
         }
     };
-    if let Some(depth) = cli.check_config {
+    if let Some(depth) = cli.check_config.depth {
         let store_options = tokendist_server::serve::store_options(&env);
         let checked = runtime.block_on(tokendist_server::check_config::run(
             &config,
@@ -57,16 +57,12 @@ fn main() -> ExitCode {
 
 /// Says why the configuration cannot be used; exit 78.
 fn bad_configuration(error: &dyn std::fmt::Display) -> ExitCode {
-    eprintln!("tokenserver: bad configuration: {error}");
-    code(exit::BAD_CONFIG)
+    code(exit::report_bad_configuration("tokenserver", [error]))
 }
 
 /// Prints every problem found, one per line; exit 78.
 fn bad_files(problems: &Problems) -> ExitCode {
-    for problem in &problems.0 {
-        eprintln!("tokenserver: bad configuration: {problem}");
-    }
-    code(exit::BAD_CONFIG)
+    code(exit::report_bad_configuration("tokenserver", &problems.0))
 }
 
 fn code(value: i32) -> ExitCode {
