@@ -7,12 +7,14 @@
 //! - [`notify`]: systemd `sd_notify` (READY, STATUS, STOPPING, RELOADING, WATCHDOG) without touching
 //!   the process environment.
 //! - [`logging`]: `tracing` set-up (journald-friendly format under systemd, human format otherwise).
-//! - [`exit`]: the exit codes both daemons document.
+//! - [`exit`]: the exit codes both daemons document, and the one report of a bad configuration.
+//! - [`error_text`]: an error's message with its sources, for operators.
 //! - [`pem_files`]: TLS certificate and key files read and checked (dates, chain, key matches cert).
 //! - [`writable`]: whether a directory a daemon will write in accepts a new file (for `--check-config`).
 
 pub mod config;
 pub mod env_keys;
+pub mod error_text;
 pub mod exit;
 pub mod layers;
 pub mod logging;

@@ -7,6 +7,7 @@
 use std::time::SystemTime;
 
 use tokendist_daemon_kit::config::{CheckDepth, Origins, Problems};
+use tokendist_daemon_kit::error_text::error_chain;
 use tokendist_store::{StoreLocation, StoreOptions};
 
 use crate::config::{ConfigSources, ServerConfig, TlsMode};
@@ -122,7 +123,8 @@ async fn check_google(
         ("gcp.logging_endpoint", &config.gcp.logging_endpoint),
     ] {
         let answer = http.get(url.as_str()).send().await;
-        let answer = answer.map_err(|error| format!("{url} is not reachable: {error}"));
+        let answer =
+            answer.map_err(|error| format!("{url} is not reachable: {}", error_chain(&error)));
         if let Some(response) = problems.note(setting, origins, answer) {
             summary.push(format!(
                 "checked: {url} answers (HTTP {})",
