@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use clap::Parser;
 
 use crate::config::ConfigSources;
-use tokendist_daemon_kit::config::FlagOverrides;
+use tokendist_daemon_kit::config::{CheckConfigFlag, FlagOverrides};
 use tokendist_daemon_kit::probe::ProbeArgs;
 
 /// Bob's VM daemon: proves the VM's identity and state to the token server, receives the secrets
@@ -20,9 +20,9 @@ use tokendist_daemon_kit::probe::ProbeArgs;
     about,
     long_about = "Bob's VM daemon: proves this VM (Google identity token, vTPM attestation) to the token server, \
 receives the secrets Alice approved and hands them to the workload as files and on a local socket.\n\n\
-Settings come from a TOML file (--config, TOKENDIST_CONFIG, or /etc/tokendist/tokenclient.toml when it \
-exists), overridden by TOKENDIST_* environment variables (TOKENDIST_TLS__CA sets tls.ca), overridden by \
-the flags below. GCE_METADATA_HOST relocates the metadata server. See dist/tokenclient.toml.\n\n\
+Settings come from a TOML file (--config, TOKENCLIENT_CONFIG, or /etc/tokendist/tokenclient.toml when it \
+exists), overridden by TOKENCLIENT_* environment variables (TOKENCLIENT_TLS__CA sets tls.ca; one that names \
+no setting is an error), overridden by the flags below. GCE_METADATA_HOST relocates the metadata server. See dist/tokenclient.toml.\n\n\
 Exit codes: 0 clean shutdown, 1 gave up (--max-attempts) or runtime failure, 69 no TPM, \
 76 the server rejected a request as malformed (version mismatch), 78 bad configuration or a server \
 certificate that does not verify (systemd will not restart).\n\
@@ -39,9 +39,8 @@ pub struct Cli {
     #[arg(long, short = 'c', value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Validate the configuration, print a summary and exit.
-    #[arg(long)]
-    pub check_config: bool,
+    #[command(flatten)]
+    pub check_config: CheckConfigFlag,
 
     /// Print this TPM's endorsement key as PEM (what Compute's shielded identity publishes as `ekPub`)
     /// and exit; compare it with `gcloud compute instances get-shielded-identity VM`. Needs only --tcti.

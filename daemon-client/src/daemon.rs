@@ -35,6 +35,9 @@ pub const SECRETS_DIR_ENV: &str = "TOKENCLIENT_SECRETS_DIR";
 pub enum RunError {
     #[error("bad configuration: {0}")]
     Config(String),
+    /// Every problem found in the files and directories the configuration names.
+    #[error("bad configuration: {0}")]
+    Files(tokendist_daemon_kit::config::Problems),
     #[error("{0}")]
     NoTpm(String),
     #[error("{message}")]
@@ -48,7 +51,7 @@ pub enum RunError {
 impl RunError {
     pub fn exit_code(&self) -> i32 {
         match self {
-            RunError::Config(_) => exit::BAD_CONFIG,
+            RunError::Config(_) | RunError::Files(_) => exit::BAD_CONFIG,
             RunError::NoTpm(_) => exit::UNAVAILABLE,
             RunError::Fatal { code, .. } => *code,
             RunError::GaveUp { .. } | RunError::Runtime(_) => exit::FAILURE,
@@ -114,6 +117,12 @@ pub async fn run(
     env: BTreeMap<String, String>,
 ) -> Result<(), RunError> {
     let notifier = Notifier::from_env(&env);
+    let origins = ClientConfig::origins(&sources);
+    let problems =
+        crate::check_config::check_files(&config, &origins, std::time::SystemTime::now());
+    if !problems.is_empty() {
+        return Err(RunError::Files(problems));
+    }
     let endpoint = ServerEndpoint::new(&config).map_err(|e| RunError::Config(e.to_string()))?;
     let tokens = TokenSource::new(&config.metadata_host, &config.audience)
         .map_err(|e| RunError::Config(e.to_string()))?;

@@ -7,8 +7,9 @@ use std::process::ExitCode;
 use clap::Parser;
 use std::path::Path;
 use tokendist_client::cli::{Cli, Command};
-
 use tokendist_client::config::{self, ClientConfig};
+use tokendist_client::daemon::RunError;
+use tokendist_daemon_kit::config::Problems;
 use tokendist_daemon_kit::exit;
 use tokendist_daemon_kit::logging::{LogFormat, error_line};
 use tokendist_daemon_kit::probe::ConfigPlace;
@@ -38,34 +39,30 @@ fn main() -> ExitCode {
     // Logging starts once the configuration names its format; until then errors go to stderr as is.
     let config = match ClientConfig::load(&sources) {
         Ok(config) => config,
-        Err(error) => {
-            error_line(&env, &format!("tokenclient: bad configuration: {error}"));
-            return code(exit::BAD_CONFIG);
-        }
+        Err(error) => return bad_configuration(&env, &error),
     };
     tokendist_daemon_kit::logging::init(&env, config.log_format);
-    if cli.check_config {
-        println!(
-            "configuration OK: server {} (name {}), audience {}, TPM {}, secrets in {}",
-            config.address,
-            config.effective_server_name(),
-            config.audience,
-            if config.tpm.enabled {
-                config.tpm.tcti.as_str()
-            } else {
-                "off"
-            },
-            config.delivery.dir.display()
-        );
-        return ExitCode::SUCCESS;
-    }
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     let runtime = match runtime(builder.worker_threads(2)) {
         Ok(runtime) => runtime,
         Err(exit_code) => return exit_code,
     };
+    if let Some(depth) = cli.check_config.depth {
+        let checked = runtime.block_on(tokendist_client::check_config::run(
+            &config, &sources, depth,
+        ));
+        return match checked {
+            Ok(summary) => {
+                summary.iter().for_each(|line| println!("{line}"));
+                ExitCode::SUCCESS
+            }
+            Err(problems) => bad_files(&env, &problems),
+        };
+    }
     match runtime.block_on(tokendist_client::daemon::run(config, sources, env.clone())) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(RunError::Config(message)) => bad_configuration(&env, &message),
+        Err(RunError::Files(problems)) => bad_files(&env, &problems),
         Err(error) => {
             error_line(&env, &format!("tokenclient: {error}"));
             code(error.exit_code())
@@ -135,6 +132,22 @@ fn runtime(builder: &mut tokio::runtime::Builder) -> Result<tokio::runtime::Runt
         code(exit::FAILURE)
     })
 }
+
+/// Says why the configuration cannot be used; exit 78.
+fn bad_configuration(env: &Env, error: &dyn std::fmt::Display) -> ExitCode {
+    code(exit::report_bad_configuration(env, "tokenclient", [error]))
+}
+
+/// Prints every problem found, one per line; exit 78.
+fn bad_files(env: &Env, problems: &Problems) -> ExitCode {
+    code(exit::report_bad_configuration(
+        env,
+        "tokenclient",
+        &problems.0,
+    ))
+}
+
+type Env = std::collections::BTreeMap<String, String>;
 
 fn code(value: i32) -> ExitCode {
     ExitCode::from(u8::try_from(value).unwrap_or(1))

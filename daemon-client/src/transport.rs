@@ -131,19 +131,7 @@ impl ServerEndpoint {
     }
 }
 
-/// Every message in an error's source chain, joined.
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut parts = vec![error.to_string()];
-    let mut source = error.source();
-    while let Some(next) = source {
-        let text = next.to_string();
-        if parts.last() != Some(&text) {
-            parts.push(text);
-        }
-        source = next.source();
-    }
-    parts.join(": ")
-}
+pub use tokendist_daemon_kit::error_text::error_chain;
 
 /// rustls reports certificate verification failures as "invalid peer certificate: ...".
 fn is_trust_failure(detail: &str) -> bool {

@@ -113,7 +113,7 @@ async fn bad_configuration_exits_78_saying_what_to_set() {
     let status = daemon.wait_exit(DEADLINE).await;
     assert_eq!(status.code(), Some(78));
     assert!(
-        daemon.log_text().contains("TOKENDIST_ADDRESS"),
+        daemon.log_text().contains("TOKENCLIENT_ADDRESS"),
         "{}",
         daemon.log_text()
     );
@@ -282,7 +282,7 @@ fn status(args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_tokenclient"))
         .arg("status")
         .args(args)
-        .env_remove("TOKENDIST_CONFIG")
+        .env_remove("TOKENCLIENT_CONFIG")
         .output()
         .unwrap()
 }
@@ -362,4 +362,93 @@ fn status_without_a_metrics_listener_exits_78_and_one_nobody_answers_69() {
     drop(closed);
     let nobody = status(&["--address", &address]);
     assert_eq!(nobody.status.code(), Some(69), "{nobody:?}");
+}
+
+/// `tokenclient --config CONFIG ARGS` run to its end with `env`: exit code, stdout, stderr.
+async fn run_to_end(
+    dir: &Path,
+    config: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (Option<i32>, String, String) {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_tokenclient"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("TOKENCLIENT_CONFIG")
+        .env_remove("GCE_METADATA_HOST")
+        .envs(env.iter().copied())
+        .output()
+        .await
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).to_string(),
+        String::from_utf8_lossy(&output.stderr).to_string(),
+    )
+}
+
+#[tokio::test]
+async fn check_config_ignores_the_consoles_variables_and_refuses_unknown_own_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), "127.0.0.1:1", &ca("test CA").pem);
+    let console = [
+        ("TOKENDIST_ADDRESS", "elsewhere:1"),
+        ("TOKENDIST_STORE", "sqlite:///elsewhere.db"),
+    ];
+    let (code, stdout, stderr) =
+        run_to_end(dir.path(), &config, &["--check-config"], &console).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.starts_with("configuration OK: server 127.0.0.1:1 (name localhost)"),
+        "{stdout}"
+    );
+    let typo = [("TOKENCLIENT_ADRESS", "elsewhere:1")];
+    let (code, _, stderr) = run_to_end(dir.path(), &config, &["--check-config"], &typo).await;
+    assert_eq!(code, Some(78), "{stderr}");
+    assert_eq!(
+        stderr.trim(),
+        "tokenclient: bad configuration: environment variable TOKENCLIENT_ADRESS names no setting \
+         (did you mean TOKENCLIENT_ADDRESS, setting `address`?)"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_config_names_the_setting_of_each_failure_and_full_reaches_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), "127.0.0.1:1", &ca("test CA").pem);
+    let missing = ["--check-config", "--tls-ca", "/nonexistent/ca.pem"];
+    let (code, _, stderr) = run_to_end(dir.path(), &config, &missing, &[]).await;
+    assert_eq!(code, Some(78), "{stderr}");
+    assert_eq!(
+        stderr.trim(),
+        "tokenclient: bad configuration: tls.ca (from flag --tls-ca): cannot read /nonexistent/ca.pem: \
+         No such file or directory (os error 2)"
+    );
+
+    let closed = closed_port();
+    let closed_addr = closed.addr().to_string();
+    let env = [("TOKENCLIENT_ADDRESS", closed_addr.as_str())];
+    let (code, _, stderr) = run_to_end(dir.path(), &config, &["--check-config"], &env).await;
+    assert_eq!(code, Some(0), "basic does not connect: {stderr}");
+    let (code, _, stderr) = run_to_end(dir.path(), &config, &["--check-config=full"], &env).await;
+    assert_eq!(code, Some(78), "{stderr}");
+    assert!(
+        stderr.starts_with(
+            "tokenclient: bad configuration: address (from environment variable TOKENCLIENT_ADDRESS): \
+             cannot reach the token server"
+        ),
+        "{stderr}"
+    );
+
+    let impostor = tls_server(&ca("impostor CA")).await.to_string();
+    let env = [("TOKENCLIENT_ADDRESS", impostor.as_str())];
+    let (code, _, stderr) = run_to_end(dir.path(), &config, &["--check-config=full"], &env).await;
+    assert_eq!(code, Some(78), "{stderr}");
+    let expected = format!(
+        "tokenclient: bad configuration: tls.ca (from config file {}): the token server's certificate does not verify",
+        config.display()
+    );
+    assert!(stderr.starts_with(&expected), "{stderr}");
 }

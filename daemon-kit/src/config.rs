@@ -6,9 +6,11 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use toml::{Table, Value};
 
+use crate::env_keys::{self, KnownKeys, UnknownVariable};
 use crate::layers;
 
 /// A configuration that cannot be used. The message names the setting, where it came from, and what
@@ -30,6 +32,103 @@ pub enum ConfigError {
     },
     #[error("{0}")]
     Missing(String),
+    #[error("{}", join(.0, "; "))]
+    UnknownVariables(Vec<UnknownVariable>),
+}
+
+fn join<T: std::fmt::Display>(items: &[T], separator: &str) -> String {
+    items
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(separator)
+}
+
+/// One setting that cannot be used, with where it came from: the single place that words a
+/// configuration failure found after loading (a file that is missing, a key that does not decode).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingProblem {
+    /// The setting's key path, with an index for a list item: `keys.trusted_approvers[0]`.
+    pub setting: String,
+    /// Where its value came from: `config file /etc/…`, `environment variable …`, `flag --…`, `default`.
+    pub origin: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for SettingProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} (from {}): {}",
+            self.setting, self.origin, self.message
+        )
+    }
+}
+
+/// Every problem found in a configuration (a check reports all of them, not just the first).
+#[derive(Debug, Clone, Default, PartialEq, Eq, thiserror::Error)]
+#[error("{}", join(.0, "\n"))]
+pub struct Problems(pub Vec<SettingProblem>);
+
+impl Problems {
+    /// Adds the problem `message` with `setting`, naming its origin.
+    pub fn add(&mut self, setting: &str, origins: &Origins, message: impl std::fmt::Display) {
+        self.0.push(SettingProblem {
+            setting: setting.to_string(),
+            origin: origins.of(setting),
+            message: message.to_string(),
+        });
+    }
+
+    /// Records the error of `result` (if any) against `setting`, and passes its value on.
+    pub fn note<T, E: std::fmt::Display>(
+        &mut self,
+        setting: &str,
+        origins: &Origins,
+        result: Result<T, E>,
+    ) -> Option<T> {
+        result
+            .map_err(|error| self.add(setting, origins, error))
+            .ok()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `Ok(value)` when nothing was found, else every problem.
+    pub fn or_value<T>(self, value: Option<T>) -> Result<T, Problems> {
+        match value {
+            Some(value) if self.is_empty() => Ok(value),
+            _ => Err(self),
+        }
+    }
+}
+
+/// How far `--check-config` goes: `basic` (the default) loads and checks every file and setting the
+/// start would; `full` also reaches what the daemon talks to (the store, Google, the token server).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum CheckDepth {
+    #[default]
+    Basic,
+    Full,
+}
+
+/// The `--check-config[=basic|full]` flag, shared by both daemons' command lines (flattened).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct CheckConfigFlag {
+    /// Load and check everything the start would (every file the settings name, keys against their
+    /// certificates, directories writable) and exit: 0 and a summary, or 78 and every problem, one
+    /// per line. `=full` also reaches what the daemon talks to (tokenserver: the store and Google;
+    /// tokenclient: the TPM and the token server).
+    #[arg(
+        long = "check-config",
+        value_name = "DEPTH",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "basic"
+    )]
+    pub depth: Option<CheckDepth>,
 }
 
 /// The raw inputs of a configuration: where the file is, the environment, and the flags given.
@@ -56,14 +155,15 @@ pub struct LoadOptions<'a> {
     pub default_path: Option<&'a Path>,
     /// Settings applied between the file and the environment layer (e.g. `GCE_METADATA_HOST`).
     pub before_env: Table,
+    /// Variables of the prefix that are not settings and not errors (e.g. one the daemon sets for
+    /// its children).
+    pub ignored_env: &'a [&'a str],
 }
 
-/// Layers file < `before_env` < environment < flags and deserializes the result.
-pub fn load_layered<T: DeserializeOwned>(
-    sources: &ConfigSources,
-    options: &LoadOptions<'_>,
-) -> Result<T, ConfigError> {
-    let file = sources
+/// The config file the sources name: `--config`, else the config variable, else the default path
+/// when it exists.
+fn resolve_file(sources: &ConfigSources, options: &LoadOptions<'_>) -> Option<PathBuf> {
+    sources
         .file
         .clone()
         .or_else(|| sources.env.get(options.config_env).map(PathBuf::from))
@@ -72,7 +172,37 @@ pub fn load_layered<T: DeserializeOwned>(
                 .default_path
                 .filter(|path| sources.use_default_path && path.is_file())
                 .map(Path::to_path_buf)
-        });
+        })
+}
+
+/// Layers file < `before_env` < environment < flags and deserializes the result. A variable of the
+/// daemon's prefix that names no setting of `T` (see [`env_keys`]) is an error naming it.
+pub fn load_layered<T: DeserializeOwned + Serialize + Default>(
+    sources: &ConfigSources,
+    options: &LoadOptions<'_>,
+) -> Result<T, ConfigError> {
+    let known = serde_json::to_value(T::default())
+        .map(|defaults| KnownKeys::from_defaults(&defaults))
+        .unwrap_or_default();
+    let unknown = env_keys::unknown_variables(
+        &sources.env,
+        options.env_prefix,
+        &[&[options.config_env], options.ignored_env].concat(),
+        &known,
+    );
+    if !unknown.is_empty() {
+        return Err(ConfigError::UnknownVariables(unknown));
+    }
+    load_layered_part(sources, options)
+}
+
+/// Layers like [`load_layered`] into `T`, a part of a daemon's settings (a probe reads only
+/// `metrics_listen`): the other settings, and variables naming them, are not `T`'s to judge.
+pub fn load_layered_part<T: DeserializeOwned>(
+    sources: &ConfigSources,
+    options: &LoadOptions<'_>,
+) -> Result<T, ConfigError> {
+    let file = resolve_file(sources, options);
     let mut table = match &file {
         Some(path) => read_table(path)?,
         None => Table::new(),
@@ -92,7 +222,7 @@ pub fn load_layered<T: DeserializeOwned>(
             } else {
                 path
             };
-            let origin = describe_origin(&key, sources, options.env_prefix, file.as_deref());
+            let origin = Origins::new(sources, options).of(&key);
             ConfigError::Invalid {
                 key,
                 origin,
@@ -122,20 +252,58 @@ fn key_from_message(message: &str) -> String {
         .to_string()
 }
 
-fn describe_origin(
-    key: &str,
-    sources: &ConfigSources,
-    env_prefix: &str,
-    file: Option<&Path>,
-) -> String {
-    match layers::origin_of(key, &sources.env, env_prefix, &sources.flag_keys) {
-        layers::Origin::Flag(flag) => format!("flag {flag}"),
-        layers::Origin::Env(name) => format!("environment variable {name}"),
-        layers::Origin::File => match file {
-            Some(path) => format!("config file {}", path.display()),
-            None => "defaults".to_string(),
-        },
+/// Where each setting of a loaded configuration came from, for messages about it.
+#[derive(Debug, Clone)]
+pub struct Origins {
+    env: BTreeMap<String, String>,
+    env_prefix: String,
+    flag_keys: Vec<(String, String)>,
+    file: Option<PathBuf>,
+    /// The file's own table, to tell a setting it holds from a default.
+    file_table: Option<Table>,
+}
+
+impl Origins {
+    pub fn new(sources: &ConfigSources, options: &LoadOptions<'_>) -> Origins {
+        let file = resolve_file(sources, options);
+        let file_table = file.as_deref().and_then(|path| read_table(path).ok());
+        Origins {
+            env: sources.env.clone(),
+            env_prefix: options.env_prefix.to_string(),
+            flag_keys: sources.flag_keys.clone(),
+            file,
+            file_table,
+        }
     }
+
+    /// Where `setting` (`tls.cert`, `keys.trusted_approvers[0]`) came from: `flag --x`,
+    /// `environment variable X`, `config file F`, or `default`.
+    pub fn of(&self, setting: &str) -> String {
+        let key = setting.split('[').next().unwrap_or(setting);
+        match layers::origin_of(key, &self.env, &self.env_prefix, &self.flag_keys) {
+            layers::Origin::Flag(flag) => format!("flag {flag}"),
+            layers::Origin::Env(name) => format!("environment variable {name}"),
+            layers::Origin::File => match (&self.file, &self.file_table) {
+                (Some(_), Some(table)) if !table_has(table, key) => "default".to_string(),
+                (Some(path), _) => format!("config file {}", path.display()),
+                (None, _) => "default".to_string(),
+            },
+        }
+    }
+}
+
+/// Whether the dotted `key` is set in `table`.
+fn table_has(table: &Table, key: &str) -> bool {
+    let mut current = table;
+    let mut parts = key.split('.').peekable();
+    while let Some(part) = parts.next() {
+        match (current.get(part), parts.peek()) {
+            (Some(_), None) => return true,
+            (Some(Value::Table(next)), Some(_)) => current = next,
+            _ => return false,
+        }
+    }
+    false
 }
 
 /// A flag's value as a configuration setting.
@@ -240,7 +408,7 @@ impl FlagOverrides {
 mod tests {
     use super::*;
 
-    #[derive(Debug, serde::Deserialize)]
+    #[derive(Debug, Default, serde::Deserialize, serde::Serialize)]
     #[serde(deny_unknown_fields)]
     struct Sample {
         #[serde(default)]
@@ -317,6 +485,42 @@ mod tests {
             text.contains("port") && text.contains("environment variable T_PORT"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_variable_of_the_prefix_naming_no_setting_is_an_error_and_other_prefixes_are_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = [
+            ("T_NAME_TEXT", "x"),
+            ("OTHER_PORT", "many"),
+            ("T_CONFIG_X", "y"),
+        ];
+        let sources = from_file(&dir, "name = \"a\"\n", &env);
+        let err = load_layered::<Sample>(&sources, &options()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "environment variable T_CONFIG_X names no setting; environment variable T_NAME_TEXT names \
+             no setting (did you mean T_NAME, setting `name`?)"
+        );
+        let sources = from_file(&dir, "name = \"a\"\n", &[("OTHER_PORT", "many")]);
+        assert_eq!(
+            load_layered::<Sample>(&sources, &options()).unwrap().name,
+            "a"
+        );
+    }
+
+    #[test]
+    fn origins_tell_the_file_from_a_default_and_strip_list_indexes() {
+        let dir = tempfile::tempdir().unwrap();
+        let sources = from_file(&dir, "name = \"a\"\n", &[("T_PORT", "1")]);
+        let origins = Origins::new(&sources, &options());
+        let file = dir.path().join("daemon.toml");
+        assert_eq!(
+            origins.of("name[0]"),
+            format!("config file {}", file.display())
+        );
+        assert_eq!(origins.of("port"), "environment variable T_PORT");
+        assert_eq!(origins.of("colour"), "default");
     }
 
     #[test]

@@ -11,3 +11,16 @@ pub const UNAVAILABLE: i32 = 69;
 /// The remote side answered something the protocol does not allow (`EX_PROTOCOL`), e.g. the token
 /// server refused a request as malformed: a version mismatch, which retrying cannot fix.
 pub const PROTOCOL: i32 = 76;
+
+/// Prints `DAEMON: bad configuration: PROBLEM` on stderr for each problem, one line each (with the
+/// error priority when stderr is the journal's stream), and gives [`BAD_CONFIG`].
+pub fn report_bad_configuration<T: std::fmt::Display>(
+    env: &std::collections::BTreeMap<String, String>,
+    daemon: &str,
+    problems: impl IntoIterator<Item = T>,
+) -> i32 {
+    for problem in problems {
+        crate::logging::error_line(env, &format!("{daemon}: bad configuration: {problem}"));
+    }
+    BAD_CONFIG
+}

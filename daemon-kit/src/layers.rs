@@ -1,11 +1,12 @@
-//! Configuration layering shared by the daemons: a TOML file, overridden by `TOKENDIST_*` environment
-//! variables, overridden by command-line flags. Pure: every layer is passed in as data, so tests need
+//! Configuration layering shared by the daemons: a TOML file, overridden by the daemon's own
+//! environment variables (`TOKENSERVER_*`, `TOKENCLIENT_*`), overridden by command-line flags. Pure: every layer is passed in as data, so tests need
 //! no process environment.
 //!
 //! Environment names map to keys by lower-casing and splitting on `__` for nesting:
-//! `TOKENDIST_LISTEN` → `listen`, `TOKENDIST_TLS__CERT` → `tls.cert`. Values are read as TOML scalars
+//! `PREFIX_LISTEN` → `listen`, `PREFIX_TLS__CERT` → `tls.cert`. Values are read as TOML scalars
 //! or arrays when they parse as one (`true`, `60`, `["a","b"]`), otherwise as strings; quote a string
-//! that looks like a number (`TOKENDIST_X='"123"'`).
+//! that looks like a number (`PREFIX_X='"123"'`). A variable of the prefix that names no setting is an
+//! error ([`crate::env_keys`]); other prefixes are ignored.
 
 use std::collections::BTreeMap;
 
@@ -69,14 +70,13 @@ pub fn parse_scalar(text: &str) -> Value {
 pub fn env_layer(env: &BTreeMap<String, String>, prefix: &str) -> Table {
     let mut table = Table::new();
     for (name, value) in env {
-        let Some(rest) = name.strip_prefix(prefix) else {
+        let Some(key) = crate::env_keys::path_of(name, prefix, &[]) else {
             continue;
         };
-        if rest.is_empty() || rest == "CONFIG" {
+        if key == "config" {
             continue;
         }
-        let key = rest.to_ascii_lowercase();
-        let path: Vec<&str> = key.split("__").filter(|p| !p.is_empty()).collect();
+        let path: Vec<&str> = key.split('.').collect();
         insert_path(&mut table, &path, parse_scalar(value));
     }
     table
@@ -92,7 +92,7 @@ pub fn origin_of(
     if let Some((flag, _)) = flags.iter().find(|(_, key)| key == path) {
         return Origin::Flag(flag.clone());
     }
-    let env_name = format!("{prefix}{}", path.replace('.', "__").to_ascii_uppercase());
+    let env_name = crate::env_keys::variable_for(prefix, path);
     if env.contains_key(&env_name) {
         return Origin::Env(env_name);
     }

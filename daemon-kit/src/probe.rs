@@ -9,7 +9,7 @@ use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::config::{ConfigSources, LoadOptions, load_layered};
+use crate::config::{ConfigSources, LoadOptions, load_layered_part};
 use crate::exit;
 
 /// The options of `tokenserver probe` and `tokenclient status`.
@@ -61,7 +61,7 @@ pub fn run(program: &str, args: &ProbeArgs, sources: ConfigSources, place: Confi
     };
     let listen = match &args.address {
         Some(_) => None,
-        None => match load_layered::<ListenSetting>(&sources, &options) {
+        None => match load_layered_part::<ListenSetting>(&sources, &options) {
             Ok(setting) => setting.metrics_listen,
             Err(error) => {
                 eprintln!("{program}: bad configuration: {error}");

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use clap::Parser;
 
 use crate::config::ConfigSources;
-use tokendist_daemon_kit::config::FlagOverrides;
+use tokendist_daemon_kit::config::{CheckConfigFlag, FlagOverrides};
 use tokendist_daemon_kit::probe::ProbeArgs;
 
 /// Alice's token server: releases secrets to approved GCE VMs after checking their Google identity
@@ -20,9 +20,10 @@ use tokendist_daemon_kit::probe::ProbeArgs;
     version,
     about,
     long_about = "Alice's token server: releases secrets to approved Google Compute Engine VMs, and to nothing else.\n\n\
-Settings come from a TOML file (--config or TOKENDIST_CONFIG), overridden by TOKENDIST_* environment \
-variables (TOKENDIST_TLS__CERT sets tls.cert), overridden by the flags below. See dist/tokenserver.toml \
-for every setting with its default.\n\n\
+Settings come from a TOML file (--config or TOKENSERVER_CONFIG), overridden by TOKENSERVER_* environment \
+variables (TOKENSERVER_TLS__CERT sets tls.cert; one that names no setting is an error; the console's \
+TOKENDIST_* are ignored), overridden by the flags below. See dist/tokenserver.toml for every setting \
+with its default. Check a configuration with --check-config (or --check-config=full).\n\n\
 Health: `/healthz` and `/readyz` on metrics_listen; `tokenserver probe` asks /readyz.\n\
 Exit codes: 0 clean shutdown, 1 runtime failure, 78 bad configuration (systemd will not restart).\n\
 Signals: SIGTERM/SIGINT drain and stop, SIGHUP reloads TLS material, keys and settings."
@@ -36,9 +37,8 @@ pub struct Cli {
     #[arg(long, short = 'c', value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Validate the configuration, print the effective settings and exit.
-    #[arg(long)]
-    pub check_config: bool,
+    #[command(flatten)]
+    pub check_config: CheckConfigFlag,
 
     /// gRPC listen address [default: 0.0.0.0:50051].
     #[arg(long, value_name = "ADDR")]

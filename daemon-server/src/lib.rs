@@ -2,6 +2,8 @@
 //!
 //! - [`config`]: typed settings and their layered loading; [`cli`]: the command line (with the
 //!   original server's flag names as aliases).
+//! - [`material`]: everything loaded from the files and URLs the settings name (keys, TLS, EK CAs,
+//!   Google clients), shared by the start, SIGHUP and [`check_config`] (`--check-config[=full]`).
 //! - [`serve`]: start-up, systemd notification, reload on SIGHUP, drain on SIGTERM.
 //! - [`service`]: the gRPC service (one wrapper times every RPC and extracts its token and peer);
 //!   [`authenticate`]: identity tokens; [`sessions`]: `BeginSession`, the session a step names and
@@ -20,6 +22,7 @@
 
 pub mod attest;
 pub mod authenticate;
+pub mod check_config;
 pub mod cli;
 pub mod config;
 pub mod denials;
@@ -27,6 +30,7 @@ pub mod ek_certificate;
 pub mod ek_check;
 pub mod grpc_limits;
 pub mod key_files;
+pub mod material;
 pub mod metrics;
 pub mod probe;
 pub mod prove;

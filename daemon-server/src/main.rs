@@ -4,10 +4,12 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use tokendist_daemon_kit::config::Problems;
 use tokendist_daemon_kit::exit;
 use tokendist_daemon_kit::logging::error_line;
 use tokendist_server::cli::{Cli, Command};
 use tokendist_server::config::ServerConfig;
+use tokendist_server::serve::RunError;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -19,19 +21,9 @@ fn main() -> ExitCode {
     // Logging starts once the configuration names its format; until then errors go to stderr as is.
     let config = match ServerConfig::load(&sources) {
         Ok(config) => config,
-        Err(error) => {
-            error_line(&env, &format!("tokenserver: bad configuration: {error}"));
-            return code(exit::BAD_CONFIG);
-        }
+        Err(error) => return bad_configuration(&env, &error),
     };
     tokendist_daemon_kit::logging::init(&env, config.log_format);
-    if cli.check_config {
-        println!(
-            "configuration OK: listening on {}, store {}",
-            config.listen, config.store
-        );
-        return ExitCode::SUCCESS;
-    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -45,18 +37,48 @@ fn main() -> ExitCode {
             return code(exit::FAILURE);
         }
     };
+    if let Some(depth) = cli.check_config.depth {
+        let store_options = tokendist_server::serve::store_options(&env);
+        let checked = runtime.block_on(tokendist_server::check_config::run(
+            &config,
+            &sources,
+            &store_options,
+            depth,
+        ));
+        return match checked {
+            Ok(summary) => {
+                summary.iter().for_each(|line| println!("{line}"));
+                ExitCode::SUCCESS
+            }
+            Err(problems) => bad_files(&env, &problems),
+        };
+    }
     match runtime.block_on(tokendist_server::serve::run(config, sources, env.clone())) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) if error.is_config() => {
-            error_line(&env, &format!("tokenserver: bad configuration: {error}"));
-            code(exit::BAD_CONFIG)
-        }
+        Err(RunError::Material(problems)) => bad_files(&env, &problems),
+        Err(error) if error.is_config() => bad_configuration(&env, &error),
         Err(error) => {
             error_line(&env, &format!("tokenserver: {error}"));
             code(exit::FAILURE)
         }
     }
 }
+
+/// Says why the configuration cannot be used; exit 78.
+fn bad_configuration(env: &Env, error: &dyn std::fmt::Display) -> ExitCode {
+    code(exit::report_bad_configuration(env, "tokenserver", [error]))
+}
+
+/// Prints every problem found, one per line; exit 78.
+fn bad_files(env: &Env, problems: &Problems) -> ExitCode {
+    code(exit::report_bad_configuration(
+        env,
+        "tokenserver",
+        &problems.0,
+    ))
+}
+
+type Env = std::collections::BTreeMap<String, String>;
 
 fn code(value: i32) -> ExitCode {
     ExitCode::from(u8::try_from(value).unwrap_or(1))

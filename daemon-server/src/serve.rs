@@ -5,56 +5,51 @@
 //! SIGTERM/SIGINT before exiting.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Arc;
+use std::time::SystemTime;
 
+use tokendist_daemon_kit::config::Problems;
 use tokendist_daemon_kit::health;
 use tokendist_daemon_kit::notify::Notifier;
-use tokendist_gcp::{CallObserver, ComputeClient, EvidenceCollector, JwksCache, LoggingClient};
+use tokendist_gcp::{CallObserver, EvidenceCollector};
 use tokendist_proto::v1::token_service_server::TokenServiceServer;
 use tokendist_store::StoreOptions;
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::config::{ConfigSources, ServerConfig};
+use crate::grpc_limits;
+use crate::key_files::MissingReceiptKey;
+use crate::material::{self, Material};
 use crate::metrics::Metrics;
 use crate::readiness::ServerObserved;
 use crate::service::TokenServiceImpl;
-use crate::state::{LiveSettings, ServerState};
+use crate::state::ServerState;
 use crate::tls::{self, TlsReloader};
-use crate::{grpc_limits, key_files};
 
 /// Why the server stopped or never started. `is_config` errors exit 78.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error("configuration: {0}")]
     Config(String),
+    /// Every problem found in the files and URLs the configuration names.
+    #[error("{0}")]
+    Material(Problems),
     #[error("{0}")]
     Runtime(String),
 }
 
 impl RunError {
     pub fn is_config(&self) -> bool {
-        matches!(self, RunError::Config(_))
+        matches!(self, RunError::Config(_) | RunError::Material(_))
     }
 }
 
-fn default_state_dir(config: &ServerConfig) -> std::path::PathBuf {
-    // Next to the SQLite file when there is one, else the current directory.
-    config
-        .store
-        .strip_prefix("sqlite://")
-        .map(Path::new)
-        .and_then(Path::parent)
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| std::path::PathBuf::from("."))
-}
-
-fn load_live(config: &ServerConfig) -> Result<LiveSettings, RunError> {
-    let keys = key_files::load(&config.keys, &default_state_dir(config))
-        .map_err(|e| RunError::Config(e.to_string()))?;
-    let ek_ca = crate::ek_certificate::load_ek_ca(&config.tpm.ek_ca_roots)
-        .map_err(|e| RunError::Config(format!("tpm.ek_ca_roots: {e}")))?;
-    LiveSettings::from_config(config, keys, ek_ca).map_err(|e| RunError::Config(e.to_string()))
+/// How the store is opened in this environment (`FIRESTORE_EMULATOR_HOST`).
+pub fn store_options(env: &BTreeMap<String, String>) -> StoreOptions {
+    StoreOptions {
+        firestore_emulator_host: env.get("FIRESTORE_EMULATOR_HOST").cloned(),
+        ..StoreOptions::default()
+    }
 }
 
 /// Runs until SIGTERM/SIGINT. `sources` are kept to reload the configuration on SIGHUP.
@@ -64,14 +59,18 @@ pub async fn run(
     env: BTreeMap<String, String>,
 ) -> Result<(), RunError> {
     let notifier = Notifier::from_env(&env);
-    let live = load_live(&config)?;
-    let tls_config =
-        tls::server_config(&config.tls).map_err(|e| RunError::Config(e.to_string()))?;
-    let store_options = StoreOptions {
-        firestore_emulator_host: env.get("FIRESTORE_EMULATOR_HOST").cloned(),
-        ..StoreOptions::default()
-    };
-    let store = tokendist_store::open(&config.store, &store_options)
+    let origins = ServerConfig::origins(&sources);
+    let Material { live, tls } = material::load(
+        &config,
+        &origins,
+        MissingReceiptKey::Create,
+        SystemTime::now(),
+    )
+    .map_err(RunError::Material)?;
+    let google = material::google_clients(&config, &origins)
+        .await
+        .map_err(RunError::Material)?;
+    let store = tokendist_store::open(&config.store, &store_options(&env))
         .await
         .map_err(|e| match e {
             tokendist_store::StoreError::Config(_) => RunError::Config(e.to_string()),
@@ -82,20 +81,13 @@ pub async fn run(
         .await
         .map_err(|e| RunError::Runtime(format!("store {} is not reachable: {e}", config.store)))?;
 
-    let jwks = JwksCache::new(&config.gcp).map_err(|e| RunError::Config(e.to_string()))?;
     let metrics = Metrics::new();
     let observer: Arc<dyn CallObserver> = Arc::new(metrics.clone());
-    let compute = ComputeClient::new(&config.gcp)
-        .await
-        .map_err(|e| RunError::Config(e.to_string()))?
-        .with_observer(Arc::clone(&observer));
-    let logging = LoggingClient::new(&config.gcp)
-        .await
-        .map_err(|e| RunError::Config(e.to_string()))?
-        .with_observer(observer);
+    let compute = google.compute.with_observer(Arc::clone(&observer));
+    let logging = google.logging.with_observer(observer);
     let state = ServerState::new(
         Arc::clone(&store),
-        Arc::new(jwks),
+        Arc::new(google.jwks),
         EvidenceCollector::new(compute.clone(), logging),
         compute,
         metrics.clone(),
@@ -116,7 +108,7 @@ pub async fn run(
         tokio::spawn(health::serve(metrics_listener, Arc::new(observed)));
     }
     crate::readiness::spawn_pending_refresher(Arc::clone(&store), metrics.clone());
-    let reloader = TlsReloader::new(tls_config);
+    let reloader = TlsReloader::new(tls);
     let incoming = tls::incoming(listener, reloader.clone());
 
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
@@ -182,9 +174,12 @@ fn spawn_reloader(
             let outcome = ServerConfig::load(&sources)
                 .map_err(|e| e.to_string())
                 .and_then(|config| {
-                    let live = load_live(&config).map_err(|e| e.to_string())?;
-                    reloader.reload(&config.tls).map_err(|e| e.to_string())?;
-                    state.replace_live(live);
+                    let origins = ServerConfig::origins(&sources);
+                    let missing = MissingReceiptKey::Create;
+                    let fresh = material::load(&config, &origins, missing, SystemTime::now())
+                        .map_err(|e| e.to_string())?;
+                    reloader.replace(fresh.tls);
+                    state.replace_live(fresh.live);
                     Ok(())
                 });
             match outcome {

@@ -1,48 +1,28 @@
-//! TLS for the gRPC listener. Loads PEM material into a rustls `ServerConfig` (TLS or mTLS), keeps it
+//! TLS for the gRPC listener. Reads PEM material and builds a rustls `ServerConfig` (TLS or mTLS;
+//! [`crate::material`] decides which files), keeps it
 //! behind a swappable handle so SIGHUP can reload certificates without dropping connections, and
 //! accepts connections whose peer address and client-certificate serial reach the request handlers
 //! (as [`PeerInfo`] in the request extensions).
 
 use std::io;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::pin::Pin;
 use std::sync::{Arc, RwLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use rustls::server::WebPkiClientVerifier;
-use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::server::TlsStream;
 use tokio_stream::wrappers::ReceiverStream;
 
-use crate::config::{TlsConfig, TlsMode};
+use crate::config::TlsMode;
 pub use tokendist_core::network::normalize_serial;
 
 /// How long a client may take to complete the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// TLS material that cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum TlsError {
-    #[error("cannot read {what} {path}: {source}")]
-    Read {
-        what: &'static str,
-        path: String,
-        source: io::Error,
-    },
-    #[error("{what} {path} holds no usable PEM {expected}")]
-    Empty {
-        what: &'static str,
-        path: String,
-        expected: &'static str,
-    },
-    #[error("TLS configuration rejected: {0}")]
-    Rustls(String),
-}
 
 /// What the handlers know about the caller's connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,68 +36,51 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
-fn read_certs(what: &'static str, path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
-    let display = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| TlsError::Read {
-        what,
-        path: display.clone(),
-        source,
-    })?;
-    let certs: Vec<_> = CertificateDer::pem_slice_iter(&bytes)
-        .filter_map(Result::ok)
-        .collect();
-    if certs.is_empty() {
-        return Err(TlsError::Empty {
-            what,
-            path: display,
-            expected: "CERTIFICATE",
-        });
-    }
-    Ok(certs)
-}
-
-fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
-    let display = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| TlsError::Read {
-        what: "TLS key",
-        path: display.clone(),
-        source,
-    })?;
-    PrivateKeyDer::from_pem_slice(&bytes).map_err(|_| TlsError::Empty {
-        what: "TLS key",
-        path: display,
-        expected: "PRIVATE KEY",
-    })
-}
-
-/// Builds the rustls server configuration from the configured PEM files.
-pub fn server_config(config: &TlsConfig) -> Result<Arc<rustls::ServerConfig>, TlsError> {
-    let chain = read_certs("TLS certificate", &config.cert)?;
-    let key = read_key(&config.key)?;
+/// Builds the rustls server configuration: `chain` with its `key`, and for mTLS the client CA
+/// certificates `client_roots`. Fails on a key that does not belong to the certificate.
+pub fn build(
+    mode: TlsMode,
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+    client_roots: Option<Vec<CertificateDer<'static>>>,
+) -> Result<Arc<rustls::ServerConfig>, TlsBuildError> {
     let builder = rustls::ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
-        .map_err(|e| TlsError::Rustls(e.to_string()))?;
-    let builder = match (config.mode, &config.client_ca) {
-        (TlsMode::Mtls, Some(ca_path)) => {
+        .map_err(|e| TlsBuildError::Key(e.to_string()))?;
+    let builder = match (mode, client_roots) {
+        (TlsMode::Mtls, Some(cas)) => {
             let mut roots = rustls::RootCertStore::empty();
-            for ca in read_certs("client CA", ca_path)? {
-                roots.add(ca).map_err(|e| {
-                    TlsError::Rustls(format!("client CA {}: {e}", ca_path.display()))
-                })?;
+            for ca in cas {
+                roots
+                    .add(ca)
+                    .map_err(|e| TlsBuildError::ClientCa(e.to_string()))?;
             }
             let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
                 .build()
-                .map_err(|e| TlsError::Rustls(e.to_string()))?;
+                .map_err(|e| TlsBuildError::ClientCa(e.to_string()))?;
             builder.with_client_cert_verifier(verifier)
         }
-        (TlsMode::Mtls, None) => return Err(TlsError::Rustls("mTLS needs tls.client_ca".into())),
+        (TlsMode::Mtls, None) => {
+            return Err(TlsBuildError::ClientCa("mTLS needs tls.client_ca".into()));
+        }
         (TlsMode::Tls, _) => builder.with_no_client_auth(),
     };
     let mut server = builder
         .with_single_cert(chain, key)
-        .map_err(|e| TlsError::Rustls(e.to_string()))?;
+        .map_err(|e| TlsBuildError::Key(e.to_string()))?;
     server.alpn_protocols = vec![b"h2".to_vec()];
     Ok(Arc::new(server))
+}
+
+/// Which part of the TLS material rustls refused.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsBuildError {
+    /// The key (or the certificate with it): e.g. a key that does not belong to the certificate.
+    #[error("rustls refuses the certificate with this key: {0}")]
+    Key(String),
+    /// The client CA certificates.
+    #[error("rustls refuses the client CA: {0}")]
+    ClientCa(String),
 }
 
 /// The current TLS configuration; [`TlsReloader::reload`] swaps it for new handshakes.
@@ -133,14 +96,12 @@ impl TlsReloader {
         }
     }
 
-    /// Rebuilds from the files; on error the old configuration stays in force.
-    pub fn reload(&self, config: &TlsConfig) -> Result<(), TlsError> {
-        let fresh = server_config(config)?;
+    /// Puts `fresh` in force for new handshakes.
+    pub fn replace(&self, fresh: Arc<rustls::ServerConfig>) {
         match self.current.write() {
             Ok(mut guard) => *guard = fresh,
             Err(poisoned) => *poisoned.into_inner() = fresh,
         }
-        Ok(())
     }
 
     fn acceptor(&self) -> tokio_rustls::TlsAcceptor {

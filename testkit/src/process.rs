@@ -81,7 +81,7 @@ pub struct Daemon {
 
 impl Daemon {
     /// Spawns `binary ARGS` in `dir` (logs there), with `RUST_LOG=info` and without
-    /// `TOKENDIST_CONFIG` and `GCE_METADATA_HOST`, then `env` on top.
+    /// `TOKENSERVER_CONFIG`, `TOKENCLIENT_CONFIG` and `GCE_METADATA_HOST`, then `env` on top.
     pub fn spawn<A: AsRef<OsStr>>(
         name: &str,
         binary: &Path,
@@ -95,7 +95,8 @@ impl Daemon {
         let mut command = Command::new(binary);
         command
             .args(args)
-            .env_remove("TOKENDIST_CONFIG")
+            .env_remove("TOKENSERVER_CONFIG")
+            .env_remove("TOKENCLIENT_CONFIG")
             .env_remove("GCE_METADATA_HOST")
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())

@@ -1,5 +1,5 @@
 //! `tokenclient` configuration: the typed [`ClientConfig`], its defaults, and [`ClientConfig::load`],
-//! which layers the TOML file, `GCE_METADATA_HOST`, `TOKENDIST_*` environment variables and
+//! which layers the TOML file, `GCE_METADATA_HOST`, `TOKENCLIENT_*` environment variables and
 //! command-line flags (see [`layers`]) and validates the result. A bad configuration is a
 //! [`ConfigError`]; the binary exits with 78 on it.
 
@@ -8,16 +8,17 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-pub use tokendist_daemon_kit::config::{ConfigError, ConfigSources};
+pub use tokendist_daemon_kit::config::{ConfigError, ConfigSources, Origins};
 use tokendist_daemon_kit::config::{LoadOptions, load_layered};
 use tokendist_daemon_kit::logging::LogFormat;
 use toml::{Table, Value};
 
-/// Environment variable prefix for every setting.
-pub const ENV_PREFIX: &str = "TOKENDIST_";
+/// Environment variable prefix for every setting (the console's `TOKENDIST_*` are not read; a
+/// `TOKENCLIENT_*` variable that names no setting is an error).
+pub const ENV_PREFIX: &str = "TOKENCLIENT_";
 /// Environment variable naming the config file (the `--config` flag wins).
-pub const CONFIG_ENV: &str = "TOKENDIST_CONFIG";
-/// Where the config file is looked for when neither `--config` nor `TOKENDIST_CONFIG` names one
+pub const CONFIG_ENV: &str = "TOKENCLIENT_CONFIG";
+/// Where the config file is looked for when neither `--config` nor `TOKENCLIENT_CONFIG` names one
 /// (used only when it exists).
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/tokendist/tokenclient.toml";
 /// Where secrets are written by default (a tmpfs under systemd's `RuntimeDirectory=tokenclient`).
@@ -141,8 +142,7 @@ impl Default for ClientConfig {
 }
 
 impl ClientConfig {
-    /// Layers file < `GCE_METADATA_HOST` < `TOKENDIST_*` < flags, then validates.
-    pub fn load(sources: &ConfigSources) -> Result<ClientConfig, ConfigError> {
+    fn load_options(sources: &ConfigSources) -> LoadOptions<'static> {
         let mut before_env = Table::new();
         if let Some(host) = sources
             .env
@@ -152,21 +152,32 @@ impl ClientConfig {
         {
             before_env.insert("metadata_host".into(), Value::String(host.to_string()));
         }
-        let options = LoadOptions {
+        LoadOptions {
             env_prefix: ENV_PREFIX,
             config_env: CONFIG_ENV,
             default_path: Some(Path::new(DEFAULT_CONFIG_PATH)),
             before_env,
-        };
-        let config: ClientConfig = load_layered(sources, &options)?;
+            // Set by tokenclient for the `delivery.exec` command, not read.
+            ignored_env: &[crate::daemon::SECRETS_DIR_ENV],
+        }
+    }
+
+    /// Layers file < `GCE_METADATA_HOST` < `TOKENCLIENT_*` < flags, then validates.
+    pub fn load(sources: &ConfigSources) -> Result<ClientConfig, ConfigError> {
+        let config: ClientConfig = load_layered(sources, &Self::load_options(sources))?;
         config.validate()?;
         Ok(config)
+    }
+
+    /// Where each setting loaded from `sources` came from, for messages about the files they name.
+    pub fn origins(sources: &ConfigSources) -> Origins {
+        Origins::new(sources, &Self::load_options(sources))
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
         if self.address.trim().is_empty() {
             return Err(ConfigError::Missing(
-                "no token server address: set `address` in the config file, TOKENDIST_ADDRESS, or --address \
+                "no token server address: set `address` in the config file, TOKENCLIENT_ADDRESS, or --address \
                  (host:port of the token server, e.g. tokenserver.alice.example:50051)"
                     .into(),
             ));
@@ -179,7 +190,7 @@ impl ClientConfig {
         }
         if self.audience.trim().is_empty() {
             return Err(ConfigError::Missing(
-                "no audience: set `audience` in the config file, TOKENDIST_AUDIENCE, or --audience/--tsAudience \
+                "no audience: set `audience` in the config file, TOKENCLIENT_AUDIENCE, or --audience/--tsAudience \
                  (the audience the token server expects in identity tokens, e.g. https://tokenserver.alice.example)"
                     .into(),
             ));

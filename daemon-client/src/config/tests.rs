@@ -47,9 +47,9 @@ fn file_then_env_then_flags_win_in_that_order() {
         &file,
         &["--poll-interval-ms", "3000"],
         env(&[
-            ("TOKENDIST_POLL_INTERVAL_MS", "2000"),
-            ("TOKENDIST_MAX_ATTEMPTS", "7"),
-            ("TOKENDIST_TPM__TCTI", "swtpm:host=127.0.0.1,port=2321"),
+            ("TOKENCLIENT_POLL_INTERVAL_MS", "2000"),
+            ("TOKENCLIENT_MAX_ATTEMPTS", "7"),
+            ("TOKENCLIENT_TPM__TCTI", "swtpm:host=127.0.0.1,port=2321"),
         ]),
     );
     assert_eq!(config.poll_interval_ms, 3000, "flag beats env and file");
@@ -149,7 +149,7 @@ fn server_name_defaults_to_the_host_of_the_address() {
 fn missing_address_says_how_to_set_it() {
     let err = ClientConfig::load(&ConfigSources::default()).unwrap_err();
     assert!(matches!(err, ConfigError::Missing(_)));
-    assert!(err.to_string().contains("TOKENDIST_ADDRESS"), "{err}");
+    assert!(err.to_string().contains("TOKENCLIENT_ADDRESS"), "{err}");
 }
 
 #[test]

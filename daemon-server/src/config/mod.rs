@@ -1,20 +1,21 @@
 //! `tokenserver` configuration: the typed `ServerConfig`, its defaults, and `load`, which layers the
-//! TOML file, `TOKENDIST_*` environment variables and command-line flags (see [`tokendist_daemon_kit::layers`]) and
+//! TOML file, `TOKENSERVER_*` environment variables and command-line flags (see [`tokendist_daemon_kit::layers`]) and
 //! validates the result. A bad configuration is a [`ConfigError`]; the binary exits with 78 on it.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
-pub use tokendist_daemon_kit::config::{ConfigError, ConfigSources};
+pub use tokendist_daemon_kit::config::{ConfigError, ConfigSources, Origins};
 use tokendist_daemon_kit::config::{LoadOptions, load_layered};
 use tokendist_daemon_kit::logging::LogFormat;
 use tokendist_gcp::config::GcpConfig;
 
-/// Environment variable prefix for every setting.
-pub const ENV_PREFIX: &str = "TOKENDIST_";
+/// Environment variable prefix for every setting (the console's `TOKENDIST_*` are not read; a
+/// `TOKENSERVER_*` variable that names no setting is an error).
+pub const ENV_PREFIX: &str = "TOKENSERVER_";
 /// Environment variable naming the config file (the `--config` flag wins).
-pub const CONFIG_ENV: &str = "TOKENDIST_CONFIG";
+pub const CONFIG_ENV: &str = "TOKENSERVER_CONFIG";
 
 /// How clients reach the server.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -176,14 +177,17 @@ impl Default for ServerConfig {
 }
 
 impl ServerConfig {
-    /// Layers file < env < flags, then validates.
-    pub fn load(sources: &ConfigSources) -> Result<ServerConfig, ConfigError> {
-        let options = LoadOptions {
+    fn load_options() -> LoadOptions<'static> {
+        LoadOptions {
             env_prefix: ENV_PREFIX,
             config_env: CONFIG_ENV,
             ..LoadOptions::default()
-        };
-        let config: ServerConfig = load_layered(sources, &options)?;
+        }
+    }
+
+    /// Layers file < env < flags, then validates.
+    pub fn load(sources: &ConfigSources) -> Result<ServerConfig, ConfigError> {
+        let config: ServerConfig = load_layered(sources, &Self::load_options())?;
         let config = ServerConfig {
             gcp: config.gcp.clone().with_env(&sources.env),
             ..config
@@ -192,10 +196,15 @@ impl ServerConfig {
         Ok(config)
     }
 
+    /// Where each setting loaded from `sources` came from, for messages about the files they name.
+    pub fn origins(sources: &ConfigSources) -> Origins {
+        Origins::new(sources, &Self::load_options())
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
         if self.audience.trim().is_empty() {
             return Err(ConfigError::Missing(
-                "no audience configured: set `audience` in the config file, TOKENDIST_AUDIENCE, or --audience \
+                "no audience configured: set `audience` in the config file, TOKENSERVER_AUDIENCE, or --audience \
                  (the URL VMs request their identity tokens for, e.g. https://tokenserver.example.com)"
                     .into(),
             ));

@@ -32,8 +32,11 @@ fn file_then_env_then_flags_win_in_that_order() {
         &format!("listen = \"127.0.0.1:1\"\ntoken_max_age_secs = 30\n{MINIMAL}"),
     );
     let env: BTreeMap<String, String> = [
-        ("TOKENDIST_LISTEN".to_string(), "127.0.0.1:2".to_string()),
-        ("TOKENDIST_TOKEN_MAX_AGE_SECS".to_string(), "45".to_string()),
+        ("TOKENSERVER_LISTEN".to_string(), "127.0.0.1:2".to_string()),
+        (
+            "TOKENSERVER_TOKEN_MAX_AGE_SECS".to_string(),
+            "45".to_string(),
+        ),
     ]
     .into_iter()
     .collect();
@@ -63,7 +66,7 @@ fn file_then_env_then_flags_win_in_that_order() {
 fn missing_audience_says_how_to_set_it() {
     let err = ServerConfig::load(&ConfigSources::default()).unwrap_err();
     assert!(matches!(err, ConfigError::Missing(_)));
-    assert!(err.to_string().contains("TOKENDIST_AUDIENCE"), "{err}");
+    assert!(err.to_string().contains("TOKENSERVER_AUDIENCE"), "{err}");
 }
 
 #[test]
