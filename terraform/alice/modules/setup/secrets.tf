@@ -15,7 +15,6 @@ locals {
 }
 
 resource "google_secret_manager_secret" "material" {
-  #checkov:skip=CKV_GCP_128:Customer-managed keys would add a KMS key ring Alice must operate; access is already limited to the server's account per secret.
   for_each  = local.secret_files
   project   = var.project_id
   secret_id = each.value
