@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: demo test deps build lint fmt check clean screenshots
+.PHONY: demo test deps build lint fmt check clean screenshots image checkov terraform-fmt
 
 ## demo: run the main job on the embedded default scenario (gcpsim + daemons + console as they land)
 demo: deps
@@ -27,10 +27,35 @@ deps:
 build:
 	$(CARGO) build --workspace --all-targets
 
-lint:
+lint: checkov terraform-fmt
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy -p tokendist-tui --all-targets --features fixtures -- -D warnings
+
+## image: the tokenclient container image (buildah, FROM scratch, reproducible); prints its digest.
+# The release binary is built with the checkout's and cargo's paths remapped, into its own target
+# directory, so that two builds of one commit are byte-identical wherever they run.
+IMAGE_DIR := target/image
+image: deps
+	CARGO_TARGET_DIR=$(IMAGE_DIR)/cargo \
+	RUSTFLAGS="--remap-path-prefix=$(CURDIR)=/src --remap-path-prefix=$(HOME)/.cargo=/cargo" \
+	  $(CARGO) build --release --locked -p tokendist-client --bin tokenclient
+	scripts/build-image $(IMAGE_DIR)/cargo/release/tokenclient $(IMAGE_DIR)/tokenclient
+
+## checkov: static security checks of terraform/ (pinned in terraform/requirements-checkov.txt, in a venv)
+CHECKOV_VENV := target/venv-checkov
+PYTHON ?= /usr/bin/python3
+$(CHECKOV_VENV)/.installed: terraform/requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r terraform/requirements-checkov.txt
+	touch $@
+checkov: $(CHECKOV_VENV)/.installed
+	$(CHECKOV_VENV)/bin/checkov --skip-download --quiet --compact --framework terraform -d terraform/
+
+## terraform-fmt: `terraform fmt -check` where terraform is installed (providers are not needed)
+terraform-fmt:
+	@if command -v terraform >/dev/null; then terraform fmt -check -recursive terraform/; \
+	else echo "terraform not installed: terraform fmt skipped"; fi
 
 fmt:
 	$(CARGO) fmt --all

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokendist_core::approval::Approval;
 use tokendist_core::auditlog::TimelineEvent;
+use tokendist_core::cloudconfig::user_data_sha256_b64;
 use tokendist_core::evidence::{
     DiskEvidence, FetchError, InstanceEvidence, ProjectEvidence, ShieldedIdentity,
 };
@@ -26,6 +27,9 @@ pub struct ShowJson<'a> {
     pub target: &'a Target,
     pub gathered_at: DateTime<Utc>,
     pub instance: Option<&'a InstanceEvidence>,
+    /// base64 SHA-256 of the live user-data (what an approval signs; Bob's Terraform outputs the same
+    /// as `user_data_sha256`); null when the instance or its user-data could not be read.
+    pub user_data_sha256: Option<String>,
     pub boot_disk: Option<&'a DiskEvidence>,
     /// The project's common instance metadata (null when it could not be read).
     pub project: Option<&'a ProjectEvidence>,
@@ -55,6 +59,11 @@ impl<'a> ShowJson<'a> {
             target: &review.target,
             gathered_at: review.gathered_at(),
             instance: review.instance().ok(),
+            user_data_sha256: review
+                .instance()
+                .ok()
+                .and_then(|i| i.metadata.get("user-data"))
+                .map(|text| user_data_sha256_b64(text)),
             boot_disk: review.boot_disk().ok(),
             project: review.project().ok(),
             shielded_identity: review.shielded_identity.as_ref().ok(),
