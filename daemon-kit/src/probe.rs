@@ -2,7 +2,8 @@
 //! on a daemon's metrics listener, and the exit code that answers it: 0 ready (or live), 1 not
 //! ready, 69 nothing answers, 78 no listener configured (or a configuration that cannot be read).
 //! The listener is found in the same configuration sources the daemon reads (`--config`, its
-//! environment prefix), or named with `--address`. Blocking and std-only: the commands run once.
+//! environment prefix), or named with `--address`. Blocking and std-only: the commands ask once, or
+//! until ready within `--wait`.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
@@ -26,6 +27,11 @@ pub struct ProbeArgs {
     /// Ask `/healthz` (is the process serving) instead of `/readyz` (can it do its work).
     #[arg(long)]
     pub live: bool,
+
+    /// Keep asking, for up to SECS seconds, until the daemon is ready (or live); then report the
+    /// last answer. For scripts that start a daemon and go on once it serves.
+    #[arg(long, value_name = "SECS", default_value_t = 0)]
+    pub wait: u64,
 }
 
 /// The one setting a probe reads; every other setting is ignored, so that a probe works with any
@@ -76,7 +82,14 @@ pub fn run(program: &str, args: &ProbeArgs, sources: ConfigSources, place: Confi
         return exit::BAD_CONFIG;
     };
     let check = if args.live { Check::Live } else { Check::Ready };
-    let outcome = probe(&address, check);
+    let deadline = std::time::Instant::now() + Duration::from_secs(args.wait);
+    let outcome = loop {
+        let outcome = probe(&address, check);
+        if outcome.exit_code() == exit::OK || std::time::Instant::now() >= deadline {
+            break outcome;
+        }
+        std::thread::sleep(WAIT_POLL);
+    };
     match outcome {
         ProbeOutcome::Answered { .. } => println!("{}", outcome.text()),
         ProbeOutcome::NoAnswer { .. } => eprintln!("{program}: {}", outcome.text()),
@@ -84,6 +97,8 @@ pub fn run(program: &str, args: &ProbeArgs, sources: ConfigSources, place: Confi
     outcome.exit_code()
 }
 
+/// How often `--wait` asks again.
+const WAIT_POLL: Duration = Duration::from_millis(250);
 /// How long connecting, sending and reading may each take.
 const TIMEOUT: Duration = Duration::from_secs(5);
 /// The largest answer read (health bodies are a few lines).
