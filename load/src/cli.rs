@@ -65,6 +65,16 @@ pub struct RunOptions {
     /// (repeatable; the most specific wins).
     #[arg(long, value_name = "METHOD=DURATION")]
     pub latency: Vec<String>,
+    /// Every release attests with a TPM first (Attest, ActivateCredential, a quote,
+    /// ProveAttestation): each VM's vTPM is a software TPM, its EK in the VM's shielded identity, its
+    /// approval requiring the TPM with the software TPM's PCR values; the server verifies it as it
+    /// verifies a real vTPM.
+    #[arg(long)]
+    pub tpm: bool,
+    /// RUST_LOG of the tokenserver (its log is printed, and the run's directory kept, when a
+    /// release fails).
+    #[arg(long, value_name = "FILTER", default_value = "warn")]
+    pub server_log: String,
     /// Skip the echo baseline (no ratios are printed).
     #[arg(long)]
     pub no_echo: bool,

@@ -10,10 +10,12 @@ use std::time::Duration;
 use rand::Rng as _;
 use tokio::time::Instant;
 
-use crate::caller::Caller;
+use crate::caller::{Caller, Failure};
 
 /// How long the requests still in flight when an open-loop phase ends may take to finish.
 const DRAIN: Duration = Duration::from_secs(30);
+/// At most this many distinct failure messages are kept per phase (the rest are counted by code only).
+const MESSAGES: usize = 20;
 
 /// What one phase measured on the client side.
 #[derive(Debug, Default)]
@@ -22,6 +24,8 @@ pub struct Samples {
     pub latencies: Vec<Duration>,
     /// Failed requests by gRPC code (or `token-fetch`).
     pub errors: BTreeMap<String, u64>,
+    /// Failed requests by `CODE RPC: message` (the first [`MESSAGES`] distinct ones).
+    pub messages: BTreeMap<String, u64>,
     /// From the first send to the last answer.
     pub elapsed: Duration,
     /// Open loop: requests still unanswered after the drain bound.
@@ -29,10 +33,30 @@ pub struct Samples {
 }
 
 impl Samples {
-    fn add(&mut self, latency: Duration, result: Result<(), String>) {
+    fn add(&mut self, latency: Duration, result: Result<(), Failure>) {
         self.latencies.push(latency);
-        if let Err(code) = result {
-            *self.errors.entry(code).or_default() += 1;
+        if let Err(failure) = result {
+            self.add_failure(failure.code, failure.detail, 1);
+        }
+    }
+
+    fn add_failure(&mut self, code: String, detail: String, n: u64) {
+        let message = format!("{code} {detail}");
+        if self.messages.len() < MESSAGES || self.messages.contains_key(&message) {
+            *self.messages.entry(message).or_default() += n;
+        }
+        *self.errors.entry(code).or_default() += n;
+    }
+
+    fn merge(&mut self, other: Samples) {
+        self.latencies.extend(other.latencies);
+        for (code, n) in other.errors {
+            *self.errors.entry(code).or_default() += n;
+        }
+        for (message, n) in other.messages {
+            if self.messages.len() < MESSAGES || self.messages.contains_key(&message) {
+                *self.messages.entry(message).or_default() += n;
+            }
         }
     }
 }
@@ -40,8 +64,13 @@ impl Samples {
 /// One request per caller, not measured (connections, JWKS, caches); the first failure ends the run.
 pub async fn warm_up(callers: &[Arc<Caller>]) -> anyhow::Result<()> {
     for caller in callers {
-        caller.request().await.map_err(|code| {
-            anyhow::anyhow!("the warm-up request of {} failed: {code}", caller.vm())
+        caller.request().await.map_err(|failure| {
+            anyhow::anyhow!(
+                "the warm-up request of {} failed: {} {}",
+                caller.vm(),
+                failure.code,
+                failure.detail
+            )
         })?;
     }
     Ok(())
@@ -66,11 +95,7 @@ pub async fn closed(callers: &[Arc<Caller>], duration: Duration) -> anyhow::Resu
     }
     let mut all = Samples::default();
     for task in tasks {
-        let samples = task.await?;
-        all.latencies.extend(samples.latencies);
-        for (code, n) in samples.errors {
-            *all.errors.entry(code).or_default() += n;
-        }
+        all.merge(task.await?);
     }
     all.elapsed = started.elapsed();
     Ok(all)

@@ -75,12 +75,13 @@ async fn run(options: RunOptions) -> anyhow::Result<()> {
         gcpsim.display(),
         tokenserver.display()
     );
-    let world = World::start(
+    let mut world = World::start(
         options.keep_dir.as_deref(),
         gcpsim,
         vms,
         options.projects,
         &options.latency_args(),
+        options.tpm,
     )
     .await?;
     world.approve_all().await?;
@@ -89,7 +90,9 @@ async fn run(options: RunOptions) -> anyhow::Result<()> {
         .build()
         .context("cannot build the HTTP client")?;
 
-    let server = world.start_server(&tokenserver).await?;
+    let server = world
+        .start_server(&tokenserver, &options.server_log)
+        .await?;
     let connections = match options.rate {
         Some(_) => world.vms.len(),
         None => options.concurrency,
@@ -109,12 +112,19 @@ async fn run(options: RunOptions) -> anyhow::Result<()> {
                 metadata,
                 http: http.clone(),
                 plain: Mutex::new(None),
+                tpm: world.tpm.clone(),
             },
         }));
     }
-    drive::warm_up(&callers).await?;
+    if let Err(error) = drive::warm_up(&callers).await {
+        show_server_log(&mut world, &server.log_text());
+        return Err(error);
+    }
     let before = google_requests(&http, &world).await?;
     let (samples, cpu_ms, rss) = measure(server.pid(), &options, &callers).await?;
+    if !samples.errors.is_empty() || samples.unfinished > 0 {
+        show_server_log(&mut world, &server.log_text());
+    }
     let after = google_requests(&http, &world).await?;
     let releases = samples.latencies.len() as u64;
     let google = GoogleCalls::new(
@@ -162,6 +172,7 @@ async fn run(options: RunOptions) -> anyhow::Result<()> {
         projects: options.projects,
         duration_s: options.duration.as_secs_f64(),
         google_latency: options.latency_args(),
+        tpm: options.tpm,
         build: if cfg!(debug_assertions) {
             "debug".into()
         } else {
@@ -189,6 +200,25 @@ async fn run(options: RunOptions) -> anyhow::Result<()> {
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())
+}
+
+/// Lines of the server's log printed when releases fail.
+const LOG_TAIL: usize = 40;
+
+/// After failed releases: the end of the server's log on stderr, and the run's directory kept.
+fn show_server_log(world: &mut World, log: &str) {
+    let lines: Vec<&str> = log.lines().collect();
+    let tail = &lines[lines.len().saturating_sub(LOG_TAIL)..];
+    let dir = world.keep();
+    eprintln!(
+        "tokendist-load: releases failed; the tokenserver's log ({} lines, last {} below) and the run's files are kept in {}",
+        lines.len(),
+        tail.len(),
+        dir.display()
+    );
+    for line in tail {
+        eprintln!("  tokenserver: {line}");
+    }
 }
 
 /// Runs the load shape of `options` on `callers`, measuring the server process `pid`.

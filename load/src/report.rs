@@ -19,6 +19,8 @@ pub struct Phase {
     pub requests: u64,
     pub ok: u64,
     pub errors: BTreeMap<String, u64>,
+    /// Failed requests by `CODE RPC: message` (the server's status message; the first 20 distinct).
+    pub error_messages: BTreeMap<String, u64>,
     /// Open loop: requests unanswered when the drain bound passed.
     pub unfinished: u64,
     pub elapsed_s: f64,
@@ -53,6 +55,7 @@ impl Phase {
             requests,
             ok: requests.saturating_sub(failed),
             errors: samples.errors,
+            error_messages: samples.messages,
             unfinished: samples.unfinished,
             elapsed_s,
             throughput_per_s: if elapsed_s > 0.0 {
@@ -145,6 +148,8 @@ pub struct Report {
     pub projects: usize,
     pub duration_s: f64,
     pub google_latency: Vec<String>,
+    /// Whether every release attested with the software TPM (`--tpm`).
+    pub tpm: bool,
     pub build: String,
     pub tokenserver: Phase,
     pub google: GoogleCalls,
@@ -161,7 +166,7 @@ impl Report {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "{}: {} load, {} VMs in {} project(s), {:.0} s per phase, Google latency {}, {} build",
+            "{}: {} load, {} VMs in {} project(s), {:.0} s per phase, Google latency {}, {}{} build",
             self.name,
             self.load,
             self.vms,
@@ -171,6 +176,11 @@ impl Report {
                 "none".to_string()
             } else {
                 self.google_latency.join(", ")
+            },
+            if self.tpm {
+                "software-TPM attestation, "
+            } else {
+                ""
             },
             self.build,
         );
@@ -211,6 +221,11 @@ impl Report {
                 mib(phase.server_rss.end_kib),
                 mib(phase.server_rss.max_kib),
             );
+        }
+        for phase in std::iter::once(&self.tokenserver).chain(self.echo.as_ref()) {
+            for (message, n) in &phase.error_messages {
+                let _ = writeln!(out, "{} failure: {n} x {message}", phase.target);
+            }
         }
         let methods: Vec<String> = self
             .google

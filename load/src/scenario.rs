@@ -1,9 +1,10 @@
 //! The simulated world of a run: N copies of the demo's good VM (its cloud-config, image, keys and
 //! shielded settings; each its own instance with its own name, id and addresses) spread round robin
-//! over P projects, written as a gcpsim scenario file.
+//! over P projects, written as a gcpsim scenario file. With `--tpm` every VM's shielded identity
+//! reports the software TPM's EK and AK (`tokendist_testkit::soft_tpm`) instead of the demo's keys.
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The zone of every simulated VM.
 pub const ZONE: &str = "us-central1-a";
@@ -30,9 +31,27 @@ pub fn vms(count: usize, projects: usize) -> Vec<SimVm> {
         .collect()
 }
 
-/// The scenario's TOML text; `demo_dir` holds the demo's cloud-config and key files.
-pub fn scenario_toml(vms: &[SimVm], projects: usize, demo_dir: &Path) -> String {
+/// The PEM files of the EK and AK every VM's shielded identity reports.
+#[derive(Debug, Clone)]
+pub struct VtpmKeys {
+    pub ek: PathBuf,
+    pub ak: PathBuf,
+}
+
+impl VtpmKeys {
+    /// The demo's good VM's keys (no TPM attestation is driven with them).
+    pub fn demo(demo_dir: &Path) -> VtpmKeys {
+        VtpmKeys {
+            ek: demo_dir.join("keys/tokenclient-good-ek.pem"),
+            ak: demo_dir.join("keys/tokenclient-good-ak.pem"),
+        }
+    }
+}
+
+/// The scenario's TOML text; `demo_dir` holds the demo's cloud-config.
+pub fn scenario_toml(vms: &[SimVm], projects: usize, demo_dir: &Path, keys: &VtpmKeys) -> String {
     let file = |name: &str| format!("{:?}", demo_dir.join(name).display().to_string());
+    let quoted = |path: &Path| format!("{:?}", path.display().to_string());
     let mut text = String::from(
         "# tokendist-load: N copies of the demo's good VM.\n[settings]\nprincipal = \"bob@load.example\"\n",
     );
@@ -82,8 +101,8 @@ google-logging-enabled = "true"
             a = 128 + (hi / 250),
             hi = hi % 250,
             user_data = file("tokenclient-good.cloud-config.yaml"),
-            ek = file("keys/tokenclient-good-ek.pem"),
-            ak = file("keys/tokenclient-good-ak.pem"),
+            ek = quoted(&keys.ek),
+            ak = quoted(&keys.ak),
         );
     }
     text

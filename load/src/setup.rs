@@ -2,7 +2,10 @@
 //! latencies), the test CA and key files (`tokendist_testkit::{pki, keys}`), a SQLite store holding
 //! one approval per simulated VM (proposed from the VM as Compute reports it, secrets sealed to the
 //! server, signed by Alice: as the console writes them), and the real `tokenserver` binary started
-//! on loopback with mTLS and its readiness read from its NOTIFY_SOCKET.
+//! on loopback with mTLS and its readiness read from its NOTIFY_SOCKET. With `--tpm` every VM's vTPM
+//! is the software TPM of `tokendist_testkit::soft_tpm` (its EK and AK in the VM's shielded
+//! identity), and every approval requires the TPM: it pins that EK (from Compute's shielded
+//! identity, as the console does) and a PCR policy of the software TPM's values.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -11,7 +14,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use tokendist_core::approval::{self, Approval, StoredSecret};
+use tokendist_core::approval::{self, Approval, PcrPolicy, StoredSecret};
 use tokendist_core::server_seal;
 use tokendist_core::settings::Settings;
 use tokendist_gcp::{ComputeClient, GcpConfig};
@@ -20,8 +23,9 @@ use tokendist_testkit::gcpsim::GcpsimProcess;
 use tokendist_testkit::keys::ServerKeys;
 use tokendist_testkit::pki::{ClientIdentity, Pki};
 use tokendist_testkit::process::{Daemon, Notify, Serving};
+use tokendist_testkit::soft_tpm::{self, SoftTpm};
 
-use crate::scenario::{self, SimVm};
+use crate::scenario::{self, SimVm, VtpmKeys};
 
 /// The audience every simulated VM asks its tokens for.
 pub const AUDIENCE: &str = "https://tokenserver.load.example";
@@ -29,6 +33,10 @@ pub const AUDIENCE: &str = "https://tokenserver.load.example";
 const CLIENT_SERIAL: &[u8] = &[0x01, 0x0a, 0xd0];
 /// How long a server may take to report READY.
 const READY_DEADLINE: Duration = Duration::from_secs(60);
+/// The PCRs a `--tpm` approval's policy pins (the server's default selection), SHA-256 bank.
+pub const TPM_PCRS: [u32; 6] = [0, 4, 7, 8, 9, 14];
+/// TPM_ALG_SHA256.
+const SHA256_BANK: u16 = 0x000B;
 
 /// Everything a run drives, alive until dropped (children are killed on drop).
 #[derive(Debug)]
@@ -40,6 +48,8 @@ pub struct World {
     pub keys: ServerKeys,
     pub client_identity: ClientIdentity,
     pub vms: Vec<SimVm>,
+    /// `--tpm`: every VM's vTPM.
+    pub tpm: Option<Arc<SoftTpm>>,
 }
 
 /// Where the workspace binaries are: beside this executable unless given.
@@ -52,13 +62,14 @@ pub fn binary(given: &Option<PathBuf>, name: &str) -> anyhow::Result<PathBuf> {
 
 impl World {
     /// Writes the scenario, starts gcpsim with `latency` (gcpsim `--latency` specs), makes the
-    /// certificates and keys.
+    /// certificates and keys; with `tpm`, the VMs' vTPM is the software TPM.
     pub async fn start(
         keep_dir: Option<&Path>,
         gcpsim: PathBuf,
         vms: Vec<SimVm>,
         projects: usize,
         latency: &[String],
+        tpm: bool,
     ) -> anyhow::Result<World> {
         let (dir, temp) = match keep_dir {
             Some(dir) => {
@@ -71,10 +82,23 @@ impl World {
                 (temp.path().to_path_buf(), Some(temp))
             }
         };
+        let demo_dir = tokendist_testkit::demo::scenarios_dir();
+        let (tpm, vtpm_keys) = if tpm {
+            let soft = SoftTpm::new();
+            let keys = VtpmKeys {
+                ek: dir.join("soft-tpm-ek.pem"),
+                ak: dir.join("soft-tpm-ak.pem"),
+            };
+            std::fs::write(&keys.ek, soft.ek_public_pem())?;
+            std::fs::write(&keys.ak, soft.ak_public_pem())?;
+            (Some(Arc::new(soft)), keys)
+        } else {
+            (None, VtpmKeys::demo(&demo_dir))
+        };
         let scenario_path = dir.join("scenario.toml");
         std::fs::write(
             &scenario_path,
-            scenario::scenario_toml(&vms, projects, &tokendist_testkit::demo::scenarios_dir()),
+            scenario::scenario_toml(&vms, projects, &demo_dir, &vtpm_keys),
         )?;
         let args: Vec<String> = latency
             .iter()
@@ -92,6 +116,7 @@ impl World {
             keys,
             client_identity,
             vms,
+            tpm,
         })
     }
 
@@ -100,7 +125,8 @@ impl World {
         format!("sqlite://{}", self.dir.join("tokendist.db").display())
     }
 
-    /// Approves every VM as it is now, with two sealed secrets each, signed by Alice.
+    /// Approves every VM as it is now, with two sealed secrets each, signed by Alice; with `--tpm`
+    /// requiring the TPM, pinning the EK Compute reports and the software TPM's PCR values.
     pub async fn approve_all(&self) -> anyhow::Result<()> {
         let store = tokendist_store::open(&self.store_url(), &StoreOptions::default()).await?;
         let config = GcpConfig::for_simulator(self.gcpsim.api, None);
@@ -118,6 +144,19 @@ impl World {
                 chrono::Utc::now(),
             );
             approval.require_tpm = false;
+            if self.tpm.is_some() {
+                let identity = compute
+                    .shielded_identity(&vm.project, scenario::ZONE, &vm.name)
+                    .await
+                    .map_err(|e| {
+                        anyhow::anyhow!("cannot read {}'s shielded identity: {e:?}", vm.name)
+                    })?;
+                approval.require_tpm = true;
+                approval.ek_public_pem = Some(identity.ek_pub_pem.with_context(|| {
+                    format!("gcpsim reports no EK for {} (vtpm = true?)", vm.name)
+                })?);
+                approval.pcr_policy = Some(tpm_policy());
+            }
             approval.secrets = self.seal_secrets(&approval.instance_id, &vm.name)?;
             approval.revision = 1;
             approval::sign(&mut approval, &self.keys.alice.key);
@@ -197,8 +236,17 @@ retry = "none"
         )
     }
 
-    /// Starts `tokenserver --config` and waits for READY.
-    pub async fn start_server(&self, binary: &Path) -> anyhow::Result<Serving> {
+    /// Keeps the run's directory (logs, configs, store) after the run, and says where it is.
+    pub fn keep(&mut self) -> PathBuf {
+        if let Some(temp) = self._temp.take() {
+            let _ = temp.keep();
+        }
+        self.dir.clone()
+    }
+
+    /// Starts `tokenserver --config` with `RUST_LOG=log_level` (its log: `DIR/tokenserver.log`)
+    /// and waits for READY.
+    pub async fn start_server(&self, binary: &Path, log_level: &str) -> anyhow::Result<Serving> {
         let config = self.dir.join("tokenserver.toml");
         std::fs::write(&config, self.server_config())?;
         let daemon = Daemon::spawn(
@@ -207,7 +255,7 @@ retry = "none"
             &["--config".as_ref(), config.as_os_str()],
             &self.dir,
             Notify::Yes,
-            &[("RUST_LOG", "warn")],
+            &[("RUST_LOG", log_level)],
         );
         Ok(daemon.serving(READY_DEADLINE).await)
     }
@@ -232,6 +280,17 @@ retry = "none"
             &[],
         );
         Ok(daemon.serving(READY_DEADLINE).await)
+    }
+}
+
+/// The PCR policy of a `--tpm` approval: the software TPM's values of [`TPM_PCRS`].
+fn tpm_policy() -> PcrPolicy {
+    PcrPolicy {
+        hash_alg: SHA256_BANK,
+        pcrs: soft_tpm::pcrs(&TPM_PCRS)
+            .into_iter()
+            .map(|(index, value)| (index, hex::encode(value)))
+            .collect(),
     }
 }
 

@@ -19,6 +19,9 @@
 //!   file), the check of its lines' priorities, and a one-shot HTTP GET of its metrics listener.
 //! - [`pki`]: a test CA, a server certificate for loopback and client certificates (rcgen).
 //! - [`keys`]: the key files a test server is configured with (approver, receipt, secrets keys).
+//! - [`soft_tpm`]: a software TPM (fixed EK and AK keys, ActivateCredential, Import+Unseal, signed
+//!   quotes and certify attestations; [`soft_tpm::SoftTpm`] is one VM's vTPM) for `core`'s TPM tests
+//!   and the load tool's `--tpm` VMs.
 //! - [`ports`]: [`closed_port`], a loopback port that refuses connections and stays reserved.
 //! - [`raster`]: SVG rasterized to PNG with resvg in DejaVu Sans Mono (`make screenshots`).
 //! - [`tmux`]: a command in a detached tmux session of a given size on a private server (keys in,
@@ -36,6 +39,7 @@ pub mod pki;
 pub mod ports;
 pub mod process;
 pub mod raster;
+pub mod soft_tpm;
 pub mod swtpm;
 pub mod tmux;
 
