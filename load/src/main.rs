@@ -29,7 +29,7 @@ use crate::caller::{Caller, Kind};
 use crate::cli::{Cli, Mode, RunOptions};
 use crate::drive::Samples;
 use crate::procstat::RssSampler;
-use crate::report::{GoogleCalls, Phase, Report};
+use crate::report::{GoogleCalls, OtherCpu, Phase, Report};
 use crate::setup::World;
 
 fn main() -> ExitCode {
@@ -121,7 +121,13 @@ async fn run(options: RunOptions) -> anyhow::Result<()> {
         return Err(error);
     }
     let before = google_requests(&http, &world).await?;
-    let (samples, cpu_ms, rss) = measure(server.pid(), &options, &callers).await?;
+    let (samples, cpu_ms, rss, others) = measure(
+        server.pid(),
+        Some(world.gcpsim.daemon.pid()),
+        &options,
+        &callers,
+    )
+    .await?;
     if !samples.errors.is_empty() || samples.unfinished > 0 {
         show_server_log(&mut world, &server.log_text());
     }
@@ -134,7 +140,7 @@ async fn run(options: RunOptions) -> anyhow::Result<()> {
         options.projects,
         samples.elapsed.as_secs_f64(),
     );
-    let tokenserver_phase = Phase::new("tokenserver", samples, cpu_ms, rss);
+    let tokenserver_phase = Phase::new("tokenserver", samples, cpu_ms, rss, others);
     drop(callers);
     drop(server);
 
@@ -153,8 +159,8 @@ async fn run(options: RunOptions) -> anyhow::Result<()> {
             }));
         }
         drive::warm_up(&callers).await?;
-        let (samples, cpu_ms, rss) = measure(echo.pid(), &options, &callers).await?;
-        Some(Phase::new("echo", samples, cpu_ms, rss))
+        let (samples, cpu_ms, rss, others) = measure(echo.pid(), None, &options, &callers).await?;
+        Some(Phase::new("echo", samples, cpu_ms, rss, others))
     };
 
     let ratio = |a: f64, b: f64| if b > 0.0 { Some(a / b) } else { None };
@@ -221,21 +227,43 @@ fn show_server_log(world: &mut World, log: &str) {
     }
 }
 
-/// Runs the load shape of `options` on `callers`, measuring the server process `pid`.
+/// Runs the load shape of `options` on `callers`, measuring the server process `pid` (CPU, RSS),
+/// and the CPU of gcpsim (`gcpsim`) and of this tool over the same phase.
 async fn measure(
     pid: u32,
+    gcpsim: Option<u32>,
     options: &RunOptions,
     callers: &[Arc<Caller>],
-) -> anyhow::Result<(Samples, f64, procstat::Rss)> {
+) -> anyhow::Result<(Samples, f64, procstat::Rss, OtherCpu)> {
     let ticks = procstat::clock_ticks();
+    let me = std::process::id();
     let rss = RssSampler::start(pid)?;
     let cpu_before = procstat::cpu_ms(pid, ticks)?;
+    let gcpsim_before = gcpsim.map(|g| procstat::cpu_ms(g, ticks)).transpose()?;
+    let tool_before = procstat::cpu_ms(me, ticks)?;
+    let machine_before = procstat::machine_ticks()?;
     let samples = match options.rate {
         Some(rate) => drive::open(callers, rate, options.poisson, options.duration).await?,
         None => drive::closed(callers, options.duration).await?,
     };
     let cpu = procstat::cpu_ms(pid, ticks)? - cpu_before;
-    Ok((samples, cpu, rss.finish().await?))
+    let others = OtherCpu {
+        gcpsim_ms: match (gcpsim, gcpsim_before) {
+            (Some(g), Some(before)) => Some(procstat::cpu_ms(g, ticks)? - before),
+            _ => None,
+        },
+        tool_ms: procstat::cpu_ms(me, ticks)? - tool_before,
+        machine_busy: {
+            let (busy, total) = procstat::machine_ticks()?;
+            let total = total - machine_before.1;
+            if total > 0.0 {
+                (busy - machine_before.0) / total
+            } else {
+                0.0
+            }
+        },
+    };
+    Ok((samples, cpu, rss.finish().await?, others))
 }
 
 /// gcpsim's requests per Google method so far.

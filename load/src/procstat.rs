@@ -43,6 +43,25 @@ pub fn cpu_ms(pid: u32, ticks_per_sec: f64) -> anyhow::Result<f64> {
     Ok((tick(11)? + tick(12)?) * 1000.0 / ticks_per_sec)
 }
 
+/// The machine's busy and total CPU time so far, in clock ticks, summed over its CPUs (the `cpu`
+/// line of `/proc/stat`; idle and iowait are not busy).
+pub fn machine_ticks() -> anyhow::Result<(f64, f64)> {
+    let stat = std::fs::read_to_string("/proc/stat").context("cannot read /proc/stat")?;
+    let line = stat
+        .lines()
+        .find(|l| l.starts_with("cpu "))
+        .context("no cpu line in /proc/stat")?;
+    let values: Vec<f64> = line
+        .split_whitespace()
+        .skip(1)
+        .take(8)
+        .map(|v| v.parse::<f64>().unwrap_or(0.0))
+        .collect();
+    let total: f64 = values.iter().sum();
+    let idle = values.get(3).copied().unwrap_or(0.0) + values.get(4).copied().unwrap_or(0.0);
+    Ok((total - idle, total))
+}
+
 /// Resident set size in KiB.
 pub fn rss_kib(pid: u32) -> anyhow::Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))

@@ -34,6 +34,34 @@ pub struct Phase {
     pub server_cpu_ms: f64,
     pub server_cpu_ms_per_request: f64,
     pub server_rss: Rss,
+    /// gcpsim's CPU over the phase (tokenserver phase only), and per request.
+    pub gcpsim_cpu_ms: Option<f64>,
+    pub gcpsim_cpu_ms_per_request: Option<f64>,
+    /// This tool's own CPU over the phase (callers, software TPM), and per request.
+    pub tool_cpu_ms: f64,
+    pub tool_cpu_ms_per_request: f64,
+    /// The share of the machine's CPU time (all processes, all CPUs) that was busy over the phase.
+    pub machine_busy: f64,
+    /// The machine's CPUs.
+    pub machine_cpus: usize,
+}
+
+/// CPU over a phase of the processes beside the server: they share the machine with it.
+#[derive(Debug, Clone, Copy)]
+pub struct OtherCpu {
+    pub gcpsim_ms: Option<f64>,
+    pub tool_ms: f64,
+    /// Busy share of all CPUs, 0..1.
+    pub machine_busy: f64,
+}
+
+/// CPU milliseconds over `elapsed_s` as a number of busy cores.
+fn cores(cpu_ms: f64, elapsed_s: f64) -> f64 {
+    if elapsed_s > 0.0 {
+        cpu_ms / 1000.0 / elapsed_s
+    } else {
+        0.0
+    }
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -45,11 +73,24 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 }
 
 impl Phase {
-    pub fn new(target: &str, mut samples: Samples, server_cpu_ms: f64, server_rss: Rss) -> Phase {
+    pub fn new(
+        target: &str,
+        mut samples: Samples,
+        server_cpu_ms: f64,
+        server_rss: Rss,
+        others: OtherCpu,
+    ) -> Phase {
         samples.latencies.sort();
         let requests = samples.latencies.len() as u64;
         let failed: u64 = samples.errors.values().sum();
         let elapsed_s = samples.elapsed.as_secs_f64();
+        let per_request = |ms: f64| {
+            if requests > 0 {
+                ms / requests as f64
+            } else {
+                0.0
+            }
+        };
         Phase {
             target: target.to_string(),
             requests,
@@ -68,12 +109,14 @@ impl Phase {
             p99_ms: percentile(&samples.latencies, 99.0),
             max_ms: percentile(&samples.latencies, 100.0),
             server_cpu_ms,
-            server_cpu_ms_per_request: if requests > 0 {
-                server_cpu_ms / requests as f64
-            } else {
-                0.0
-            },
+            server_cpu_ms_per_request: per_request(server_cpu_ms),
             server_rss,
+            gcpsim_cpu_ms: others.gcpsim_ms,
+            gcpsim_cpu_ms_per_request: others.gcpsim_ms.map(per_request),
+            tool_cpu_ms: others.tool_ms,
+            tool_cpu_ms_per_request: per_request(others.tool_ms),
+            machine_busy: others.machine_busy,
+            machine_cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
         }
     }
 }
@@ -223,6 +266,23 @@ impl Report {
             );
         }
         for phase in std::iter::once(&self.tokenserver).chain(self.echo.as_ref()) {
+            let _ = writeln!(
+                out,
+                "{} phase CPU: server {:.1} cores, {}load tool {:.1} ms/req ({:.1} cores); machine {:.0}% busy of {} CPUs",
+                phase.target,
+                cores(phase.server_cpu_ms, phase.elapsed_s),
+                match phase.gcpsim_cpu_ms_per_request {
+                    Some(ms) => format!(
+                        "gcpsim {ms:.1} ms/req ({:.1} cores), ",
+                        cores(phase.gcpsim_cpu_ms.unwrap_or(0.0), phase.elapsed_s)
+                    ),
+                    None => String::new(),
+                },
+                phase.tool_cpu_ms_per_request,
+                cores(phase.tool_cpu_ms, phase.elapsed_s),
+                phase.machine_busy * 100.0,
+                phase.machine_cpus,
+            );
             for (message, n) in &phase.error_messages {
                 let _ = writeln!(out, "{} failure: {n} x {message}", phase.target);
             }
