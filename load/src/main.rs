@@ -239,6 +239,7 @@ async fn measure(
     let me = std::process::id();
     let rss = RssSampler::start(pid)?;
     let cpu_before = procstat::cpu_ms(pid, ticks)?;
+    let wait_before = procstat::runqueue_wait_ms(pid)?;
     let gcpsim_before = gcpsim.map(|g| procstat::cpu_ms(g, ticks)).transpose()?;
     let tool_before = procstat::cpu_ms(me, ticks)?;
     let machine_before = procstat::machine_ticks()?;
@@ -248,6 +249,7 @@ async fn measure(
     };
     let cpu = procstat::cpu_ms(pid, ticks)? - cpu_before;
     let others = OtherCpu {
+        server_wait_ms: procstat::runqueue_wait_ms(pid)? - wait_before,
         gcpsim_ms: match (gcpsim, gcpsim_before) {
             (Some(g), Some(before)) => Some(procstat::cpu_ms(g, ticks)? - before),
             _ => None,

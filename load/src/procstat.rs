@@ -62,6 +62,22 @@ pub fn machine_ticks() -> anyhow::Result<(f64, f64)> {
     Ok((total - idle, total))
 }
 
+/// Milliseconds the process's threads have spent waiting for a CPU while runnable so far (the
+/// second field of `/proc/PID/task/TID/schedstat`, summed over the live threads): CPU starvation.
+pub fn runqueue_wait_ms(pid: u32) -> anyhow::Result<f64> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .with_context(|| format!("cannot list /proc/{pid}/task"))?;
+    let mut total_ns = 0.0;
+    for task in tasks.flatten() {
+        if let Ok(text) = std::fs::read_to_string(task.path().join("schedstat"))
+            && let Some(wait) = text.split_whitespace().nth(1)
+        {
+            total_ns += wait.parse::<f64>().unwrap_or(0.0);
+        }
+    }
+    Ok(total_ns / 1e6)
+}
+
 /// Resident set size in KiB.
 pub fn rss_kib(pid: u32) -> anyhow::Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))

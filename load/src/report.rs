@@ -40,6 +40,9 @@ pub struct Phase {
     /// This tool's own CPU over the phase (callers, software TPM), and per request.
     pub tool_cpu_ms: f64,
     pub tool_cpu_ms_per_request: f64,
+    /// How long the server's threads waited, runnable, for a CPU over the phase (run-queue wait
+    /// from `/proc/PID/task/*/schedstat`): time the server lost to other processes.
+    pub server_runqueue_wait_ms: f64,
     /// The share of the machine's CPU time (all processes, all CPUs) that was busy over the phase.
     pub machine_busy: f64,
     /// The machine's CPUs.
@@ -49,6 +52,8 @@ pub struct Phase {
 /// CPU over a phase of the processes beside the server: they share the machine with it.
 #[derive(Debug, Clone, Copy)]
 pub struct OtherCpu {
+    /// The server's threads' run-queue wait over the phase.
+    pub server_wait_ms: f64,
     pub gcpsim_ms: Option<f64>,
     pub tool_ms: f64,
     /// Busy share of all CPUs, 0..1.
@@ -115,6 +120,7 @@ impl Phase {
             gcpsim_cpu_ms_per_request: others.gcpsim_ms.map(per_request),
             tool_cpu_ms: others.tool_ms,
             tool_cpu_ms_per_request: per_request(others.tool_ms),
+            server_runqueue_wait_ms: others.server_wait_ms,
             machine_busy: others.machine_busy,
             machine_cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
         }
@@ -268,9 +274,10 @@ impl Report {
         for phase in std::iter::once(&self.tokenserver).chain(self.echo.as_ref()) {
             let _ = writeln!(
                 out,
-                "{} phase CPU: server {:.1} cores, {}load tool {:.1} ms/req ({:.1} cores); machine {:.0}% busy of {} CPUs",
+                "{} phase CPU: server {:.1} cores (its threads waited {:.1} s for a CPU), {}load tool {:.1} ms/req ({:.1} cores); machine {:.0}% busy of {} CPUs",
                 phase.target,
                 cores(phase.server_cpu_ms, phase.elapsed_s),
+                phase.server_runqueue_wait_ms / 1000.0,
                 match phase.gcpsim_cpu_ms_per_request {
                     Some(ms) => format!(
                         "gcpsim {ms:.1} ms/req ({:.1} cores), ",
