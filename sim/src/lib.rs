@@ -9,7 +9,8 @@
 //!   `compute_links`: Compute's URL prefix, instance and disk self links, timestamp format.
 //!   `pem`: what a PEM certificate looks like. `google_error`: Google's error bodies.
 //!   `faults`: injected faults ([`FaultSpec`]). `signing`: the rotating RS256 keys and the JWKS.
-//!   `logfilter`: the Cloud Logging filter language.
+//!   `logfilter`: the Cloud Logging filter language. `traffic`: requests per Google method and
+//!   injected latency per method ([`TrafficStats`], [`LatencySpec`]).
 //! - `scenario`: the parsed, validated [`Scenario`] (projects, VMs, declared history).
 //! - `audit`: Cloud Audit Log entries as Compute writes them.
 //! - `operation`: `compute#operation` objects.
@@ -34,6 +35,7 @@ mod resources;
 mod running;
 mod scenario;
 mod signing;
+mod traffic;
 mod world;
 
 pub use error::SimError;
@@ -41,3 +43,4 @@ pub use faults::{Api, FaultSpec};
 pub use handle::{AuditEntryInput, MintTokenRequest, RotationResult, SimHandle};
 pub use running::RunningSim;
 pub use scenario::{EkSource, Scenario, ScenarioError};
+pub use traffic::{LatencySpec, TrafficStats, parse_millis};

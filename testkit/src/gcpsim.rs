@@ -55,8 +55,18 @@ impl GcpsimProcess {
     /// Starts `binary --scenario SCENARIO` with its logs and ready file in `dir` and waits (bounded,
     /// blocking) until it is ready.
     pub fn spawn_in(binary: &Path, scenario: &Path, dir: &Path) -> GcpsimProcess {
+        Self::spawn_in_with(binary, scenario, dir, &[])
+    }
+
+    /// [`GcpsimProcess::spawn_in`] with `extra` arguments (e.g. `--latency compute=50ms`).
+    pub fn spawn_in_with(
+        binary: &Path,
+        scenario: &Path,
+        dir: &Path,
+        extra: &[String],
+    ) -> GcpsimProcess {
         let ready_file = dir.join("gcpsim.ready");
-        let args = [
+        let mut args: Vec<&std::ffi::OsStr> = vec![
             "--scenario".as_ref(),
             scenario.as_os_str(),
             "--listen".as_ref(),
@@ -64,6 +74,7 @@ impl GcpsimProcess {
             "--ready-file".as_ref(),
             ready_file.as_os_str(),
         ];
+        args.extend(extra.iter().map(std::ffi::OsStr::new));
         let mut daemon = Daemon::spawn("gcpsim", binary, &args, dir, Notify::No, &[]);
         let deadline = Instant::now() + READY_DEADLINE;
         let ready = loop {
@@ -103,6 +114,18 @@ impl GcpsimProcess {
     /// [`GcpsimProcess::spawn_in`] on a blocking thread, so that no runtime worker waits.
     pub async fn start_in(binary: PathBuf, scenario: PathBuf, dir: PathBuf) -> GcpsimProcess {
         tokio::task::spawn_blocking(move || Self::spawn_in(&binary, &scenario, &dir))
+            .await
+            .unwrap()
+    }
+
+    /// [`GcpsimProcess::spawn_in_with`] on a blocking thread.
+    pub async fn start_in_with(
+        binary: PathBuf,
+        scenario: PathBuf,
+        dir: PathBuf,
+        extra: Vec<String>,
+    ) -> GcpsimProcess {
+        tokio::task::spawn_blocking(move || Self::spawn_in_with(&binary, &scenario, &dir, &extra))
             .await
             .unwrap()
     }
