@@ -45,7 +45,7 @@ pub use call_observer::CallObserver;
 pub use compute::{ClientBuildError, ComputeClient};
 pub use config::{CredentialsMode, GcpConfig, RetryMode};
 #[cfg(feature = "apis")]
-pub use evidence::{EvidenceCollector, VmEvidence};
+pub use evidence::{EvidenceCollector, KnownVm, ShieldedIdentityRead, VmEvidence};
 #[cfg(feature = "apis")]
 pub use jwks::{JwksCache, JwksCacheOptions, JwksError, TokenVerifyError};
 #[cfg(feature = "apis")]
