@@ -366,7 +366,7 @@ mod tests {
     #[test]
     fn history_is_narrowed_to_the_disks_creation_once_known() {
         let created = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
-        let entries = vec![entry("old", 0), entry("new", 20)];
+        let entries = [entry("old", 0), entry("new", 20)];
         let shifted: Vec<AuditEntry> = entries
             .iter()
             .cloned()

@@ -36,7 +36,8 @@ mod jwks_cache_policy;
 #[cfg(feature = "apis")]
 pub mod logging;
 pub mod metadata;
-#[cfg(all(test, feature = "apis"))]
+#[cfg(test)]
+#[cfg(feature = "apis")]
 mod test_fixtures;
 
 #[cfg(feature = "apis")]

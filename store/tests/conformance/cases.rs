@@ -714,7 +714,7 @@ pub async fn a_release_appends_its_event_and_ends_pending_in_one_write(backend: 
         .list_events(&EventQuery::latest(10).for_instance("3001"))
         .await
         .unwrap();
-    assert_eq!(events, [released.clone()]);
+    assert_eq!(events, std::slice::from_ref(&released));
 
     // Without a pending record it is just the event.
     let again = event(EventKind::Released, "3001", t0() + Duration::seconds(1));
