@@ -18,7 +18,7 @@ use crate::approval::Approval;
 use crate::auditlog::AuditScope;
 use crate::evidence::Evidence;
 use crate::settings::Settings;
-use crate::verdict::Verdict;
+use crate::verdict::{CheckResult, Verdict};
 
 pub use review_checks::{review, review_instance, review_user_data, template as template_check};
 pub use tpm_checks::{describe_pcrs, pcrs_that_differ};
@@ -34,7 +34,25 @@ enum Mode {
 /// TPM checks are `Skipped` when the approval does not require a TPM, run on `evidence.tpm` when it
 /// does, and fail closed when it does and there is no verified TPM session.
 pub fn evaluate(approval: &Approval, evidence: &Evidence, settings: &Settings) -> Verdict {
-    run(approval, evidence, settings, Mode::Release)
+    let signature = signature_check(approval, settings);
+    run(approval, evidence, settings, Mode::Release, Some(signature))
+}
+
+/// The `approval.signature` check alone: the costly part of a release's checks, which a caller may
+/// run once per approval revision and hand to [`evaluate_with_signature`].
+pub fn signature_check(approval: &Approval, settings: &Settings) -> CheckResult {
+    approval_checks::signature(approval, settings)
+}
+
+/// [`evaluate`] with `signature`, which must be [`signature_check`]'s result for this very approval
+/// record and these settings (e.g. remembered for an unchanged record).
+pub fn evaluate_with_signature(
+    approval: &Approval,
+    evidence: &Evidence,
+    settings: &Settings,
+    signature: CheckResult,
+) -> Verdict {
+    run(approval, evidence, settings, Mode::Release, Some(signature))
 }
 
 /// Like [`evaluate`] for a VM that has no approval yet: `approval.*` checks are skipped, as are the TPM
@@ -44,7 +62,7 @@ pub fn evaluate_unapproved(
     evidence: &Evidence,
     settings: &Settings,
 ) -> Verdict {
-    run(proposed, evidence, settings, Mode::Proposal)
+    run(proposed, evidence, settings, Mode::Proposal, None)
 }
 
 /// A proposal built from the live evidence (from the Compute API, or from the token when the API
@@ -69,12 +87,19 @@ pub fn evaluate_for_review(
     (proposed, verdict)
 }
 
-fn run(approval: &Approval, evidence: &Evidence, settings: &Settings, mode: Mode) -> Verdict {
+fn run(
+    approval: &Approval,
+    evidence: &Evidence,
+    settings: &Settings,
+    mode: Mode,
+    signature: Option<CheckResult>,
+) -> Verdict {
     let now = evidence.gathered_at;
     let mut checks = identity_checks::run(approval, &evidence.identity, &evidence.instance);
     match mode {
         Mode::Release => {
-            checks.push(approval_checks::signature(approval, settings));
+            checks
+                .push(signature.unwrap_or_else(|| approval_checks::signature(approval, settings)));
             checks.push(approval_checks::state(approval, now));
         }
         Mode::Proposal => checks.extend(approval_checks::skipped_for_proposal()),

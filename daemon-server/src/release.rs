@@ -1,5 +1,5 @@
 //! `GetToken`: the release decision. Looks up the caller's approval, gathers live evidence
-//! concurrently (instance, boot disk, project metadata, audit log), adds the caller's `Proven` TPM
+//! in one concurrent round (instance, boot disk, project metadata, audit log), adds the caller's `Proven` TPM
 //! session (if any) as
 //! `Evidence.tpm`, runs `core::policy::evaluate` — the very checks the console shows — and either
 //! releases the secrets with a signed receipt or denies with the failed checks. Every GetToken needs a
@@ -13,14 +13,17 @@
 use tokendist_core::approval::{Approval, StoredSecret};
 use tokendist_core::checks;
 use tokendist_core::evidence::{Evidence, FetchErrorKind, PeerEvidence};
+use tokendist_core::identity::IdentityClaims;
 use tokendist_core::receipt::{Receipt, evidence_digest};
 use tokendist_core::server_seal;
 use tokendist_core::verdict::{CheckResult, Outcome, Verdict};
+use tokendist_gcp::{KnownVm, ShieldedIdentityRead};
 use tokendist_proto::v1 as pb;
 use tokendist_store::records::{EventKind, EventRecord, SessionStep, SessionUpdate, StepChange};
 use tokendist_store::{EventDetail, EventId, ReleasedDetail, StoreError};
 use zeroize::Zeroizing;
 
+use crate::approval_cache::OpenedSecret;
 use crate::config::EnforcementConfig;
 use crate::denials::{deny, record_denial};
 use crate::sessions::{SessionRefusal, StepCall};
@@ -66,6 +69,7 @@ pub async fn get_token(
     let approval = match state.store.get_approval(&instance_id).await {
         Ok(Some(approval)) => approval,
         Ok(None) => {
+            state.approvals.forget(&instance_id);
             let checks = vec![CheckResult::fail(
                 checks::APPROVAL_STATE,
                 "no approval for this instance; waiting for review",
@@ -84,6 +88,7 @@ pub async fn get_token(
             });
         }
         Err(StoreError::Corrupt { what, reason }) => {
+            state.approvals.forget(&instance_id);
             tracing::error!(instance_id, %what, %reason, "approval record in the store is unreadable; denying");
             let check = CheckResult::fail(
                 checks::APPROVAL_SIGNATURE,
@@ -95,10 +100,10 @@ pub async fn get_token(
     };
 
     let now = state.now();
-    let collect =
-        state
-            .collector
-            .collect(&approval.project, &approval.zone, &approval.instance_name);
+    let known = known_vm(&approval, claims);
+    let collect = state
+        .collector
+        .collect_known(&known, ShieldedIdentityRead::Skip);
     let vm = match tokio::time::timeout(live.evidence_timeout, collect).await {
         Ok(vm) => vm,
         Err(_) => {
@@ -110,10 +115,20 @@ pub async fn get_token(
         address: peer.map(|p| p.address.ip().to_string()),
         client_cert_serial: peer.and_then(|p| p.client_cert_serial.clone()),
     };
-    let (mut evidence, _shielded_identity) =
-        vm.into_evidence(Ok(claims.clone()), peer_evidence, now);
+    let (mut evidence, _) = vm.into_evidence(Ok(claims.clone()), peer_evidence, now);
     evidence.tpm = tpm_session::evidence_of(&session);
-    let mut verdict = tokendist_core::policy::evaluate(&approval, &evidence, &live.policy);
+    let signature = state.approvals.signature(&approval, &live, || {
+        tokendist_core::policy::signature_check(&approval, &live.policy)
+    });
+    let mut verdict = tokendist_core::policy::evaluate_with_signature(
+        &approval,
+        &evidence,
+        &live.policy,
+        signature,
+    );
+    if approval.revoked_at.is_some() {
+        state.approvals.forget(&instance_id);
+    }
     apply_enforcement(&mut verdict, &live.enforce);
 
     if !verdict.allowed() {
@@ -131,8 +146,10 @@ pub async fn get_token(
         });
     }
 
-    let secrets = open_secrets(&approval, &live)?;
-    let names: Vec<String> = secrets.iter().map(|s| s.name.clone()).collect();
+    let opened = state
+        .approvals
+        .secrets(&approval, &live, || open_secrets(&approval, &live))?;
+    let names: Vec<String> = opened.iter().map(|s| s.name.clone()).collect();
     let event_id = EventId::generate(now);
     let mut event = EventRecord::new(
         now,
@@ -157,12 +174,23 @@ pub async fn get_token(
     );
     event.receipt = serde_json::to_value(&receipt).ok();
     // The release is recorded before anything leaves: no record, no release.
-    state.store.append_event(&event).await.map_err(from_store)?;
-    if let Err(error) = state.store.remove_pending(&instance_id).await {
-        tracing::warn!(instance_id, %error, "could not clear the pending record after a release");
-    }
+    // One atomic write: the event and the end of the instance's pending record.
+    state
+        .store
+        .record_release(&event)
+        .await
+        .map_err(from_store)?;
     tracing::info!(instance_id, event = %event.id, secrets = receipt.secrets.len(), "released secrets");
     let signature = base64_decode(&receipt.signature);
+    let secrets = opened
+        .iter()
+        .map(|secret| pb::Secret {
+            name: secret.name.clone(),
+            r#type: secret.secret_type,
+            data: secret.data.to_vec(),
+            protection: secret.protection,
+        })
+        .collect();
     Ok(pb::TokenResponse {
         secrets,
         receipt: Some(pb::Receipt {
@@ -173,6 +201,28 @@ pub async fn get_token(
             issued_at_unix: receipt.issued_at.timestamp(),
         }),
     })
+}
+
+/// The approved VM as known before any Google read: its names from the approval, its creation
+/// time from the identity token, its boot disk named after it (Compute names a boot disk created
+/// with its instance after the instance; a VM booting from any other disk fails
+/// `instance.boot_disk`). The token's claims are checked against the approval by `identity.*`.
+fn known_vm<'a>(approval: &'a Approval, claims: &IdentityClaims) -> KnownVm<'a> {
+    KnownVm {
+        project: &approval.project,
+        zone: &approval.zone,
+        name: &approval.instance_name,
+        instance_id: &approval.instance_id,
+        created: instance_created(claims),
+        boot_disk: &approval.instance_name,
+    }
+}
+
+/// The instance's creation time as the identity token states it (whole seconds; the epoch when out
+/// of range, which only widens the audit window).
+pub(crate) fn instance_created(claims: &IdentityClaims) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(claims.compute_engine.instance_creation_timestamp, 0)
+        .unwrap_or(chrono::DateTime::UNIX_EPOCH)
 }
 
 /// Network pins that the server configuration does not enforce become skips, visibly.
@@ -246,7 +296,10 @@ fn secret_type(name: &str) -> pb::SecretType {
 }
 
 /// Opens secrets encrypted to this server; TPM-sealed ones pass through (only the VM can open them).
-fn open_secrets(approval: &Approval, live: &LiveSettings) -> Result<Vec<pb::Secret>, ServiceError> {
+fn open_secrets(
+    approval: &Approval,
+    live: &LiveSettings,
+) -> Result<Vec<OpenedSecret>, ServiceError> {
     approval
         .secrets
         .iter()
@@ -258,7 +311,7 @@ fn open_secret(
     approval: &Approval,
     secret: &StoredSecret,
     live: &LiveSettings,
-) -> Result<pb::Secret, ServiceError> {
+) -> Result<OpenedSecret, ServiceError> {
     use base64::Engine;
     let sealed = Zeroizing::new(
         base64::engine::general_purpose::STANDARD
@@ -295,10 +348,10 @@ fn open_secret(
             )));
         }
     };
-    Ok(pb::Secret {
+    Ok(OpenedSecret {
         name: secret.name.clone(),
-        r#type: secret_type(&secret.secret_type) as i32,
-        data: data.to_vec(),
+        secret_type: secret_type(&secret.secret_type) as i32,
+        data,
         protection: protection as i32,
     })
 }

@@ -10,6 +10,7 @@ use tokendist_core::settings::Settings;
 use tokendist_gcp::{ComputeClient, EvidenceCollector, JwksCache};
 use tokendist_store::Store;
 
+use crate::approval_cache::ApprovalCache;
 use crate::config::{EnforcementConfig, ServerConfig};
 use crate::key_files::KeyMaterial;
 use crate::metrics::Metrics;
@@ -79,6 +80,8 @@ pub struct ServerState {
     pub session_limiter: Arc<RateLimiter>,
     /// The last review of each unapproved VM (its retries within a minute reuse it).
     pub unapproved_reviews: Arc<ReviewCache>,
+    /// Signature results and opened secrets per approval record (see [`ApprovalCache`]).
+    pub approvals: Arc<ApprovalCache>,
     live: Arc<RwLock<Arc<LiveSettings>>>,
 }
 
@@ -100,6 +103,7 @@ impl ServerState {
             attestation_limiter: Arc::new(RateLimiter::new()),
             session_limiter: Arc::new(RateLimiter::new()),
             unapproved_reviews: Arc::new(ReviewCache::default()),
+            approvals: Arc::new(ApprovalCache::default()),
             live: Arc::new(RwLock::new(Arc::new(live))),
         }
     }

@@ -10,6 +10,7 @@ use tokendist_core::evidence::PeerEvidence;
 use tokendist_core::identity::IdentityClaims;
 use tokendist_core::policy::{evaluate_for_review, review_instance};
 use tokendist_core::verdict::CheckResult;
+use tokendist_gcp::{KnownVm, ShieldedIdentityRead};
 use tokendist_store::SessionRecord;
 
 use crate::state::{LiveSettings, ServerState};
@@ -81,9 +82,17 @@ async fn fresh_review(
         session,
     } = caller;
     let gce = &claims.compute_engine;
+    let known = KnownVm {
+        project: &gce.project_id,
+        zone: &gce.zone,
+        name: &gce.instance_name,
+        instance_id: &gce.instance_id,
+        created: crate::release::instance_created(claims),
+        boot_disk: &gce.instance_name,
+    };
     let collect = state
         .collector
-        .collect(&gce.project_id, &gce.zone, &gce.instance_name);
+        .collect_known(&known, ShieldedIdentityRead::Skip);
     let Ok(vm) = tokio::time::timeout(live.evidence_timeout, collect).await else {
         state.metrics.observe_dependency_error("evidence");
         return Vec::new();
@@ -92,8 +101,7 @@ async fn fresh_review(
         address: peer.map(|p| p.address.ip().to_string()),
         client_cert_serial: peer.and_then(|p| p.client_cert_serial.clone()),
     };
-    let (mut evidence, _shielded_identity) =
-        vm.into_evidence(Ok(claims.clone()), peer_evidence, state.now());
+    let (mut evidence, _) = vm.into_evidence(Ok(claims.clone()), peer_evidence, state.now());
     let Ok(instance) = &evidence.instance else {
         return Vec::new();
     };

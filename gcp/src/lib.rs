@@ -8,28 +8,47 @@
 //! - [`call_observer`]: a hook on every Compute/Logging call (API, latency, failure) for metrics.
 //! - [`evidence`]: all of the above for one VM, fetched concurrently ([`EvidenceCollector`]).
 //!
+//! Only `config` and `metadata` are built without the `apis` feature (on by default): that is
+//! tokenclient's build, which must not link the Google API client machinery nor the server's crypto.
+//!
 //! Every Compute/Logging result is a `tokendist_core::evidence::Fetched`: failures are carried into the
 //! checks (which fail closed), classified by [`tokendist_core::evidence::FetchErrorKind`].
 
+#[cfg(feature = "apis")]
 pub mod auditlog_decode;
+#[cfg(feature = "apis")]
 pub mod call_observer;
+#[cfg(feature = "apis")]
 mod client_options;
+#[cfg(feature = "apis")]
 pub mod compute;
+#[cfg(feature = "apis")]
 pub mod compute_mapping;
 pub mod config;
+#[cfg(feature = "apis")]
 pub mod evidence;
+#[cfg(feature = "apis")]
 mod fetch_error;
+#[cfg(feature = "apis")]
 pub mod jwks;
+#[cfg(feature = "apis")]
 mod jwks_cache_policy;
+#[cfg(feature = "apis")]
 pub mod logging;
 pub mod metadata;
 #[cfg(test)]
+#[cfg(feature = "apis")]
 mod test_fixtures;
 
+#[cfg(feature = "apis")]
 pub use call_observer::CallObserver;
+#[cfg(feature = "apis")]
 pub use compute::{ClientBuildError, ComputeClient};
 pub use config::{CredentialsMode, GcpConfig, RetryMode};
-pub use evidence::{EvidenceCollector, VmEvidence};
+#[cfg(feature = "apis")]
+pub use evidence::{EvidenceCollector, KnownVm, ShieldedIdentityRead, VmEvidence};
+#[cfg(feature = "apis")]
 pub use jwks::{JwksCache, JwksCacheOptions, JwksError, TokenVerifyError};
+#[cfg(feature = "apis")]
 pub use logging::LoggingClient;
 pub use metadata::{IdentityToken, MetadataClient, MetadataError};

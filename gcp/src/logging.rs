@@ -109,6 +109,14 @@ impl LoggingClient {
             .await
     }
 
+    /// The VM's whole audit history in ONE listing (every page): the instance's entries, its boot
+    /// disk's (`gce_disk`, by resource name), copies made from the disk or the instance, and project
+    /// metadata changes ([`vm_history_filter`]); oldest first.
+    pub async fn vm_history(&self, query: &VmHistoryQuery<'_>) -> Fetched<Vec<AuditEntry>> {
+        self.list_all(query.project, &vm_history_filter(query))
+            .await
+    }
+
     /// The newest Data Access entry of instance `instance_id` since `since` (one entry, one page:
     /// the cost does not grow with the log). `newest_entry` is `None` when there is none.
     pub async fn newest_data_access(
@@ -263,6 +271,60 @@ pub fn copies_filter(project: &str, sources: &CopySources<'_>, since: DateTime<U
         "({}) AND logName=\"{activity}\" AND {}",
         terms.join(" OR "),
         since_clause(since)
+    )
+}
+
+/// What one VM's audit history is read for. Everything in it is known before any Compute read:
+/// the instance id and creation time from the identity token, the boot disk's name from the approval.
+#[derive(Debug, Clone, Copy)]
+pub struct VmHistoryQuery<'a> {
+    pub project: &'a str,
+    pub zone: &'a str,
+    pub instance_name: &'a str,
+    pub instance_id: &'a str,
+    /// The instance's creation: the window of its own entries and of project metadata changes.
+    pub created: DateTime<Utc>,
+    /// The boot disk's name (in `project`/`zone`).
+    pub boot_disk: &'a str,
+    /// How long before `created` disk entries and copies are read (the boot disk may be created
+    /// shortly before its instance; the caller narrows to the disk's real creation once known).
+    pub disk_lead: chrono::Duration,
+}
+
+/// One filter for [`VmHistoryQuery`]: both audit logs, the server's own reads left out, and
+/// `(instance entries) OR (boot disk entries) OR (project metadata changes) OR (copies)`, each with
+/// its own window. Copies are matched by the disk's name and the instance's name and id (the disk's
+/// numeric id is not known before `disks.get`).
+pub fn vm_history_filter(query: &VmHistoryQuery<'_>) -> String {
+    let (activity, data_access) = audit_log_names(query.project);
+    let since = since_clause(query.created);
+    let disk_since = since_clause(query.created - query.disk_lead);
+    let disk_name = format!(
+        "projects/{}/zones/{}/disks/{}",
+        query.project, query.zone, query.boot_disk
+    );
+    let mut copies = Vec::new();
+    for field in ["sourceDisk", "source"] {
+        copies.push(format!(
+            "protoPayload.request.{field}:\"disks/{}\"",
+            query.boot_disk
+        ));
+    }
+    for instance in [query.instance_name, query.instance_id] {
+        copies.push(format!(
+            "protoPayload.request.sourceInstance:\"instances/{instance}\""
+        ));
+    }
+    format!(
+        "(logName=\"{activity}\" OR logName=\"{data_access}\") AND {} AND (\
+         (resource.type=\"gce_instance\" AND resource.labels.instance_id=\"{}\" AND {since}) OR \
+         (resource.type=\"gce_disk\" AND protoPayload.resourceName=\"{disk_name}\" AND {disk_since}) OR \
+         (resource.type=\"gce_project\" AND protoPayload.methodName:\"setCommonInstanceMetadata\" AND \
+         logName=\"{activity}\" AND {since}) OR \
+         (({}) AND logName=\"{activity}\" AND {disk_since}))",
+        unfetched_reads_clause(),
+        query.instance_id,
+        copies.join(" OR "),
     )
 }
 

@@ -80,7 +80,7 @@ async fn clients_pointed_at_gcpsim_return_the_evidence_the_scenario_declares() {
         let disk = evidence.boot_disk.unwrap();
         assert_eq!(disk.source_image.as_deref(), Some(spec.boot_image.as_str()));
 
-        let shielded = evidence.shielded_identity.unwrap();
+        let shielded = evidence.shielded_identity.unwrap().unwrap();
         let ek_file = support::scenarios_dir().join(format!("keys/{}-ek.pem", spec.name));
         assert_eq!(
             shielded.ek_pub_pem.as_deref().map(str::trim),
@@ -182,7 +182,7 @@ async fn compute_503_is_unavailable_within_milliseconds_and_collection_fails_clo
         FetchErrorKind::Unavailable
     );
     assert_eq!(
-        evidence.shielded_identity.unwrap_err().kind,
+        evidence.shielded_identity.unwrap().unwrap_err().kind,
         FetchErrorKind::Unavailable
     );
     assert_eq!(

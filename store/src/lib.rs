@@ -145,6 +145,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Appends an event; an existing id is a `Conflict`.
     async fn append_event(&self, event: &EventRecord) -> Result<(), StoreError>;
+    /// A release's writes as ONE atomic write: appends `event` (an existing id is a `Conflict`) and
+    /// removes its instance's pending record, if any. Nothing is written when either fails.
+    async fn record_release(&self, event: &EventRecord) -> Result<(), StoreError>;
     /// Events matching `query`, newest first.
     async fn list_events(&self, query: &EventQuery) -> Result<Vec<EventRecord>, StoreError>;
 }

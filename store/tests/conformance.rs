@@ -50,6 +50,7 @@ conformance!(
     expired_session_is_refused,
     expired_sessions_are_purged_and_live_ones_kept,
     events_listed_newest_first_filtered_and_limited,
+    a_release_appends_its_event_and_ends_pending_in_one_write,
     corrupt_approval_is_reported_not_panicked,
     corrupt_session_is_reported_not_panicked,
 );

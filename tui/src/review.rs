@@ -9,8 +9,8 @@ use tokendist_core::approval::Approval;
 use tokendist_core::auditlog::{AuditScope, TimelineEvent, timeline};
 use tokendist_core::checks::{self, REVIEW_CHECKS};
 use tokendist_core::evidence::{
-    DiskEvidence, Evidence, FetchError, Fetched, InstanceEvidence, PeerEvidence, ProjectEvidence,
-    ShieldedIdentity,
+    DiskEvidence, Evidence, FetchError, FetchErrorKind, Fetched, InstanceEvidence, PeerEvidence,
+    ProjectEvidence, ShieldedIdentity,
 };
 use tokendist_core::identity::IdentityError;
 use tokendist_core::policy;
@@ -60,6 +60,14 @@ pub async fn collect(
         .await;
     let (evidence, shielded_identity) =
         vm.into_evidence(Err(no_identity_token()), PeerEvidence::default(), now);
+    // `collect` always reads it; `None` would mean a collection that skipped it.
+    let shielded_identity = shielded_identity.unwrap_or_else(|| {
+        Err(FetchError {
+            api: "compute.instances.getShieldedInstanceIdentity".to_owned(),
+            kind: FetchErrorKind::Malformed,
+            message: "not read by this collection".to_owned(),
+        })
+    });
     let cloud_config_review = match &evidence.instance {
         Ok(instance) => policy::review_instance(instance, settings),
         Err(e) => fail_all(&REVIEW_CHECKS, &e.to_string()),

@@ -36,6 +36,15 @@ use crate::records::{
 };
 use crate::transitions::{advanced_session, next_approval_revision, revoked_approval};
 
+/// An event's document: the record, with its instance and id as queryable fields.
+fn event_envelope(event: &EventRecord) -> Result<Envelope, StoreError> {
+    Ok(Envelope {
+        instance_id: Some(event.instance_id.clone()),
+        id: Some(event.id.as_str().to_string()),
+        ..Envelope::of(encode(RecordKind::Event, event)?)
+    })
+}
+
 const PRODUCTION_URL: &str = "https://firestore.googleapis.com";
 
 /// How many times `upsert_pending` retries after losing a race before reporting `Unavailable`.
@@ -378,11 +387,7 @@ impl Store for FirestoreStore {
     }
 
     async fn append_event(&self, event: &EventRecord) -> Result<(), StoreError> {
-        let envelope = Envelope {
-            instance_id: Some(event.instance_id.clone()),
-            id: Some(event.id.as_str().to_string()),
-            ..Envelope::of(encode(RecordKind::Event, event)?)
-        };
+        let envelope = event_envelope(event)?;
         documents::create(
             &self.db,
             &self.collection(RecordKind::Event),
@@ -390,6 +395,48 @@ impl Store for FirestoreStore {
             &envelope,
         )
         .await
+    }
+
+    async fn record_release(&self, event: &EventRecord) -> Result<(), StoreError> {
+        let envelope = event_envelope(event)?;
+        let events = self.collection(RecordKind::Event);
+        let pending = self.collection(RecordKind::Pending);
+        let id = event.id.as_str();
+        check_document_id(&events, id)?;
+        check_document_id(&pending, &event.instance_id)?;
+        // One commit: both writes or neither (a transaction without reads, never retried here).
+        let mut transaction = self
+            .db
+            .begin_transaction()
+            .await
+            .map_err(|e| map_error(&events.record(id), e))?;
+        let queued = self
+            .db
+            .fluent()
+            .update()
+            .in_col(&events.name)
+            .precondition(firestore::FirestoreWritePrecondition::Exists(false))
+            .document_id(id)
+            .object(&envelope)
+            .add_to_transaction(&mut transaction)
+            .and_then(|transaction| {
+                self.db
+                    .fluent()
+                    .delete()
+                    .from(pending.name.as_str())
+                    .document_id(&event.instance_id)
+                    .add_to_transaction(transaction)
+            })
+            .map(|_| ());
+        if let Err(error) = queued {
+            let _ignored = transaction.rollback().await;
+            return Err(map_error(&events.record(id), error));
+        }
+        transaction
+            .commit()
+            .await
+            .map(|_| ())
+            .map_err(|e| map_error(&events.record(id), e))
     }
 
     async fn list_events(&self, query: &EventQuery) -> Result<Vec<EventRecord>, StoreError> {

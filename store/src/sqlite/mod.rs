@@ -85,7 +85,9 @@ fn read_record<T: serde::de::DeserializeOwned>(
     key: &str,
 ) -> Result<Option<T>, StoreError> {
     let json: Option<String> = conn
-        .query_row(sql, [key], |row| row.get(0))
+        .prepare_cached(sql)
+        .map_err(map_error)?
+        .query_row([key], |row| row.get(0))
         .optional()
         .map_err(map_error)?;
     json.map(|json| decode(&Record::new(kind, key), &json))
@@ -99,7 +101,7 @@ fn read_records<T: serde::de::DeserializeOwned>(
     params: impl rusqlite::Params,
     kind: RecordKind,
 ) -> Result<Vec<T>, StoreError> {
-    let mut statement = conn.prepare(sql).map_err(map_error)?;
+    let mut statement = conn.prepare_cached(sql).map_err(map_error)?;
     let rows = statement
         .query_map(params, |row| {
             Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
@@ -111,6 +113,18 @@ fn read_records<T: serde::de::DeserializeOwned>(
         records.push(decode(&Record::new(kind, key), &json)?);
     }
     Ok(records)
+}
+
+/// Runs one statement through the connection's prepared-statement cache (`prepare_cached`).
+fn execute_cached(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<usize, StoreError> {
+    conn.prepare_cached(sql)
+        .map_err(map_error)?
+        .execute(params)
+        .map_err(map_error)
 }
 
 /// Runs `body` in a `BEGIN IMMEDIATE` transaction, committing only when it succeeds.
@@ -212,7 +226,8 @@ impl Store for SqliteStore {
                     let key = &attempt.instance_id;
                     let previous = read_record(tx, GET_PENDING, RecordKind::Pending, key)?;
                     let record = PendingRecord::after_attempt(previous, &attempt);
-                    tx.execute(
+                    execute_cached(
+                        tx,
                         "INSERT INTO pending (instance_id, last_seen, record) VALUES (?1, ?2, ?3)
                          ON CONFLICT (instance_id) DO UPDATE SET last_seen = ?2, record = ?3",
                         params![
@@ -220,8 +235,7 @@ impl Store for SqliteStore {
                             record.last_seen.to_rfc3339(),
                             encode(RecordKind::Pending, &record)?
                         ],
-                    )
-                    .map_err(map_error)?;
+                    )?;
                     Ok(record)
                 })
             })
@@ -242,9 +256,8 @@ impl Store for SqliteStore {
         let key = instance_id.to_string();
         self.pool
             .run(move |conn| {
-                conn.execute("DELETE FROM pending WHERE instance_id = ?1", [&key])
+                execute_cached(conn, "DELETE FROM pending WHERE instance_id = ?1", [&key])
                     .map(|removed| removed > 0)
-                    .map_err(map_error)
             })
             .await
     }
@@ -254,13 +267,13 @@ impl Store for SqliteStore {
         let json = encode(RecordKind::Attestation, record)?;
         self.pool
             .run(move |conn| {
-                conn.execute(
+                execute_cached(
+                    conn,
                     "INSERT INTO attestations (instance_id, record) VALUES (?1, ?2)
                      ON CONFLICT (instance_id) DO UPDATE SET record = ?2",
                     params![key, json],
                 )
                 .map(|_| ())
-                .map_err(map_error)
             })
             .await
     }
@@ -278,19 +291,18 @@ impl Store for SqliteStore {
         let json = encode(RecordKind::Session, &session)?;
         self.pool
             .run(move |conn| {
-                let inserted = conn
-                    .execute(
-                        "INSERT INTO sessions (session_id, instance_id, step, expires_at, record)
+                let inserted = execute_cached(
+                    conn,
+                    "INSERT INTO sessions (session_id, instance_id, step, expires_at, record)
                          VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (session_id) DO NOTHING",
-                        params![
-                            session.session_id,
-                            session.instance_id,
-                            session.step.as_str(),
-                            session.expires_at.to_rfc3339(),
-                            json
-                        ],
-                    )
-                    .map_err(map_error)?;
+                    params![
+                        session.session_id,
+                        session.instance_id,
+                        session.step.as_str(),
+                        session.expires_at.to_rfc3339(),
+                        json
+                    ],
+                )?;
                 if inserted == 0 {
                     return Err(StoreError::conflict(
                         Record::new(RecordKind::Session, &session.session_id),
@@ -317,15 +329,15 @@ impl Store for SqliteStore {
                 immediate(conn, |tx| {
                     let stored = read_record(tx, GET_SESSION, RecordKind::Session, &key)?;
                     let session = advanced_session(&key, stored, change)?;
-                    tx.execute(
+                    execute_cached(
+                        tx,
                         "UPDATE sessions SET step = ?2, record = ?3 WHERE session_id = ?1",
                         params![
                             key,
                             session.step.as_str(),
                             encode(RecordKind::Session, &session)?
                         ],
-                    )
-                    .map_err(map_error)?;
+                    )?;
                     Ok(session)
                 })
             })
@@ -338,9 +350,8 @@ impl Store for SqliteStore {
         let bound = whole_seconds(before).to_rfc3339();
         self.pool
             .run(move |conn| {
-                conn.execute("DELETE FROM sessions WHERE expires_at < ?1", [&bound])
+                execute_cached(conn, "DELETE FROM sessions WHERE expires_at < ?1", [&bound])
                     .map(|removed| u64::try_from(removed).unwrap_or(u64::MAX))
-                    .map_err(map_error)
             })
             .await
     }
@@ -349,26 +360,24 @@ impl Store for SqliteStore {
         let event = event.clone();
         let json = encode(RecordKind::Event, &event)?;
         self.pool
+            .run(move |conn| insert_event(conn, &event, &json))
+            .await
+    }
+
+    async fn record_release(&self, event: &EventRecord) -> Result<(), StoreError> {
+        let event = event.clone();
+        let json = encode(RecordKind::Event, &event)?;
+        self.pool
             .run(move |conn| {
-                let inserted = conn
-                    .execute(
-                        "INSERT INTO events (id, instance_id, kind, record) VALUES (?1, ?2, ?3, ?4)
-                         ON CONFLICT (id) DO NOTHING",
-                        params![
-                            event.id.as_str(),
-                            event.instance_id,
-                            event.kind.as_str(),
-                            json
-                        ],
+                immediate(conn, |tx| {
+                    insert_event(tx, &event, &json)?;
+                    execute_cached(
+                        tx,
+                        "DELETE FROM pending WHERE instance_id = ?1",
+                        [&event.instance_id],
                     )
-                    .map_err(map_error)?;
-                if inserted == 0 {
-                    return Err(StoreError::conflict(
-                        Record::new(RecordKind::Event, event.id.as_str()),
-                        "an event with this id already exists",
-                    ));
-                }
-                Ok(())
+                    .map(|_| ())
+                })
             })
             .await
     }
@@ -397,12 +406,35 @@ impl Store for SqliteStore {
     }
 }
 
+/// Inserts an event row; an existing id is a `Conflict`.
+fn insert_event(conn: &Connection, event: &EventRecord, json: &str) -> Result<(), StoreError> {
+    let inserted = execute_cached(
+        conn,
+        "INSERT INTO events (id, instance_id, kind, record) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (id) DO NOTHING",
+        params![
+            event.id.as_str(),
+            event.instance_id,
+            event.kind.as_str(),
+            json
+        ],
+    )?;
+    if inserted == 0 {
+        return Err(StoreError::conflict(
+            Record::new(RecordKind::Event, event.id.as_str()),
+            "an event with this id already exists",
+        ));
+    }
+    Ok(())
+}
+
 /// Inserts or replaces an approval row (the caller already checked the revision in this transaction).
 fn write_approval(tx: &rusqlite::Transaction<'_>, approval: &Approval) -> Result<(), StoreError> {
     let revision = i64::try_from(approval.revision).map_err(|_| {
         StoreError::Config(format!("approval revision {} too large", approval.revision))
     })?;
-    tx.execute(
+    execute_cached(
+        tx,
         "INSERT INTO approvals (instance_id, revision, record) VALUES (?1, ?2, ?3)
          ON CONFLICT (instance_id) DO UPDATE SET revision = ?2, record = ?3",
         params![
@@ -412,7 +444,6 @@ fn write_approval(tx: &rusqlite::Transaction<'_>, approval: &Approval) -> Result
         ],
     )
     .map(|_| ())
-    .map_err(map_error)
 }
 
 /// `time` without its fraction of a second (rounded down).

@@ -700,3 +700,37 @@ pub async fn expired_sessions_are_purged_and_live_ones_kept(backend: &Backend) {
     assert!(store.get_session("sess-live").await.unwrap().is_some());
     assert_eq!(store.purge_expired_sessions(now).await.unwrap(), 0);
 }
+
+pub async fn a_release_appends_its_event_and_ends_pending_in_one_write(backend: &Backend) {
+    let store = &backend.store;
+    store
+        .upsert_pending(&pending_attempt("3001", t0()))
+        .await
+        .unwrap();
+    let released = event(EventKind::Released, "3001", t0());
+    store.record_release(&released).await.unwrap();
+    assert_eq!(store.get_pending("3001").await.unwrap(), None);
+    let events = store
+        .list_events(&EventQuery::latest(10).for_instance("3001"))
+        .await
+        .unwrap();
+    assert_eq!(events, std::slice::from_ref(&released));
+
+    // Without a pending record it is just the event.
+    let again = event(EventKind::Released, "3001", t0() + Duration::seconds(1));
+    store.record_release(&again).await.unwrap();
+
+    // A failed write leaves everything as it was: the pending record stays, no event is added.
+    store
+        .upsert_pending(&pending_attempt("3001", t0() + Duration::seconds(2)))
+        .await
+        .unwrap();
+    let duplicate = store.record_release(&released).await;
+    assert!(is_conflict(&duplicate), "{duplicate:?}");
+    assert!(store.get_pending("3001").await.unwrap().is_some());
+    let events = store
+        .list_events(&EventQuery::latest(10).for_instance("3001"))
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 2, "{events:?}");
+}

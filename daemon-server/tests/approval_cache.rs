@@ -1,0 +1,112 @@
+//! The server remembers, per approval record, its signature result and its opened secrets
+//! (`approval_cache`): against the real `tokenserver` binary with gcpsim, a record that changes after a
+//! release — revoked, re-signed with other secrets, or edited behind the signature — is never served
+//! from what was remembered: the next release sees the new record.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use support::approvals::{approve, sample_secrets, seal_secrets};
+use support::client::assert_denied;
+use support::world::World;
+use support::{GOOD_VM, GOOD_VM_ID};
+use tokendist_core::approval::{self, Approval};
+use tonic::Code;
+
+fn data(response: &tokendist_proto::v1::TokenResponse) -> Vec<(String, Vec<u8>)> {
+    response
+        .secrets
+        .iter()
+        .map(|s| (s.name.clone(), s.data.clone()))
+        .collect()
+}
+
+/// Stores `next` (already edited) as the revision after `current`, signed by Alice if `sign`.
+async fn replace(world: &World, current: &Approval, mut next: Approval, sign: bool) {
+    next.revision = current.revision + 1;
+    if sign {
+        approval::sign(&mut next, &world.keys.alice.key);
+    }
+    world
+        .store
+        .put_approval(next, Some(current.revision))
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_revoked_after_a_release_is_denied_by_approval_state() {
+    let world = World::start().await;
+    let approval = approve(&world, GOOD_VM, &sample_secrets("cached")).await;
+    let server = world.server("server").await;
+    let mut client = world.client(server.addr).await;
+    world
+        .release(&mut client, GOOD_VM)
+        .await
+        .unwrap_or_else(|status| panic!("{status:?}\n{}", server.log_text()));
+
+    let mut revoked = approval.clone();
+    revoked.revoked_at = Some(chrono::Utc::now());
+    revoked.revoke_reason = Some("VM decommissioned".into());
+    replace(&world, &approval, revoked, true).await;
+    assert_denied(
+        world.release(&mut client, GOOD_VM).await,
+        Code::PermissionDenied,
+        &["approval.state"],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_re_signed_with_other_secrets_releases_the_new_secrets() {
+    let world = World::start().await;
+    let first = sample_secrets("first");
+    let approval = approve(&world, GOOD_VM, &first).await;
+    let server = world.server("server").await;
+    let mut client = world.client(server.addr).await;
+    let released = world
+        .release(&mut client, GOOD_VM)
+        .await
+        .unwrap_or_else(|status| panic!("{status:?}\n{}", server.log_text()));
+    let expected: Vec<(String, Vec<u8>)> = first
+        .iter()
+        .map(|s| (s.name.clone(), s.data.clone()))
+        .collect();
+    assert_eq!(data(&released), expected);
+
+    let second = sample_secrets("second");
+    let mut resigned = approval.clone();
+    resigned.secrets = seal_secrets(&world, GOOD_VM_ID, &second);
+    replace(&world, &approval, resigned, true).await;
+    let released = world
+        .release(&mut client, GOOD_VM)
+        .await
+        .unwrap_or_else(|status| panic!("{status:?}\n{}", server.log_text()));
+    let expected: Vec<(String, Vec<u8>)> = second
+        .iter()
+        .map(|s| (s.name.clone(), s.data.clone()))
+        .collect();
+    assert_eq!(data(&released), expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_edited_behind_its_signature_after_a_release_is_denied_by_approval_signature() {
+    let world = World::start().await;
+    let approval = approve(&world, GOOD_VM, &sample_secrets("edited")).await;
+    let server = world.server("server").await;
+    let mut client = world.client(server.addr).await;
+    world
+        .release(&mut client, GOOD_VM)
+        .await
+        .unwrap_or_else(|status| panic!("{status:?}\n{}", server.log_text()));
+
+    // The signature stays, the signed content changes: the remembered "signature verified" must not
+    // carry over to this record.
+    let mut edited = approval.clone();
+    edited.expires_at = Some(chrono::Utc::now() + chrono::Duration::days(365));
+    replace(&world, &approval, edited, false).await;
+    assert_denied(
+        world.release(&mut client, GOOD_VM).await,
+        Code::PermissionDenied,
+        &["approval.signature"],
+    );
+}
