@@ -293,8 +293,8 @@ pub struct VmHistoryQuery<'a> {
 
 /// One filter for [`VmHistoryQuery`]: both audit logs, the server's own reads left out, and
 /// `(instance entries) OR (boot disk entries) OR (project metadata changes) OR (copies)`, each with
-/// its own window. Copies are matched by the disk's name and the instance's name and id (the disk's
-/// numeric id is not known before `disks.get`).
+/// its own window. Copies of the disk are every request naming a disk as its source (the disk's
+/// numeric id is not known before `disks.get`), copies of the instance its name or id.
 pub fn vm_history_filter(query: &VmHistoryQuery<'_>) -> String {
     let (activity, data_access) = audit_log_names(query.project);
     let since = since_clause(query.created);
@@ -303,12 +303,12 @@ pub fn vm_history_filter(query: &VmHistoryQuery<'_>) -> String {
         "projects/{}/zones/{}/disks/{}",
         query.project, query.zone, query.boot_disk
     );
+    // Every request in the project that names a disk as its source: the boot disk may be named by
+    // its numeric id, which is not known before `disks.get`; classification keeps only the entries
+    // whose reference is exactly this disk (by name or id) and ignores the rest.
     let mut copies = Vec::new();
     for field in ["sourceDisk", "source"] {
-        copies.push(format!(
-            "protoPayload.request.{field}:\"disks/{}\"",
-            query.boot_disk
-        ));
+        copies.push(format!("protoPayload.request.{field}:\"disks/\""));
     }
     for instance in [query.instance_name, query.instance_id] {
         copies.push(format!(

@@ -137,3 +137,49 @@ async fn a_boot_disk_other_than_the_expected_one_fails_closed() {
         failure.message
     );
 }
+
+/// Bob copies the boot disk naming it by its numeric id (Compute accepts ids in resource URLs), which
+/// is not known before `disks.get`: the one listing still returns the copy, and another disk's copy
+/// in the same project is left out by classification, not by the query.
+#[tokio::test]
+async fn a_copy_naming_the_boot_disk_by_numeric_id_is_in_the_history() {
+    let scenario = support::demo_scenario();
+    let vm = scenario.vm(GOOD_VM).unwrap().clone();
+    let sim = support::start(scenario).await;
+    let (collector, _) = counted_collector(&sim).await;
+    let id = vm.id.to_string();
+    let known = KnownVm {
+        project: &vm.project,
+        zone: &vm.zone,
+        name: &vm.name,
+        instance_id: &id,
+        created: vm.created,
+        boot_disk: &vm.name,
+    };
+    let before = collector
+        .collect_known(&known, ShieldedIdentityRead::Skip)
+        .await;
+    let disk_id = before.boot_disk.unwrap().disk_id.unwrap();
+    let mut request = serde_json::Map::new();
+    request.insert(
+        "sourceDisk".to_owned(),
+        format!("projects/{}/zones/{}/disks/{disk_id}", vm.project, vm.zone).into(),
+    );
+    sim.handle()
+        .add_audit_entry(AuditEntryInput {
+            project: Some(PROJECT.to_owned()),
+            request: Some(request),
+            ..entry("v1.compute.images.insert")
+        })
+        .unwrap();
+
+    let after = collector
+        .collect_known(&known, ShieldedIdentityRead::Skip)
+        .await;
+    let audit = after.audit_log.unwrap();
+    assert!(
+        audit.iter().any(|e| e.method_name == "v1.compute.images.insert"
+            && e.source_disk.as_deref().is_some_and(|s| s.ends_with(&disk_id))),
+        "the copy by id is missing from {audit:#?}"
+    );
+}
