@@ -337,6 +337,11 @@ impl SimHandle {
         self.lock().data_access_reads = enabled;
     }
 
+    /// `entries.list` calls answered so far (each page counts), all projects.
+    pub fn entries_list_calls(&self) -> u64 {
+        self.lock().entries_list_calls
+    }
+
     /// Number of audit entries currently stored (all projects, all logs).
     pub fn audit_entry_count(&self) -> usize {
         self.lock().audit.len()

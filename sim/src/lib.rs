@@ -9,7 +9,8 @@
 //!   `compute_links`: Compute's URL prefix, instance and disk self links, timestamp format.
 //!   `pem`: what a PEM certificate looks like. `google_error`: Google's error bodies.
 //!   `faults`: injected faults ([`FaultSpec`]). `signing`: the rotating RS256 keys and the JWKS.
-//!   `logfilter`: the Cloud Logging filter language.
+//!   `logfilter`: the Cloud Logging filter language. `sinks`: Logging sinks and the routing of new
+//!   entries to them; `publisher`: delivery of routed entries to the Pub/Sub emulator.
 //! - `scenario`: the parsed, validated [`Scenario`] (projects, VMs, declared history).
 //! - `audit`: Cloud Audit Log entries as Compute writes them.
 //! - `operation`: `compute#operation` objects.
@@ -30,14 +31,16 @@ mod identity;
 mod logfilter;
 mod operation;
 mod pem;
+mod publisher;
 mod resources;
 mod running;
 mod scenario;
 mod signing;
+mod sinks;
 mod world;
 
 pub use error::SimError;
 pub use faults::{Api, FaultSpec};
 pub use handle::{AuditEntryInput, MintTokenRequest, RotationResult, SimHandle};
-pub use running::RunningSim;
+pub use running::{RunningSim, SimOptions};
 pub use scenario::{EkSource, Scenario, ScenarioError};

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Parser;
-use tokendist_sim::{RunningSim, Scenario};
+use tokendist_sim::{RunningSim, Scenario, SimOptions};
 
 /// Exit code for a bad scenario (sysexits EX_CONFIG).
 const EXIT_CONFIG: u8 = 78;
@@ -15,7 +15,10 @@ const AFTER_HELP: &str = r#"LISTENERS
   API listener (--listen): Compute  /compute/v1/...   (instances get, getShieldedInstanceIdentity,
                                     setMetadata, stop, start; disks; images; projects get,
                                     setCommonInstanceMetadata; zonal/global operations [+ /wait])
-                           Logging  POST /v2/entries:list
+                           Logging  POST /v2/entries:list; projects.sinks create/get/list/delete
+                                    (/v2/projects/P/sinks[/NAME]; Pub/Sub destinations only: every
+                                    new entry matching a sink's filter is published to its topic on
+                                    the Pub/Sub emulator given by --pubsub-emulator)
                            JWKS     GET  /oauth2/v3/certs
                            Admin    /admin/v1/... (below)
   One metadata server per VM, on port 0 of the same IP: /computeMetadata/v1/... (Metadata-Flavor: Google).
@@ -38,6 +41,7 @@ ADMIN API (POST, JSON bodies; errors use Google's {"error":{code,message,status}
                               replace the EK (and its certificate; none without ekCert) served by
                               getShieldedInstanceIdentity; "pem" is accepted for ekPub
   /admin/v1/principal        {"email":"mallory@example.com"}  principal of later audit entries
+  GET /admin/v1/stats        -> {"entriesListCalls":N,"auditEntries":M}  (each entries.list page counts)
 
 USING GCLOUD AGAINST GCPSIM
   CLOUDSDK_AUTH_DISABLE_CREDENTIALS=true CLOUDSDK_CORE_DISABLE_PROMPTS=1 CLOUDSDK_CORE_PROJECT=bob-project \
@@ -62,6 +66,9 @@ struct Cli {
     /// Write the listener addresses here as JSON (atomically: temp file + rename) once ready.
     #[arg(long, value_name = "PATH")]
     ready_file: Option<PathBuf>,
+    /// The Pub/Sub emulator (HOST:PORT) that Logging sinks publish to.
+    #[arg(long, value_name = "HOST:PORT", env = "PUBSUB_EMULATOR_HOST")]
+    pubsub_emulator: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -100,7 +107,10 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli, scenario: Scenario) -> anyhow::Result<()> {
-    let sim = RunningSim::start_at(scenario, cli.listen)
+    let options = SimOptions {
+        pubsub_emulator: cli.pubsub_emulator.clone(),
+    };
+    let sim = RunningSim::start_with(scenario, cli.listen, options)
         .await
         .context("cannot start the simulator")?;
     let ready = serde_json::json!({

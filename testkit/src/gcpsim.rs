@@ -55,8 +55,19 @@ impl GcpsimProcess {
     /// Starts `binary --scenario SCENARIO` with its logs and ready file in `dir` and waits (bounded,
     /// blocking) until it is ready.
     pub fn spawn_in(binary: &Path, scenario: &Path, dir: &Path) -> GcpsimProcess {
+        Self::spawn_with(binary, scenario, dir, None)
+    }
+
+    /// [`GcpsimProcess::spawn_in`] with Logging sinks publishing to the Pub/Sub emulator at
+    /// `pubsub_emulator` (`HOST:PORT`).
+    pub fn spawn_with(
+        binary: &Path,
+        scenario: &Path,
+        dir: &Path,
+        pubsub_emulator: Option<&str>,
+    ) -> GcpsimProcess {
         let ready_file = dir.join("gcpsim.ready");
-        let args = [
+        let mut args: Vec<&std::ffi::OsStr> = vec![
             "--scenario".as_ref(),
             scenario.as_os_str(),
             "--listen".as_ref(),
@@ -64,6 +75,10 @@ impl GcpsimProcess {
             "--ready-file".as_ref(),
             ready_file.as_os_str(),
         ];
+        if let Some(host) = pubsub_emulator {
+            args.push("--pubsub-emulator".as_ref());
+            args.push(host.as_ref());
+        }
         let mut daemon = Daemon::spawn("gcpsim", binary, &args, dir, Notify::No, &[]);
         let deadline = Instant::now() + READY_DEADLINE;
         let ready = loop {

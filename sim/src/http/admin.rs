@@ -144,6 +144,10 @@ fn route(handle: &SimHandle, method: &Method, rest: &str, body: &[u8]) -> Result
             handle.set_principal(&request.email);
             Ok(json!({}))
         }
+        ["stats"] if method == Method::GET => Ok(json!({
+            "entriesListCalls": handle.entries_list_calls(),
+            "auditEntries": handle.audit_entry_count(),
+        })),
         _ => Err(RpcError {
             code: 404,
             message: format!(

@@ -118,6 +118,10 @@ pub(crate) struct World {
     pub snapshots: BTreeMap<(String, String), Value>,
     /// Every Compute read writes a `data_access` entry (Data Access audit logs on).
     pub data_access_reads: bool,
+    /// Logging sinks; every new entry is routed through them.
+    pub sinks: crate::sinks::Sinks,
+    /// `entries.list` calls answered (including each page), for quota tests.
+    pub entries_list_calls: u64,
 }
 
 impl World {
@@ -133,6 +137,8 @@ impl World {
             faults: Faults::default(),
             snapshots: BTreeMap::new(),
             data_access_reads: scenario.settings.data_access_reads,
+            sinks: crate::sinks::Sinks::default(),
+            entries_list_calls: 0,
         };
         for spec in &scenario.projects {
             for entry in &spec.history {
@@ -267,6 +273,7 @@ impl World {
     /// Appends an audit record, stamping its insertion sequence.
     pub(crate) fn push_audit(&mut self, mut record: AuditRecord) {
         record.sequence = self.audit.len() as u64;
+        self.sinks.route(&record.entry);
         self.audit.push(record);
     }
 
