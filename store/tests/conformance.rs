@@ -52,4 +52,5 @@ conformance!(
     events_listed_newest_first_filtered_and_limited,
     corrupt_approval_is_reported_not_panicked,
     corrupt_session_is_reported_not_panicked,
+    watch_state_round_trips_and_stale_writes_conflict,
 );

@@ -700,3 +700,30 @@ pub async fn expired_sessions_are_purged_and_live_ones_kept(backend: &Backend) {
     assert!(store.get_session("sess-live").await.unwrap().is_some());
     assert_eq!(store.purge_expired_sessions(now).await.unwrap(), 0);
 }
+
+pub async fn watch_state_round_trips_and_stale_writes_conflict(backend: &Backend) {
+    use tokendist_core::auditlog::watch::WatchState;
+    let store = &backend.store;
+    assert_eq!(store.get_watch("bob-project").await.unwrap(), None);
+    let mut state = WatchState::new("bob-project");
+    state.watermark = Some(t0());
+    state.track(&std::collections::BTreeMap::from([(
+        "1001".to_string(),
+        ("vm".to_string(), t0()),
+    )]));
+    let created = store.put_watch(state.clone(), None).await.unwrap();
+    assert_eq!(created.revision, 1);
+    assert_eq!(
+        store.get_watch("bob-project").await.unwrap(),
+        Some(created.clone())
+    );
+    let again = store.put_watch(state.clone(), None).await;
+    assert!(is_conflict(&again), "{again:?}");
+    let mut next = created.clone();
+    next.last_reconciled = Some(t0());
+    let updated = store.put_watch(next.clone(), Some(1)).await.unwrap();
+    assert_eq!(updated.revision, 2);
+    let stale = store.put_watch(next, Some(1)).await;
+    assert!(is_conflict(&stale), "{stale:?}");
+    assert_eq!(store.get_watch("bob-project").await.unwrap(), Some(updated));
+}
