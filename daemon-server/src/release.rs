@@ -95,10 +95,14 @@ pub async fn get_token(
     };
 
     let now = state.now();
-    let collect =
-        state
-            .collector
-            .collect(&approval.project, &approval.zone, &approval.instance_name);
+    // The audit watch's state when fresh enough, else the direct read of the audit log.
+    let watched = crate::watch::release_source::fresh_evidence(state, &approval).await;
+    let collect = state.collector.collect_with(
+        &approval.project,
+        &approval.zone,
+        &approval.instance_name,
+        watched.is_none(),
+    );
     let vm = match tokio::time::timeout(live.evidence_timeout, collect).await {
         Ok(vm) => vm,
         Err(_) => {
@@ -112,6 +116,10 @@ pub async fn get_token(
     };
     let (mut evidence, _shielded_identity) =
         vm.into_evidence(Ok(claims.clone()), peer_evidence, now);
+    if let Some(watched) = watched {
+        evidence.audit_log = Ok(watched.failing);
+        evidence.data_access = Ok(watched.data_access);
+    }
     evidence.tpm = tpm_session::evidence_of(&session);
     let mut verdict = tokendist_core::policy::evaluate(&approval, &evidence, &live.policy);
     apply_enforcement(&mut verdict, &live.enforce);

@@ -70,6 +70,11 @@ impl EvidenceCollector {
         Self { compute, logging }
     }
 
+    /// The Logging client (the audit watch's reconciliation reads).
+    pub fn logging(&self) -> &LoggingClient {
+        &self.logging
+    }
+
     /// The Compute client, for single reads (an instance, its shielded identity).
     pub fn compute(&self) -> &ComputeClient {
         &self.compute
@@ -77,6 +82,18 @@ impl EvidenceCollector {
 
     /// Fetches the instance `project/zone/name` and the project's metadata, then the rest concurrently.
     pub async fn collect(&self, project: &str, zone: &str, name: &str) -> VmEvidence {
+        self.collect_with(project, zone, name, true).await
+    }
+
+    /// [`EvidenceCollector::collect`]; without `read_audit_log` no Cloud Logging call is made and
+    /// the audit log and Data Access parts are empty (the caller fills them from the audit watch).
+    pub async fn collect_with(
+        &self,
+        project: &str,
+        zone: &str,
+        name: &str,
+        read_audit_log: bool,
+    ) -> VmEvidence {
         let (instance, project_metadata) = tokio::join!(
             self.compute.instance(project, zone, name),
             self.compute.project(project)
@@ -110,6 +127,7 @@ impl EvidenceCollector {
         let boot_disk_and_log = async {
             let disk = boot_disk.await;
             let log = match &disk {
+                Ok(_) if !read_audit_log => Ok(Vec::new()),
                 Ok(disk) => self.disk_history(&instance, disk).await,
                 Err(err) => Err(dependent(API_ENTRIES_LIST, err)),
             };
@@ -130,13 +148,19 @@ impl EvidenceCollector {
         let data_access =
             self.logging
                 .newest_data_access(&instance.project, &instance.instance_id, since);
-        let ((boot_disk, disk_log), shielded_identity, instance_log, project_log, data_access) = tokio::join!(
-            boot_disk_and_log,
-            shielded,
-            instance_log,
-            project_log,
-            data_access
-        );
+        let logs = async {
+            if read_audit_log {
+                tokio::join!(instance_log, project_log, data_access)
+            } else {
+                (
+                    Ok(Vec::new()),
+                    Ok(Vec::new()),
+                    Ok(DataAccessEvidence::default()),
+                )
+            }
+        };
+        let ((boot_disk, disk_log), shielded_identity, (instance_log, project_log, data_access)) =
+            tokio::join!(boot_disk_and_log, shielded, logs);
         VmEvidence {
             boot_disk,
             shielded_identity,

@@ -72,6 +72,7 @@ mod tests {
                 reason: "decommissioned".into(),
                 revision: 2,
                 previous_revision: 1,
+                audit_entry: None,
             }),
         );
         assert_eq!(
