@@ -58,7 +58,7 @@ fn a_denied_method_after_the_approval_is_a_denial_of_that_vm_only_and_only_once(
     let methods = AuditMethods::default();
     let mut state = watched(10);
     let tamper = entry("x", "1", "v1.compute.instances.setMetadata", 20);
-    let denials = state.apply(&[tamper.clone()], &methods);
+    let denials = state.apply(std::slice::from_ref(&tamper), &methods);
     assert_eq!(denials.len(), 1);
     assert_eq!(denials[0].instance_id, "1");
     assert_eq!(denials[0].entry, tamper);
@@ -89,7 +89,7 @@ fn denied_entries_before_the_approval_fail_but_do_not_revoke() {
     let methods = AuditMethods::default();
     let mut state = watched(10);
     let old = entry("o", "1", "v1.compute.instances.setMetadata", 5);
-    assert!(state.apply(&[old.clone()], &methods).is_empty());
+    assert!(state.apply(std::slice::from_ref(&old), &methods).is_empty());
     assert_eq!(state.instances["1"].failing, vec![old]);
 }
 
