@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: demo test deps build lint fmt check clean screenshots image checkov terraform-fmt
+.PHONY: demo test deps build lint fmt check clean screenshots image checkov terraform-fmt bench
 
 ## demo: run the main job on the embedded default scenario (gcpsim + daemons + console as they land)
 demo: deps
@@ -19,6 +19,13 @@ test: deps
 ## screenshots: render the console's screens to screenshots/*.png (SVG cells rasterized in DejaVu Sans Mono)
 screenshots: deps
 	$(CARGO) run -p tokendist-tui --example screenshots
+
+## bench: the load tool's target scenarios on release binaries (tokenserver beside the bare tonic mTLS
+# echo in each run): one caller; one caller with 50 ms on every Google call; open loop 500/s for 60 s;
+# closed loop 256. Tables on stdout, JSON in target/bench/ (docs/performance.md explains the columns).
+bench: deps
+	$(CARGO) build --release -p tokendist-load -p tokendist-server -p tokendist-sim --bins
+	scripts/bench
 
 ## deps: install missing system packages (idempotent)
 deps:

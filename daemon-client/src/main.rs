@@ -29,7 +29,7 @@ fn main() -> ExitCode {
         };
         let sources = cli.sources(env);
         let status = tokendist_daemon_kit::probe::run("tokenclient status", args, sources, place);
-        return code(status);
+        return exit::status(status);
     }
     if cli.print_ek {
         tokendist_daemon_kit::logging::init(&env, LogFormat::Auto);
@@ -65,7 +65,7 @@ fn main() -> ExitCode {
         Err(RunError::Files(problems)) => bad_files(&env, &problems),
         Err(error) => {
             error_line(&env, &format!("tokenclient: {error}"));
-            code(error.exit_code())
+            exit::status(error.exit_code())
         }
     }
 }
@@ -120,7 +120,7 @@ fn print_ek(tcti: Option<&str>) -> ExitCode {
         }
         Err((exit_code, message)) => {
             eprintln!("tokenclient: cannot read the endorsement key: {message}");
-            code(exit_code)
+            exit::status(exit_code)
         }
     }
 }
@@ -129,18 +129,18 @@ fn print_ek(tcti: Option<&str>) -> ExitCode {
 fn runtime(builder: &mut tokio::runtime::Builder) -> Result<tokio::runtime::Runtime, ExitCode> {
     builder.enable_all().build().map_err(|error| {
         eprintln!("tokenclient: cannot start the async runtime: {error}");
-        code(exit::FAILURE)
+        exit::status(exit::FAILURE)
     })
 }
 
 /// Says why the configuration cannot be used; exit 78.
 fn bad_configuration(env: &Env, error: &dyn std::fmt::Display) -> ExitCode {
-    code(exit::report_bad_configuration(env, "tokenclient", [error]))
+    exit::status(exit::report_bad_configuration(env, "tokenclient", [error]))
 }
 
 /// Prints every problem found, one per line; exit 78.
 fn bad_files(env: &Env, problems: &Problems) -> ExitCode {
-    code(exit::report_bad_configuration(
+    exit::status(exit::report_bad_configuration(
         env,
         "tokenclient",
         &problems.0,
@@ -148,7 +148,3 @@ fn bad_files(env: &Env, problems: &Problems) -> ExitCode {
 }
 
 type Env = std::collections::BTreeMap<String, String>;
-
-fn code(value: i32) -> ExitCode {
-    ExitCode::from(u8::try_from(value).unwrap_or(1))
-}

@@ -24,3 +24,8 @@ pub fn report_bad_configuration<T: std::fmt::Display>(
     }
     BAD_CONFIG
 }
+
+/// The process exit status for one of the codes above (a value out of range becomes [`FAILURE`]).
+pub fn status(value: i32) -> std::process::ExitCode {
+    std::process::ExitCode::from(u8::try_from(value).unwrap_or(1))
+}

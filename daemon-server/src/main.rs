@@ -15,7 +15,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
     if let Some(Command::Probe(args)) = &cli.command {
-        return code(tokendist_server::probe::run(args, cli.config.clone(), env));
+        return exit::status(tokendist_server::probe::run(args, cli.config.clone(), env));
     }
     let sources = cli.sources(env.clone());
     // Logging starts once the configuration names its format; until then errors go to stderr as is.
@@ -34,7 +34,7 @@ fn main() -> ExitCode {
                 &env,
                 &format!("tokenserver: cannot start the async runtime: {error}"),
             );
-            return code(exit::FAILURE);
+            return exit::status(exit::FAILURE);
         }
     };
     if let Some(depth) = cli.check_config.depth {
@@ -59,19 +59,19 @@ fn main() -> ExitCode {
         Err(error) if error.is_config() => bad_configuration(&env, &error),
         Err(error) => {
             error_line(&env, &format!("tokenserver: {error}"));
-            code(exit::FAILURE)
+            exit::status(exit::FAILURE)
         }
     }
 }
 
 /// Says why the configuration cannot be used; exit 78.
 fn bad_configuration(env: &Env, error: &dyn std::fmt::Display) -> ExitCode {
-    code(exit::report_bad_configuration(env, "tokenserver", [error]))
+    exit::status(exit::report_bad_configuration(env, "tokenserver", [error]))
 }
 
 /// Prints every problem found, one per line; exit 78.
 fn bad_files(env: &Env, problems: &Problems) -> ExitCode {
-    code(exit::report_bad_configuration(
+    exit::status(exit::report_bad_configuration(
         env,
         "tokenserver",
         &problems.0,
@@ -79,7 +79,3 @@ fn bad_files(env: &Env, problems: &Problems) -> ExitCode {
 }
 
 type Env = std::collections::BTreeMap<String, String>;
-
-fn code(value: i32) -> ExitCode {
-    ExitCode::from(u8::try_from(value).unwrap_or(1))
-}

@@ -15,12 +15,14 @@ use crate::identity::{self, IdentityRequest};
 use crate::pem::check_certificate_pem;
 use crate::scenario::AuditLogKind;
 use crate::signing::SigningKeys;
+use crate::traffic::{LatencySpec, Traffic, TrafficStats};
 use crate::world::World;
 
 /// Cloneable access to the simulated world.
 #[derive(Debug, Clone)]
 pub struct SimHandle {
     world: Arc<Mutex<World>>,
+    traffic: Arc<Traffic>,
 }
 
 /// Result of a key rotation.
@@ -92,6 +94,7 @@ impl SimHandle {
     pub(crate) fn new(world: World) -> SimHandle {
         SimHandle {
             world: Arc::new(Mutex::new(world)),
+            traffic: Arc::new(Traffic::default()),
         }
     }
 
@@ -153,6 +156,21 @@ impl SimHandle {
 
     pub(crate) fn take_fault(&self, api: Api) -> Option<FaultAction> {
         self.lock().faults.take(api)
+    }
+
+    /// Counts one request to the Google method `method` and returns the latency to inject.
+    pub(crate) fn record_request(&self, method: &str) -> std::time::Duration {
+        self.traffic.record(method)
+    }
+
+    /// Injects `spec.latency_ms` before every answer of the method (or API, or `*`) it names.
+    pub fn set_latency(&self, spec: &LatencySpec) {
+        self.traffic.set_latency(spec);
+    }
+
+    /// Requests per Google method since start, and the injected latencies.
+    pub fn traffic(&self) -> TrafficStats {
+        self.traffic.snapshot()
     }
 
     /// Sets the principal recorded for subsequent API mutations.
@@ -337,9 +355,14 @@ impl SimHandle {
         self.lock().data_access_reads = enabled;
     }
 
-    /// `entries.list` calls answered so far (each page counts), all projects.
+    /// `logging.entries.list` requests received so far (each page counts), all projects: the
+    /// [`TrafficStats`] counter of that method.
     pub fn entries_list_calls(&self) -> u64 {
-        self.lock().entries_list_calls
+        self.traffic()
+            .requests
+            .get("logging.entries.list")
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Number of audit entries currently stored (all projects, all logs).

@@ -9,8 +9,10 @@
 //!   `compute_links`: Compute's URL prefix, instance and disk self links, timestamp format.
 //!   `pem`: what a PEM certificate looks like. `google_error`: Google's error bodies.
 //!   `faults`: injected faults ([`FaultSpec`]). `signing`: the rotating RS256 keys and the JWKS.
-//!   `logfilter`: the Cloud Logging filter language. `sinks`: Logging sinks and the routing of new
-//!   entries to them; `publisher`: delivery of routed entries to the Pub/Sub emulator.
+//!   `logfilter`: the Cloud Logging filter language. `traffic`: requests per Google method and
+//!   injected latency per method ([`TrafficStats`], [`LatencySpec`]). `sinks`: Logging sinks and
+//!   the routing of new entries to them; `publisher`: delivery of routed entries to the Pub/Sub
+//!   emulator.
 //! - `scenario`: the parsed, validated [`Scenario`] (projects, VMs, declared history).
 //! - `audit`: Cloud Audit Log entries as Compute writes them.
 //! - `operation`: `compute#operation` objects.
@@ -37,6 +39,7 @@ mod running;
 mod scenario;
 mod signing;
 mod sinks;
+mod traffic;
 mod world;
 
 pub use error::SimError;
@@ -44,3 +47,4 @@ pub use faults::{Api, FaultSpec};
 pub use handle::{AuditEntryInput, MintTokenRequest, RotationResult, SimHandle};
 pub use running::{RunningSim, SimOptions};
 pub use scenario::{EkSource, Scenario, ScenarioError};
+pub use traffic::{LatencySpec, TrafficStats, parse_millis};

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Parser;
-use tokendist_sim::{RunningSim, Scenario, SimOptions};
+use tokendist_sim::{LatencySpec, RunningSim, Scenario, SimOptions};
 
 /// Exit code for a bad scenario (sysexits EX_CONFIG).
 const EXIT_CONFIG: u8 = 78;
@@ -33,6 +33,9 @@ ADMIN API (POST, JSON bodies; errors use Google's {"error":{code,message,status}
   /admin/v1/faults           {"api":"compute|logging|jwks|metadata","status":503,"count":2,
                               "rate":0.5,"latency_ms":200}   (status and/or latency; count or rate optional)
   /admin/v1/faults:clear     {"api":"compute"} or {} for all
+  /admin/v1/latency          {"method":"compute.instances.get"|"compute"|"*","latency_ms":50}  (0 removes)
+  GET /admin/v1/stats        {"requests":{"compute.instances.get":N,...},"latency_ms":{...}}
+                             requests per Google method since start (admin requests not counted)
   /admin/v1/auditEntries     {"vm":"NAME" | "project":"ID","method":"v1.compute.instances.setMetadata",
                               "time":"RFC3339","principal":"a@b","log":"activity|data_access","request":{...}}
   /admin/v1/identityTokens   {"vm":"NAME","audience":"A","format":"full|standard","licenses":true,
@@ -41,7 +44,6 @@ ADMIN API (POST, JSON bodies; errors use Google's {"error":{code,message,status}
                               replace the EK (and its certificate; none without ekCert) served by
                               getShieldedInstanceIdentity; "pem" is accepted for ekPub
   /admin/v1/principal        {"email":"mallory@example.com"}  principal of later audit entries
-  GET /admin/v1/stats        -> {"entriesListCalls":N,"auditEntries":M}  (each entries.list page counts)
 
 USING GCLOUD AGAINST GCPSIM
   CLOUDSDK_AUTH_DISABLE_CREDENTIALS=true CLOUDSDK_CORE_DISABLE_PROMPTS=1 CLOUDSDK_CORE_PROJECT=bob-project \
@@ -69,6 +71,11 @@ struct Cli {
     /// The Pub/Sub emulator (HOST:PORT) that Logging sinks publish to.
     #[arg(long, value_name = "HOST:PORT", env = "PUBSUB_EMULATOR_HOST")]
     pubsub_emulator: Option<String>,
+    /// Latency added before answering a Google method: `METHOD=DURATION` (a method id such as
+    /// `compute.instances.get`, an API such as `compute` or `logging`, or `*`), or a bare
+    /// `DURATION` for every method (`50ms`, `1s`). Repeatable; the most specific key wins.
+    #[arg(long, value_name = "METHOD=DURATION", value_parser = LatencySpec::parse)]
+    latency: Vec<LatencySpec>,
 }
 
 fn main() -> ExitCode {
@@ -113,6 +120,9 @@ async fn run(cli: Cli, scenario: Scenario) -> anyhow::Result<()> {
     let sim = RunningSim::start_with(scenario, cli.listen, options)
         .await
         .context("cannot start the simulator")?;
+    for spec in &cli.latency {
+        sim.handle().set_latency(spec);
+    }
     let ready = serde_json::json!({
         "api": sim.api.to_string(),
         "metadata": sim.metadata.iter().map(|(k, v)| (k.clone(), serde_json::Value::from(v.to_string()))).collect::<serde_json::Map<_, _>>(),

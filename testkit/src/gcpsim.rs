@@ -55,7 +55,7 @@ impl GcpsimProcess {
     /// Starts `binary --scenario SCENARIO` with its logs and ready file in `dir` and waits (bounded,
     /// blocking) until it is ready.
     pub fn spawn_in(binary: &Path, scenario: &Path, dir: &Path) -> GcpsimProcess {
-        Self::spawn_with(binary, scenario, dir, None)
+        Self::spawn_in_with(binary, scenario, dir, &[])
     }
 
     /// [`GcpsimProcess::spawn_in`] with Logging sinks publishing to the Pub/Sub emulator at
@@ -66,6 +66,20 @@ impl GcpsimProcess {
         dir: &Path,
         pubsub_emulator: Option<&str>,
     ) -> GcpsimProcess {
+        let extra: Vec<String> = pubsub_emulator
+            .map(|host| vec!["--pubsub-emulator".to_string(), host.to_string()])
+            .unwrap_or_default();
+        Self::spawn_in_with(binary, scenario, dir, &extra)
+    }
+
+    /// [`GcpsimProcess::spawn_in`] with `extra` arguments (e.g. `--latency compute=50ms`,
+    /// `--pubsub-emulator HOST:PORT`).
+    pub fn spawn_in_with(
+        binary: &Path,
+        scenario: &Path,
+        dir: &Path,
+        extra: &[String],
+    ) -> GcpsimProcess {
         let ready_file = dir.join("gcpsim.ready");
         let mut args: Vec<&std::ffi::OsStr> = vec![
             "--scenario".as_ref(),
@@ -75,10 +89,7 @@ impl GcpsimProcess {
             "--ready-file".as_ref(),
             ready_file.as_os_str(),
         ];
-        if let Some(host) = pubsub_emulator {
-            args.push("--pubsub-emulator".as_ref());
-            args.push(host.as_ref());
-        }
+        args.extend(extra.iter().map(std::ffi::OsStr::new));
         let mut daemon = Daemon::spawn("gcpsim", binary, &args, dir, Notify::No, &[]);
         let deadline = Instant::now() + READY_DEADLINE;
         let ready = loop {
@@ -118,6 +129,18 @@ impl GcpsimProcess {
     /// [`GcpsimProcess::spawn_in`] on a blocking thread, so that no runtime worker waits.
     pub async fn start_in(binary: PathBuf, scenario: PathBuf, dir: PathBuf) -> GcpsimProcess {
         tokio::task::spawn_blocking(move || Self::spawn_in(&binary, &scenario, &dir))
+            .await
+            .unwrap()
+    }
+
+    /// [`GcpsimProcess::spawn_in_with`] on a blocking thread.
+    pub async fn start_in_with(
+        binary: PathBuf,
+        scenario: PathBuf,
+        dir: PathBuf,
+        extra: Vec<String>,
+    ) -> GcpsimProcess {
+        tokio::task::spawn_blocking(move || Self::spawn_in_with(&binary, &scenario, &dir, &extra))
             .await
             .unwrap()
     }

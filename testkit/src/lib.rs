@@ -1,5 +1,5 @@
-//! tokendist-testkit: test support shared by every crate's tests (never linked into a binary: it is
-//! only ever a dev-dependency). Helpers panic with a readable message instead of returning errors,
+//! tokendist-testkit: test support shared by every crate's tests (never linked into a shipped
+//! binary: it is a dev-dependency everywhere except of the load tool, `tokendist-load`). Helpers panic with a readable message instead of returning errors,
 //! except the swtpm harness, whose typed error lets a test choose to skip.
 //!
 //! - [`swtpm`]: private swtpm instances, one per test, from a cached provisioned template
@@ -19,6 +19,11 @@
 //! - [`denial`]: `assert_denied`, the exact failed-check list of a refused gRPC call.
 //! - [`journal`]: a daemon under journald without systemd (`JOURNAL_STREAM` naming its stderr
 //!   file), the check of its lines' priorities, and a one-shot HTTP GET of its metrics listener.
+//! - [`pki`]: a test CA, a server certificate for loopback and client certificates (rcgen).
+//! - [`keys`]: the key files a test server is configured with (approver, receipt, secrets keys).
+//! - [`soft_tpm`]: a software TPM (fixed EK and AK keys, ActivateCredential, Import+Unseal, signed
+//!   quotes and certify attestations; [`soft_tpm::SoftTpm`] is one VM's vTPM) for `core`'s TPM tests
+//!   and the load tool's `--tpm` VMs.
 //! - [`ports`]: [`closed_port`], a loopback port that refuses connections and stays reserved.
 //! - [`raster`]: SVG rasterized to PNG with resvg in DejaVu Sans Mono (`make screenshots`).
 //! - [`tmux`]: a command in a detached tmux session of a given size on a private server (keys in,
@@ -31,10 +36,13 @@ pub mod doc_examples;
 pub mod firestore;
 pub mod gcpsim;
 pub mod journal;
+pub mod keys;
+pub mod pki;
 pub mod ports;
 pub mod process;
 pub mod pubsub;
 pub mod raster;
+pub mod soft_tpm;
 pub mod swtpm;
 pub mod tmux;
 

@@ -116,9 +116,37 @@ fn alices_cloud_config_installs_the_dist_unit_fetches_the_secrets_and_a_valid_co
         "the binary is installed before its hash is checked"
     );
 
+    // The files the configuration names, made as the runcmd and README make them, in a scratch
+    // root: `--check-config` reads and checks every one.
     let dir = tempfile::tempdir().unwrap();
+    let (etc, var) = (dir.path().join("etc"), dir.path().join("var"));
+    let console = binary("tokendist").unwrap_or_else(|e| panic!("{e}"));
+    let console_run = |args: &[&str]| {
+        let out = Command::new(&console).args(args).output().unwrap();
+        assert!(out.status.success(), "tokendist {args:?}: {out:?}");
+    };
+    let (etc_text, var_text) = (etc.to_str().unwrap(), var.to_str().unwrap());
+    console_run(&["keygen", "--out", &format!("{etc_text}/alice")]);
+    console_run(&["keygen", "--server", "--out", var_text]);
+    console_run(&[
+        "certs",
+        "--out",
+        etc_text,
+        "--server-name",
+        "tokenserver.alice.example",
+    ]);
+    for (from, to) in [
+        (var.join("secrets.key"), etc.join("secrets.key")),
+        (etc.join("server.pem"), etc.join("server.crt")),
+        (etc.join("ca.pem"), etc.join("client-ca.crt")),
+    ] {
+        std::fs::rename(&from, &to).unwrap_or_else(|e| panic!("{from:?}: {e}"));
+    }
     let config = dir.path().join("tokenserver.toml");
-    std::fs::write(&config, file("/etc/tokendist/tokenserver.toml")).unwrap();
+    let text = file("/etc/tokendist/tokenserver.toml")
+        .replace("/etc/tokendist/", &format!("{etc_text}/"))
+        .replace("/var/lib/tokendist/", &format!("{var_text}/"));
+    std::fs::write(&config, text).unwrap();
     let check = Command::new(binary("tokenserver").unwrap_or_else(|e| panic!("{e}")))
         .arg("--config")
         .arg(&config)

@@ -3,16 +3,14 @@
 //! `cargo bench -p tokendist-core --bench tpm`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod fixtures;
-
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use fixtures::*;
 use tokendist_core::tpm::alg::ALG_SHA256;
 use tokendist_core::tpm::{
     create_import_blob, make_credential, policy_pcr_digest, seal_envelope, verify_quote,
 };
+use tokendist_testkit::soft_tpm::*;
 
 fn bench_make_credential(c: &mut Criterion) {
     let ek = ek_public();

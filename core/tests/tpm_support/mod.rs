@@ -1,7 +1,5 @@
-//! Test support of the `tpm_*` integration tests: the software TPM stand-ins in [`fixtures`]. The
-//! `tpm` bench's root (`bench.rs`) lives in this directory too, so that the tests and the bench reach
-//! `fixtures.rs` as a plain module.
+//! Test support of the `tpm_*` integration tests: the software TPM stand-ins, which live in
+//! `tokendist_testkit::soft_tpm` (shared with the `tpm` bench, whose root `bench.rs` is in this
+//! directory, and with the load tool's `--tpm` VMs).
 
-mod fixtures;
-
-pub use fixtures::*;
+pub use tokendist_testkit::soft_tpm::*;

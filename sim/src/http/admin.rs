@@ -1,6 +1,7 @@
 //! The admin API under `/admin/v1/` (JSON in, JSON out): key rotation, an impostor key under the
 //! current kid, faults, audit entries, minted identity tokens, EK (and EK certificate) replacement,
-//! a same-name replacement of an instance, principal, Data Access logging of reads. Mirrors the
+//! a same-name replacement of an instance, principal, Data Access logging of reads, requests per
+//! Google method (`GET stats`) and injected latency per method (`latency`). Mirrors the
 //! `SimHandle` methods.
 
 use axum::http::{HeaderMap, Method};
@@ -13,6 +14,7 @@ use crate::error::SimError;
 use crate::faults::{Api, FaultSpec};
 use crate::google_error::{RpcError, json_response};
 use crate::handle::{AuditEntryInput, MintTokenRequest, SimHandle};
+use crate::traffic::LatencySpec;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -112,6 +114,12 @@ fn route(handle: &SimHandle, method: &Method, rest: &str, body: &[u8]) -> Result
             handle.inject_fault(spec).map_err(sim_error)?;
             Ok(json!({}))
         }
+        ["stats"] if method == Method::GET => Ok(json!(handle.traffic())),
+        ["latency"] if post => {
+            let spec: LatencySpec = parse_required(body)?;
+            handle.set_latency(&spec);
+            Ok(json!(handle.traffic().latency_ms))
+        }
         ["faults:clear"] if post => {
             let request: ClearFaultsRequest = parse(body)?;
             handle.clear_faults(request.api);
@@ -144,10 +152,6 @@ fn route(handle: &SimHandle, method: &Method, rest: &str, body: &[u8]) -> Result
             handle.set_principal(&request.email);
             Ok(json!({}))
         }
-        ["stats"] if method == Method::GET => Ok(json!({
-            "entriesListCalls": handle.entries_list_calls(),
-            "auditEntries": handle.audit_entry_count(),
-        })),
         _ => Err(RpcError {
             code: 404,
             message: format!(

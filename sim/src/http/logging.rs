@@ -41,7 +41,6 @@ fn query_hash(projects: &[String], filter: &str, descending: bool) -> String {
 }
 
 pub(super) async fn list(handle: &SimHandle, method: &Method, body: &[u8]) -> Response {
-    handle.lock().entries_list_calls += 1;
     if let Some(status) = apply_fault(handle, Api::Logging).await {
         return RpcError::injected(status).into_response();
     }

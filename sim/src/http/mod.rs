@@ -40,6 +40,12 @@ async fn dispatch(
 ) -> Response {
     let path = uri.path().to_string();
     tracing::debug!(%method, %path, "api request");
+    if let Some(id) = crate::traffic::method_id(&method, &path) {
+        let latency = handle.record_request(&id);
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+    }
     if let Some(rest) = path.strip_prefix("/compute/v1/") {
         return compute::handle(&handle, &method, rest, uri.query().unwrap_or(""), &body).await;
     }

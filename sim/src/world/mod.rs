@@ -120,8 +120,6 @@ pub(crate) struct World {
     pub data_access_reads: bool,
     /// Logging sinks; every new entry is routed through them.
     pub sinks: crate::sinks::Sinks,
-    /// `entries.list` calls answered (including each page), for quota tests.
-    pub entries_list_calls: u64,
 }
 
 impl World {
@@ -138,7 +136,6 @@ impl World {
             snapshots: BTreeMap::new(),
             data_access_reads: scenario.settings.data_access_reads,
             sinks: crate::sinks::Sinks::default(),
-            entries_list_calls: 0,
         };
         for spec in &scenario.projects {
             for entry in &spec.history {

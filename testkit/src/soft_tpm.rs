@@ -1,14 +1,15 @@
-//! Shared helpers for the `tpm_*` integration tests and the `tpm` bench: fixed software RSA keys standing in for a
-//! TPM's EK and AK, a software ActivateCredential / Import+Unseal (using the EK private key), and
-//! builders for signed quotes and certify attestations.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code)]
+//! A software TPM, for `core`'s `tpm_*` tests and `tpm` bench and for the load tool's `--tpm` VMs:
+//! fixed software RSA keys standing in for a TPM's EK and AK, a software ActivateCredential and
+//! Import+Unseal (with the EK private key), builders for signed quotes and certify attestations, and
+//! [`SoftTpm`], one VM's vTPM made of them (what a client's TPM answers in `Attest` and
+//! `ProveAttestation`, verified by the server exactly as a real TPM's answers are).
 
-use std::collections::BTreeMap;
-
+use rand_chacha::rand_core::SeedableRng;
 use rsa::pkcs8::DecodePrivateKey;
 use rsa::traits::PublicKeyParts;
 use rsa::{Oaep, Pkcs1v15Sign, Pss, RsaPrivateKey};
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 use tokendist_core::tpm::alg::*;
 use tokendist_core::tpm::import::unseal_import_blob_with_seed;
 use tokendist_core::tpm::marshal::Reader;
@@ -194,12 +195,17 @@ fn clock() -> ClockInfo {
 
 /// A TPMS_ATTEST quoting `pcrs` in the SHA-256 bank with `nonce`.
 pub fn quote_attest(nonce: &[u8], pcrs: &BTreeMap<u32, Vec<u8>>) -> TpmsAttest {
+    quote_attest_by(&ak_public(), nonce, pcrs)
+}
+
+/// [`quote_attest`] by the AK `ak`.
+pub fn quote_attest_by(ak: &TpmtPublic, nonce: &[u8], pcrs: &BTreeMap<u32, Vec<u8>>) -> TpmsAttest {
     let mut hasher = Sha256::new();
     for value in pcrs.values() {
         hasher.update(value);
     }
     TpmsAttest {
-        qualified_signer: ak_public().name().unwrap(),
+        qualified_signer: ak.name().unwrap(),
         extra_data: nonce.to_vec(),
         clock_info: clock(),
         firmware_version: 0x2019_1023_0016_3636,
@@ -228,7 +234,11 @@ pub fn certify_attest(nonce: &[u8], name: &[u8]) -> TpmsAttest {
 
 /// A TPMT_SIGNATURE over `bytes` with `key`: RSASSA or RSAPSS, SHA-256.
 pub fn sign(key_pem: &str, bytes: &[u8], pss: bool) -> Vec<u8> {
-    let key = private_key(key_pem);
+    sign_with(&private_key(key_pem), bytes, pss)
+}
+
+/// [`sign`] with a parsed key.
+pub fn sign_with(key: &RsaPrivateKey, bytes: &[u8], pss: bool) -> Vec<u8> {
     let digest = Sha256::digest(bytes);
     let (sig_alg, signature) = if pss {
         let mut rng = rand_chacha::ChaCha20Rng::from_seed([9; 32]);
@@ -252,4 +262,98 @@ pub fn sign(key_pem: &str, bytes: &[u8], pss: bool) -> Vec<u8> {
     .unwrap()
 }
 
-use rand_chacha::rand_core::SeedableRng;
+/// One VM's vTPM in software: the EK and AK above (every `SoftTpm` has the same keys), PCR n holding
+/// 32 bytes of value n (see [`pcrs`]). The keys are parsed once.
+#[derive(Clone)]
+pub struct SoftTpm {
+    ek: RsaPrivateKey,
+    ak: RsaPrivateKey,
+    ak_public: TpmtPublic,
+}
+
+impl std::fmt::Debug for SoftTpm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SoftTpm").finish_non_exhaustive()
+    }
+}
+
+impl Default for SoftTpm {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SoftTpm {
+    pub fn new() -> SoftTpm {
+        SoftTpm {
+            ek: private_key(EK_PRIVATE_PEM),
+            ak: private_key(AK_PRIVATE_PEM),
+            ak_public: ak_public(),
+        }
+    }
+
+    /// The EK's TPM2B_PUBLIC, as a client sends it in `Attest`.
+    pub fn ek_public_tpm2b(&self) -> Vec<u8> {
+        TpmtPublic::rsa_ek(modulus(&self.ek)).to_tpm2b().unwrap()
+    }
+
+    /// The EK as an SPKI PEM: what Compute's shielded instance identity reports for the VM.
+    pub fn ek_public_pem(&self) -> String {
+        tokendist_core::tpm::ek_public_to_pem(&TpmtPublic::rsa_ek(modulus(&self.ek))).unwrap()
+    }
+
+    /// The AK's TPM2B_PUBLIC, as a client sends it in `Attest`.
+    pub fn ak_public_tpm2b(&self) -> Vec<u8> {
+        self.ak_public.to_tpm2b().unwrap()
+    }
+
+    /// The AK as an SPKI PEM (Compute's `signingKey`).
+    pub fn ak_public_pem(&self) -> String {
+        tokendist_core::tpm::ek_public_to_pem(&self.ak_public).unwrap()
+    }
+
+    /// ActivateCredential of the server's challenge (`Attest`'s TPM2B_ID_OBJECT and
+    /// TPM2B_ENCRYPTED_SECRET) for this AK: the credential, or why the TPM would refuse it.
+    pub fn activate(
+        &self,
+        credential_blob: &[u8],
+        encrypted_secret: &[u8],
+    ) -> Result<Vec<u8>, String> {
+        let id_object = tpm2b_content(credential_blob, "TPM2B_ID_OBJECT")?;
+        let encrypted_secret = tpm2b_content(encrypted_secret, "TPM2B_ENCRYPTED_SECRET")?;
+        let ak_name = self.ak_public.name().map_err(|e| e.to_string())?;
+        software_activate(&self.ek, &ak_name, id_object, encrypted_secret)
+    }
+
+    /// A quote by the AK of `indices` (SHA-256 bank) over `nonce`: (TPM2B_ATTEST, TPMT_SIGNATURE,
+    /// the PCR values read with it), as a client sends them in `ProveAttestation`.
+    pub fn quote(&self, nonce: &[u8], indices: &[u32]) -> Result<SoftQuote, String> {
+        let values = pcrs(indices);
+        let attest = quote_attest_by(&self.ak_public, nonce, &values)
+            .marshal()
+            .map_err(|e| e.to_string())?;
+        let signature = sign_with(&self.ak, &attest, false);
+        let attest = tokendist_core::tpm::marshal::tpm2b(&attest, "TPM2B_ATTEST")
+            .map_err(|e| e.to_string())?;
+        Ok(SoftQuote {
+            attest,
+            signature,
+            values,
+        })
+    }
+}
+
+/// A quote of [`SoftTpm::quote`].
+#[derive(Debug, Clone)]
+pub struct SoftQuote {
+    /// TPM2B_ATTEST.
+    pub attest: Vec<u8>,
+    /// TPMT_SIGNATURE over the TPMS_ATTEST.
+    pub signature: Vec<u8>,
+    /// The quoted PCR values.
+    pub values: BTreeMap<u32, Vec<u8>>,
+}
+
+fn tpm2b_content<'a>(bytes: &'a [u8], what: &'static str) -> Result<&'a [u8], String> {
+    tokendist_core::tpm::marshal::tpm2b_content(bytes, what).map_err(|e| e.to_string())
+}
