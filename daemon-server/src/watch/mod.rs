@@ -50,7 +50,7 @@ pub fn spawn(state: ServerState, config: WatchConfig) {
                     continue;
                 }
             };
-            for (project, approved) in projects {
+            for project in projects.keys() {
                 if let Some(client) = &pubsub
                     && pulling.insert(project.clone())
                 {
@@ -61,12 +61,37 @@ pub fn spawn(state: ServerState, config: WatchConfig) {
                         project.clone(),
                     );
                 }
-                if let Err(error) = reconcile(&state, &config, &project, &approved).await {
+            }
+            for (project, outcome) in reconcile_projects(&state, &config, &projects).await {
+                if let Err(error) = outcome {
                     tracing::warn!(project, %error, "audit watch: reconciliation failed; retrying next interval");
                 }
             }
         }
     });
+}
+
+/// One reconciliation pass, as each interval runs it: every project with approved VMs, one after
+/// the other. Returns each project's outcome (an error message names what failed).
+pub async fn reconcile_pass(
+    state: &ServerState,
+    config: &WatchConfig,
+) -> Result<BTreeMap<String, Result<(), String>>, StoreError> {
+    let projects = approved_projects(state).await?;
+    Ok(reconcile_projects(state, config, &projects).await)
+}
+
+async fn reconcile_projects(
+    state: &ServerState,
+    config: &WatchConfig,
+    projects: &BTreeMap<String, Approved>,
+) -> BTreeMap<String, Result<(), String>> {
+    let mut outcomes = BTreeMap::new();
+    for (project, approved) in projects {
+        let outcome = reconcile(state, config, project, approved).await;
+        outcomes.insert(project.clone(), outcome);
+    }
+    outcomes
 }
 
 /// Approved, unrevoked VMs by project: instance id → (name, zone, approval time).
