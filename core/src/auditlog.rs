@@ -1,12 +1,14 @@
 //! Cloud Audit Log entries reduced to what the `auditlog.clean` / `instance.boot_disk` checks and the
 //! console timeline need. The allow/deny table of methods lives in [`methods`](mod@methods) (its
 //! defaults in [`method_table`](mod@method_table)), classification in [`classify`](mod@classify),
-//! the console timeline in [`timeline`](mod@timeline).
+//! the console timeline in [`timeline`](mod@timeline), the audit watch's per-project state in
+//! [`watch`](mod@watch).
 
 pub mod classify;
 pub mod method_table;
 pub mod methods;
 pub mod timeline;
+pub mod watch;
 
 pub use classify::{AuditScope, Classification, Relation, classify, normalize_method, relation};
 pub use methods::{AuditMethods, MethodTables, MethodVerdict};

@@ -49,3 +49,4 @@ pub mod store_errors;
 pub mod tls;
 pub mod tpm_session;
 pub mod unapproved;
+pub mod watch;

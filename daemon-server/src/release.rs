@@ -101,9 +101,21 @@ pub async fn get_token(
 
     let now = state.now();
     let known = known_vm(&approval, claims);
-    let collect = state
-        .collector
-        .collect_known(&known, ShieldedIdentityRead::Skip);
+    // The audit watch's state when fresh enough, else the direct read of the audit log.
+    let watched = crate::watch::release_source::fresh_evidence(state, &approval).await;
+    let collect = async {
+        if watched.is_some() {
+            state
+                .collector
+                .collect_known_without_audit_log(&known, ShieldedIdentityRead::Skip)
+                .await
+        } else {
+            state
+                .collector
+                .collect_known(&known, ShieldedIdentityRead::Skip)
+                .await
+        }
+    };
     let vm = match tokio::time::timeout(live.evidence_timeout, collect).await {
         Ok(vm) => vm,
         Err(_) => {
@@ -116,6 +128,10 @@ pub async fn get_token(
         client_cert_serial: peer.and_then(|p| p.client_cert_serial.clone()),
     };
     let (mut evidence, _) = vm.into_evidence(Ok(claims.clone()), peer_evidence, now);
+    if let Some(watched) = watched {
+        evidence.audit_log = Ok(watched.failing);
+        evidence.data_access = Ok(watched.data_access);
+    }
     evidence.tpm = tpm_session::evidence_of(&session);
     let signature = state.approvals.signature(&approval, &live, || {
         tokendist_core::policy::signature_check(&approval, &live.policy)

@@ -118,6 +118,9 @@ pub async fn run(
 
     spawn_reloader(sources, reloader, state.clone(), notifier.clone());
     spawn_watchdog(notifier.clone(), Arc::clone(&store));
+    if config.watch.enabled {
+        crate::watch::spawn(state.clone(), config.watch.clone());
+    }
     crate::sessions::spawn_purger(
         Arc::clone(&store),
         std::time::Duration::from_secs(config.sessions.purge_interval_secs),

@@ -32,6 +32,8 @@ pub struct LiveSettings {
     pub attestation_rate: RateLimit,
     /// Per-instance limit on `BeginSession`.
     pub session_rate: RateLimit,
+    /// How old the audit watch's state may be for a release; `None`: the watch is off.
+    pub watch_max_age: Option<chrono::Duration>,
 }
 
 impl LiveSettings {
@@ -62,6 +64,9 @@ impl LiveSettings {
                 burst: config.sessions.rate_limit_burst,
                 per_minute: config.sessions.rate_limit_per_minute,
             },
+            watch_max_age: config.watch.enabled.then(|| {
+                chrono::Duration::seconds(i64::try_from(config.watch.max_age_secs).unwrap_or(60))
+            }),
         })
     }
 }

@@ -104,6 +104,17 @@ pub fn audit_entry(entry: &LogEntry) -> Result<AuditEntry, FetchError> {
     })
 }
 
+/// Decodes one LogEntry given as its JSON (as a Logging sink publishes it to Pub/Sub).
+pub fn audit_entry_from_json(json: &[u8]) -> Result<AuditEntry, FetchError> {
+    let entry: LogEntry = serde_json::from_slice(json).map_err(|e| {
+        malformed(
+            API_ENTRIES_LIST,
+            format!("a published log entry is not LogEntry JSON: {e}"),
+        )
+    })?;
+    audit_entry(&entry)
+}
+
 fn request_text(log: &AuditLog, field: &str) -> Option<String> {
     log.request
         .as_ref()?

@@ -119,6 +119,11 @@ impl EvidenceCollector {
         Self { compute, logging }
     }
 
+    /// The Logging client (the audit watch's reconciliation reads).
+    pub fn logging(&self) -> &LoggingClient {
+        &self.logging
+    }
+
     /// The Compute client, for single reads (an instance, its shielded identity).
     pub fn compute(&self) -> &ComputeClient {
         &self.compute
@@ -135,6 +140,24 @@ impl EvidenceCollector {
             self.compute.instance(vm.project, vm.zone, vm.name),
             self.compute.project(vm.project),
             shielded,
+            true,
+        )
+        .await
+    }
+
+    /// [`EvidenceCollector::collect_known`] without any Cloud Logging call: the audit log and Data
+    /// Access parts are empty, for a caller that fills them from the audit watch's state.
+    pub async fn collect_known_without_audit_log(
+        &self,
+        vm: &KnownVm<'_>,
+        shielded: ShieldedIdentityRead,
+    ) -> VmEvidence {
+        self.gather(
+            vm,
+            self.compute.instance(vm.project, vm.zone, vm.name),
+            self.compute.project(vm.project),
+            shielded,
+            false,
         )
         .await
     }
@@ -190,6 +213,7 @@ impl EvidenceCollector {
             async { Ok(known_instance) },
             async { project_metadata },
             ShieldedIdentityRead::Fetch,
+            true,
         )
         .await
     }
@@ -210,6 +234,7 @@ impl EvidenceCollector {
         instance: impl Future<Output = Fetched<InstanceEvidence>>,
         project: impl Future<Output = Fetched<ProjectEvidence>>,
         shielded: ShieldedIdentityRead,
+        read_audit_log: bool,
     ) -> VmEvidence {
         let disk = self.compute.disk(vm.project, vm.zone, vm.boot_disk);
         let shielded_identity = async {
@@ -222,10 +247,22 @@ impl EvidenceCollector {
                 ShieldedIdentityRead::Skip => None,
             }
         };
-        let history = self.audit_history(vm);
-        let data_access = self
-            .logging
-            .newest_data_access(vm.project, vm.instance_id, vm.created);
+        let history = async {
+            if read_audit_log {
+                self.audit_history(vm).await
+            } else {
+                Ok(Vec::new())
+            }
+        };
+        let data_access = async {
+            if read_audit_log {
+                self.logging
+                    .newest_data_access(vm.project, vm.instance_id, vm.created)
+                    .await
+            } else {
+                Ok(DataAccessEvidence::default())
+            }
+        };
         let (instance, project, disk, shielded_identity, history, data_access) = tokio::join!(
             instance,
             project,

@@ -149,6 +149,18 @@ impl LoggingClient {
         }
     }
 
+    /// Every audit entry of the project since `since` (both audit logs, without the server's own
+    /// harmless reads): the audit watch's one read per project per reconciliation, whatever the
+    /// number of VMs it covers.
+    pub async fn project_audit_entries(
+        &self,
+        project: &str,
+        since: DateTime<Utc>,
+    ) -> Fetched<Vec<AuditEntry>> {
+        self.list_all(project, &project_audit_filter(project, since))
+            .await
+    }
+
     async fn list_all(&self, project: &str, filter: &str) -> Fetched<Vec<AuditEntry>> {
         let mut entries = Vec::new();
         let mut page_token = String::new();
@@ -334,6 +346,16 @@ pub fn data_access_filter(project: &str, instance_id: &str, since: DateTime<Utc>
     format!(
         "resource.type=\"gce_instance\" AND resource.labels.instance_id=\"{instance_id}\" AND \
          logName=\"{data_access}\" AND {}",
+        since_clause(since)
+    )
+}
+
+/// The filter for the audit watch's reconciliation: every audit entry of the project.
+pub fn project_audit_filter(project: &str, since: DateTime<Utc>) -> String {
+    let (activity, data_access) = audit_log_names(project);
+    format!(
+        "(logName=\"{activity}\" OR logName=\"{data_access}\") AND {} AND {}",
+        unfetched_reads_clause(),
         since_clause(since)
     )
 }

@@ -178,8 +178,12 @@ async fn a_copy_naming_the_boot_disk_by_numeric_id_is_in_the_history() {
         .await;
     let audit = after.audit_log.unwrap();
     assert!(
-        audit.iter().any(|e| e.method_name == "v1.compute.images.insert"
-            && e.source_disk.as_deref().is_some_and(|s| s.ends_with(&disk_id))),
+        audit
+            .iter()
+            .any(|e| e.method_name == "v1.compute.images.insert"
+                && e.source_disk
+                    .as_deref()
+                    .is_some_and(|s| s.ends_with(&disk_id))),
         "the copy by id is missing from {audit:#?}"
     );
 }

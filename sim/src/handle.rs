@@ -355,6 +355,16 @@ impl SimHandle {
         self.lock().data_access_reads = enabled;
     }
 
+    /// `logging.entries.list` requests received so far (each page counts), all projects: the
+    /// [`TrafficStats`] counter of that method.
+    pub fn entries_list_calls(&self) -> u64 {
+        self.traffic()
+            .requests
+            .get("logging.entries.list")
+            .copied()
+            .unwrap_or(0)
+    }
+
     /// Number of audit entries currently stored (all projects, all logs).
     pub fn audit_entry_count(&self) -> usize {
         self.lock().audit.len()

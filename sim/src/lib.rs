@@ -10,7 +10,9 @@
 //!   `pem`: what a PEM certificate looks like. `google_error`: Google's error bodies.
 //!   `faults`: injected faults ([`FaultSpec`]). `signing`: the rotating RS256 keys and the JWKS.
 //!   `logfilter`: the Cloud Logging filter language. `traffic`: requests per Google method and
-//!   injected latency per method ([`TrafficStats`], [`LatencySpec`]).
+//!   injected latency per method ([`TrafficStats`], [`LatencySpec`]). `sinks`: Logging sinks and
+//!   the routing of new entries to them; `publisher`: delivery of routed entries to the Pub/Sub
+//!   emulator.
 //! - `scenario`: the parsed, validated [`Scenario`] (projects, VMs, declared history).
 //! - `audit`: Cloud Audit Log entries as Compute writes them.
 //! - `operation`: `compute#operation` objects.
@@ -31,16 +33,18 @@ mod identity;
 mod logfilter;
 mod operation;
 mod pem;
+mod publisher;
 mod resources;
 mod running;
 mod scenario;
 mod signing;
+mod sinks;
 mod traffic;
 mod world;
 
 pub use error::SimError;
 pub use faults::{Api, FaultSpec};
 pub use handle::{AuditEntryInput, MintTokenRequest, RotationResult, SimHandle};
-pub use running::RunningSim;
+pub use running::{RunningSim, SimOptions};
 pub use scenario::{EkSource, Scenario, ScenarioError};
 pub use traffic::{LatencySpec, TrafficStats, parse_millis};

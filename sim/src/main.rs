@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Parser;
-use tokendist_sim::{LatencySpec, RunningSim, Scenario};
+use tokendist_sim::{LatencySpec, RunningSim, Scenario, SimOptions};
 
 /// Exit code for a bad scenario (sysexits EX_CONFIG).
 const EXIT_CONFIG: u8 = 78;
@@ -15,7 +15,10 @@ const AFTER_HELP: &str = r#"LISTENERS
   API listener (--listen): Compute  /compute/v1/...   (instances get, getShieldedInstanceIdentity,
                                     setMetadata, stop, start; disks; images; projects get,
                                     setCommonInstanceMetadata; zonal/global operations [+ /wait])
-                           Logging  POST /v2/entries:list
+                           Logging  POST /v2/entries:list; projects.sinks create/get/list/delete
+                                    (/v2/projects/P/sinks[/NAME]; Pub/Sub destinations only: every
+                                    new entry matching a sink's filter is published to its topic on
+                                    the Pub/Sub emulator given by --pubsub-emulator)
                            JWKS     GET  /oauth2/v3/certs
                            Admin    /admin/v1/... (below)
   One metadata server per VM, on port 0 of the same IP: /computeMetadata/v1/... (Metadata-Flavor: Google).
@@ -65,6 +68,9 @@ struct Cli {
     /// Write the listener addresses here as JSON (atomically: temp file + rename) once ready.
     #[arg(long, value_name = "PATH")]
     ready_file: Option<PathBuf>,
+    /// The Pub/Sub emulator (HOST:PORT) that Logging sinks publish to.
+    #[arg(long, value_name = "HOST:PORT", env = "PUBSUB_EMULATOR_HOST")]
+    pubsub_emulator: Option<String>,
     /// Latency added before answering a Google method: `METHOD=DURATION` (a method id such as
     /// `compute.instances.get`, an API such as `compute` or `logging`, or `*`), or a bare
     /// `DURATION` for every method (`50ms`, `1s`). Repeatable; the most specific key wins.
@@ -108,7 +114,10 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli, scenario: Scenario) -> anyhow::Result<()> {
-    let sim = RunningSim::start_at(scenario, cli.listen)
+    let options = SimOptions {
+        pubsub_emulator: cli.pubsub_emulator.clone(),
+    };
+    let sim = RunningSim::start_with(scenario, cli.listen, options)
         .await
         .context("cannot start the simulator")?;
     for spec in &cli.latency {

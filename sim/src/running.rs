@@ -13,6 +13,14 @@ use crate::http;
 use crate::scenario::Scenario;
 use crate::world::World;
 
+/// How to start a simulator beyond its scenario and address.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SimOptions {
+    /// `HOST:PORT` of the Pub/Sub emulator that Logging sinks publish to (as `PUBSUB_EMULATOR_HOST`);
+    /// without it, creating a Pub/Sub sink is refused.
+    pub pubsub_emulator: Option<String>,
+}
+
 /// A started simulator. Stops on `shutdown()` or when dropped.
 #[derive(Debug)]
 pub struct RunningSim {
@@ -23,6 +31,8 @@ pub struct RunningSim {
     handle: SimHandle,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    /// Delivers routed log entries to Pub/Sub; aborted on shutdown.
+    publisher: Option<JoinHandle<()>>,
 }
 
 async fn bind(addr: SocketAddr) -> Result<TcpListener, SimError> {
@@ -42,9 +52,24 @@ impl RunningSim {
         scenario: Scenario,
         api_addr: SocketAddr,
     ) -> Result<RunningSim, SimError> {
-        let handle = SimHandle::new(World::new(&scenario)?);
-        let (stop, stopped) = watch::channel(false);
+        RunningSim::start_with(scenario, api_addr, SimOptions::default()).await
+    }
+
+    /// As [`RunningSim::start_at`], with `options` (the Pub/Sub emulator for sinks).
+    pub async fn start_with(
+        scenario: Scenario,
+        api_addr: SocketAddr,
+        options: SimOptions,
+    ) -> Result<RunningSim, SimError> {
+        let mut world = World::new(&scenario)?;
         let mut tasks = Vec::new();
+        let publisher = options.pubsub_emulator.map(|host| {
+            let (outbox, queue) = tokio::sync::mpsc::unbounded_channel();
+            world.sinks = crate::sinks::Sinks::with_outbox(Some(outbox));
+            crate::publisher::start(host, queue)
+        });
+        let handle = SimHandle::new(world);
+        let (stop, stopped) = watch::channel(false);
         let api_listener = bind(api_addr).await?;
         let api = api_listener.local_addr().map_err(|source| SimError::Bind {
             addr: api_addr,
@@ -76,6 +101,7 @@ impl RunningSim {
             handle,
             stop,
             tasks,
+            publisher,
         })
     }
 
@@ -97,6 +123,9 @@ impl RunningSim {
     /// Stops every listener and waits for the servers to finish.
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
+        if let Some(publisher) = self.publisher.take() {
+            publisher.abort();
+        }
         for task in std::mem::take(&mut self.tasks) {
             let _ = task.await;
         }
@@ -106,7 +135,7 @@ impl RunningSim {
 impl Drop for RunningSim {
     fn drop(&mut self) {
         let _ = self.stop.send(true);
-        for task in &self.tasks {
+        for task in self.tasks.iter().chain(&self.publisher) {
             task.abort();
         }
     }

@@ -128,6 +128,17 @@ pub(crate) fn method_id(method: &Method, path: &str) -> Option<String> {
     if path == "/oauth2/v3/certs" {
         return Some("oauth2.certs".into());
     }
+    if let Some(rest) = path.strip_prefix("/v2/projects/") {
+        let sink = rest.split('/').nth(2).is_some_and(|name| !name.is_empty());
+        let action = match (method.as_str(), sink) {
+            ("POST", false) => "create",
+            ("GET", false) => "list",
+            ("GET", true) => "get",
+            ("DELETE", true) => "delete",
+            _ => "other",
+        };
+        return Some(format!("logging.sinks.{action}"));
+    }
     let Some(rest) = path.strip_prefix("/compute/v1/") else {
         return Some("other".into());
     };
@@ -171,6 +182,8 @@ mod tests {
             ("/compute/v1/projects/p", "compute.projects.get"),
             ("/v2/entries:list", "logging.entries.list"),
             ("/oauth2/v3/certs", "oauth2.certs"),
+            ("/v2/projects/p/sinks", "logging.sinks.list"),
+            ("/v2/projects/p/sinks/s", "logging.sinks.get"),
         ];
         for (path, id) in cases {
             assert_eq!(method_id(&Method::GET, path).as_deref(), Some(id), "{path}");

@@ -73,6 +73,8 @@ pub enum RecordKind {
     Attestation,
     Session,
     Event,
+    /// The audit watch's state of one project.
+    Watch,
     /// The SQLite schema version.
     Schema,
     /// The database as a whole (a damaged file, an unreachable Firestore database).
@@ -88,6 +90,7 @@ impl RecordKind {
             RecordKind::Attestation => "attestations",
             RecordKind::Session => "sessions",
             RecordKind::Event => "events",
+            RecordKind::Watch => "watch",
             RecordKind::Schema => "schema_version",
             RecordKind::Database => "database",
         }

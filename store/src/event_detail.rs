@@ -89,13 +89,16 @@ pub struct ApprovedDetail {
     pub pending_removed: bool,
 }
 
-/// Alice revoked an approval.
+/// An approval was revoked: by Alice, or by the server's audit watch (with the entry).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RevokedDetail {
     pub instance_name: String,
     pub reason: String,
     pub revision: u64,
     pub previous_revision: u64,
+    /// For a revocation by the server's audit watch: the audit entry that caused it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_entry: Option<tokendist_core::auditlog::AuditEntry>,
 }
 
 /// The server released secrets (the receipt is the event's `receipt`).
@@ -235,6 +238,7 @@ mod tests {
             reason: "gone".into(),
             revision: 3,
             previous_revision: 2,
+            audit_entry: None,
         });
         let json = serde_json::to_value(&detail).unwrap();
         assert_eq!(json["kind"], "revoked");

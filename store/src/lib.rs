@@ -19,6 +19,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tokendist_core::approval::Approval;
+use tokendist_core::auditlog::watch::WatchState;
 
 mod codec;
 pub mod error;
@@ -150,6 +151,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn record_release(&self, event: &EventRecord) -> Result<(), StoreError>;
     /// Events matching `query`, newest first.
     async fn list_events(&self, query: &EventQuery) -> Result<Vec<EventRecord>, StoreError>;
+
+    /// The audit watch's state of `project` (DESIGN §6 `watch`).
+    async fn get_watch(&self, project: &str) -> Result<Option<WatchState>, StoreError>;
+    /// Compare-and-set write of a project's watch state, like [`Store::put_approval`]:
+    /// `expected_revision: None` creates it, `Some(r)` replaces revision `r`; the stored revision
+    /// (returned in the record) is one more. Losing the race is [`StoreError::Conflict`].
+    async fn put_watch(
+        &self,
+        state: WatchState,
+        expected_revision: Option<u64>,
+    ) -> Result<WatchState, StoreError>;
 }
 
 /// Opens the store at `url` (see [`store_url`]): creates or migrates the SQLite schema, or connects

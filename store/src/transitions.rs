@@ -12,7 +12,21 @@ pub(crate) fn next_approval_revision(
     stored: Option<u64>,
     expected: Option<u64>,
 ) -> Result<u64, StoreError> {
-    let what = || Record::new(RecordKind::Approval, instance_id);
+    next_revision(
+        Record::new(RecordKind::Approval, instance_id),
+        stored,
+        expected,
+    )
+}
+
+/// The revision a compare-and-set write of `what` stores: 1 on creation (`expected: None`, nothing
+/// stored), `expected + 1` when the stored revision is `expected`; otherwise why not.
+pub(crate) fn next_revision(
+    what: Record,
+    stored: Option<u64>,
+    expected: Option<u64>,
+) -> Result<u64, StoreError> {
+    let what = || what.clone();
     match (stored, expected) {
         (None, None) => Ok(1),
         (Some(current), None) => Err(StoreError::conflict(

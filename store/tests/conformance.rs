@@ -53,4 +53,5 @@ conformance!(
     a_release_appends_its_event_and_ends_pending_in_one_write,
     corrupt_approval_is_reported_not_panicked,
     corrupt_session_is_reported_not_panicked,
+    watch_state_round_trips_and_stale_writes_conflict,
 );

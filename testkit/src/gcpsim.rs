@@ -58,7 +58,22 @@ impl GcpsimProcess {
         Self::spawn_in_with(binary, scenario, dir, &[])
     }
 
-    /// [`GcpsimProcess::spawn_in`] with `extra` arguments (e.g. `--latency compute=50ms`).
+    /// [`GcpsimProcess::spawn_in`] with Logging sinks publishing to the Pub/Sub emulator at
+    /// `pubsub_emulator` (`HOST:PORT`).
+    pub fn spawn_with(
+        binary: &Path,
+        scenario: &Path,
+        dir: &Path,
+        pubsub_emulator: Option<&str>,
+    ) -> GcpsimProcess {
+        let extra: Vec<String> = pubsub_emulator
+            .map(|host| vec!["--pubsub-emulator".to_string(), host.to_string()])
+            .unwrap_or_default();
+        Self::spawn_in_with(binary, scenario, dir, &extra)
+    }
+
+    /// [`GcpsimProcess::spawn_in`] with `extra` arguments (e.g. `--latency compute=50ms`,
+    /// `--pubsub-emulator HOST:PORT`).
     pub fn spawn_in_with(
         binary: &Path,
         scenario: &Path,

@@ -6,6 +6,8 @@
 //!   ([`Swtpm::start`]); a missing swtpm fails the test naming what to install.
 //! - [`firestore`]: the official Cloud Firestore emulator (shared through `FIRESTORE_EMULATOR_HOST`
 //!   or private per test); a missing emulator fails the test naming what to install.
+//! - [`pubsub`]: the official Pub/Sub emulator, private per test, and its REST API; a missing
+//!   emulator fails the test naming what to install.
 //! - [`demo`]: the demo scenario (`sim/scenarios/demo.toml`): its named constants (VMs, ids,
 //!   project, zone, service account), its files, and variants of it.
 //! - [`gcpsim`]: the simulator in-process ([`gcpsim::start`]) or as the `gcpsim` binary
@@ -38,6 +40,7 @@ pub mod keys;
 pub mod pki;
 pub mod ports;
 pub mod process;
+pub mod pubsub;
 pub mod raster;
 pub mod soft_tpm;
 pub mod swtpm;
@@ -47,4 +50,5 @@ pub use denial::{assert_denied, failed_checks};
 pub use firestore::FirestoreEmulator;
 pub use ports::{ClosedPort, closed_port};
 pub use process::Daemon;
+pub use pubsub::PubsubEmulator;
 pub use swtpm::{EkCa, Swtpm, SwtpmError};

@@ -148,6 +148,8 @@ pub struct ServerConfig {
     pub default_pcrs: Vec<u32>,
     pub tpm: TpmConfig,
     pub gcp: GcpConfig,
+    /// The audit watch (Pub/Sub subscription + reconciliation per project).
+    pub watch: crate::watch::WatchConfig,
     /// Policy settings shared with the console (approved images, deny-list, trusted digests, ...).
     /// `audience`, `iat_window_secs` and `trusted_approver_keys` are filled from the settings above.
     pub policy: tokendist_core::settings::Settings,
@@ -171,6 +173,7 @@ impl Default for ServerConfig {
             default_pcrs: vec![0, 4, 7, 8, 9, 14],
             tpm: TpmConfig::default(),
             gcp: GcpConfig::default(),
+            watch: crate::watch::WatchConfig::default(),
             policy: tokendist_core::settings::Settings::default(),
         }
     }
@@ -202,6 +205,9 @@ impl ServerConfig {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        if self.watch.enabled {
+            self.watch.validate().map_err(ConfigError::Missing)?;
+        }
         if self.audience.trim().is_empty() {
             return Err(ConfigError::Missing(
                 "no audience configured: set `audience` in the config file, TOKENSERVER_AUDIENCE, or --audience \

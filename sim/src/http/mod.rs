@@ -8,6 +8,7 @@ pub(crate) mod error_pages;
 mod jwks;
 mod logging;
 mod metadata;
+mod sinks;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -47,6 +48,9 @@ async fn dispatch(
     }
     if let Some(rest) = path.strip_prefix("/compute/v1/") {
         return compute::handle(&handle, &method, rest, uri.query().unwrap_or(""), &body).await;
+    }
+    if let Some(rest) = path.strip_prefix("/v2/projects/") {
+        return sinks::handle(&handle, &method, rest, uri.query().unwrap_or(""), &body);
     }
     if path == "/v2/entries:list" {
         return logging::list(&handle, &method, &body).await;

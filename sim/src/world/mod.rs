@@ -118,6 +118,8 @@ pub(crate) struct World {
     pub snapshots: BTreeMap<(String, String), Value>,
     /// Every Compute read writes a `data_access` entry (Data Access audit logs on).
     pub data_access_reads: bool,
+    /// Logging sinks; every new entry is routed through them.
+    pub sinks: crate::sinks::Sinks,
 }
 
 impl World {
@@ -133,6 +135,7 @@ impl World {
             faults: Faults::default(),
             snapshots: BTreeMap::new(),
             data_access_reads: scenario.settings.data_access_reads,
+            sinks: crate::sinks::Sinks::default(),
         };
         for spec in &scenario.projects {
             for entry in &spec.history {
@@ -267,6 +270,7 @@ impl World {
     /// Appends an audit record, stamping its insertion sequence.
     pub(crate) fn push_audit(&mut self, mut record: AuditRecord) {
         record.sequence = self.audit.len() as u64;
+        self.sinks.route(&record.entry);
         self.audit.push(record);
     }
 

@@ -21,6 +21,7 @@ use chrono::{DateTime, Utc};
 use firestore::{FirestoreDb, FirestoreDbOptions};
 use rand::Rng;
 use tokendist_core::approval::Approval;
+use tokendist_core::auditlog::watch::WatchState;
 
 use self::documents::{
     Collection, Envelope, all_documents, check_document_id, envelope_of, map_error, read,
@@ -34,7 +35,9 @@ use crate::records::{
     AttestationRecord, EventQuery, EventRecord, PendingAttempt, PendingRecord, Revocation,
     SessionRecord, StepChange,
 };
-use crate::transitions::{advanced_session, next_approval_revision, revoked_approval};
+use crate::transitions::{
+    advanced_session, next_approval_revision, next_revision, revoked_approval,
+};
 
 /// An event's document: the record, with its instance and id as queryable fields.
 fn event_envelope(event: &EventRecord) -> Result<Envelope, StoreError> {
@@ -472,6 +475,54 @@ impl Store for FirestoreStore {
                 decode(&what, &envelope_of(&what, doc)?.record)
             })
             .collect()
+    }
+
+    async fn get_watch(&self, project: &str) -> Result<Option<WatchState>, StoreError> {
+        self.get_record(RecordKind::Watch, project).await
+    }
+
+    async fn put_watch(
+        &self,
+        mut state: WatchState,
+        expected_revision: Option<u64>,
+    ) -> Result<WatchState, StoreError> {
+        let collection = self.collection(RecordKind::Watch);
+        let key = state.project.clone();
+        let current = read(&self.db, &collection, &key).await?;
+        let stored_revision = match &current {
+            Some(doc) => Some(
+                doc.envelope
+                    .revision
+                    .and_then(|r| u64::try_from(r).ok())
+                    .ok_or_else(|| {
+                        StoreError::corrupt(collection.record(&key), "missing or negative revision")
+                    })?,
+            ),
+            None => None,
+        };
+        state.revision =
+            next_revision(collection.record(&key), stored_revision, expected_revision)?;
+        let mut envelope = Envelope::of(encode(RecordKind::Watch, &state)?);
+        envelope.revision =
+            Some(i64::try_from(state.revision).map_err(|_| {
+                StoreError::corrupt(collection.record(&key), "revision out of range")
+            })?);
+        write_after_read(
+            &self.db,
+            &collection,
+            &key,
+            &envelope,
+            current.as_ref().map(|d| &d.update_time),
+        )
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict { .. } | StoreError::NotFound { .. } => StoreError::conflict(
+                collection.record(&key),
+                "another writer changed the watch state first",
+            ),
+            other => other,
+        })?;
+        Ok(state)
     }
 }
 

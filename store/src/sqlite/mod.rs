@@ -13,6 +13,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use tokendist_core::approval::Approval;
+use tokendist_core::auditlog::watch::WatchState;
 
 use self::pool::{ConnectionPool, map_error};
 use crate::Store;
@@ -23,7 +24,9 @@ use crate::records::{
     AttestationRecord, EventQuery, EventRecord, PendingAttempt, PendingRecord, Revocation,
     SessionRecord, StepChange,
 };
-use crate::transitions::{advanced_session, next_approval_revision, revoked_approval};
+use crate::transitions::{
+    advanced_session, next_approval_revision, next_revision, revoked_approval,
+};
 
 /// A store in one SQLite file.
 #[derive(Debug)]
@@ -401,6 +404,55 @@ impl Store for SqliteStore {
                     params![lower_bound, limit],
                     RecordKind::Event,
                 ),
+            })
+            .await
+    }
+
+    async fn get_watch(&self, project: &str) -> Result<Option<WatchState>, StoreError> {
+        self.get(
+            "SELECT record FROM watch WHERE project = ?1",
+            RecordKind::Watch,
+            project,
+        )
+        .await
+    }
+
+    async fn put_watch(
+        &self,
+        mut state: WatchState,
+        expected_revision: Option<u64>,
+    ) -> Result<WatchState, StoreError> {
+        self.pool
+            .run(move |conn| {
+                immediate(conn, |tx| {
+                    let key = state.project.clone();
+                    let what = || Record::new(RecordKind::Watch, &key);
+                    let stored: Option<i64> = tx
+                        .query_row(
+                            "SELECT revision FROM watch WHERE project = ?1",
+                            [&key],
+                            |r| r.get(0),
+                        )
+                        .optional()
+                        .map_err(map_error)?;
+                    let stored = stored
+                        .map(|r| {
+                            u64::try_from(r)
+                                .map_err(|_| StoreError::corrupt(what(), "negative revision"))
+                        })
+                        .transpose()?;
+                    state.revision = next_revision(what(), stored, expected_revision)?;
+                    let record = encode(RecordKind::Watch, &state)?;
+                    let revision = i64::try_from(state.revision)
+                        .map_err(|_| StoreError::corrupt(what(), "revision out of range"))?;
+                    tx.execute(
+                        "INSERT INTO watch (project, revision, record) VALUES (?1, ?2, ?3)
+                         ON CONFLICT(project) DO UPDATE SET revision = ?2, record = ?3",
+                        rusqlite::params![key, revision, record],
+                    )
+                    .map_err(map_error)?;
+                    Ok(state)
+                })
             })
             .await
     }

@@ -38,6 +38,12 @@ const MIGRATIONS: &[&str] = &[
         record      TEXT NOT NULL
     );
     CREATE INDEX events_by_instance ON events (instance_id, id);",
+    // 2: the audit watch's state per project.
+    "CREATE TABLE watch (
+        project     TEXT PRIMARY KEY NOT NULL,
+        revision    INTEGER NOT NULL,
+        record      TEXT NOT NULL
+    );",
 ];
 
 /// Brings the schema to the latest version; refuses a database written by a newer tokendist.

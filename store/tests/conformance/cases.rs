@@ -734,3 +734,30 @@ pub async fn a_release_appends_its_event_and_ends_pending_in_one_write(backend: 
         .unwrap();
     assert_eq!(events.len(), 2, "{events:?}");
 }
+
+pub async fn watch_state_round_trips_and_stale_writes_conflict(backend: &Backend) {
+    use tokendist_core::auditlog::watch::WatchState;
+    let store = &backend.store;
+    assert_eq!(store.get_watch("bob-project").await.unwrap(), None);
+    let mut state = WatchState::new("bob-project");
+    state.watermark = Some(t0());
+    state.track(&std::collections::BTreeMap::from([(
+        "1001".to_string(),
+        ("vm".to_string(), t0()),
+    )]));
+    let created = store.put_watch(state.clone(), None).await.unwrap();
+    assert_eq!(created.revision, 1);
+    assert_eq!(
+        store.get_watch("bob-project").await.unwrap(),
+        Some(created.clone())
+    );
+    let again = store.put_watch(state.clone(), None).await;
+    assert!(is_conflict(&again), "{again:?}");
+    let mut next = created.clone();
+    next.last_reconciled = Some(t0());
+    let updated = store.put_watch(next.clone(), Some(1)).await.unwrap();
+    assert_eq!(updated.revision, 2);
+    let stale = store.put_watch(next, Some(1)).await;
+    assert!(is_conflict(&stale), "{stale:?}");
+    assert_eq!(store.get_watch("bob-project").await.unwrap(), Some(updated));
+}

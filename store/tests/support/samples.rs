@@ -140,6 +140,7 @@ pub fn detail(kind: EventKind) -> EventDetail {
             reason: "decommissioned".into(),
             revision: 3,
             previous_revision: 2,
+            audit_entry: None,
         }),
         EventKind::Released => EventDetail::Released(ReleasedDetail {
             secrets: vec!["db-password".into()],

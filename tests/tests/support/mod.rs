@@ -208,13 +208,31 @@ impl World {
     /// gcpsim on the demo scenario with the good VM's EK taken from a private swtpm (when swtpm is
     /// installed), PKI and keys from `tokendist`, and a ready tokenserver.
     pub async fn start() -> World {
+        World::start_with(None).await
+    }
+
+    /// [`World::start`] with gcpsim's Logging sinks publishing to the Pub/Sub emulator at
+    /// `pubsub` and the server's audit watch on (reconciling every 2 s, state usable for 5 s).
+    pub async fn start_watched(pubsub: &str) -> World {
+        World::start_with(Some(pubsub.to_owned())).await
+    }
+
+    async fn start_with(pubsub: Option<String>) -> World {
         for name in BINARIES {
             bin(name);
         }
         let dir = tempfile::tempdir().unwrap();
         let path = |name: &str| dir.path().join(name);
 
-        let gcpsim = GcpsimProcess::start_in(bin("gcpsim"), demo_path(), dir.path().into()).await;
+        let gcpsim = {
+            let (binary, scenario, sim_dir) = (bin("gcpsim"), demo_path(), dir.path().to_owned());
+            let pubsub = pubsub.clone();
+            tokio::task::spawn_blocking(move || {
+                GcpsimProcess::spawn_with(&binary, &scenario, &sim_dir, pubsub.as_deref())
+            })
+            .await
+            .unwrap()
+        };
         let (api, metadata) = (gcpsim.api, gcpsim.metadata.clone());
 
         let vm_tpm = Swtpm::start_or_skip().await.unwrap();
@@ -297,7 +315,10 @@ rate_limit_per_minute = 600
 # Every attempt opens a session.
 rate_limit_burst = 200
 rate_limit_per_minute = 600
-"#,
+{watch}"#,
+                watch = pubsub.as_deref().map_or(String::new(), |host| format!(
+                    "[watch]\nenabled = true\npubsub_endpoint = \"http://{host}\"\nreconcile_interval_secs = 2\nmax_age_secs = 5\n"
+                )),
                 store = path("tokendist.db").display(),
                 pki = pki.display(),
                 alice = path("alice").display(),

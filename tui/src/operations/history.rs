@@ -5,7 +5,7 @@
 use tokendist_store::{EventDetail, EventQuery, EventRecord, Store};
 
 use crate::error::ConsoleError;
-use crate::operations::model::{HistoryEntry, HistoryKind};
+use crate::operations::model::{HistoryEntry, HistoryKind, RevocationCause};
 
 /// How many events History reads per VM.
 pub const HISTORY_LIMIT: usize = 500;
@@ -32,6 +32,11 @@ pub fn entry(event: &EventRecord) -> HistoryEntry {
         EventDetail::Revoked(d) => HistoryKind::Revoked {
             revision: d.revision,
             reason: d.reason.clone(),
+            cause: d.audit_entry.as_ref().map(|entry| RevocationCause {
+                method: entry.method_name.clone(),
+                principal: entry.principal_email.clone(),
+                time: entry.timestamp,
+            }),
         },
         EventDetail::Released(d) => HistoryKind::Released {
             receipt_id: d.receipt_id.clone(),
@@ -72,15 +77,68 @@ mod tests {
                 reason: "decommissioned".into(),
                 revision: 2,
                 previous_revision: 1,
+                audit_entry: None,
             }),
         );
         assert_eq!(
             entry(&event).what,
             HistoryKind::Revoked {
                 revision: 2,
-                reason: "decommissioned".into()
+                reason: "decommissioned".into(),
+                cause: None,
             }
         );
+    }
+
+    #[test]
+    fn an_audit_watch_revocation_carries_its_entry_method_principal_and_time() {
+        let at = Utc::now();
+        let entry = tokendist_core::auditlog::AuditEntry {
+            insert_id: "e1".into(),
+            timestamp: at,
+            log_name: "projects/p/logs/cloudaudit.googleapis.com%2Factivity".into(),
+            resource_type: "gce_instance".into(),
+            instance_id: Some("1".into()),
+            disk_id: None,
+            source_disk: None,
+            source_instance: None,
+            method_name: "v1.compute.instances.setMetadata".into(),
+            service_name: "compute.googleapis.com".into(),
+            resource_name: "projects/p/zones/z/instances/vm".into(),
+            principal_email: Some("bob@example.com".into()),
+            severity: "NOTICE".into(),
+            operation_first: true,
+            operation_last: false,
+            request_summary: String::new(),
+        };
+        let event = EventRecord::new(
+            at,
+            EventKind::Revoked,
+            "1",
+            "server:audit-watch",
+            EventDetail::Revoked(RevokedDetail {
+                instance_name: "vm".into(),
+                reason: "denied method".into(),
+                revision: 2,
+                previous_revision: 1,
+                audit_entry: Some(entry),
+            }),
+        );
+        let HistoryKind::Revoked { cause, .. } = entry_of(&event) else {
+            panic!("not a revocation");
+        };
+        assert_eq!(
+            cause,
+            Some(RevocationCause {
+                method: "v1.compute.instances.setMetadata".into(),
+                principal: Some("bob@example.com".into()),
+                time: at,
+            })
+        );
+    }
+
+    fn entry_of(event: &EventRecord) -> HistoryKind {
+        entry(event).what
     }
 
     #[test]

@@ -186,6 +186,9 @@ pub enum HistoryKind {
     Revoked {
         revision: u64,
         reason: String,
+        /// For a revocation by the server's audit watch: the audit entry that caused it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cause: Option<RevocationCause>,
     },
     Released {
         receipt_id: Option<String>,
@@ -216,4 +219,14 @@ pub struct VmDetail {
     pub tpm: TpmView,
     pub cloud_config: CloudConfigView,
     pub history: Vec<HistoryEntry>,
+}
+
+/// The audit entry behind an audit-watch revocation, as History shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RevocationCause {
+    /// e.g. `v1.compute.instances.setMetadata`.
+    pub method: String,
+    /// The entry's principal, if it names one.
+    pub principal: Option<String>,
+    pub time: DateTime<Utc>,
 }

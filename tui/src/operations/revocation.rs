@@ -116,6 +116,7 @@ pub async fn commit_revocation(
             reason: reason.to_owned(),
             revision: stored.revision,
             previous_revision: expected,
+            audit_entry: None,
         }),
     );
     store.append_event(&event).await?;

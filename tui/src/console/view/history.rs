@@ -32,10 +32,23 @@ pub fn lines(detail: &VmDetail, width: usize, theme: Theme) -> Vec<Line<'static>
                     None => format!("approved revision {revision}, {secrets} secret(s)"),
                 },
             ),
-            HistoryKind::Revoked { revision, reason } => (
+            HistoryKind::Revoked {
+                revision,
+                reason,
+                cause,
+            } => (
                 "–",
                 theme.warn(),
-                format!("revoked (revision {revision}): {}", safe(reason)),
+                match cause {
+                    Some(cause) => format!(
+                        "revoked (revision {revision}) by the audit watch: {} by {} at {}; {}",
+                        safe(&cause.method),
+                        safe(cause.principal.as_deref().unwrap_or("an unnamed principal")),
+                        time(cause.time),
+                        safe(reason)
+                    ),
+                    None => format!("revoked (revision {revision}): {}", safe(reason)),
+                },
             ),
             HistoryKind::Released {
                 receipt_id,

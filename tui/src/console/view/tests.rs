@@ -92,6 +92,38 @@ fn approve_dialog(size: (u16, u16), tampered: bool) -> Model {
     model
 }
 
+/// web-1's History after the server's audit watch revoked it for a setMetadata entry.
+fn watch_revoked(size: (u16, u16)) -> Model {
+    use crate::operations::model::{HistoryEntry, HistoryKind, RevocationCause};
+    let mut model = approved(size);
+    let mut revoked = detail("web-1", "1003", false);
+    revoked.history.insert(
+        0,
+        HistoryEntry {
+            time: at(4),
+            actor: "server:audit-watch".into(),
+            what: HistoryKind::Revoked {
+                revision: 3,
+                reason: "a denied method after the approval".into(),
+                cause: Some(RevocationCause {
+                    method: "v1.compute.instances.setMetadata".into(),
+                    principal: Some("bob@bob-project.example".into()),
+                    time: at(3),
+                }),
+            },
+        },
+    );
+    update(
+        &mut model,
+        Event::DetailLoaded {
+            instance_id: "1003".into(),
+            result: Ok(Box::new(revoked)),
+        },
+    );
+    press(&mut model, "6");
+    model
+}
+
 /// Every named screen state, built for one size.
 fn screens(size: (u16, u16)) -> Vec<(&'static str, Model)> {
     let mut screens = Vec::new();
@@ -129,6 +161,7 @@ fn screens(size: (u16, u16)) -> Vec<(&'static str, Model)> {
         press(&mut model, keys);
         screens.push((name, model));
     }
+    screens.push(("history_watch_revoked", watch_revoked(size)));
     let mut filtering = populated(false, size);
     press(&mut filtering, "/ssh");
     screens.push(("filter_editing", filtering));
