@@ -135,14 +135,7 @@ impl EvidenceCollector {
         vm: &KnownVm<'_>,
         shielded: ShieldedIdentityRead,
     ) -> VmEvidence {
-        self.gather(
-            vm,
-            self.compute.instance(vm.project, vm.zone, vm.name),
-            self.compute.project(vm.project),
-            shielded,
-            true,
-        )
-        .await
+        self.known_round(vm, shielded, true).await
     }
 
     /// [`EvidenceCollector::collect_known`] without any Cloud Logging call: the audit log and Data
@@ -152,14 +145,19 @@ impl EvidenceCollector {
         vm: &KnownVm<'_>,
         shielded: ShieldedIdentityRead,
     ) -> VmEvidence {
-        self.gather(
-            vm,
-            self.compute.instance(vm.project, vm.zone, vm.name),
-            self.compute.project(vm.project),
-            shielded,
-            false,
-        )
-        .await
+        self.known_round(vm, shielded, false).await
+    }
+
+    async fn known_round(
+        &self,
+        vm: &KnownVm<'_>,
+        shielded: ShieldedIdentityRead,
+        read_audit_log: bool,
+    ) -> VmEvidence {
+        let instance = self.compute.instance(vm.project, vm.zone, vm.name);
+        let project = self.compute.project(vm.project);
+        self.gather(vm, instance, project, shielded, read_audit_log)
+            .await
     }
 
     /// Fetches the instance `project/zone/name` and the project's metadata, then the rest (shielded

@@ -192,8 +192,8 @@ impl World {
         .collect()
     }
 
-    /// The server's configuration: mTLS, Alice trusted, gcpsim as Google, per-VM session limits out
-    /// of the way (the tool measures the release path, not the rate limiter).
+    /// The server's configuration: mTLS, Alice trusted, gcpsim as Google, per-VM session and attestation
+    /// limits out of the way (the tool measures the release path, not the rate limiter).
     pub fn server_config(&self) -> String {
         let api = self.gcpsim.api;
         format!(
@@ -204,6 +204,10 @@ token_max_age_secs = 60
 session_ttl_secs = 120
 
 [sessions]
+rate_limit_burst = 1000000000
+rate_limit_per_minute = 1000000000
+
+[tpm]
 rate_limit_burst = 1000000000
 rate_limit_per_minute = 1000000000
 
