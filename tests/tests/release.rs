@@ -82,7 +82,16 @@ async fn pending_vm_is_listed_with_its_failed_checks_then_receives_every_secret_
     let metrics = free_port();
     let address = metrics.to_string();
     let client = pending_client_with(&world, &["--metrics-listen", &address]).await;
-    let (code, body) = get(metrics, "/readyz").await;
+    // The pending record is in the store a moment before the client has read its answer: ask
+    // until it says where it stands (never ready: it has no approval).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let (code, body) = loop {
+        let (code, body) = get(metrics, "/readyz").await;
+        if !body.starts_with("starting:") || Instant::now() >= deadline {
+            break (code, body);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     assert_eq!(code, 503, "{body}");
     assert!(body.starts_with("waiting for approval since "), "{body}");
     let sealing = world.vm_tpm.is_some();
