@@ -136,7 +136,7 @@ impl Session {
         &self,
         wanted: &str,
         timeout: Duration,
-        ready: impl Fn(&str) -> bool,
+        mut ready: impl FnMut(&str) -> bool,
     ) -> Result<String, WaitTimeout> {
         let start = Instant::now();
         loop {
@@ -155,20 +155,36 @@ impl Session {
         }
     }
 
-    /// The command's exit status once it has exited (`None` while it runs).
+    /// The command's exit status once it has exited (`None` while it runs); 128 + N when signal N
+    /// ended it, as a shell reports it.
+    ///
+    /// tmux 3.3a (Debian 12) sometimes misses the SIGCHLD of a pane whose terminal it saw close
+    /// first: the pane is dead, the command a zombie, and its status never arrives. Any other child
+    /// of the server exiting makes it reap every exited child, so a dead pane without a status gets
+    /// `run-shell true` (a child that exits at once) and is asked again.
     pub fn exit_status(&self) -> Option<i32> {
+        match self.pane_state() {
+            PaneState::Running => None,
+            PaneState::Ended(status) => Some(status),
+            PaneState::DeadNotReaped => {
+                self.tmux(&["run-shell", "true"]);
+                match self.pane_state() {
+                    PaneState::Ended(status) => Some(status),
+                    PaneState::Running | PaneState::DeadNotReaped => None,
+                }
+            }
+        }
+    }
+
+    fn pane_state(&self) -> PaneState {
         let output = self.tmux(&[
             "display-message",
             "-p",
             "-t",
             SESSION,
-            "#{pane_dead} #{pane_dead_status}",
+            "#{pane_dead}|#{pane_dead_status}|#{pane_dead_signal}",
         ]);
-        let text = String::from_utf8_lossy(&output.stdout);
-        match text.trim().split_once(' ') {
-            Some(("1", status)) => status.parse().ok(),
-            _ => None,
-        }
+        PaneState::parse(&String::from_utf8_lossy(&output.stdout))
     }
 
     /// The process id of the command (to signal it).
@@ -207,6 +223,33 @@ impl Session {
             String::from_utf8_lossy(&output.stderr).trim()
         );
         output
+    }
+}
+
+/// What tmux says of the pane's command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PaneState {
+    Running,
+    /// Exited with this status (128 + N for signal N).
+    Ended(i32),
+    /// The terminal closed but tmux has not reaped the command yet.
+    DeadNotReaped,
+}
+
+impl PaneState {
+    /// Parses `#{pane_dead}|#{pane_dead_status}|#{pane_dead_signal}`.
+    fn parse(text: &str) -> Self {
+        let mut fields = text.trim().split('|');
+        if fields.next() != Some("1") {
+            return Self::Running;
+        }
+        let status = fields.next().and_then(|s| s.parse::<i32>().ok());
+        let signal = fields.next().and_then(|s| s.parse::<i32>().ok());
+        match (status, signal) {
+            (Some(status), _) => Self::Ended(status),
+            (None, Some(signal)) => Self::Ended(128 + signal),
+            (None, None) => Self::DeadNotReaped,
+        }
     }
 }
 
@@ -249,6 +292,32 @@ mod tests {
             })
             .unwrap();
         assert_eq!(session.exit_status(), Some(0));
+    }
+
+    #[test]
+    fn the_pane_state_reads_status_signal_and_a_dead_pane_not_yet_reaped() {
+        assert_eq!(PaneState::parse("0||\n"), PaneState::Running);
+        assert_eq!(PaneState::parse("1|0|\n"), PaneState::Ended(0));
+        assert_eq!(PaneState::parse("1|3|\n"), PaneState::Ended(3));
+        assert_eq!(PaneState::parse("1||15\n"), PaneState::Ended(143));
+        assert_eq!(PaneState::parse("1||\n"), PaneState::DeadNotReaped);
+    }
+
+    #[test]
+    fn a_signalled_command_reports_128_plus_the_signal() {
+        let session = shell("echo up; exec sleep 30").start();
+        session.wait_for("up", WAIT).unwrap();
+        let killed = Command::new("kill")
+            .args(["-TERM", &session.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        session
+            .wait_until("the command to end", WAIT, |_| {
+                session.exit_status().is_some()
+            })
+            .unwrap();
+        assert_eq!(session.exit_status(), Some(143));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 mod support;
 
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::Utc;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -192,28 +192,20 @@ fn console_session(console: &Console, args: &[String]) -> Session {
     builder.start()
 }
 
-/// Waits until the console's process has exited (gone, or a zombie tmux has not reaped yet);
-/// returns its exit status when tmux knows it.
-fn exited(session: &Session, pid: u32, why: &str) -> Option<i32> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let ended = match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-            Err(_) => true,
-            Ok(stat) => stat
-                .rsplit(')')
-                .next()
-                .is_some_and(|rest| rest.trim_start().starts_with('Z')),
-        };
-        if ended {
-            return session.exit_status();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{why} did not end the console; the screen:\n{}",
-            session.capture()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+/// Waits until the console's process has exited; returns its exit status (128 + N for signal N).
+fn exited(session: &Session, why: &str) -> i32 {
+    let mut status = None;
+    session
+        .wait_until(
+            &format!("{why} to end the console"),
+            Duration::from_secs(10),
+            |_| {
+                status = session.exit_status();
+                status.is_some()
+            },
+        )
+        .unwrap();
+    status.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -259,9 +251,8 @@ async fn alice_approves_the_good_vm_in_the_console_and_quits() {
     verify(&approval, &[alice]).unwrap();
     assert_eq!(approval.secrets.len(), 2);
 
-    let pid = tmux.pid();
     tmux.send_text("q");
-    assert!(matches!(exited(&tmux, pid, "q"), None | Some(0)));
+    assert_eq!(exited(&tmux, "q"), 0);
     let log = std::fs::read_to_string(console.path("console.log")).unwrap();
     assert!(log.contains("console started"), "{log}");
     // The first frame's time is logged (how it is measured with 10,000 VMs).
@@ -279,7 +270,7 @@ async fn alice_approves_the_good_vm_in_the_console_and_quits() {
         .status()
         .unwrap();
     assert!(killed.success());
-    assert!(matches!(exited(&tmux, pid, "SIGTERM"), None | Some(0)));
+    assert_eq!(exited(&tmux, "SIGTERM"), 0);
     let log = std::fs::read_to_string(console.path("console.log")).unwrap();
     assert!(log.contains("stopped by a signal"), "{log}");
 }
