@@ -119,7 +119,19 @@ pub async fn run(
     spawn_reloader(sources, reloader, state.clone(), notifier.clone());
     spawn_watchdog(notifier.clone(), Arc::clone(&store));
     if config.watch.enabled {
-        crate::watch::spawn(state.clone(), config.watch.clone());
+        let target = config
+            .watch
+            .pubsub_target(std::env::var("PUBSUB_EMULATOR_HOST").ok().as_deref());
+        let auth = match &target {
+            crate::watch::PubsubTarget::Endpoint(_) => {
+                tokendist_gcp::RequestAuth::from_config(&config.gcp)
+                    .map_err(|e| RunError::Runtime(format!("audit watch: {e}")))?
+            }
+            _ => tokendist_gcp::RequestAuth::anonymous(),
+        };
+        tracing::info!(pubsub = ?target, anonymous = auth.is_anonymous(), "audit watch on");
+        let pubsub = crate::watch::pubsub_client(target, auth);
+        crate::watch::spawn(state.clone(), config.watch.clone(), pubsub);
     }
     crate::sessions::spawn_purger(
         Arc::clone(&store),

@@ -6,6 +6,7 @@
 //! - [`compute`]: Compute Engine instances, disks, images, shielded identity ([`ComputeClient`]).
 //! - [`logging`]: Cloud Audit Logs for an instance ([`LoggingClient`]).
 //! - [`call_observer`]: a hook on every Compute/Logging call (API, latency, failure) for metrics.
+//! - [`request_auth`]: credentials for REST calls made without a client library (the watch's Pub/Sub).
 //! - [`evidence`]: all of the above for one VM, fetched concurrently ([`EvidenceCollector`]).
 //!
 //! Only `config` and `metadata` are built without the `apis` feature (on by default): that is
@@ -36,6 +37,8 @@ mod jwks_cache_policy;
 #[cfg(feature = "apis")]
 pub mod logging;
 pub mod metadata;
+#[cfg(feature = "apis")]
+pub mod request_auth;
 #[cfg(test)]
 #[cfg(feature = "apis")]
 mod test_fixtures;
@@ -52,3 +55,5 @@ pub use jwks::{JwksCache, JwksCacheOptions, JwksError, TokenVerifyError};
 #[cfg(feature = "apis")]
 pub use logging::LoggingClient;
 pub use metadata::{IdentityToken, MetadataClient, MetadataError};
+#[cfg(feature = "apis")]
+pub use request_auth::{RequestAuth, RequestAuthError};

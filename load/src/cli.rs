@@ -35,6 +35,13 @@ pub struct EchoOptions {
     pub client_ca: PathBuf,
 }
 
+/// Where a release's audit verdict comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuditSource {
+    Watch,
+    Direct,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct RunOptions {
     /// Closed loop: this many callers, each one TLS connection (one VM each), each sending its next
@@ -71,6 +78,11 @@ pub struct RunOptions {
     /// verifies a real vTPM.
     #[arg(long)]
     pub tpm: bool,
+    /// How releases decide `auditlog.clean`: `watch` (the server's default: the audit watch,
+    /// reconciled by one `entries:list` per project per 30 s; measured once every VM is baselined)
+    /// or `direct` (the watch off: each release reads its VM's audit history).
+    #[arg(long, value_enum, default_value_t = AuditSource::Watch)]
+    pub audit: AuditSource,
     /// RUST_LOG of the tokenserver (its log is printed, and the run's directory kept, when a
     /// release fails).
     #[arg(long, value_name = "FILTER", default_value = "warn")]

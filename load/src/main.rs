@@ -26,7 +26,7 @@ use anyhow::Context as _;
 use clap::Parser as _;
 
 use crate::caller::{Caller, Kind};
-use crate::cli::{Cli, Mode, RunOptions};
+use crate::cli::{AuditSource, Cli, Mode, RunOptions};
 use crate::drive::Samples;
 use crate::procstat::RssSampler;
 use crate::report::{GoogleCalls, OtherCpu, Phase, Report};
@@ -90,9 +90,18 @@ async fn run(options: RunOptions) -> anyhow::Result<()> {
         .build()
         .context("cannot build the HTTP client")?;
 
+    let watch = options.audit == AuditSource::Watch;
     let server = world
-        .start_server(&tokenserver, &options.server_log)
+        .start_server(&tokenserver, &options.server_log, watch)
         .await?;
+    if watch
+        && let Err(error) = world
+            .wait_for_watch(std::time::Duration::from_secs(600))
+            .await
+    {
+        show_server_log(&mut world, &server.log_text());
+        return Err(error);
+    }
     let connections = match options.rate {
         Some(_) => world.vms.len(),
         None => options.concurrency,
@@ -179,6 +188,10 @@ async fn run(options: RunOptions) -> anyhow::Result<()> {
         duration_s: options.duration.as_secs_f64(),
         google_latency: options.latency_args(),
         tpm: options.tpm,
+        audit: match options.audit {
+            AuditSource::Watch => "watch".into(),
+            AuditSource::Direct => "direct".into(),
+        },
         build: if cfg!(debug_assertions) {
             "debug".into()
         } else {

@@ -199,6 +199,8 @@ pub struct Report {
     pub google_latency: Vec<String>,
     /// Whether every release attested with the software TPM (`--tpm`).
     pub tpm: bool,
+    /// Where releases took their audit verdict: `watch` or `direct` (`--audit`).
+    pub audit: String,
     pub build: String,
     pub tokenserver: Phase,
     pub google: GoogleCalls,
@@ -215,7 +217,7 @@ impl Report {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "{}: {} load, {} VMs in {} project(s), {:.0} s per phase, Google latency {}, {}{} build",
+            "{}: {} load, {} VMs in {} project(s), {:.0} s per phase, Google latency {}, audit {}, {}{} build",
             self.name,
             self.load,
             self.vms,
@@ -226,6 +228,7 @@ impl Report {
             } else {
                 self.google_latency.join(", ")
             },
+            self.audit,
             if self.tpm {
                 "software-TPM attestation, "
             } else {

@@ -193,8 +193,9 @@ impl World {
     }
 
     /// The server's configuration: mTLS, Alice trusted, gcpsim as Google, per-VM session and attestation
-    /// limits out of the way (the tool measures the release path, not the rate limiter).
-    pub fn server_config(&self) -> String {
+    /// limits out of the way (the tool measures the release path, not the rate limiter); the audit
+    /// watch on (reconciliation only: gcpsim's sinks need the Pub/Sub emulator) or off.
+    pub fn server_config(&self, watch: bool) -> String {
         let api = self.gcpsim.api;
         format!(
             r#"listen = "127.0.0.1:0"
@@ -229,6 +230,10 @@ jwks_url = "http://{api}/oauth2/v3/certs"
 jwks_allow_http = true
 credentials = "anonymous"
 retry = "none"
+
+[watch]
+enabled = {watch}
+pubsub_endpoint = "off"
 "#,
             store = self.store_url(),
             cert = self.pki.server_cert_path.display(),
@@ -238,6 +243,44 @@ retry = "none"
             receipt = self.keys.receipt_path.display(),
             secrets = self.keys.secrets_path.display(),
         )
+    }
+
+    /// Waits until the server's audit watch has read every VM's baseline and reconciled every
+    /// project since, so that measured releases take their audit verdict from the watch; prints
+    /// progress to stderr.
+    pub async fn wait_for_watch(&self, timeout: std::time::Duration) -> anyhow::Result<()> {
+        let store = tokendist_store::open(&self.store_url(), &StoreOptions::default()).await?;
+        let projects: std::collections::BTreeSet<&str> =
+            self.vms.iter().map(|vm| vm.project.as_str()).collect();
+        let started = std::time::Instant::now();
+        let mut shown = usize::MAX;
+        loop {
+            let mut ready = 0;
+            for project in &projects {
+                if let Some(watch) = store.get_watch(project).await? {
+                    let reconciled = watch.last_reconciled.is_some();
+                    ready += watch
+                        .instances
+                        .values()
+                        .filter(|vm| vm.baseline_at.is_some() && reconciled)
+                        .count();
+                }
+            }
+            if ready >= self.vms.len() {
+                eprintln!("audit watch: {ready} VMs baselined and reconciled");
+                return Ok(());
+            }
+            if ready != shown {
+                eprintln!("audit watch: {ready}/{} VMs baselined…", self.vms.len());
+                shown = ready;
+            }
+            anyhow::ensure!(
+                started.elapsed() < timeout,
+                "the audit watch baselined {ready}/{} VMs in {timeout:?}; see the server's log",
+                self.vms.len()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
     }
 
     /// Keeps the run's directory (logs, configs, store) after the run, and says where it is.
@@ -250,9 +293,14 @@ retry = "none"
 
     /// Starts `tokenserver --config` with `RUST_LOG=log_level` (its log: `DIR/tokenserver.log`)
     /// and waits for READY.
-    pub async fn start_server(&self, binary: &Path, log_level: &str) -> anyhow::Result<Serving> {
+    pub async fn start_server(
+        &self,
+        binary: &Path,
+        log_level: &str,
+        watch: bool,
+    ) -> anyhow::Result<Serving> {
         let config = self.dir.join("tokenserver.toml");
-        std::fs::write(&config, self.server_config())?;
+        std::fs::write(&config, self.server_config(watch))?;
         let daemon = Daemon::spawn(
             "tokenserver",
             binary,

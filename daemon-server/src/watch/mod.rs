@@ -24,7 +24,8 @@ use tokendist_core::auditlog::AuditEntry;
 use tokendist_core::auditlog::watch::{Denial, InstanceWatch, WatchState};
 use tokendist_store::StoreError;
 
-pub use config::WatchConfig;
+pub use config::{PubsubTarget, WatchConfig};
+use tokendist_gcp::RequestAuth;
 
 use crate::state::ServerState;
 use pubsub::PubsubClient;
@@ -34,10 +35,20 @@ const PULL_WAIT: Duration = Duration::from_secs(10);
 /// Compare-and-set attempts before an update is given up until the next round.
 const CAS_ATTEMPTS: usize = 8;
 
+/// The Pub/Sub client for `target`: none when off, anonymous for the emulator, `auth` otherwise.
+pub fn pubsub_client(target: PubsubTarget, auth: RequestAuth) -> Option<PubsubClient> {
+    match target {
+        PubsubTarget::Off => None,
+        PubsubTarget::Emulator(endpoint) => {
+            Some(PubsubClient::new(endpoint, RequestAuth::anonymous()))
+        }
+        PubsubTarget::Endpoint(endpoint) => Some(PubsubClient::new(endpoint, auth)),
+    }
+}
+
 /// Starts the watch's supervisor (reconciliation loop, which starts one puller per project).
-pub fn spawn(state: ServerState, config: WatchConfig) {
+pub fn spawn(state: ServerState, config: WatchConfig, pubsub: Option<PubsubClient>) {
     tokio::spawn(async move {
-        let pubsub = config.pubsub_endpoint().map(PubsubClient::new);
         let mut pulling: BTreeSet<String> = BTreeSet::new();
         let mut ticker = tokio::time::interval(Duration::from_secs(config.reconcile_interval_secs));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -1,11 +1,13 @@
 //! A minimal Pub/Sub REST client for the watch's pull subscription: create it if missing
 //! (`PUT subscriptions/S`), long-poll `pull`, `acknowledge`. Over `reqwest` (already in the server),
-//! against the emulator or any unauthenticated endpoint.
+//! with Application Default Credentials' bearer token ([`RequestAuth`]) against Google, none
+//! against the emulator.
 
 use std::time::Duration;
 
 use base64::Engine as _;
 use serde_json::{Value, json};
+use tokendist_gcp::RequestAuth;
 
 /// Messages asked for per pull.
 const MAX_MESSAGES: u32 = 100;
@@ -30,13 +32,15 @@ pub struct PubsubError {
 pub struct PubsubClient {
     http: reqwest::Client,
     endpoint: String,
+    auth: RequestAuth,
 }
 
 impl PubsubClient {
-    pub fn new(endpoint: String) -> Self {
+    pub fn new(endpoint: String, auth: RequestAuth) -> Self {
         PubsubClient {
             http: reqwest::Client::new(),
             endpoint,
+            auth,
         }
     }
 
@@ -49,9 +53,15 @@ impl PubsubClient {
         timeout: Duration,
     ) -> Result<(u16, Value), PubsubError> {
         let error = |message: String| PubsubError { call, message };
+        let headers = self
+            .auth
+            .headers()
+            .await
+            .map_err(|e| error(e.to_string()))?;
         let response = self
             .http
             .request(method, format!("{}/v1/{path}", self.endpoint))
+            .headers(headers)
             .json(&body)
             .timeout(timeout)
             .send()
@@ -62,7 +72,8 @@ impl PubsubClient {
         Ok((status, answer))
     }
 
-    /// Creates `subscription` on `topic` unless it exists.
+    /// Creates `subscription` on `topic` unless it exists (or the server may not create it: then
+    /// someone else made it, and a pull says whether it may be read).
     pub async fn ensure_subscription(
         &self,
         topic: &str,
@@ -80,6 +91,15 @@ impl PubsubClient {
             .await?;
         match status {
             200 | 409 => Ok(()),
+            // Bob made the subscription and granted only roles/pubsub.subscriber on it (his
+            // Terraform does): creating is not allowed, pulling is.
+            403 => {
+                tracing::info!(
+                    subscription,
+                    "not allowed to create the watch's subscription; pulling it as it is"
+                );
+                Ok(())
+            }
             _ => Err(PubsubError {
                 call: "subscriptions.create",
                 message: format!("HTTP {status}: {}", answer["error"]["message"]),
@@ -159,5 +179,71 @@ impl PubsubClient {
                 message: format!("HTTP {status}: {}", answer["error"]["message"]),
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// Answers one HTTP request with `200 {}` and returns the request's head (lower-cased).
+    async fn one_request_server() -> (String, tokio::task::JoinHandle<String>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut head = Vec::new();
+            let mut buffer = [0u8; 4096];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                let read = socket.read(&mut buffer).await.unwrap();
+                assert!(read > 0, "the client closed before its headers ended");
+                head.extend_from_slice(&buffer[..read]);
+            }
+            socket
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}")
+                .await
+                .unwrap();
+            String::from_utf8_lossy(&head).to_lowercase()
+        });
+        (endpoint, task)
+    }
+
+    #[tokio::test]
+    async fn google_credentials_send_a_bearer_token_and_the_emulator_none() {
+        let key = serde_json::json!({
+            "type": "service_account",
+            "project_id": "alice-project",
+            "private_key_id": "k1",
+            "private_key": tokendist_testkit::soft_tpm::OTHER_PRIVATE_PEM,
+            "client_email": "tokenserver@alice-project.iam.gserviceaccount.com",
+            "client_id": "1",
+            "token_uri": "http://127.0.0.1:9/token",
+        });
+        let credentials = google_cloud_auth::credentials::service_account::Builder::new(key)
+            .build()
+            .unwrap();
+
+        let (endpoint, server) = one_request_server().await;
+        let client = PubsubClient::new(endpoint, RequestAuth::with_credentials(credentials));
+        client
+            .ensure_subscription("projects/p/topics/t", "projects/p/subscriptions/s")
+            .await
+            .unwrap();
+        let head = server.await.unwrap();
+        assert!(
+            head.starts_with("put /v1/projects/p/subscriptions/s "),
+            "{head}"
+        );
+        assert!(head.contains("\r\nauthorization: bearer ey"), "{head}");
+
+        let (endpoint, server) = one_request_server().await;
+        let client = PubsubClient::new(endpoint, RequestAuth::anonymous());
+        client
+            .ensure_subscription("projects/p/topics/t", "projects/p/subscriptions/s")
+            .await
+            .unwrap();
+        let head = server.await.unwrap();
+        assert!(!head.contains("authorization:"), "{head}");
     }
 }

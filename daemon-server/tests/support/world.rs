@@ -152,7 +152,14 @@ jwks_url = "http://{api}/oauth2/v3/certs"
 jwks_allow_http = true
 credentials = "anonymous"
 retry = "none"
-"#,
+{watch_off}"#,
+            // The watch is on by default; these tests read the audit log directly unless `extra`
+            // sets `[watch]` itself.
+            watch_off = if extra.contains("[watch]") {
+                ""
+            } else {
+                "\n[watch]\nenabled = false\n"
+            },
             store = self.store_url,
             cert = self.pki.server_cert_path.display(),
             key = self.pki.server_key_path.display(),

@@ -316,7 +316,10 @@ rate_limit_per_minute = 600
 rate_limit_burst = 200
 rate_limit_per_minute = 600
 {watch}"#,
-                watch = pubsub.as_deref().map_or(String::new(), |host| format!(
+                watch = pubsub.as_deref().map_or(
+                    // On by default; these worlds read the audit log directly.
+                    "[watch]\nenabled = false\n".to_owned(),
+                    |host| format!(
                     "[watch]\nenabled = true\npubsub_endpoint = \"http://{host}\"\nreconcile_interval_secs = 2\nmax_age_secs = 5\n"
                 )),
                 store = path("tokendist.db").display(),

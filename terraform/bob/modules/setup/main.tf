@@ -9,6 +9,7 @@ locals {
     "logging.googleapis.com",
     "iam.googleapis.com",
     "dns.googleapis.com",
+    "pubsub.googleapis.com",
   ]
   # Google API domains the VM uses, answered with private.googleapis.com's addresses (egress_google_apis).
   private_api_domains   = toset(["googleapis.com", "pkg.dev"])
