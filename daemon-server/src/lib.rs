@@ -10,7 +10,7 @@
 //!   why it is refused;
 //!   [`attest`] and [`prove`]: the vTPM attestation steps, with [`ek_check`] / [`ek_certificate`]
 //!   (where an EK is accepted from), [`tpm_session`] (a proven session as policy evidence) and
-//!   [`rate_limit`]; [`release`]: the `GetToken` decision, with [`approval_cache`] (signature results
+//!   [`rate_limit`]; [`admission`]: the server-wide bound on RPCs in progress; [`release`]: the `GetToken` decision, with [`approval_cache`] (signature results
 //!   and opened secrets per approval record); [`denials`]: recording denials;
 //!   [`unapproved`]: the review recorded for a VM that asks without an approval.
 //! - [`state`]: what handlers share; [`key_files`]: the server's keys.
@@ -21,6 +21,7 @@
 //!   [`readiness`]: what `/readyz` answers (store and Google reachable), the pending-VM gauge.
 //! - [`probe`]: `tokenserver probe`, asking a running server's `/readyz`.
 
+pub mod admission;
 pub mod approval_cache;
 pub mod attest;
 pub mod authenticate;

@@ -92,7 +92,8 @@ pub async fn run(
         compute,
         metrics.clone(),
         live,
-    );
+    )
+    .with_admission(config.admission.max_in_progress);
 
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

@@ -2,8 +2,9 @@
 //! for the plain audience; every later step with a token for the session's audience, issued after
 //! its challenge — single-use tokens, DESIGN §4), rate-limits `BeginSession` and the attestation
 //! steps per instance (after authentication) and dispatches to the step's module. One wrapper
-//! (`TokenServiceImpl::serve`) extracts the bearer token and the peer, times every RPC for metrics
-//! and converts failures through the one mapping in [`crate::status`].
+//! (`TokenServiceImpl::serve`) extracts the bearer token and the peer, admits the call under the
+//! server-wide bound ([`crate::admission`]), times every RPC for metrics and converts failures
+//! through the one mapping in [`crate::status`].
 
 use std::future::Future;
 use std::time::Instant;
@@ -61,7 +62,20 @@ impl TokenServiceImpl {
             peer: request.extensions().get::<PeerInfo>().cloned(),
             message: request.into_inner(),
         };
-        let result = handler(call).await;
+        let wait = self.state.live().admission_wait;
+        let result = match self.state.admission.enter(wait).await {
+            Ok(_place) => handler(call).await,
+            Err(busy) => {
+                tracing::warn!(
+                    rpc,
+                    in_progress = busy.in_progress,
+                    "server busy: call refused"
+                );
+                Err(ServiceError::Busy {
+                    in_progress: busy.in_progress,
+                })
+            }
+        };
         let code = match &result {
             Ok(_) => tonic::Code::Ok,
             Err(error) => error.code(),

@@ -1,5 +1,5 @@
 //! What every request handler shares: the store, the Google clients, metrics, the per-instance rate
-//! limiters (sessions, attestation steps), and the reloadable part (policy settings, keys, EK CAs, limits), which SIGHUP swaps
+//! limiters (sessions, attestation steps), the admission bound, and the reloadable part (policy settings, keys, EK CAs, limits), which SIGHUP swaps
 //! atomically for new requests.
 
 use std::sync::{Arc, RwLock};
@@ -10,8 +10,9 @@ use tokendist_core::settings::Settings;
 use tokendist_gcp::{ComputeClient, EvidenceCollector, JwksCache};
 use tokendist_store::Store;
 
+use crate::admission::Admission;
 use crate::approval_cache::ApprovalCache;
-use crate::config::{EnforcementConfig, ServerConfig};
+use crate::config::{AdmissionConfig, EnforcementConfig, ServerConfig};
 use crate::key_files::KeyMaterial;
 use crate::metrics::Metrics;
 use crate::rate_limit::{RateLimit, RateLimiter};
@@ -34,6 +35,8 @@ pub struct LiveSettings {
     pub session_rate: RateLimit,
     /// How old the audit watch's state may be for a release; `None`: the watch is off.
     pub watch_max_age: Option<chrono::Duration>,
+    /// How long a call waits for a place under the admission bound.
+    pub admission_wait: Duration,
 }
 
 impl LiveSettings {
@@ -67,6 +70,7 @@ impl LiveSettings {
             watch_max_age: config.watch.enabled.then(|| {
                 chrono::Duration::seconds(i64::try_from(config.watch.max_age_secs).unwrap_or(60))
             }),
+            admission_wait: Duration::from_millis(config.admission.queue_wait_ms),
         })
     }
 }
@@ -87,6 +91,8 @@ pub struct ServerState {
     pub unapproved_reviews: Arc<ReviewCache>,
     /// Signature results and opened secrets per approval record (see [`ApprovalCache`]).
     pub approvals: Arc<ApprovalCache>,
+    /// The bound on RPCs in progress.
+    pub admission: Arc<Admission>,
     live: Arc<RwLock<Arc<LiveSettings>>>,
 }
 
@@ -109,8 +115,15 @@ impl ServerState {
             session_limiter: Arc::new(RateLimiter::new()),
             unapproved_reviews: Arc::new(ReviewCache::default()),
             approvals: Arc::new(ApprovalCache::default()),
+            admission: Arc::new(Admission::new(AdmissionConfig::default().max_in_progress)),
             live: Arc::new(RwLock::new(Arc::new(live))),
         }
+    }
+
+    /// Bounds RPCs in progress at `max_in_progress` (fixed for the process's life).
+    pub fn with_admission(mut self, max_in_progress: usize) -> Self {
+        self.admission = Arc::new(Admission::new(max_in_progress));
+        self
     }
 
     /// The settings in force for one request (a snapshot: a reload does not change it mid-request).

@@ -42,6 +42,10 @@ pub enum ServiceError {
         limited: Limited,
         retry_in_secs: u64,
     },
+    /// The server has `in_progress` RPCs in progress (its admission bound) and none finished
+    /// within the queue wait.
+    #[error("resource exhausted: {}", busy_text(*.in_progress))]
+    Busy { in_progress: usize },
     /// A bug or an unexpected state; details are logged, not returned.
     #[error("internal error: {0}")]
     Internal(String),
@@ -115,6 +119,10 @@ fn rate_text(limited: Limited, retry_in_secs: u64) -> String {
     )
 }
 
+fn busy_text(in_progress: usize) -> String {
+    format!("server busy: {in_progress} requests in progress; retry in 1 s")
+}
+
 fn failed_list(checks: &[CheckResult]) -> String {
     let names: Vec<&str> = checks
         .iter()
@@ -151,7 +159,7 @@ impl ServiceError {
             Self::Session(_) => tonic::Code::FailedPrecondition,
             Self::InvalidArgument(_) => tonic::Code::InvalidArgument,
             Self::Unavailable(_) => tonic::Code::Unavailable,
-            Self::RateLimited { .. } => tonic::Code::ResourceExhausted,
+            Self::RateLimited { .. } | Self::Busy { .. } => tonic::Code::ResourceExhausted,
             Self::Internal(_) => tonic::Code::Internal,
         }
     }
@@ -243,6 +251,10 @@ mod tests {
                 tonic::Code::ResourceExhausted,
             ),
             (
+                ServiceError::Busy { in_progress: 128 },
+                tonic::Code::ResourceExhausted,
+            ),
+            (
                 ServiceError::Internal("db invariant".into()),
                 tonic::Code::Internal,
             ),
@@ -304,6 +316,7 @@ mod tests {
                 limited: Limited::AttestationSteps,
                 retry_in_secs: 3,
             },
+            ServiceError::Busy { in_progress: 1 },
             ServiceError::Internal("bug".into()),
         ];
         for error in errors {

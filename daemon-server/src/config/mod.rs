@@ -119,6 +119,26 @@ impl Default for SessionsConfig {
     }
 }
 
+/// Admission control ([`crate::admission`]): a server-wide bound on RPCs in progress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdmissionConfig {
+    /// RPCs served at once (releases, attestation steps, sessions); read at start only.
+    pub max_in_progress: usize,
+    /// How long a call beyond the bound waits for a place before it is refused RESOURCE_EXHAUSTED
+    /// ("server busy"), milliseconds. Reloaded on SIGHUP.
+    pub queue_wait_ms: u64,
+}
+
+impl Default for AdmissionConfig {
+    fn default() -> Self {
+        Self {
+            max_in_progress: 128,
+            queue_wait_ms: 5_000,
+        }
+    }
+}
+
 /// Everything `tokenserver` reads at start (and again on SIGHUP).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -141,6 +161,8 @@ pub struct ServerConfig {
     pub sessions: SessionsConfig,
     /// How long evidence for one decision may take to gather before the request fails UNAVAILABLE.
     pub evidence_timeout_ms: u64,
+    /// The bound on RPCs in progress and the wait for a place.
+    pub admission: AdmissionConfig,
     pub tls: TlsConfig,
     pub keys: KeysConfig,
     pub enforce: EnforcementConfig,
@@ -167,6 +189,7 @@ impl Default for ServerConfig {
             session_ttl_secs: 120,
             sessions: SessionsConfig::default(),
             evidence_timeout_ms: 15_000,
+            admission: AdmissionConfig::default(),
             tls: TlsConfig::default(),
             keys: KeysConfig::default(),
             enforce: EnforcementConfig::default(),
@@ -205,6 +228,12 @@ impl ServerConfig {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        if self.admission.max_in_progress == 0 {
+            return Err(ConfigError::Missing(
+                "admission.max_in_progress must be at least 1 (RPCs the server serves at once)"
+                    .into(),
+            ));
+        }
         if self.watch.enabled {
             self.watch.validate().map_err(ConfigError::Missing)?;
         }
