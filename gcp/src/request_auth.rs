@@ -88,15 +88,7 @@ mod tests {
     #[tokio::test]
     async fn a_service_account_key_gives_a_bearer_header() {
         // A service-account key signs its own JWT: no token endpoint is called.
-        let key = serde_json::json!({
-            "type": "service_account",
-            "project_id": "alice-project",
-            "private_key_id": "k1",
-            "private_key": tokendist_testkit::soft_tpm::OTHER_PRIVATE_PEM,
-            "client_email": "tokenserver@alice-project.iam.gserviceaccount.com",
-            "client_id": "1",
-            "token_uri": "http://127.0.0.1:9/token",
-        });
+        let key = tokendist_testkit::service_account::key_json();
         let credentials = google_cloud_auth::credentials::service_account::Builder::new(key)
             .build()
             .unwrap();

@@ -196,7 +196,7 @@ impl World {
     /// limits out of the way (the tool measures the release path, not the rate limiter); the audit
     /// watch on (reconciliation only: gcpsim's sinks need the Pub/Sub emulator) or off.
     pub fn server_config(&self, watch: bool) -> String {
-        let api = self.gcpsim.api;
+        let gcp = tokendist_testkit::gcpsim::server_gcp_section(self.gcpsim.api);
         format!(
             r#"listen = "127.0.0.1:0"
 audience = "{AUDIENCE}"
@@ -223,14 +223,7 @@ trusted_approvers = ["{alice}"]
 receipt_key = "{receipt}"
 secrets_key = "{secrets}"
 
-[gcp]
-compute_endpoint = "http://{api}"
-logging_endpoint = "http://{api}"
-jwks_url = "http://{api}/oauth2/v3/certs"
-jwks_allow_http = true
-credentials = "anonymous"
-retry = "none"
-
+{gcp}
 [watch]
 enabled = {watch}
 pubsub_endpoint = "off"

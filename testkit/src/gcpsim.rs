@@ -149,6 +149,21 @@ impl GcpsimProcess {
 /// Runs the real `gcloud ARGS` against the simulator at `api` (Compute and Logging endpoints
 /// overridden, no credentials, no prompts, the demo project, configuration in `config_dir`);
 /// returns stdout, panicking with stderr on failure.
+/// The `[gcp]` section of a tokenserver configuration that takes gcpsim at `api` for Google:
+/// every API there, plain http JWKS allowed, anonymous, no retries (a failure costs milliseconds).
+pub fn server_gcp_section(api: SocketAddr) -> String {
+    format!(
+        r#"[gcp]
+compute_endpoint = "http://{api}"
+logging_endpoint = "http://{api}"
+jwks_url = "http://{api}/oauth2/v3/certs"
+jwks_allow_http = true
+credentials = "anonymous"
+retry = "none"
+"#
+    )
+}
+
 pub fn gcloud(api: SocketAddr, config_dir: &Path, args: &[&str]) -> String {
     let output = Command::new("gcloud")
         .args(args)

@@ -24,6 +24,7 @@
 //! - [`soft_tpm`]: a software TPM (fixed EK and AK keys, ActivateCredential, Import+Unseal, signed
 //!   quotes and certify attestations; [`soft_tpm::SoftTpm`] is one VM's vTPM) for `core`'s TPM tests
 //!   and the load tool's `--tpm` VMs.
+//! - [`service_account`]: a service-account key file's JSON (ADC that signs its own JWT, offline).
 //! - [`ports`]: [`closed_port`], a loopback port that refuses connections and stays reserved.
 //! - [`raster`]: SVG rasterized to PNG with resvg in DejaVu Sans Mono (`make screenshots`).
 //! - [`tmux`]: a command in a detached tmux session of a given size on a private server (keys in,
@@ -42,6 +43,7 @@ pub mod ports;
 pub mod process;
 pub mod pubsub;
 pub mod raster;
+pub mod service_account;
 pub mod soft_tpm;
 pub mod swtpm;
 pub mod tmux;

@@ -121,7 +121,7 @@ impl World {
 
     /// The server configuration (TOML) trusting `approvers`, plus `extra` top-level lines.
     pub fn config_text(&self, approvers: &[&Path], extra: &str) -> String {
-        let api = self.sim.api;
+        let gcp = tokendist_testkit::gcpsim::server_gcp_section(self.sim.api);
         let list: Vec<String> = approvers
             .iter()
             .map(|p| format!("{:?}", p.display().to_string()))
@@ -145,14 +145,7 @@ trusted_approvers = [{approvers}]
 receipt_key = "{receipt}"
 secrets_key = "{secrets}"
 
-[gcp]
-compute_endpoint = "http://{api}"
-logging_endpoint = "http://{api}"
-jwks_url = "http://{api}/oauth2/v3/certs"
-jwks_allow_http = true
-credentials = "anonymous"
-retry = "none"
-{watch_off}"#,
+{gcp}{watch_off}"#,
             // The watch is on by default; these tests read the audit log directly unless `extra`
             // sets `[watch]` itself.
             watch_off = if extra.contains("[watch]") {

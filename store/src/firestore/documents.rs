@@ -113,6 +113,24 @@ pub(crate) async fn read(
     }))
 }
 
+/// The revision a read document was stored at (`None`: no document), for a compare-and-set write.
+pub(crate) fn stored_revision(
+    collection: &Collection,
+    id: &str,
+    current: Option<&ReadDocument>,
+) -> Result<Option<u64>, StoreError> {
+    current
+        .map(|doc| {
+            doc.envelope
+                .revision
+                .and_then(|r| u64::try_from(r).ok())
+                .ok_or_else(|| {
+                    StoreError::corrupt(collection.record(id), "missing or negative revision")
+                })
+        })
+        .transpose()
+}
+
 /// Reads and decodes one record (`None` when its document does not exist), with the update time a
 /// conditional write must match.
 pub(crate) async fn read_record<T: serde::de::DeserializeOwned>(

@@ -25,7 +25,7 @@ use tokendist_core::auditlog::watch::WatchState;
 
 use self::documents::{
     Collection, Envelope, all_documents, check_document_id, envelope_of, map_error, read,
-    read_record, write_after_read,
+    read_record, stored_revision, write_after_read,
 };
 use crate::Store;
 use crate::codec::{decode, encode};
@@ -211,17 +211,7 @@ impl Store for FirestoreStore {
         let collection = self.collection(RecordKind::Approval);
         let key = approval.instance_id.clone();
         let current = read(&self.db, &collection, &key).await?;
-        let stored_revision = match &current {
-            Some(doc) => Some(
-                doc.envelope
-                    .revision
-                    .and_then(|r| u64::try_from(r).ok())
-                    .ok_or_else(|| {
-                        StoreError::corrupt(collection.record(&key), "missing or negative revision")
-                    })?,
-            ),
-            None => None,
-        };
+        let stored_revision = stored_revision(&collection, &key, current.as_ref())?;
         approval.revision = next_approval_revision(&key, stored_revision, expected_revision)?;
         let envelope = approval_envelope(&approval)?;
         write_after_read(
@@ -489,17 +479,7 @@ impl Store for FirestoreStore {
         let collection = self.collection(RecordKind::Watch);
         let key = state.project.clone();
         let current = read(&self.db, &collection, &key).await?;
-        let stored_revision = match &current {
-            Some(doc) => Some(
-                doc.envelope
-                    .revision
-                    .and_then(|r| u64::try_from(r).ok())
-                    .ok_or_else(|| {
-                        StoreError::corrupt(collection.record(&key), "missing or negative revision")
-                    })?,
-            ),
-            None => None,
-        };
+        let stored_revision = stored_revision(&collection, &key, current.as_ref())?;
         state.revision =
             next_revision(collection.record(&key), stored_revision, expected_revision)?;
         let mut envelope = Envelope::of(encode(RecordKind::Watch, &state)?);

@@ -298,14 +298,7 @@ client_ca = "{pki}/ca.pem"
 trusted_approvers = ["{alice}.pub"]
 receipt_key = "{keys}/receipt.key"
 secrets_key = "{keys}/secrets.key"
-[gcp]
-compute_endpoint = "http://{api}"
-logging_endpoint = "http://{api}"
-jwks_url = "http://{api}/oauth2/v3/certs"
-jwks_allow_http = true
-credentials = "anonymous"
-retry = "none"
-[policy]
+{gcp}[policy]
 trusted_container_digests = ["{GOOD_DIGEST}"]
 [tpm]
 # The clients here poll every second and attest on each attempt while pending.
@@ -322,6 +315,7 @@ rate_limit_per_minute = 600
                     |host| format!(
                     "[watch]\nenabled = true\npubsub_endpoint = \"http://{host}\"\nreconcile_interval_secs = 2\nmax_age_secs = 5\n"
                 )),
+                gcp = tokendist_testkit::gcpsim::server_gcp_section(api),
                 store = path("tokendist.db").display(),
                 pki = pki.display(),
                 alice = path("alice").display(),
