@@ -1,6 +1,5 @@
 //! SQLite-only behaviour: one database file shared by independent `open()`s (as the console and the
-//! server share it), schema creation on open, WAL, lock timeouts reported as retryable, and the
-//! session purge in batches.
+//! server share it), schema creation on open, WAL, and lock timeouts reported as retryable.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
@@ -187,32 +186,4 @@ async fn data_survives_reopening_the_file() {
         (stored.revision, stored.revoke_reason.as_deref()),
         (2, Some("tampered"))
     );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_purge_of_more_sessions_than_one_batch_removes_every_expired_one_and_keeps_live_ones() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = tokendist_store::open(
-        &url_of(&dir.path().join("purge.db")),
-        &StoreOptions::default(),
-    )
-    .await
-    .unwrap();
-    // 2,345 expired (three statements of at most 1,000) and one live session.
-    for i in 0..2_345 {
-        store
-            .create_session(&session(&format!("sess-{i}"), t0()))
-            .await
-            .unwrap();
-    }
-    let now = t0() + TimeDelta::hours(1);
-    store
-        .create_session(&session("sess-live", now))
-        .await
-        .unwrap();
-    assert_eq!(store.purge_expired_sessions(now).await.unwrap(), 2_345);
-    assert!(store.get_session("sess-0").await.unwrap().is_none());
-    assert!(store.get_session("sess-2344").await.unwrap().is_none());
-    assert!(store.get_session("sess-live").await.unwrap().is_some());
-    assert_eq!(store.purge_expired_sessions(now).await.unwrap(), 0);
 }

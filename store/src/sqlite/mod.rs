@@ -119,9 +119,6 @@ fn read_records<T: serde::de::DeserializeOwned>(
 }
 
 /// Runs one statement through the connection's prepared-statement cache (`prepare_cached`).
-/// Expired sessions deleted per statement by `purge_expired_sessions`.
-const PURGE_BATCH: usize = 1_000;
-
 fn execute_cached(
     conn: &Connection,
     sql: &str,
@@ -353,30 +350,13 @@ impl Store for SqliteStore {
     async fn purge_expired_sessions(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         // `expires_at` is RFC 3339 with `+00:00` as `to_rfc3339` writes it; a whole-second bound
         // compares correctly as text against any stored fraction.
-        // In batches, each its own statement on the pool: one DELETE of every session expired in
-        // a purge interval (150,000 at 500 releases/s and 300 s) held the write lock for 1.7 s,
-        // stalling every release behind it.
         let bound = whole_seconds(before).to_rfc3339();
-        let mut removed_total = 0u64;
-        loop {
-            let bound = bound.clone();
-            let removed = self
-                .pool
-                .run(move |conn| {
-                    execute_cached(
-                        conn,
-                        "DELETE FROM sessions WHERE rowid IN \
-                         (SELECT rowid FROM sessions WHERE expires_at < ?1 LIMIT ?2)",
-                        params![bound, PURGE_BATCH],
-                    )
-                })
-                .await?;
-            removed_total += u64::try_from(removed).unwrap_or(u64::MAX);
-            if removed < PURGE_BATCH {
-                return Ok(removed_total);
-            }
-            tokio::task::yield_now().await;
-        }
+        self.pool
+            .run(move |conn| {
+                execute_cached(conn, "DELETE FROM sessions WHERE expires_at < ?1", [&bound])
+                    .map(|removed| u64::try_from(removed).unwrap_or(u64::MAX))
+            })
+            .await
     }
 
     async fn append_event(&self, event: &EventRecord) -> Result<(), StoreError> {
