@@ -86,29 +86,6 @@ impl LoggingClient {
             .await
     }
 
-    /// Every audit entry of the boot disk `disk_id` (`gce_disk`) since `since` (its creation).
-    pub async fn audit_entries_for_disk(
-        &self,
-        project: &str,
-        disk_id: &str,
-        since: DateTime<Utc>,
-    ) -> Fetched<Vec<AuditEntry>> {
-        self.list_all(project, &disk_filter(project, disk_id, since))
-            .await
-    }
-
-    /// Every admin-activity entry since `since` whose request names the boot disk or the instance as
-    /// its source: snapshots, images, disk clones, machine images, templates, attachments elsewhere.
-    pub async fn copies_of(
-        &self,
-        project: &str,
-        sources: &CopySources<'_>,
-        since: DateTime<Utc>,
-    ) -> Fetched<Vec<AuditEntry>> {
-        self.list_all(project, &copies_filter(project, sources, since))
-            .await
-    }
-
     /// The VM's whole audit history in ONE listing (every page): the instance's entries, its boot
     /// disk's (`gce_disk`, by resource name), copies made from the disk or the instance, and project
     /// metadata changes ([`vm_history_filter`]); oldest first.
@@ -244,48 +221,6 @@ pub fn instance_filter(project: &str, instance_id: &str, since: DateTime<Utc>) -
     )
 }
 
-/// The filter for the boot disk's own audit entries (`gce_disk`).
-pub fn disk_filter(project: &str, disk_id: &str, since: DateTime<Utc>) -> String {
-    let (activity, data_access) = audit_log_names(project);
-    format!(
-        "resource.type=\"gce_disk\" AND resource.labels.disk_id=\"{disk_id}\" AND \
-         (logName=\"{activity}\" OR logName=\"{data_access}\") AND {} AND {}",
-        unfetched_reads_clause(),
-        since_clause(since)
-    )
-}
-
-/// What copies are looked for: the boot disk and the instance, by name and by numeric id.
-#[derive(Debug, Clone, Copy)]
-pub struct CopySources<'a> {
-    pub disk_name: &'a str,
-    pub disk_id: &'a str,
-    pub instance_name: &'a str,
-    pub instance_id: &'a str,
-}
-
-/// The filter for entries whose request names the disk or the instance as a source (a superset:
-/// `:` is a substring match; classification then compares the reference exactly).
-pub fn copies_filter(project: &str, sources: &CopySources<'_>, since: DateTime<Utc>) -> String {
-    let (activity, _) = audit_log_names(project);
-    let mut terms = Vec::new();
-    for disk in [sources.disk_name, sources.disk_id] {
-        for field in ["sourceDisk", "source"] {
-            terms.push(format!("protoPayload.request.{field}:\"disks/{disk}\""));
-        }
-    }
-    for instance in [sources.instance_name, sources.instance_id] {
-        terms.push(format!(
-            "protoPayload.request.sourceInstance:\"instances/{instance}\""
-        ));
-    }
-    format!(
-        "({}) AND logName=\"{activity}\" AND {}",
-        terms.join(" OR "),
-        since_clause(since)
-    )
-}
-
 /// What one VM's audit history is read for. Everything in it is known before any Compute read:
 /// the instance id and creation time from the identity token, the boot disk's name from the approval.
 #[derive(Debug, Clone, Copy)]
@@ -409,28 +344,6 @@ mod tests {
              protoPayload.methodName=\"beta.compute.images.get\" OR \
              protoPayload.methodName=\"alpha.compute.images.get\" OR \
              protoPayload.methodName=\"compute.images.get\") AND \
-             timestamp>=\"2021-06-22T11:57:59Z\""
-        );
-    }
-
-    #[test]
-    fn copies_filter_names_the_disk_and_instance_by_name_and_id() {
-        let since = Utc.with_ymd_and_hms(2021, 6, 22, 11, 57, 59).unwrap();
-        let sources = CopySources {
-            disk_name: "tokenclient",
-            disk_id: "44",
-            instance_name: "tokenclient",
-            instance_id: "89",
-        };
-        assert_eq!(
-            copies_filter("p1", &sources, since),
-            "(protoPayload.request.sourceDisk:\"disks/tokenclient\" OR \
-             protoPayload.request.source:\"disks/tokenclient\" OR \
-             protoPayload.request.sourceDisk:\"disks/44\" OR \
-             protoPayload.request.source:\"disks/44\" OR \
-             protoPayload.request.sourceInstance:\"instances/tokenclient\" OR \
-             protoPayload.request.sourceInstance:\"instances/89\") AND \
-             logName=\"projects/p1/logs/cloudaudit.googleapis.com%2Factivity\" AND \
              timestamp>=\"2021-06-22T11:57:59Z\""
         );
     }
