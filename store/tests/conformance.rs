@@ -49,6 +49,7 @@ conformance!(
     session_consumed_exactly_once_by_eight_concurrent_consumers,
     expired_session_is_refused,
     expired_sessions_are_purged_and_live_ones_kept,
+    a_purge_of_many_expired_sessions_removes_them_all_while_writes_go_on,
     events_listed_newest_first_filtered_and_limited,
     a_release_appends_its_event_and_ends_pending_in_one_write,
     corrupt_approval_is_reported_not_panicked,

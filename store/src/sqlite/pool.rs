@@ -1,5 +1,11 @@
 //! SQLite connections: opened with WAL and a busy timeout, kept in a small idle pool, and used on
-//! tokio's blocking threads (rusqlite is synchronous). Also maps rusqlite errors to `StoreError` by
+//! tokio's blocking threads (rusqlite is synchronous). At most [`MAX_CONNECTIONS`] operations run at
+//! once; the rest wait in async code, first come first served, so a stall (a long write, a slow disk)
+//! queues requests instead of opening a connection and parking a blocking thread for each of them.
+//! Writes additionally take the in-process writer lane ([`ConnectionPool::write`]) in arrival order:
+//! SQLite admits one writer at a time anyway, and queueing them here replaces its busy handler's
+//! sleep-and-retry (unfair, and slow to notice the lock is free) for writers of this process; other
+//! processes on the same file still meet the busy timeout. Also maps rusqlite errors to `StoreError` by
 //! their SQLite result code, never their text: a lock held too long is a retryable [`Outage::Locked`]
 //! (the connection is kept); a file that cannot be opened or written, an I/O error or a full disk is a
 //! retryable outage after which the connection is dropped; a damaged or foreign file is `Corrupt`;
@@ -15,8 +21,11 @@ use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 use crate::error::{Outage, Record, RecordKind, StoreError};
 
-/// Idle connections kept for reuse; more may be open while many operations run at once.
+/// Idle connections kept for reuse.
 const MAX_IDLE: usize = 4;
+
+/// Operations (so connections and blocking threads) at once; later ones wait their turn.
+pub(crate) const MAX_CONNECTIONS: usize = 8;
 
 /// A pool of connections to one database file.
 #[derive(Debug)]
@@ -24,6 +33,10 @@ pub(crate) struct ConnectionPool {
     path: PathBuf,
     busy_timeout: Duration,
     idle: Mutex<Vec<Connection>>,
+    /// One permit per operation in progress.
+    slots: Arc<tokio::sync::Semaphore>,
+    /// The in-process writer lane: one write transaction at a time, in arrival order.
+    writer: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl ConnectionPool {
@@ -32,6 +45,8 @@ impl ConnectionPool {
             path,
             busy_timeout,
             idle: Mutex::new(Vec::new()),
+            slots: Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS)),
+            writer: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
 
@@ -39,14 +54,36 @@ impl ConnectionPool {
         &self.path
     }
 
-    /// Runs `operation` with a connection on a blocking thread.
+    /// Runs a write `operation` (anything that changes the file) with a connection on a blocking
+    /// thread, after the writes of this process that arrived before it.
+    pub(crate) async fn write<T, F>(self: &Arc<Self>, operation: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let turn = Arc::clone(&self.writer).lock_owned().await;
+        self.run(move |conn| {
+            // Held on the blocking thread, so a caller that gives up does not end the turn early.
+            let _turn = turn;
+            operation(conn)
+        })
+        .await
+    }
+
+    /// Runs a read-only `operation` with a connection on a blocking thread (WAL readers do not wait
+    /// for writers).
     pub(crate) async fn run<T, F>(self: &Arc<Self>, operation: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
+        let slot = Arc::clone(&self.slots).acquire_owned().await.map_err(|_| {
+            StoreError::unavailable(Outage::Worker, "SQLite connection pool closed".to_string())
+        })?;
         let pool = Arc::clone(self);
         tokio::task::spawn_blocking(move || {
+            // Held on the blocking thread, so a caller that gives up does not free the slot early.
+            let _slot = slot;
             let mut conn = pool.checkout()?;
             let result = operation(&mut conn);
             if still_usable(&result) {

@@ -701,6 +701,45 @@ pub async fn expired_sessions_are_purged_and_live_ones_kept(backend: &Backend) {
     assert_eq!(store.purge_expired_sessions(now).await.unwrap(), 0);
 }
 
+pub async fn a_purge_of_many_expired_sessions_removes_them_all_while_writes_go_on(
+    backend: &Backend,
+) {
+    let store = std::sync::Arc::clone(&backend.store);
+    let now = t0() + Duration::hours(1);
+    // More than the SQLite backend deletes per write transaction (500), created concurrently.
+    let expired_count = 1_050;
+    let creates = (0..expired_count).map(|n| {
+        let store = std::sync::Arc::clone(&store);
+        async move {
+            let mut old = session(&format!("sess-old-{n}"), t0());
+            old.expires_at = now - Duration::minutes(5);
+            store.create_session(&old).await.unwrap();
+        }
+    });
+    futures::future::join_all(creates).await;
+    // Writes arriving while the purge runs are served, and a session created meanwhile stays.
+    let purge = store.purge_expired_sessions(now);
+    let meanwhile = async {
+        for n in 0..20 {
+            store
+                .create_session(&session(&format!("sess-live-{n}"), now))
+                .await
+                .unwrap();
+        }
+    };
+    let (removed, ()) = tokio::join!(purge, meanwhile);
+    assert_eq!(removed.unwrap(), expired_count);
+    assert!(store.get_session("sess-old-0").await.unwrap().is_none());
+    assert!(store.get_session("sess-old-1049").await.unwrap().is_none());
+    for n in 0..20 {
+        assert!(
+            store.get_session(&format!("sess-live-{n}")).await.unwrap().is_some(),
+            "sess-live-{n}"
+        );
+    }
+    assert_eq!(store.purge_expired_sessions(now).await.unwrap(), 0);
+}
+
 pub async fn a_release_appends_its_event_and_ends_pending_in_one_write(backend: &Backend) {
     let store = &backend.store;
     store
