@@ -37,6 +37,7 @@ mod jwks_cache_policy;
 #[cfg(feature = "apis")]
 pub mod logging;
 pub mod metadata;
+mod metadata_http;
 #[cfg(feature = "apis")]
 pub mod request_auth;
 #[cfg(test)]

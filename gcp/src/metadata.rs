@@ -2,10 +2,10 @@
 //! identity tokens for an audience (`format=full`), and the instance's id, name, zone and project.
 
 use std::fmt;
-
-use reqwest::StatusCode;
+use std::time::Duration;
 
 use crate::config::GcpConfig;
+use crate::metadata_http::{self, ExchangeError, MetadataEndpoint, encode_query_component};
 
 /// Why a metadata-server request failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -26,7 +26,7 @@ pub enum MetadataError {
     Status { path: String, status: u16 },
     #[error("the metadata server's answer to {path} is not usable: {reason}")]
     Garbage { path: String, reason: String },
-    #[error("could not build the HTTP client: {0}")]
+    #[error("the metadata server address is not usable: {0}")]
     Client(String),
 }
 
@@ -50,25 +50,20 @@ impl fmt::Debug for IdentityToken {
 /// A client of one metadata server.
 #[derive(Debug, Clone)]
 pub struct MetadataClient {
-    http: reqwest::Client,
-    base: String,
+    endpoint: MetadataEndpoint,
+    timeout: Duration,
 }
 
 impl MetadataClient {
     /// A client of `config.metadata_host` (apply `GcpConfig::with_env` first to honour
     /// `GCE_METADATA_HOST`).
     pub fn new(config: &GcpConfig) -> Result<Self, MetadataError> {
-        let http = reqwest::Client::builder()
-            .timeout(config.request_timeout())
-            .build()
-            .map_err(|e| MetadataError::Client(e.to_string()))?;
-        let host = config.metadata_host.trim_end_matches('/');
-        let base = if host.starts_with("http://") || host.starts_with("https://") {
-            format!("{host}/computeMetadata/v1")
-        } else {
-            format!("http://{host}/computeMetadata/v1")
-        };
-        Ok(Self { http, base })
+        let endpoint =
+            MetadataEndpoint::parse(&config.metadata_host).map_err(MetadataError::Client)?;
+        Ok(Self {
+            endpoint,
+            timeout: config.request_timeout(),
+        })
     }
 
     /// A fresh `format=full` identity token for `audience` (with licence codes when `licenses`).
@@ -138,55 +133,53 @@ impl MetadataClient {
     }
 
     async fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<String, MetadataError> {
-        let url = format!("{}/{path}", self.base);
-        let mut parsed = reqwest::Url::parse(&url).map_err(|e| MetadataError::Unreachable {
-            url: url.clone(),
-            reason: format!("invalid URL: {e}"),
-        })?;
-        if !query.is_empty() {
-            parsed.query_pairs_mut().extend_pairs(query);
+        let mut path_and_query = format!("/computeMetadata/v1/{path}");
+        for (index, (key, value)) in query.iter().enumerate() {
+            path_and_query.push(if index == 0 { '?' } else { '&' });
+            path_and_query.push_str(&encode_query_component(key));
+            path_and_query.push('=');
+            path_and_query.push_str(&encode_query_component(value));
         }
-        let response = self
-            .http
-            .get(parsed)
-            .header("Metadata-Flavor", "Google")
-            .send()
+        let answer = metadata_http::get(&self.endpoint, &path_and_query, self.timeout)
             .await
-            .map_err(|e| MetadataError::Unreachable {
-                url: url.clone(),
-                reason: e.to_string(),
+            .map_err(|error| match error {
+                ExchangeError::Unreachable(reason) => MetadataError::Unreachable {
+                    url: self.endpoint.url(&format!("/computeMetadata/v1/{path}")),
+                    reason,
+                },
+                ExchangeError::Body(reason) => {
+                    garbage(path, format!("reading the body failed: {reason}"))
+                }
             })?;
-        match response.status() {
-            StatusCode::OK => {}
-            StatusCode::FORBIDDEN => {
+        match answer.status {
+            200 => {}
+            403 => {
                 return Err(MetadataError::Forbidden {
                     path: path.to_owned(),
                 });
             }
-            StatusCode::NOT_FOUND => {
+            404 => {
                 return Err(MetadataError::NotFound {
                     path: path.to_owned(),
                 });
             }
-            other => {
+            status => {
                 return Err(MetadataError::Status {
                     path: path.to_owned(),
-                    status: other.as_u16(),
+                    status,
                 });
             }
         }
-        if let Some(flavor) = response.headers().get("metadata-flavor")
-            && flavor.as_bytes() != b"Google"
+        if let Some(flavor) = &answer.flavor
+            && flavor.as_slice() != b"Google"
         {
             return Err(garbage(
                 path,
                 "the response's Metadata-Flavor header is not Google (a proxy answered?)",
             ));
         }
-        response
-            .text()
-            .await
-            .map_err(|e| garbage(path, format!("reading the body failed: {e}")))
+        String::from_utf8(answer.body.to_vec())
+            .map_err(|_| garbage(path, "the body is not UTF-8"))
     }
 }
 
@@ -230,19 +223,24 @@ mod tests {
     }
 
     #[test]
-    fn metadata_host_with_or_without_scheme_builds_the_v1_base() {
+    fn metadata_host_with_or_without_scheme_names_the_v1_path() {
         let mut config = GcpConfig {
             metadata_host: "127.0.0.1:9".to_owned(),
             ..GcpConfig::default()
         };
-        assert_eq!(
-            MetadataClient::new(&config).unwrap().base,
-            "http://127.0.0.1:9/computeMetadata/v1"
-        );
+        let url = |config: &GcpConfig| {
+            MetadataClient::new(config)
+                .unwrap()
+                .endpoint
+                .url("/computeMetadata/v1")
+        };
+        assert_eq!(url(&config), "http://127.0.0.1:9/computeMetadata/v1");
         config.metadata_host = "http://10.0.0.1/".to_owned();
-        assert_eq!(
-            MetadataClient::new(&config).unwrap().base,
-            "http://10.0.0.1/computeMetadata/v1"
-        );
+        assert_eq!(url(&config), "http://10.0.0.1:80/computeMetadata/v1");
+        config.metadata_host = "https://10.0.0.1".to_owned();
+        assert!(matches!(
+            MetadataClient::new(&config),
+            Err(MetadataError::Client(reason)) if reason.contains("plain HTTP")
+        ));
     }
 }
