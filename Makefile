@@ -40,14 +40,14 @@ lint: checkov terraform-fmt
 	$(CARGO) clippy -p tokendist-tui --all-targets --features fixtures -- -D warnings
 
 ## image: the tokenclient container image (buildah, FROM scratch, reproducible); prints its digest.
-# The release binary is built with the checkout's and cargo's paths remapped, into its own target
+# The binary (profile `client`: release, optimised for size) is built with the checkout's and cargo's paths remapped, into its own target
 # directory, so that two builds of one commit are byte-identical wherever they run.
 IMAGE_DIR := target/image
 image: deps
 	CARGO_TARGET_DIR=$(IMAGE_DIR)/cargo \
 	RUSTFLAGS="--remap-path-prefix=$(CURDIR)=/src --remap-path-prefix=$(HOME)/.cargo=/cargo" \
-	  $(CARGO) build --release --locked -p tokendist-client --bin tokenclient
-	scripts/build-image $(IMAGE_DIR)/cargo/release/tokenclient $(IMAGE_DIR)/tokenclient
+	  $(CARGO) build --profile client --locked -p tokendist-client --bin tokenclient
+	scripts/build-image $(IMAGE_DIR)/cargo/client/tokenclient $(IMAGE_DIR)/tokenclient
 
 ## checkov: static security checks of terraform/ (pinned in terraform/requirements-checkov.txt, in a venv)
 CHECKOV_VENV := target/venv-checkov

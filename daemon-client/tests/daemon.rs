@@ -305,14 +305,16 @@ async fn under_journald_lines_carry_priorities_and_readyz_says_why_it_is_not_rea
     daemon.wait_for("READY=1", DEADLINE).await;
     daemon.wait_for("STATUS=retrying", DEADLINE).await;
 
-    // The binary restarted itself with the TSS library quiet, keeping its PID (READY came from it).
+    // The binary restarted itself with the TSS library quiet and one malloc arena, keeping its PID
+    // (READY came from it).
     let environ = std::fs::read(format!("/proc/{}/environ", daemon.pid())).unwrap();
-    assert!(
-        environ
-            .split(|b| *b == 0)
-            .any(|var| var == b"TSS2_LOG=all+none"),
-        "TSS2_LOG not set by the re-exec"
-    );
+    for wanted in [&b"TSS2_LOG=all+none"[..], b"MALLOC_ARENA_MAX=1"] {
+        assert!(
+            environ.split(|b| *b == 0).any(|var| var == wanted),
+            "{} not set by the re-exec",
+            String::from_utf8_lossy(wanted)
+        );
+    }
 
     let (health, metrics_text, ready) = tokio::task::spawn_blocking(move || {
         (

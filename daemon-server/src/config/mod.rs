@@ -236,6 +236,15 @@ impl ServerConfig {
         }
         if self.watch.enabled {
             self.watch.validate().map_err(ConfigError::Missing)?;
+            let endpoint = self.watch.pubsub_endpoint.trim();
+            if endpoint.starts_with("http://")
+                && self.gcp.credentials != tokendist_gcp::CredentialsMode::Anonymous
+            {
+                return Err(ConfigError::Missing(format!(
+                    "watch.pubsub_endpoint {endpoint:?} is plain HTTP but gcp.credentials sends Google                      credentials: the server's OAuth token would cross the network in clear; use https://,                      or gcp.credentials = \"anonymous\" for an emulator (or PUBSUB_EMULATOR_HOST with an \
+                     empty pubsub_endpoint)"
+                )));
+            }
         }
         if self.audience.trim().is_empty() {
             return Err(ConfigError::Missing(

@@ -86,6 +86,26 @@ fn mtls_without_client_ca_is_refused() {
 }
 
 #[test]
+fn a_plain_http_pubsub_endpoint_with_google_credentials_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let load = |extra: &str| {
+        let file = write(dir.path(), "s.toml", &format!("{MINIMAL}{extra}"));
+        ServerConfig::load(&ConfigSources {
+            file: Some(file),
+            ..Default::default()
+        })
+    };
+    // ADC (the default) over http:// would send the OAuth token in clear.
+    let err = load("[watch]\npubsub_endpoint = \"http://pubsub.internal:8085\"\n").unwrap_err();
+    assert!(err.to_string().contains("in clear"), "{err}");
+    assert!(err.to_string().contains("watch.pubsub_endpoint"), "{err}");
+    // Anonymous (an emulator) over http://, and ADC over https://, are fine.
+    load("[watch]\npubsub_endpoint = \"http://127.0.0.1:8085\"\n[gcp]\ncredentials = \"anonymous\"\n")
+        .unwrap();
+    load("[watch]\npubsub_endpoint = \"https://pubsub.googleapis.com\"\n").unwrap();
+}
+
+#[test]
 fn shipped_example_config_parses_and_matches_the_defaults_it_documents() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dist/tokenserver.toml");
     let config = ServerConfig::load(&ConfigSources {
