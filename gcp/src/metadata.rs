@@ -178,8 +178,7 @@ impl MetadataClient {
                 "the response's Metadata-Flavor header is not Google (a proxy answered?)",
             ));
         }
-        String::from_utf8(answer.body.to_vec())
-            .map_err(|_| garbage(path, "the body is not UTF-8"))
+        String::from_utf8(answer.body.to_vec()).map_err(|_| garbage(path, "the body is not UTF-8"))
     }
 }
 

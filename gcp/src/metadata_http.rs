@@ -97,9 +97,8 @@ async fn exchange(
     endpoint: &MetadataEndpoint,
     path_and_query: &str,
 ) -> Result<MetadataAnswer, ExchangeError> {
-    let unreachable = |what: &str, e: &dyn std::fmt::Display| {
-        ExchangeError::Unreachable(format!("{what}: {e}"))
-    };
+    let unreachable =
+        |what: &str, e: &dyn std::fmt::Display| ExchangeError::Unreachable(format!("{what}: {e}"));
     let host = endpoint.host.trim_start_matches('[').trim_end_matches(']');
     let stream = tokio::net::TcpStream::connect((host, endpoint.port))
         .await
@@ -170,10 +169,20 @@ mod tests {
             Ok(("metadata.google.internal".into(), 80))
         );
         assert_eq!(parsed("127.0.0.1:8089"), Ok(("127.0.0.1".into(), 8089)));
-        assert_eq!(parsed("http://127.0.0.1:8089/"), Ok(("127.0.0.1".into(), 8089)));
+        assert_eq!(
+            parsed("http://127.0.0.1:8089/"),
+            Ok(("127.0.0.1".into(), 8089))
+        );
         assert_eq!(parsed("[::1]:8089"), Ok(("[::1]".into(), 8089)));
         assert_eq!(parsed("[::1]"), Ok(("[::1]".into(), 80)));
-        for bad in ["", "https://metadata", "host:port", "a/b", "user@host", "http://"] {
+        for bad in [
+            "",
+            "https://metadata",
+            "host:port",
+            "a/b",
+            "user@host",
+            "http://",
+        ] {
             assert!(parsed(bad).is_err(), "{bad:?}");
         }
     }
