@@ -18,7 +18,8 @@ use tokendist_daemon_kit::probe::ConfigPlace;
 /// it: libtss2 stays off stderr (`TSS2_LOG`); glibc keeps one malloc arena (`MALLOC_ARENA_MAX`):
 /// each thread that allocates (the TPM worker, blocking helpers) otherwise gets an arena of its own
 /// whose pages stay resident while the daemon waits — about 1 MB of a ~15 MB footprint.
-const C_LIBRARY_ENVIRONMENT: [(&str, &str); 2] = [("TSS2_LOG", "all+none"), ("MALLOC_ARENA_MAX", "1")];
+const C_LIBRARY_ENVIRONMENT: [(&str, &str); 2] =
+    [("TSS2_LOG", "all+none"), ("MALLOC_ARENA_MAX", "1")];
 
 fn main() -> ExitCode {
     c_library_environment();

@@ -733,7 +733,11 @@ pub async fn a_purge_of_many_expired_sessions_removes_them_all_while_writes_go_o
     assert!(store.get_session("sess-old-1049").await.unwrap().is_none());
     for n in 0..20 {
         assert!(
-            store.get_session(&format!("sess-live-{n}")).await.unwrap().is_some(),
+            store
+                .get_session(&format!("sess-live-{n}"))
+                .await
+                .unwrap()
+                .is_some(),
             "sess-live-{n}"
         );
     }
