@@ -144,7 +144,7 @@ fn immediate<T>(
 }
 
 /// Expired sessions deleted per write transaction by the purge.
-const PURGE_BATCH: usize = 500;
+const PURGE_BATCH: usize = 100;
 
 const GET_APPROVAL: &str = "SELECT record FROM approvals WHERE instance_id = ?1";
 const GET_PENDING: &str = "SELECT record FROM pending WHERE instance_id = ?1";

@@ -706,7 +706,7 @@ pub async fn a_purge_of_many_expired_sessions_removes_them_all_while_writes_go_o
 ) {
     let store = std::sync::Arc::clone(&backend.store);
     let now = t0() + Duration::hours(1);
-    // More than the SQLite backend deletes per write transaction (500), created concurrently.
+    // Many times what the SQLite backend deletes per write transaction (100), created concurrently.
     let expired_count = 1_050;
     let creates = (0..expired_count).map(|n| {
         let store = std::sync::Arc::clone(&store);
