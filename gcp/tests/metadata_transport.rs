@@ -7,29 +7,11 @@
 use std::time::{Duration, Instant};
 
 use tokendist_gcp::{GcpConfig, MetadataClient, MetadataError};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 
 /// A one-connection server: reads the request head, sends `answer`, returns the request it read.
 async fn serve_once(answer: Vec<u8>) -> (String, tokio::task::JoinHandle<String>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap().to_string();
-    let task = tokio::spawn(async move {
-        let (mut stream, _) = listener.accept().await.unwrap();
-        let mut head = Vec::new();
-        let mut buf = [0u8; 1024];
-        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-            let n = stream.read(&mut buf).await.unwrap();
-            if n == 0 {
-                break;
-            }
-            head.extend_from_slice(&buf[..n]);
-        }
-        let _ = stream.write_all(&answer).await;
-        let _ = stream.shutdown().await;
-        String::from_utf8_lossy(&head).into_owned()
-    });
-    (address, task)
+    let (address, request) = tokendist_testkit::raw_http::serve_one_request(answer).await;
+    (address.to_string(), request)
 }
 
 fn client(address: &str, timeout_ms: u64) -> MetadataClient {
@@ -96,7 +78,7 @@ async fn an_oversized_body_is_cut_at_its_bound() {
 
 #[tokio::test]
 async fn a_server_that_never_answers_is_unreachable_within_the_timeout() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap().to_string();
     // Accepts and holds the connection without a byte of answer.
     let _held = tokio::spawn(async move {

@@ -25,6 +25,8 @@
 //!   quotes and certify attestations; [`soft_tpm::SoftTpm`] is one VM's vTPM) for `core`'s TPM tests
 //!   and the load tool's `--tpm` VMs.
 //! - [`service_account`]: a service-account key file's JSON (ADC that signs its own JWT, offline).
+//! - [`raw_http`]: [`raw_http::serve_one_request`], a one-connection HTTP server that answers
+//!   exactly the bytes a transport test gives it and returns the request it read.
 //! - [`ports`]: [`closed_port`], a loopback port that refuses connections and stays reserved.
 //! - [`raster`]: SVG rasterized to PNG with resvg in DejaVu Sans Mono (`make screenshots`).
 //! - [`tmux`]: a command in a detached tmux session of a given size on a private server (keys in,
@@ -43,6 +45,7 @@ pub mod ports;
 pub mod process;
 pub mod pubsub;
 pub mod raster;
+pub mod raw_http;
 pub mod service_account;
 pub mod soft_tpm;
 pub mod swtpm;

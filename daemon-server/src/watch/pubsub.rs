@@ -185,28 +185,16 @@ impl PubsubClient {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     /// Answers one HTTP request with `200 {}` and returns the request's head (lower-cased).
-    async fn one_request_server() -> (String, tokio::task::JoinHandle<String>) {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let endpoint = format!("http://{}", listener.local_addr().unwrap());
-        let task = tokio::spawn(async move {
-            let (mut socket, _) = listener.accept().await.unwrap();
-            let mut head = Vec::new();
-            let mut buffer = [0u8; 4096];
-            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                let read = socket.read(&mut buffer).await.unwrap();
-                assert!(read > 0, "the client closed before its headers ended");
-                head.extend_from_slice(&buffer[..read]);
-            }
-            socket
-                .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}")
-                .await
-                .unwrap();
-            String::from_utf8_lossy(&head).to_lowercase()
-        });
-        (endpoint, task)
+    async fn one_request_server() -> (String, impl std::future::Future<Output = String>) {
+        let (address, request) = tokendist_testkit::raw_http::serve_one_request(
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}"
+                .to_vec(),
+        )
+        .await;
+        let head = async move { request.await.unwrap().to_lowercase() };
+        (format!("http://{address}"), head)
     }
 
     #[tokio::test]
@@ -223,7 +211,7 @@ mod tests {
             .ensure_subscription("projects/p/topics/t", "projects/p/subscriptions/s")
             .await
             .unwrap();
-        let head = server.await.unwrap();
+        let head = server.await;
         assert!(
             head.starts_with("put /v1/projects/p/subscriptions/s "),
             "{head}"
@@ -236,7 +224,7 @@ mod tests {
             .ensure_subscription("projects/p/topics/t", "projects/p/subscriptions/s")
             .await
             .unwrap();
-        let head = server.await.unwrap();
+        let head = server.await;
         assert!(!head.contains("authorization:"), "{head}");
     }
 }
