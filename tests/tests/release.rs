@@ -343,3 +343,60 @@ async fn exec_starts_the_workload_after_delivery_with_the_secrets_directory_in_i
         );
     }
 }
+
+/// What a secrets directory holds against what was delivered: every secret's file is absent or
+/// whole (never a prefix, never another secret's bytes).
+fn assert_whole_or_absent(client: &Client, secrets: &support::Secrets, moment: &str) {
+    for (name, value) in secrets.by_name() {
+        match std::fs::read(client.secrets_dir.join(name)) {
+            Ok(bytes) => assert_eq!(bytes, value, "{name} is partial {moment}"),
+            Err(error) => assert_eq!(error.kind(), std::io::ErrorKind::NotFound, "{error}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_killed_while_delivering_leaves_no_partial_secret_and_its_restart_no_temporary_file()
+ {
+    let world = World::start().await;
+    let client = world.pending_good_vm().await;
+    approve_and_receive(&world, &client).await;
+    drop(client);
+
+    // Each restart attests and writes every secret again; SIGKILL lands at moments spread over that.
+    for delay in [0, 150, 400, 700, 1000, 1400] {
+        let client = world
+            .client("tokenclient", GOOD_VM, world.vm_tpm.as_ref(), &[])
+            .await;
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+        client.daemon.signal("KILL");
+        let mut daemon = client.daemon;
+        daemon.wait_exit(DEADLINE).await;
+        let client = Client {
+            daemon,
+            secrets_dir: client.secrets_dir,
+            socket: client.socket,
+        };
+        assert_whole_or_absent(
+            &client,
+            &world.secrets,
+            &format!("after SIGKILL at {delay} ms"),
+        );
+    }
+
+    let client = world
+        .client("tokenclient", GOOD_VM, world.vm_tpm.as_ref(), &[])
+        .await;
+    client
+        .assert_receives(&world.secrets, POLL_INTERVAL + ATTEMPT_SLACK)
+        .await;
+    let hidden: Vec<String> = std::fs::read_dir(&client.secrets_dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with('.'))
+        .collect();
+    assert!(
+        hidden.is_empty(),
+        "left in the secrets directory: {hidden:?}"
+    );
+}

@@ -1,6 +1,8 @@
 //! Secret files: the directory is created (or tightened) to mode 0700, every file is written 0600
 //! through a temporary file in the same directory, fsynced, renamed over the target and the
-//! directory fsynced, so a reader sees the old content or the new, never a partial file.
+//! directory fsynced, so a reader sees the old content or the new, never a partial file. A
+//! temporary file left by a write that never finished (tokenclient killed between create and rename)
+//! holds part of a secret: preparing the directory removes every such leftover.
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
@@ -41,6 +43,17 @@ pub fn valid_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
+/// Whether `file_name` is the temporary file of an atomic write: `.NAME.tmp-XXXXXXXXXXXXXXXX`.
+fn is_unfinished_write(file_name: &str) -> bool {
+    let Some(rest) = file_name.strip_prefix('.') else {
+        return false;
+    };
+    let Some((name, suffix)) = rest.rsplit_once(".tmp-") else {
+        return false;
+    };
+    valid_name(name) && suffix.len() == 16 && suffix.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// The directory secrets are written to.
 #[derive(Debug, Clone)]
 pub struct SecretDir {
@@ -53,9 +66,33 @@ impl SecretDir {
         fs::create_dir_all(dir).map_err(io("cannot create the secrets directory", dir))?;
         fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
             .map_err(io("cannot set mode 0700 on", dir))?;
-        Ok(SecretDir {
+        let secret_dir = SecretDir {
             dir: dir.to_path_buf(),
-        })
+        };
+        secret_dir.remove_unfinished_writes()?;
+        Ok(secret_dir)
+    }
+
+    /// Removes the temporary files of writes that never reached their rename (their names are
+    /// `.NAME.tmp-` and 16 hex digits, as [`SecretDir::write_atomic`] makes them); other files are
+    /// left alone. Returns how many were removed.
+    pub fn remove_unfinished_writes(&self) -> Result<usize, DeliveryError> {
+        let entries = fs::read_dir(&self.dir).map_err(io("cannot list", &self.dir))?;
+        let mut removed = 0;
+        for entry in entries {
+            let entry = entry.map_err(io("cannot list", &self.dir))?;
+            let name = entry.file_name();
+            if !name.to_str().is_some_and(is_unfinished_write) {
+                continue;
+            }
+            let path = entry.path();
+            match fs::remove_file(&path) {
+                Ok(()) => removed += 1,
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                Err(error) => return Err(io("cannot remove", &path)(error)),
+            }
+        }
+        Ok(removed)
     }
 
     pub fn path(&self) -> &Path {
@@ -173,6 +210,35 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         assert_eq!(names, vec!["token".to_string()]);
+    }
+
+    #[test]
+    fn preparing_removes_what_an_interrupted_write_left_and_nothing_else() {
+        let root = tempfile::tempdir().unwrap();
+        let leftovers = [
+            ".db-password.tmp-00ff00ff00ff00ff",
+            ".a.b.tmp-0123456789abcdef",
+        ];
+        let kept = [
+            "db-password",
+            ".db-password.tmp-short",
+            ".tmp-0123456789abcdef",
+            "x.tmp-0123456789abcdef",
+            ".bashrc",
+        ];
+        for name in leftovers.iter().chain(&kept) {
+            fs::write(root.path().join(name), b"part of a secret").unwrap();
+        }
+        let dir = SecretDir::prepare(root.path()).unwrap();
+        let mut names: Vec<String> = fs::read_dir(root.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        let mut expected: Vec<String> = kept.iter().map(|n| n.to_string()).collect();
+        expected.sort();
+        assert_eq!(names, expected);
+        assert_eq!(dir.remove_unfinished_writes().unwrap(), 0);
     }
 
     #[test]
