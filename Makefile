@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: demo test deps build lint fmt check clean screenshots image checkov terraform-fmt bench
+.PHONY: demo test deps build lint fmt check clean screenshots image checkov terraform-fmt bench deny advisories fuzz
 
 ## demo: run the main job on the embedded default scenario (gcpsim + daemons + console as they land)
 demo: deps
@@ -34,7 +34,7 @@ deps:
 build:
 	$(CARGO) build --workspace --all-targets
 
-lint: checkov terraform-fmt
+lint: checkov terraform-fmt deny
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy -p tokendist-tui --all-targets --features fixtures -- -D warnings
@@ -58,6 +58,20 @@ $(CHECKOV_VENV)/.installed: terraform/requirements-checkov.txt
 	touch $@
 checkov: $(CHECKOV_VENV)/.installed
 	$(CHECKOV_VENV)/bin/checkov --skip-download --quiet --compact --framework terraform -d terraform/
+
+## deny: cargo-deny against deny.toml (licenses, bans, sources; advisories when the RustSec database
+# can be fetched or a copy is on the machine, else a notice). Installs the pinned cargo-deny once.
+deny:
+	scripts/deny
+
+## advisories: as deny, but failing when the RustSec advisories cannot be checked (release builds)
+advisories:
+	scripts/deny --require-advisories
+
+## fuzz: every cargo-fuzz target in fuzz/ for FUZZ_SECONDS each (default 60), one after another
+FUZZ_SECONDS ?= 60
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz
 
 ## terraform-fmt: `terraform fmt -check` where terraform is installed (providers are not needed)
 terraform-fmt:
