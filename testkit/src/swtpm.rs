@@ -176,6 +176,30 @@ impl Swtpm {
     }
 
     /// The directory holding this swtpm's state and log.
+    /// SIGKILLs the swtpm (as a crash would): what it had not written to its NV state is lost.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the swtpm again on the same ports with the state it left (after [`Swtpm::kill`]):
+    /// the same EK, PCRs reset as at a reboot.
+    pub fn restart(&mut self) -> Result<(), SwtpmError> {
+        self.kill();
+        let log = self.dir.path().join("swtpm-restarted.log");
+        let mut child = spawn_swtpm(self.dir.path(), self.port, &log)?;
+        if let Err(failure) = wait_until_ready(&mut child, self.port) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(SwtpmError::Start {
+                attempts: 1,
+                detail: format!("restart on port {}: {failure}", self.port),
+            });
+        }
+        self.child = child;
+        Ok(())
+    }
+
     pub fn state_dir(&self) -> &Path {
         self.dir.path()
     }
@@ -342,24 +366,7 @@ fn launch(dir: TempDir, ek_ca: EkCa) -> Result<Swtpm, SwtpmError> {
     for attempt in 1..=PORT_ATTEMPTS {
         let port = free_port_pair()?;
         let log = dir.path().join(format!("swtpm-{attempt}.log"));
-        let mut child = Command::new("swtpm")
-            .arg("socket")
-            .arg("--tpm2")
-            .arg("--tpmstate")
-            .arg(format!("dir={}", dir.path().display()))
-            .arg("--server")
-            .arg(format!("type=tcp,port={port},bindaddr=127.0.0.1"))
-            .arg("--ctrl")
-            .arg(format!("type=tcp,port={},bindaddr=127.0.0.1", port + 1))
-            .arg("--flags")
-            .arg("not-need-init,startup-clear")
-            .arg("--log")
-            .arg(format!("file={},level=1", log.display()))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(io_error("spawning swtpm"))?;
+        let mut child = spawn_swtpm(dir.path(), port, &log)?;
         match wait_until_ready(&mut child, port) {
             Ok(()) => {
                 return Ok(Swtpm {
@@ -381,6 +388,28 @@ fn launch(dir: TempDir, ek_ca: EkCa) -> Result<Swtpm, SwtpmError> {
         attempts: PORT_ATTEMPTS,
         detail: last_failure,
     })
+}
+
+/// Runs swtpm on `port` (commands) and `port + 1` (control) with its state in `dir`, logging to `log`.
+fn spawn_swtpm(dir: &Path, port: u16, log: &Path) -> Result<Child, SwtpmError> {
+    Command::new("swtpm")
+        .arg("socket")
+        .arg("--tpm2")
+        .arg("--tpmstate")
+        .arg(format!("dir={}", dir.display()))
+        .arg("--server")
+        .arg(format!("type=tcp,port={port},bindaddr=127.0.0.1"))
+        .arg("--ctrl")
+        .arg(format!("type=tcp,port={},bindaddr=127.0.0.1", port + 1))
+        .arg("--flags")
+        .arg("not-need-init,startup-clear")
+        .arg("--log")
+        .arg(format!("file={},level=1", log.display()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(io_error("spawning swtpm"))
 }
 
 /// Polls both ports until they accept connections, the child exits, or the deadline passes.

@@ -400,3 +400,58 @@ async fn a_client_killed_while_delivering_leaves_no_partial_secret_and_its_resta
         "left in the secrets directory: {hidden:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_vms_tpm_killed_during_re_attestation_fails_attempts_and_the_same_client_recovers_when_it_returns()
+ {
+    let mut world = World::start().await;
+    assert!(
+        world.vm_tpm.is_some(),
+        "this test needs swtpm (scripts/install-deps installs it)"
+    );
+    let client = world.pending_good_vm().await; // re-attests every second
+    approve_and_receive(&world, &client).await;
+
+    world.vm_tpm.as_mut().unwrap().kill();
+    // The next attempts fail on the TPM and are retried; the client keeps running.
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let notification = client
+            .daemon
+            .next_notification(deadline.saturating_duration_since(Instant::now()))
+            .await
+            .expect("no attempt failed after the TPM went away");
+        if notification.starts_with("STATUS=retrying") {
+            assert!(
+                notification.to_lowercase().contains("tpm"),
+                "{notification}"
+            );
+            break;
+        }
+        assert!(
+            !notification.starts_with("STATUS=denied"),
+            "a dead TPM was taken for a denial: {notification}"
+        );
+    }
+    let mut daemon = client.daemon;
+    assert!(daemon.try_exit_status().is_none(), "tokenclient exited");
+
+    world.vm_tpm.as_mut().unwrap().restart().unwrap();
+    let deadline = Instant::now() + POLL_INTERVAL + ATTEMPT_SLACK * 2;
+    loop {
+        let notification = daemon
+            .next_notification(deadline.saturating_duration_since(Instant::now()))
+            .await
+            .unwrap_or_else(|| panic!("no delivery after the TPM returned\n{}", daemon.log_text()));
+        if notification.starts_with("STATUS=secrets delivered") {
+            break;
+        }
+    }
+    let client = Client {
+        daemon,
+        secrets_dir: client.secrets_dir,
+        socket: client.socket,
+    };
+    assert_whole_or_absent(&client, &world.secrets, "after the TPM returned");
+    world.assert_logs_free_of_secrets();
+}
