@@ -160,3 +160,114 @@ async fn a_session_record_the_server_did_not_write_is_a_named_refusal_never_inte
         server.log_text()
     );
 }
+
+/// `kill -SIGNAL pid`.
+fn signal(pid: u32, name: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -{name} {pid}");
+}
+
+/// Releases of the good VM recorded as `released` events.
+async fn released_events(store: &dyn tokendist_store::Store) -> usize {
+    let mut query = tokendist_store::EventQuery::latest(10_000);
+    query.instance_id = Some(support::GOOD_VM_ID.to_string());
+    store
+        .list_events(&query)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|event| event.kind == tokendist_store::EventKind::Released)
+        .count()
+}
+
+/// The Firestore emulator frozen (SIGSTOP: a store that accepts connections and never answers) and
+/// then SIGKILLed and restarted empty: the server answers UNAVAILABLE within its store deadline
+/// while the store is away, never a release or INTERNAL; once it is back the same server serves again
+/// without a restart — and with the emulator's memory gone it fails closed (no approval: denied)
+/// until the approval is written again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_firestore_emulator_frozen_then_killed_is_unavailable_and_the_same_server_heals() {
+    use support::approvals::{approve, sample_secrets};
+    use support::world::{demo_toml, scenario_from};
+
+    let mut emulator = tokio::task::spawn_blocking(tokendist_testkit::FirestoreEmulator::start)
+        .await
+        .unwrap();
+    let project = format!("fault-{}", hex::encode(rand::random::<[u8; 6]>()));
+    let url = format!("firestore://{project}/(default)?collection_prefix=td_");
+    let options = tokendist_store::StoreOptions {
+        firestore_emulator_host: Some(emulator.host().to_string()),
+        ..tokendist_store::StoreOptions::default()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut world = World::start_with_store(scenario_from(&demo_toml()), dir, url, options).await;
+    world.server_env.push((
+        "FIRESTORE_EMULATOR_HOST".into(),
+        emulator.host().to_string(),
+    ));
+    approve(&world, support::GOOD_VM, &sample_secrets("firestore")).await;
+    let config = world.path("server.toml");
+    let text = world.config_text(
+        &[&world.keys.alice.public_path],
+        "[sessions]\nrate_limit_burst = 1000\nrate_limit_per_minute = 60000\n",
+    );
+    std::fs::write(&config, text).unwrap();
+    let server = world.server_with_config("server", &config).await;
+    let mut client = world.client(server.addr).await;
+    for _ in 0..3 {
+        world.release(&mut client, support::GOOD_VM).await.unwrap();
+    }
+    let pid = emulator.pid().unwrap();
+
+    // Frozen: every answer is UNAVAILABLE, within a bounded time.
+    signal(pid, "STOP");
+    let started = std::time::Instant::now();
+    let frozen = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        world.release(&mut client, support::GOOD_VM),
+    )
+    .await;
+    signal(pid, "CONT");
+    let frozen = frozen.unwrap_or_else(|_| {
+        panic!(
+            "a release waited more than 60 s on a frozen store\n{}",
+            server.log_text()
+        )
+    });
+    let status = frozen.expect_err("a release while the store was frozen");
+    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    eprintln!("frozen store: UNAVAILABLE after {:?}", started.elapsed());
+
+    // Thawed: the same server serves, and every acknowledged release has its event.
+    world
+        .release(&mut client, support::GOOD_VM)
+        .await
+        .unwrap_or_else(|status| panic!("after the thaw: {status:?}\n{}", server.log_text()));
+    assert_eq!(released_events(world.store.as_ref()).await, 4);
+
+    // Killed and restarted empty on the same port.
+    emulator.restart();
+    let after = world.release(&mut client, support::GOOD_VM).await;
+    let status = after.expect_err("a release from a store that lost its approval");
+    assert!(
+        matches!(status.code(), Code::PermissionDenied | Code::Unavailable),
+        "{status:?}"
+    );
+    world.store = tokendist_store::open(&world.store_url, &world.store_options)
+        .await
+        .unwrap();
+    approve(&world, support::GOOD_VM, &sample_secrets("firestore-again")).await;
+    world
+        .release(&mut client, support::GOOD_VM)
+        .await
+        .unwrap_or_else(|status| panic!("after the restart: {status:?}\n{}", server.log_text()));
+    assert!(
+        !server.log_text().contains("panicked"),
+        "{}",
+        server.log_text()
+    );
+}

@@ -22,6 +22,7 @@ use tokendist_core::approval::Approval;
 use tokendist_core::auditlog::watch::WatchState;
 
 mod codec;
+mod deadline;
 pub mod error;
 pub mod event_detail;
 pub mod event_id;
@@ -55,7 +56,15 @@ pub struct StoreOptions {
     /// How long a SQLite write waits for another process's lock before failing with
     /// [`StoreError::Unavailable`]. Default [`DEFAULT_SQLITE_BUSY_TIMEOUT`].
     pub sqlite_busy_timeout: Duration,
+    /// How long any operation but the session purge may take before it fails with
+    /// [`StoreError::Unavailable`] (a backend that never answers). Default
+    /// [`DEFAULT_OPERATION_DEADLINE`]; longer than the SQLite busy timeout, so a lock is reported
+    /// as a lock.
+    pub operation_deadline: Duration,
 }
+
+/// The default [`StoreOptions::operation_deadline`].
+pub const DEFAULT_OPERATION_DEADLINE: Duration = Duration::from_secs(8);
 
 /// The default [`StoreOptions::sqlite_busy_timeout`].
 pub const DEFAULT_SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -65,6 +74,7 @@ impl Default for StoreOptions {
         StoreOptions {
             firestore_emulator_host: None,
             sqlite_busy_timeout: DEFAULT_SQLITE_BUSY_TIMEOUT,
+            operation_deadline: DEFAULT_OPERATION_DEADLINE,
         }
     }
 }
@@ -165,8 +175,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 }
 
 /// Opens the store at `url` (see [`store_url`]): creates or migrates the SQLite schema, or connects
-/// to Firestore (the emulator when `options.firestore_emulator_host` is set).
+/// to Firestore (the emulator when `options.firestore_emulator_host` is set). Every operation but
+/// the session purge is bounded by `options.operation_deadline`.
 pub async fn open(url: &str, options: &StoreOptions) -> Result<Arc<dyn Store>, StoreError> {
+    let backend = open_backend(url, options).await?;
+    Ok(deadline::WithDeadline::wrap(
+        backend,
+        options.operation_deadline,
+    ))
+}
+
+async fn open_backend(url: &str, options: &StoreOptions) -> Result<Arc<dyn Store>, StoreError> {
     match StoreLocation::parse(url)? {
         StoreLocation::Sqlite { path } => Ok(Arc::new(
             sqlite::SqliteStore::open(path, options.sqlite_busy_timeout).await?,

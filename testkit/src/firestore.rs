@@ -48,29 +48,10 @@ impl FirestoreEmulator {
              google-cloud-cli-firestore-emulator (part of the machine image), or set \
              FIRESTORE_EMULATOR_HOST to a running emulator"
         );
-        let port = free_port();
-        let host = format!("127.0.0.1:{port}");
+        let host = format!("127.0.0.1:{}", free_port());
         let log_dir = tempfile::tempdir().unwrap();
         let log_path = log_dir.path().join("emulator.log");
-        let log = std::fs::File::create(&log_path).unwrap();
-        let child = Command::new("java")
-            .arg("-Duser.language=en")
-            .arg("-cp")
-            .arg(jar)
-            .arg("com.google.cloud.datastore.emulator.firestore.CloudFirestore")
-            .arg("start")
-            .arg("--host=127.0.0.1")
-            .arg(format!("--port={port}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(log.try_clone().unwrap()))
-            .stderr(Stdio::from(log))
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot start java for the Firestore emulator ({e}): install a Java runtime \
-                     (the Debian package default-jre-headless)"
-                )
-            });
+        let child = spawn_jvm(&host, &log_path);
         let mut emulator = FirestoreEmulator {
             host,
             child: Some(child),
@@ -80,6 +61,55 @@ impl FirestoreEmulator {
         emulator
     }
 
+    /// The JVM's process id, for an emulator this test started.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// SIGKILLs an emulator this test started (its data, all in memory, is gone) and starts a new
+    /// one on the same port, waiting until it is ready. Panics on a shared emulator.
+    pub fn restart(&mut self) {
+        let child = self
+            .child
+            .as_mut()
+            .expect("only an emulator this test started can be restarted");
+        let _ = child.kill();
+        let _ = child.wait();
+        let log_dir = tempfile::tempdir().unwrap();
+        let log_path = log_dir.path().join("emulator.log");
+        // The port may linger for a moment after the kill; the new JVM retries binding itself.
+        self.child = Some(spawn_jvm(&self.host, &log_path));
+        self._log_dir = Some(log_dir);
+        self.wait_ready(&log_path);
+    }
+}
+
+/// Starts the emulator's JVM serving `host` (`127.0.0.1:PORT`), logging to `log_path`.
+fn spawn_jvm(host: &str, log_path: &Path) -> Child {
+    let jar = Path::new(EMULATOR_JAR);
+    let port = host.rsplit(':').next().unwrap_or_default();
+    let log = std::fs::File::create(log_path).unwrap();
+    Command::new("java")
+        .arg("-Duser.language=en")
+        .arg("-cp")
+        .arg(jar)
+        .arg("com.google.cloud.datastore.emulator.firestore.CloudFirestore")
+        .arg("start")
+        .arg("--host=127.0.0.1")
+        .arg(format!("--port={port}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(log.try_clone().unwrap()))
+        .stderr(Stdio::from(log))
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot start java for the Firestore emulator ({e}): install a Java runtime \
+                     (the Debian package default-jre-headless)"
+            )
+        })
+}
+
+impl FirestoreEmulator {
     /// `host:port`, as `FIRESTORE_EMULATOR_HOST` would name it.
     pub fn host(&self) -> &str {
         &self.host
