@@ -41,7 +41,11 @@ async fn a_firestore_that_accepts_and_never_answers_is_unavailable_within_the_de
             "attempt {attempt}: {error:?}"
         );
         assert!(error.is_retryable());
-        assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
     }
     drop(silent);
 }

@@ -455,3 +455,73 @@ async fn the_vms_tpm_killed_during_re_attestation_fails_attempts_and_the_same_cl
     assert_whole_or_absent(&client, &world.secrets, "after the TPM returned");
     world.assert_logs_free_of_secrets();
 }
+
+/// POSTs `body` to gcpsim's admin API at `path` (`faults`, `faults:clear`).
+async fn sim_admin(world: &World, path: &str, body: serde_json::Value) {
+    let response = reqwest::Client::new()
+        .post(format!("http://{}/admin/v1/{path}", world.gcpsim.api))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.status().is_success(),
+        "{:?}",
+        response.text().await
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_vms_metadata_server_failing_makes_the_client_retry_keeping_its_secrets_until_it_answers()
+ {
+    let world = World::start().await;
+    let client = world.pending_good_vm().await; // re-attests every second
+    approve_and_receive(&world, &client).await;
+
+    sim_admin(
+        &world,
+        "faults",
+        serde_json::json!({ "api": "metadata", "status": 503 }),
+    )
+    .await;
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let notification = client
+            .daemon
+            .next_notification(deadline.saturating_duration_since(Instant::now()))
+            .await
+            .expect("no attempt failed while the metadata server answered 503");
+        if notification.starts_with("STATUS=retrying") {
+            assert!(notification.contains("metadata"), "{notification}");
+            break;
+        }
+        assert!(!notification.starts_with("STATUS=denied"), "{notification}");
+        assert!(!notification.contains("removed"), "{notification}");
+    }
+    // An outage is not a refusal: the secrets stay, whole.
+    for (name, value) in world.secrets.by_name() {
+        assert_eq!(
+            std::fs::read(client.secrets_dir.join(name)).unwrap(),
+            value,
+            "{name}"
+        );
+    }
+
+    sim_admin(
+        &world,
+        "faults:clear",
+        serde_json::json!({ "api": "metadata" }),
+    )
+    .await;
+    let deadline = Instant::now() + POLL_INTERVAL + ATTEMPT_SLACK;
+    loop {
+        let notification = client
+            .daemon
+            .next_notification(deadline.saturating_duration_since(Instant::now()))
+            .await
+            .unwrap_or_else(|| panic!("no delivery after the metadata server recovered"));
+        if notification.starts_with("STATUS=secrets delivered") {
+            break;
+        }
+    }
+}
