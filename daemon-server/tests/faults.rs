@@ -27,16 +27,11 @@ const GOOGLE_TIMEOUT_MS: u64 = 800;
 
 /// The world's configuration with per-instance rate limits out of the way and a short Google timeout.
 fn write_config(world: &World) -> PathBuf {
-    let text = world
-        .config_text(
-            &[&world.keys.alice.public_path],
-            "[sessions]\nrate_limit_burst = 10000\nrate_limit_per_minute = 600000\n",
-        )
-        .replacen(
-            "retry = \"none\"\n",
-            &format!("retry = \"none\"\nrequest_timeout_ms = {GOOGLE_TIMEOUT_MS}\n"),
-            1,
-        );
+    let text = world.config_without_rate_limits().replacen(
+        "retry = \"none\"\n",
+        &format!("retry = \"none\"\nrequest_timeout_ms = {GOOGLE_TIMEOUT_MS}\n"),
+        1,
+    );
     assert!(text.contains("request_timeout_ms"), "{text}");
     let path = world.path("faults.toml");
     std::fs::write(&path, text).unwrap();

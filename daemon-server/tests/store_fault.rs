@@ -70,11 +70,7 @@ async fn begin(client: &Client, token: &str) -> Result<pb::BeginSessionResponse,
 async fn an_unwritable_sqlite_file_is_unavailable_and_the_same_server_heals_when_it_is_writable() {
     let world = World::start().await;
     let config = world.path("server.toml");
-    let text = world.config_text(
-        &[&world.keys.alice.public_path],
-        "[sessions]\nrate_limit_burst = 1000\nrate_limit_per_minute = 60000\n",
-    );
-    std::fs::write(&config, text).unwrap();
+    std::fs::write(&config, world.config_without_rate_limits()).unwrap();
     let server = world.server_with_config("server", &config).await;
     let client = world.client(server.addr).await;
     let token = world.good_token();
@@ -211,11 +207,7 @@ async fn a_firestore_emulator_frozen_then_killed_is_unavailable_and_the_same_ser
     ));
     approve(&world, support::GOOD_VM, &sample_secrets("firestore")).await;
     let config = world.path("server.toml");
-    let text = world.config_text(
-        &[&world.keys.alice.public_path],
-        "[sessions]\nrate_limit_burst = 1000\nrate_limit_per_minute = 60000\n",
-    );
-    std::fs::write(&config, text).unwrap();
+    std::fs::write(&config, world.config_without_rate_limits()).unwrap();
     let server = world.server_with_config("server", &config).await;
     let mut client = world.client(server.addr).await;
     for _ in 0..3 {

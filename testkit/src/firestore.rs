@@ -7,7 +7,7 @@
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 /// Where the Debian package `google-cloud-cli-firestore-emulator` installs the jar.
@@ -88,25 +88,16 @@ impl FirestoreEmulator {
 fn spawn_jvm(host: &str, log_path: &Path) -> Child {
     let jar = Path::new(EMULATOR_JAR);
     let port = host.rsplit(':').next().unwrap_or_default();
-    let log = std::fs::File::create(log_path).unwrap();
-    Command::new("java")
-        .arg("-Duser.language=en")
-        .arg("-cp")
-        .arg(jar)
-        .arg("com.google.cloud.datastore.emulator.firestore.CloudFirestore")
-        .arg("start")
-        .arg("--host=127.0.0.1")
-        .arg(format!("--port={port}"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(log.try_clone().unwrap()))
-        .stderr(Stdio::from(log))
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot start java for the Firestore emulator ({e}): install a Java runtime \
-                     (the Debian package default-jre-headless)"
-            )
-        })
+    let args = [
+        "-Duser.language=en".to_string(),
+        "-cp".to_string(),
+        jar.display().to_string(),
+        "com.google.cloud.datastore.emulator.firestore.CloudFirestore".to_string(),
+        "start".to_string(),
+        "--host=127.0.0.1".to_string(),
+        format!("--port={port}"),
+    ];
+    crate::java::spawn_emulator("Firestore emulator", &args, log_path)
 }
 
 impl FirestoreEmulator {

@@ -38,6 +38,7 @@ pub mod denial;
 pub mod doc_examples;
 pub mod firestore;
 pub mod gcpsim;
+mod java;
 pub mod journal;
 pub mod keys;
 pub mod pki;

@@ -6,7 +6,7 @@
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -41,22 +41,14 @@ impl PubsubEmulator {
             .port();
         let host = format!("127.0.0.1:{port}");
         let log_dir = tempfile::tempdir().unwrap();
-        let log = std::fs::File::create(log_dir.path().join("pubsub-emulator.log")).unwrap();
-        let child = Command::new("java")
-            .arg("-jar")
-            .arg(EMULATOR_JAR)
-            .arg("--host=127.0.0.1")
-            .arg(format!("--port={port}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(log.try_clone().unwrap()))
-            .stderr(Stdio::from(log))
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot start java for the Pub/Sub emulator ({e}): install a Java runtime \
-                     (the Debian package default-jre-headless)"
-                )
-            });
+        let args = [
+            "-jar".to_string(),
+            EMULATOR_JAR.to_string(),
+            "--host=127.0.0.1".to_string(),
+            format!("--port={port}"),
+        ];
+        let log_path = log_dir.path().join("pubsub-emulator.log");
+        let child = crate::java::spawn_emulator("Pub/Sub emulator", &args, &log_path);
         let mut emulator = PubsubEmulator {
             host,
             child,

@@ -401,6 +401,29 @@ async fn a_client_killed_while_delivering_leaves_no_partial_secret_and_its_resta
     );
 }
 
+/// Reads the client's systemd notifications until one starts with `prefix` (within `within`) and
+/// returns it; a denial or a removal of secrets on the way fails the test: an outage is not a refusal.
+async fn next_status(
+    daemon: &tokendist_testkit::process::Daemon,
+    prefix: &str,
+    within: Duration,
+) -> String {
+    let deadline = Instant::now() + within;
+    loop {
+        let notification = daemon
+            .next_notification(deadline.saturating_duration_since(Instant::now()))
+            .await
+            .unwrap_or_else(|| panic!("no {prefix} within {within:?}\n{}", daemon.log_text()));
+        if notification.starts_with(prefix) {
+            return notification;
+        }
+        assert!(
+            !notification.starts_with("STATUS=denied") && !notification.contains("removed"),
+            "an outage was taken for a refusal: {notification}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_vms_tpm_killed_during_re_attestation_fails_attempts_and_the_same_client_recovers_when_it_returns()
  {
@@ -414,61 +437,19 @@ async fn the_vms_tpm_killed_during_re_attestation_fails_attempts_and_the_same_cl
 
     world.vm_tpm.as_mut().unwrap().kill();
     // The next attempts fail on the TPM and are retried; the client keeps running.
-    let deadline = Instant::now() + DEADLINE;
-    loop {
-        let notification = client
-            .daemon
-            .next_notification(deadline.saturating_duration_since(Instant::now()))
-            .await
-            .expect("no attempt failed after the TPM went away");
-        if notification.starts_with("STATUS=retrying") {
-            assert!(
-                notification.to_lowercase().contains("tpm"),
-                "{notification}"
-            );
-            break;
-        }
-        assert!(
-            !notification.starts_with("STATUS=denied"),
-            "a dead TPM was taken for a denial: {notification}"
-        );
-    }
-    let mut daemon = client.daemon;
-    assert!(daemon.try_exit_status().is_none(), "tokenclient exited");
+    let retrying = next_status(&client.daemon, "STATUS=retrying", DEADLINE).await;
+    assert!(retrying.to_lowercase().contains("tpm"), "{retrying}");
+    let mut client = client;
+    assert!(
+        client.daemon.try_exit_status().is_none(),
+        "tokenclient exited"
+    );
 
     world.vm_tpm.as_mut().unwrap().restart().unwrap();
-    let deadline = Instant::now() + POLL_INTERVAL + ATTEMPT_SLACK * 2;
-    loop {
-        let notification = daemon
-            .next_notification(deadline.saturating_duration_since(Instant::now()))
-            .await
-            .unwrap_or_else(|| panic!("no delivery after the TPM returned\n{}", daemon.log_text()));
-        if notification.starts_with("STATUS=secrets delivered") {
-            break;
-        }
-    }
-    let client = Client {
-        daemon,
-        secrets_dir: client.secrets_dir,
-        socket: client.socket,
-    };
+    let within = POLL_INTERVAL + ATTEMPT_SLACK * 2;
+    next_status(&client.daemon, "STATUS=secrets delivered", within).await;
     assert_whole_or_absent(&client, &world.secrets, "after the TPM returned");
     world.assert_logs_free_of_secrets();
-}
-
-/// POSTs `body` to gcpsim's admin API at `path` (`faults`, `faults:clear`).
-async fn sim_admin(world: &World, path: &str, body: serde_json::Value) {
-    let response = reqwest::Client::new()
-        .post(format!("http://{}/admin/v1/{path}", world.gcpsim.api))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        response.status().is_success(),
-        "{:?}",
-        response.text().await
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -478,26 +459,10 @@ async fn the_vms_metadata_server_failing_makes_the_client_retry_keeping_its_secr
     let client = world.pending_good_vm().await; // re-attests every second
     approve_and_receive(&world, &client).await;
 
-    sim_admin(
-        &world,
-        "faults",
-        serde_json::json!({ "api": "metadata", "status": 503 }),
-    )
-    .await;
-    let deadline = Instant::now() + DEADLINE;
-    loop {
-        let notification = client
-            .daemon
-            .next_notification(deadline.saturating_duration_since(Instant::now()))
-            .await
-            .expect("no attempt failed while the metadata server answered 503");
-        if notification.starts_with("STATUS=retrying") {
-            assert!(notification.contains("metadata"), "{notification}");
-            break;
-        }
-        assert!(!notification.starts_with("STATUS=denied"), "{notification}");
-        assert!(!notification.contains("removed"), "{notification}");
-    }
+    let failing = serde_json::json!({ "api": "metadata", "status": 503 });
+    support::sim_admin(world.gcpsim.api, "faults", failing).await;
+    let retrying = next_status(&client.daemon, "STATUS=retrying", DEADLINE).await;
+    assert!(retrying.contains("metadata"), "{retrying}");
     // An outage is not a refusal: the secrets stay, whole.
     for (name, value) in world.secrets.by_name() {
         assert_eq!(
@@ -507,21 +472,8 @@ async fn the_vms_metadata_server_failing_makes_the_client_retry_keeping_its_secr
         );
     }
 
-    sim_admin(
-        &world,
-        "faults:clear",
-        serde_json::json!({ "api": "metadata" }),
-    )
-    .await;
-    let deadline = Instant::now() + POLL_INTERVAL + ATTEMPT_SLACK;
-    loop {
-        let notification = client
-            .daemon
-            .next_notification(deadline.saturating_duration_since(Instant::now()))
-            .await
-            .unwrap_or_else(|| panic!("no delivery after the metadata server recovered"));
-        if notification.starts_with("STATUS=secrets delivered") {
-            break;
-        }
-    }
+    let clear = serde_json::json!({ "api": "metadata" });
+    support::sim_admin(world.gcpsim.api, "faults:clear", clear).await;
+    let within = POLL_INTERVAL + ATTEMPT_SLACK;
+    next_status(&client.daemon, "STATUS=secrets delivered", within).await;
 }

@@ -163,6 +163,15 @@ secrets_key = "{secrets}"
         )
     }
 
+    /// The default configuration (Alice trusted) with the per-instance session rate limits out of the
+    /// way, for tests that send many requests from one VM.
+    pub fn config_without_rate_limits(&self) -> String {
+        self.config_text(
+            &[&self.keys.alice.public_path],
+            "[sessions]\nrate_limit_burst = 10000\nrate_limit_per_minute = 600000\n",
+        )
+    }
+
     /// Writes the default configuration (Alice trusted) to `NAME.toml`.
     pub fn write_config(&self, name: &str) -> PathBuf {
         let text = self.config_text(&[&self.keys.alice.public_path], "");

@@ -539,15 +539,25 @@ pub async fn publish_ek(api: SocketAddr, vm: &str, swtpm: &Swtpm) {
         let public = tokendist_core::tpm::TpmtPublic::from_tpm2b(&ek.public).unwrap();
         tokendist_core::tpm::ek_public_to_pem(&public).unwrap()
     };
+    sim_admin(
+        api,
+        &format!("instances/{vm}/ek"),
+        serde_json::json!({ "ekPub": pem }),
+    )
+    .await;
+}
+
+/// POSTs `body` to gcpsim's admin API at `path` (`faults`, `faults:clear`, `instances/VM/ek`).
+pub async fn sim_admin(api: SocketAddr, path: &str, body: serde_json::Value) {
     let response = reqwest::Client::new()
-        .post(format!("http://{api}/admin/v1/instances/{vm}/ek"))
-        .json(&serde_json::json!({ "ekPub": pem }))
+        .post(format!("http://{api}/admin/v1/{path}"))
+        .json(&body)
         .send()
         .await
         .unwrap();
     assert!(
         response.status().is_success(),
-        "{:?}",
+        "{path}: {:?}",
         response.text().await
     );
 }
