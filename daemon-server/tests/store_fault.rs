@@ -215,24 +215,34 @@ async fn a_firestore_emulator_frozen_then_killed_is_unavailable_and_the_same_ser
     }
     let pid = emulator.pid().unwrap();
 
-    // Frozen: every answer is UNAVAILABLE, within a bounded time.
+    // Frozen, with eight releases in flight: every answer is UNAVAILABLE, within a bounded time.
     signal(pid, "STOP");
     let started = std::time::Instant::now();
+    let in_flight = (0..8).map(|_| {
+        let mut caller = client.clone();
+        let world = &world;
+        async move { world.release(&mut caller, support::GOOD_VM).await }
+    });
     let frozen = tokio::time::timeout(
         std::time::Duration::from_secs(60),
-        world.release(&mut client, support::GOOD_VM),
+        futures::future::join_all(in_flight),
     )
     .await;
     signal(pid, "CONT");
     let frozen = frozen.unwrap_or_else(|_| {
         panic!(
-            "a release waited more than 60 s on a frozen store\n{}",
+            "releases waited more than 60 s on a frozen store\n{}",
             server.log_text()
         )
     });
-    let status = frozen.expect_err("a release while the store was frozen");
-    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
-    eprintln!("frozen store: UNAVAILABLE after {:?}", started.elapsed());
+    for result in frozen {
+        let status = result.expect_err("a release while the store was frozen");
+        assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    }
+    eprintln!(
+        "frozen store: 8 x UNAVAILABLE after {:?}",
+        started.elapsed()
+    );
 
     // Thawed: the same server serves, and every acknowledged release has its event.
     world
