@@ -41,6 +41,13 @@ pub use finding::{Finding, FindingKind, Hardening, Place};
 pub use template::{CloudConfigTemplate, TemplateError, TemplateSettings};
 pub use yaml_features::{Unsupported as UnsupportedYaml, unsupported as unsupported_yaml};
 
+/// For the fuzz targets (`fuzz/`): this module's private parsers. Not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use super::docker_run::parse as docker_run;
+    pub use super::shell_words::{SimpleCommand, Syntax, parse as shell_words};
+}
+
 use hardening::Effect;
 use shell_words::{SimpleCommand, Syntax};
 

@@ -1,11 +1,17 @@
 //! How long a fetched JWK set may be served: HTTP caching headers (`Cache-Control: max-age` minus
-//! `Age`, `no-cache`/`no-store`, else `Expires` relative to `Date`). Pure functions over header text.
+//! `Age`, `no-cache`/`no-store`, else `Expires` relative to `Date`), at most [`MAX_LIFETIME`]. Pure
+//! functions over header text.
 
 use chrono::{DateTime, Duration, Utc};
 
+/// The longest a fetched set is served without refetching, whatever its headers say (Google's say
+/// about six hours): a larger `max-age` or `Expires` is cut to this, so adding it to a time never
+/// overflows and a set that a misconfigured response declares fresh for years is still refetched.
+pub const MAX_LIFETIME: Duration = Duration::days(1);
+
 /// The caching headers of one response, as text.
 #[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct CacheHeaders<'a> {
+pub struct CacheHeaders<'a> {
     pub cache_control: Option<&'a str>,
     pub age: Option<&'a str>,
     pub expires: Option<&'a str>,
@@ -14,7 +20,7 @@ pub(crate) struct CacheHeaders<'a> {
 
 /// How long the response stays fresh. `None`: the headers say nothing usable (the caller applies its
 /// default). `Some(0)`: must not be reused without refetching.
-pub(crate) fn freshness_lifetime(headers: CacheHeaders<'_>) -> Option<Duration> {
+pub fn freshness_lifetime(headers: CacheHeaders<'_>) -> Option<Duration> {
     if let Some(cache_control) = headers.cache_control {
         let directives: Vec<String> = cache_control
             .split(',')
@@ -37,7 +43,10 @@ pub(crate) fn freshness_lifetime(headers: CacheHeaders<'_>) -> Option<Duration> 
                 .and_then(|a| a.trim().parse::<i64>().ok())
                 .unwrap_or(0)
                 .max(0);
-            return Some(Duration::seconds((max_age - age).max(0)));
+            let seconds = max_age
+                .saturating_sub(age)
+                .clamp(0, MAX_LIFETIME.num_seconds());
+            return Some(Duration::try_seconds(seconds).unwrap_or(MAX_LIFETIME));
         }
     }
     let expires = parse_http_date(headers.expires?);
@@ -46,7 +55,7 @@ pub(crate) fn freshness_lifetime(headers: CacheHeaders<'_>) -> Option<Duration> 
         return Some(Duration::zero());
     };
     let date = headers.date.and_then(parse_http_date)?;
-    Some((expires - date).max(Duration::zero()))
+    Some((expires - date).clamp(Duration::zero(), MAX_LIFETIME))
 }
 
 fn parse_http_date(text: &str) -> Option<DateTime<Utc>> {
@@ -111,5 +120,37 @@ mod tests {
         };
         assert_eq!(freshness_lifetime(invalid), Some(Duration::zero()));
         assert_eq!(freshness_lifetime(CacheHeaders::default()), None);
+    }
+
+    /// fuzz/artifacts/jwks_cache_headers: `max-age=9999999999999,` (about 317,000 years) made
+    /// `JwksCache` panic adding the lifetime to the fetch time (`DateTime + TimeDelta` overflowed);
+    /// larger ones panicked in `Duration::seconds`, `i64::MIN` in `max_age - age`.
+    #[test]
+    fn fuzz_regression_a_huge_max_age_is_capped_not_a_panic() {
+        let now = DateTime::<Utc>::MAX_UTC - Duration::days(365 * 1000);
+        for (cache_control, age) in [
+            ("max-age=9999999999999,", None),
+            ("max-age=9223372036854775807", None),
+            ("max-age=-9223372036854775808", Some("1")),
+            ("max-age=9223372036854775807", Some("-9223372036854775808")),
+        ] {
+            let lifetime = freshness_lifetime(CacheHeaders {
+                cache_control: Some(cache_control),
+                age,
+                ..Default::default()
+            })
+            .unwrap();
+            assert!(
+                lifetime >= Duration::zero() && lifetime <= MAX_LIFETIME,
+                "{cache_control}: {lifetime:?}"
+            );
+            assert!(now.checked_add_signed(lifetime).is_some());
+        }
+        let far_expires = freshness_lifetime(CacheHeaders {
+            expires: Some("Fri, 31 Dec 9999 23:59:59 GMT"),
+            date: Some("Thu, 01 Jan 1970 00:00:00 GMT"),
+            ..Default::default()
+        });
+        assert_eq!(far_expires, Some(MAX_LIFETIME));
     }
 }

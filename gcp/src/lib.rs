@@ -44,6 +44,14 @@ pub mod request_auth;
 #[cfg(feature = "apis")]
 mod test_fixtures;
 
+/// For the fuzz targets (`fuzz/`): the JWKS response's caching-header parser, which is private.
+/// Not an API.
+#[cfg(feature = "apis")]
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::jwks_cache_policy::{CacheHeaders, freshness_lifetime};
+}
+
 #[cfg(feature = "apis")]
 pub use call_observer::CallObserver;
 #[cfg(feature = "apis")]

@@ -48,3 +48,15 @@ pub use handle::{AuditEntryInput, MintTokenRequest, RotationResult, SimHandle};
 pub use running::{RunningSim, SimOptions};
 pub use scenario::{EkSource, Scenario, ScenarioError};
 pub use traffic::{LatencySpec, TrafficStats, parse_millis};
+
+/// For the fuzz targets (`fuzz/`): the Cloud Logging filter parser, which is private. Not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Parses `filter` as `entries.list` does and, when it parses, evaluates it on `entry` (a
+    /// LogEntry as JSON): `Err` with the parser's message for a filter Logging would refuse.
+    pub fn log_filter_matches(filter: &str, entry: &serde_json::Value) -> Result<bool, String> {
+        crate::logfilter::parse(filter)
+            .map(|parsed| parsed.matches(entry))
+            .map_err(|e| e.to_string())
+    }
+}

@@ -2,11 +2,15 @@
 
 use super::{Filter, FilterError, Op};
 
+/// How deeply parentheses and negations (`NOT`, `-`) may nest; deeper filters are refused.
+pub(crate) const MAX_DEPTH: usize = 64;
+
 /// Parses a filter; an empty or blank filter matches everything.
 pub(crate) fn parse(text: &str) -> Result<Filter, FilterError> {
     let mut parser = Parser {
         chars: text.chars().collect(),
         pos: 0,
+        depth: 0,
     };
     parser.skip_ws();
     if parser.at_end() {
@@ -23,6 +27,8 @@ pub(crate) fn parse(text: &str) -> Result<Filter, FilterError> {
 struct Parser {
     chars: Vec<char>,
     pos: usize,
+    /// Parentheses and negations open around the current position (at most [`MAX_DEPTH`]).
+    depth: usize,
 }
 
 fn is_word_char(c: char) -> bool {
@@ -35,6 +41,23 @@ impl Parser {
             position: self.pos,
             problem: problem.into(),
         }
+    }
+
+    /// Parses one more level of parentheses or negation, refusing more than [`MAX_DEPTH`]: the
+    /// parser (and the evaluation and the drop of what it builds) recurse once per level.
+    fn nested(
+        &mut self,
+        parse: impl FnOnce(&mut Self) -> Result<Filter, FilterError>,
+    ) -> Result<Filter, FilterError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(self.error(format!(
+                "parentheses and negations nest more than {MAX_DEPTH} deep"
+            )));
+        }
+        self.depth += 1;
+        let filter = parse(self);
+        self.depth -= 1;
+        filter
     }
 
     fn at_end(&self) -> bool {
@@ -113,11 +136,11 @@ impl Parser {
         self.skip_ws();
         if self.keyword("NOT") {
             self.skip_ws();
-            return Ok(Filter::Not(Box::new(self.unary()?)));
+            return self.nested(|p| Ok(Filter::Not(Box::new(p.unary()?))));
         }
         if self.peek() == Some('-') {
             self.pos += 1;
-            return Ok(Filter::Not(Box::new(self.unary()?)));
+            return self.nested(|p| Ok(Filter::Not(Box::new(p.unary()?))));
         }
         if self.keyword("AND") || self.keyword("OR") {
             return Err(self.error("operator AND/OR without a left-hand term"));
@@ -135,7 +158,7 @@ impl Parser {
                 if self.peek() == Some(')') {
                     return Err(self.error("empty parentheses"));
                 }
-                let inner = self.and_expr()?;
+                let inner = self.nested(Self::and_expr)?;
                 self.skip_ws();
                 if self.peek() != Some(')') {
                     return Err(self.error("missing `)`"));
@@ -269,6 +292,24 @@ mod tests {
             op,
             value: value.to_string(),
         }
+    }
+
+    /// Parentheses 6,000 deep (12,003 characters, within Cloud Logging's 20,000-character filter
+    /// limit) or 20,000 negations overflowed the stack (the gcpsim process aborts); found with the
+    /// sim_logfilter fuzz target's binary on a hand-made input (fuzz/README.md).
+    #[test]
+    fn fuzz_regression_deep_nesting_is_an_error_not_a_stack_overflow() {
+        let deep = [
+            format!("{}a=1{}", "(".repeat(6000), ")".repeat(6000)),
+            format!("{}a=1", "-".repeat(20_000)),
+            format!("{}a=1", "NOT ".repeat(5000)),
+        ];
+        for text in deep {
+            let error = parse(&text).unwrap_err();
+            assert!(error.problem.contains("deep"), "{error}");
+        }
+        let at_the_limit = format!("{}a=1{}", "(".repeat(MAX_DEPTH), ")".repeat(MAX_DEPTH));
+        assert_eq!(parse(&at_the_limit).unwrap(), cmp(&["a"], Op::Eq, "1"));
     }
 
     #[test]
