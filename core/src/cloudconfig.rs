@@ -42,6 +42,7 @@ pub use template::{CloudConfigTemplate, TemplateError, TemplateSettings};
 pub use yaml_features::{Unsupported as UnsupportedYaml, unsupported as unsupported_yaml};
 
 /// For the fuzz targets (`fuzz/`): this module's private parsers. Not an API.
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing {
     pub use super::docker_run::parse as docker_run;

@@ -46,7 +46,7 @@ mod test_fixtures;
 
 /// For the fuzz targets (`fuzz/`): the JWKS response's caching-header parser, which is private.
 /// Not an API.
-#[cfg(feature = "apis")]
+#[cfg(all(feature = "apis", feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing {
     pub use crate::jwks_cache_policy::{CacheHeaders, freshness_lifetime};

@@ -50,6 +50,7 @@ pub use scenario::{EkSource, Scenario, ScenarioError};
 pub use traffic::{LatencySpec, TrafficStats, parse_millis};
 
 /// For the fuzz targets (`fuzz/`): the Cloud Logging filter parser, which is private. Not an API.
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing {
     /// Parses `filter` as `entries.list` does and, when it parses, evaluates it on `entry` (a

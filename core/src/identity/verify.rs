@@ -97,6 +97,7 @@ fn payload_claims(
 
 /// For the fuzz targets (`fuzz/`), which cannot sign tokens: the payload checks of [`verify`] on
 /// their own. Never use it to accept a token: nothing here verifies a signature.
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing {
     use chrono::{DateTime, Utc};
