@@ -319,15 +319,19 @@ fn build_report(
                 u.rss_kib.median,
                 u.rss_kib.max,
                 u.judged_samples,
-                suffix(&u.problems)
+                suffix(&u.rss_problem)
             ),
         ));
         checks.push(Check::new(
             &format!("{}-fds-flat", u.name),
             u.fds_flat,
             format!(
-                "open fds min/median/max {}/{}/{} (slack {})",
-                u.fds.min, u.fds.median, u.fds.max, options.fd_slack
+                "open fds min/median/max {}/{}/{} (slack {}){}",
+                u.fds.min,
+                u.fds.median,
+                u.fds.max,
+                options.fd_slack,
+                suffix(&u.fds_problem)
             ),
         ));
     }
@@ -367,10 +371,9 @@ fn build_report(
     }
 }
 
-fn suffix(problems: &[String]) -> String {
-    if problems.is_empty() {
-        String::new()
-    } else {
-        format!(": {}", problems.join("; "))
-    }
+fn suffix(problem: &Option<String>) -> String {
+    problem
+        .as_ref()
+        .map(|p| format!(": {p}"))
+        .unwrap_or_default()
 }

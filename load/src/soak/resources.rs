@@ -106,8 +106,10 @@ pub struct Usage {
     pub last: Option<Sample>,
     pub rss_flat: bool,
     pub fds_flat: bool,
-    /// Why not flat, if not.
-    pub problems: Vec<String>,
+    /// Why RSS is not flat (too few samples, or out of the band), if not.
+    pub rss_problem: Option<String>,
+    /// Why the descriptors are not flat, if not.
+    pub fds_problem: Option<String>,
     /// Every sample, warm-up included.
     pub samples: Vec<Sample>,
 }
@@ -118,33 +120,35 @@ pub fn judge(name: &str, pid: u32, samples: Vec<Sample>, warm_up: f64, fd_slack:
     let judged: Vec<Sample> = samples.iter().copied().filter(|s| s.t >= warm_up).collect();
     let rss = Spread::of(judged.iter().map(|s| s.rss_kib).collect());
     let fds = Spread::of(judged.iter().map(|s| s.fds).collect());
-    let mut problems = Vec::new();
-    if judged.len() < 3 {
-        problems.push(format!(
-            "only {} samples after the {warm_up:.0} s warm-up (3 needed)",
-            judged.len()
-        ));
-    }
     let median = rss.median as f64;
-    let rss_flat = judged.len() >= 3
+    let enough = judged.len() >= 3;
+    let too_few = format!(
+        "only {} samples after the {warm_up:.0} s warm-up (3 needed)",
+        judged.len()
+    );
+    let rss_flat = enough
         && rss.max as f64 <= median * (1.0 + RSS_BAND)
         && rss.min as f64 >= median * (1.0 - RSS_BAND);
-    if judged.len() >= 3 && !rss_flat {
-        problems.push(format!(
+    let rss_problem = match (enough, rss_flat) {
+        (false, _) => Some(too_few.clone()),
+        (true, false) => Some(format!(
             "RSS {}..{} KiB is not within ±{:.0} % of its median {} KiB",
             rss.min,
             rss.max,
             RSS_BAND * 100.0,
             rss.median
-        ));
-    }
-    let fds_flat = judged.len() >= 3 && fds.max - fds.min <= fd_slack;
-    if judged.len() >= 3 && !fds_flat {
-        problems.push(format!(
+        )),
+        (true, true) => None,
+    };
+    let fds_flat = enough && fds.max - fds.min <= fd_slack;
+    let fds_problem = match (enough, fds_flat) {
+        (false, _) => Some(too_few),
+        (true, false) => Some(format!(
             "open descriptors {}..{} vary by more than {fd_slack}",
             fds.min, fds.max
-        ));
-    }
+        )),
+        (true, true) => None,
+    };
     Usage {
         name: name.to_string(),
         pid,
@@ -155,7 +159,8 @@ pub fn judge(name: &str, pid: u32, samples: Vec<Sample>, warm_up: f64, fd_slack:
         last: judged.last().copied(),
         rss_flat,
         fds_flat,
-        problems,
+        rss_problem,
+        fds_problem,
         samples,
     }
 }
@@ -207,12 +212,13 @@ mod tests {
             8,
         );
         assert!(!usage.rss_flat && !usage.fds_flat, "{usage:#?}");
-        assert_eq!(usage.problems.len(), 2);
+        assert!(usage.rss_problem.is_some() && usage.fds_problem.is_some());
     }
 
     #[test]
     fn too_few_samples_are_not_flat() {
         let usage = judge("a", 1, samples(&[1, 1], &[1, 1]), 0.0, 8);
-        assert!(!usage.rss_flat, "{usage:#?}");
+        assert!(!usage.rss_flat && !usage.fds_flat, "{usage:#?}");
+        assert!(usage.rss_problem.unwrap().contains("only 2 samples"));
     }
 }
