@@ -120,7 +120,7 @@ pub async fn run(options: SoakOptions) -> anyhow::Result<()> {
                 &format!("tokenserver-{}", r + 1),
                 server.pid(),
                 samples,
-                options.warm_up.as_secs_f64(),
+                options.warm_up().as_secs_f64(),
                 options.fd_slack,
             )
         })
@@ -326,10 +326,11 @@ fn build_report(
             &format!("{}-fds-flat", u.name),
             u.fds_flat,
             format!(
-                "open fds min/median/max {}/{}/{} (slack {}){}",
+                "open fds min/median/max {}/{}/{}, grew by {} (at most {}){}",
                 u.fds.min,
                 u.fds.median,
                 u.fds.max,
+                u.fds_growth,
                 options.fd_slack,
                 suffix(&u.fds_problem)
             ),
@@ -351,7 +352,7 @@ fn build_report(
         duration_s: options.duration.as_secs_f64(),
         interval_s: options.interval.as_secs_f64(),
         rate_per_s: options.rate(),
-        warm_up_s: options.warm_up.as_secs_f64(),
+        warm_up_s: options.warm_up().as_secs_f64(),
         sample_every_s: options.sample_every.as_secs_f64(),
         fd_slack: options.fd_slack,
         revocation_rule: "immediate: the server reads the approval from the store on every GetToken \

@@ -8,6 +8,9 @@ use clap::Args;
 
 use crate::cli::parse_duration;
 
+/// The longest default warm-up.
+const DEFAULT_WARM_UP: Duration = Duration::from_secs(60);
+
 #[derive(Debug, Clone, Args)]
 pub struct SoakOptions {
     /// Simulated VMs; by index, 1 in 20 is never approved, 1 in 10 is approved during the run, 1 in
@@ -27,10 +30,12 @@ pub struct SoakOptions {
     /// How often each replica's RSS and open descriptors are sampled.
     #[arg(long, default_value = "2s", value_parser = parse_duration)]
     pub sample_every: Duration,
-    /// Samples before this (from the start of the releases) are not judged for flatness.
-    #[arg(long, default_value = "60s", value_parser = parse_duration)]
-    pub warm_up: Duration,
-    /// After the warm-up, each replica's open descriptors may vary by at most this many.
+    /// Samples before this (from the start of the releases) are not judged for flatness; default
+    /// one minute, or a third of a shorter run.
+    #[arg(long, value_parser = parse_duration)]
+    pub warm_up: Option<Duration>,
+    /// After the warm-up, each replica's open descriptors may grow by at most this many (median of
+    /// the last quarter of the samples minus that of the first quarter).
     #[arg(long, default_value_t = 16)]
     pub fd_slack: u64,
     /// The Firestore project id of the run's store (default: `soak-` and a random suffix, so runs
@@ -72,12 +77,18 @@ impl SoakOptions {
             "--sample-every must be positive"
         );
         anyhow::ensure!(
-            self.warm_up < self.duration,
+            self.warm_up() < self.duration,
             "--warm-up {:?} leaves nothing of the {:?} run to judge",
-            self.warm_up,
+            self.warm_up(),
             self.duration
         );
         Ok(())
+    }
+
+    /// The warm-up: as given, else one minute or a third of the run, whichever is shorter.
+    pub fn warm_up(&self) -> Duration {
+        self.warm_up
+            .unwrap_or_else(|| DEFAULT_WARM_UP.min(self.duration / 3))
     }
 
     /// Releases per second over all VMs.
