@@ -101,6 +101,12 @@ fn with_token<T>(message: T, token: &str) -> Result<Request<T>, Failure> {
 impl Caller {
     /// One request; the failure names the gRPC code (`PermissionDenied`) or `token-fetch`.
     pub async fn request(&self) -> Result<(), Failure> {
+        self.release().await.map(|_| ())
+    }
+
+    /// One request; a release answers with its receipt's event id (empty for the echo, or when the
+    /// server sent no receipt).
+    pub async fn release(&self) -> Result<String, Failure> {
         let mut client = self.client.clone();
         let begin = pb::BeginSessionRequest {
             client_version: "tokendist-load".into(),
@@ -121,7 +127,7 @@ impl Caller {
                     )?)
                     .await
                     .map_err(Failure::rpc("GetToken"))?;
-                Ok(())
+                Ok(String::new())
             }
             Kind::Release { tpm, .. } => {
                 let plain = self.plain_token().await?;
@@ -158,7 +164,7 @@ impl Caller {
                         "GetToken: answered OK with no secrets",
                     ));
                 }
-                Ok(())
+                Ok(response.receipt.map(|r| r.event_id).unwrap_or_default())
             }
         }
     }

@@ -1,6 +1,7 @@
 //! The command line: what to drive (closed-loop callers or an open-loop rate), for how long, with
 //! how many simulated VMs and projects, what latency gcpsim adds to Google's methods, where the
-//! binaries are and where the JSON report goes; and the hidden `echo-server` mode (the baseline).
+//! binaries are and where the JSON report goes; the hidden `echo-server` mode (the baseline) and
+//! the `soak` mode (its options in [`crate::soak::options`]).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -23,6 +24,10 @@ pub enum Mode {
     /// The baseline: a bare tonic mTLS unary echo of the TokenService messages (used by the tool itself).
     #[command(hide = true)]
     EchoServer(EchoOptions),
+    /// The soak: N VMs re-attesting against several tokenserver replicas on one Firestore store
+    /// (the emulator) while approvals and revocations arrive; fails on a wrong release, a lost
+    /// event, an error, or RSS or open descriptors not flat.
+    Soak(crate::soak::options::SoakOptions),
 }
 
 #[derive(Debug, Args)]

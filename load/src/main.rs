@@ -8,6 +8,10 @@
 //! approvals, tokenserver), [`caller`] (one release / one echo over one connection), [`drive`]
 //! (closed and open loop), [`procstat`] (CPU and RSS from /proc), [`report`] (table and JSON),
 //! [`echo`] (the baseline server).
+//!
+//! `tokendist-load soak` ([`soak`]) is the other mode: N VMs against several replicas on one
+//! Firestore store while approvals and revocations arrive, judged for wrong releases, lost events,
+//! errors and flat RSS and descriptors.
 
 mod caller;
 mod cli;
@@ -17,6 +21,7 @@ mod procstat;
 mod report;
 mod scenario;
 mod setup;
+mod soak;
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -53,6 +58,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.mode {
         Some(Mode::EchoServer(options)) => runtime.block_on(echo::serve(options)),
+        Some(Mode::Soak(options)) => runtime.block_on(soak::run(options)),
         None => runtime.block_on(run(cli.run)),
     };
     match result {

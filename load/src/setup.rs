@@ -50,6 +50,8 @@ pub struct World {
     pub vms: Vec<SimVm>,
     /// `--tpm`: every VM's vTPM.
     pub tpm: Option<Arc<SoftTpm>>,
+    /// The store's URL: SQLite in the run's directory unless [`World::use_store`] named another.
+    store: Option<String>,
 }
 
 /// Where the workspace binaries are: beside this executable unless given.
@@ -117,52 +119,79 @@ impl World {
             client_identity,
             vms,
             tpm,
+            store: None,
         })
     }
 
-    /// The store's URL (SQLite in the run's directory).
+    /// The store's URL (SQLite in the run's directory, unless [`World::use_store`] named another).
     pub fn store_url(&self) -> String {
-        format!("sqlite://{}", self.dir.join("tokendist.db").display())
+        match &self.store {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.dir.join("tokendist.db").display()),
+        }
+    }
+
+    /// Uses the store at `url` (e.g. `firestore://PROJECT`) for approvals and the servers.
+    pub fn use_store(&mut self, url: String) {
+        self.store = Some(url);
+    }
+
+    /// Opens the run's store (`FIRESTORE_EMULATOR_HOST` read from the environment).
+    pub async fn open_store(&self) -> anyhow::Result<Arc<dyn Store>> {
+        tokendist_store::open_from_env(&self.store_url())
+            .await
+            .with_context(|| format!("cannot open the store {}", self.store_url()))
+    }
+
+    /// gcpsim's Compute API, as the console reads it.
+    pub async fn compute(&self) -> anyhow::Result<ComputeClient> {
+        let config = GcpConfig::for_simulator(self.gcpsim.api, None);
+        Ok(ComputeClient::new(&config).await?)
     }
 
     /// Approves every VM as it is now, with two sealed secrets each, signed by Alice; with `--tpm`
     /// requiring the TPM, pinning the EK Compute reports and the software TPM's PCR values.
     pub async fn approve_all(&self) -> anyhow::Result<()> {
         let store = tokendist_store::open(&self.store_url(), &StoreOptions::default()).await?;
-        let config = GcpConfig::for_simulator(self.gcpsim.api, None);
-        let compute = ComputeClient::new(&config).await?;
-        let allowed = Settings::default().always_allowed_metadata_keys;
+        let compute = self.compute().await?;
         for vm in &self.vms {
-            let instance = compute
-                .instance(&vm.project, scenario::ZONE, &vm.name)
-                .await
-                .map_err(|e| anyhow::anyhow!("cannot read {} from gcpsim: {e:?}", vm.name))?;
-            let mut approval = Approval::proposed_from(
-                &instance,
-                &allowed,
-                "alice@example.com",
-                chrono::Utc::now(),
-            );
-            approval.require_tpm = false;
-            if self.tpm.is_some() {
-                let identity = compute
-                    .shielded_identity(&vm.project, scenario::ZONE, &vm.name)
-                    .await
-                    .map_err(|e| {
-                        anyhow::anyhow!("cannot read {}'s shielded identity: {e:?}", vm.name)
-                    })?;
-                approval.require_tpm = true;
-                approval.ek_public_pem = Some(identity.ek_pub_pem.with_context(|| {
-                    format!("gcpsim reports no EK for {} (vtpm = true?)", vm.name)
-                })?);
-                approval.pcr_policy = Some(tpm_policy());
-            }
-            approval.secrets = self.seal_secrets(&approval.instance_id, &vm.name)?;
-            approval.revision = 1;
-            approval::sign(&mut approval, &self.keys.alice.key);
-            put(&store, approval).await?;
+            put(&store, self.signed_approval(&compute, vm).await?).await?;
         }
         Ok(())
+    }
+
+    /// The first approval (revision 1) of `vm` as Compute reports it now, signed by Alice.
+    pub async fn signed_approval(
+        &self,
+        compute: &ComputeClient,
+        vm: &SimVm,
+    ) -> anyhow::Result<Approval> {
+        let instance = compute
+            .instance(&vm.project, scenario::ZONE, &vm.name)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot read {} from gcpsim: {e:?}", vm.name))?;
+        let allowed = Settings::default().always_allowed_metadata_keys;
+        let mut approval =
+            Approval::proposed_from(&instance, &allowed, "alice@example.com", chrono::Utc::now());
+        approval.require_tpm = false;
+        if self.tpm.is_some() {
+            let identity = compute
+                .shielded_identity(&vm.project, scenario::ZONE, &vm.name)
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!("cannot read {}'s shielded identity: {e:?}", vm.name)
+                })?;
+            approval.require_tpm = true;
+            approval.ek_public_pem =
+                Some(identity.ek_pub_pem.with_context(|| {
+                    format!("gcpsim reports no EK for {} (vtpm = true?)", vm.name)
+                })?);
+            approval.pcr_policy = Some(tpm_policy());
+        }
+        approval.secrets = self.seal_secrets(&approval.instance_id, &vm.name)?;
+        approval.revision = 1;
+        approval::sign(&mut approval, &self.keys.alice.key);
+        Ok(approval)
     }
 
     fn seal_secrets(&self, instance_id: &str, vm: &str) -> anyhow::Result<Vec<StoredSecret>> {
@@ -292,10 +321,24 @@ pubsub_endpoint = "off"
         log_level: &str,
         watch: bool,
     ) -> anyhow::Result<Serving> {
-        let config = self.dir.join("tokenserver.toml");
-        std::fs::write(&config, self.server_config(watch))?;
+        self.start_named_server("tokenserver", binary, log_level, &self.server_config(watch))
+            .await
+    }
+
+    /// Starts `tokenserver --config DIR/NAME.toml` holding `config`, with `RUST_LOG=log_level` (its
+    /// log: `DIR/NAME.log`), and waits for READY.
+    pub async fn start_named_server(
+        &self,
+        name: &str,
+        binary: &Path,
+        log_level: &str,
+        config: &str,
+    ) -> anyhow::Result<Serving> {
+        let config_path = self.dir.join(format!("{name}.toml"));
+        std::fs::write(&config_path, config)?;
+        let config = config_path;
         let daemon = Daemon::spawn(
-            "tokenserver",
+            name,
             binary,
             &["--config".as_ref(), config.as_os_str()],
             &self.dir,
