@@ -63,6 +63,10 @@ pub struct StoreOptions {
     pub operation_deadline: Duration,
 }
 
+/// Expired sessions the purge handles at a time: one SQLite write transaction (so a release waits
+/// at most one batch), one page of Firestore ids (so a backlog is never in memory at once).
+pub(crate) const PURGE_BATCH: usize = 100;
+
 /// The default [`StoreOptions::operation_deadline`].
 pub const DEFAULT_OPERATION_DEADLINE: Duration = Duration::from_secs(8);
 

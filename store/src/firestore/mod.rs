@@ -351,32 +351,41 @@ impl Store for FirestoreStore {
     }
 
     async fn purge_expired_sessions(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        // In pages of PURGE_BATCH ids (the documents' other fields are not fetched): a backlog of
+        // ten thousand expired sessions never sits in memory at once.
         let collection = self.collection(RecordKind::Session);
         let bound = before.timestamp();
-        let expired = self
-            .db
-            .fluent()
-            .select()
-            .from(collection.name.as_str())
-            .filter(|q| q.for_all([q.field("expires_at").less_than(bound)]))
-            .stream_query_with_errors()
-            .await;
-        let docs = all_documents(&collection, expired).await?;
+        let page_size = u32::try_from(crate::PURGE_BATCH).unwrap_or(u32::MAX);
         let mut removed = 0u64;
-        for doc in &docs {
-            let id = doc.name.rsplit('/').next().unwrap_or_default();
-            check_document_id(&collection, id)?;
-            self.db
+        loop {
+            let page = self
+                .db
                 .fluent()
-                .delete()
+                .select()
+                .fields(["expires_at"])
                 .from(collection.name.as_str())
-                .document_id(id)
-                .execute()
+                .filter(|q| q.for_all([q.field("expires_at").less_than(bound)]))
+                .limit(page_size)
+                .query()
                 .await
-                .map_err(|e| map_error(&collection.record(id), e))?;
-            removed += 1;
+                .map_err(|e| map_error(&collection.whole(), e))?;
+            for doc in &page {
+                let id = doc.name.rsplit('/').next().unwrap_or_default();
+                check_document_id(&collection, id)?;
+                self.db
+                    .fluent()
+                    .delete()
+                    .from(collection.name.as_str())
+                    .document_id(id)
+                    .execute()
+                    .await
+                    .map_err(|e| map_error(&collection.record(id), e))?;
+                removed += 1;
+            }
+            if page.len() < crate::PURGE_BATCH {
+                return Ok(removed);
+            }
         }
-        Ok(removed)
     }
 
     async fn append_event(&self, event: &EventRecord) -> Result<(), StoreError> {

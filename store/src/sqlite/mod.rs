@@ -143,9 +143,6 @@ fn immediate<T>(
     Ok(value)
 }
 
-/// Expired sessions deleted per write transaction by the purge.
-const PURGE_BATCH: usize = 100;
-
 const GET_APPROVAL: &str = "SELECT record FROM approvals WHERE instance_id = ?1";
 const GET_PENDING: &str = "SELECT record FROM pending WHERE instance_id = ?1";
 const GET_SESSION: &str = "SELECT record FROM sessions WHERE session_id = ?1";
@@ -366,12 +363,12 @@ impl Store for SqliteStore {
                         conn,
                         "DELETE FROM sessions WHERE session_id IN \
                          (SELECT session_id FROM sessions WHERE expires_at < ?1 LIMIT ?2)",
-                        params![bound, PURGE_BATCH],
+                        params![bound, crate::PURGE_BATCH],
                     )
                 })
                 .await?;
             removed_total += u64::try_from(removed).unwrap_or(u64::MAX);
-            if removed < PURGE_BATCH {
+            if removed < crate::PURGE_BATCH {
                 return Ok(removed_total);
             }
         }
