@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: demo test deps build lint fmt check clean screenshots image checkov terraform-fmt bench deny advisories fuzz
+.PHONY: demo test deps build lint fmt check clean screenshots image checkov terraform-fmt bench deny advisories fuzz soak
 
 ## demo: run the main job on the embedded default scenario (gcpsim + daemons + console as they land)
 demo: deps
@@ -26,6 +26,12 @@ screenshots: deps
 bench: deps
 	$(CARGO) build --release -p tokendist-load -p tokendist-server -p tokendist-sim --bins
 	scripts/bench
+
+## soak: 1,000 simulated VMs for 10 minutes against two tokenserver replicas on one Firestore emulator
+# while approvals and revocations arrive (release build); fails on a wrong release, a lost event, an
+# error, or a replica whose RSS or descriptors are not flat. SOAK_DURATION, SOAK_VMS change it.
+soak: deps
+	scripts/soak
 
 ## deps: install missing system packages (idempotent)
 deps:
