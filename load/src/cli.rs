@@ -95,12 +95,19 @@ pub struct RunOptions {
     /// Skip the echo baseline (no ratios are printed).
     #[arg(long)]
     pub no_echo: bool,
+    #[command(flatten)]
+    pub files: RunFiles,
+}
+
+/// The binaries a run starts, where its report goes and what it is called (`run` and `soak` alike).
+#[derive(Debug, Clone, Args)]
+pub struct RunFiles {
     /// Write the report here as JSON.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
-    /// A name for this run in the report.
-    #[arg(long, default_value = "run")]
-    pub name: String,
+    /// A name for this run in the report (default: `run`, or `soak` for the soak).
+    #[arg(long)]
+    pub name: Option<String>,
     /// The `tokenserver` binary (default: next to this one).
     #[arg(long, value_name = "PATH")]
     pub tokenserver: Option<PathBuf>,
@@ -110,6 +117,13 @@ pub struct RunOptions {
     /// Keep the run's directory (configs, logs, store) here instead of a removed temp dir.
     #[arg(long, value_name = "DIR")]
     pub keep_dir: Option<PathBuf>,
+}
+
+impl RunFiles {
+    /// The report's name: `--name`, else `default`.
+    pub fn name_or(&self, default: &str) -> String {
+        self.name.clone().unwrap_or_else(|| default.to_owned())
+    }
 }
 
 impl RunOptions {

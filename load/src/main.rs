@@ -25,7 +25,7 @@ mod soak;
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::Parser as _;
@@ -72,8 +72,8 @@ fn main() -> ExitCode {
 
 async fn run(options: RunOptions) -> anyhow::Result<()> {
     options.validate()?;
-    let tokenserver = setup::binary(&options.tokenserver, "tokenserver")?;
-    let gcpsim = setup::binary(&options.gcpsim, "gcpsim")?;
+    let tokenserver = setup::binary(&options.files.tokenserver, "tokenserver")?;
+    let gcpsim = setup::binary(&options.files.gcpsim, "gcpsim")?;
     let vms = scenario::vms(options.vm_count(), options.projects);
     eprintln!(
         "tokendist-load: {} VMs; starting gcpsim ({}) and tokenserver ({})",
@@ -82,7 +82,7 @@ async fn run(options: RunOptions) -> anyhow::Result<()> {
         tokenserver.display()
     );
     let mut world = World::start(
-        options.keep_dir.as_deref(),
+        options.files.keep_dir.as_deref(),
         gcpsim,
         vms,
         options.projects,
@@ -115,21 +115,11 @@ async fn run(options: RunOptions) -> anyhow::Result<()> {
     let mut callers = Vec::with_capacity(connections);
     for i in 0..connections {
         let vm = &world.vms[i % world.vms.len()];
-        let metadata = *world
-            .gcpsim
-            .metadata
-            .get(&vm.name)
-            .with_context(|| format!("gcpsim serves no metadata server for {}", vm.name))?;
-        callers.push(Arc::new(Caller {
-            client: caller::connect(server.addr, &world.pki.ca_pem, &world.client_identity).await?,
-            kind: Kind::Release {
-                vm: vm.name.clone(),
-                metadata,
-                http: http.clone(),
-                plain: Mutex::new(None),
-                tpm: world.tpm.clone(),
-            },
-        }));
+        callers.push(
+            world
+                .release_caller(vm, server.addr, &http, world.tpm.clone())
+                .await?,
+        );
     }
     if let Err(error) = drive::warm_up(&callers).await {
         show_server_log(&mut world, &server.log_text());
@@ -180,7 +170,7 @@ async fn run(options: RunOptions) -> anyhow::Result<()> {
 
     let ratio = |a: f64, b: f64| if b > 0.0 { Some(a / b) } else { None };
     let report = Report {
-        name: options.name.clone(),
+        name: options.files.name_or("run"),
         command: std::env::args().collect::<Vec<_>>().join(" "),
         load: match options.rate {
             Some(rate) => format!(
@@ -216,14 +206,7 @@ async fn run(options: RunOptions) -> anyhow::Result<()> {
         google,
         echo: echo_phase,
     };
-    print!("{}", report.table());
-    if let Some(path) = &options.json {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)?;
-        }
-        std::fs::write(path, serde_json::to_string_pretty(&report)? + "\n")
-            .with_context(|| format!("cannot write {}", path.display()))?;
-    }
+    crate::report::publish(&report.table(), &report, options.files.json.as_deref())?;
     Ok(())
 }
 

@@ -4,7 +4,10 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::path::Path;
 use std::time::Duration;
+
+use anyhow::Context as _;
 
 use serde::Serialize;
 
@@ -323,4 +326,19 @@ impl Report {
         }
         out
     }
+}
+
+/// Prints a report's table and, with `--json`, writes the report there as pretty JSON (creating its
+/// folder).
+pub fn publish(table: &str, report: &impl Serialize, json: Option<&Path>) -> anyhow::Result<()> {
+    print!("{table}");
+    let Some(path) = json else {
+        return Ok(());
+    };
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    std::fs::write(path, serde_json::to_string_pretty(report)? + "\n")
+        .with_context(|| format!("cannot write {}", path.display()))
 }

@@ -25,6 +25,7 @@ use tokendist_testkit::pki::{ClientIdentity, Pki};
 use tokendist_testkit::process::{Daemon, Notify, Serving};
 use tokendist_testkit::soft_tpm::{self, SoftTpm};
 
+use crate::caller::{self, Caller, Kind};
 use crate::scenario::{self, SimVm, VtpmKeys};
 
 /// The audience every simulated VM asks its tokens for.
@@ -311,6 +312,32 @@ pubsub_endpoint = "off"
             let _ = temp.keep();
         }
         self.dir.clone()
+    }
+
+    /// A caller with its own mTLS connection to the server at `addr` that asks for VM `vm`'s
+    /// release (attesting with `tpm` first when given).
+    pub async fn release_caller(
+        &self,
+        vm: &SimVm,
+        addr: std::net::SocketAddr,
+        http: &reqwest::Client,
+        tpm: Option<Arc<SoftTpm>>,
+    ) -> anyhow::Result<Arc<Caller>> {
+        let metadata = *self
+            .gcpsim
+            .metadata
+            .get(&vm.name)
+            .with_context(|| format!("gcpsim serves no metadata server for {}", vm.name))?;
+        Ok(Arc::new(Caller {
+            client: caller::connect(addr, &self.pki.ca_pem, &self.client_identity).await?,
+            kind: Kind::Release {
+                vm: vm.name.clone(),
+                metadata,
+                http: http.clone(),
+                plain: std::sync::Mutex::new(None),
+                tpm,
+            },
+        }))
     }
 
     /// Starts `tokenserver --config` with `RUST_LOG=log_level` (its log: `DIR/tokenserver.log`)

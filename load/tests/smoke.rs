@@ -10,22 +10,19 @@
 
 use std::process::Command;
 
+use tokendist_testkit::process::{Finished, run_to_success};
+
 #[test]
 fn a_short_run_completes_and_reports_both_servers() {
     let dir = tempfile_dir();
     let json = dir.join("report.json");
-    let output = Command::new(env!("CARGO_BIN_EXE_tokendist-load"))
-        .args(["--concurrency", "2", "--vms", "3", "--duration", "2s"])
-        .args(["--latency", "compute.instances.get=20ms", "--name", "smoke"])
-        .arg("--json")
-        .arg(&json)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "tokendist-load failed:\n{stdout}\n{stderr}"
+    let Finished { stdout, .. } = run_to_success(
+        Command::new(env!("CARGO_BIN_EXE_tokendist-load"))
+            .args(["--concurrency", "2", "--vms", "3", "--duration", "2s"])
+            .args(["--latency", "compute.instances.get=20ms", "--name", "smoke"])
+            .arg("--json")
+            .arg(&json),
+        "tokendist-load",
     );
     assert!(stdout.contains("| tokenserver |"), "{stdout}");
     assert!(stdout.contains("| echo |"), "{stdout}");
@@ -74,21 +71,16 @@ fn a_short_tpm_run_attests_every_release_with_the_software_tpm() {
     let base = tempfile_dir();
     let dir = base.join("tpm");
     let json = dir.join("report.json");
-    let output = Command::new(env!("CARGO_BIN_EXE_tokendist-load"))
-        .args(["--concurrency", "2", "--vms", "2", "--duration", "2s"])
-        .args(["--tpm", "--no-echo", "--name", "smoke-tpm"])
-        .args(["--server-log", "warn,tokendist_server::prove=info"])
-        .arg("--keep-dir")
-        .arg(&dir)
-        .arg("--json")
-        .arg(&json)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "tokendist-load --tpm failed:\n{stdout}\n{stderr}"
+    let Finished { stdout, .. } = run_to_success(
+        Command::new(env!("CARGO_BIN_EXE_tokendist-load"))
+            .args(["--concurrency", "2", "--vms", "2", "--duration", "2s"])
+            .args(["--tpm", "--no-echo", "--name", "smoke-tpm"])
+            .args(["--server-log", "warn,tokendist_server::prove=info"])
+            .arg("--keep-dir")
+            .arg(&dir)
+            .arg("--json")
+            .arg(&json),
+        "tokendist-load --tpm",
     );
     assert!(stdout.contains("software-TPM attestation"), "{stdout}");
 

@@ -11,6 +11,7 @@
 use std::process::Command;
 
 use tokendist_testkit::firestore::FirestoreEmulator;
+use tokendist_testkit::process::{Finished, run_to_success};
 
 #[test]
 fn a_thirty_second_soak_on_two_replicas_passes_every_check() {
@@ -23,30 +24,23 @@ fn a_thirty_second_soak_on_two_replicas_passes_every_check() {
     };
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("soak.json");
-    let started = std::time::Instant::now();
-    let output = Command::new(env!("CARGO_BIN_EXE_tokendist-load"))
-        .arg("soak")
-        .args(["--vms", "100", "--duration", "30s", "--interval", "10s"])
-        .args([
-            "--replicas",
-            "2",
-            "--warm-up",
-            "10s",
-            "--sample-every",
-            "1s",
-        ])
-        .args(["--name", "soak-test"])
-        .arg("--json")
-        .arg(&json)
-        .env("FIRESTORE_EMULATOR_HOST", &host)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "tokendist-load soak failed after {:?}:\n{stdout}\n{stderr}",
-        started.elapsed()
+    let Finished { stdout, .. } = run_to_success(
+        Command::new(env!("CARGO_BIN_EXE_tokendist-load"))
+            .arg("soak")
+            .args(["--vms", "100", "--duration", "30s", "--interval", "10s"])
+            .args([
+                "--replicas",
+                "2",
+                "--warm-up",
+                "10s",
+                "--sample-every",
+                "1s",
+            ])
+            .args(["--name", "soak-test"])
+            .arg("--json")
+            .arg(&json)
+            .env("FIRESTORE_EMULATOR_HOST", &host),
+        "tokendist-load soak",
     );
     assert!(stdout.contains("soak PASSED"), "{stdout}");
 

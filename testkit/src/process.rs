@@ -354,3 +354,32 @@ mod tests {
         assert_eq!(log, "bye\n");
     }
 }
+
+/// What a command that ran to its end printed.
+#[derive(Debug)]
+pub struct Finished {
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `command` to its end and returns what it printed; panics, showing its status and both
+/// streams, when it did not succeed (`what` names it in that message).
+pub fn run_to_success(command: &mut Command, what: &str) -> Finished {
+    let started = std::time::Instant::now();
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+    let finished = Finished {
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    assert!(
+        output.status.success(),
+        "{what} failed ({}) after {:?}:\n{}\n{}",
+        output.status,
+        started.elapsed(),
+        finished.stdout,
+        finished.stderr
+    );
+    finished
+}

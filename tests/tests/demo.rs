@@ -7,27 +7,21 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use tokendist_testkit::process::profile_dir;
+use tokendist_testkit::process::{Finished, profile_dir, run_to_success};
 
 #[test]
 fn the_unattended_demo_runs_to_the_end_and_keeps_its_working_folder() {
     let bins = profile_dir(&std::env::current_exe().unwrap()).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let output = Command::new(root.join("scripts/demo"))
-        .current_dir(&root)
-        .env("DEMO_NONINTERACTIVE", "1")
-        .env("DEMO_BIN_DIR", &bins)
-        .env("TMPDIR", tmp.path())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "demo failed: {:?}\n{stdout}\n{stderr}",
-        output.status
+    let Finished { stdout, stderr } = run_to_success(
+        Command::new(root.join("scripts/demo"))
+            .current_dir(&root)
+            .env("DEMO_NONINTERACTIVE", "1")
+            .env("DEMO_BIN_DIR", &bins)
+            .env("TMPDIR", tmp.path())
+            .stdin(Stdio::null()),
+        "demo",
     );
     for expected in [
         "db-password: ",

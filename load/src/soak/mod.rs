@@ -19,14 +19,14 @@ pub mod resources;
 pub mod timeline;
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use tokendist_store::{EventDetail, EventQuery};
 use tokendist_testkit::process::Serving;
 use tokio::time::Instant;
 
-use crate::caller::{self, Caller, Kind};
+use crate::caller::Caller;
 use crate::scenario;
 use crate::setup::{self, World};
 use crate::soak::options::SoakOptions;
@@ -46,8 +46,8 @@ pub async fn run(options: SoakOptions) -> anyhow::Result<()> {
             "FIRESTORE_EMULATOR_HOST is not set: the soak runs on the Firestore emulator \
              (scripts/with-firestore-emulator CMD starts one)",
         )?;
-    let tokenserver = setup::binary(&options.tokenserver, "tokenserver")?;
-    let gcpsim = setup::binary(&options.gcpsim, "gcpsim")?;
+    let tokenserver = setup::binary(&options.files.tokenserver, "tokenserver")?;
+    let gcpsim = setup::binary(&options.files.gcpsim, "gcpsim")?;
     let project = options
         .project
         .clone()
@@ -58,7 +58,15 @@ pub async fn run(options: SoakOptions) -> anyhow::Result<()> {
         vms.len(),
         options.replicas
     );
-    let mut world = World::start(options.keep_dir.as_deref(), gcpsim, vms, 1, &[], false).await?;
+    let mut world = World::start(
+        options.files.keep_dir.as_deref(),
+        gcpsim,
+        vms,
+        1,
+        &[],
+        false,
+    )
+    .await?;
     world.use_store(format!("firestore://{project}"));
     let store = world.open_store().await?;
     let (roster, prepared) = approve_initial(&world, store.as_ref()).await?;
@@ -136,14 +144,7 @@ pub async fn run(options: SoakOptions) -> anyhow::Result<()> {
         elapsed,
         churn_error,
     );
-    print!("{}", report.table());
-    if let Some(path) = &options.json {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)?;
-        }
-        std::fs::write(path, serde_json::to_string_pretty(&report)? + "\n")
-            .with_context(|| format!("cannot write {}", path.display()))?;
-    }
+    crate::report::publish(&report.table(), &report, options.files.json.as_deref())?;
     drop(callers);
     drop(servers);
     if report.passed {
@@ -211,22 +212,8 @@ async fn connect(world: &World, servers: &[Serving]) -> anyhow::Result<Vec<Arc<C
         .context("cannot build the HTTP client")?;
     let mut callers = Vec::with_capacity(world.vms.len());
     for (i, vm) in world.vms.iter().enumerate() {
-        let metadata = *world
-            .gcpsim
-            .metadata
-            .get(&vm.name)
-            .with_context(|| format!("gcpsim serves no metadata server for {}", vm.name))?;
         let server = &servers[i % servers.len()];
-        callers.push(Arc::new(Caller {
-            client: caller::connect(server.addr, &world.pki.ca_pem, &world.client_identity).await?,
-            kind: Kind::Release {
-                vm: vm.name.clone(),
-                metadata,
-                http: http.clone(),
-                plain: Mutex::new(None),
-                tpm: None,
-            },
-        }));
+        callers.push(world.release_caller(vm, server.addr, &http, None).await?);
     }
     Ok(callers)
 }
@@ -342,7 +329,7 @@ fn build_report(
         .map(|c| (c.committed - c.started) * 1000.0)
         .fold(0.0, f64::max);
     SoakReport {
-        name: options.name.clone(),
+        name: options.files.name_or("soak"),
         command: std::env::args().collect::<Vec<_>>().join(" "),
         build: if cfg!(debug_assertions) { "debug" } else { "release" }.into(),
         store: format!("{} (Firestore emulator)", world.store_url()),

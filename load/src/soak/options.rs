@@ -1,12 +1,11 @@
 //! The command line of `tokendist-load soak`: how many VMs, how long, how often each re-attests,
 //! how many replicas, when memory and descriptors are sampled and judged, the binaries and reports.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
 
-use crate::cli::parse_duration;
+use crate::cli::{RunFiles, parse_duration};
 
 /// The longest default warm-up.
 const DEFAULT_WARM_UP: Duration = Duration::from_secs(60);
@@ -45,21 +44,8 @@ pub struct SoakOptions {
     /// RUST_LOG of the replicas.
     #[arg(long, value_name = "FILTER", default_value = "warn")]
     pub server_log: String,
-    /// Write the report here as JSON.
-    #[arg(long, value_name = "FILE")]
-    pub json: Option<PathBuf>,
-    /// A name for this run in the report.
-    #[arg(long, default_value = "soak")]
-    pub name: String,
-    /// The `tokenserver` binary (default: next to this one).
-    #[arg(long, value_name = "PATH")]
-    pub tokenserver: Option<PathBuf>,
-    /// The `gcpsim` binary (default: next to this one).
-    #[arg(long, value_name = "PATH")]
-    pub gcpsim: Option<PathBuf>,
-    /// Keep the run's directory (configs, logs) here instead of a removed temp dir.
-    #[arg(long, value_name = "DIR")]
-    pub keep_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub files: RunFiles,
 }
 
 impl SoakOptions {
