@@ -3,7 +3,7 @@
 //! with `gcloud` (`instances.setMetadata`, on the deny list); the server's watch revokes the approval
 //! by itself, as a server-signed event naming that entry, and the client's next attempt is denied
 //! and removes its secrets. (The reconciliation's one Logging read per project, and stale state
-//! falling back to a direct read, are tested in daemon-server/tests/watch_reconcile.rs.)
+//! falling back to a direct read, are tested in daemon-server/tests/integration/watch_reconcile.rs.)
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
@@ -54,7 +54,7 @@ async fn tampering_seen_by_the_watch_revokes_the_approval_and_the_client_removes
     }
 
     // (One Logging read per project per reconciliation, whatever the number of VMs, and the
-    // fallback of stale state to a direct read: daemon-server/tests/watch_reconcile.rs.)
+    // fallback of stale state to a direct read: daemon-server/tests/integration/watch_reconcile.rs.)
 
     world.gcloud(&[
         "compute",

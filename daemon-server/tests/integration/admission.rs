@@ -4,14 +4,14 @@
 //! the held release still succeeds, and once it is done the refused VM is served.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 
-use support::approvals::{approve, sample_secrets};
-use support::client::try_begin_session;
-use support::world::World;
-use support::{GOOD_VM, TAMPERED_VM};
+use crate::support::approvals::{approve, sample_secrets};
+use crate::support::client::try_begin_session;
+use crate::support::world::World;
+use crate::support::{GOOD_VM, TAMPERED_VM};
 use tokendist_sim::LatencySpec;
 use tonic::Code;
 

@@ -6,15 +6,13 @@
 //! stale state with Logging down is UNAVAILABLE.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
-
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use support::approvals::{approve, sample_secrets};
-use support::client::assert_denied;
-use support::world::{World, demo_toml, scenario_from};
-use support::{GOOD_VM, GOOD_VM_ID, PROJECT};
+use crate::support::approvals::{approve, sample_secrets};
+use crate::support::client::assert_denied;
+use crate::support::world::{World, demo_toml, scenario_from};
+use crate::support::{GOOD_VM, GOOD_VM_ID, PROJECT};
 use tokendist_daemon_kit::config::ConfigSources;
 use tokendist_gcp::EvidenceCollector;
 use tokendist_server::config::ServerConfig;

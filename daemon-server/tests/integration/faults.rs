@@ -8,16 +8,16 @@
 //! (The unwritable-file fault is in `store_fault.rs`; Firestore faults in `store_and_replicas.rs`.)
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::approvals::{approve, sample_secrets};
-use support::client::Client;
-use support::world::{World, demo_toml, scenario_from};
-use support::{GOOD_VM, GOOD_VM_ID};
+use crate::support::approvals::{approve, sample_secrets};
+use crate::support::client::Client;
+use crate::support::world::{World, demo_toml, scenario_from};
+use crate::support::{GOOD_VM, GOOD_VM_ID};
 use tokendist_sim::{Api, FaultSpec};
 use tokendist_store::{EventKind, EventQuery, StoreOptions};
 use tonic::Code;

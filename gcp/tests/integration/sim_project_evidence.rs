@@ -4,7 +4,7 @@
 //! pass.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+use crate::support;
 
 use tokendist_core::evidence::FetchErrorKind;
 use tokendist_sim::Scenario;

@@ -3,7 +3,7 @@
 //! failures behave as specified. Time is passed explicitly, so no test sleeps.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+use crate::support;
 
 use chrono::{Duration, Utc};
 use tokendist_core::identity::{IdentityError, IdentityExpectations};

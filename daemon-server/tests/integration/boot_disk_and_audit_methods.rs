@@ -4,12 +4,12 @@
 //! name; a harmless method (labels) is still released.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+use crate::support;
 
-use support::approvals::{approve, sample_secrets};
-use support::client::assert_denied;
-use support::world::{World, demo_toml, scenario_from};
-use support::{GOOD_VM, GOOD_VM_ID, TAMPERED_VM, ZONE};
+use crate::support::approvals::{approve, sample_secrets};
+use crate::support::client::assert_denied;
+use crate::support::world::{World, demo_toml, scenario_from};
+use crate::support::{GOOD_VM, GOOD_VM_ID, TAMPERED_VM, ZONE};
 use tokendist_sim::AuditEntryInput;
 use tonic::Code;
 

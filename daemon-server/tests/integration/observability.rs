@@ -6,17 +6,15 @@
 //! answering, and 200 again when they return; and `tokenserver probe` with its exit codes.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
-
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use support::GOOD_VM;
-use support::client::assert_denied;
-use support::server;
-use support::world::{World, demo_toml, scenario_from};
+use crate::support::GOOD_VM;
+use crate::support::client::assert_denied;
+use crate::support::server;
+use crate::support::world::{World, demo_toml, scenario_from};
 use tokendist_testkit::journal::{assert_journal_lines, free_port, http_get, journal_stream};
 use tonic::Code;
 

@@ -4,12 +4,10 @@
 //! from what was remembered: the next release sees the new record.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
-
-use support::approvals::{approve, sample_secrets, seal_secrets};
-use support::client::assert_denied;
-use support::world::World;
-use support::{GOOD_VM, GOOD_VM_ID};
+use crate::support::approvals::{approve, sample_secrets, seal_secrets};
+use crate::support::client::assert_denied;
+use crate::support::world::World;
+use crate::support::{GOOD_VM, GOOD_VM_ID};
 use tokendist_core::approval::{self, Approval};
 use tonic::Code;
 

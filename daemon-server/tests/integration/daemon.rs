@@ -3,16 +3,16 @@
 //! trusted approvers) and its answers to malformed requests (precise codes, still serving after).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 
-use support::approvals::{approve, propose, sample_secrets, seal_secrets, store_signed};
-use support::client::{assert_denied, begin_session, get_token, with_token};
-use support::keys::Approver;
-use support::server;
-use support::world::World;
-use support::{GOOD_VM, GOOD_VM_ID};
+use crate::support::approvals::{approve, propose, sample_secrets, seal_secrets, store_signed};
+use crate::support::client::{assert_denied, begin_session, get_token, with_token};
+use crate::support::keys::Approver;
+use crate::support::server;
+use crate::support::world::World;
+use crate::support::{GOOD_VM, GOOD_VM_ID};
 use tokendist_proto::v1 as pb;
 use tonic::Code;
 

@@ -3,13 +3,13 @@
 //! its approval or its connection can be wrong is denied with the named check.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+use crate::support;
 
-use support::approvals::{approve, approve_with, sample_secrets, store_signed};
-use support::client::{assert_denied, begin_session, get_token};
-use support::keys::Approver;
-use support::world::{World, demo_toml, scenario_from};
-use support::{AUDIENCE, GOOD_VM, GOOD_VM_ID, TAMPERED_VM, TAMPERED_VM_ID};
+use crate::support::approvals::{approve, approve_with, sample_secrets, store_signed};
+use crate::support::client::{assert_denied, begin_session, get_token};
+use crate::support::keys::Approver;
+use crate::support::world::{World, demo_toml, scenario_from};
+use crate::support::{AUDIENCE, GOOD_VM, GOOD_VM_ID, TAMPERED_VM, TAMPERED_VM_ID};
 use tokendist_core::receipt::Receipt;
 use tokendist_sim::{Api, FaultSpec, MintTokenRequest};
 use tokendist_store::{EventKind, EventQuery, Revocation};

@@ -4,7 +4,7 @@
 //! its tampering breaks.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+use crate::support;
 
 use chrono::Utc;
 use tokendist_core::approval::{Approval, sign};

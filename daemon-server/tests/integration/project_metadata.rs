@@ -6,12 +6,10 @@
 //! them. An approval that lists an instance key that runs code is still denied by `instance.metadata`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
-
-use support::GOOD_VM;
-use support::approvals::{approve, approve_with, sample_secrets};
-use support::client::assert_denied;
-use support::world::{World, demo_toml, scenario_from};
+use crate::support::GOOD_VM;
+use crate::support::approvals::{approve, approve_with, sample_secrets};
+use crate::support::client::assert_denied;
+use crate::support::world::{World, demo_toml, scenario_from};
 use tonic::Code;
 
 /// The demo's project metadata block, which every variant below extends.

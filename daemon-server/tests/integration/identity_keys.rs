@@ -5,14 +5,12 @@
 //! `gcp.jwks_allow_http` is a configuration error (exit 78).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
-
 use std::time::Duration;
 
-use support::client::{assert_denied, try_begin_session};
-use support::server;
-use support::world::{World, demo_toml, scenario_from};
-use support::{AUDIENCE, GOOD_VM};
+use crate::support::client::{assert_denied, try_begin_session};
+use crate::support::server;
+use crate::support::world::{World, demo_toml, scenario_from};
+use crate::support::{AUDIENCE, GOOD_VM};
 use tokendist_sim::{Api, FaultSpec, MintTokenRequest};
 use tonic::Code;
 

@@ -8,13 +8,13 @@
 //! `chattr +i` instead (needs CAP_LINUX_IMMUTABLE and an ext4/xfs/btrfs/tmpfs file system).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use support::client::{Client, try_begin_session};
-use support::world::World;
+use crate::support::client::{Client, try_begin_session};
+use crate::support::world::World;
 use tokendist_proto::v1 as pb;
 use tonic::Code;
 

@@ -4,12 +4,12 @@
 //! wrong is denied with its named check (`tpm.ek`, `tpm.ak`, `tpm.quote`) and recorded as pending.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+use crate::support;
 
-use support::approvals::{PlainSecret, approve, approve_with, sample_secrets};
-use support::client::{Client, assert_denied, begin_session, get_token, with_token};
-use support::world::World;
-use support::{GOOD_VM, GOOD_VM_ID, TAMPERED_VM};
+use crate::support::approvals::{PlainSecret, approve, approve_with, sample_secrets};
+use crate::support::client::{Client, assert_denied, begin_session, get_token, with_token};
+use crate::support::world::World;
+use crate::support::{GOOD_VM, GOOD_VM_ID, TAMPERED_VM};
 use tokendist_core::approval::PcrPolicy;
 use tokendist_core::tpm::{ObjectAttributes, TpmtPublic, ek_public_to_pem, marshal};
 use tokendist_proto::v1 as pb;

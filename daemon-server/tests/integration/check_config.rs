@@ -4,11 +4,9 @@
 //! variable that names no setting is an error naming it; `=full` reaches the store and Google.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
-
 use std::path::Path;
 
-use support::world::World;
+use crate::support::world::World;
 
 /// What one run of `tokenserver ARGS` printed, and its exit status.
 struct Run {

@@ -5,12 +5,10 @@
 //! in `tests/tests/foreign_client.rs`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
-
-use support::GOOD_VM;
-use support::approvals::{approve, sample_secrets};
-use support::client::{assert_denied, get_token, with_token};
-use support::world::World;
+use crate::support::GOOD_VM;
+use crate::support::approvals::{approve, sample_secrets};
+use crate::support::client::{assert_denied, get_token, with_token};
+use crate::support::world::World;
 use tokendist_proto::v1 as pb;
 use tonic::Code;
 

@@ -5,11 +5,9 @@
 //! UNAUTHENTICATED.)
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
-
-use support::GOOD_VM;
-use support::client::{Client, begin_session, with_token};
-use support::world::World;
+use crate::support::GOOD_VM;
+use crate::support::client::{Client, begin_session, with_token};
+use crate::support::world::World;
 use tokendist_proto::v1 as pb;
 use tokendist_sim::MintTokenRequest;
 use tonic::{Code, Status};

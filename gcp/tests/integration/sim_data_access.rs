@@ -3,7 +3,7 @@
 //! Logging queries, while `auditlog.data_access` sees them (the newest Data Access entry).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+use crate::support;
 
 use tokendist_testkit::demo::{GOOD_VM as VM, PROJECT, ZONE};
 

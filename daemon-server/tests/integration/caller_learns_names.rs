@@ -4,12 +4,10 @@
 //! pending record for Alice.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
-
-use support::approvals::{approve_with, sample_secrets};
-use support::client::{assert_denied, try_begin_session};
-use support::world::World;
-use support::{AUDIENCE, GOOD_SA, GOOD_VM, GOOD_VM_ID};
+use crate::support::approvals::{approve_with, sample_secrets};
+use crate::support::client::{assert_denied, try_begin_session};
+use crate::support::world::World;
+use crate::support::{AUDIENCE, GOOD_SA, GOOD_VM, GOOD_VM_ID};
 use tokendist_sim::MintTokenRequest;
 use tonic::{Code, Status};
 

@@ -7,16 +7,14 @@
 //! issued in the last minute, as often as it was presented.)
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
-
 use std::time::{Duration, Instant};
 
-use support::approvals::{approve, sample_secrets};
-use support::client::{
+use crate::support::approvals::{approve, sample_secrets};
+use crate::support::client::{
     Client, assert_denied, begin_session, get_token, try_begin_session, with_token,
 };
-use support::world::World;
-use support::{GOOD_VM, TAMPERED_VM};
+use crate::support::world::World;
+use crate::support::{GOOD_VM, TAMPERED_VM};
 use tokendist_proto::v1 as pb;
 use tonic::Code;
 

@@ -3,7 +3,7 @@
 //! log is read across every page.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 use tokendist_testkit::demo::{GOOD_VM, PROJECT, TAMPERED_VM, ZONE};

@@ -4,7 +4,7 @@
 //! Time is passed explicitly, so no test sleeps.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+use crate::support;
 
 use chrono::{DateTime, Duration, Utc};
 use tokendist_core::identity::{IdentityError, IdentityExpectations};

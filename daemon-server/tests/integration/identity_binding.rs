@@ -5,12 +5,12 @@
 //! CA issued it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+use crate::support;
 
-use support::approvals::{approve, sample_secrets};
-use support::client::{assert_denied, begin_session, get_token, with_token};
-use support::world::World;
-use support::{GOOD_VM, GOOD_VM_ID};
+use crate::support::approvals::{approve, sample_secrets};
+use crate::support::client::{assert_denied, begin_session, get_token, with_token};
+use crate::support::world::World;
+use crate::support::{GOOD_VM, GOOD_VM_ID};
 use tokendist_core::tpm::{TpmtPublic, ek_public_to_pem};
 use tokendist_proto::v1 as pb;
 use tokendist_testkit::Swtpm;

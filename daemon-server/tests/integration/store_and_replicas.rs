@@ -3,13 +3,11 @@
 //! and two `tokenserver` processes sharing one SQLite store serve one session across replicas, once.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
-
+use crate::support::approvals::{PlainSecret, approve, approve_with, sample_secrets};
+use crate::support::client::{begin_session, get_token};
+use crate::support::world::{World, demo_toml, scenario_from};
+use crate::support::{GOOD_VM, TAMPERED_VM};
 use base64::Engine as _;
-use support::approvals::{PlainSecret, approve, approve_with, sample_secrets};
-use support::client::{begin_session, get_token};
-use support::world::{World, demo_toml, scenario_from};
-use support::{GOOD_VM, TAMPERED_VM};
 use tokendist_store::StoreOptions;
 use tonic::Code;
 

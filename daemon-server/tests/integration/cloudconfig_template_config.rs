@@ -3,12 +3,10 @@
 //! error: exit 78 naming the hole.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
-
 use std::time::Duration;
 
-use support::server;
-use support::world::World;
+use crate::support::server;
+use crate::support::world::World;
 
 const NOTICE: Duration = Duration::from_secs(20);
 
