@@ -74,10 +74,12 @@ deny:
 advisories:
 	scripts/deny --require-advisories
 
-## fuzz: every cargo-fuzz target in fuzz/ for FUZZ_SECONDS each (default 60), one after another
+## fuzz: every cargo-fuzz target in fuzz/ for FUZZ_SECONDS each (default 60), FUZZ_JOBS at a time
+# (default 1; FUZZ_JOBS=3 on 2 cores runs all 22 for 10 minutes each in 75 minutes)
 FUZZ_SECONDS ?= 60
+FUZZ_JOBS ?= 1
 fuzz:
-	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) scripts/fuzz
 
 ## terraform-fmt: `terraform fmt -check` where terraform is installed (providers are not needed)
 terraform-fmt:
