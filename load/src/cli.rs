@@ -41,10 +41,21 @@ pub struct EchoOptions {
 }
 
 /// Where a release's audit verdict comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum AuditSource {
     Watch,
     Direct,
+}
+
+impl AuditSource {
+    /// The option's value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Watch => "watch",
+            Self::Direct => "direct",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]

@@ -23,7 +23,6 @@ mod scenario;
 mod setup;
 mod soak;
 
-use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -102,7 +101,7 @@ async fn run(options: RunOptions) -> anyhow::Result<()> {
         .await?;
     if watch
         && let Err(error) = world
-            .wait_for_watch(std::time::Duration::from_secs(600))
+            .wait_for_watch(world.vms.len(), std::time::Duration::from_secs(600))
             .await
     {
         show_server_log(&mut world, &server.log_text());
@@ -125,7 +124,7 @@ async fn run(options: RunOptions) -> anyhow::Result<()> {
         show_server_log(&mut world, &server.log_text());
         return Err(error);
     }
-    let before = google_requests(&http, &world).await?;
+    let before = world.google_requests(&http).await?;
     let (samples, cpu_ms, rss, others) = measure(
         server.pid(),
         Some(world.gcpsim.daemon.pid()),
@@ -136,7 +135,7 @@ async fn run(options: RunOptions) -> anyhow::Result<()> {
     if !samples.errors.is_empty() || samples.unfinished > 0 {
         show_server_log(&mut world, &server.log_text());
     }
-    let after = google_requests(&http, &world).await?;
+    let after = world.google_requests(&http).await?;
     let releases = samples.latencies.len() as u64;
     let google = GoogleCalls::new(
         &before,
@@ -268,28 +267,6 @@ async fn measure(
         },
     };
     Ok((samples, cpu, rss.finish().await?, others))
-}
-
-/// gcpsim's requests per Google method so far.
-async fn google_requests(
-    http: &reqwest::Client,
-    world: &World,
-) -> anyhow::Result<BTreeMap<String, u64>> {
-    #[derive(serde::Deserialize)]
-    struct Stats {
-        requests: BTreeMap<String, u64>,
-    }
-    let url = format!("http://{}/admin/v1/stats", world.gcpsim.api);
-    let stats: Stats = http
-        .get(&url)
-        .send()
-        .await
-        .and_then(reqwest::Response::error_for_status)
-        .with_context(|| format!("cannot read gcpsim's counters at {url}"))?
-        .json()
-        .await
-        .context("gcpsim's counters are not the expected JSON")?;
-    Ok(stats.requests)
 }
 
 /// A bearer token the size of a real identity token (the echo does not read it).

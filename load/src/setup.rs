@@ -18,7 +18,7 @@ use tokendist_core::approval::{self, Approval, PcrPolicy, StoredSecret};
 use tokendist_core::server_seal;
 use tokendist_core::settings::Settings;
 use tokendist_gcp::{ComputeClient, GcpConfig};
-use tokendist_store::{Store, StoreOptions};
+use tokendist_store::Store;
 use tokendist_testkit::gcpsim::GcpsimProcess;
 use tokendist_testkit::keys::ServerKeys;
 use tokendist_testkit::pki::{ClientIdentity, Pki};
@@ -153,7 +153,7 @@ impl World {
     /// Approves every VM as it is now, with two sealed secrets each, signed by Alice; with `--tpm`
     /// requiring the TPM, pinning the EK Compute reports and the software TPM's PCR values.
     pub async fn approve_all(&self) -> anyhow::Result<()> {
-        let store = tokendist_store::open(&self.store_url(), &StoreOptions::default()).await?;
+        let store = self.open_store().await?;
         let compute = self.compute().await?;
         for vm in &self.vms {
             put(&store, self.signed_approval(&compute, vm).await?).await?;
@@ -268,11 +268,15 @@ pubsub_endpoint = "off"
         )
     }
 
-    /// Waits until the server's audit watch has read every VM's baseline and reconciled every
+    /// Waits until the server's audit watch has read `expected` VMs' baselines and reconciled every
     /// project since, so that measured releases take their audit verdict from the watch; prints
     /// progress to stderr.
-    pub async fn wait_for_watch(&self, timeout: std::time::Duration) -> anyhow::Result<()> {
-        let store = tokendist_store::open(&self.store_url(), &StoreOptions::default()).await?;
+    pub async fn wait_for_watch(
+        &self,
+        expected: usize,
+        timeout: std::time::Duration,
+    ) -> anyhow::Result<()> {
+        let store = self.open_store().await?;
         let projects: std::collections::BTreeSet<&str> =
             self.vms.iter().map(|vm| vm.project.as_str()).collect();
         let started = std::time::Instant::now();
@@ -289,18 +293,17 @@ pubsub_endpoint = "off"
                         .count();
                 }
             }
-            if ready >= self.vms.len() {
+            if ready >= expected {
                 eprintln!("audit watch: {ready} VMs baselined and reconciled");
                 return Ok(());
             }
             if ready != shown {
-                eprintln!("audit watch: {ready}/{} VMs baselined…", self.vms.len());
+                eprintln!("audit watch: {ready}/{expected} VMs baselined…");
                 shown = ready;
             }
             anyhow::ensure!(
                 started.elapsed() < timeout,
-                "the audit watch baselined {ready}/{} VMs in {timeout:?}; see the server's log",
-                self.vms.len()
+                "the audit watch baselined {ready}/{expected} VMs in {timeout:?}; see the server's log"
             );
             tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         }
@@ -312,6 +315,28 @@ pubsub_endpoint = "off"
             let _ = temp.keep();
         }
         self.dir.clone()
+    }
+
+    /// gcpsim's requests per Google method so far.
+    pub async fn google_requests(
+        &self,
+        http: &reqwest::Client,
+    ) -> anyhow::Result<std::collections::BTreeMap<String, u64>> {
+        #[derive(serde::Deserialize)]
+        struct Stats {
+            requests: std::collections::BTreeMap<String, u64>,
+        }
+        let url = format!("http://{}/admin/v1/stats", self.gcpsim.api);
+        let stats: Stats = http
+            .get(&url)
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .with_context(|| format!("cannot read gcpsim's counters at {url}"))?
+            .json()
+            .await
+            .context("gcpsim's counters are not the expected JSON")?;
+        Ok(stats.requests)
     }
 
     /// A caller with its own mTLS connection to the server at `addr` that asks for VM `vm`'s

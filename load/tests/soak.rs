@@ -72,6 +72,17 @@ fn a_thirty_second_soak_on_two_replicas_passes_every_check() {
     let checks = report["checks"].as_array().unwrap();
     assert!(checks.iter().all(|c| c["passed"] == true), "{stdout}");
     assert_eq!(checks.len(), 9, "{stdout}");
+    // Without the watch, every request reads its VM's instance and audit log (gcpsim's counters).
+    assert_eq!(report["audit"], "direct", "{stdout}");
+    let calls = &report["google"]["per_release_by_method"];
+    assert!(
+        calls["compute.instances.get"].as_f64().unwrap() >= 1.0,
+        "{stdout}"
+    );
+    assert!(
+        calls["logging.entries.list"].as_f64().unwrap() >= 1.0,
+        "{stdout}"
+    );
 }
 
 #[test]

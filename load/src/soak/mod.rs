@@ -27,6 +27,8 @@ use tokendist_testkit::process::Serving;
 use tokio::time::Instant;
 
 use crate::caller::Caller;
+use crate::cli::AuditSource;
+use crate::report::GoogleCalls;
 use crate::scenario;
 use crate::setup::{self, World};
 use crate::soak::options::SoakOptions;
@@ -35,6 +37,9 @@ use crate::soak::timeline::{Role, StoredEvent, Timeline, Vm};
 
 /// At most this many events are read back from the store.
 const EVENT_LIMIT: usize = 50_000_000;
+
+/// With `--audit watch`, how long the replicas may take to baseline the initially approved VMs.
+const WATCH_BASELINE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Runs the soak; an error when it could not run or when a check failed (after the report).
 pub async fn run(options: SoakOptions) -> anyhow::Result<()> {
@@ -73,7 +78,8 @@ pub async fn run(options: SoakOptions) -> anyhow::Result<()> {
     let planned = plan::changes(roster.len(), options.duration);
 
     let mut servers: Vec<Serving> = Vec::with_capacity(options.replicas);
-    let config = world.server_config(false);
+    let watch = options.audit == AuditSource::Watch;
+    let config = world.server_config(watch);
     for r in 0..options.replicas {
         let name = format!("tokenserver-{}", r + 1);
         servers.push(
@@ -82,7 +88,21 @@ pub async fn run(options: SoakOptions) -> anyhow::Result<()> {
                 .await?,
         );
     }
-    let callers = connect(&world, &servers).await?;
+    if watch {
+        let initially_approved = roster
+            .iter()
+            .filter(|vm| matches!(vm.role, Role::Approved | Role::Revoked))
+            .count();
+        world
+            .wait_for_watch(initially_approved, WATCH_BASELINE_TIMEOUT)
+            .await?;
+    }
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .context("cannot build the HTTP client")?;
+    let callers = connect(&world, &servers, &http).await?;
+    let google_before = world.google_requests(&http).await?;
     eprintln!(
         "tokendist-load soak: {} connections open; sending {:.1} releases/s for {:?}",
         callers.len(),
@@ -106,6 +126,7 @@ pub async fn run(options: SoakOptions) -> anyhow::Result<()> {
     let driven = drive::run(&callers, origin, options.interval, options.duration).await;
     let elapsed = origin.elapsed().as_secs_f64();
     let (changes, churn_error) = churn.await.context("the churn task failed")?;
+    let google_after = world.google_requests(&http).await?;
     let samples: Vec<_> = samplers
         .into_iter()
         .map(resources::Sampler::finish)
@@ -133,6 +154,13 @@ pub async fn run(options: SoakOptions) -> anyhow::Result<()> {
             )
         })
         .collect();
+    let google = GoogleCalls::new(
+        &google_before,
+        &google_after,
+        accounting.releases,
+        1,
+        elapsed,
+    );
     let report = build_report(
         &options,
         &world,
@@ -143,6 +171,7 @@ pub async fn run(options: SoakOptions) -> anyhow::Result<()> {
         usage,
         elapsed,
         churn_error,
+        google,
     );
     crate::report::publish(&report.table(), &report, options.files.json.as_deref())?;
     drop(callers);
@@ -205,15 +234,15 @@ async fn approve_initial(
 }
 
 /// One connection per VM, VM `i` to replica `i mod R`.
-async fn connect(world: &World, servers: &[Serving]) -> anyhow::Result<Vec<Arc<Caller>>> {
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .context("cannot build the HTTP client")?;
+async fn connect(
+    world: &World,
+    servers: &[Serving],
+    http: &reqwest::Client,
+) -> anyhow::Result<Vec<Arc<Caller>>> {
     let mut callers = Vec::with_capacity(world.vms.len());
     for (i, vm) in world.vms.iter().enumerate() {
         let server = &servers[i % servers.len()];
-        callers.push(world.release_caller(vm, server.addr, &http, None).await?);
+        callers.push(world.release_caller(vm, server.addr, http, None).await?);
     }
     Ok(callers)
 }
@@ -249,6 +278,7 @@ fn build_report(
     usage: Vec<resources::Usage>,
     elapsed: f64,
     churn_error: Option<String>,
+    google: GoogleCalls,
 ) -> SoakReport {
     let mut roles = BTreeMap::new();
     for vm in &timeline.vms {
@@ -336,6 +366,7 @@ fn build_report(
         vms: timeline.vms.len(),
         roles,
         replicas: options.replicas,
+        audit: options.audit,
         duration_s: options.duration.as_secs_f64(),
         interval_s: options.interval.as_secs_f64(),
         rate_per_s: options.rate(),
@@ -351,6 +382,7 @@ fn build_report(
         planned_changes: planned,
         changes: timeline.changes.clone(),
         max_commit_ms,
+        google,
         passed: checks.iter().all(|c| c.passed),
         checks,
         accounting,

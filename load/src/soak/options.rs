@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::cli::{RunFiles, parse_duration};
+use crate::cli::{AuditSource, RunFiles, parse_duration};
 
 /// The longest default warm-up.
 const DEFAULT_WARM_UP: Duration = Duration::from_secs(60);
@@ -41,6 +41,12 @@ pub struct SoakOptions {
     /// on one emulator never see each other). Needs `FIRESTORE_EMULATOR_HOST`.
     #[arg(long)]
     pub project: Option<String>,
+    /// How releases decide `auditlog.clean`: `direct` (each release reads its VM's audit history)
+    /// or `watch` (the server's default: the replicas share the audit watch through the store,
+    /// reconciliation only — one `entries:list` per project per 30 s; the run starts once every
+    /// initially approved VM is baselined, and VMs approved during it are baselined as it goes).
+    #[arg(long, value_enum, default_value_t = AuditSource::Direct)]
+    pub audit: AuditSource,
     /// RUST_LOG of the replicas.
     #[arg(long, value_name = "FILTER", default_value = "warn")]
     pub server_log: String,

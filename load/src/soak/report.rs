@@ -7,6 +7,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::cli::AuditSource;
+use crate::report::GoogleCalls;
 use crate::soak::resources::Usage;
 use crate::soak::timeline::{Accounting, Change};
 
@@ -67,6 +69,8 @@ pub struct SoakReport {
     /// VMs per role (`approved`, `late-approved`, `revoked`, `unapproved`).
     pub roles: BTreeMap<String, usize>,
     pub replicas: usize,
+    /// Where releases took their audit verdict from (`direct` or `watch`).
+    pub audit: AuditSource,
     pub duration_s: f64,
     pub interval_s: f64,
     pub rate_per_s: f64,
@@ -84,6 +88,8 @@ pub struct SoakReport {
     pub accounting: Accounting,
     pub latency: Latency,
     pub usage: Vec<Usage>,
+    /// Google API calls the replicas made while releases were sent (gcpsim's counters).
+    pub google: GoogleCalls,
     pub checks: Vec<Check>,
     pub passed: bool,
 }
@@ -95,7 +101,7 @@ impl SoakReport {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "{}: {} VMs ({}), {} replica(s) on {}, {:.0} s, each VM every {:.0} s ({:.1} releases/s), {} build",
+            "{}: {} VMs ({}), {} replica(s) on {}, audit {}, {:.0} s, each VM every {:.0} s ({:.1} releases/s), {} build",
             self.name,
             self.vms,
             self.roles
@@ -105,6 +111,7 @@ impl SoakReport {
                 .join(", "),
             self.replicas,
             self.store,
+            self.audit.as_str(),
             self.duration_s,
             self.interval_s,
             self.rate_per_s,
@@ -152,6 +159,18 @@ impl SoakReport {
             a.stored_releases,
             a.stored_approvals,
             a.stored_revocations
+        );
+        let g = &self.google;
+        let _ = writeln!(
+            out,
+            "Google calls: {:.2} per release ({}); Logging entries.list {:.1} per project-minute",
+            g.per_release,
+            g.per_release_by_method
+                .iter()
+                .map(|(method, n)| format!("{method} {n:.2}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            g.logging_per_project_minute
         );
         let _ = writeln!(
             out,
