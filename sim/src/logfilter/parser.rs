@@ -313,6 +313,29 @@ mod tests {
     }
 
     #[test]
+    fn fuzz_regression_a_filter_at_the_depth_limit_refuses_one_level_more() {
+        // Found by the sim_logfilter fuzz target: negations count towards the limit as parentheses
+        // do, so a filter nested to the limit parses and the same filter in parentheses does not.
+        let negations = format!("{}a=1", "-".repeat(MAX_DEPTH));
+        assert_eq!(
+            parse(&negations).unwrap(),
+            (0..MAX_DEPTH).fold(cmp(&["a"], Op::Eq, "1"), |inner, _| Filter::Not(Box::new(
+                inner
+            )))
+        );
+        let error = parse(&format!("({negations})")).unwrap_err();
+        assert!(error.problem.contains("nest more than"), "{error}");
+        let mixed = format!(
+            "{}{}a=1{}",
+            "(".repeat(MAX_DEPTH / 2),
+            "NOT ".repeat(MAX_DEPTH / 2),
+            ")".repeat(MAX_DEPTH / 2)
+        );
+        assert!(parse(&mixed).is_ok());
+        assert!(parse(&format!("-{mixed}")).is_err());
+    }
+
+    #[test]
     fn gcloud_style_filter_parses_into_and_of_comparisons() {
         let f = parse(r#"timestamp>="2026-11-28T00:00:00Z" AND protoPayload.methodName="v1.compute.instances.setMetadata""#).unwrap();
         assert_eq!(
