@@ -99,6 +99,25 @@ pub async fn get_token(
         Err(other) => return Err(from_store(other)),
     };
 
+    // A revoked approval is denied whatever the live evidence says, and its client keeps retrying:
+    // the full verdict (what the pending record and the denial show) is made at most once a minute
+    // per revocation, as an unapproved VM's review is, so a revoked VM's retries spend no Google
+    // quota. A new approval is a new revision and never meets this.
+    let revoked_key = approval
+        .revoked_at
+        .is_some()
+        .then(|| format!("{instance_id}@{}", approval.revision));
+    if let Some(key) = &revoked_key
+        && let Some(checks) = state.revoked_verdicts.recent(key, state.now())
+    {
+        state.approvals.forget(&instance_id);
+        record_denial(state, claims, peer, &checks, None).await;
+        return Err(ServiceError::Denied {
+            checks,
+            pending_approval: false,
+        });
+    }
+
     let now = state.now();
     let known = known_vm(&approval, claims);
     // The audit watch's state when fresh enough, else the direct read of the audit log.
@@ -154,6 +173,11 @@ pub async fn get_token(
             .any(|name| DEFINITIVE.contains(name));
         if let Some(api) = unavailable_dependency(&evidence).filter(|_| !definitive) {
             return Err(ServiceError::Unavailable(Dependency::GoogleApi(api)));
+        }
+        if let Some(key) = &revoked_key {
+            state
+                .revoked_verdicts
+                .keep(key, now, verdict.checks.clone());
         }
         record_denial(state, claims, peer, &verdict.checks, None).await;
         return Err(ServiceError::Denied {

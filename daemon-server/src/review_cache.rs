@@ -1,9 +1,10 @@
-//! The last review of each unapproved VM, kept for [`REVIEW_STANDS_FOR`]: an unapproved client
-//! retries every few seconds, and each review is a full evidence collection against Google (whose
-//! Compute and Logging quotas are per project), so its retries within that time reuse the review
-//! instead. The review is only what the pending record shows Alice; it never allows anything (an
-//! approval is decided on live evidence, and the console re-reads it). Bounded: when full, the
-//! oldest review goes first. Each replica keeps its own.
+//! The last review of each unapproved VM (and, in a second cache, the last verdict on each revoked
+//! approval), kept for [`REVIEW_STANDS_FOR`]: such a client retries every few seconds, and each
+//! review is a full evidence collection against Google (whose Compute and Logging quotas are per
+//! project), so its retries within that time reuse the review instead. The review is only what the
+//! pending record and the denial show; it never allows anything (an approval is decided on live
+//! evidence, and the console re-reads it). Bounded: when full, the oldest review goes first. Each
+//! replica keeps its own.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};

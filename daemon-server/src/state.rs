@@ -89,6 +89,9 @@ pub struct ServerState {
     pub session_limiter: Arc<RateLimiter>,
     /// The last review of each unapproved VM (its retries within a minute reuse it).
     pub unapproved_reviews: Arc<ReviewCache>,
+    /// The last verdict on each revoked approval (keyed by instance and revision), reused by its
+    /// client's retries for a minute: a revoked VM does not spend Google's quota on every retry.
+    pub revoked_verdicts: Arc<ReviewCache>,
     /// Signature results and opened secrets per approval record (see [`ApprovalCache`]).
     pub approvals: Arc<ApprovalCache>,
     /// The bound on RPCs in progress.
@@ -114,6 +117,7 @@ impl ServerState {
             attestation_limiter: Arc::new(RateLimiter::new()),
             session_limiter: Arc::new(RateLimiter::new()),
             unapproved_reviews: Arc::new(ReviewCache::default()),
+            revoked_verdicts: Arc::new(ReviewCache::default()),
             approvals: Arc::new(ApprovalCache::default()),
             admission: Arc::new(Admission::new(AdmissionConfig::default().max_in_progress)),
             live: Arc::new(RwLock::new(Arc::new(live))),

@@ -9,6 +9,7 @@ use crate::support::client::assert_denied;
 use crate::support::world::World;
 use crate::support::{GOOD_VM, GOOD_VM_ID};
 use tokendist_core::approval::{self, Approval};
+use tokendist_store::{EventKind, EventQuery};
 use tonic::Code;
 
 fn data(response: &tokendist_proto::v1::TokenResponse) -> Vec<(String, Vec<u8>)> {
@@ -51,6 +52,73 @@ async fn an_approval_revoked_after_a_release_is_denied_by_approval_state() {
         world.release(&mut client, GOOD_VM).await,
         Code::PermissionDenied,
         &["approval.state"],
+    );
+}
+
+/// gcpsim's count of `method` requests so far.
+fn google_calls(world: &World, method: &str) -> u64 {
+    world
+        .sim
+        .handle()
+        .traffic()
+        .requests
+        .get(method)
+        .copied()
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_vms_retries_reuse_its_verdict_for_a_minute_and_spend_no_google_quota() {
+    let world = World::start().await;
+    let approval = approve(&world, GOOD_VM, &sample_secrets("revoked")).await;
+    let server = world.server("server").await;
+    let mut client = world.client(server.addr).await;
+    let mut revoked = approval.clone();
+    revoked.revoked_at = Some(chrono::Utc::now());
+    revoked.revoke_reason = Some("VM decommissioned".into());
+    replace(&world, &approval, revoked.clone(), true).await;
+
+    let instances_before = google_calls(&world, "compute.instances.get");
+    let logging_before = google_calls(&world, "logging.entries.list");
+    for _ in 0..3 {
+        assert_denied(
+            world.release(&mut client, GOOD_VM).await,
+            Code::PermissionDenied,
+            &["approval.state"],
+        );
+    }
+    // The first denial read the live evidence; the two retries reused its verdict.
+    assert_eq!(
+        google_calls(&world, "compute.instances.get") - instances_before,
+        1
+    );
+    assert!(google_calls(&world, "logging.entries.list") - logging_before <= 2);
+    // Every denial is still recorded, with the verdict's failed check.
+    let events = world
+        .store
+        .list_events(&EventQuery::latest(100).for_instance(GOOD_VM_ID))
+        .await
+        .unwrap();
+    let denied: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == EventKind::Denied)
+        .collect();
+    assert_eq!(denied.len(), 3, "{events:?}");
+
+    // A new approval is a new revision: released on live evidence at once, no stale verdict.
+    let mut stored_revoked = revoked.clone();
+    stored_revoked.revision = approval.revision + 1;
+    let mut approved_again = revoked;
+    approved_again.revoked_at = None;
+    approved_again.revoke_reason = None;
+    replace(&world, &stored_revoked, approved_again, true).await;
+    world
+        .release(&mut client, GOOD_VM)
+        .await
+        .unwrap_or_else(|status| panic!("{status:?}\n{}", server.log_text()));
+    assert_eq!(
+        google_calls(&world, "compute.instances.get") - instances_before,
+        2
     );
 }
 
