@@ -355,14 +355,15 @@ impl SimHandle {
         self.lock().data_access_reads = enabled;
     }
 
-    /// `logging.entries.list` requests received so far (each page counts), all projects: the
+    /// Requests of one Google method (`compute.instances.get`) received so far, all projects: the
     /// [`TrafficStats`] counter of that method.
+    pub fn requests_of(&self, method: &str) -> u64 {
+        self.traffic().requests.get(method).copied().unwrap_or(0)
+    }
+
+    /// `logging.entries.list` requests received so far (each page counts), all projects.
     pub fn entries_list_calls(&self) -> u64 {
-        self.traffic()
-            .requests
-            .get("logging.entries.list")
-            .copied()
-            .unwrap_or(0)
+        self.requests_of("logging.entries.list")
     }
 
     /// Number of audit entries currently stored (all projects, all logs).

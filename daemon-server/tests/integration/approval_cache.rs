@@ -33,6 +33,19 @@ async fn replace(world: &World, current: &Approval, mut next: Approval, sign: bo
         .unwrap();
 }
 
+/// gcpsim's count of `method` requests so far.
+fn google_calls(world: &World, method: &str) -> u64 {
+    world.sim.handle().requests_of(method)
+}
+
+/// `approval` revoked now (unsigned; [`replace`] signs it).
+fn revoked(approval: &Approval) -> Approval {
+    let mut revoked = approval.clone();
+    revoked.revoked_at = Some(chrono::Utc::now());
+    revoked.revoke_reason = Some("VM decommissioned".into());
+    revoked
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_approval_revoked_after_a_release_is_denied_by_approval_state() {
     let world = World::start().await;
@@ -44,27 +57,12 @@ async fn an_approval_revoked_after_a_release_is_denied_by_approval_state() {
         .await
         .unwrap_or_else(|status| panic!("{status:?}\n{}", server.log_text()));
 
-    let mut revoked = approval.clone();
-    revoked.revoked_at = Some(chrono::Utc::now());
-    revoked.revoke_reason = Some("VM decommissioned".into());
-    replace(&world, &approval, revoked, true).await;
+    replace(&world, &approval, revoked(&approval), true).await;
     assert_denied(
         world.release(&mut client, GOOD_VM).await,
         Code::PermissionDenied,
         &["approval.state"],
     );
-}
-
-/// gcpsim's count of `method` requests so far.
-fn google_calls(world: &World, method: &str) -> u64 {
-    world
-        .sim
-        .handle()
-        .traffic()
-        .requests
-        .get(method)
-        .copied()
-        .unwrap_or(0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -73,9 +71,7 @@ async fn a_revoked_vms_retries_reuse_its_verdict_for_a_minute_and_spend_no_googl
     let approval = approve(&world, GOOD_VM, &sample_secrets("revoked")).await;
     let server = world.server("server").await;
     let mut client = world.client(server.addr).await;
-    let mut revoked = approval.clone();
-    revoked.revoked_at = Some(chrono::Utc::now());
-    revoked.revoke_reason = Some("VM decommissioned".into());
+    let revoked = revoked(&approval);
     replace(&world, &approval, revoked.clone(), true).await;
 
     let instances_before = google_calls(&world, "compute.instances.get");
